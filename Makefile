@@ -1,0 +1,111 @@
+# dossier - plain Makefile.
+#
+#   make            the dossier binary and build/libdossier.a (the engine)
+#   make deps       install missing Debian packages (root) or print the command
+#   make test       deps, build, run every test
+#   make asan       the tests again under AddressSanitizer + UBSan
+#   make demo       run the reference business on fixtures/
+#   make bench      throughput and memory figures
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+BUILD ?= build
+BIN ?= dossier
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+PKGS := sqlite3 libcjson libpcre2-8 libcrypto
+WARN := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wold-style-definition -Wmissing-prototypes \
+	-Wmissing-declarations -Wpointer-arith -Wwrite-strings -Wundef \
+	-Wcast-align -Wvla -Wdouble-promotion -Wfloat-conversion \
+	-Wimplicit-fallthrough -Wnull-dereference -Wbad-function-cast
+ifdef CI
+WARN += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm -lpthread
+ALL_CFLAGS := $(WARN) -Ipipeline -Istages $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS)
+
+LIB_SRC := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)) $(wildcard stages/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/unit/*.c tests/stages/*.c tests/golden/*.c)
+TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
+BENCH_BIN := $(BUILD)/bench/gen_offers
+
+# Debian packages: build dependencies and the tools the tests call.
+DEB_PKGS := gcc make pkg-config libsqlite3-dev libcjson-dev libpcre2-dev \
+	libssl-dev libhpdf-dev libcriterion-dev poppler-utils fonts-dejavu-core
+
+.PHONY: all deps test asan demo bench install clean unit-tests
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BIN): $(BUILD)/pipeline/main.o $(BUILD)/libdossier.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/libdossier.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libdossier.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libdossier.a $(ALL_LDFLAGS) \
+		$(PKG_LIBS) $$(pkg-config --libs criterion)
+
+$(BENCH_BIN): bench/gen_offers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
+	else \
+		echo "missing Debian packages; run:"; \
+		echo "  sudo apt-get install -y$$missing"; exit 2; \
+	fi
+
+unit-tests: $(TEST_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit-tests
+	@tests/run-tests $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" BIN=build-asan/dossier all unit-tests
+	@DOSSIER_BIN=$(CURDIR)/build-asan/dossier \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run-tests build-asan
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@sh bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 dossier $(DESTDIR)$(BINDIR)/dossier
+
+clean:
+	rm -rf build build-asan dossier
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

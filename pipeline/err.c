@@ -1,0 +1,71 @@
+/*
+ * err.c - formatting of the error object; see err.h.
+ */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int ds_err_set(ds_err *err, int code, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	err->code = code;
+	return code;
+}
+
+int ds_err_prefix(ds_err *err, const char *fmt, ...)
+{
+	if (!err)
+		return DS_EINTERNAL;
+	char pre[512];
+	char old[sizeof err->msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof pre, fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof old);
+	snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+	return err->code;
+}
+
+void ds_err_clear(ds_err *err)
+{
+	if (!err)
+		return;
+	err->code = DS_OK;
+	err->msg[0] = '\0';
+}
+
+const char *ds_err_name(int code)
+{
+	switch (code) {
+	case DS_OK: return "ok";
+	case DS_ENOMEM: return "out of memory";
+	case DS_EINVAL: return "invalid input";
+	case DS_ECONFIG: return "configuration error";
+	case DS_EREFUSED: return "refused";
+	case DS_ENOTFOUND: return "not found";
+	case DS_EIO: return "I/O error";
+	case DS_ELIMIT: return "limit exceeded";
+	case DS_EBUSY: return "busy";
+	default: return "internal error";
+	}
+}
+
+int ds_err_exit_code(int code)
+{
+	switch (code) {
+	case DS_OK: return 0;
+	case DS_ECONFIG: return 2;
+	case DS_EINVAL: case DS_ELIMIT: return 3;
+	case DS_EREFUSED: return 4;
+	case DS_ENOTFOUND: return 5;
+	default: return 1;
+	}
+}

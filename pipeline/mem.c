@@ -1,0 +1,305 @@
+/*
+ * mem.c - allocation wrapper, arenas and bounded buffers; see mem.h.
+ */
+#include "mem.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long fail_after = -1;
+
+static bool may_alloc(void)
+{
+	if (fail_after < 0)
+		return true;
+	if (fail_after == 0)
+		return false;
+	fail_after--;
+	return true;
+}
+
+void ds_mem_fail_after(long n) { fail_after = n; }
+
+void *ds_malloc(size_t n)
+{
+	return may_alloc() ? malloc(n ? n : 1) : NULL;
+}
+
+void *ds_calloc(size_t count, size_t n)
+{
+	return may_alloc() ? calloc(count ? count : 1, n ? n : 1) : NULL;
+}
+
+void *ds_realloc(void *p, size_t n)
+{
+	return may_alloc() ? realloc(p, n ? n : 1) : NULL;
+}
+
+char *ds_strndup(const char *s, size_t n)
+{
+	char *d = ds_malloc(n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *ds_strdup(const char *s)
+{
+	return s ? ds_strndup(s, strlen(s)) : NULL;
+}
+
+void ds_free(void *p) { free(p); }
+
+void ds_mem_init(void)
+{
+	cJSON_Hooks hooks = { .malloc_fn = ds_malloc, .free_fn = ds_free };
+	cJSON_InitHooks(&hooks);
+}
+
+/* ---- arena ---- */
+
+struct block {
+	struct block *next;
+	size_t size;
+	size_t used;
+	_Alignas(16) unsigned char data[];
+};
+
+struct cleanup {
+	struct cleanup *next;
+	void (*fn)(void *);
+	void *p;
+};
+
+struct ds_arena {
+	struct block *head;
+	struct cleanup *cleanups;
+	size_t block_size;
+	size_t total;
+};
+
+ds_arena *ds_arena_new(size_t block_size)
+{
+	ds_arena *a = ds_calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->block_size = block_size < 1024 ? 1024 : block_size;
+	return a;
+}
+
+static void run_cleanups(ds_arena *a)
+{
+	for (struct cleanup *c = a->cleanups; c; c = c->next)
+		c->fn(c->p);
+	a->cleanups = NULL;
+}
+
+void ds_arena_reset(ds_arena *a)
+{
+	if (!a)
+		return;
+	run_cleanups(a);
+	struct block *keep = NULL;
+	struct block *b = a->head;
+	while (b) {
+		struct block *next = b->next;
+		if (!keep && b->size == a->block_size) {
+			keep = b;
+			keep->next = NULL;
+			keep->used = 0;
+		} else {
+			free(b);
+		}
+		b = next;
+	}
+	a->head = keep;
+	a->total = keep ? keep->size : 0;
+}
+
+void ds_arena_free(ds_arena *a)
+{
+	if (!a)
+		return;
+	run_cleanups(a);
+	struct block *b = a->head;
+	while (b) {
+		struct block *next = b->next;
+		free(b);
+		b = next;
+	}
+	free(a);
+}
+
+void *ds_arena_alloc(ds_arena *a, size_t n)
+{
+	size_t need = (n + 15) & ~(size_t)15;
+	if (need < n)
+		return NULL;
+	struct block *b = a->head;
+	if (!b || b->size - b->used < need) {
+		size_t size = need > a->block_size ? need : a->block_size;
+		struct block *nb = ds_malloc(sizeof *nb + size);
+		if (!nb)
+			return NULL;
+		nb->size = size;
+		nb->used = 0;
+		if (b && size > a->block_size) {
+			/* An oversized block goes behind the current one, so the
+			 * current block keeps serving small allocations. */
+			nb->next = b->next;
+			b->next = nb;
+			nb->used = need;
+			a->total += size;
+			return nb->data;
+		}
+		nb->next = b;
+		a->head = nb;
+		a->total += size;
+		b = nb;
+	}
+	void *p = b->data + b->used;
+	b->used += need;
+	return p;
+}
+
+char *ds_arena_strndup(ds_arena *a, const char *s, size_t n)
+{
+	char *d = ds_arena_alloc(a, n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *ds_arena_strdup(ds_arena *a, const char *s)
+{
+	return s ? ds_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+char *ds_arena_printf(ds_arena *a, const char *fmt, ...)
+{
+	va_list ap, ap2;
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *d = NULL;
+	if (n >= 0 && (d = ds_arena_alloc(a, (size_t)n + 1)) != NULL)
+		vsnprintf(d, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	return d;
+}
+
+int ds_arena_defer(ds_arena *a, void (*fn)(void *), void *p)
+{
+	struct cleanup *c = ds_arena_alloc(a, sizeof *c);
+	if (!c) {
+		fn(p);
+		return DS_ENOMEM;
+	}
+	c->fn = fn;
+	c->p = p;
+	c->next = a->cleanups;
+	a->cleanups = c;
+	return DS_OK;
+}
+
+size_t ds_arena_size(const ds_arena *a) { return a ? a->total : 0; }
+
+/* ---- bounded buffer ---- */
+
+void ds_buf_init(ds_buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->max = max;
+}
+
+void ds_buf_free(ds_buf *b)
+{
+	ds_free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void ds_buf_reset(ds_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+static int grow(ds_buf *b, size_t extra)
+{
+	if (extra > b->max || b->len > b->max - extra)
+		return DS_ELIMIT;
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return DS_OK;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	char *d = ds_realloc(b->data, cap);
+	if (!d)
+		return DS_ENOMEM;
+	b->data = d;
+	b->cap = cap;
+	return DS_OK;
+}
+
+int ds_buf_append(ds_buf *b, const void *p, size_t n)
+{
+	int rc = grow(b, n);
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return DS_OK;
+}
+
+int ds_buf_puts(ds_buf *b, const char *s) { return ds_buf_append(b, s, strlen(s)); }
+
+int ds_buf_putc(ds_buf *b, char c) { return ds_buf_append(b, &c, 1); }
+
+int ds_buf_vprintf(ds_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return DS_EINTERNAL;
+	int rc = grow(b, (size_t)n);
+	if (rc)
+		return rc;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return DS_OK;
+}
+
+int ds_buf_printf(ds_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = ds_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+char *ds_buf_steal(ds_buf *b)
+{
+	char *d = b->data;
+	if (!d)
+		d = ds_strdup("");
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return d;
+}

@@ -1,0 +1,80 @@
+/*
+ * mem.h - allocation wrapper, per-record arenas and bounded buffers.
+ *
+ * All allocation goes through ds_malloc() and friends so that tests can make
+ * the N-th allocation fail (ds_mem_fail_after) and walk the error paths.
+ * cJSON is routed through the same wrapper by ds_mem_init().
+ *
+ * An arena owns every temporary allocation of one record, plus cleanups for
+ * foreign objects (cJSON trees, statements...) registered with
+ * ds_arena_defer(); ds_arena_reset() runs the cleanups in reverse order and
+ * keeps the first block for the next record, so steady-state processing does
+ * not touch malloc for small objects.
+ *
+ * A ds_buf always carries a maximum size: appending past it fails with
+ * DS_ELIMIT instead of growing without bound.
+ */
+#ifndef DS_MEM_H
+#define DS_MEM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+void *ds_malloc(size_t n);
+void *ds_calloc(size_t count, size_t n);
+void *ds_realloc(void *p, size_t n);
+char *ds_strdup(const char *s);
+char *ds_strndup(const char *s, size_t n);
+void ds_free(void *p);
+
+/* Installs the wrapper as cJSON's allocator; call once at start-up. */
+void ds_mem_init(void);
+
+/* Tests only: the next n allocations succeed, every later one fails;
+ * a negative n turns failure injection off. Not thread-safe. */
+void ds_mem_fail_after(long n);
+
+typedef struct ds_arena ds_arena;
+
+/* Creates an arena whose blocks are at least block_size bytes. */
+ds_arena *ds_arena_new(size_t block_size);
+/* Runs cleanups, frees everything; accepts NULL. */
+void ds_arena_free(ds_arena *a);
+/* Runs cleanups and forgets allocations, keeping one block for reuse. */
+void ds_arena_reset(ds_arena *a);
+/* Memory owned by the arena, 16-byte aligned; NULL when out of memory. */
+void *ds_arena_alloc(ds_arena *a, size_t n);
+char *ds_arena_strdup(ds_arena *a, const char *s);
+char *ds_arena_strndup(ds_arena *a, const char *s, size_t n);
+char *ds_arena_printf(ds_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Registers fn(p) to run at reset/free (reverse order of registration).
+ * On failure fn(p) is run at once and DS_ENOMEM is returned, so the caller
+ * never leaks p. */
+int ds_arena_defer(ds_arena *a, void (*fn)(void *), void *p);
+/* Total bytes currently reserved by the arena (for tests and limits). */
+size_t ds_arena_size(const ds_arena *a);
+
+typedef struct ds_buf {
+	char *data;   /* NUL-terminated when len > 0 or after any append */
+	size_t len;
+	size_t cap;
+	size_t max;   /* appends beyond max bytes fail with DS_ELIMIT */
+} ds_buf;
+
+void ds_buf_init(ds_buf *b, size_t max);
+void ds_buf_free(ds_buf *b);
+void ds_buf_reset(ds_buf *b);  /* len = 0, keeps the allocation */
+int ds_buf_append(ds_buf *b, const void *p, size_t n);
+int ds_buf_puts(ds_buf *b, const char *s);
+int ds_buf_putc(ds_buf *b, char c);
+int ds_buf_printf(ds_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int ds_buf_vprintf(ds_buf *b, const char *fmt, va_list ap);
+/* Hands the data to the caller (free with ds_free) and resets b. */
+char *ds_buf_steal(ds_buf *b);
+
+#endif
