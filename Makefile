@@ -33,7 +33,7 @@ LIB_SRC := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)) $(wildcard sta
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/unit/*.c tests/stages/*.c tests/golden/*.c)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
-BENCH_BIN := $(BUILD)/bench/gen_offers
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 # Debian packages: build dependencies and the tools the tests call.
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libcjson-dev libpcre2-dev \
@@ -60,7 +60,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libdossier.a
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libdossier.a $(ALL_LDFLAGS) \
 		$(PKG_LIBS) $$(pkg-config --libs criterion)
 
-$(BENCH_BIN): bench/gen_offers.c
+$(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
