@@ -24,7 +24,11 @@ ds_time ds_time_now(void);
 void ds_time_set_now(bool has, ds_time t);
 
 /* Parses "2026-12-01", "2026-12-01T09:00:00Z", "...T09:00Z",
- * "...T09:00:00.123+01:00"; fractions are dropped. 0 or DS_EINVAL. */
+ * "...T09:00:00.123+01:00"; fractions are dropped. 0 or DS_EINVAL.
+ * A date alone is midnight UTC. A time of day needs a zone: "Z" or an offset
+ * "+01:00" / "-0530" ('t' and 'z' may be lowercase); a local time without
+ * one is rejected as ambiguous, and so are second 60, impossible dates
+ * (2026-02-30) and any trailing byte. */
 int ds_time_parse(const char *s, ds_time *out);
 /* Writes "2026-12-01T09:00:00Z" (21 bytes with the NUL). */
 void ds_time_format(ds_time t, char buf[static 24]);
@@ -52,7 +56,13 @@ typedef struct ds_duration {
 int ds_duration_parse(const char *s, ds_duration *out);
 /* Canonical text, e.g. "5bd". */
 void ds_duration_format(ds_duration d, char buf[static 32]);
-/* t + d; business days skip Saturdays, Sundays and French holidays. */
+/* t + d; business days skip Saturdays, Sundays and French holidays.
+ * Each business day moves to the next day that is a business day, keeping
+ * the time of day (UTC). The start day itself is never counted, whatever it
+ * is: Friday + 1bd and Saturday + 1bd are both Monday (when Monday is not a
+ * holiday), and + 0bd is t itself even on a Sunday. Results saturate at the
+ * int64 limits; a business-day amount is bounded by 100000 like the parser's
+ * and a negative one walks backwards. */
 ds_time ds_time_add(ds_time t, ds_duration d);
 /* Seconds in a fixed-length duration (m, h, d); business days count as
  * days here (used only to compare durations in expressions). */
