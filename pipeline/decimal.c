@@ -6,9 +6,9 @@
  * only then narrows it back to 64-bit units, so intermediate products never
  * overflow silently: a result that does not fit is DS_ELIMIT, never a wrong
  * number. When a result is exact but too wide at its natural scale, trailing
- * zero decimals are dropped to make it fit (1.5 * 2.0 stays 3.00, but a
- * product that would only fit as 3.0 becomes 3.0). Rounding is always half
- * away from zero. No value ever passes through a binary float, except the
+ * zero decimals are dropped to make it fit (1.50 * 2.00 stays 3.0000, but
+ * 1.0000000000 * 1.0000000000, scale 20, becomes 1 at scale 18). Rounding
+ * is always half away from zero. No value ever passes through a binary float, except the
  * JSON number that cJSON already holds as a double, which is converted once
  * through its 15-significant-digit text.
  */

@@ -6,6 +6,7 @@
  * wall clock; instants are written as ISO text and compared as text.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <string.h>
 
 #include "caltime.h"
@@ -413,4 +414,28 @@ Test(caltime, add_edges)
 	ds_duration tiny = { INT64_MIN, DS_DUR_MIN };
 	cr_expect_eq(ds_time_add(-1, tiny), INT64_MIN);
 	cr_expect_eq(ds_duration_seconds(huge), INT64_MAX);
+}
+
+Test(caltime, extremes_stay_defined)
+{
+	/* Far outside any real schedule: no overflow, no crash, bounded text. */
+	static const ds_time ts[] = { INT64_MAX, INT64_MIN, INT64_MAX - 1,
+				      INT64_MIN + 1 };
+	for (size_t i = 0; i < N(ts); i++) {
+		char buf[24], day[12];
+		ds_time_format(ts[i], buf);
+		ds_date_format(ts[i], day);
+		cr_expect_lt(strlen(buf), sizeof buf);
+		ds_duration one = { 1, DS_DUR_BDAY };
+		cr_expect_eq(ds_time_add(ts[i], one), ts[i]);
+	}
+	int y, m, d;
+	ds_civil_from_days(INT64_MAX, &y, &m, &d);
+	cr_expect_eq(y, INT_MAX);
+	ds_civil_from_days(INT64_MIN, &y, &m, &d);
+	cr_expect_eq(y, INT_MIN);
+	cr_expect(!ds_is_french_holiday(INT_MIN, 4, 1));
+	(void)ds_is_french_holiday(INT_MAX, 5, 20);
+	(void)ds_days_from_civil(INT_MIN, 1, 1);
+	(void)ds_weekday(INT64_MIN);
 }
