@@ -20,7 +20,8 @@ WARN := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wold-style-definition -Wmissing-prototypes \
 	-Wmissing-declarations -Wpointer-arith -Wwrite-strings -Wundef \
 	-Wcast-align -Wvla -Wdouble-promotion -Wfloat-conversion \
-	-Wimplicit-fallthrough -Wnull-dereference -Wbad-function-cast
+	-Wimplicit-fallthrough -Wnull-dereference -Wbad-function-cast \
+	-Wno-format-truncation
 ifdef CI
 WARN += -Werror
 endif

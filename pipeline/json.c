@@ -1,0 +1,288 @@
+/*
+ * json.c - bounded JSON parsing and field access; see json.h.
+ */
+#include "json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+bool ds_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		unsigned min;
+		unsigned cp;
+		if ((c & 0xE0) == 0xC0) {
+			n = 1; min = 0x80; cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2; min = 0x800; cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3; min = 0x10000; cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* Offset of the first invalid UTF-8 sequence, or len. */
+static size_t utf8_bad_at(const char *s, size_t len)
+{
+	size_t lo = 0;
+	/* Validate in chunks so the offset is close without a second parser. */
+	while (lo < len) {
+		size_t hi = lo + 4096 < len ? lo + 4096 : len;
+		/* Extend to a sequence boundary. */
+		while (hi < len && ((unsigned char)s[hi] & 0xC0) == 0x80)
+			hi++;
+		if (!ds_utf8_valid(s + lo, hi - lo)) {
+			for (size_t i = lo; i < hi; i++) {
+				size_t end = i + 1;
+				while (end < hi && ((unsigned char)s[end] & 0xC0) == 0x80)
+					end++;
+				if (!ds_utf8_valid(s + i, end - i))
+					return i;
+				i = end - 1;
+			}
+			return lo;
+		}
+		lo = hi;
+	}
+	return len;
+}
+
+int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err *err)
+{
+	*out = NULL;
+	if (len == 0)
+		return ds_err_set(err, DS_EINVAL, "empty input");
+	size_t bad = utf8_bad_at(s, len);
+	if (bad < len)
+		return ds_err_set(err, DS_EINVAL, "invalid UTF-8 at byte %zu", bad);
+	/* Depth scan: brackets outside strings. */
+	int depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '\0')
+			return ds_err_set(err, DS_EINVAL, "NUL byte at byte %zu", i);
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max_depth)
+				return ds_err_set(err, DS_EINVAL,
+						  "nesting deeper than %d levels at byte %zu",
+						  max_depth, i);
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
+	if (!doc) {
+		/* cJSON reports the failing position through end (its global
+		 * error pointer is not thread-safe). */
+		size_t at = end && end >= s && end <= s + len ? (size_t)(end - s) : 0;
+		return ds_err_set(err, DS_EINVAL, "invalid JSON at byte %zu", at);
+	}
+	/* Only whitespace may follow the value. */
+	for (const char *p = end; p && p < s + len; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+			cJSON_Delete(doc);
+			return ds_err_set(err, DS_EINVAL,
+					  "invalid JSON: unexpected data after the value at byte %zu",
+					  (size_t)(p - s));
+		}
+	}
+	*out = doc;
+	return DS_OK;
+}
+
+int ds_read_file(const char *path, size_t max, char **out, size_t *len, ds_err *err)
+{
+	*out = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ds_err_set(err, errno == ENOENT ? DS_ENOTFOUND : DS_EIO,
+				  "cannot open %s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ds_err_set(err, DS_EIO, "%s is not a regular file", path);
+	}
+	if ((unsigned long long)st.st_size > max) {
+		close(fd);
+		return ds_err_set(err, DS_ELIMIT, "%s is larger than %zu bytes", path, max);
+	}
+	size_t n = (size_t)st.st_size;
+	char *buf = ds_malloc(n + 1);
+	if (!buf) {
+		close(fd);
+		return ds_err_set(err, DS_ENOMEM, "out of memory reading %s", path);
+	}
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = errno;
+			close(fd);
+			ds_free(buf);
+			return ds_err_set(err, DS_EIO, "cannot read %s: %s", path,
+					  r < 0 ? strerror(e) : "file shrank");
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return DS_OK;
+}
+
+cJSON *ds_json_load_file(const char *path, ds_diag *diag)
+{
+	char *text = NULL;
+	size_t len = 0;
+	ds_err err = {0};
+	if (ds_read_file(path, DS_CONFIG_MAX_BYTES, &text, &len, &err)) {
+		ds_diag_error(diag, path, "", "%s", err.msg);
+		return NULL;
+	}
+	cJSON *doc = NULL;
+	if (ds_json_parse(text, len, DS_JSON_MAX_DEPTH, &doc, &err)) {
+		/* Give a line and column, which people can find in an editor. */
+		unsigned long at = 0;
+		if (sscanf(err.msg, "invalid JSON at byte %lu", &at) == 1 && at <= len) {
+			size_t line = 1, col = 1;
+			for (size_t i = 0; i < at; i++) {
+				if (text[i] == '\n') {
+					line++;
+					col = 1;
+				} else {
+					col++;
+				}
+			}
+			ds_diag_error(diag, path, "", "invalid JSON at line %zu, column %zu",
+				      line, col);
+		} else {
+			ds_diag_error(diag, path, "", "%s", err.msg);
+		}
+	}
+	ds_free(text);
+	return doc;
+}
+
+const cJSON *ds_json_dotted(const cJSON *root, const char *path)
+{
+	const cJSON *cur = root;
+	const char *p = path;
+	while (cur && *p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		char seg[128];
+		if (n == 0 || n >= sizeof seg)
+			return NULL;
+		memcpy(seg, p, n);
+		seg[n] = '\0';
+		if (cJSON_IsArray(cur)) {
+			char *e;
+			long idx = strtol(seg, &e, 10);
+			cur = (*e || idx < 0) ? NULL : cJSON_GetArrayItem(cur, (int)idx);
+		} else if (cJSON_IsObject(cur)) {
+			cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
+		} else {
+			return NULL;
+		}
+		p = dot ? dot + 1 : p + n;
+	}
+	return cur;
+}
+
+const cJSON *ds_json_pointer(const cJSON *root, const char *ptr)
+{
+	if (!*ptr)
+		return root;
+	if (*ptr != '/')
+		return NULL;
+	const cJSON *cur = root;
+	const char *p = ptr + 1;
+	for (;;) {
+		char seg[256];
+		size_t n = 0;
+		while (*p && *p != '/') {
+			char c = *p++;
+			if (c == '~') {
+				if (*p == '0')
+					c = '~';
+				else if (*p == '1')
+					c = '/';
+				else
+					return NULL;
+				p++;
+			}
+			if (n + 1 >= sizeof seg)
+				return NULL;
+			seg[n++] = c;
+		}
+		seg[n] = '\0';
+		if (cJSON_IsArray(cur)) {
+			char *e;
+			long idx = strtol(seg, &e, 10);
+			if (!n || *e || idx < 0 || (seg[0] == '0' && n > 1))
+				return NULL;
+			cur = cJSON_GetArrayItem(cur, (int)idx);
+		} else if (cJSON_IsObject(cur)) {
+			cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
+		} else {
+			return NULL;
+		}
+		if (!cur || !*p)
+			return cur;
+		p++;
+	}
+}
+
+const char *ds_json_str(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+char *ds_json_print(const cJSON *v)
+{
+	return cJSON_PrintUnformatted(v);
+}

@@ -1,0 +1,52 @@
+/*
+ * json.h - cJSON helpers: bounded parsing of untrusted input, configuration
+ * files, and field access by dotted path or JSON Pointer.
+ *
+ * cJSON checks neither UTF-8 nor a depth lower than its compile-time 1000,
+ * so ds_json_parse() scans the bytes first: invalid UTF-8, a NUL byte or
+ * nesting deeper than max_depth is refused before cJSON sees the input.
+ */
+#ifndef DS_JSON_H
+#define DS_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "diag.h"
+#include "err.h"
+
+#define DS_JSON_MAX_DEPTH 64
+#define DS_CONFIG_MAX_BYTES (4u << 20)
+
+/* Whether len bytes of s are valid UTF-8 (no overlongs, no surrogates). */
+bool ds_utf8_valid(const char *s, size_t len);
+
+/* Parses untrusted JSON text. On success *out owns a cJSON tree (free with
+ * cJSON_Delete). DS_EINVAL with a one-line reason ("invalid JSON at byte
+ * 120", "invalid UTF-8 at byte 7", "nesting deeper than 64") otherwise. */
+int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out,
+		  ds_err *err);
+
+/* Reads and parses a configuration file (at most DS_CONFIG_MAX_BYTES);
+ * problems are reported to diag against the file. NULL on failure. */
+cJSON *ds_json_load_file(const char *path, ds_diag *diag);
+
+/* Reads a whole file of at most max bytes into *out (NUL-terminated, free
+ * with ds_free). DS_EIO, DS_ELIMIT. */
+int ds_read_file(const char *path, size_t max, char **out, size_t *len,
+		 ds_err *err);
+
+/* The node at a dotted path ("customer.email", "lines.0.sku"), or NULL. */
+const cJSON *ds_json_dotted(const cJSON *root, const char *path);
+/* The node at an RFC 6901 JSON Pointer ("" is the root), or NULL. */
+const cJSON *ds_json_pointer(const cJSON *root, const char *ptr);
+
+/* The string value of a member, or NULL if absent or not a string. */
+const char *ds_json_str(const cJSON *obj, const char *name);
+
+/* Serialises compactly into a string owned by the caller (ds_free). */
+char *ds_json_print(const cJSON *v);
+
+#endif

@@ -1,0 +1,480 @@
+/*
+ * process.c - loading and checking process definitions; see process.h.
+ *
+ * Everything that can be checked within one file is checked here: unknown
+ * states in transitions, a transition with zero or several triggers, bad
+ * guards and durations, unreachable states, non-final states with no way
+ * out. Each problem is reported with its JSON path.
+ */
+#include "process.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+#include "mem.h"
+
+static char *dup_str(const cJSON *v)
+{
+	return cJSON_IsString(v) ? ds_strdup(v->valuestring) : NULL;
+}
+
+/* Reads an array of strings; reports non-strings. */
+static int str_array(const cJSON *arr, const char *file, const char *path, ds_diag *diag,
+		     char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!arr)
+		return DS_OK;
+	if (!cJSON_IsArray(arr)) {
+		ds_diag_error(diag, file, path, "must be an array of strings");
+		return DS_ECONFIG;
+	}
+	size_t count = (size_t)cJSON_GetArraySize(arr);
+	char **v = ds_calloc(count + 1, sizeof *v);
+	if (!v)
+		return DS_ENOMEM;
+	size_t i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it) || !*it->valuestring) {
+			ds_diag_error(diag, file, path, "item %zu must be a non-empty string", i);
+			continue;
+		}
+		v[i++] = ds_strdup(it->valuestring);
+	}
+	*out = v;
+	*n = i;
+	return DS_OK;
+}
+
+static void free_strs(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ds_free(v[i]);
+	ds_free(v);
+}
+
+void ds_process_free(ds_process *p)
+{
+	if (!p)
+		return;
+	for (size_t s = 0; s < p->nstates; s++) {
+		ds_state_def *st = &p->states[s];
+		ds_free(st->name);
+		ds_free(st->lane);
+		ds_free(st->output);
+		for (size_t r = 0; r < st->nrights; r++) {
+			ds_free(st->rights[r].role);
+			free_strs(st->rights[r].fields, st->rights[r].nfields);
+		}
+		ds_free(st->rights);
+		for (size_t t = 0; t < st->non; t++) {
+			ds_transition_def *tr = &st->on[t];
+			ds_free(tr->guard_src);
+			ds_expr_free(tr->guard);
+			ds_free(tr->event);
+			free_strs(tr->roles, tr->nroles);
+			ds_free(tr->after_src);
+		}
+		ds_free(st->on);
+	}
+	ds_free(p->states);
+	free_strs(p->consumes, p->nconsumes);
+	free_strs(p->starts_with, p->nstarts);
+	ds_free(p->file);
+	ds_free(p->name);
+	ds_free(p->key);
+	ds_free(p->profile_email);
+	ds_free(p->profile_name);
+	ds_free(p);
+}
+
+int ds_process_state(const ds_process *p, const char *name)
+{
+	for (size_t i = 0; i < p->nstates; i++)
+		if (!strcmp(p->states[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static bool in_list(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+bool ds_process_consumes(const ds_process *p, const char *type)
+{
+	return in_list(p->consumes, p->nconsumes, type);
+}
+
+bool ds_process_can_start(const ds_process *p, const char *type)
+{
+	return in_list(p->starts_with, p->nstarts, type);
+}
+
+bool ds_process_may_edit(const ds_process *p, int s, const char *role, const char *field)
+{
+	if (s < 0 || (size_t)s >= p->nstates || !role)
+		return false;
+	const ds_state_def *st = &p->states[s];
+	for (size_t r = 0; r < st->nrights; r++) {
+		if (strcmp(st->rights[r].role, role))
+			continue;
+		if (in_list(st->rights[r].fields, st->rights[r].nfields, "*") ||
+		    in_list(st->rights[r].fields, st->rights[r].nfields, field))
+			return true;
+	}
+	return false;
+}
+
+bool ds_process_knows_role(const ds_process *p, const char *role)
+{
+	for (size_t s = 0; s < p->nstates; s++) {
+		const ds_state_def *st = &p->states[s];
+		for (size_t r = 0; r < st->nrights; r++)
+			if (!strcmp(st->rights[r].role, role))
+				return true;
+		for (size_t t = 0; t < st->non; t++)
+			if (in_list(st->on[t].roles, st->on[t].nroles, role))
+				return true;
+	}
+	return false;
+}
+
+static const char *const process_keys[] = {
+	"name", "version", "title", "description", "consumes", "starts_with",
+	"key", "initial", "profile", "states", NULL,
+};
+static const char *const state_keys[] = {
+	"lane", "final", "output", "editable_by", "on", "title", "description", NULL,
+};
+static const char *const on_keys[] = {
+	"when", "event", "roles", "after", "to", "description", NULL,
+};
+
+static void unknown_keys(const cJSON *obj, const char *const *known, const char *file,
+			 const char *path, ds_diag *diag)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, obj) {
+		bool ok = false;
+		for (const char *const *k = known; *k; k++)
+			if (!strcmp(*k, it->string))
+				ok = true;
+		if (!ok)
+			ds_diag_error(diag, file, path, "unknown member \"%s\"", it->string);
+	}
+}
+
+static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
+			   const char *path, ds_diag *diag, int *pending_to,
+			   const cJSON **to_name)
+{
+	const char *file = p->file;
+	char sub[512];
+	if (!cJSON_IsObject(j)) {
+		ds_diag_error(diag, file, path, "a transition must be an object");
+		return DS_ECONFIG;
+	}
+	unknown_keys(j, on_keys, file, path, diag);
+	const cJSON *when = cJSON_GetObjectItemCaseSensitive(j, "when");
+	const cJSON *event = cJSON_GetObjectItemCaseSensitive(j, "event");
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(j, "after");
+	int triggers = (when != NULL) + (event != NULL) + (after != NULL);
+	if (triggers != 1) {
+		ds_diag_error(diag, file, path,
+			      "a transition needs exactly one of \"when\", \"event\" or \"after\"");
+		return DS_ECONFIG;
+	}
+	*to_name = cJSON_GetObjectItemCaseSensitive(j, "to");
+	if (!cJSON_IsString(*to_name)) {
+		snprintf(sub, sizeof sub, "%s/to", path);
+		ds_diag_error(diag, file, sub, "\"to\" must name a state");
+		return DS_ECONFIG;
+	}
+	*pending_to = 1;
+	if (when) {
+		tr->kind = DS_ON_WHEN;
+		snprintf(sub, sizeof sub, "%s/when", path);
+		if (!cJSON_IsString(when)) {
+			ds_diag_error(diag, file, sub, "\"when\" must be an expression string");
+			return DS_ECONFIG;
+		}
+		ds_err e = {0};
+		tr->guard_src = ds_strdup(when->valuestring);
+		if (ds_expr_parse(when->valuestring, &tr->guard, &e)) {
+			ds_diag_error(diag, file, sub, "%s", e.msg);
+			return DS_ECONFIG;
+		}
+	} else if (event) {
+		tr->kind = DS_ON_EVENT;
+		snprintf(sub, sizeof sub, "%s/event", path);
+		if (!cJSON_IsString(event) || !*event->valuestring) {
+			ds_diag_error(diag, file, sub, "\"event\" must be a name");
+			return DS_ECONFIG;
+		}
+		tr->event = ds_strdup(event->valuestring);
+		snprintf(sub, sizeof sub, "%s/roles", path);
+		const cJSON *roles = cJSON_GetObjectItemCaseSensitive(j, "roles");
+		if (!roles) {
+			ds_diag_error(diag, file, path,
+				      "event \"%s\" needs \"roles\": who may send it",
+				      tr->event);
+			return DS_ECONFIG;
+		}
+		if (str_array(roles, file, sub, diag, &tr->roles, &tr->nroles))
+			return DS_ECONFIG;
+		if (!tr->nroles)
+			ds_diag_error(diag, file, sub, "no role may send event \"%s\"", tr->event);
+	} else {
+		tr->kind = DS_ON_AFTER;
+		snprintf(sub, sizeof sub, "%s/after", path);
+		if (!cJSON_IsString(after) || ds_duration_parse(after->valuestring, &tr->after)) {
+			ds_diag_error(diag, file, sub,
+				      "\"after\" must be a duration such as \"30m\", \"48h\", \"5d\" or \"5bd\"");
+			return DS_ECONFIG;
+		}
+		tr->after_src = ds_strdup(after->valuestring);
+	}
+	if (!when && cJSON_GetObjectItemCaseSensitive(j, "roles") && !event) {
+		snprintf(sub, sizeof sub, "%s/roles", path);
+		ds_diag_error(diag, file, sub, "\"roles\" only applies to an \"event\"");
+	}
+	return DS_OK;
+}
+
+static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *diag,
+		      const cJSON ***to_names)
+{
+	const char *file = p->file;
+	char path[512], sub[600];
+	snprintf(path, sizeof path, "/states/%s", st->name);
+	if (!cJSON_IsObject(j)) {
+		ds_diag_error(diag, file, path, "a state must be an object");
+		return DS_ECONFIG;
+	}
+	unknown_keys(j, state_keys, file, path, diag);
+	st->lane = dup_str(cJSON_GetObjectItemCaseSensitive(j, "lane"));
+	st->final = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "final"));
+	const cJSON *out = cJSON_GetObjectItemCaseSensitive(j, "output");
+	if (out) {
+		if (!cJSON_IsString(out) || !*out->valuestring) {
+			snprintf(sub, sizeof sub, "%s/output", path);
+			ds_diag_error(diag, file, sub, "\"output\" must name a document template");
+		} else {
+			st->output = ds_strdup(out->valuestring);
+		}
+	}
+	const cJSON *rights = cJSON_GetObjectItemCaseSensitive(j, "editable_by");
+	if (rights) {
+		snprintf(sub, sizeof sub, "%s/editable_by", path);
+		if (!cJSON_IsObject(rights)) {
+			ds_diag_error(diag, file, sub, "\"editable_by\" maps roles to field lists");
+		} else {
+			size_t n = (size_t)cJSON_GetArraySize(rights);
+			st->rights = ds_calloc(n ? n : 1, sizeof *st->rights);
+			if (!st->rights)
+				return DS_ENOMEM;
+			const cJSON *r;
+			cJSON_ArrayForEach(r, rights) {
+				char rp[700];
+				snprintf(rp, sizeof rp, "%s/%s", sub, r->string);
+				ds_edit_right *er = &st->rights[st->nrights++];
+				er->role = ds_strdup(r->string);
+				if (str_array(r, file, rp, diag, &er->fields, &er->nfields))
+					return DS_ECONFIG;
+			}
+		}
+	}
+	const cJSON *on = cJSON_GetObjectItemCaseSensitive(j, "on");
+	if (on && !cJSON_IsArray(on)) {
+		snprintf(sub, sizeof sub, "%s/on", path);
+		ds_diag_error(diag, file, sub, "\"on\" must be an array of transitions");
+		return DS_ECONFIG;
+	}
+	size_t n = on ? (size_t)cJSON_GetArraySize(on) : 0;
+	st->on = ds_calloc(n ? n : 1, sizeof *st->on);
+	*to_names = ds_calloc(n ? n : 1, sizeof **to_names);
+	if (!st->on || !*to_names)
+		return DS_ENOMEM;
+	int rc = DS_OK;
+	const cJSON *t;
+	size_t i = 0;
+	cJSON_ArrayForEach(t, on) {
+		snprintf(sub, sizeof sub, "%s/on/%zu", path, i);
+		int pending = 0;
+		ds_transition_def *tr = &st->on[st->non];
+		tr->to = -1;
+		if (load_transition(p, tr, t, sub, diag, &pending, &(*to_names)[st->non]))
+			rc = DS_ECONFIG;
+		st->non++;
+		i++;
+	}
+	if (st->final && st->non) {
+		snprintf(sub, sizeof sub, "%s/final", path);
+		ds_diag_error(diag, file, sub, "a final state cannot have transitions");
+	}
+	return rc;
+}
+
+/* Marks the states reachable from the initial one. */
+static void reach(const ds_process *p, int s, bool *seen)
+{
+	if (s < 0 || seen[s])
+		return;
+	seen[s] = true;
+	for (size_t t = 0; t < p->states[s].non; t++)
+		reach(p, p->states[s].on[t].to, seen);
+}
+
+int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *err)
+{
+	*out = NULL;
+	size_t errors_before = diag ? diag->errors : 0;
+	ds_diag local;
+	if (!diag) {
+		ds_diag_init(&local);
+		diag = &local;
+	}
+	cJSON *doc = ds_json_load_file(path, diag);
+	ds_process *p = NULL;
+	const cJSON ***to_names = NULL;
+	int rc = DS_ECONFIG;
+	if (!doc)
+		goto done;
+	p = ds_calloc(1, sizeof *p);
+	if (!p || !(p->file = ds_strdup(path))) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!cJSON_IsObject(doc)) {
+		ds_diag_error(diag, path, "", "a process must be a JSON object");
+		goto done;
+	}
+	unknown_keys(doc, process_keys, path, "", diag);
+	p->name = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "name"));
+	if (!p->name || !*p->name) {
+		ds_diag_error(diag, path, "/name", "\"name\" is required");
+		goto done;
+	}
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
+	p->version = 1;
+	if (ver) {
+		if (!cJSON_IsNumber(ver) || ver->valueint < 1 || (double)ver->valueint != ver->valuedouble)
+			ds_diag_error(diag, path, "/version", "\"version\" must be a positive integer");
+		else
+			p->version = ver->valueint;
+	}
+	if (str_array(cJSON_GetObjectItemCaseSensitive(doc, "consumes"), path, "/consumes", diag,
+		      &p->consumes, &p->nconsumes) ||
+	    str_array(cJSON_GetObjectItemCaseSensitive(doc, "starts_with"), path, "/starts_with",
+		      diag, &p->starts_with, &p->nstarts))
+		goto done;
+	for (size_t i = 0; i < p->nstarts; i++)
+		if (!ds_process_consumes(p, p->starts_with[i]))
+			ds_diag_error(diag, path, "/starts_with",
+				      "record type \"%s\" starts cases but is not in \"consumes\"",
+				      p->starts_with[i]);
+	p->key = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "key"));
+	if (!p->key)
+		ds_diag_error(diag, path, "/key", "\"key\" must name the field that identifies a case");
+	const cJSON *prof = cJSON_GetObjectItemCaseSensitive(doc, "profile");
+	if (prof) {
+		if (!cJSON_IsObject(prof)) {
+			ds_diag_error(diag, path, "/profile", "\"profile\" must be an object");
+		} else {
+			p->profile_email = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "email"));
+			p->profile_name = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "name"));
+			if (!p->profile_email)
+				ds_diag_error(diag, path, "/profile/email",
+					      "\"email\" must name the field holding the customer's email");
+		}
+	}
+	const cJSON *states = cJSON_GetObjectItemCaseSensitive(doc, "states");
+	if (!cJSON_IsObject(states) || !cJSON_GetArraySize(states)) {
+		ds_diag_error(diag, path, "/states", "\"states\" must be a non-empty object");
+		goto done;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(states);
+	p->states = ds_calloc(n, sizeof *p->states);
+	to_names = ds_calloc(n, sizeof *to_names);
+	if (!p->states || !to_names) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	const cJSON *sj;
+	cJSON_ArrayForEach(sj, states) {
+		ds_state_def *st = &p->states[p->nstates];
+		st->name = ds_strdup(sj->string);
+		if (!st->name) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			goto done;
+		}
+		load_state(p, st, sj, diag, &to_names[p->nstates]);
+		p->nstates++;
+	}
+	/* Resolve targets now that every state is known. */
+	for (size_t s = 0; s < p->nstates; s++) {
+		for (size_t t = 0; t < p->states[s].non; t++) {
+			const cJSON *to = to_names[s] ? to_names[s][t] : NULL;
+			if (!cJSON_IsString(to))
+				continue;
+			int idx = ds_process_state(p, to->valuestring);
+			if (idx < 0) {
+				char sp[512];
+				snprintf(sp, sizeof sp, "/states/%s/on/%zu/to", p->states[s].name, t);
+				ds_diag_error(diag, path, sp, "unknown state \"%s\"", to->valuestring);
+			}
+			p->states[s].on[t].to = idx;
+		}
+	}
+	const cJSON *init = cJSON_GetObjectItemCaseSensitive(doc, "initial");
+	p->initial = cJSON_IsString(init) ? ds_process_state(p, init->valuestring) : -1;
+	if (p->initial < 0) {
+		ds_diag_error(diag, path, "/initial", "\"initial\" must name one of the states");
+	} else {
+		bool *seen = ds_calloc(p->nstates, sizeof *seen);
+		if (!seen) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			goto done;
+		}
+		reach(p, p->initial, seen);
+		for (size_t s = 0; s < p->nstates; s++) {
+			char sp[512];
+			snprintf(sp, sizeof sp, "/states/%s", p->states[s].name);
+			if (!seen[s])
+				ds_diag_error(diag, path, sp, "state \"%s\" cannot be reached from \"%s\"",
+					      p->states[s].name, p->states[p->initial].name);
+			if (!p->states[s].final && !p->states[s].non)
+				ds_diag_error(diag, path, sp,
+					      "state \"%s\" has no way out and is not marked \"final\"",
+					      p->states[s].name);
+		}
+		ds_free(seen);
+	}
+	rc = DS_OK;
+done:
+	if (to_names) {
+		for (size_t s = 0; p && s < p->nstates; s++)
+			ds_free(to_names[s]);
+		ds_free(to_names);
+	}
+	cJSON_Delete(doc);
+	if ((diag->errors > errors_before && rc == DS_OK) || rc == DS_ECONFIG)
+		rc = ds_err_set(err, DS_ECONFIG, "%s: the process definition has errors", path);
+	if (rc) {
+		ds_process_free(p);
+		p = NULL;
+	}
+	*out = p;
+	if (diag == &local)
+		ds_diag_free(&local);
+	return rc;
+}

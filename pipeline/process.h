@@ -1,0 +1,103 @@
+/*
+ * process.h - process definitions: states, rights, transitions, timers and
+ * output points, loaded from the files under schemas/processes/ and checked once.
+ *
+ * A definition is immutable after loading and shared by every thread. The
+ * state machine that moves cases lives in engine.h; this module only knows
+ * what is allowed.
+ *
+ * File format (one process per file):
+ *   {"name": "offer", "version": 1, "consumes": ["offer"],
+ *    "starts_with": ["offer"], "key": "reference", "initial": "draft",
+ *    "profile": {"email": "customer.email", "name": "customer.name"},
+ *    "states": {
+ *      "draft": {"lane": "sales", "editable_by": {"sales": ["*"]},
+ *                "on": [{"when": "discount_pct > 20", "to": "pending_approval"},
+ *                       {"when": "discount_pct <= 20", "to": "validated"}]},
+ *      "pending_approval": {"on": [{"event": "approve", "roles": ["manager"],
+ *                                   "to": "validated"},
+ *                                  {"after": "5d", "to": "validated"}]},
+ *      "validated": {"output": "offer", "on": [...]},
+ *      "accepted": {"final": true}}}
+ * A transition has exactly one of "when" (a guard in the expression
+ * language), "event" (with the "roles" allowed to send it) or "after" (a
+ * timer counted from the entry into the state). "editable_by" maps a role
+ * to the top-level data fields it may change in that state ("*": all).
+ */
+#ifndef DS_PROCESS_H
+#define DS_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "caltime.h"
+#include "diag.h"
+#include "err.h"
+#include "expr.h"
+
+typedef enum { DS_ON_WHEN, DS_ON_EVENT, DS_ON_AFTER } ds_on_kind;
+
+typedef struct ds_transition_def {
+	ds_on_kind kind;
+	int to;                  /* index into states */
+	char *guard_src;         /* DS_ON_WHEN */
+	ds_expr *guard;
+	char *event;             /* DS_ON_EVENT */
+	char **roles;
+	size_t nroles;
+	ds_duration after;       /* DS_ON_AFTER */
+	char *after_src;
+} ds_transition_def;
+
+typedef struct ds_edit_right {
+	char *role;
+	char **fields;           /* "*" means every field */
+	size_t nfields;
+} ds_edit_right;
+
+typedef struct ds_state_def {
+	char *name;
+	char *lane;
+	bool final;
+	char *output;            /* document template name, or NULL */
+	ds_edit_right *rights;
+	size_t nrights;
+	ds_transition_def *on;
+	size_t non;
+} ds_state_def;
+
+typedef struct ds_process {
+	char *file;
+	char *name;
+	int version;
+	char **consumes;
+	size_t nconsumes;
+	char **starts_with;
+	size_t nstarts;
+	char *key;               /* dotted path of the key field in the data */
+	char *profile_email;     /* dotted path, or NULL */
+	char *profile_name;
+	int initial;
+	ds_state_def *states;
+	size_t nstates;
+} ds_process;
+
+/* Loads one definition; problems go to diag with the file and JSON path.
+ * Returns 0, or DS_ECONFIG when the definition cannot be used (then *out is
+ * NULL). Cross-checks against record types and templates are done by
+ * config.c, which knows them all. */
+int ds_process_load(const char *path, ds_diag *diag, ds_process **out,
+		    ds_err *err);
+void ds_process_free(ds_process *p);
+
+/* Index of a state by name, or -1. */
+int ds_process_state(const ds_process *p, const char *name);
+bool ds_process_consumes(const ds_process *p, const char *type);
+bool ds_process_can_start(const ds_process *p, const char *type);
+/* Whether role may change field in state s. */
+bool ds_process_may_edit(const ds_process *p, int s, const char *role,
+			 const char *field);
+/* Whether any state grants anything to role (rights or events). */
+bool ds_process_knows_role(const ds_process *p, const char *role);
+
+#endif

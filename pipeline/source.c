@@ -1,0 +1,482 @@
+/*
+ * source.c - source files, mapping rules and normalizers; see source.h.
+ */
+#include "source.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+/* ---- normalizers ---- */
+
+static int n_trim(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	const char *b = in;
+	/* ASCII whitespace and U+00A0 (C2 A0), common in pasted French text. */
+	for (;;) {
+		if (*b && isspace((unsigned char)*b))
+			b++;
+		else if ((unsigned char)b[0] == 0xC2 && (unsigned char)b[1] == 0xA0)
+			b += 2;
+		else
+			break;
+	}
+	const char *e = b + strlen(b);
+	for (;;) {
+		if (e > b && isspace((unsigned char)e[-1]))
+			e--;
+		else if (e - b >= 2 && (unsigned char)e[-2] == 0xC2 && (unsigned char)e[-1] == 0xA0)
+			e -= 2;
+		else
+			break;
+	}
+	*out = ds_arena_strndup(a, b, (size_t)(e - b));
+	return *out ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
+}
+
+/* Case mapping for ASCII and the Latin-1 letters (U+00C0..U+00FE), which
+ * covers French; other characters pass through unchanged. */
+static int change_case(ds_arena *a, const char *in, const char **out, ds_err *err,
+		       bool upper)
+{
+	size_t n = strlen(in);
+	char *d = ds_arena_strndup(a, in, n);
+	if (!d)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+		if (c < 0x80) {
+			d[i] = (char)(upper ? toupper(c) : tolower(c));
+		} else if (c == 0xC3 && i + 1 < n) {
+			unsigned char c2 = (unsigned char)d[i + 1];
+			if (!upper && c2 >= 0x80 && c2 <= 0x9E && c2 != 0x97)
+				d[i + 1] = (char)(c2 + 0x20);
+			else if (upper && c2 >= 0xA0 && c2 <= 0xBE && c2 != 0xB7)
+				d[i + 1] = (char)(c2 - 0x20);
+			i++;
+		}
+	}
+	*out = d;
+	return DS_OK;
+}
+
+static int n_lower(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	return change_case(a, in, out, err, false);
+}
+
+static int n_upper(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	return change_case(a, in, out, err, true);
+}
+
+static int n_collapse(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	const char *t;
+	int rc = n_trim(a, in, &t, err);
+	if (rc)
+		return rc;
+	char *d = ds_arena_strdup(a, t);
+	if (!d)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	size_t w = 0;
+	bool space = false;
+	for (size_t r = 0; d[r]; r++) {
+		if (isspace((unsigned char)d[r])) {
+			space = true;
+			continue;
+		}
+		if (space && w)
+			d[w++] = ' ';
+		space = false;
+		d[w++] = d[r];
+	}
+	d[w] = '\0';
+	*out = d;
+	return DS_OK;
+}
+
+/* Trimmed, lower-cased, and checked to look like one address. */
+static int n_email(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	const char *t;
+	int rc = n_trim(a, in, &t, err);
+	if (rc || (rc = n_lower(a, t, &t, err)))
+		return rc;
+	const char *at = strchr(t, '@');
+	bool ok = at && at != t && !strchr(at + 1, '@') && strchr(at + 1, '.') &&
+		  at[1] != '.' && t[strlen(t) - 1] != '.' && strlen(t) <= 254;
+	for (const char *p = t; ok && *p; p++)
+		if (isspace((unsigned char)*p) || *p == ',' || *p == '<' || *p == '>')
+			ok = false;
+	if (!ok)
+		return ds_err_set(err, DS_EINVAL, "not an email address: \"%.60s\"", in);
+	*out = t;
+	return DS_OK;
+}
+
+static const struct {
+	const char *name;
+	ds_normalizer_fn fn;
+} normalizers[] = {
+	{ "trim", n_trim },
+	{ "lower", n_lower },
+	{ "upper", n_upper },
+	{ "collapse_spaces", n_collapse },
+	{ "email", n_email },
+};
+
+ds_normalizer_fn ds_normalizer(const char *name)
+{
+	for (size_t i = 0; i < sizeof normalizers / sizeof *normalizers; i++)
+		if (!strcmp(normalizers[i].name, name))
+			return normalizers[i].fn;
+	return NULL;
+}
+
+/* ---- loading ---- */
+
+void ds_source_free(ds_source *s)
+{
+	if (!s)
+		return;
+	for (size_t r = 0; r < s->nrules; r++) {
+		ds_map_rule *rule = &s->rules[r];
+		ds_free(rule->record);
+		ds_expr_free(rule->when);
+		ds_free(rule->copy);
+		for (size_t f = 0; f < rule->nfields; f++) {
+			ds_field_map *fm = &rule->fields[f];
+			ds_free(fm->target);
+			ds_free(fm->pick);
+			for (size_t k = 0; k < fm->nnorms; k++)
+				ds_free(fm->norm_names[k]);
+			ds_free(fm->norm_names);
+			ds_free(fm->norms);
+			cJSON_Delete(fm->deflt);
+		}
+		ds_free(rule->fields);
+	}
+	ds_free(s->rules);
+	ds_free(s->file);
+	ds_free(s->name);
+	ds_free(s->channel);
+	ds_free(s->role);
+	ds_free(s);
+}
+
+static bool valid_pointer(const char *p)
+{
+	return !*p || *p == '/';
+}
+
+static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
+		       ds_diag *diag)
+{
+	char sub[600];
+	if (!cJSON_IsObject(j)) {
+		ds_diag_error(diag, s->file, path, "a field mapping must be an object");
+		return;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, j) {
+		if (strcmp(it->string, "pick") && strcmp(it->string, "normalize") &&
+		    strcmp(it->string, "default"))
+			ds_diag_error(diag, s->file, path, "unknown member \"%s\"", it->string);
+	}
+	const cJSON *pick = cJSON_GetObjectItemCaseSensitive(j, "pick");
+	snprintf(sub, sizeof sub, "%s/pick", path);
+	if (!cJSON_IsString(pick) || !valid_pointer(pick->valuestring))
+		ds_diag_error(diag, s->file, sub, "\"pick\" must be a JSON Pointer such as \"/customer/email\"");
+	else
+		fm->pick = ds_strdup(pick->valuestring);
+	fm->kind = DS_PICK_POINTER;
+	const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalize");
+	if (norm) {
+		snprintf(sub, sizeof sub, "%s/normalize", path);
+		if (!cJSON_IsArray(norm)) {
+			ds_diag_error(diag, s->file, sub, "\"normalize\" must be an array of names");
+		} else {
+			size_t n = (size_t)cJSON_GetArraySize(norm);
+			fm->norms = ds_calloc(n ? n : 1, sizeof *fm->norms);
+			fm->norm_names = ds_calloc(n ? n : 1, sizeof *fm->norm_names);
+			size_t i = 0;
+			cJSON_ArrayForEach(it, norm) {
+				char ip[700];
+				snprintf(ip, sizeof ip, "%s/%zu", sub, i++);
+				ds_normalizer_fn fn = cJSON_IsString(it) ? ds_normalizer(it->valuestring) : NULL;
+				if (!fn) {
+					ds_diag_error(diag, s->file, ip, "unknown normalizer %s%s%s",
+						      cJSON_IsString(it) ? "\"" : "",
+						      cJSON_IsString(it) ? it->valuestring : "(not a string)",
+						      cJSON_IsString(it) ? "\"" : "");
+					continue;
+				}
+				if (!fm->norms || !fm->norm_names)
+					continue;
+				fm->norm_names[fm->nnorms] = ds_strdup(it->valuestring);
+				fm->norms[fm->nnorms++] = fn;
+			}
+		}
+	}
+	const cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "default");
+	if (def)
+		fm->deflt = cJSON_Duplicate(def, true);
+}
+
+int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err)
+{
+	*out = NULL;
+	ds_diag local;
+	if (!diag) {
+		ds_diag_init(&local);
+		diag = &local;
+	}
+	size_t before = diag->errors;
+	cJSON *doc = ds_json_load_file(path, diag);
+	ds_source *s = ds_calloc(1, sizeof *s);
+	int rc = DS_OK;
+	if (!s || !(s->file = ds_strdup(path))) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!doc)
+		goto done;
+	if (!cJSON_IsObject(doc)) {
+		ds_diag_error(diag, path, "", "a source must be a JSON object");
+		goto done;
+	}
+	const cJSON *it;
+	static const char *const keys[] = { "name", "channel", "role", "rules",
+					    "description", NULL };
+	cJSON_ArrayForEach(it, doc) {
+		bool ok = false;
+		for (const char *const *k = keys; *k; k++)
+			ok = ok || !strcmp(*k, it->string);
+		if (!ok)
+			ds_diag_error(diag, path, "", "unknown member \"%s\"", it->string);
+	}
+	const char *name = ds_json_str(doc, "name");
+	const char *channel = ds_json_str(doc, "channel");
+	const char *role = ds_json_str(doc, "role");
+	if (!name || !*name)
+		ds_diag_error(diag, path, "/name", "\"name\" is required");
+	if (!channel || strcmp(channel, "json"))
+		ds_diag_error(diag, path, "/channel",
+			      "channel \"%s\" is not supported by this build (supported: json)",
+			      channel ? channel : "");
+	s->name = ds_strdup(name ? name : "");
+	s->channel = ds_strdup(channel ? channel : "");
+	s->role = role ? ds_strdup(role) : NULL;
+	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(doc, "rules");
+	if (!cJSON_IsArray(rules) || !cJSON_GetArraySize(rules)) {
+		ds_diag_error(diag, path, "/rules", "\"rules\" must be a non-empty array");
+		goto done;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(rules);
+	s->rules = ds_calloc(n, sizeof *s->rules);
+	if (!s->rules) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	const cJSON *rj;
+	cJSON_ArrayForEach(rj, rules) {
+		char rp[64], sub[600];
+		snprintf(rp, sizeof rp, "/rules/%zu", s->nrules);
+		ds_map_rule *rule = &s->rules[s->nrules++];
+		if (!cJSON_IsObject(rj)) {
+			ds_diag_error(diag, path, rp, "a rule must be an object");
+			continue;
+		}
+		cJSON_ArrayForEach(it, rj) {
+			if (strcmp(it->string, "record") && strcmp(it->string, "when") &&
+			    strcmp(it->string, "copy") && strcmp(it->string, "fields"))
+				ds_diag_error(diag, path, rp, "unknown member \"%s\"", it->string);
+		}
+		const char *rec = ds_json_str(rj, "record");
+		snprintf(sub, sizeof sub, "%s/record", rp);
+		if (!rec || !*rec)
+			ds_diag_error(diag, path, sub, "\"record\" must name a record type");
+		else
+			rule->record = ds_strdup(rec);
+		const cJSON *when = cJSON_GetObjectItemCaseSensitive(rj, "when");
+		if (when) {
+			ds_err e = {0};
+			snprintf(sub, sizeof sub, "%s/when", rp);
+			if (!cJSON_IsString(when))
+				ds_diag_error(diag, path, sub, "\"when\" must be an expression string");
+			else if (ds_expr_parse(when->valuestring, &rule->when, &e))
+				ds_diag_error(diag, path, sub, "%s", e.msg);
+		}
+		const cJSON *copy = cJSON_GetObjectItemCaseSensitive(rj, "copy");
+		if (copy) {
+			snprintf(sub, sizeof sub, "%s/copy", rp);
+			if (!cJSON_IsString(copy) || !valid_pointer(copy->valuestring))
+				ds_diag_error(diag, path, sub, "\"copy\" must be a JSON Pointer (\"\" for the whole input)");
+			else
+				rule->copy = ds_strdup(copy->valuestring);
+		}
+		const cJSON *fields = cJSON_GetObjectItemCaseSensitive(rj, "fields");
+		if (fields && !cJSON_IsObject(fields)) {
+			snprintf(sub, sizeof sub, "%s/fields", rp);
+			ds_diag_error(diag, path, sub, "\"fields\" maps target pointers to picks");
+			continue;
+		}
+		if (!fields && !copy)
+			ds_diag_error(diag, path, rp, "a rule needs \"copy\" or \"fields\"");
+		size_t nf = fields ? (size_t)cJSON_GetArraySize(fields) : 0;
+		rule->fields = ds_calloc(nf ? nf : 1, sizeof *rule->fields);
+		if (!rule->fields) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			goto done;
+		}
+		const cJSON *fj;
+		cJSON_ArrayForEach(fj, fields) {
+			char fp[600];
+			snprintf(fp, sizeof fp, "%s/fields/%s", rp, fj->string);
+			ds_field_map *fm = &rule->fields[rule->nfields++];
+			if (!*fj->string || fj->string[0] != '/')
+				ds_diag_error(diag, path, fp, "a target must be a JSON Pointer such as \"/customer/email\"");
+			fm->target = ds_strdup(fj->string);
+			load_field(s, fm, fj, fp, diag);
+		}
+	}
+done:
+	cJSON_Delete(doc);
+	if (!rc && diag->errors > before)
+		rc = ds_err_set(err, DS_ECONFIG, "%s: the source has errors", path);
+	if (rc) {
+		ds_source_free(s);
+		s = NULL;
+	}
+	*out = s;
+	if (diag == &local)
+		ds_diag_free(&local);
+	return rc;
+}
+
+/* ---- mapping ---- */
+
+static const cJSON *resolve_input(void *ud, const char *const *segs, size_t n)
+{
+	return ds_expr_json_path(ud, segs, n);
+}
+
+/* Sets target (a JSON Pointer) in rec to v (taken), creating objects on
+ * the way. */
+static int set_pointer(cJSON *rec, const char *target, cJSON *v, ds_err *err)
+{
+	cJSON *cur = rec;
+	const char *p = target + 1;
+	for (;;) {
+		char seg[256];
+		size_t n = 0;
+		while (*p && *p != '/') {
+			char c = *p++;
+			if (c == '~' && (*p == '0' || *p == '1'))
+				c = *p++ == '0' ? '~' : '/';
+			if (n + 1 >= sizeof seg) {
+				cJSON_Delete(v);
+				return ds_err_set(err, DS_EINVAL, "target %s is too long", target);
+			}
+			seg[n++] = c;
+		}
+		seg[n] = '\0';
+		if (!cJSON_IsObject(cur)) {
+			cJSON_Delete(v);
+			return ds_err_set(err, DS_EINVAL, "cannot set %s: its parent is not an object",
+					  target);
+		}
+		if (!*p) {
+			if (cJSON_GetObjectItemCaseSensitive(cur, seg))
+				cJSON_ReplaceItemInObjectCaseSensitive(cur, seg, v);
+			else
+				cJSON_AddItemToObject(cur, seg, v);
+			return DS_OK;
+		}
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, seg);
+		if (!next) {
+			next = cJSON_AddObjectToObject(cur, seg);
+			if (!next) {
+				cJSON_Delete(v);
+				return ds_err_set(err, DS_ENOMEM, "out of memory");
+			}
+		}
+		cur = next;
+		p++;
+	}
+}
+
+static int map_field(const ds_field_map *fm, const cJSON *input, cJSON *rec, ds_arena *a,
+		     ds_err *err)
+{
+	const cJSON *v = fm->pick ? ds_json_pointer(input, fm->pick) : NULL;
+	cJSON *nv = NULL;
+	if (!v || cJSON_IsNull(v)) {
+		if (!fm->deflt)
+			return DS_OK; /* absent stays absent: the schema decides */
+		nv = cJSON_Duplicate(fm->deflt, true);
+	} else if (fm->nnorms) {
+		if (!cJSON_IsString(v))
+			return ds_err_set(err, DS_EINVAL, "%s: expected text to normalize", fm->pick);
+		const char *s = v->valuestring;
+		for (size_t i = 0; i < fm->nnorms; i++) {
+			int rc = fm->norms[i](a, s, &s, err);
+			if (rc)
+				return ds_err_prefix(err, "%s (%s)", fm->pick, fm->norm_names[i]);
+		}
+		nv = cJSON_CreateString(s);
+	} else {
+		nv = cJSON_Duplicate(v, true);
+	}
+	if (!nv)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	return set_pointer(rec, fm->target, nv, err);
+}
+
+int ds_source_map(const ds_source *s, const cJSON *input, ds_time now, ds_arena *a,
+		  int (*emit)(void *ud, const char *type, cJSON *record), void *ud,
+		  ds_err *err)
+{
+	for (size_t r = 0; r < s->nrules; r++) {
+		const ds_map_rule *rule = &s->rules[r];
+		if (rule->when) {
+			bool ok = false;
+			ds_expr_env env = { resolve_input, (void *)input, now };
+			int rc = ds_expr_eval_bool(rule->when, &env, &ok, err);
+			if (rc)
+				return ds_err_prefix(err, "rule %zu condition", r);
+			if (!ok)
+				continue;
+		}
+		cJSON *rec = NULL;
+		if (rule->copy) {
+			const cJSON *base = ds_json_pointer(input, rule->copy);
+			if (!cJSON_IsObject(base))
+				return ds_err_set(err, DS_EINVAL,
+						  "expected a JSON object at \"%s\", got %s",
+						  rule->copy,
+						  !base ? "nothing" : cJSON_IsArray(base) ? "an array" :
+						  cJSON_IsString(base) ? "a string" :
+						  cJSON_IsNumber(base) ? "a number" : "a literal");
+			rec = cJSON_Duplicate(base, true);
+		} else {
+			rec = cJSON_CreateObject();
+		}
+		if (!rec)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		for (size_t f = 0; f < rule->nfields; f++) {
+			int rc = map_field(&rule->fields[f], input, rec, a, err);
+			if (rc) {
+				cJSON_Delete(rec);
+				return rc;
+			}
+		}
+		int rc = emit(ud, rule->record, rec);
+		if (rc)
+			return rc;
+	}
+	return DS_OK;
+}

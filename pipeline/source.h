@@ -1,0 +1,87 @@
+/*
+ * source.h - sources and their mappings: how one interaction becomes zero
+ * or more typed records.
+ *
+ * A source file (schemas/sources/<name>.json) names its channel, the role
+ * its records act with when they change a case, and mapping rules:
+ *
+ *   {"name": "api-offers", "channel": "json", "role": "sales",
+ *    "rules": [{"record": "offer", "when": "exists(reference)",
+ *               "copy": "",
+ *               "fields": {"/customer/email": {"pick": "/customer/email",
+ *                                              "normalize": ["email"]}}}]}
+ *
+ * Every rule whose "when" holds (no "when": always) produces one record:
+ * "copy" (a JSON Pointer into the input; "" is the whole input) gives the
+ * starting object, then each entry of "fields" sets the target pointer to
+ * the picked value, passed through the normalizers in order; "default" is
+ * used when the pick is missing. Picks are one interface with one kind per
+ * channel; this build has JSON Pointer picks.
+ *
+ * A source is immutable after loading and shared by every thread.
+ */
+#ifndef DS_SOURCE_H
+#define DS_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "caltime.h"
+#include "diag.h"
+#include "err.h"
+#include "expr.h"
+#include "mem.h"
+
+typedef enum { DS_PICK_POINTER } ds_pick_kind;
+
+typedef int (*ds_normalizer_fn)(ds_arena *a, const char *in, const char **out,
+				ds_err *err);
+
+typedef struct ds_field_map {
+	char *target;            /* JSON Pointer in the record */
+	ds_pick_kind kind;
+	char *pick;              /* JSON Pointer in the input */
+	ds_normalizer_fn *norms;
+	char **norm_names;
+	size_t nnorms;
+	cJSON *deflt;            /* owned; NULL when none */
+} ds_field_map;
+
+typedef struct ds_map_rule {
+	char *record;            /* target record type */
+	ds_expr *when;           /* NULL: always */
+	char *copy;              /* JSON Pointer, or NULL */
+	ds_field_map *fields;
+	size_t nfields;
+} ds_map_rule;
+
+typedef struct ds_source {
+	char *file;
+	char *name;
+	char *channel;           /* "json" in this build */
+	char *role;              /* role of its records when they edit a case */
+	ds_map_rule *rules;
+	size_t nrules;
+} ds_source;
+
+/* Loads one source file; problems go to diag with file and JSON path.
+ * Returns 0 or DS_ECONFIG (then *out is NULL). */
+int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err);
+void ds_source_free(ds_source *s);
+
+/* Applies the source's rules to a parsed input. For each rule that
+ * matches, calls emit(ud, type, record) with a new record tree that the
+ * callee owns from then on. Returns 0, or DS_EINVAL when a normalizer
+ * refuses a value or a pick is missing with no default (err says which
+ * field and shows the raw value). */
+int ds_source_map(const ds_source *s, const cJSON *input, ds_time now,
+		  ds_arena *a,
+		  int (*emit)(void *ud, const char *type, cJSON *record),
+		  void *ud, ds_err *err);
+
+/* The normalizer of that name, or NULL. */
+ds_normalizer_fn ds_normalizer(const char *name);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * store.c - opens a store by URL and dispatches to its backend; see store.h.
+ */
+#include "store_impl.h"
+
+#include <string.h>
+
+static const struct ds_store_ops *const backends[] = {
+	&ds_store_sqlite_ops,
+};
+
+int ds_store_open(const char *url, const char *home, ds_store **out,
+		  ds_err *err)
+{
+	*out = NULL;
+	const char *colon = strchr(url, ':');
+	if (!colon)
+		return ds_err_set(err, DS_ECONFIG,
+				  "store URL '%s' has no scheme (expected sqlite:PATH)",
+				  url);
+	size_t n = (size_t)(colon - url);
+	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
+		const struct ds_store_ops *ops = backends[i];
+		if (strlen(ops->scheme) == n && !strncmp(url, ops->scheme, n))
+			return ops->open(colon + 1, home, out, err);
+	}
+	if (!strncmp(url, "postgresql", n) || !strncmp(url, "postgres", n))
+		return ds_err_set(err, DS_ECONFIG,
+				  "the PostgreSQL store is not available in this build; use sqlite:PATH");
+	return ds_err_set(err, DS_ECONFIG, "unknown store scheme in '%s'", url);
+}
+
+void ds_store_close(ds_store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+int ds_store_begin(ds_store *s, ds_err *err) { return s->ops->exec(s, "BEGIN IMMEDIATE", err); }
+int ds_store_commit(ds_store *s, ds_err *err) { return s->ops->exec(s, "COMMIT", err); }
+void ds_store_rollback(ds_store *s) { s->ops->exec(s, "ROLLBACK", NULL); }
+int ds_store_savepoint(ds_store *s, ds_err *err) { return s->ops->exec(s, "SAVEPOINT input", err); }
+int ds_store_release(ds_store *s, ds_err *err) { return s->ops->exec(s, "RELEASE input", err); }
+void ds_store_rollback_to(ds_store *s)
+{
+	s->ops->exec(s, "ROLLBACK TO input", NULL);
+	s->ops->exec(s, "RELEASE input", NULL);
+}
+int ds_store_schema_version(ds_store *s) { return s->ops->schema_version(s); }
+
+int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)
+{ return s->ops->interaction_add(s, in, dup, err); }
+int ds_store_interaction_get(ds_store *s, int64_t id, ds_arena *a, ds_interaction *out, ds_err *err)
+{ return s->ops->interaction_get(s, id, a, out, err); }
+int ds_store_record_add(ds_store *s, int64_t iid, const char *type, const char *json,
+			int64_t case_id, ds_time at, int64_t *id, ds_err *err)
+{ return s->ops->record_add(s, iid, type, json, case_id, at, id, err); }
+int ds_store_case_find(ds_store *s, const char *process, const char *key, ds_arena *a,
+		       ds_case_row *out, ds_err *err)
+{ return s->ops->case_find(s, process, key, a, out, err); }
+int ds_store_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+{ return s->ops->case_get(s, id, a, out, err); }
+int ds_store_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
+{ return s->ops->case_insert(s, c, err); }
+int ds_store_case_update(ds_store *s, const ds_case_row *c, int64_t expected, ds_err *err)
+{ return s->ops->case_update(s, c, expected, err); }
+int ds_store_case_set_profile(ds_store *s, int64_t case_id, int64_t profile_id, ds_err *err)
+{ return s->ops->case_set_profile(s, case_id, profile_id, err); }
+int ds_store_case_list(ds_store *s, const char *process, const char *state,
+		       int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
+{ return s->ops->case_list(s, process, state, fn, ud, err); }
+int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
+{ return s->ops->audit_add(s, r, err); }
+int ds_store_audit_list(ds_store *s, int64_t case_id,
+			int (*fn)(void *, const ds_audit_row *), void *ud, ds_err *err)
+{ return s->ops->audit_list(s, case_id, fn, ud, err); }
+int ds_store_timer_add(ds_store *s, ds_timer_row *t, ds_err *err)
+{ return s->ops->timer_add(s, t, err); }
+int ds_store_timer_due(ds_store *s, ds_time now, size_t limit,
+		       int (*fn)(void *, const ds_timer_row *), void *ud, ds_err *err)
+{ return s->ops->timer_due(s, now, limit, fn, ud, err); }
+int ds_store_timer_done(ds_store *s, int64_t id, ds_time at, bool fired, bool *was_pending,
+			ds_err *err)
+{ return s->ops->timer_done(s, id, at, fired, was_pending, err); }
+int64_t ds_store_timer_pending_count(ds_store *s) { return s->ops->timer_pending_count(s); }
+int ds_store_profile_upsert(ds_store *s, const char *email, const char *name, ds_time at,
+			    int64_t *id, bool *created, ds_err *err)
+{ return s->ops->profile_upsert(s, email, name, at, id, created, err); }
+int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
+{ return s->ops->profile_get(s, id, a, out, err); }
+int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
+				ds_profile_row *out, ds_err *err)
+{ return s->ops->profile_find_email(s, email, a, out, err); }
+int ds_store_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t ref, ds_time at,
+			  ds_err *err)
+{ return s->ops->timeline_add(s, pid, kind, ref, at, err); }
+int ds_store_timeline_list(ds_store *s, int64_t pid,
+			   int (*fn)(void *, const ds_timeline_row *), void *ud, ds_err *err)
+{ return s->ops->timeline_list(s, pid, fn, ud, err); }
+int ds_store_document_add(ds_store *s, ds_document_row *d, ds_err *err)
+{ return s->ops->document_add(s, d, err); }
+bool ds_store_document_exists(ds_store *s, int64_t audit_id, const char *tpl)
+{ return s->ops->document_exists(s, audit_id, tpl); }
+int ds_store_document_list(ds_store *s, int64_t case_id,
+			   int (*fn)(void *, const ds_document_row *), void *ud, ds_err *err)
+{ return s->ops->document_list(s, case_id, fn, ud, err); }
+int ds_store_document_get(ds_store *s, int64_t id, ds_arena *a, ds_document_row *out,
+			  ds_err *err)
+{ return s->ops->document_get(s, id, a, out, err); }
+int ds_store_quarantine_add(ds_store *s, ds_quarantine_row *q, bool *dup, ds_err *err)
+{ return s->ops->quarantine_add(s, q, dup, err); }
+int ds_store_quarantine_list(ds_store *s, int (*fn)(void *, const ds_quarantine_row *),
+			     void *ud, ds_err *err)
+{ return s->ops->quarantine_list(s, fn, ud, err); }
+int ds_store_quarantine_get(ds_store *s, int64_t id, ds_arena *a, ds_quarantine_row *out,
+			    ds_err *err)
+{ return s->ops->quarantine_get(s, id, a, out, err); }
+int ds_store_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err)
+{ return s->ops->quarantine_mark_replayed(s, id, err); }
+int64_t ds_store_quarantine_count(ds_store *s) { return s->ops->quarantine_count(s); }

@@ -1,0 +1,1113 @@
+/*
+ * store_sqlite.c - the SQLite backend of the store (the only file that
+ * calls SQLite).
+ *
+ * The database runs in WAL mode with synchronous=FULL: a COMMIT returns once
+ * the WAL is fsync'd, so whatever a commit covered survives a crash or a
+ * power cut. Throughput comes from batching many inputs per transaction,
+ * prepared statements kept for the life of the connection, a large page
+ * cache and a large checkpoint interval (see FIELD-NOTES).
+ *
+ * Migrations are SQL scripts applied in order, each in its own transaction;
+ * PRAGMA user_version records how many have run.
+ */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE interactions("
+	" id INTEGER PRIMARY KEY,"
+	" source TEXT NOT NULL, channel TEXT NOT NULL, origin TEXT,"
+	" received_at INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	" size INTEGER NOT NULL, bytes BLOB NOT NULL,"
+	" UNIQUE(source, sha256));"
+	"CREATE TABLE records("
+	" id INTEGER PRIMARY KEY,"
+	" interaction_id INTEGER NOT NULL REFERENCES interactions(id),"
+	" type TEXT NOT NULL, case_id INTEGER, created_at INTEGER NOT NULL,"
+	" data TEXT NOT NULL);"
+	"CREATE INDEX records_case ON records(case_id);"
+	"CREATE INDEX records_interaction ON records(interaction_id);"
+	"CREATE TABLE cases("
+	" id INTEGER PRIMARY KEY,"
+	" process TEXT NOT NULL, process_version INTEGER NOT NULL,"
+	" key TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,"
+	" state_version INTEGER NOT NULL, state_since INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	" profile_id INTEGER, data TEXT NOT NULL,"
+	" UNIQUE(process, key));"
+	"CREATE INDEX cases_state ON cases(process, state);"
+	"CREATE INDEX cases_key ON cases(key);"
+	"CREATE TABLE audit("
+	" id INTEGER PRIMARY KEY,"
+	" case_id INTEGER NOT NULL REFERENCES cases(id),"
+	" version INTEGER NOT NULL, from_state TEXT, to_state TEXT NOT NULL,"
+	" at INTEGER NOT NULL, cause TEXT NOT NULL, changed TEXT,"
+	" UNIQUE(case_id, version));"
+	"CREATE TABLE timers("
+	" id INTEGER PRIMARY KEY,"
+	" case_id INTEGER NOT NULL REFERENCES cases(id),"
+	" state TEXT NOT NULL, state_version INTEGER NOT NULL,"
+	" transition INTEGER NOT NULL, due INTEGER NOT NULL,"
+	" done_at INTEGER, fired INTEGER,"
+	" UNIQUE(case_id, state_version, transition));"
+	"CREATE INDEX timers_pending ON timers(due, id) WHERE done_at IS NULL;"
+	"CREATE TABLE profiles("
+	" id INTEGER PRIMARY KEY,"
+	" email TEXT UNIQUE, name TEXT,"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE timeline("
+	" profile_id INTEGER NOT NULL REFERENCES profiles(id),"
+	" kind TEXT NOT NULL, ref INTEGER NOT NULL, at INTEGER NOT NULL,"
+	" UNIQUE(profile_id, kind, ref));"
+	"CREATE TABLE documents("
+	" id INTEGER PRIMARY KEY,"
+	" case_id INTEGER NOT NULL REFERENCES cases(id),"
+	" audit_id INTEGER NOT NULL REFERENCES audit(id),"
+	" template TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,"
+	" size INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" UNIQUE(audit_id, template));"
+	"CREATE INDEX documents_case ON documents(case_id);"
+	"CREATE TABLE quarantine("
+	" id INTEGER PRIMARY KEY,"
+	" interaction_id INTEGER, source TEXT NOT NULL, channel TEXT,"
+	" origin TEXT, stage TEXT NOT NULL, reason TEXT NOT NULL,"
+	" at INTEGER NOT NULL, sha256 TEXT NOT NULL, bytes BLOB,"
+	" replayed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX quarantine_once ON quarantine(source, stage, sha256)"
+	" WHERE replayed = 0;",
+};
+
+enum stmt {
+	S_INTERACTION_ADD, S_INTERACTION_FIND, S_INTERACTION_GET,
+	S_RECORD_ADD,
+	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE,
+	S_CASE_SET_PROFILE,
+	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
+	S_AUDIT_ADD, S_AUDIT_LIST,
+	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
+	S_PROFILE_UPSERT, S_PROFILE_GET, S_PROFILE_FIND,
+	S_TIMELINE_ADD, S_TIMELINE_LIST,
+	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
+	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
+	S_COUNT_
+};
+
+#define CASE_COLS "id, process, process_version, key, state, version," \
+	" state_version, state_since, created_at, updated_at," \
+	" coalesce(profile_id, 0), data"
+#define DOC_COLS "d.id, d.case_id, d.audit_id, c.key, d.template, d.path," \
+	" d.sha256, d.size, d.created_at"
+
+static const char *const sql[S_COUNT_] = {
+	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
+		" received_at, sha256, size, bytes) VALUES(?,?,?,?,?,?,?)"
+		" ON CONFLICT(source, sha256) DO NOTHING RETURNING id",
+	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE source = ? AND sha256 = ?",
+	[S_INTERACTION_GET] = "SELECT id, source, channel, origin, received_at,"
+		" sha256, bytes FROM interactions WHERE id = ?",
+	[S_RECORD_ADD] = "INSERT INTO records(interaction_id, type, case_id,"
+		" created_at, data) VALUES(?,?,?,?,?)",
+	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM cases WHERE process = ? AND key = ?",
+	[S_CASE_GET] = "SELECT " CASE_COLS " FROM cases WHERE id = ?",
+	[S_CASE_INSERT] = "INSERT INTO cases(process, process_version, key, state,"
+		" version, state_version, state_since, created_at, updated_at,"
+		" profile_id, data) VALUES(?,?,?,?,?,?,?,?,?,?,?)"
+		" ON CONFLICT(process, key) DO NOTHING",
+	[S_CASE_UPDATE] = "UPDATE cases SET state = ?, version = ?,"
+		" state_version = ?, state_since = ?, updated_at = ?, data = ?"
+		" WHERE id = ? AND version = ?",
+	[S_CASE_SET_PROFILE] = "UPDATE cases SET profile_id = ? WHERE id = ?",
+	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY id",
+	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM cases WHERE process = ? ORDER BY id",
+	[S_CASE_LIST_S] = "SELECT " CASE_COLS " FROM cases WHERE state = ? ORDER BY id",
+	[S_CASE_LIST_PS] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
+		" AND state = ? ORDER BY id",
+	[S_AUDIT_ADD] = "INSERT INTO audit(case_id, version, from_state, to_state,"
+		" at, cause, changed) VALUES(?,?,?,?,?,?,?)",
+	[S_AUDIT_LIST] = "SELECT id, case_id, version, from_state, to_state, at,"
+		" cause, changed FROM audit WHERE case_id = ? ORDER BY version",
+	[S_TIMER_ADD] = "INSERT INTO timers(case_id, state, state_version,"
+		" transition, due) VALUES(?,?,?,?,?)"
+		" ON CONFLICT(case_id, state_version, transition) DO NOTHING",
+	[S_TIMER_DUE] = "SELECT id, case_id, state, state_version, transition, due"
+		" FROM timers WHERE done_at IS NULL AND due <= ?"
+		" ORDER BY due, id LIMIT ?",
+	[S_TIMER_DONE] = "UPDATE timers SET done_at = ?, fired = ?"
+		" WHERE id = ? AND done_at IS NULL",
+	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
+	[S_PROFILE_UPSERT] = "INSERT INTO profiles(email, name, created_at, updated_at)"
+		" VALUES(?1, ?2, ?3, ?3) ON CONFLICT(email) DO UPDATE SET"
+		" updated_at = max(updated_at, excluded.updated_at),"
+		" name = coalesce(name, excluded.name)"
+		" RETURNING id",
+	[S_PROFILE_GET] = "SELECT id, email, name, created_at, updated_at"
+		" FROM profiles WHERE id = ?",
+	[S_PROFILE_FIND] = "SELECT id, email, name, created_at, updated_at"
+		" FROM profiles WHERE email = ?",
+	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
+		" VALUES(?,?,?,?)",
+	[S_TIMELINE_LIST] = "SELECT kind, ref, at FROM timeline WHERE profile_id = ?"
+		" ORDER BY at, rowid",
+	[S_DOC_ADD] = "INSERT INTO documents(case_id, audit_id, template, path,"
+		" sha256, size, created_at) VALUES(?,?,?,?,?,?,?)"
+		" ON CONFLICT(audit_id, template) DO NOTHING",
+	[S_DOC_EXISTS] = "SELECT 1 FROM documents WHERE audit_id = ? AND template = ?",
+	[S_DOC_LIST] = "SELECT " DOC_COLS " FROM documents d JOIN cases c"
+		" ON c.id = d.case_id ORDER BY d.id",
+	[S_DOC_LIST_CASE] = "SELECT " DOC_COLS " FROM documents d JOIN cases c"
+		" ON c.id = d.case_id WHERE d.case_id = ? ORDER BY d.id",
+	[S_DOC_GET] = "SELECT " DOC_COLS " FROM documents d JOIN cases c"
+		" ON c.id = d.case_id WHERE d.id = ?",
+	[S_Q_ADD] = "INSERT INTO quarantine(interaction_id, source, channel, origin,"
+		" stage, reason, at, sha256, bytes) VALUES(?,?,?,?,?,?,?,?,?)"
+		" ON CONFLICT(source, stage, sha256) WHERE replayed = 0 DO NOTHING"
+		" RETURNING id",
+	[S_Q_FIND] = "SELECT id FROM quarantine WHERE source = ? AND stage = ?"
+		" AND sha256 = ? AND replayed = 0",
+	[S_Q_LIST] = "SELECT id, coalesce(interaction_id, 0), source, channel,"
+		" origin, stage, reason, at, sha256, replayed, NULL"
+		" FROM quarantine WHERE replayed = 0 ORDER BY id",
+	[S_Q_GET] = "SELECT id, coalesce(interaction_id, 0), source, channel,"
+		" origin, stage, reason, at, sha256, replayed, bytes"
+		" FROM quarantine WHERE id = ?",
+	[S_Q_REPLAYED] = "UPDATE quarantine SET replayed = 1 WHERE id = ?",
+	[S_Q_COUNT] = "SELECT count(*) FROM quarantine WHERE replayed = 0",
+};
+
+typedef struct lite {
+	struct ds_store base;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT_];
+	int schema_version;
+} lite;
+
+static lite *L(ds_store *s) { return (lite *)s; }
+
+static int db_error(lite *l, ds_err *err, const char *what)
+{
+	int code = sqlite3_errcode(l->db);
+	int ds = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? DS_EBUSY : DS_EIO;
+	return ds_err_set(err, ds, "store: %s: %s", what, sqlite3_errmsg(l->db));
+}
+
+/* The cached statement, reset and with its bindings cleared. */
+static sqlite3_stmt *st(lite *l, enum stmt k, ds_err *err)
+{
+	sqlite3_stmt *s = l->stmt[k];
+	if (!s) {
+		if (sqlite3_prepare_v3(l->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s, NULL) != SQLITE_OK) {
+			db_error(l, err, "prepare");
+			return NULL;
+		}
+		l->stmt[k] = s;
+	} else {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+	return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_id(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static const char *col_text(ds_arena *a, sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	if (!t)
+		return NULL;
+	if (!a)
+		return (const char *)t;
+	return ds_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, i));
+}
+
+static void col_hex(sqlite3_stmt *s, int i, char out[65])
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(out, 65, "%s", t ? (const char *)t : "");
+}
+
+/* Runs a statement that returns no row. */
+static int run(lite *l, sqlite3_stmt *s, ds_err *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_error(l, err, what);
+	return DS_OK;
+}
+
+static int exec_sql(lite *l, const char *text, ds_err *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(l->db, text, NULL, NULL, &msg) != SQLITE_OK) {
+		int code = sqlite3_errcode(l->db);
+		ds_err_set(err, code == SQLITE_BUSY ? DS_EBUSY : DS_EIO,
+			   "store: %s: %s", text, msg ? msg : "failed");
+		sqlite3_free(msg);
+		return err ? err->code : DS_EIO;
+	}
+	return DS_OK;
+}
+
+static int lite_exec(ds_store *s, const char *what, ds_err *err)
+{
+	return exec_sql(L(s), what, err);
+}
+
+static int lite_schema_version(ds_store *s) { return L(s)->schema_version; }
+
+static int mkdir_parents(const char *path, ds_err *err)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return ds_err_set(err, DS_ECONFIG, "path too long: %s", path);
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return DS_OK;
+	*slash = '\0';
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return ds_err_set(err, DS_EIO, "cannot create %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return ds_err_set(err, DS_EIO, "cannot create %s: %s", buf, strerror(errno));
+	return DS_OK;
+}
+
+static int migrate(lite *l, ds_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int have = 0;
+	if (sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return db_error(l, err, "read schema version");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		have = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	int want = (int)(sizeof migrations / sizeof *migrations);
+	if (have > want)
+		return ds_err_set(err, DS_ECONFIG,
+				  "store schema version %d is newer than this dossier (%d)",
+				  have, want);
+	for (int v = have; v < want; v++) {
+		char pragma[64];
+		int rc = exec_sql(l, "BEGIN IMMEDIATE", err);
+		if (rc)
+			return rc;
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+		if ((rc = exec_sql(l, migrations[v], err)) ||
+		    (rc = exec_sql(l, pragma, err)) ||
+		    (rc = exec_sql(l, "COMMIT", err))) {
+			exec_sql(l, "ROLLBACK", NULL);
+			return ds_err_prefix(err, "migration %d", v + 1);
+		}
+	}
+	l->schema_version = want;
+	return DS_OK;
+}
+
+static void lite_close(ds_store *s)
+{
+	lite *l = L(s);
+	for (int i = 0; i < S_COUNT_; i++)
+		sqlite3_finalize(l->stmt[i]);
+	sqlite3_close(l->db);
+	ds_free(l);
+}
+
+static int lite_open(const char *target, const char *home, ds_store **out, ds_err *err)
+{
+	char path[PATH_MAX];
+	int rc;
+	lite *l = NULL;
+	if (!*target)
+		return ds_err_set(err, DS_ECONFIG, "sqlite store URL has no path");
+	if (target[0] == '/' || !home || !*home)
+		rc = snprintf(path, sizeof path, "%s", target);
+	else
+		rc = snprintf(path, sizeof path, "%s/%s", home, target);
+	if (rc < 0 || rc >= (int)sizeof path)
+		return ds_err_set(err, DS_ECONFIG, "store path too long");
+	if ((rc = mkdir_parents(path, err)))
+		return rc;
+	l = ds_calloc(1, sizeof *l);
+	if (!l)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	l->base.ops = &ds_store_sqlite_ops;
+	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = ds_err_set(err, DS_EIO, "cannot open store %s: %s", path,
+				l->db ? sqlite3_errmsg(l->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(l->db, 10000);
+	sqlite3_extended_result_codes(l->db, 0);
+	if ((rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
+			   "PRAGMA synchronous = FULL;"
+			   "PRAGMA cache_size = -65536;"
+			   "PRAGMA wal_autocheckpoint = 16384;"
+			   "PRAGMA temp_store = MEMORY;"
+			   "PRAGMA foreign_keys = OFF;", err)))
+		goto fail;
+	if ((rc = migrate(l, err)))
+		goto fail;
+	*out = &l->base;
+	return DS_OK;
+fail:
+	lite_close(&l->base);
+	return rc;
+}
+
+/* ---- interactions ---- */
+
+static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_INTERACTION_ADD, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, in->source);
+	bind_text(q, 2, in->channel);
+	bind_text(q, 3, in->origin);
+	sqlite3_bind_int64(q, 4, in->received_at);
+	bind_text(q, 5, in->sha256);
+	sqlite3_bind_int64(q, 6, (sqlite3_int64)in->len);
+	sqlite3_bind_blob64(q, 7, in->bytes ? (const void *)in->bytes : "", in->len,
+			    SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		in->id = sqlite3_column_int64(q, 0);
+		*dup = false;
+		sqlite3_reset(q);
+		return DS_OK;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_error(l, err, "store interaction");
+	*dup = true;
+	if (!(q = st(l, S_INTERACTION_FIND, err)))
+		return err->code;
+	bind_text(q, 1, in->source);
+	bind_text(q, 2, in->sha256);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return db_error(l, err, "find duplicate interaction");
+	}
+	in->id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return DS_OK;
+}
+
+static int lite_interaction_get(ds_store *s, int64_t id, ds_arena *a, ds_interaction *out,
+				ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_INTERACTION_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		if (rc == SQLITE_DONE)
+			return ds_err_set(err, DS_ENOTFOUND, "no interaction %lld", (long long)id);
+		return db_error(l, err, "read interaction");
+	}
+	memset(out, 0, sizeof *out);
+	out->id = sqlite3_column_int64(q, 0);
+	out->source = col_text(a, q, 1);
+	out->channel = col_text(a, q, 2);
+	out->origin = col_text(a, q, 3);
+	out->received_at = sqlite3_column_int64(q, 4);
+	col_hex(q, 5, out->sha256);
+	size_t n = (size_t)sqlite3_column_bytes(q, 6);
+	unsigned char *b = ds_arena_alloc(a, n + 1);
+	if (b) {
+		if (n)
+			memcpy(b, sqlite3_column_blob(q, 6), n);
+		b[n] = 0;
+	}
+	out->bytes = b;
+	out->len = n;
+	sqlite3_reset(q);
+	return b ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
+}
+
+/* ---- records ---- */
+
+static int lite_record_add(ds_store *s, int64_t iid, const char *type, const char *json,
+			   int64_t case_id, ds_time at, int64_t *id, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_RECORD_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, iid);
+	bind_text(q, 2, type);
+	bind_id(q, 3, case_id);
+	sqlite3_bind_int64(q, 4, at);
+	bind_text(q, 5, json);
+	int rc = run(l, q, err, "store record");
+	if (!rc && id)
+		*id = sqlite3_last_insert_rowid(l->db);
+	return rc;
+}
+
+/* ---- cases ---- */
+
+static void read_case(ds_arena *a, sqlite3_stmt *q, ds_case_row *c)
+{
+	c->id = sqlite3_column_int64(q, 0);
+	c->process = col_text(a, q, 1);
+	c->process_version = sqlite3_column_int(q, 2);
+	c->key = col_text(a, q, 3);
+	c->state = col_text(a, q, 4);
+	c->version = sqlite3_column_int64(q, 5);
+	c->state_version = sqlite3_column_int64(q, 6);
+	c->state_since = sqlite3_column_int64(q, 7);
+	c->created_at = sqlite3_column_int64(q, 8);
+	c->updated_at = sqlite3_column_int64(q, 9);
+	c->profile_id = sqlite3_column_int64(q, 10);
+	c->data = col_text(a, q, 11);
+}
+
+static int one_case(lite *l, sqlite3_stmt *q, ds_arena *a, ds_case_row *out, ds_err *err,
+		    const char *what)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		read_case(a, q, out);
+		sqlite3_reset(q);
+		if (!out->data || !out->key)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_OK;
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "no such case: %s", what);
+	return db_error(l, err, "read case");
+}
+
+static int lite_case_find(ds_store *s, const char *process, const char *key, ds_arena *a,
+			  ds_case_row *out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_FIND, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, process);
+	bind_text(q, 2, key);
+	return one_case(l, q, a, out, err, key);
+}
+
+static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	char what[32];
+	snprintf(what, sizeof what, "#%lld", (long long)id);
+	return one_case(l, q, a, out, err, what);
+}
+
+static int lite_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_INSERT, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, c->process);
+	sqlite3_bind_int(q, 2, c->process_version);
+	bind_text(q, 3, c->key);
+	bind_text(q, 4, c->state);
+	sqlite3_bind_int64(q, 5, c->version);
+	sqlite3_bind_int64(q, 6, c->state_version);
+	sqlite3_bind_int64(q, 7, c->state_since);
+	sqlite3_bind_int64(q, 8, c->created_at);
+	sqlite3_bind_int64(q, 9, c->updated_at);
+	bind_id(q, 10, c->profile_id);
+	bind_text(q, 11, c->data);
+	int rc = run(l, q, err, "create case");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(l->db) != 1)
+		return ds_err_set(err, DS_EBUSY, "case %s/%s already exists", c->process, c->key);
+	c->id = sqlite3_last_insert_rowid(l->db);
+	return DS_OK;
+}
+
+static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_UPDATE, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, c->state);
+	sqlite3_bind_int64(q, 2, c->version);
+	sqlite3_bind_int64(q, 3, c->state_version);
+	sqlite3_bind_int64(q, 4, c->state_since);
+	sqlite3_bind_int64(q, 5, c->updated_at);
+	bind_text(q, 6, c->data);
+	sqlite3_bind_int64(q, 7, c->id);
+	sqlite3_bind_int64(q, 8, expected);
+	int rc = run(l, q, err, "update case");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(l->db) != 1)
+		return ds_err_set(err, DS_EBUSY, "case %s changed meanwhile (version %lld expected)",
+				  c->key, (long long)expected);
+	return DS_OK;
+}
+
+static int lite_case_set_profile(ds_store *s, int64_t case_id, int64_t profile_id, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_SET_PROFILE, err);
+	if (!q)
+		return err->code;
+	bind_id(q, 1, profile_id);
+	sqlite3_bind_int64(q, 2, case_id);
+	return run(l, q, err, "link case to profile");
+}
+
+static int lite_case_list(ds_store *s, const char *process, const char *state,
+			  int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	enum stmt k = process ? (state ? S_CASE_LIST_PS : S_CASE_LIST_P)
+			      : (state ? S_CASE_LIST_S : S_CASE_LIST);
+	sqlite3_stmt *q = st(l, k, err);
+	if (!q)
+		return err->code;
+	int i = 1;
+	if (process)
+		bind_text(q, i++, process);
+	if (state)
+		bind_text(q, i++, state);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ds_case_row c;
+		read_case(NULL, q, &c);
+		int r = fn(ud, &c);
+		if (r) {
+			sqlite3_reset(q);
+			return r;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "list cases");
+}
+
+/* ---- audit ---- */
+
+static int lite_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_AUDIT_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, r->case_id);
+	sqlite3_bind_int64(q, 2, r->version);
+	bind_text(q, 3, r->from_state);
+	bind_text(q, 4, r->to_state);
+	sqlite3_bind_int64(q, 5, r->at);
+	bind_text(q, 6, r->cause);
+	bind_text(q, 7, r->changed);
+	int rc = run(l, q, err, "write audit");
+	if (!rc)
+		r->id = sqlite3_last_insert_rowid(l->db);
+	return rc;
+}
+
+static int lite_audit_list(ds_store *s, int64_t case_id,
+			   int (*fn)(void *, const ds_audit_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_AUDIT_LIST, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, case_id);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ds_audit_row r = {
+			.id = sqlite3_column_int64(q, 0),
+			.case_id = sqlite3_column_int64(q, 1),
+			.version = sqlite3_column_int64(q, 2),
+			.from_state = col_text(NULL, q, 3),
+			.to_state = col_text(NULL, q, 4),
+			.at = sqlite3_column_int64(q, 5),
+			.cause = col_text(NULL, q, 6),
+			.changed = col_text(NULL, q, 7),
+		};
+		int x = fn(ud, &r);
+		if (x) {
+			sqlite3_reset(q);
+			return x;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "read audit");
+}
+
+/* ---- timers ---- */
+
+static int lite_timer_add(ds_store *s, ds_timer_row *t, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMER_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, t->case_id);
+	bind_text(q, 2, t->state);
+	sqlite3_bind_int64(q, 3, t->state_version);
+	sqlite3_bind_int(q, 4, t->transition);
+	sqlite3_bind_int64(q, 5, t->due);
+	int rc = run(l, q, err, "schedule timer");
+	if (!rc)
+		t->id = sqlite3_changes(l->db) ? sqlite3_last_insert_rowid(l->db) : 0;
+	return rc;
+}
+
+static int lite_timer_due(ds_store *s, ds_time now, size_t limit,
+			  int (*fn)(void *, const ds_timer_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMER_DUE, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ds_timer_row t = {
+			.id = sqlite3_column_int64(q, 0),
+			.case_id = sqlite3_column_int64(q, 1),
+			.state = col_text(NULL, q, 2),
+			.state_version = sqlite3_column_int64(q, 3),
+			.transition = sqlite3_column_int(q, 4),
+			.due = sqlite3_column_int64(q, 5),
+		};
+		int x = fn(ud, &t);
+		if (x) {
+			sqlite3_reset(q);
+			return x;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "read due timers");
+}
+
+static int lite_timer_done(ds_store *s, int64_t id, ds_time at, bool fired, bool *was_pending,
+			   ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMER_DONE, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, at);
+	sqlite3_bind_int(q, 2, fired);
+	sqlite3_bind_int64(q, 3, id);
+	int rc = run(l, q, err, "mark timer");
+	if (!rc)
+		*was_pending = sqlite3_changes(l->db) == 1;
+	return rc;
+}
+
+static int64_t count_of(lite *l, enum stmt k)
+{
+	sqlite3_stmt *q = st(l, k, NULL);
+	int64_t n = -1;
+	if (q && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	if (q)
+		sqlite3_reset(q);
+	return n;
+}
+
+static int64_t lite_timer_pending_count(ds_store *s) { return count_of(L(s), S_TIMER_COUNT); }
+
+/* ---- profiles ---- */
+
+static int lite_profile_upsert(ds_store *s, const char *email, const char *name, ds_time at,
+			       int64_t *id, bool *created, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PROFILE_UPSERT, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, email);
+	bind_text(q, 2, name);
+	sqlite3_bind_int64(q, 3, at);
+	/* An upsert that updates leaves last_insert_rowid alone. */
+	sqlite3_int64 before = sqlite3_last_insert_rowid(l->db);
+	int rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return db_error(l, err, "upsert profile");
+	}
+	*id = sqlite3_column_int64(q, 0);
+	if (created)
+		*created = *id == sqlite3_last_insert_rowid(l->db) &&
+			   sqlite3_last_insert_rowid(l->db) != before;
+	sqlite3_reset(q);
+	return DS_OK;
+}
+
+static int one_profile(lite *l, sqlite3_stmt *q, ds_arena *a, ds_profile_row *out,
+		       ds_err *err, const char *what)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(q, 0);
+		out->email = col_text(a, q, 1);
+		out->name = col_text(a, q, 2);
+		out->created_at = sqlite3_column_int64(q, 3);
+		out->updated_at = sqlite3_column_int64(q, 4);
+		sqlite3_reset(q);
+		return DS_OK;
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "no such profile: %s", what);
+	return db_error(l, err, "read profile");
+}
+
+static int lite_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
+			    ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PROFILE_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	char what[32];
+	snprintf(what, sizeof what, "#%lld", (long long)id);
+	return one_profile(l, q, a, out, err, what);
+}
+
+static int lite_profile_find_email(ds_store *s, const char *email, ds_arena *a,
+				   ds_profile_row *out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PROFILE_FIND, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, email);
+	return one_profile(l, q, a, out, err, email);
+}
+
+static int lite_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t ref,
+			     ds_time at, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMELINE_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, pid);
+	bind_text(q, 2, kind);
+	sqlite3_bind_int64(q, 3, ref);
+	sqlite3_bind_int64(q, 4, at);
+	return run(l, q, err, "add to timeline");
+}
+
+static int lite_timeline_list(ds_store *s, int64_t pid,
+			      int (*fn)(void *, const ds_timeline_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMELINE_LIST, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, pid);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ds_timeline_row r = {
+			.kind = col_text(NULL, q, 0),
+			.ref = sqlite3_column_int64(q, 1),
+			.at = sqlite3_column_int64(q, 2),
+		};
+		int x = fn(ud, &r);
+		if (x) {
+			sqlite3_reset(q);
+			return x;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "read timeline");
+}
+
+/* ---- documents ---- */
+
+static int lite_document_add(ds_store *s, ds_document_row *d, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_DOC_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, d->case_id);
+	sqlite3_bind_int64(q, 2, d->audit_id);
+	bind_text(q, 3, d->template_name);
+	bind_text(q, 4, d->path);
+	bind_text(q, 5, d->sha256);
+	sqlite3_bind_int64(q, 6, d->size);
+	sqlite3_bind_int64(q, 7, d->created_at);
+	int rc = run(l, q, err, "record document");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(l->db) != 1)
+		return ds_err_set(err, DS_EBUSY, "document %s already produced for this entry",
+				  d->template_name);
+	d->id = sqlite3_last_insert_rowid(l->db);
+	return DS_OK;
+}
+
+static bool lite_document_exists(ds_store *s, int64_t audit_id, const char *tpl)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_DOC_EXISTS, NULL);
+	if (!q)
+		return false;
+	sqlite3_bind_int64(q, 1, audit_id);
+	bind_text(q, 2, tpl);
+	bool found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_reset(q);
+	return found;
+}
+
+static void read_doc(ds_arena *a, sqlite3_stmt *q, ds_document_row *d)
+{
+	d->id = sqlite3_column_int64(q, 0);
+	d->case_id = sqlite3_column_int64(q, 1);
+	d->audit_id = sqlite3_column_int64(q, 2);
+	d->case_key = col_text(a, q, 3);
+	d->template_name = col_text(a, q, 4);
+	d->path = col_text(a, q, 5);
+	col_hex(q, 6, d->sha256);
+	d->size = sqlite3_column_int64(q, 7);
+	d->created_at = sqlite3_column_int64(q, 8);
+}
+
+static int lite_document_list(ds_store *s, int64_t case_id,
+			      int (*fn)(void *, const ds_document_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, case_id ? S_DOC_LIST_CASE : S_DOC_LIST, err);
+	if (!q)
+		return err->code;
+	if (case_id)
+		sqlite3_bind_int64(q, 1, case_id);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ds_document_row d;
+		read_doc(NULL, q, &d);
+		int x = fn(ud, &d);
+		if (x) {
+			sqlite3_reset(q);
+			return x;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "list documents");
+}
+
+static int lite_document_get(ds_store *s, int64_t id, ds_arena *a, ds_document_row *out,
+			     ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_DOC_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		read_doc(a, q, out);
+		sqlite3_reset(q);
+		return DS_OK;
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "no such document: %lld", (long long)id);
+	return db_error(l, err, "read document");
+}
+
+/* ---- quarantine ---- */
+
+static int lite_quarantine_add(ds_store *s, ds_quarantine_row *r, bool *dup, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_Q_ADD, err);
+	if (!q)
+		return err->code;
+	bind_id(q, 1, r->interaction_id);
+	bind_text(q, 2, r->source);
+	bind_text(q, 3, r->channel);
+	bind_text(q, 4, r->origin);
+	bind_text(q, 5, r->stage);
+	bind_text(q, 6, r->reason);
+	sqlite3_bind_int64(q, 7, r->at);
+	bind_text(q, 8, r->sha256);
+	if (r->bytes)
+		sqlite3_bind_blob64(q, 9, r->bytes, r->len, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		r->id = sqlite3_column_int64(q, 0);
+		*dup = false;
+		sqlite3_reset(q);
+		return DS_OK;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_error(l, err, "quarantine");
+	*dup = true;
+	if (!(q = st(l, S_Q_FIND, err)))
+		return err->code;
+	bind_text(q, 1, r->source);
+	bind_text(q, 2, r->stage);
+	bind_text(q, 3, r->sha256);
+	r->id = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	return DS_OK;
+}
+
+static void read_q(ds_arena *a, sqlite3_stmt *q, ds_quarantine_row *r)
+{
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(q, 0);
+	r->interaction_id = sqlite3_column_int64(q, 1);
+	r->source = col_text(a, q, 2);
+	r->channel = col_text(a, q, 3);
+	r->origin = col_text(a, q, 4);
+	r->stage = col_text(a, q, 5);
+	r->reason = col_text(a, q, 6);
+	r->at = sqlite3_column_int64(q, 7);
+	col_hex(q, 8, r->sha256);
+	r->replayed = sqlite3_column_int(q, 9) != 0;
+}
+
+static int lite_quarantine_list(ds_store *s, int (*fn)(void *, const ds_quarantine_row *),
+				void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_Q_LIST, err);
+	if (!q)
+		return err->code;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ds_quarantine_row r;
+		read_q(NULL, q, &r);
+		int x = fn(ud, &r);
+		if (x) {
+			sqlite3_reset(q);
+			return x;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "list quarantine");
+}
+
+static int lite_quarantine_get(ds_store *s, int64_t id, ds_arena *a, ds_quarantine_row *out,
+			       ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_Q_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		if (rc == SQLITE_DONE)
+			return ds_err_set(err, DS_ENOTFOUND, "no quarantine entry %lld",
+					  (long long)id);
+		return db_error(l, err, "read quarantine");
+	}
+	read_q(a, q, out);
+	if (sqlite3_column_type(q, 10) == SQLITE_BLOB) {
+		size_t n = (size_t)sqlite3_column_bytes(q, 10);
+		unsigned char *b = ds_arena_alloc(a, n + 1);
+		if (b) {
+			memcpy(b, sqlite3_column_blob(q, 10), n);
+			b[n] = 0;
+			out->bytes = b;
+			out->len = n;
+		}
+	}
+	sqlite3_reset(q);
+	return DS_OK;
+}
+
+static int lite_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_Q_REPLAYED, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	return run(l, q, err, "mark replayed");
+}
+
+static int64_t lite_quarantine_count(ds_store *s) { return count_of(L(s), S_Q_COUNT); }
+
+const struct ds_store_ops ds_store_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = lite_open,
+	.close = lite_close,
+	.exec = lite_exec,
+	.schema_version = lite_schema_version,
+	.interaction_add = lite_interaction_add,
+	.interaction_get = lite_interaction_get,
+	.record_add = lite_record_add,
+	.case_find = lite_case_find,
+	.case_get = lite_case_get,
+	.case_insert = lite_case_insert,
+	.case_update = lite_case_update,
+	.case_set_profile = lite_case_set_profile,
+	.case_list = lite_case_list,
+	.audit_add = lite_audit_add,
+	.audit_list = lite_audit_list,
+	.timer_add = lite_timer_add,
+	.timer_due = lite_timer_due,
+	.timer_done = lite_timer_done,
+	.timer_pending_count = lite_timer_pending_count,
+	.profile_upsert = lite_profile_upsert,
+	.profile_get = lite_profile_get,
+	.profile_find_email = lite_profile_find_email,
+	.timeline_add = lite_timeline_add,
+	.timeline_list = lite_timeline_list,
+	.document_add = lite_document_add,
+	.document_exists = lite_document_exists,
+	.document_list = lite_document_list,
+	.document_get = lite_document_get,
+	.quarantine_add = lite_quarantine_add,
+	.quarantine_list = lite_quarantine_list,
+	.quarantine_get = lite_quarantine_get,
+	.quarantine_mark_replayed = lite_quarantine_mark_replayed,
+	.quarantine_count = lite_quarantine_count,
+};
