@@ -1,0 +1,201 @@
+#!/bin/sh
+# Throughput and peak memory of ./dossier on synthetic offers.
+#
+#   sh bench/run.sh BUILD_DIR        (from the repository root, after
+#                                     `make all BUILD_DIR/bench/gen_offers
+#                                     BUILD_DIR/bench/measure`)
+#   N=1000000 sh bench/run.sh build  (N defaults to 100000)
+#
+# For N/4 and N offers, each in a fresh temporary home whose schemas/ links
+# to the repository's: generate the offers (seed 42, every discount above
+# 20 %, so ingest produces no document and every offer waits for approval),
+# ingest them at 2026-11-24T09:00Z, then tick at 2026-12-01T09:00Z, when
+# the 5-day approval timers are due and every offer is validated and
+# printed. Each command runs under BUILD_DIR/bench/measure; the table gives
+# offers ingested per second (new / wall), documents printed per second at
+# tick (documents / wall), the peak RSS of both, and the size of the store
+# and of the documents. Running two sizes shows whether memory grows with N.
+# Disk: about 0.65 KB of NDJSON per offer plus the store and one PDF each
+# (a few KB); each home is removed as soon as its row is measured.
+#
+# Exit status: 0 when every command ran (missing a target is reported, not
+# an error), 1 when a command failed, 2 on bad usage. Temporary homes are
+# removed however the script ends.
+set -eu
+
+usage() {
+	echo "usage: sh bench/run.sh BUILD_DIR   (N=count in the environment)" >&2
+	exit 2
+}
+
+[ $# -eq 1 ] || usage
+build=$1
+N=${N:-100000}
+case $N in
+'' | *[!0-9]*) echo "bench: N must be a positive integer: $N" >&2; exit 2 ;;
+esac
+[ "$N" -gt 0 ] || { echo "bench: N must be a positive integer: $N" >&2; exit 2; }
+
+root=$(pwd)
+dossier=$root/dossier
+gen=$build/bench/gen_offers
+measure=$build/bench/measure
+for f in "$dossier" "$gen" "$measure"; do
+	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $measure)" >&2; exit 2; }
+done
+[ -d "$root/schemas" ] || { echo "bench: run from the repository root (no schemas/ here)" >&2; exit 2; }
+
+homes=""
+cleanup() {
+	for h in $homes; do
+		rm -rf "$h"
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# json_num KEY FILE: the number under KEY in the top-level object of the
+# JSON document in FILE, whatever the key order, the layout or the nested
+# objects beside it; nothing when absent.
+json_num() {
+	awk -v key="$1" '
+	{ s = s $0 "\n" }
+	END {
+		n = length(s); depth = 0; i = 1
+		while (i <= n) {
+			c = substr(s, i, 1)
+			if (c == "\"") {
+				str = ""; j = i + 1
+				while (j <= n) {
+					d = substr(s, j, 1)
+					if (d == "\\") { str = str substr(s, j, 2); j += 2; continue }
+					if (d == "\"") break
+					str = str d; j++
+				}
+				i = j + 1
+				if (depth != 1 || str != key)
+					continue
+				k = i
+				while (k <= n && substr(s, k, 1) ~ /[ \t\r\n]/) k++
+				if (substr(s, k, 1) != ":")
+					continue
+				k++
+				while (k <= n && substr(s, k, 1) ~ /[ \t\r\n]/) k++
+				v = ""
+				while (k <= n && substr(s, k, 1) ~ /[-+0-9.eE]/) { v = v substr(s, k, 1); k++ }
+				print v
+				exit
+			}
+			if (c == "{" || c == "[") depth++
+			else if (c == "}" || c == "]") depth--
+			i++
+		}
+	}' "$2"
+}
+
+# count KEY FILE: json_num, or fail with the document shown.
+count() {
+	v=$(json_num "$1" "$2")
+	if [ -z "$v" ]; then
+		echo "bench: no \"$1\" count in $(basename "$2"):" >&2
+		cat "$2" >&2
+		exit 1
+	fi
+	echo "$v"
+}
+
+# measured FIELD FILE: wall (seconds), maxrss (KiB) or exit from the
+# measure line in FILE.
+measured() {
+	sed -n "s/^.*: wall=\([0-9.]*\) s maxrss=\([0-9]*\) KiB exit=\([0-9]*\)\$/\1 \2 \3/p" "$2" |
+		tail -n 1 | awk -v f="$1" '{ if (f == "wall") print $1; else if (f == "maxrss") print $2; else print $3 }'
+}
+
+# step HOME NAME LABEL CMD...: runs CMD under measure, its JSON into
+# HOME/NAME.json and its stderr (with the measure line) into HOME/NAME.err.
+# Exit 3 (some inputs quarantined) is accepted and reported later.
+step() {
+	h=$1 name=$2 label=$3
+	shift 3
+	rc=0
+	"$measure" "$label" -- "$@" >"$h/$name.json" 2>"$h/$name.err" || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+		echo "bench: $label exited with $rc:" >&2
+		tail -n 20 "$h/$name.err" >&2
+		exit 1
+	fi
+	if [ -z "$(measured wall "$h/$name.err")" ]; then
+		echo "bench: no measure line from $label" >&2
+		exit 1
+	fi
+}
+
+kib() { du -sk "$1" 2>/dev/null | awk '{ print $1 }'; }
+
+quarter=$((N / 4))
+[ "$quarter" -gt 0 ] || quarter=1
+rows=""
+notes=""
+
+for n in $quarter $N; do
+	h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
+	homes="$homes $h"
+	ln -s "$root/schemas" "$h/schemas"
+	"$gen" "$n" 42 >"$h/offers.ndjson"
+
+	step "$h" ingest "ingest-$n" "$dossier" --home "$h" --quiet --json \
+		--now 2026-11-24T09:00:00Z ingest "$h/offers.ndjson"
+	step "$h" tick "tick-$n" "$dossier" --home "$h" --quiet --json \
+		--now 2026-12-01T09:00:00Z tick
+
+	new=$(count new "$h/ingest.json")
+	quarantined=$(count quarantined "$h/ingest.json")
+	docs=$(count documents "$h/tick.json")
+	[ "$quarantined" = 0 ] || notes="$notes
+note: $quarantined of $n offers were quarantined at ingest (schema drift?)"
+	[ "$docs" = "$n" ] || notes="$notes
+note: tick printed $docs documents for $n offers"
+
+	var_k=$(kib "$h/var")
+	docs_k=$(kib "$h/var/documents")
+	rows="$rows$n $new $(measured wall "$h/ingest.err") $(measured maxrss "$h/ingest.err") $docs $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err") ${var_k:-0} ${docs_k:-0}
+"
+	# The next size needs the disk more than this home does.
+	rm -rf "$h"
+done
+
+printf '%s' "$rows" | awk '
+function rate(count, wall) { return count / (wall > 0 ? wall : 0.001) }
+function mib(k) { return k / 1024 }
+BEGIN {
+	printf "%9s  %-33s  %-33s  %s\n", "", "------------- ingest -------------",
+		"-------------- tick --------------", "----- on disk -----"
+	printf "%9s  %8s %10s %13s  %8s %10s %13s  %9s %9s\n", "offers", "wall s", "offers/s",
+		"peak RSS MiB", "wall s", "PDFs/s", "peak RSS MiB", "store MiB", "PDFs MiB"
+}
+{
+	n[NR] = $1; in_rate[NR] = rate($2, $3); in_rss[NR] = mib($4)
+	tk_rate[NR] = rate($5, $6); tk_rss[NR] = mib($7)
+	printf "%9d  %8.3f %10.0f %13.1f  %8.3f %10.0f %13.1f  %9.1f %9.1f\n", $1, $3, in_rate[NR],
+		in_rss[NR], $6, tk_rate[NR], tk_rss[NR], mib($8 - $9), mib($9)
+}
+END {
+	big = NR; small = 1
+	printf "\ntargets, at %d offers:\n", n[big]
+	printf "  ingest >= 20000 offers/s    %10.0f  %s\n", in_rate[big],
+		(in_rate[big] >= 20000 ? "ok" : "BELOW")
+	printf "  tick   >= 1000 PDFs/s       %10.0f  %s\n", tk_rate[big],
+		(tk_rate[big] >= 1000 ? "ok" : "BELOW")
+	if (NR > 1 && n[big] != n[small]) {
+		# Linear growth would multiply the RSS by up to 4 from N/4 to N;
+		# allow 50 % for allocator slack and caches that fill up.
+		gi = in_rss[big] / (in_rss[small] > 0 ? in_rss[small] : 1)
+		gt = tk_rss[big] / (tk_rss[small] > 0 ? tk_rss[small] : 1)
+		printf "  RSS not growing with N      ingest x%.2f %s, tick x%.2f %s (%d -> %d offers)\n",
+			gi, (gi <= 1.5 ? "ok" : "GROWS"), gt, (gt <= 1.5 ? "ok" : "GROWS"), n[small], n[big]
+	}
+}'
+if [ -n "$notes" ]; then
+	printf '%s\n' "$notes"
+fi
