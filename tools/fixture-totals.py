@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Derives fixtures/offers/expected.json from the valid offers beside it.
+"""Derives fixtures/expected/offers.json from the valid offers in fixtures/offers/.
 
 For every DEV-*.json offer it records the state the offer process must
 reach on ingest (pending_approval when discount_pct > 20, else validated),
@@ -16,7 +16,7 @@ arithmetic (never binary floats):
 discount_pct is read from its JSON text (12.5 stays exactly 12.5).
 
 Usage: fixture-totals.py [--check] [DIR]   (DIR defaults to fixtures/offers)
-Writes DIR/expected.json; with --check, writes nothing and exits 1 when the
+Writes fixtures/expected/offers.json; with --check, writes nothing and exits 1 when the
 file differs from what the offers give. The build never runs this.
 """
 import json
@@ -72,7 +72,7 @@ def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     directory = args[0] if args else os.path.join(here, "..", "fixtures", "offers")
     text = expected(directory)
-    path = os.path.join(directory, "expected.json")
+    path = os.path.join(here, "..", "fixtures", "expected", "offers.json")
     if check:
         try:
             with open(path, encoding="utf-8") as f:

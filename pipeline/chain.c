@@ -1,0 +1,183 @@
+/*
+ * chain.c - running the registered stages over inputs; see chain.h.
+ *
+ * Each input after store_raw runs inside a savepoint: if a later stage
+ * rejects it, everything it wrote except the raw interaction is undone
+ * before the quarantine entry is written, so nothing is half-applied and
+ * nothing is lost.
+ */
+#include "chain.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define X(n) extern const ds_stage_type ds_stage_##n;
+#include "stages.def"
+#undef X
+
+static const ds_stage_type *const registry[] = {
+#define X(n) &ds_stage_##n,
+#include "stages.def"
+#undef X
+};
+
+#define NSTAGES (sizeof registry / sizeof *registry)
+
+size_t ds_stage_count(void) { return NSTAGES; }
+
+const ds_stage_type *ds_stage_at(size_t i) { return i < NSTAGES ? registry[i] : NULL; }
+
+struct ds_chain {
+	ds_runtime *rt;
+	void *ctx[NSTAGES];
+	bool inited[NSTAGES];
+	bool in_batch;
+};
+
+void ds_chain_free(ds_chain *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < NSTAGES; i++) {
+		if (c->inited[i] && registry[i]->fini)
+			registry[i]->fini(c->ctx[i]);
+		ds_free(c->ctx[i]);
+	}
+	ds_free(c);
+}
+
+int ds_chain_new(ds_runtime *rt, ds_chain **out, ds_err *err)
+{
+	*out = NULL;
+	ds_chain *c = ds_calloc(1, sizeof *c);
+	if (!c)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	c->rt = rt;
+	for (size_t i = 0; i < NSTAGES; i++) {
+		const ds_stage_type *t = registry[i];
+		if (t->ctx_size && !(c->ctx[i] = ds_calloc(1, t->ctx_size))) {
+			ds_chain_free(c);
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		}
+		if (t->init) {
+			int rc = t->init(c->ctx[i], rt, err);
+			if (rc) {
+				ds_chain_free(c);
+				return ds_err_prefix(err, "stage %s", t->name);
+			}
+		}
+		c->inited[i] = true;
+	}
+	*out = c;
+	return DS_OK;
+}
+
+static int control(ds_chain *c, int op, ds_err *err)
+{
+	for (size_t i = 0; i < NSTAGES; i++) {
+		if (!registry[i]->control)
+			continue;
+		int rc = registry[i]->control(c->ctx[i], c->rt, op, err);
+		if (rc)
+			return ds_err_prefix(err, "stage %s", registry[i]->name);
+	}
+	return DS_OK;
+}
+
+int ds_chain_batch_begin(ds_chain *c, ds_err *err)
+{
+	int rc = ds_store_begin(c->rt->store, err);
+	if (rc)
+		return rc;
+	c->in_batch = true;
+	if ((rc = control(c, DS_CTL_BATCH_BEGIN, err))) {
+		ds_chain_batch_abort(c);
+		return rc;
+	}
+	return DS_OK;
+}
+
+int ds_chain_batch_end(ds_chain *c, ds_err *err)
+{
+	int rc;
+	if ((rc = control(c, DS_CTL_BATCH_END, err)) ||
+	    (rc = ds_runtime_sync(c->rt, err)) ||
+	    (rc = ds_store_commit(c->rt->store, err))) {
+		ds_chain_batch_abort(c);
+		return rc;
+	}
+	c->in_batch = false;
+	return DS_OK;
+}
+
+void ds_chain_batch_abort(ds_chain *c)
+{
+	if (c->in_batch)
+		ds_store_rollback(c->rt->store);
+	c->in_batch = false;
+}
+
+static int quarantine(ds_chain *c, ds_env *env, const char *stage, const char *reason,
+		      ds_err *err)
+{
+	ds_quarantine_row q = {
+		.interaction_id = env->interaction_id,
+		.source = env->source ? env->source->name : "(none)",
+		.channel = env->channel,
+		.origin = env->origin,
+		.stage = stage,
+		.reason = reason,
+		.at = c->rt->now,
+		/* The raw bytes live in the interaction once stored. */
+		.bytes = env->interaction_id ? NULL : env->bytes,
+		.len = env->interaction_id ? 0 : env->len,
+	};
+	memcpy(q.sha256, env->sha256, sizeof q.sha256);
+	bool dup = false;
+	int rc = ds_store_quarantine_add(c->rt->store, &q, &dup, err);
+	if (rc)
+		return rc;
+	env->quarantine_id = q.id;
+	if (dup)
+		c->rt->stats.duplicates++;
+	else
+		c->rt->stats.quarantined++;
+	return DS_OK;
+}
+
+ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
+{
+	bool saved = false;
+	ds_outcome o = DS_STAGE_CONTINUE;
+	c->rt->stats.read++;
+	for (size_t i = 0; i < NSTAGES && !env->done; i++) {
+		const ds_stage_type *t = registry[i];
+		o = t->process(c->ctx[i], c->rt, env, err);
+		if (o == DS_STAGE_CONTINUE) {
+			/* From here on, an input's writes can be undone alone. */
+			if (env->interaction_id && !saved && !env->done) {
+				if (ds_store_savepoint(c->rt->store, err))
+					return DS_STAGE_FAIL;
+				saved = true;
+			}
+			continue;
+		}
+		if (saved)
+			ds_store_rollback_to(c->rt->store);
+		saved = false;
+		if (o == DS_STAGE_REJECT) {
+			char reason[sizeof err->msg];
+			snprintf(reason, sizeof reason, "%s", err->msg);
+			env->stage = t->name;
+			ds_err qerr = {0};
+			if (quarantine(c, env, t->name, reason, &qerr)) {
+				*err = qerr;
+				return DS_STAGE_FAIL;
+			}
+		}
+		return o;
+	}
+	if (saved && ds_store_release(c->rt->store, err))
+		return DS_STAGE_FAIL;
+	return o;
+}

@@ -1,0 +1,110 @@
+/*
+ * chain.h - the stage chain: the envelope one input travels in, the stage
+ * interface, and the chain that runs every registered stage in order.
+ *
+ * A stage type (a const struct, one per file under stages/, listed in
+ * stages/stages.def) is separate from its instance: a chain allocates each
+ * stage's private context (ctx_size bytes, zeroed) and calls init once,
+ * process once per input, control at batch edges, and fini at the end.
+ * A chain belongs to one thread; a server runs one chain per worker thread
+ * over the same immutable ds_config.
+ *
+ * process() answers one of:
+ *   DS_STAGE_CONTINUE  go on to the next stage (env->done stops the chain
+ *                      early without error, e.g. for a duplicate);
+ *   DS_STAGE_REJECT    quarantine this input with the stage's name and the
+ *                      reason in err; the rest of the batch goes on;
+ *   DS_STAGE_RETRY     a passing condition (a busy store): try again later;
+ *   DS_STAGE_FAIL      the run cannot go on (I/O error, out of memory).
+ * Outcomes are not errors: only FAIL stops a batch.
+ */
+#ifndef DS_CHAIN_H
+#define DS_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "engine.h"
+#include "err.h"
+#include "mem.h"
+
+typedef enum {
+	DS_STAGE_CONTINUE = 0,
+	DS_STAGE_REJECT,
+	DS_STAGE_RETRY,
+	DS_STAGE_FAIL,
+} ds_outcome;
+
+#define DS_ENV_MAX_RECORDS 16
+
+typedef struct ds_env_record {
+	const char *type;
+	cJSON *data;                 /* owned through env->arena */
+	const ds_process *process;   /* set by advance */
+	ds_case_work work;           /* the case it moved */
+	bool has_work;
+} ds_env_record;
+
+/* One input on its way through the chain. The driver fills the input part;
+ * stages fill the rest. Everything hangs off arena and dies with it. */
+typedef struct ds_env {
+	ds_arena *arena;
+	/* input */
+	const char *origin;          /* file name, "stdin", request id */
+	const ds_source *source;
+	const char *channel;
+	const unsigned char *bytes;
+	size_t len;
+	/* read */
+	cJSON *doc;
+	char sha256[65];
+	/* store_raw */
+	int64_t interaction_id;
+	bool duplicate;
+	/* map, validate, advance, profile */
+	ds_env_record records[DS_ENV_MAX_RECORDS];
+	size_t nrecords;
+	bool done;                   /* stop without error */
+	/* reject */
+	const char *stage;           /* the stage that rejected */
+	int64_t quarantine_id;
+} ds_env;
+
+typedef struct ds_stage_type {
+	const char *name;
+	size_t ctx_size;
+	int (*init)(void *ctx, ds_runtime *rt, ds_err *err);
+	ds_outcome (*process)(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err);
+	/* Generic hook for batch edges (DS_CTL_*); NULL when not needed. */
+	int (*control)(void *ctx, ds_runtime *rt, int op, ds_err *err);
+	void (*fini)(void *ctx);
+} ds_stage_type;
+
+enum { DS_CTL_BATCH_BEGIN = 1, DS_CTL_BATCH_END };
+
+typedef struct ds_chain ds_chain;
+
+/* Instantiates every registered stage for rt (borrowed). */
+int ds_chain_new(ds_runtime *rt, ds_chain **out, ds_err *err);
+void ds_chain_free(ds_chain *c);
+
+/* Runs env through the stages. A rejected input is quarantined here (its
+ * partial writes undone, its raw bytes kept) and counted; the return value
+ * is the outcome of the last stage run. err holds the reason of a REJECT,
+ * RETRY or FAIL. */
+ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err);
+
+/* Batch edges: begin opens a transaction; end flushes documents and
+ * commits it. */
+int ds_chain_batch_begin(ds_chain *c, ds_err *err);
+int ds_chain_batch_end(ds_chain *c, ds_err *err);
+void ds_chain_batch_abort(ds_chain *c);
+
+/* The registered stage types, in order. */
+size_t ds_stage_count(void);
+const ds_stage_type *ds_stage_at(size_t i);
+
+#endif

@@ -1,0 +1,1382 @@
+/*
+ * cli.c - the command line: global options, one function per command,
+ * readable text by default and one JSON document with --json.
+ *
+ * Global options come before the command (dossier --home DIR --json case
+ * list); each command has --help. Errors go to stderr, one line each, and
+ * the exit code follows SPEC section 3.
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "config.h"
+#include "engine.h"
+#include "json.h"
+#include "mem.h"
+#include "store.h"
+
+#define VERSION "0.1.0"
+
+enum { EX_OK = 0, EX_INTERNAL = 1, EX_USAGE = 2, EX_QUARANTINED = 3, EX_REFUSED = 4,
+       EX_NOTFOUND = 5 };
+
+typedef struct opts {
+	const char *home;
+	const char *store;
+	bool json;
+	bool quiet;
+	bool has_now;
+	ds_time now;
+} opts;
+
+typedef struct ctx {
+	opts o;
+	ds_config *cfg;
+	ds_store *store;
+	ds_diag diag;
+} ctx;
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("dossier: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int fail(const ds_err *err)
+{
+	errorf("%s", err->msg[0] ? err->msg : ds_err_name(err->code));
+	return ds_err_exit_code(err->code);
+}
+
+static void print_json(cJSON *doc)
+{
+	char *s = cJSON_Print(doc);
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		cJSON_free(s);
+	} else {
+		errorf("out of memory printing the result");
+	}
+	cJSON_Delete(doc);
+}
+
+static void fmt_time(ds_time t, char buf[24])
+{
+	ds_time_format(t, buf);
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* ---- setup ---- */
+
+static void print_diag(const ds_diag *d, bool warnings)
+{
+	for (size_t i = 0; i < d->count; i++) {
+		const ds_diag_entry *e = &d->items[i];
+		if (e->warning != warnings)
+			continue;
+		fprintf(stderr, "%s: %s%s%s: %s\n", e->warning ? "warning" : "error", e->file,
+			*e->path ? " at " : "", e->path, e->message);
+	}
+}
+
+/* Loads the configuration and opens the store; on failure prints why and
+ * returns the exit code. */
+static int setup(ctx *c, bool need_store)
+{
+	ds_err err = {0};
+	ds_diag_init(&c->diag);
+	int rc = ds_config_load(c->o.home, &c->diag, &c->cfg, &err);
+	if (rc == DS_ECONFIG) {
+		print_diag(&c->diag, false);
+		errorf("%s; run `dossier check` for details", err.msg);
+		return EX_USAGE;
+	}
+	if (rc)
+		return fail(&err);
+	if (!need_store)
+		return EX_OK;
+	const char *url = c->o.store ? c->o.store : c->cfg->store_url;
+	if ((rc = ds_store_open(url, c->o.home, &c->store, &err)))
+		return fail(&err);
+	return EX_OK;
+}
+
+static void teardown(ctx *c)
+{
+	ds_store_close(c->store);
+	ds_config_free(c->cfg);
+	ds_diag_free(&c->diag);
+}
+
+/* --now when given, else the wall clock (see ds_time_set_now()). */
+static ds_time now_of(const ctx *c)
+{
+	return c->o.has_now ? c->o.now : ds_time_now();
+}
+
+/* ---- check ---- */
+
+static int cmd_check(ctx *c, int argc, char **argv)
+{
+	if (argc > 1 && is_help(argv[1])) {
+		puts("usage: dossier check\n\n"
+		     "Loads and cross-checks every record schema, source, process and document\n"
+		     "template under HOME/schemas/, and dossier.json. Prints each problem with its\n"
+		     "file and JSON path. Exit 0 when there is none, 2 when there are errors\n"
+		     "(warnings alone do not fail).");
+		return EX_OK;
+	}
+	if (argc > 1) {
+		errorf("check takes no arguments");
+		return EX_USAGE;
+	}
+	ds_err err = {0};
+	ds_diag_init(&c->diag);
+	int rc = ds_config_load(c->o.home, &c->diag, &c->cfg, &err);
+	if (rc && rc != DS_ECONFIG)
+		return fail(&err);
+	if (c->o.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON *errs = cJSON_AddArrayToObject(doc, "errors");
+		cJSON *warns = cJSON_AddArrayToObject(doc, "warnings");
+		for (size_t i = 0; i < c->diag.count; i++) {
+			const ds_diag_entry *e = &c->diag.items[i];
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "file", e->file);
+			cJSON_AddStringToObject(o, "path", e->path);
+			cJSON_AddStringToObject(o, "message", e->message);
+			cJSON_AddItemToArray(e->warning ? warns : errs, o);
+		}
+		print_json(doc);
+	} else {
+		print_diag(&c->diag, false);
+		print_diag(&c->diag, true);
+		if (!c->o.quiet && c->cfg)
+			printf("%s: %zu record type%s, %zu source%s, %zu process%s, %zu template%s; "
+			       "%zu error%s, %zu warning%s\n",
+			       c->diag.errors ? "problems" : "ok",
+			       ds_schema_set_count(c->cfg->schemas),
+			       ds_schema_set_count(c->cfg->schemas) == 1 ? "" : "s",
+			       c->cfg->nsources, c->cfg->nsources == 1 ? "" : "s",
+			       c->cfg->nprocesses, c->cfg->nprocesses == 1 ? "" : "es",
+			       c->cfg->ntemplates, c->cfg->ntemplates == 1 ? "" : "s",
+			       c->diag.errors, c->diag.errors == 1 ? "" : "s",
+			       c->diag.warnings, c->diag.warnings == 1 ? "" : "s");
+	}
+	return c->diag.errors ? EX_USAGE : EX_OK;
+}
+
+/* ---- ingest ---- */
+
+typedef struct ingest {
+	ctx *c;
+	ds_runtime rt;
+	ds_chain *chain;
+	ds_arena *arena;
+	const ds_source *forced;
+	size_t in_batch;
+	int64_t in_quarantine;   /* inputs of this run that ended in quarantine */
+	bool progress;
+	int rc;                  /* exit code of a fatal failure, else 0 */
+} ingest;
+
+static const char *channel_of(const char *path, const unsigned char *b, size_t n)
+{
+	const char *dot = strrchr(path, '.');
+	const char *slash = strrchr(path, '/');
+	if (dot && (!slash || dot > slash)) {
+		if (!strcmp(dot, ".json") || !strcmp(dot, ".ndjson"))
+			return "json";
+		if (!strcmp(dot, ".xml"))
+			return "xml";
+		if (!strcmp(dot, ".eml"))
+			return "email";
+		if (!strcmp(dot, ".form") || !strcmp(dot, ".mime"))
+			return "form";
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')
+			continue;
+		if (b[i] == '{' || b[i] == '[')
+			return "json";
+		if (b[i] == '<')
+			return "xml";
+		break;
+	}
+	return "unknown";
+}
+
+/* The source of an input: --source, or the only source of its channel. */
+static int source_for(ingest *g, const char *channel, const ds_source **out)
+{
+	*out = g->forced;
+	if (g->forced)
+		return EX_OK;
+	const ds_config *cfg = g->c->cfg;
+	const ds_source *found = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->nsources; i++) {
+		if (!strcmp(cfg->sources[i]->channel, channel)) {
+			found = cfg->sources[i];
+			n++;
+		}
+	}
+	if (n > 1) {
+		errorf("several sources read channel %s; choose one with --source", channel);
+		return EX_USAGE;
+	}
+	*out = found;
+	return EX_OK;
+}
+
+static void show_progress(ingest *g, bool final)
+{
+	if (!g->progress)
+		return;
+	const ds_stats *s = &g->rt.stats;
+	if (!final && s->read % 500)
+		return;
+	fprintf(stderr, "\r%" PRId64 " read, %" PRId64 " new, %" PRId64 " duplicates, %" PRId64
+		" quarantined%s", s->read, s->new_, s->duplicates, s->quarantined,
+		final ? "\n" : "");
+}
+
+static int run_one(ingest *g, const char *origin, const char *channel, const unsigned char *b,
+		   size_t n)
+{
+	ds_err err = {0};
+	if (!g->in_batch && ds_chain_batch_begin(g->chain, &err))
+		return fail(&err);
+	ds_env env;
+	memset(&env, 0, sizeof env);
+	env.arena = g->arena;
+	env.origin = origin;
+	env.channel = channel;
+	env.bytes = b;
+	env.len = n;
+	int rc = source_for(g, channel, &env.source);
+	if (rc)
+		return rc;
+	ds_outcome o = ds_chain_run(g->chain, &env, &err);
+	if (o == DS_STAGE_REJECT)
+		g->in_quarantine++;
+	else if (env.duplicate && ds_store_quarantine_count(g->c->store) >= 0 && env.quarantine_id)
+		g->in_quarantine++;
+	if (o == DS_STAGE_REJECT && !g->c->o.quiet && !g->c->o.json && !g->progress)
+		fprintf(stderr, "quarantined %s (%s): %s\n", origin, env.stage, err.msg);
+	ds_arena_reset(g->arena);
+	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
+		ds_chain_batch_abort(g->chain);
+		g->in_batch = 0;
+		errorf("%s: %s%s", origin, err.msg,
+		       o == DS_STAGE_RETRY ? " (the store is busy; run ingest again)" : "");
+		return ds_err_exit_code(err.code) ? ds_err_exit_code(err.code) : EX_INTERNAL;
+	}
+	show_progress(g, false);
+	if (++g->in_batch >= g->c->cfg->batch_size) {
+		g->in_batch = 0;
+		if (ds_chain_batch_end(g->chain, &err))
+			return fail(&err);
+	}
+	return EX_OK;
+}
+
+static int ingest_ndjson(ingest *g, const char *path, FILE *f)
+{
+	size_t max = g->c->cfg->limits.max_input_bytes;
+	ds_buf line;
+	ds_buf_init(&line, max);
+	char chunk[65536];
+	size_t lineno = 0;
+	bool too_long = false;
+	int rc = EX_OK;
+	char origin[PATH_MAX + 32];
+	for (;;) {
+		if (!fgets(chunk, sizeof chunk, f))
+			break;
+		size_t n = strlen(chunk);
+		bool end = n && chunk[n - 1] == '\n';
+		if (!too_long && ds_buf_append(&line, chunk, n) == DS_ELIMIT)
+			too_long = true;
+		if (!end && !feof(f))
+			continue;
+		lineno++;
+		snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
+		if (too_long) {
+			/* Keep what fits, so the quarantine shows the start. */
+			rc = run_one(g, origin, "json", (const unsigned char *)line.data, max + 1);
+		} else {
+			size_t len = line.len;
+			while (len && (line.data[len - 1] == '\n' || line.data[len - 1] == '\r'))
+				len--;
+			if (len)
+				rc = run_one(g, origin, "json", (const unsigned char *)line.data, len);
+		}
+		ds_buf_reset(&line);
+		too_long = false;
+		if (rc)
+			break;
+	}
+	if (!rc && ferror(f)) {
+		errorf("cannot read %s: %s", path, strerror(errno));
+		rc = EX_INTERNAL;
+	}
+	ds_buf_free(&line);
+	return rc;
+}
+
+static int ingest_file(ingest *g, const char *path)
+{
+	bool is_stdin = !strcmp(path, "-");
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		errorf("cannot open %s: %s", path, strerror(errno));
+		return EX_USAGE;
+	}
+	const char *origin = is_stdin ? "stdin" : path;
+	size_t pl = strlen(path);
+	int rc;
+	if (pl > 7 && !strcmp(path + pl - 7, ".ndjson")) {
+		rc = ingest_ndjson(g, origin, f);
+	} else {
+		/* Read at most the limit plus one byte: enough to know it is over. */
+		size_t max = g->c->cfg->limits.max_input_bytes;
+		ds_buf b;
+		ds_buf_init(&b, max + 1);
+		char chunk[65536];
+		size_t n;
+		rc = EX_OK;
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+			size_t room = max + 1 - b.len;
+			if (ds_buf_append(&b, chunk, n < room ? n : room) == DS_ENOMEM) {
+				errorf("out of memory reading %s", origin);
+				rc = EX_INTERNAL;
+				break;
+			}
+			if (b.len > max)
+				break;
+		}
+		if (!rc && ferror(f)) {
+			errorf("cannot read %s: %s", origin, strerror(errno));
+			rc = EX_INTERNAL;
+		}
+		if (!rc) {
+			const unsigned char *bytes = (const unsigned char *)(b.data ? b.data : "");
+			rc = run_one(g, origin, channel_of(path, bytes, b.len), bytes, b.len);
+		}
+		ds_buf_free(&b);
+	}
+	if (!is_stdin)
+		fclose(f);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ingest_path(ingest *g, const char *path, int depth)
+{
+	struct stat st;
+	if (strcmp(path, "-") && stat(path, &st)) {
+		errorf("cannot read %s: %s", path, strerror(errno));
+		return EX_USAGE;
+	}
+	if (!strcmp(path, "-") || !S_ISDIR(st.st_mode))
+		return ingest_file(g, path);
+	if (depth > 32) {
+		errorf("%s: folders nested too deep", path);
+		return EX_USAGE;
+	}
+	DIR *d = opendir(path);
+	if (!d) {
+		errorf("cannot read %s: %s", path, strerror(errno));
+		return EX_USAGE;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	int rc = EX_OK;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		/* Notes beside the inputs are not inputs. */
+		size_t l = strlen(e->d_name);
+		if (l > 3 && !strcmp(e->d_name + l - 3, ".md"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = ds_realloc(names, cap * sizeof *nn);
+			if (!nn) {
+				rc = EX_INTERNAL;
+				break;
+			}
+			names = nn;
+		}
+		if (!(names[n] = ds_strdup(e->d_name))) {
+			rc = EX_INTERNAL;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (rc)
+		errorf("out of memory listing %s", path);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
+	for (size_t i = 0; i < n && !rc; i++) {
+		char child[PATH_MAX];
+		snprintf(child, sizeof child, "%s%s%s", path,
+			 path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+		rc = ingest_path(g, child, depth + 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		ds_free(names[i]);
+	ds_free(names);
+	return rc;
+}
+
+static void print_counts(const ctx *c, const ds_stats *s, bool tick)
+{
+	if (c->o.json) {
+		cJSON *doc = cJSON_CreateObject();
+		if (tick) {
+			cJSON_AddNumberToObject(doc, "fired", (double)s->fired);
+			cJSON_AddNumberToObject(doc, "transitions", (double)s->transitions);
+			cJSON_AddNumberToObject(doc, "documents", (double)s->documents);
+			cJSON_AddNumberToObject(doc, "purged", (double)s->purged);
+			cJSON_AddNumberToObject(doc, "obsolete", (double)s->obsolete);
+			cJSON_AddNumberToObject(doc, "max_late_seconds", (double)s->max_late);
+		} else {
+			cJSON_AddNumberToObject(doc, "read", (double)s->read);
+			cJSON_AddNumberToObject(doc, "new", (double)s->new_);
+			cJSON_AddNumberToObject(doc, "duplicates", (double)s->duplicates);
+			cJSON_AddNumberToObject(doc, "quarantined", (double)s->quarantined);
+			cJSON_AddNumberToObject(doc, "records", (double)s->records);
+			cJSON_AddNumberToObject(doc, "transitions", (double)s->transitions);
+			cJSON_AddNumberToObject(doc, "documents", (double)s->documents);
+		}
+		print_json(doc);
+		return;
+	}
+	if (c->o.quiet)
+		return;
+	if (tick)
+		printf("fired %" PRId64 " timer%s (%" PRId64 " no longer applied), %" PRId64
+		       " transition%s, %" PRId64 " document%s, purged %" PRId64 "\n",
+		       s->fired, s->fired == 1 ? "" : "s", s->obsolete, s->transitions,
+		       s->transitions == 1 ? "" : "s", s->documents, s->documents == 1 ? "" : "s",
+		       s->purged);
+	else
+		printf("read %" PRId64 ", new %" PRId64 ", duplicates %" PRId64 ", quarantined %" PRId64
+		       ", records %" PRId64 ", transitions %" PRId64 ", documents %" PRId64 "\n",
+		       s->read, s->new_, s->duplicates, s->quarantined, s->records, s->transitions,
+		       s->documents);
+}
+
+static int cmd_ingest(ctx *c, int argc, char **argv)
+{
+	const char *source = NULL;
+	int first = 1;
+	for (; first < argc; first++) {
+		if (is_help(argv[first])) {
+			puts("usage: dossier ingest [--source NAME] PATH...\n\n"
+			     "Ingests files and folders (recursively, in name order); - reads stdin.\n"
+			     "The format comes from the extension (.json one document, .ndjson one per\n"
+			     "line) or, failing that, the content. Each input is stored raw, mapped by its\n"
+			     "source, validated, and moves its case; re-running on the same inputs creates\n"
+			     "nothing new. Without --source, the only source of the input's channel is\n"
+			     "used. Exit 0, or 3 when some inputs were quarantined (see `dossier\n"
+			     "quarantine list`).");
+			return EX_OK;
+		}
+		if (!strcmp(argv[first], "--source") && first + 1 < argc) {
+			source = argv[++first];
+		} else if (!strncmp(argv[first], "--source=", 9)) {
+			source = argv[first] + 9;
+		} else if (argv[first][0] == '-' && argv[first][1]) {
+			errorf("ingest: unknown option %s", argv[first]);
+			return EX_USAGE;
+		} else {
+			break;
+		}
+	}
+	if (first >= argc) {
+		errorf("ingest: nothing to ingest (give files, folders or -)");
+		return EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ingest g;
+	memset(&g, 0, sizeof g);
+	g.c = c;
+	if (source && !(g.forced = ds_config_source(c->cfg, source))) {
+		errorf("no source named \"%s\" in %s/schemas/sources/", source, c->o.home);
+		return EX_USAGE;
+	}
+	ds_err err = {0};
+	if ((rc = ds_runtime_init(&g.rt, c->cfg, c->store, now_of(c), &err)))
+		return fail(&err);
+	if ((rc = ds_chain_new(&g.rt, &g.chain, &err))) {
+		ds_runtime_fini(&g.rt);
+		return fail(&err);
+	}
+	g.arena = ds_arena_new(64 * 1024);
+	g.progress = !c->o.quiet && !c->o.json && isatty(STDERR_FILENO);
+	rc = g.arena ? EX_OK : EX_INTERNAL;
+	for (int i = first; i < argc && !rc; i++)
+		rc = ingest_path(&g, argv[i], 0);
+	if (!rc && g.in_batch && ds_chain_batch_end(g.chain, &err))
+		rc = fail(&err);
+	if (rc)
+		ds_chain_batch_abort(g.chain);
+	show_progress(&g, true);
+	if (!rc) {
+		print_counts(c, &g.rt.stats, false);
+		if (g.in_quarantine && !c->o.quiet && !c->o.json)
+			fprintf(stderr, "%" PRId64 " input%s in quarantine: see `dossier quarantine list`\n",
+				g.in_quarantine, g.in_quarantine == 1 ? "" : "s");
+	}
+	ds_chain_free(g.chain);
+	ds_arena_free(g.arena);
+	ds_runtime_fini(&g.rt);
+	if (!rc && g.in_quarantine)
+		rc = EX_QUARANTINED;
+	return rc;
+}
+
+/* ---- tick ---- */
+
+static void report_timer(void *ud, const ds_case_work *w, const ds_timer_row *t, int64_t late)
+{
+	const ctx *c = ud;
+	if (c->o.json || c->o.quiet)
+		return;
+	char due[24];
+	fmt_time(t->due, due);
+	const ds_change *last = &w->changes[w->nchanges - 1];
+	printf("%s  %s -> %s  (timer %s, due %s, fired %" PRId64 "d %02" PRId64 "h %02" PRId64
+	       "m late)\n", w->row.key, t->state, w->p->states[last->to].name,
+	       w->changes[0].cause.after ? w->changes[0].cause.after : "", due, late / 86400,
+	       (late % 86400) / 3600, (late % 3600) / 60);
+}
+
+static int cmd_tick(ctx *c, int argc, char **argv)
+{
+	if (argc > 1 && is_help(argv[1])) {
+		puts("usage: dossier tick\n\n"
+		     "Fires every timer due at the current time (or --now), in due order, each\n"
+		     "exactly once, however long dossier was not run; prints how late each fired.\n"
+		     "Run it from cron.");
+		return EX_OK;
+	}
+	if (argc > 1) {
+		errorf("tick takes no arguments");
+		return EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ds_runtime rt;
+	ds_err err = {0};
+	if ((rc = ds_runtime_init(&rt, c->cfg, c->store, now_of(c), &err)))
+		return fail(&err);
+	rc = ds_engine_tick(&rt, report_timer, c, &err);
+	if (rc)
+		rc = fail(&err);
+	else
+		print_counts(c, &rt.stats, true);
+	ds_runtime_fini(&rt);
+	return rc;
+}
+
+/* ---- case ---- */
+
+static cJSON *case_json(const ds_case_row *r, bool with_data)
+{
+	cJSON *o = cJSON_CreateObject();
+	char t[24];
+	cJSON_AddNumberToObject(o, "id", (double)r->id);
+	cJSON_AddStringToObject(o, "process", r->process);
+	cJSON_AddStringToObject(o, "key", r->key);
+	cJSON_AddStringToObject(o, "state", r->state);
+	cJSON_AddNumberToObject(o, "version", (double)r->version);
+	cJSON_AddNumberToObject(o, "process_version", r->process_version);
+	fmt_time(r->state_since, t);
+	cJSON_AddStringToObject(o, "state_since", t);
+	fmt_time(r->created_at, t);
+	cJSON_AddStringToObject(o, "created_at", t);
+	fmt_time(r->updated_at, t);
+	cJSON_AddStringToObject(o, "updated_at", t);
+	if (r->profile_id)
+		cJSON_AddNumberToObject(o, "profile", (double)r->profile_id);
+	else
+		cJSON_AddNullToObject(o, "profile");
+	if (with_data) {
+		cJSON *d = cJSON_Parse(r->data);
+		cJSON_AddItemToObject(o, "data", d ? d : cJSON_CreateNull());
+	}
+	return o;
+}
+
+struct list_ctx {
+	const ctx *c;
+	cJSON *arr;
+	size_t n;
+};
+
+static int list_case(void *ud, const ds_case_row *r)
+{
+	struct list_ctx *l = ud;
+	l->n++;
+	if (l->arr) {
+		cJSON_AddItemToArray(l->arr, case_json(r, false));
+		return 0;
+	}
+	char t[24];
+	fmt_time(r->updated_at, t);
+	printf("%-6" PRId64 " %-10s %-20s %-18s v%-4" PRId64 " %s\n", r->id, r->process, r->key,
+	       r->state, r->version, t);
+	return 0;
+}
+
+static int case_list(ctx *c, int argc, char **argv)
+{
+	const char *process = NULL, *state = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			puts("usage: dossier case list [--process NAME] [--state STATE]\n\n"
+			     "Lists cases in creation order: id, process, key, state, version, last change.");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--process") && i + 1 < argc)
+			process = argv[++i];
+		else if (!strcmp(argv[i], "--state") && i + 1 < argc)
+			state = argv[++i];
+		else {
+			errorf("case list: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	if (process && !ds_config_process(c->cfg, process)) {
+		errorf("no process named \"%s\"", process);
+		return EX_USAGE;
+	}
+	struct list_ctx l = { c, c->o.json ? cJSON_CreateArray() : NULL, 0 };
+	ds_err err = {0};
+	if (!c->o.json && !c->o.quiet)
+		printf("%-6s %-10s %-20s %-18s %-5s %s\n", "ID", "PROCESS", "KEY", "STATE", "VER",
+		       "UPDATED");
+	rc = ds_store_case_list(c->store, process, state, list_case, &l, &err);
+	if (rc < 0) {
+		cJSON_Delete(l.arr);
+		return fail(&err);
+	}
+	if (l.arr)
+		print_json(l.arr);
+	return EX_OK;
+}
+
+struct hist_ctx {
+	const ctx *c;
+	const ds_case_work *w;
+	cJSON *arr;
+};
+
+static int history_row(void *ud, const ds_audit_row *r)
+{
+	struct hist_ctx *h = ud;
+	char t[24];
+	fmt_time(r->at, t);
+	if (h->arr) {
+		cJSON *o = cJSON_CreateObject();
+		if (r->from_state)
+			cJSON_AddStringToObject(o, "from", r->from_state);
+		else
+			cJSON_AddNullToObject(o, "from");
+		cJSON_AddStringToObject(o, "to", r->to_state);
+		cJSON_AddStringToObject(o, "at", t);
+		cJSON *cause = cJSON_Parse(r->cause);
+		cJSON_AddItemToObject(o, "cause", cause ? cause : cJSON_CreateString(r->cause));
+		cJSON *ch = r->changed ? cJSON_Parse(r->changed) : NULL;
+		cJSON_AddItemToObject(o, "changed", ch ? ch : cJSON_CreateArray());
+		cJSON_AddNumberToObject(o, "version", (double)r->version);
+		cJSON_AddItemToArray(h->arr, o);
+		return 0;
+	}
+	cJSON *cause = cJSON_Parse(r->cause);
+	const char *type = cause ? ds_json_str(cause, "type") : NULL;
+	char what[512] = "";
+	if (type && !strcmp(type, "record")) {
+		const cJSON *rid = cJSON_GetObjectItemCaseSensitive(cause, "record");
+		snprintf(what, sizeof what, "record #%.0f (%s from %s)",
+			 cJSON_IsNumber(rid) ? rid->valuedouble : 0.0,
+			 ds_json_str(cause, "record_type") ? ds_json_str(cause, "record_type") : "?",
+			 ds_json_str(cause, "source") ? ds_json_str(cause, "source") : "?");
+	} else if (type && (!strcmp(type, "event") || !strcmp(type, "edit"))) {
+		snprintf(what, sizeof what, "%s %s by %s%s%s", type,
+			 ds_json_str(cause, "event") ? ds_json_str(cause, "event") : "",
+			 ds_json_str(cause, "role") ? ds_json_str(cause, "role") : "?",
+			 ds_json_str(cause, "actor") ? " " : "",
+			 ds_json_str(cause, "actor") ? ds_json_str(cause, "actor") : "");
+	} else if (type && !strcmp(type, "timer")) {
+		snprintf(what, sizeof what, "timer %s (due %s)", ds_json_str(cause, "after"),
+			 ds_json_str(cause, "due"));
+	} else if (type && !strcmp(type, "guard")) {
+		snprintf(what, sizeof what, "guard %s", ds_json_str(cause, "when"));
+	} else {
+		snprintf(what, sizeof what, "%s", r->cause);
+	}
+	printf("  v%-3" PRId64 " %s  %-16s -> %-16s %s%s%s\n", r->version, t,
+	       r->from_state ? r->from_state : "(new)", r->to_state, what,
+	       r->changed ? "  changed " : "", r->changed ? r->changed : "");
+	cJSON_Delete(cause);
+	return 0;
+}
+
+static int doc_row(void *ud, const ds_document_row *d);
+
+static int case_show(ctx *c, int argc, char **argv, bool history_only)
+{
+	if (argc < 2 || is_help(argv[1])) {
+		printf("usage: dossier case %s CASE\n\n"
+		       "CASE is a case id, a key (DEV-2026-0042), or PROCESS:KEY.\n%s",
+		       history_only ? "history" : "show",
+		       history_only ? "Prints the audit trail: every change with its version, time,\n"
+				      "from, to, cause and changed fields.\n"
+				    : "Prints the case's state, data, audit trail and documents.\n");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	if (argc > 2) {
+		errorf("case: unexpected argument %s", argv[2]);
+		return EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ds_arena *a = ds_arena_new(16384);
+	ds_case_work w;
+	ds_err err = {0};
+	if (!a)
+		return EX_INTERNAL;
+	if ((rc = ds_engine_find(&w, a, c->cfg, c->store, argv[1], &err))) {
+		ds_arena_free(a);
+		return fail(&err);
+	}
+	struct hist_ctx h = { c, &w, NULL };
+	if (c->o.json) {
+		cJSON *doc = history_only ? NULL : case_json(&w.row, true);
+		h.arr = cJSON_CreateArray();
+		rc = ds_store_audit_list(c->store, w.row.id, history_row, &h, &err);
+		if (history_only) {
+			print_json(h.arr);
+		} else {
+			cJSON_AddItemToObject(doc, "history", h.arr);
+			struct list_ctx l = { c, cJSON_AddArrayToObject(doc, "documents"), 0 };
+			ds_store_document_list(c->store, w.row.id, doc_row, &l, &err);
+			print_json(doc);
+		}
+	} else {
+		if (!history_only) {
+			char t[24];
+			fmt_time(w.row.state_since, t);
+			printf("%s %s (case %" PRId64 ", process version %d)\n", w.p->name, w.row.key,
+			       w.row.id, w.row.process_version);
+			printf("state:   %s since %s, version %" PRId64 "\n", w.row.state, t,
+			       w.row.version);
+			if (w.row.profile_id)
+				printf("profile: %" PRId64 "\n", w.row.profile_id);
+			char *data = cJSON_Print(w.data);
+			printf("data:\n%s\n", data ? data : "?");
+			cJSON_free(data);
+			printf("history:\n");
+		}
+		rc = ds_store_audit_list(c->store, w.row.id, history_row, &h, &err);
+		if (!history_only) {
+			struct list_ctx l = { c, NULL, 0 };
+			printf("documents:\n");
+			ds_store_document_list(c->store, w.row.id, doc_row, &l, &err);
+			if (!l.n)
+				printf("  (none)\n");
+		}
+	}
+	ds_arena_free(a);
+	return rc < 0 ? fail(&err) : EX_OK;
+}
+
+/* Runs a user action on one case in one transaction: load, act, settle,
+ * commit, produce documents. */
+static int case_act(ctx *c, const char *ref, const char *role,
+		    int (*act)(ds_case_work *w, void *ud, ds_time now, ds_err *err), void *ud)
+{
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	if (!role) {
+		errorf("say as whom with --role ROLE");
+		return EX_USAGE;
+	}
+	ds_runtime rt;
+	ds_err err = {0};
+	if ((rc = ds_runtime_init(&rt, c->cfg, c->store, now_of(c), &err)))
+		return fail(&err);
+	ds_arena *a = ds_arena_new(16384);
+	ds_case_work w;
+	if (!a) {
+		ds_runtime_fini(&rt);
+		return EX_INTERNAL;
+	}
+	if ((rc = ds_store_begin(c->store, &err)))
+		goto out;
+	if ((rc = ds_engine_find(&w, a, c->cfg, c->store, ref, &err)) ||
+	    (rc = act(&w, ud, rt.now, &err)) ||
+	    (rc = ds_engine_settle(&w, rt.now, &err)) ||
+	    (rc = ds_engine_commit(&rt, &w, &err)) ||
+	    (rc = ds_engine_produce(&rt, &w, &err)) ||
+	    (rc = ds_runtime_sync(&rt, &err)) ||
+	    (rc = ds_store_commit(c->store, &err))) {
+		ds_store_rollback(c->store);
+		goto out;
+	}
+	if (c->o.json) {
+		cJSON *doc = case_json(&w.row, false);
+		cJSON_AddNumberToObject(doc, "transitions", (double)rt.stats.transitions);
+		cJSON_AddNumberToObject(doc, "documents", (double)rt.stats.documents);
+		print_json(doc);
+	} else if (!c->o.quiet) {
+		printf("%s %s: %s, version %" PRId64 "", w.p->name, w.row.key, w.row.state,
+		       w.row.version);
+		if (rt.stats.documents)
+			printf(", %" PRId64 " document%s produced", rt.stats.documents,
+			       rt.stats.documents == 1 ? "" : "s");
+		printf("\n");
+	}
+out:
+	ds_arena_free(a);
+	ds_runtime_fini(&rt);
+	return rc ? fail(&err) : EX_OK;
+}
+
+struct event_args {
+	const char *event, *role, *actor;
+};
+
+static int do_event(ds_case_work *w, void *ud, ds_time now, ds_err *err)
+{
+	struct event_args *e = ud;
+	return ds_engine_event(w, e->event, e->role, e->actor, now, err);
+}
+
+static const char *default_actor(void)
+{
+	const char *u = getenv("USER");
+	return u && *u ? u : "cli";
+}
+
+/* Parses --role R and --actor A out of argv; the rest stay positional. */
+static int role_args(int argc, char **argv, const char **role, const char **actor, char **pos,
+		     int *npos)
+{
+	*npos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--role") && i + 1 < argc)
+			*role = argv[++i];
+		else if (!strncmp(argv[i], "--role=", 7))
+			*role = argv[i] + 7;
+		else if (!strcmp(argv[i], "--actor") && i + 1 < argc)
+			*actor = argv[++i];
+		else if (!strncmp(argv[i], "--actor=", 8))
+			*actor = argv[i] + 8;
+		else if (argv[i][0] == '-' && argv[i][1] && argv[i][1] == '-') {
+			errorf("unknown option %s", argv[i]);
+			return EX_USAGE;
+		} else if (*npos < 64)
+			pos[(*npos)++] = argv[i];
+		else {
+			errorf("too many arguments");
+			return EX_USAGE;
+		}
+	}
+	return EX_OK;
+}
+
+static int case_event(ctx *c, int argc, char **argv)
+{
+	if (argc < 2 || is_help(argv[1])) {
+		puts("usage: dossier case event CASE EVENT --role ROLE [--actor NAME]\n\n"
+		     "Sends a user event (approve, send, accept...) to a case as ROLE. Refused (exit\n"
+		     "4) when the case's state has no such event or ROLE may not send it.");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	struct event_args e = { NULL, NULL, default_actor() };
+	char *pos[64];
+	int npos, rc = role_args(argc, argv, &e.role, &e.actor, pos, &npos);
+	if (rc)
+		return rc;
+	if (npos != 2) {
+		errorf("case event: give CASE and EVENT");
+		return EX_USAGE;
+	}
+	e.event = pos[1];
+	return case_act(c, pos[0], e.role, do_event, &e);
+}
+
+struct set_args {
+	char **pairs;
+	int n;
+	const char *role, *actor;
+};
+
+static int do_set(ds_case_work *w, void *ud, ds_time now, ds_err *err)
+{
+	struct set_args *s = ud;
+	cJSON *fields = cJSON_CreateObject();
+	if (!fields)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	for (int i = 0; i < s->n; i++) {
+		char *eq = strchr(s->pairs[i], '=');
+		/* A value that parses as JSON is JSON (25, true, "x", [...]); anything
+		 * else is a string. */
+		cJSON *v = cJSON_Parse(eq + 1);
+		if (!v)
+			v = cJSON_CreateString(eq + 1);
+		*eq = '\0';
+		cJSON_AddItemToObject(fields, s->pairs[i], v);
+		*eq = '=';
+	}
+	ds_cause cause = { .kind = DS_CAUSE_EDIT, .role = s->role, .actor = s->actor };
+	int rc = ds_engine_edit(w, fields, s->role, &cause, now, err);
+	cJSON_Delete(fields);
+	return rc;
+}
+
+static int case_set(ctx *c, int argc, char **argv)
+{
+	if (argc < 2 || is_help(argv[1])) {
+		puts("usage: dossier case set CASE FIELD=VALUE... --role ROLE [--actor NAME]\n\n"
+		     "Changes top-level data fields as ROLE. VALUE is JSON when it parses as JSON\n"
+		     "(25, true, \"text\"), else text. Refused (exit 4) when the case's state does\n"
+		     "not let ROLE change a field. Data guards run afterwards.");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	struct set_args s = { NULL, 0, NULL, default_actor() };
+	char *pos[64];
+	int npos, rc = role_args(argc, argv, &s.role, &s.actor, pos, &npos);
+	if (rc)
+		return rc;
+	if (npos < 2) {
+		errorf("case set: give CASE and at least one FIELD=VALUE");
+		return EX_USAGE;
+	}
+	for (int i = 1; i < npos; i++) {
+		if (!strchr(pos[i], '=') || pos[i][0] == '=') {
+			errorf("case set: expected FIELD=VALUE, got %s", pos[i]);
+			return EX_USAGE;
+		}
+	}
+	s.pairs = pos + 1;
+	s.n = npos - 1;
+	return case_act(c, pos[0], s.role, do_set, &s);
+}
+
+static int cmd_case(ctx *c, int argc, char **argv)
+{
+	if (argc < 2 || is_help(argv[1])) {
+		puts("usage: dossier case list|show|history|event|set ...\n\n"
+		     "  list [--process P] [--state S]     cases and their states\n"
+		     "  show CASE                          data, state, history, documents\n"
+		     "  history CASE                       the audit trail\n"
+		     "  event CASE EVENT --role R          send a user event as role R\n"
+		     "  set CASE FIELD=VALUE... --role R   change fields as role R");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	const char *sub = argv[1];
+	if (!strcmp(sub, "list"))
+		return case_list(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "show"))
+		return case_show(c, argc - 1, argv + 1, false);
+	if (!strcmp(sub, "history"))
+		return case_show(c, argc - 1, argv + 1, true);
+	if (!strcmp(sub, "event"))
+		return case_event(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "set"))
+		return case_set(c, argc - 1, argv + 1);
+	errorf("case: unknown subcommand %s", sub);
+	return EX_USAGE;
+}
+
+/* ---- document ---- */
+
+static int doc_row(void *ud, const ds_document_row *d)
+{
+	struct list_ctx *l = ud;
+	l->n++;
+	char t[24];
+	fmt_time(d->created_at, t);
+	if (l->arr) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "id", (double)d->id);
+		cJSON_AddStringToObject(o, "case", d->case_key);
+		cJSON_AddNumberToObject(o, "case_id", (double)d->case_id);
+		cJSON_AddStringToObject(o, "template", d->template_name);
+		cJSON_AddStringToObject(o, "path", d->path);
+		cJSON_AddStringToObject(o, "sha256", d->sha256);
+		cJSON_AddNumberToObject(o, "size", (double)d->size);
+		cJSON_AddStringToObject(o, "created_at", t);
+		cJSON_AddItemToArray(l->arr, o);
+		return 0;
+	}
+	printf("  %-5" PRId64 " %-18s %-8s %s  %s\n", d->id, d->case_key, d->template_name, t,
+	       d->path);
+	return 0;
+}
+
+static int cmd_document(ctx *c, int argc, char **argv)
+{
+	if (argc < 2 || is_help(argv[1])) {
+		puts("usage: dossier document list [--case CASE]\n"
+		     "       dossier document get ID [--out FILE]\n\n"
+		     "Documents are produced only when a case enters an output point of its\n"
+		     "process; these commands list them and fetch one (its path, or its bytes with\n"
+		     "--out FILE, - for stdout). They never produce one.");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	int rc;
+	ds_err err = {0};
+	if (!strcmp(argv[1], "list")) {
+		const char *cref = NULL;
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--case") && i + 1 < argc)
+				cref = argv[++i];
+			else {
+				errorf("document list: unexpected argument %s", argv[i]);
+				return EX_USAGE;
+			}
+		}
+		if ((rc = setup(c, true)))
+			return rc;
+		int64_t case_id = 0;
+		ds_arena *a = ds_arena_new(4096);
+		if (!a)
+			return EX_INTERNAL;
+		if (cref) {
+			ds_case_work w;
+			if ((rc = ds_engine_find(&w, a, c->cfg, c->store, cref, &err))) {
+				ds_arena_free(a);
+				return fail(&err);
+			}
+			case_id = w.row.id;
+		}
+		struct list_ctx l = { c, c->o.json ? cJSON_CreateArray() : NULL, 0 };
+		if (!c->o.json && !c->o.quiet)
+			printf("  %-5s %-18s %-8s %-20s  %s\n", "ID", "CASE", "TEMPLATE", "CREATED", "PATH");
+		rc = ds_store_document_list(c->store, case_id, doc_row, &l, &err);
+		ds_arena_free(a);
+		if (rc < 0) {
+			cJSON_Delete(l.arr);
+			return fail(&err);
+		}
+		if (l.arr)
+			print_json(l.arr);
+		return EX_OK;
+	}
+	if (!strcmp(argv[1], "get")) {
+		const char *out = NULL, *id = NULL;
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--out") && i + 1 < argc)
+				out = argv[++i];
+			else if (!id)
+				id = argv[i];
+			else {
+				errorf("document get: unexpected argument %s", argv[i]);
+				return EX_USAGE;
+			}
+		}
+		char *end;
+		long long n = id ? strtoll(id, &end, 10) : 0;
+		if (!id || *end || n <= 0) {
+			errorf("document get: give a document id (see `dossier document list`)");
+			return EX_USAGE;
+		}
+		if ((rc = setup(c, true)))
+			return rc;
+		ds_arena *a = ds_arena_new(4096);
+		ds_document_row d;
+		if (!a)
+			return EX_INTERNAL;
+		if ((rc = ds_store_document_get(c->store, n, a, &d, &err))) {
+			ds_arena_free(a);
+			return fail(&err);
+		}
+		if (out) {
+			char *bytes = NULL;
+			size_t len = 0;
+			rc = ds_read_file(d.path, SIZE_MAX / 2, &bytes, &len, &err);
+			if (!rc) {
+				FILE *f = strcmp(out, "-") ? fopen(out, "wb") : stdout;
+				if (!f || fwrite(bytes, 1, len, f) != len || (f != stdout && fclose(f))) {
+					errorf("cannot write %s: %s", out, strerror(errno));
+					rc = DS_EIO;
+					err.code = DS_EIO;
+					snprintf(err.msg, sizeof err.msg, "cannot write %s", out);
+				}
+			}
+			ds_free(bytes);
+		} else if (c->o.json) {
+			struct list_ctx l = { c, cJSON_CreateArray(), 0 };
+			doc_row(&l, &d);
+			cJSON *o = cJSON_DetachItemFromArray(l.arr, 0);
+			cJSON_Delete(l.arr);
+			print_json(o);
+		} else {
+			printf("%s\n", d.path);
+		}
+		ds_arena_free(a);
+		return rc ? ds_err_exit_code(err.code) : EX_OK;
+	}
+	errorf("document: unknown subcommand %s", argv[1]);
+	return EX_USAGE;
+}
+
+/* ---- quarantine ---- */
+
+static int q_row(void *ud, const ds_quarantine_row *q)
+{
+	struct list_ctx *l = ud;
+	l->n++;
+	char t[24];
+	fmt_time(q->at, t);
+	if (l->arr) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "id", (double)q->id);
+		cJSON_AddStringToObject(o, "stage", q->stage);
+		cJSON_AddStringToObject(o, "reason", q->reason);
+		cJSON_AddStringToObject(o, "source", q->source);
+		cJSON_AddStringToObject(o, "channel", q->channel ? q->channel : "");
+		cJSON_AddStringToObject(o, "origin", q->origin ? q->origin : "");
+		if (q->interaction_id)
+			cJSON_AddNumberToObject(o, "interaction", (double)q->interaction_id);
+		else
+			cJSON_AddNullToObject(o, "interaction");
+		cJSON_AddStringToObject(o, "sha256", q->sha256);
+		cJSON_AddStringToObject(o, "at", t);
+		cJSON_AddItemToArray(l->arr, o);
+		return 0;
+	}
+	printf("%-5" PRId64 " %-9s %-40s %s\n", q->id, q->stage, q->origin ? q->origin : "",
+	       q->reason);
+	return 0;
+}
+
+static int cmd_quarantine(ctx *c, int argc, char **argv)
+{
+	if (argc < 2 || is_help(argv[1])) {
+		puts("usage: dossier quarantine list\n"
+		     "       dossier quarantine show ID\n\n"
+		     "Inputs that a stage rejected, with the stage, the reason and the original\n"
+		     "bytes (show prints them).");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	int rc;
+	ds_err err = {0};
+	if (!strcmp(argv[1], "list")) {
+		if (argc > 2) {
+			errorf("quarantine list takes no arguments");
+			return EX_USAGE;
+		}
+		if ((rc = setup(c, true)))
+			return rc;
+		struct list_ctx l = { c, c->o.json ? cJSON_CreateArray() : NULL, 0 };
+		if (!c->o.json && !c->o.quiet)
+			printf("%-5s %-9s %-40s %s\n", "ID", "STAGE", "ORIGIN", "REASON");
+		rc = ds_store_quarantine_list(c->store, q_row, &l, &err);
+		if (rc < 0) {
+			cJSON_Delete(l.arr);
+			return fail(&err);
+		}
+		if (l.arr)
+			print_json(l.arr);
+		return EX_OK;
+	}
+	if (!strcmp(argv[1], "show")) {
+		char *end;
+		long long n = argc == 3 ? strtoll(argv[2], &end, 10) : 0;
+		if (argc != 3 || *end || n <= 0) {
+			errorf("quarantine show: give an entry id (see `dossier quarantine list`)");
+			return EX_USAGE;
+		}
+		if ((rc = setup(c, true)))
+			return rc;
+		ds_arena *a = ds_arena_new(16384);
+		ds_quarantine_row q;
+		if (!a)
+			return EX_INTERNAL;
+		if ((rc = ds_store_quarantine_get(c->store, n, a, &q, &err))) {
+			ds_arena_free(a);
+			return fail(&err);
+		}
+		const unsigned char *bytes = q.bytes;
+		size_t len = q.len;
+		ds_interaction in;
+		if (!bytes && q.interaction_id &&
+		    !ds_store_interaction_get(c->store, q.interaction_id, a, &in, &err)) {
+			bytes = in.bytes;
+			len = in.len;
+		}
+		if (c->o.json) {
+			struct list_ctx l = { c, cJSON_CreateArray(), 0 };
+			q_row(&l, &q);
+			cJSON *o = cJSON_DetachItemFromArray(l.arr, 0);
+			cJSON_Delete(l.arr);
+			cJSON_AddNumberToObject(o, "size", (double)len);
+			if (bytes && ds_utf8_valid((const char *)bytes, len))
+				cJSON_AddStringToObject(o, "bytes", (const char *)bytes);
+			else
+				cJSON_AddNullToObject(o, "bytes");
+			print_json(o);
+		} else {
+			char t[24];
+			fmt_time(q.at, t);
+			printf("entry:   %" PRId64 "\nsource:  %s (%s)\norigin:  %s\nstage:   %s\n"
+			       "reason:  %s\nat:      %s\nsha256:  %s\nsize:    %zu bytes\n",
+			       q.id, q.source, q.channel ? q.channel : "?", q.origin ? q.origin : "",
+			       q.stage, q.reason, t, q.sha256, len);
+			if (bytes) {
+				printf("--- original bytes ---\n");
+				fwrite(bytes, 1, len > 65536 ? 65536 : len, stdout);
+				if (len > 65536)
+					printf("\n[... %zu more bytes]", len - 65536);
+				printf("\n");
+			} else {
+				printf("(the input was larger than the limit; its bytes were not kept)\n");
+			}
+		}
+		ds_arena_free(a);
+		return EX_OK;
+	}
+	errorf("quarantine: unknown subcommand %s", argv[1]);
+	return EX_USAGE;
+}
+
+/* ---- top level ---- */
+
+static void usage(FILE *f)
+{
+	fputs("usage: dossier [--home DIR] [--store URL] [--json] [--quiet] [--now ISO8601]\n"
+	      "               COMMAND [ARGS]\n\n"
+	      "commands:\n"
+	      "  check                     load and cross-check everything under schemas/\n"
+	      "  ingest [--source S] PATH  ingest files, folders or - (stdin)\n"
+	      "  tick                      fire due timers\n"
+	      "  case list|show|history|event|set\n"
+	      "  document list|get         produced PDFs\n"
+	      "  quarantine list|show      rejected inputs and why\n\n"
+	      "global options (before the command):\n"
+	      "  --home DIR    where schemas/ and dossier.json live (default: .)\n"
+	      "  --store URL   sqlite:PATH (default sqlite:var/dossier.db under home)\n"
+	      "  --json        machine-readable output: one JSON document on stdout\n"
+	      "  --quiet       print nothing but errors\n"
+	      "  --now T       pretend the time is T (ISO 8601), for tests and simulations\n\n"
+	      "exit codes: 0 ok, 1 internal error, 2 usage or configuration, 3 some inputs\n"
+	      "quarantined, 4 refused, 5 not found. `dossier COMMAND --help` for more.\n", f);
+}
+
+int ds_cli_main(int argc, char **argv)
+{
+	ctx c;
+	memset(&c, 0, sizeof c);
+	c.o.home = ".";
+	ds_mem_init();
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || !a[1])
+			break;
+		if (is_help(a)) {
+			usage(stdout);
+			return EX_OK;
+		}
+		if (!strcmp(a, "--version")) {
+			puts("dossier " VERSION);
+			return EX_OK;
+		}
+		if (!strcmp(a, "--json")) {
+			c.o.json = true;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			c.o.quiet = true;
+		} else if ((!strcmp(a, "--home") || !strcmp(a, "--store") || !strcmp(a, "--now")) &&
+			   i + 1 < argc) {
+			const char *v = argv[++i];
+			if (!strcmp(a, "--home"))
+				c.o.home = v;
+			else if (!strcmp(a, "--store"))
+				c.o.store = v;
+			else if (ds_time_parse(v, &c.o.now)) {
+				errorf("--now: not an ISO 8601 time: %s", v);
+				return EX_USAGE;
+			} else {
+				c.o.has_now = true;
+			}
+		} else {
+			errorf("unknown or incomplete option %s", a);
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	ds_time_set_now(c.o.has_now, c.o.now);
+	const char *cmd = argv[i];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+	int rc;
+	if (!strcmp(cmd, "check"))
+		rc = cmd_check(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "ingest"))
+		rc = cmd_ingest(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "tick"))
+		rc = cmd_tick(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "case"))
+		rc = cmd_case(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "document"))
+		rc = cmd_document(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "quarantine"))
+		rc = cmd_quarantine(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "help"))
+		usage(stdout), rc = EX_OK;
+	else {
+		errorf("unknown command \"%s\"", cmd);
+		usage(stderr);
+		rc = EX_USAGE;
+	}
+	teardown(&c);
+	return rc;
+}

@@ -1,0 +1,677 @@
+/*
+ * engine.c - the state machine and the runtime; see engine.h.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+
+/* ---- runtime ---- */
+
+static int mkdirs(const char *path, ds_err *err)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return ds_err_set(err, DS_ECONFIG, "path too long: %s", path);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return ds_err_set(err, DS_EIO, "cannot create %s: %s", buf, strerror(errno));
+		*p = c;
+		if (!c)
+			break;
+	}
+	return DS_OK;
+}
+
+int ds_runtime_init(ds_runtime *rt, const ds_config *cfg, ds_store *store, ds_time now,
+		    ds_err *err)
+{
+	memset(rt, 0, sizeof *rt);
+	rt->cfg = cfg;
+	rt->store = store;
+	rt->now = now;
+	const char *d = cfg->documents_dir;
+	char tmp[PATH_MAX];
+	if (d[0] == '/')
+		snprintf(tmp, sizeof tmp, "%s", d);
+	else
+		snprintf(tmp, sizeof tmp, "%s/%s", cfg->home, d);
+	int rc = mkdirs(tmp, err);
+	if (rc)
+		return rc;
+	if (!realpath(tmp, rt->documents_dir))
+		return ds_err_set(err, DS_EIO, "cannot resolve %s: %s", tmp, strerror(errno));
+	return ds_pdf_new(&rt->pdf, err);
+}
+
+void ds_runtime_fini(ds_runtime *rt)
+{
+	ds_pdf_free(rt->pdf);
+	rt->pdf = NULL;
+}
+
+int ds_runtime_sync(ds_runtime *rt, ds_err *err)
+{
+	if (!rt->wrote_documents)
+		return DS_OK;
+	int fd = open(rt->documents_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ds_err_set(err, DS_EIO, "cannot open %s: %s", rt->documents_dir,
+				  strerror(errno));
+	/* One syncfs for the whole batch instead of an fsync per PDF. */
+	int rc = syncfs(fd);
+	close(fd);
+	if (rc)
+		return ds_err_set(err, DS_EIO, "cannot flush documents: %s", strerror(errno));
+	rt->wrote_documents = false;
+	return DS_OK;
+}
+
+/* ---- causes ---- */
+
+char *ds_cause_json(ds_arena *a, const ds_cause *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	char when[24];
+	if (!o)
+		return NULL;
+	switch (c->kind) {
+	case DS_CAUSE_RECORD:
+		cJSON_AddStringToObject(o, "type", "record");
+		cJSON_AddNumberToObject(o, "record", (double)c->record_id);
+		if (c->record_type)
+			cJSON_AddStringToObject(o, "record_type", c->record_type);
+		if (c->source)
+			cJSON_AddStringToObject(o, "source", c->source);
+		if (c->interaction_id)
+			cJSON_AddNumberToObject(o, "interaction", (double)c->interaction_id);
+		break;
+	case DS_CAUSE_EVENT:
+	case DS_CAUSE_EDIT:
+		cJSON_AddStringToObject(o, "type", c->kind == DS_CAUSE_EVENT ? "event" : "edit");
+		if (c->event)
+			cJSON_AddStringToObject(o, "event", c->event);
+		if (c->role)
+			cJSON_AddStringToObject(o, "role", c->role);
+		if (c->actor)
+			cJSON_AddStringToObject(o, "actor", c->actor);
+		break;
+	case DS_CAUSE_TIMER:
+		cJSON_AddStringToObject(o, "type", "timer");
+		cJSON_AddStringToObject(o, "after", c->after ? c->after : "");
+		ds_time_format(c->due, when);
+		cJSON_AddStringToObject(o, "due", when);
+		break;
+	case DS_CAUSE_GUARD:
+		cJSON_AddStringToObject(o, "type", "guard");
+		cJSON_AddStringToObject(o, "when", c->guard ? c->guard : "");
+		break;
+	}
+	char *txt = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!txt)
+		return NULL;
+	char *r = ds_arena_strdup(a, txt);
+	cJSON_free(txt);
+	return r;
+}
+
+/* ---- the one writer of states ---- */
+
+static int change_state(ds_case_work *w, int to, const ds_cause *cause, const char *changed,
+			ds_time now, ds_err *err)
+{
+	if (w->nchanges >= DS_MAX_CHANGES)
+		return ds_err_set(err, DS_ELIMIT,
+				  "case %s: more than %d changes at once (a loop of guards?)",
+				  w->row.key, DS_MAX_CHANGES);
+	ds_change *c = &w->changes[w->nchanges++];
+	c->from = w->nchanges == 1 && w->is_new ? -1 : w->state;
+	c->to = to;
+	c->at = now;
+	c->cause = *cause;
+	c->changed = changed ? ds_arena_strdup(w->a, changed) : NULL;
+	c->version = ++w->row.version;
+	if (to != w->state || c->from < 0) {
+		w->row.state_version = w->row.version;
+		w->row.state_since = now;
+	}
+	w->state = to;
+	w->row.state = w->p->states[to].name;
+	w->row.updated_at = now;
+	return DS_OK;
+}
+
+static void free_json(void *p) { cJSON_Delete(p); }
+
+int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p, const char *key,
+		     cJSON *data, const ds_cause *cause, ds_time now, ds_err *err)
+{
+	memset(w, 0, sizeof *w);
+	w->a = a;
+	w->p = p;
+	if (ds_arena_defer(a, free_json, data))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	w->data = data;
+	w->is_new = true;
+	w->state = p->initial;
+	w->row.process = p->name;
+	w->row.process_version = p->version;
+	w->row.key = ds_arena_strdup(a, key);
+	w->row.created_at = now;
+	if (!w->row.key)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	return change_state(w, p->initial, cause, NULL, now, err);
+}
+
+int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, ds_store *store,
+		   const ds_case_row *row, ds_err *err)
+{
+	(void)store;
+	memset(w, 0, sizeof *w);
+	w->a = a;
+	w->p = ds_config_process(cfg, row->process);
+	if (!w->p)
+		return ds_err_set(err, DS_ECONFIG, "case %s belongs to process \"%s\", which is not declared",
+				  row->key, row->process);
+	w->state = ds_process_state(w->p, row->state);
+	if (w->state < 0)
+		return ds_err_set(err, DS_ECONFIG, "case %s is in state \"%s\", which process \"%s\" no longer has",
+				  row->key, row->state, row->process);
+	w->row = *row;
+	w->base_version = row->version;
+	cJSON *data = NULL;
+	int rc = ds_json_parse(row->data, strlen(row->data), 512, &data, err);
+	if (rc)
+		return ds_err_prefix(err, "case %s data", row->key);
+	if (ds_arena_defer(a, free_json, data))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	w->data = data;
+	return DS_OK;
+}
+
+int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg, ds_store *store,
+		   const char *ref, ds_err *err)
+{
+	ds_case_row row;
+	int rc = DS_ENOTFOUND;
+	char *end;
+	const char *colon = strchr(ref, ':');
+	if (colon) {
+		char *proc = ds_arena_strndup(a, ref, (size_t)(colon - ref));
+		if (!proc)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		rc = ds_store_case_find(store, proc, colon + 1, a, &row, err);
+	} else {
+		long long id = strtoll(ref, &end, 10);
+		if (*ref && !*end && id > 0)
+			rc = ds_store_case_get(store, id, a, &row, err);
+		for (size_t i = 0; rc == DS_ENOTFOUND && i < cfg->nprocesses; i++)
+			rc = ds_store_case_find(store, cfg->processes[i]->name, ref, a, &row, err);
+	}
+	if (rc == DS_ENOTFOUND)
+		return ds_err_set(err, DS_ENOTFOUND, "no case %s", ref);
+	if (rc)
+		return rc;
+	return ds_engine_load(w, a, cfg, store, &row, err);
+}
+
+int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
+		   const ds_cause *cause, ds_time now, ds_err *err)
+{
+	if (!cJSON_IsObject(fields))
+		return ds_err_set(err, DS_EINVAL, "an edit must be a JSON object of fields");
+	if (w->p->states[w->state].final)
+		return ds_err_set(err, DS_EREFUSED, "case %s is in final state \"%s\" and cannot change",
+				  w->row.key, w->row.state);
+	cJSON *changed = cJSON_CreateArray();
+	if (!changed)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	const cJSON *f;
+	int rc = DS_OK;
+	/* Check every field before touching anything: all or nothing. */
+	cJSON_ArrayForEach(f, fields) {
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(w->data, f->string);
+		if (old && cJSON_Compare(old, f, true))
+			continue;
+		if (!strcmp(f->string, w->p->key)) {
+			rc = ds_err_set(err, DS_EREFUSED, "field \"%s\" is the key of case %s and cannot change",
+					f->string, w->row.key);
+			goto done;
+		}
+		if (role && !ds_process_may_edit(w->p, w->state, role, f->string)) {
+			rc = ds_err_set(err, DS_EREFUSED,
+					"state \"%s\" of %s %s does not let role \"%s\" change \"%s\"",
+					w->row.state, w->p->name, w->row.key, role, f->string);
+			goto done;
+		}
+		cJSON_AddItemToArray(changed, cJSON_CreateString(f->string));
+	}
+	if (!cJSON_GetArraySize(changed))
+		goto done;
+	cJSON_ArrayForEach(f, fields) {
+		cJSON *copy = cJSON_Duplicate(f, true);
+		if (!copy) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			goto done;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(w->data, f->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(w->data, f->string, copy);
+		else
+			cJSON_AddItemToObject(w->data, f->string, copy);
+	}
+	char *txt = cJSON_PrintUnformatted(changed);
+	if (!txt) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = change_state(w, w->state, cause, txt, now, err);
+	cJSON_free(txt);
+done:
+	cJSON_Delete(changed);
+	return rc;
+}
+
+static bool has_role(const ds_transition_def *t, const char *role)
+{
+	for (size_t i = 0; i < t->nroles; i++)
+		if (!strcmp(t->roles[i], role))
+			return true;
+	return false;
+}
+
+int ds_engine_event(ds_case_work *w, const char *event, const char *role, const char *actor,
+		    ds_time now, ds_err *err)
+{
+	const ds_state_def *st = &w->p->states[w->state];
+	const ds_transition_def *match = NULL;
+	for (size_t t = 0; t < st->non; t++) {
+		const ds_transition_def *tr = &st->on[t];
+		if (tr->kind != DS_ON_EVENT || strcmp(tr->event, event))
+			continue;
+		if (role && has_role(tr, role)) {
+			match = tr;
+			break;
+		}
+		if (!match)
+			match = tr;
+	}
+	if (!match)
+		return ds_err_set(err, DS_EREFUSED, "event \"%s\" is not allowed in state \"%s\" of %s %s",
+				  event, w->row.state, w->p->name, w->row.key);
+	if (!role || !has_role(match, role)) {
+		char allowed[256] = "";
+		size_t n = 0;
+		for (size_t i = 0; i < match->nroles; i++)
+			n += (size_t)snprintf(allowed + n, n < sizeof allowed ? sizeof allowed - n : 0,
+					      "%s%s", i ? ", " : "", match->roles[i]);
+		return ds_err_set(err, DS_EREFUSED,
+				  "role \"%s\" may not send \"%s\" in state \"%s\" of %s %s (allowed: %s)",
+				  role ? role : "(none)", event, w->row.state, w->p->name,
+				  w->row.key, allowed);
+	}
+	ds_cause c = { .kind = DS_CAUSE_EVENT, .event = ds_arena_strdup(w->a, event),
+		       .role = ds_arena_strdup(w->a, role),
+		       .actor = actor ? ds_arena_strdup(w->a, actor) : NULL };
+	return change_state(w, match->to, &c, NULL, now, err);
+}
+
+int ds_engine_timer(ds_case_work *w, int t, ds_time due, ds_time now, ds_err *err)
+{
+	const ds_state_def *st = &w->p->states[w->state];
+	if (t < 0 || (size_t)t >= st->non || st->on[t].kind != DS_ON_AFTER)
+		return ds_err_set(err, DS_ECONFIG, "timer %d of state \"%s\" is not declared any more",
+				  t, st->name);
+	ds_cause c = { .kind = DS_CAUSE_TIMER, .after = st->on[t].after_src, .due = due };
+	return change_state(w, st->on[t].to, &c, NULL, now, err);
+}
+
+struct guard_env {
+	const ds_case_work *w;
+	cJSON *state;
+};
+
+static const cJSON *resolve_case(void *ud, const char *const *segs, size_t n)
+{
+	const ds_case_work *w = ud;
+	if (!n)
+		return NULL;
+	if (!strcmp(segs[0], "data"))
+		return ds_expr_json_path(w->data, segs + 1, n - 1);
+	return ds_expr_json_path(w->data, segs, n);
+}
+
+int ds_engine_settle(ds_case_work *w, ds_time now, ds_err *err)
+{
+	for (;;) {
+		const ds_state_def *st = &w->p->states[w->state];
+		const ds_transition_def *hit = NULL;
+		for (size_t t = 0; t < st->non && !hit; t++) {
+			const ds_transition_def *tr = &st->on[t];
+			if (tr->kind != DS_ON_WHEN)
+				continue;
+			bool ok = false;
+			ds_expr_env env = { resolve_case, w, now };
+			int rc = ds_expr_eval_bool(tr->guard, &env, &ok, err);
+			if (rc)
+				return ds_err_prefix(err, "guard \"%s\" of state \"%s\"",
+						     tr->guard_src, st->name);
+			if (ok)
+				hit = tr;
+		}
+		if (!hit)
+			return DS_OK;
+		ds_cause c = { .kind = DS_CAUSE_GUARD, .guard = hit->guard_src };
+		int rc = change_state(w, hit->to, &c, NULL, now, err);
+		if (rc)
+			return rc;
+	}
+}
+
+/* ---- writing ---- */
+
+int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err)
+{
+	ds_store *s = rt->store;
+	char *data = cJSON_PrintUnformatted(w->data);
+	int rc;
+	if (!data)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	w->row.data = data;
+	if (w->is_new) {
+		rc = ds_store_case_insert(s, &w->row, err);
+	} else if (w->nchanges) {
+		rc = ds_store_case_update(s, &w->row, w->base_version, err);
+	} else {
+		rc = DS_OK;
+	}
+	w->row.data = NULL;
+	cJSON_free(data);
+	if (rc)
+		return rc;
+	if (w->record_type) {
+		rc = ds_store_record_add(s, w->interaction_id, w->record_type, w->record_json,
+					 w->row.id, rt->now, &w->record_id, err);
+		if (rc)
+			return rc;
+		rt->stats.records++;
+	}
+	for (size_t i = 0; i < w->nchanges; i++) {
+		ds_change *c = &w->changes[i];
+		if (c->cause.kind == DS_CAUSE_RECORD)
+			c->cause.record_id = w->record_id;
+		char *cause = ds_cause_json(w->a, &c->cause);
+		if (!cause)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		ds_audit_row r = {
+			.case_id = w->row.id,
+			.version = c->version,
+			.from_state = c->from >= 0 ? w->p->states[c->from].name : NULL,
+			.to_state = w->p->states[c->to].name,
+			.at = c->at,
+			.cause = cause,
+			.changed = c->changed,
+		};
+		if ((rc = ds_store_audit_add(s, &r, err)))
+			return rc;
+		c->audit_id = r.id;
+		if (c->from != c->to)
+			rt->stats.transitions++;
+	}
+	/* Timers of the state the case rests in, counted from its entry. */
+	if (w->nchanges && w->row.state_version > w->base_version) {
+		const ds_state_def *st = &w->p->states[w->state];
+		for (size_t t = 0; t < st->non; t++) {
+			if (st->on[t].kind != DS_ON_AFTER)
+				continue;
+			ds_timer_row tr = {
+				.case_id = w->row.id,
+				.state = st->name,
+				.state_version = w->row.state_version,
+				.transition = (int)t,
+				.due = ds_time_add(w->row.state_since, st->on[t].after),
+			};
+			if ((rc = ds_store_timer_add(s, &tr, err)))
+				return rc;
+		}
+	}
+	w->base_version = w->row.version;
+	w->is_new = false;
+	return DS_OK;
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* A file-name-safe copy of a key. */
+static void safe_name(const char *in, char *out, size_t n)
+{
+	size_t j = 0;
+	for (size_t i = 0; in[i] && j + 1 < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		out[j++] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			   (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'
+			   ? (char)c : '_';
+	}
+	if (j && out[0] == '.')
+		out[0] = '_';
+	out[j] = '\0';
+}
+
+static int write_file(const char *path, const char *data, size_t len, ds_err *err)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ds_err_set(err, DS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			return ds_err_set(err, DS_EIO, "cannot write %s: %s", tmp, strerror(e));
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) || rename(tmp, path)) {
+		int e = errno;
+		unlink(tmp);
+		return ds_err_set(err, DS_EIO, "cannot write %s: %s", path, strerror(e));
+	}
+	return DS_OK;
+}
+
+static int produce_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
+		       const ds_doc_template *t, ds_err *err)
+{
+	int rc;
+	char when[24], key[128], dir[PATH_MAX], path[PATH_MAX], sha[65];
+	unsigned char digest[32];
+	ds_buf pdf;
+	ds_buf_init(&pdf, 64u << 20);
+	cJSON *vars = cJSON_CreateObject();
+	cJSON *cs = cJSON_AddObjectToObject(vars, "case");
+	if (!vars || !cs) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	cJSON_AddNumberToObject(cs, "id", (double)w->row.id);
+	cJSON_AddStringToObject(cs, "key", w->row.key);
+	cJSON_AddStringToObject(cs, "process", w->p->name);
+	cJSON_AddStringToObject(cs, "state", w->p->states[c->to].name);
+	cJSON_AddNumberToObject(cs, "version", (double)c->version);
+	/* The data is borrowed for the render, not copied. */
+	cJSON_AddItemReferenceToObject(vars, "data", w->data);
+	ds_time_format(c->at, when);
+	cJSON_AddStringToObject(vars, "now", when);
+	if ((rc = ds_pdf_render(rt->pdf, t, vars, &pdf, err)))
+		goto done;
+	safe_name(w->row.key, key, sizeof key);
+	snprintf(dir, sizeof dir, "%s/%s", rt->documents_dir, w->p->name);
+	if ((rc = mkdirs(dir, err)))
+		goto done;
+	snprintf(path, sizeof path, "%s/%s-%s-v%" PRId64 ".pdf", dir, key,
+		 ds_doc_template_name(t), c->version);
+	if ((rc = write_file(path, pdf.data, pdf.len, err)))
+		goto done;
+	rt->wrote_documents = true;
+	EVP_Digest(pdf.data, pdf.len, digest, NULL, EVP_sha256(), NULL);
+	hex(digest, 32, sha);
+	ds_document_row d = {
+		.case_id = w->row.id,
+		.audit_id = c->audit_id,
+		.template_name = ds_doc_template_name(t),
+		.path = path,
+		.size = (int64_t)pdf.len,
+		.created_at = c->at,
+	};
+	memcpy(d.sha256, sha, sizeof sha);
+	if ((rc = ds_store_document_add(rt->store, &d, err)))
+		goto done;
+	rt->stats.documents++;
+done:
+	cJSON_Delete(vars);
+	ds_buf_free(&pdf);
+	return rc;
+}
+
+int ds_engine_produce(ds_runtime *rt, ds_case_work *w, ds_err *err)
+{
+	for (size_t i = 0; i < w->nchanges; i++) {
+		const ds_change *c = &w->changes[i];
+		if (c->from == c->to && c->from >= 0)
+			continue; /* a data edit is not an entry */
+		const char *out = w->p->states[c->to].output;
+		if (!out)
+			continue;
+		const ds_doc_template *t = ds_config_template(rt->cfg, out);
+		if (!t)
+			return ds_err_set(err, DS_ECONFIG, "state \"%s\" names template \"%s\", which does not exist",
+					  w->p->states[c->to].name, out);
+		if (ds_store_document_exists(rt->store, c->audit_id, out))
+			continue;
+		int rc = produce_one(rt, w, c, t, err);
+		if (rc)
+			return ds_err_prefix(err, "document %s of %s", out, w->row.key);
+	}
+	return DS_OK;
+}
+
+/* ---- timers ---- */
+
+struct due_list {
+	ds_timer_row *v;
+	char (*states)[64];
+	size_t n, cap;
+};
+
+static int collect_due(void *ud, const ds_timer_row *t)
+{
+	struct due_list *l = ud;
+	if (l->n == l->cap)
+		return 1;
+	l->v[l->n] = *t;
+	snprintf(l->states[l->n], 64, "%s", t->state);
+	l->v[l->n].state = l->states[l->n];
+	l->n++;
+	return 0;
+}
+
+int ds_engine_tick(ds_runtime *rt,
+		   void (*report)(void *ud, const ds_case_work *w, const ds_timer_row *t,
+				  int64_t late),
+		   void *ud, ds_err *err)
+{
+	size_t batch = rt->cfg->batch_size;
+	struct due_list l = { ds_calloc(batch, sizeof *l.v), ds_calloc(batch, 64), 0, batch };
+	ds_arena *a = ds_arena_new(64 * 1024);
+	int rc = DS_OK;
+	if (!l.v || !l.states || !a) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (;;) {
+		l.n = 0;
+		if ((rc = ds_store_begin(rt->store, err)))
+			goto done;
+		rc = ds_store_timer_due(rt->store, rt->now, batch, collect_due, &l, err);
+		if (rc < 0)
+			goto fail;
+		rc = DS_OK;
+		if (!l.n) {
+			ds_store_rollback(rt->store);
+			break;
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			const ds_timer_row *t = &l.v[i];
+			ds_case_row row;
+			ds_case_work w;
+			bool pending = false;
+			ds_arena_reset(a);
+			if ((rc = ds_store_case_get(rt->store, t->case_id, a, &row, err)))
+				goto fail;
+			bool valid = !strcmp(row.state, t->state) &&
+				     row.state_version == t->state_version;
+			if (valid) {
+				if ((rc = ds_engine_load(&w, a, rt->cfg, rt->store, &row, err)) ||
+				    (rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
+				    (rc = ds_engine_settle(&w, rt->now, err)) ||
+				    (rc = ds_engine_commit(rt, &w, err)) ||
+				    (rc = ds_engine_produce(rt, &w, err)))
+					goto fail;
+			}
+			if ((rc = ds_store_timer_done(rt->store, t->id, rt->now, valid, &pending, err)))
+				goto fail;
+			if (!pending) {
+				rc = ds_err_set(err, DS_EBUSY, "timer %" PRId64 " fired elsewhere meanwhile",
+						t->id);
+				goto fail;
+			}
+			if (valid) {
+				int64_t late = rt->now - t->due;
+				rt->stats.fired++;
+				if (late > rt->stats.max_late)
+					rt->stats.max_late = late;
+				if (report)
+					report(ud, &w, t, late);
+			} else {
+				rt->stats.obsolete++;
+			}
+		}
+		if ((rc = ds_runtime_sync(rt, err)) || (rc = ds_store_commit(rt->store, err)))
+			goto fail;
+	}
+	goto done;
+fail:
+	ds_store_rollback(rt->store);
+done:
+	ds_arena_free(a);
+	ds_free(l.v);
+	ds_free(l.states);
+	return rc;
+}

@@ -1,0 +1,153 @@
+/*
+ * engine.h - the state machine that moves cases, and the runtime one thread
+ * works with.
+ *
+ * A ds_case_work holds one case in memory while something changes it: a
+ * record, a user event, a data edit, a timer. change_state() in engine.c is
+ * the only code that changes a case's state; it appends the audit entry,
+ * and notes entries into output points. ds_engine_commit() then writes the
+ * case (optimistic lock on its version), its audit entries, the record that
+ * caused them and the timers of the state it ends in, in the caller's
+ * transaction, and ds_engine_produce() renders the documents of the output
+ * points entered. Rights are checked here, not in the interfaces, so the
+ * command line and the HTTP API cannot differ.
+ *
+ * Every change adds one to the case version.
+ */
+#ifndef DS_ENGINE_H
+#define DS_ENGINE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "caltime.h"
+#include "config.h"
+#include "err.h"
+#include "mem.h"
+#include "pdf.h"
+#include "store.h"
+
+/* Counters a run reports (SPEC section 3, `ingest` and `tick`). */
+typedef struct ds_stats {
+	int64_t read, new_, duplicates, quarantined, records, transitions,
+		documents, fired, obsolete, purged;
+	int64_t max_late;        /* seconds, timers */
+} ds_stats;
+
+/* What one thread works with. Not shared between threads. */
+typedef struct ds_runtime {
+	const ds_config *cfg;
+	ds_store *store;
+	ds_pdf *pdf;
+	ds_time now;
+	char documents_dir[PATH_MAX]; /* absolute */
+	bool wrote_documents;         /* since the last ds_runtime_sync() */
+	ds_stats stats;
+} ds_runtime;
+
+/* Sets up rt for cfg and store (both borrowed); creates the renderer and
+ * the documents folder. */
+int ds_runtime_init(ds_runtime *rt, const ds_config *cfg, ds_store *store,
+		    ds_time now, ds_err *err);
+void ds_runtime_fini(ds_runtime *rt);
+/* Flushes written documents to disk; call before committing. */
+int ds_runtime_sync(ds_runtime *rt, ds_err *err);
+
+typedef enum {
+	DS_CAUSE_RECORD, DS_CAUSE_EVENT, DS_CAUSE_EDIT, DS_CAUSE_TIMER, DS_CAUSE_GUARD
+} ds_cause_kind;
+
+typedef struct ds_cause {
+	ds_cause_kind kind;
+	const char *record_type;     /* RECORD */
+	const char *source;          /* RECORD */
+	int64_t record_id;           /* RECORD, set at commit */
+	int64_t interaction_id;      /* RECORD */
+	const char *event;           /* EVENT */
+	const char *role;            /* EVENT, EDIT */
+	const char *actor;           /* EVENT, EDIT */
+	const char *after;           /* TIMER */
+	ds_time due;                 /* TIMER */
+	const char *guard;           /* GUARD: the expression that held */
+} ds_cause;
+
+#define DS_MAX_CHANGES 32
+
+typedef struct ds_change {
+	int from;                    /* -1 at creation */
+	int to;
+	ds_time at;
+	ds_cause cause;
+	char *changed;               /* JSON array text of changed fields, or NULL */
+	int64_t audit_id;            /* set at commit */
+	int64_t version;
+} ds_change;
+
+typedef struct ds_case_work {
+	ds_arena *a;                 /* borrowed; owns every string below */
+	const ds_process *p;
+	ds_case_row row;
+	cJSON *data;                 /* owned through the arena */
+	bool is_new;
+	int64_t base_version;        /* the stored version; 0 when new */
+	int state;
+	ds_change changes[DS_MAX_CHANGES];
+	size_t nchanges;
+	/* The record that caused the changes, inserted at commit. */
+	const char *record_type;
+	const char *record_json;
+	int64_t interaction_id;
+	int64_t record_id;
+} ds_case_work;
+
+/* A new case of p with key, in its initial state, with data (taken). */
+int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p,
+		     const char *key, cJSON *data, const ds_cause *cause,
+		     ds_time now, ds_err *err);
+/* Loads a stored case. DS_ENOTFOUND, DS_ECONFIG (process unknown). */
+int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg,
+		   ds_store *store, const ds_case_row *row, ds_err *err);
+/* Finds a case by id ("12") or key ("DEV-2026-0042", or "offer:DEV-..."
+ * when two processes share a key) and loads it. */
+int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg,
+		   ds_store *store, const char *ref, ds_err *err);
+
+/* Merges fields (a JSON object) into the case data as role; every changed
+ * top-level field must be editable by role in the current state, else
+ * DS_EREFUSED naming the state, the field and the role. role NULL means
+ * the process itself (no check). */
+int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
+		   const ds_cause *cause, ds_time now, ds_err *err);
+/* A user event: DS_EREFUSED when the current state has no such event or
+ * the role may not send it (the message names state, event and role). */
+int ds_engine_event(ds_case_work *w, const char *event, const char *role,
+		    const char *actor, ds_time now, ds_err *err);
+/* A due timer: transition t of the current state. */
+int ds_engine_timer(ds_case_work *w, int t, ds_time due, ds_time now,
+		    ds_err *err);
+/* Follows data guards from the current state until none holds (at most
+ * DS_MAX_CHANGES steps in all). */
+int ds_engine_settle(ds_case_work *w, ds_time now, ds_err *err);
+
+/* Writes everything w holds in the store's current transaction. DS_EBUSY
+ * when the case changed meanwhile. */
+int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err);
+/* Renders the documents of the output points entered by w's changes and
+ * records them (once per entry). */
+int ds_engine_produce(ds_runtime *rt, ds_case_work *w, ds_err *err);
+
+/* Fires every timer due at rt->now, in due order, each once, in
+ * transactions of cfg->batch_size; report (may be NULL) is told of each
+ * timer fired. */
+int ds_engine_tick(ds_runtime *rt,
+		   void (*report)(void *ud, const ds_case_work *w,
+				  const ds_timer_row *t, int64_t late),
+		   void *ud, ds_err *err);
+
+/* The cause as a JSON object text, allocated in a. */
+char *ds_cause_json(ds_arena *a, const ds_cause *c);
+
+#endif

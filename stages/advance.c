@@ -1,0 +1,114 @@
+/*
+ * advance.c - stage "advance": each record reaches its case through the
+ * consuming process's key, starts one if the process allows that record
+ * type to, or edits it under the rights of the source's role; then the
+ * data guards move the case on, and the case, its audit entries, the
+ * record and the new timers are written together.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "chain.h"
+#include "json.h"
+
+static ds_outcome fail_or_reject(int rc)
+{
+	switch (rc) {
+	case DS_EINVAL: case DS_EREFUSED: case DS_ELIMIT: case DS_ECONFIG: case DS_ENOTFOUND:
+		return DS_STAGE_REJECT;
+	case DS_EBUSY:
+		return DS_STAGE_RETRY;
+	default:
+		return DS_STAGE_FAIL;
+	}
+}
+
+static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err)
+{
+	const ds_process *p = ds_config_process_for(rt->cfg, r->type);
+	char *json = cJSON_PrintUnformatted(r->data);
+	int rc;
+	if (!json) {
+		ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_STAGE_FAIL;
+	}
+	char *rec_json = ds_arena_strdup(env->arena, json);
+	cJSON_free(json);
+	if (!rec_json) {
+		ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_STAGE_FAIL;
+	}
+	if (!p) {
+		/* A record no process consumes is kept for the profile store. */
+		rc = ds_store_record_add(rt->store, env->interaction_id, r->type, rec_json, 0,
+					 rt->now, NULL, err);
+		if (rc)
+			return fail_or_reject(rc);
+		rt->stats.records++;
+		return DS_STAGE_CONTINUE;
+	}
+	r->process = p;
+	const cJSON *k = ds_json_dotted(r->data, p->key);
+	char keybuf[64];
+	const char *key = NULL;
+	if (cJSON_IsString(k) && *k->valuestring) {
+		key = k->valuestring;
+	} else if (cJSON_IsNumber(k)) {
+		snprintf(keybuf, sizeof keybuf, "%.15g", k->valuedouble);
+		key = keybuf;
+	} else {
+		ds_err_set(err, DS_EINVAL, "%s record has no key \"%s\" for process \"%s\"",
+			   r->type, p->key, p->name);
+		return DS_STAGE_REJECT;
+	}
+	ds_cause cause = { .kind = DS_CAUSE_RECORD, .record_type = r->type,
+			   .source = env->source->name, .interaction_id = env->interaction_id };
+	ds_case_row row;
+	rc = ds_store_case_find(rt->store, p->name, key, env->arena, &row, err);
+	if (rc == DS_ENOTFOUND) {
+		if (!ds_process_can_start(p, r->type)) {
+			ds_err_set(err, DS_EINVAL,
+				   "uncorrelated: no %s case %s, and a %s record cannot start one",
+				   p->name, key, r->type);
+			return DS_STAGE_REJECT;
+		}
+		cJSON *data = cJSON_Duplicate(r->data, true);
+		if (!data) {
+			ds_err_set(err, DS_ENOMEM, "out of memory");
+			return DS_STAGE_FAIL;
+		}
+		rc = ds_engine_create(&r->work, env->arena, p, key, data, &cause, rt->now, err);
+	} else if (rc == DS_OK) {
+		rc = ds_engine_load(&r->work, env->arena, rt->cfg, rt->store, &row, err);
+		if (!rc)
+			rc = ds_engine_edit(&r->work, r->data, env->source->role, &cause, rt->now,
+					    err);
+	}
+	if (!rc)
+		rc = ds_engine_settle(&r->work, rt->now, err);
+	if (rc)
+		return fail_or_reject(rc);
+	r->work.record_type = r->type;
+	r->work.record_json = rec_json;
+	r->work.interaction_id = env->interaction_id;
+	if ((rc = ds_engine_commit(rt, &r->work, err)))
+		return fail_or_reject(rc);
+	r->has_work = true;
+	return DS_STAGE_CONTINUE;
+}
+
+static ds_outcome advance_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
+{
+	(void)ctx;
+	for (size_t i = 0; i < env->nrecords; i++) {
+		ds_outcome o = one(rt, env, &env->records[i], err);
+		if (o != DS_STAGE_CONTINUE)
+			return o;
+	}
+	return DS_STAGE_CONTINUE;
+}
+
+const ds_stage_type ds_stage_advance = {
+	.name = "advance",
+	.process = advance_process,
+};
