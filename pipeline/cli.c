@@ -196,7 +196,6 @@ typedef struct ingest {
 	ds_arena *arena;
 	const ds_source *forced;
 	size_t in_batch;
-	int64_t in_quarantine;   /* inputs of this run that ended in quarantine */
 	bool progress;
 	int rc;                  /* exit code of a fatal failure, else 0 */
 } ingest;
@@ -279,10 +278,6 @@ static int run_one(ingest *g, const char *origin, const char *channel, const uns
 	if (rc)
 		return rc;
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
-	if (o == DS_STAGE_REJECT)
-		g->in_quarantine++;
-	else if (env.duplicate && ds_store_quarantine_count(g->c->store) >= 0 && env.quarantine_id)
-		g->in_quarantine++;
 	if (o == DS_STAGE_REJECT && !g->c->o.quiet && !g->c->o.json && !g->progress)
 		fprintf(stderr, "quarantined %s (%s): %s\n", origin, env.stage, err.msg);
 	ds_arena_reset(g->arena);
@@ -556,14 +551,16 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	show_progress(&g, true);
 	if (!rc) {
 		print_counts(c, &g.rt.stats, false);
-		if (g.in_quarantine && !c->o.quiet && !c->o.json)
-			fprintf(stderr, "%" PRId64 " input%s in quarantine: see `dossier quarantine list`\n",
-				g.in_quarantine, g.in_quarantine == 1 ? "" : "s");
+		if (g.rt.stats.quarantined && !c->o.quiet && !c->o.json)
+			fprintf(stderr, "%" PRId64 " input%s quarantined: see `dossier quarantine list`\n",
+				g.rt.stats.quarantined, g.rt.stats.quarantined == 1 ? "" : "s");
 	}
 	ds_chain_free(g.chain);
 	ds_arena_free(g.arena);
 	ds_runtime_fini(&g.rt);
-	if (!rc && g.in_quarantine)
+	/* 3 when this run put inputs in quarantine; a re-run that only meets
+	 * them again as duplicates succeeds. */
+	if (!rc && g.rt.stats.quarantined)
 		rc = EX_QUARANTINED;
 	return rc;
 }

@@ -1,0 +1,41 @@
+#!/bin/sh
+# The reference business on fixtures/: ingest the offers, try a refused
+# approval, approve one as a manager, let the 5-day timer fire, and show
+# where the documents and the database are. Runs in var/demo/ (recreated).
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+demo=$top/var/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+ln -s "$top/schemas" "$demo/schemas"
+printf '{"store": "sqlite:dossier.db", "documents_dir": "documents"}\n' > "$demo/dossier.json"
+
+d() {
+	printf '\n$ dossier %s\n' "$*"
+	"$top/dossier" --home "$demo" "$@"
+	rc=$?
+	[ "$rc" = 0 ] || printf '(exit %s)\n' "$rc"
+	return 0
+}
+
+d check
+d --now 2026-11-24T09:00:00Z ingest fixtures/offers/
+d case list --process offer
+d case show DEV-2026-0042
+d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role sales
+d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role manager --actor "Claire Martin"
+d --now 2026-12-01T09:00:00Z tick
+d document list
+d quarantine list
+d --now 2026-12-01T09:00:00Z ingest fixtures/offers/
+
+cat <<EOT
+
+Where to look:
+  database   $demo/dossier.db        (SQLite; \`dossier --home var/demo ...\` to explore)
+  documents  $demo/documents/offer/  (the offer PDFs, one per validated offer)
+  try        ./dossier --home var/demo case show DEV-2026-0005
+             ./dossier --home var/demo quarantine show 1
+             ./dossier --home var/demo --json document list
+EOT
