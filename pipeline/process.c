@@ -467,9 +467,13 @@ done:
 		ds_free(to_names);
 	}
 	cJSON_Delete(doc);
+	/* A definition with errors is still returned once its states are
+	 * known, so that `check` can cross-check the rest of it; the config
+	 * refuses to run with it. */
+	bool usable = rc == DS_OK && p && p->nstates;
 	if ((diag->errors > errors_before && rc == DS_OK) || rc == DS_ECONFIG)
 		rc = ds_err_set(err, DS_ECONFIG, "%s: the process definition has errors", path);
-	if (rc) {
+	if (!usable) {
 		ds_process_free(p);
 		p = NULL;
 	}

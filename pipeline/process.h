@@ -83,8 +83,9 @@ typedef struct ds_process {
 } ds_process;
 
 /* Loads one definition; problems go to diag with the file and JSON path.
- * Returns 0, or DS_ECONFIG when the definition cannot be used (then *out is
- * NULL). Cross-checks against record types and templates are done by
+ * Returns 0, or DS_ECONFIG when the definition has errors: *out is then
+ * still set when the states could be read (for cross-checks; never run a
+ * case on it), NULL otherwise. Cross-checks against record types and templates are done by
  * config.c, which knows them all. */
 int ds_process_load(const char *path, ds_diag *diag, ds_process **out,
 		    ds_err *err);

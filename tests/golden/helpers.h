@@ -1,0 +1,143 @@
+/*
+ * helpers.h - running the dossier binary from tests: a fresh home per test
+ * (schemas/ linked to the repository's), commands with their exit code and
+ * output, JSON output parsed.
+ *
+ * DOSSIER_BIN names the binary (tests/run-tests sets it); tests run from
+ * the repository root.
+ */
+#ifndef DS_TEST_HELPERS_H
+#define DS_TEST_HELPERS_H
+
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct th_home {
+	char dir[PATH_MAX];
+	char repo[PATH_MAX];
+	char bin[PATH_MAX];
+} th_home;
+
+static inline void th_home_init(th_home *h)
+{
+	cr_assert(getcwd(h->repo, sizeof h->repo));
+	const char *bin = getenv("DOSSIER_BIN");
+	snprintf(h->bin, sizeof h->bin, "%s", bin && *bin ? bin : "./dossier");
+	if (h->bin[0] != '/') {
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof tmp, "%s/%s", h->repo, h->bin);
+		snprintf(h->bin, sizeof h->bin, "%s", tmp);
+	}
+	cr_assert(access(h->bin, X_OK) == 0, "no dossier binary at %s", h->bin);
+	snprintf(h->dir, sizeof h->dir, "/tmp/dossier-test-XXXXXX");
+	cr_assert(mkdtemp(h->dir));
+	char link[PATH_MAX + 16], target[PATH_MAX + 16];
+	snprintf(link, sizeof link, "%s/schemas", h->dir);
+	snprintf(target, sizeof target, "%s/schemas", h->repo);
+	cr_assert(symlink(target, link) == 0);
+}
+
+static inline void th_home_fini(th_home *h)
+{
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
+	cr_assert(system(cmd) == 0);
+}
+
+/* Runs `dossier --home DIR ARGS` (ARGS is shell text) and returns its exit
+ * code; stdout goes to *out (malloc'd, may be NULL), stderr to *errout. */
+static inline int th_run(th_home *h, char **out, char **errout, const char *fmt, ...)
+{
+	char args[4096], cmd[8192], ofile[PATH_MAX + 16], efile[PATH_MAX + 16];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(ofile, sizeof ofile, "%s/.out", h->dir);
+	snprintf(efile, sizeof efile, "%s/.err", h->dir);
+	snprintf(cmd, sizeof cmd, "'%s' --home '%s' %s >'%s' 2>'%s'", h->bin, h->dir, args, ofile,
+		 efile);
+	int st = system(cmd);
+	cr_assert(st != -1 && WIFEXITED(st), "command did not exit normally: %s", cmd);
+	const char *files[2] = { ofile, efile };
+	char **dest[2] = { out, errout };
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "rb");
+		cr_assert(f);
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		char chunk[8192];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+			fwrite(chunk, 1, n, m);
+		fclose(m);
+		fclose(f);
+		if (dest[i])
+			*dest[i] = buf;
+		else
+			free(buf);
+	}
+	return WEXITSTATUS(st);
+}
+
+/* Runs a --json command, asserts its exit code, returns the parsed output. */
+static inline cJSON *th_json(th_home *h, int want_rc, const char *fmt, ...)
+{
+	char args[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	char *out = NULL, *err = NULL;
+	int rc = th_run(h, &out, &err, "--json %s", args);
+	cr_assert_eq(rc, want_rc, "dossier %s: exit %d, expected %d; stderr: %s", args, rc,
+		     want_rc, err);
+	cJSON *doc = cJSON_Parse(out);
+	cr_assert(doc, "dossier %s printed no JSON: %s", args, out);
+	free(out);
+	free(err);
+	return doc;
+}
+
+static inline double th_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	cr_assert(cJSON_IsNumber(v), "no number \"%s\"", key);
+	return v->valuedouble;
+}
+
+static inline const char *th_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	cr_assert(cJSON_IsString(v), "no string \"%s\"", key);
+	return v->valuestring;
+}
+
+/* Reads a whole file into a malloc'd NUL-terminated buffer. */
+static inline char *th_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "cannot open %s", path);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+	char chunk[8192];
+	size_t r;
+	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+		fwrite(chunk, 1, r, m);
+	fclose(m);
+	fclose(f);
+	if (len)
+		*len = n;
+	return buf;
+}
+
+#endif
