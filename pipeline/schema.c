@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "decimal.h"
+#include "json.h"
 #include "mem.h"
 
 #define DRAFT_2020_12 "https://json-schema.org/draft/2020-12/schema"
@@ -545,8 +546,10 @@ static bool is_datetime(const char *s, size_t len)
 }
 
 /* Pragmatic address check: one '@', a dot-atom local part of printable
- * characters (UTF-8 allowed), a domain of two or more labels, RFC 5321
- * lengths. Quoted local parts and IP literals are refused on purpose. */
+ * ASCII, a domain of two or more labels (letters, digits, inner hyphens),
+ * RFC 5321 lengths. Quoted local parts, address literals and single-label
+ * domains are refused on purpose: they are not customer addresses. Non-ASCII
+ * addresses are "idn-email", which is not supported. */
 static bool is_email(const char *s, size_t len)
 {
 	if (len < 3 || len > 254)
@@ -559,32 +562,26 @@ static bool is_email(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < llen; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c <= 0x20 || c == 0x7F || strchr("()<>[]\\,;:\"", c))
+		if (c <= 0x20 || c >= 0x7F || strchr("()<>[]\\,;:\"", c))
 			return false;
 		if (c == '.' && (i == 0 || i == llen - 1 || s[i - 1] == '.'))
 			return false;
 	}
 	const char *d = at + 1;
 	size_t labels = 0, start = 0;
-	bool tld_alpha = false;
 	for (size_t i = 0; i <= dlen; i++) {
 		if (i < dlen && d[i] != '.') {
-			unsigned char c = (unsigned char)d[i];
-			if (!(is_alpha((char)c) || is_digit((char)c) || c == '-' || c >= 0x80))
+			if (!is_alpha(d[i]) && !is_digit(d[i]) && d[i] != '-')
 				return false;
 			continue;
 		}
 		size_t l = i - start;
 		if (l < 1 || l > 63 || d[start] == '-' || d[i - 1] == '-')
 			return false;
-		tld_alpha = false;
-		for (size_t k = start; k < i; k++)
-			if (!is_digit(d[k]) && d[k] != '-')
-				tld_alpha = true;
 		labels++;
 		start = i + 1;
 	}
-	return labels >= 2 && tld_alpha;
+	return labels >= 2;
 }
 
 static bool uri_unreserved(char c)
@@ -1840,92 +1837,17 @@ static bool type_name_ok(const char *s, size_t len)
 	return true;
 }
 
-/* Reads a whole file of at most max bytes, NUL-terminated. */
-static int read_all(const char *path, size_t max, char **out, size_t *len, const char **why)
-{
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		*why = strerror(errno);
-		return DS_EIO;
-	}
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
-	int rc = DS_OK;
-	for (;;) {
-		if (n == cap) {
-			if (cap > max) {
-				*why = "file too large";
-				rc = DS_ELIMIT;
-				break;
-			}
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *nb = ds_realloc(buf, ncap + 1);
-			if (!nb) {
-				rc = DS_ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t k = fread(buf + n, 1, cap - n, f);
-		n += k;
-		if (k == 0) {
-			if (ferror(f)) {
-				*why = strerror(errno);
-				rc = DS_EIO;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	if (!rc && n > max) {
-		*why = "file too large";
-		rc = DS_ELIMIT;
-	}
-	if (rc) {
-		ds_free(buf);
-		return rc;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return DS_OK;
-}
-
 /* Reads, parses and compiles one file into the set; problems go to diag. */
 static int load_file(ds_schema_set *set, const char *path, const char *name,
 		     ds_diag *diag, size_t *problems)
 {
-	char *text = NULL;
-	size_t len = 0;
-	const char *why = "";
-	int rc = read_all(path, DS_SCHEMA_MAX_FILE_BYTES, &text, &len, &why);
-	if (rc == DS_ENOMEM)
-		return rc;
-	if (rc) {
-		ds_diag_error(diag, path, "", "cannot read the schema: %s", why);
-		(*problems)++;
-		return DS_OK;
-	}
-	const char *end = NULL;
-	cJSON *json = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	/* Bounded size, valid UTF-8, bounded nesting; problems are reported
+	 * with a line and column. */
+	cJSON *json = ds_json_load_file(path, diag);
 	if (!json) {
-		size_t line = 1, col = 1;
-		for (const char *p = text; end && p < end && p < text + len; p++) {
-			if (*p == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		ds_diag_error(diag, path, "", "invalid JSON at line %zu, column %zu", line, col);
 		(*problems)++;
-		ds_free(text);
 		return DS_OK;
 	}
-	ds_free(text);
 	ds_schema *doc = ds_arena_alloc(set->env.arena, sizeof *doc);
 	if (!doc) {
 		cJSON_Delete(json);
@@ -2446,8 +2368,10 @@ static bool eval(struct vctx *c, const struct node *n, const cJSON *v, bool rep)
 				BAD();
 		}
 	}
+	/* The exact value is needed for bounds and for "integer" alone. */
 	struct num x = { false, { 0, 0 }, 0 };
-	if (cJSON_IsNumber(v) && (has & (K_NUMERIC | K_TYPE)))
+	if (cJSON_IsNumber(v) && ((has & K_NUMERIC)
+				  || ((has & K_TYPE) && (n->types & (T_NUMBER | T_INTEGER)) == T_INTEGER)))
 		x = num_of(v);
 	if ((has & K_TYPE) && !type_ok(n->types, v, &x)) {
 		if (rep)

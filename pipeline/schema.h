@@ -64,8 +64,6 @@
 #define DS_SCHEMA_MAX_REF_DEPTH 256
 /* Deepest nesting of a schema document (subschemas and values). */
 #define DS_SCHEMA_MAX_DOC_DEPTH 128
-/* Largest schema file read by ds_schema_set_load_dir(). */
-#define DS_SCHEMA_MAX_FILE_BYTES (4u << 20)
 
 /* One compiled schema: immutable after compilation, safe to use from
  * several threads at once. */
@@ -76,8 +74,9 @@ typedef struct ds_schema_set ds_schema_set;
 /*
  * Compiles every <type>.schema.json file of the directory dir (usually
  * "<home>/schemas/records"); the type name is the file name without
- * ".schema.json". Other files are ignored. References between the files are
- * resolved within the set. Each problem goes to diag (may be NULL) with
+ * ".schema.json". Other files are ignored. Files are read as configuration
+ * (ds_json_load_file: size, UTF-8 and nesting bounded). References between
+ * the files are resolved within the set. Each problem goes to diag (may be NULL) with
  * file "<dir>/<name>" and the JSON path inside it.
  *
  * Returns 0 when everything compiled, DS_ECONFIG when diag received errors

@@ -362,7 +362,7 @@ Test(schema, offer_cases)
 	ds_schema_set *set = load_records();
 	const ds_schema *offer = ds_schema_set_get(set, "offer");
 	cr_assert(offer, "no offer type");
-	char path[512];
+	char path[1024];
 	cJSON *example = load(here("schema/offer-example.json", path, sizeof path));
 	cJSON *none = cJSON_CreateArray();
 	check_errors(offer, example, none, "offer-example.json");
@@ -485,15 +485,41 @@ Test(schema, error_limit)
 Test(schema, pattern_backtracking_is_bounded)
 {
 	ds_schema *s = compile_text("{\"pattern\":\"^(a+)+$\"}");
-	char text[4096];
-	memset(text, 'a', 40);
-	strcpy(text + 40, "!");
+	char text[128];
+	memset(text, 'a', 60);
+	strcpy(text + 60, "!");
 	cJSON *v = cJSON_CreateString(text);
 	struct got g;
 	cr_expect_eq(count_errors(s, v, &g), 1);
-	cr_expect(strstr(g.text, "pattern |"), "%s", g.text);
+	cr_expect(strstr(g.text, "   | pattern | too costly to match against the pattern \"^(a+)+$\", "
+			 "got \"aaaa"), "%s", g.text);
 	cJSON_Delete(v);
 	ds_schema_free(s);
+}
+
+Test(schema, ref_chain_is_bounded)
+{
+	/* d0 -> d1 -> ... -> d299: no cycle, but longer than the limit. */
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *defs = cJSON_AddObjectToObject(doc, "$defs");
+	cJSON_AddStringToObject(doc, "$ref", "#/$defs/d0");
+	for (int i = 0; i < 300; i++) {
+		char name[16], ref[32];
+		snprintf(name, sizeof name, "d%d", i);
+		cJSON *d = cJSON_AddObjectToObject(defs, name);
+		if (i < 299) {
+			snprintf(ref, sizeof ref, "#/$defs/d%d", i + 1);
+			cJSON_AddStringToObject(d, "$ref", ref);
+		}
+	}
+	ds_schema *s = compile_ok(doc, "chain.json");
+	cJSON *v = cJSON_CreateNull();
+	struct got g;
+	cr_expect_eq(count_errors(s, v, &g), 1);
+	cr_expect_str_eq(g.text, "   | $ref | schema references nested deeper than 256\n");
+	cJSON_Delete(v);
+	ds_schema_free(s);
+	cJSON_Delete(doc);
 }
 
 Test(schema, bad_arguments)
