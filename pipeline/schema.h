@@ -9,9 +9,11 @@
  *
  *   type (a name or an array of names; "integer" is a number without a
  *   fractional part), properties, required, additionalProperties (boolean
- *   or schema), enum, const, pattern (PCRE2, UTF, unanchored, compiled
- *   once), format, minimum, maximum, exclusiveMinimum, exclusiveMaximum
- *   (compared as exact decimals, never as doubles), minLength, maxLength
+ *   or schema), enum, const, pattern (PCRE2 in UTF mode, compiled once,
+ *   unanchored, ECMA-262 flavoured: "$" only at the very end, \uHHHH
+ *   escapes; backtracking is bounded), format, minimum, maximum,
+ *   exclusiveMinimum, exclusiveMaximum (compared as exact decimals,
+ *   never as doubles), minLength, maxLength
  *   (in Unicode code points), items, minItems, maxItems, $ref, $defs,
  *   allOf, anyOf, oneOf, not, boolean schemas; the annotations $schema
  *   (must name draft 2020-12), $id (document root only), title,
@@ -19,7 +21,8 @@
  *   writeOnly; and "scale", a dossier annotation beside format "decimal"
  *   that limits the number of fraction digits.
  *
- * Formats: email (local@domain.tld, no spaces, RFC 5321 lengths), date
+ * Formats: email (ASCII local@domain.tld: no quoted local part, address
+ * literal or single-label domain; RFC 5321 lengths), date
  * (YYYY-MM-DD, a real day), date-time (RFC 3339), uri (absolute, RFC 3986
  * characters), decimal (a string -?[0-9]+(\.[0-9]+)?), currency (ISO 4217
  * code), phone (E.164), siren, siret (with their Luhn keys), vat-fr (French
@@ -39,11 +42,13 @@
  * Validation reports every error of an instance (up to DS_SCHEMA_MAX_ERRORS)
  * as an RFC 6901 pointer to the offending value ("" is the whole document;
  * printers show it as "/"), the keyword and a one-line message such as
- * `must be >= 1, got 0`. Strings quoted in messages are cut to about 60
- * bytes. Instances nested deeper than DS_SCHEMA_MAX_DEPTH get the single
- * error "nesting deeper than 64" and are not looked at further. The valid
- * path allocates nothing but one PCRE2 match block per call when the
- * schema has a pattern.
+ * `must be >= 1, got 0`; a missing required property and a property
+ * refused by "additionalProperties": false are reported at their object
+ * (`missing required property "email"`). Strings quoted in messages are
+ * cut to about 60 bytes. Instances nested deeper than DS_SCHEMA_MAX_DEPTH
+ * get the single error "nesting deeper than 64" and are not looked at
+ * further. Validation allocates nothing but one PCRE2 match block per call,
+ * and only when a pattern is evaluated.
  */
 #ifndef DS_SCHEMA_H
 #define DS_SCHEMA_H
@@ -62,7 +67,8 @@
 #define DS_SCHEMA_MAX_ERRORS 100
 /* Deepest chain of $ref followed while validating one instance. */
 #define DS_SCHEMA_MAX_REF_DEPTH 256
-/* Deepest nesting of a schema document (subschemas and values). */
+/* Deepest nesting of a document given to ds_schema_compile() (files read
+ * by ds_schema_set_load_dir() are held to DS_JSON_MAX_DEPTH). */
 #define DS_SCHEMA_MAX_DOC_DEPTH 128
 
 /* One compiled schema: immutable after compilation, safe to use from
