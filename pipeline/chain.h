@@ -49,7 +49,8 @@ typedef struct ds_env_record {
 } ds_env_record;
 
 /* One input on its way through the chain. The driver fills the input part;
- * stages fill the rest. Everything hangs off arena and dies with it. */
+ * stages fill the rest. Everything hangs off arena and dies with it, and
+ * the env itself must outlive the arena's next reset (cleanups read it). */
 typedef struct ds_env {
 	ds_arena *arena;
 	/* input */
@@ -59,7 +60,7 @@ typedef struct ds_env {
 	const unsigned char *bytes;
 	size_t len;
 	/* read */
-	cJSON *doc;
+	cJSON *doc;                  /* NULL once a record took it over */
 	char sha256[65];
 	/* store_raw */
 	int64_t interaction_id;

@@ -82,50 +82,49 @@ int ds_runtime_sync(ds_runtime *rt, ds_err *err)
 
 /* ---- causes ---- */
 
+static void member(ds_buf *b, const char *name, const char *value)
+{
+	if (!value)
+		return;
+	ds_buf_printf(b, ",\"%s\":", name);
+	ds_buf_json_string(b, value);
+}
+
+/* Written by hand rather than through cJSON: it runs for every change. */
 char *ds_cause_json(ds_arena *a, const ds_cause *c)
 {
-	cJSON *o = cJSON_CreateObject();
+	ds_buf b;
 	char when[24];
-	if (!o)
-		return NULL;
+	ds_buf_init(&b, 4096);
 	switch (c->kind) {
 	case DS_CAUSE_RECORD:
-		cJSON_AddStringToObject(o, "type", "record");
-		cJSON_AddNumberToObject(o, "record", (double)c->record_id);
-		if (c->record_type)
-			cJSON_AddStringToObject(o, "record_type", c->record_type);
-		if (c->source)
-			cJSON_AddStringToObject(o, "source", c->source);
+		ds_buf_printf(&b, "{\"type\":\"record\",\"record\":%" PRId64, c->record_id);
+		member(&b, "record_type", c->record_type);
+		member(&b, "source", c->source);
 		if (c->interaction_id)
-			cJSON_AddNumberToObject(o, "interaction", (double)c->interaction_id);
+			ds_buf_printf(&b, ",\"interaction\":%" PRId64, c->interaction_id);
 		break;
 	case DS_CAUSE_EVENT:
 	case DS_CAUSE_EDIT:
-		cJSON_AddStringToObject(o, "type", c->kind == DS_CAUSE_EVENT ? "event" : "edit");
-		if (c->event)
-			cJSON_AddStringToObject(o, "event", c->event);
-		if (c->role)
-			cJSON_AddStringToObject(o, "role", c->role);
-		if (c->actor)
-			cJSON_AddStringToObject(o, "actor", c->actor);
+		ds_buf_printf(&b, "{\"type\":\"%s\"", c->kind == DS_CAUSE_EVENT ? "event" : "edit");
+		member(&b, "event", c->event);
+		member(&b, "role", c->role);
+		member(&b, "actor", c->actor);
 		break;
 	case DS_CAUSE_TIMER:
-		cJSON_AddStringToObject(o, "type", "timer");
-		cJSON_AddStringToObject(o, "after", c->after ? c->after : "");
 		ds_time_format(c->due, when);
-		cJSON_AddStringToObject(o, "due", when);
+		ds_buf_puts(&b, "{\"type\":\"timer\"");
+		member(&b, "after", c->after ? c->after : "");
+		member(&b, "due", when);
 		break;
 	case DS_CAUSE_GUARD:
-		cJSON_AddStringToObject(o, "type", "guard");
-		cJSON_AddStringToObject(o, "when", c->guard ? c->guard : "");
+		ds_buf_puts(&b, "{\"type\":\"guard\"");
+		member(&b, "when", c->guard ? c->guard : "");
 		break;
 	}
-	char *txt = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!txt)
-		return NULL;
-	char *r = ds_arena_strdup(a, txt);
-	cJSON_free(txt);
+	int rc = ds_buf_putc(&b, '}');
+	char *r = rc ? NULL : ds_arena_strndup(a, b.data, b.len);
+	ds_buf_free(&b);
 	return r;
 }
 
@@ -158,12 +157,13 @@ static int change_state(ds_case_work *w, int to, const ds_cause *cause, const ch
 static void free_json(void *p) { cJSON_Delete(p); }
 
 int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p, const char *key,
-		     cJSON *data, const ds_cause *cause, ds_time now, ds_err *err)
+		     cJSON *data, bool arena_owned, const ds_cause *cause, ds_time now,
+		     ds_err *err)
 {
 	memset(w, 0, sizeof *w);
 	w->a = a;
 	w->p = p;
-	if (ds_arena_defer(a, free_json, data))
+	if (!arena_owned && ds_arena_defer(a, free_json, data))
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	w->data = data;
 	w->is_new = true;
@@ -262,6 +262,7 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 	}
 	if (!cJSON_GetArraySize(changed))
 		goto done;
+	w->data_json = NULL;
 	cJSON_ArrayForEach(f, fields) {
 		cJSON *copy = cJSON_Duplicate(f, true);
 		if (!copy) {
@@ -386,11 +387,11 @@ int ds_engine_settle(ds_case_work *w, ds_time now, ds_err *err)
 int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err)
 {
 	ds_store *s = rt->store;
-	char *data = cJSON_PrintUnformatted(w->data);
+	char *data = w->data_json ? NULL : cJSON_PrintUnformatted(w->data);
 	int rc;
-	if (!data)
+	if (!data && !w->data_json)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	w->row.data = data;
+	w->row.data = data ? data : w->data_json;
 	if (w->is_new) {
 		rc = ds_store_case_insert(s, &w->row, err);
 	} else if (w->nchanges) {

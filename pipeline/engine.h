@@ -91,6 +91,7 @@ typedef struct ds_case_work {
 	const ds_process *p;
 	ds_case_row row;
 	cJSON *data;                 /* owned through the arena */
+	const char *data_json;       /* data as JSON text while unchanged, or NULL */
 	bool is_new;
 	int64_t base_version;        /* the stored version; 0 when new */
 	int state;
@@ -103,10 +104,11 @@ typedef struct ds_case_work {
 	int64_t record_id;
 } ds_case_work;
 
-/* A new case of p with key, in its initial state, with data (taken). */
+/* A new case of p with key, in its initial state, with data: taken (freed
+ * with the arena) unless arena_owned says the arena already frees it. */
 int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p,
-		     const char *key, cJSON *data, const ds_cause *cause,
-		     ds_time now, ds_err *err);
+		     const char *key, cJSON *data, bool arena_owned,
+		     const ds_cause *cause, ds_time now, ds_err *err);
 /* Loads a stored case. DS_ENOTFOUND, DS_ECONFIG (process unknown). */
 int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg,
 		   ds_store *store, const ds_case_row *row, ds_err *err);

@@ -282,6 +282,32 @@ const char *ds_json_str(const cJSON *obj, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+int ds_buf_json_string(ds_buf *b, const char *s)
+{
+	int rc = ds_buf_putc(b, '"');
+	const char *run = s;
+	for (const char *p = s; !rc && *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		rc = ds_buf_append(b, run, (size_t)(p - run));
+		if (!rc) {
+			switch (c) {
+			case '"': rc = ds_buf_puts(b, "\\\""); break;
+			case '\\': rc = ds_buf_puts(b, "\\\\"); break;
+			case '\n': rc = ds_buf_puts(b, "\\n"); break;
+			case '\r': rc = ds_buf_puts(b, "\\r"); break;
+			case '\t': rc = ds_buf_puts(b, "\\t"); break;
+			default: rc = ds_buf_printf(b, "\\u%04x", c); break;
+			}
+		}
+		run = p + 1;
+	}
+	if (!rc)
+		rc = ds_buf_puts(b, run);
+	return rc ? rc : ds_buf_putc(b, '"');
+}
+
 char *ds_json_print(const cJSON *v)
 {
 	return cJSON_PrintUnformatted(v);

@@ -16,6 +16,7 @@
 
 #include "diag.h"
 #include "err.h"
+#include "mem.h"
 
 #define DS_JSON_MAX_DEPTH 64
 #define DS_CONFIG_MAX_BYTES (4u << 20)
@@ -45,6 +46,9 @@ const cJSON *ds_json_pointer(const cJSON *root, const char *ptr);
 
 /* The string value of a member, or NULL if absent or not a string. */
 const char *ds_json_str(const cJSON *obj, const char *name);
+
+/* Appends s as a JSON string literal (quotes and escapes included). */
+int ds_buf_json_string(ds_buf *b, const char *s);
 
 /* Serialises compactly into a string owned by the caller (ds_free). */
 char *ds_json_print(const cJSON *v);

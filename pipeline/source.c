@@ -409,15 +409,17 @@ static int set_pointer(cJSON *rec, const char *target, cJSON *v, ds_err *err)
 	}
 }
 
-static int map_field(const ds_field_map *fm, const cJSON *input, cJSON *rec, ds_arena *a,
+/* The value a field mapping gives (new tree, caller frees), or NULL in
+ * *out when the pick is missing and there is no default. */
+static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJSON **out,
 		     ds_err *err)
 {
 	const cJSON *v = fm->pick ? ds_json_pointer(input, fm->pick) : NULL;
-	cJSON *nv = NULL;
+	*out = NULL;
 	if (!v || cJSON_IsNull(v)) {
 		if (!fm->deflt)
 			return DS_OK; /* absent stays absent: the schema decides */
-		nv = cJSON_Duplicate(fm->deflt, true);
+		*out = cJSON_Duplicate(fm->deflt, true);
 	} else if (fm->nnorms) {
 		if (!cJSON_IsString(v))
 			return ds_err_set(err, DS_EINVAL, "%s: expected text to normalize", fm->pick);
@@ -427,55 +429,83 @@ static int map_field(const ds_field_map *fm, const cJSON *input, cJSON *rec, ds_
 			if (rc)
 				return ds_err_prefix(err, "%s (%s)", fm->pick, fm->norm_names[i]);
 		}
-		nv = cJSON_CreateString(s);
+		*out = cJSON_CreateString(s);
 	} else {
-		nv = cJSON_Duplicate(v, true);
+		*out = cJSON_Duplicate(v, true);
 	}
-	if (!nv)
-		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	return set_pointer(rec, fm->target, nv, err);
+	return *out ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
 }
 
-int ds_source_map(const ds_source *s, const cJSON *input, ds_time now, ds_arena *a,
+static const char *kind_of(const cJSON *v)
+{
+	return !v ? "nothing" : cJSON_IsArray(v) ? "an array" : cJSON_IsString(v) ? "a string" :
+	       cJSON_IsNumber(v) ? "a number" : "a literal";
+}
+
+#define MAX_FIELDS 256
+
+int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record), void *ud,
 		  ds_err *err)
 {
+	size_t last = s->nrules;
+	bool matches[64] = { false };
+	if (s->nrules > 64)
+		return ds_err_set(err, DS_ELIMIT, "source %s has more than 64 rules", s->name);
+	/* Conditions first, so the last matching rule is known. */
 	for (size_t r = 0; r < s->nrules; r++) {
 		const ds_map_rule *rule = &s->rules[r];
+		bool ok = true;
 		if (rule->when) {
-			bool ok = false;
-			ds_expr_env env = { resolve_input, (void *)input, now };
-			int rc = ds_expr_eval_bool(rule->when, &env, &ok, err);
-			if (rc)
+			ds_expr_env env = { resolve_input, *input, now };
+			if (ds_expr_eval_bool(rule->when, &env, &ok, err))
 				return ds_err_prefix(err, "rule %zu condition", r);
-			if (!ok)
-				continue;
 		}
+		matches[r] = ok;
+		if (ok)
+			last = r;
+	}
+	for (size_t r = 0; r < s->nrules; r++) {
+		const ds_map_rule *rule = &s->rules[r];
+		cJSON *vals[MAX_FIELDS] = { NULL };
 		cJSON *rec = NULL;
-		if (rule->copy) {
-			const cJSON *base = ds_json_pointer(input, rule->copy);
-			if (!cJSON_IsObject(base))
-				return ds_err_set(err, DS_EINVAL,
-						  "expected a JSON object at \"%s\", got %s",
-						  rule->copy,
-						  !base ? "nothing" : cJSON_IsArray(base) ? "an array" :
-						  cJSON_IsString(base) ? "a string" :
-						  cJSON_IsNumber(base) ? "a number" : "a literal");
-			rec = cJSON_Duplicate(base, true);
-		} else {
-			rec = cJSON_CreateObject();
-		}
-		if (!rec)
-			return ds_err_set(err, DS_ENOMEM, "out of memory");
-		for (size_t f = 0; f < rule->nfields; f++) {
-			int rc = map_field(&rule->fields[f], input, rec, a, err);
-			if (rc) {
-				cJSON_Delete(rec);
-				return rc;
+		int rc = DS_OK;
+		if (!matches[r])
+			continue;
+		if (rule->nfields > MAX_FIELDS)
+			return ds_err_set(err, DS_ELIMIT, "rule %zu has more than %d fields", r, MAX_FIELDS);
+		/* Every value is picked from the input as received, before the
+		 * record (which may be the input itself) is changed. */
+		for (size_t f = 0; f < rule->nfields && !rc; f++)
+			rc = map_value(&rule->fields[f], *input, a, &vals[f], err);
+		if (!rc && rule->copy) {
+			cJSON *base = (cJSON *)ds_json_pointer(*input, rule->copy);
+			if (!cJSON_IsObject(base)) {
+				rc = ds_err_set(err, DS_EINVAL, "expected a JSON object at \"%s\", got %s",
+						rule->copy, kind_of(base));
+			} else if (r == last && base == *input) {
+				/* The last rule may have the input itself: no copy. */
+				rec = *input;
+				*input = NULL;
+			} else if (!(rec = cJSON_Duplicate(base, true))) {
+				rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 			}
+		} else if (!rc && !(rec = cJSON_CreateObject())) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		}
-		int rc = emit(ud, rule->record, rec);
-		if (rc)
+		for (size_t f = 0; f < rule->nfields; f++) {
+			if (!vals[f])
+				continue;
+			if (rc)
+				cJSON_Delete(vals[f]);
+			else
+				rc = set_pointer(rec, rule->fields[f].target, vals[f], err);
+		}
+		if (rc) {
+			cJSON_Delete(rec);
+			return rc;
+		}
+		if ((rc = emit(ud, rule->record, rec)))
 			return rc;
 	}
 	return DS_OK;

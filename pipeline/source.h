@@ -73,10 +73,12 @@ void ds_source_free(ds_source *s);
 
 /* Applies the source's rules to a parsed input. For each rule that
  * matches, calls emit(ud, type, record) with a new record tree that the
- * callee owns from then on. Returns 0, or DS_EINVAL when a normalizer
- * refuses a value or a pick is missing with no default (err says which
- * field and shows the raw value). */
-int ds_source_map(const ds_source *s, const cJSON *input, ds_time now,
+ * callee owns from then on. The last matching rule that copies the whole
+ * input takes the input tree itself instead of a copy: *input is then set
+ * to NULL and the tree belongs to that record. Returns 0, or DS_EINVAL
+ * when a normalizer refuses a value (err says which field and shows the
+ * raw value). */
+int ds_source_map(const ds_source *s, cJSON **input, ds_time now,
 		  ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record),
 		  void *ud, ds_err *err);

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +27,15 @@ static const char *const migrations[] = {
 	"CREATE TABLE interactions("
 	" id INTEGER PRIMARY KEY,"
 	" source TEXT NOT NULL, channel TEXT NOT NULL, origin TEXT,"
-	" received_at INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	" received_at INTEGER NOT NULL, sha256 BLOB NOT NULL,"
 	" size INTEGER NOT NULL, bytes BLOB NOT NULL,"
-	" UNIQUE(source, sha256));"
+	" UNIQUE(sha256, source));"
 	"CREATE TABLE records("
 	" id INTEGER PRIMARY KEY,"
 	" interaction_id INTEGER NOT NULL REFERENCES interactions(id),"
 	" type TEXT NOT NULL, case_id INTEGER, created_at INTEGER NOT NULL,"
 	" data TEXT NOT NULL);"
 	"CREATE INDEX records_case ON records(case_id);"
-	"CREATE INDEX records_interaction ON records(interaction_id);"
 	"CREATE TABLE cases("
 	" id INTEGER PRIMARY KEY,"
 	" process TEXT NOT NULL, process_version INTEGER NOT NULL,"
@@ -45,7 +45,7 @@ static const char *const migrations[] = {
 	" profile_id INTEGER, data TEXT NOT NULL,"
 	" UNIQUE(process, key));"
 	"CREATE INDEX cases_state ON cases(process, state);"
-	"CREATE INDEX cases_key ON cases(key);"
+	"CREATE INDEX cases_profile ON cases(profile_id) WHERE profile_id IS NOT NULL;"
 	"CREATE TABLE audit("
 	" id INTEGER PRIMARY KEY,"
 	" case_id INTEGER NOT NULL REFERENCES cases(id),"
@@ -57,17 +57,12 @@ static const char *const migrations[] = {
 	" case_id INTEGER NOT NULL REFERENCES cases(id),"
 	" state TEXT NOT NULL, state_version INTEGER NOT NULL,"
 	" transition INTEGER NOT NULL, due INTEGER NOT NULL,"
-	" done_at INTEGER, fired INTEGER,"
-	" UNIQUE(case_id, state_version, transition));"
+	" done_at INTEGER, fired INTEGER);"
 	"CREATE INDEX timers_pending ON timers(due, id) WHERE done_at IS NULL;"
 	"CREATE TABLE profiles("
 	" id INTEGER PRIMARY KEY,"
 	" email TEXT UNIQUE, name TEXT,"
 	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-	"CREATE TABLE timeline("
-	" profile_id INTEGER NOT NULL REFERENCES profiles(id),"
-	" kind TEXT NOT NULL, ref INTEGER NOT NULL, at INTEGER NOT NULL,"
-	" UNIQUE(profile_id, kind, ref));"
 	"CREATE TABLE documents("
 	" id INTEGER PRIMARY KEY,"
 	" case_id INTEGER NOT NULL REFERENCES cases(id),"
@@ -95,9 +90,10 @@ enum stmt {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_PROFILE_UPSERT, S_PROFILE_GET, S_PROFILE_FIND,
-	S_TIMELINE_ADD, S_TIMELINE_LIST,
+	S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_COUNT_
 };
 
@@ -110,8 +106,8 @@ enum stmt {
 static const char *const sql[S_COUNT_] = {
 	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
 		" received_at, sha256, size, bytes) VALUES(?,?,?,?,?,?,?)"
-		" ON CONFLICT(source, sha256) DO NOTHING RETURNING id",
-	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE source = ? AND sha256 = ?",
+		" ON CONFLICT(sha256, source) DO NOTHING RETURNING id",
+	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE sha256 = ?2 AND source = ?1",
 	[S_INTERACTION_GET] = "SELECT id, source, channel, origin, received_at,"
 		" sha256, bytes FROM interactions WHERE id = ?",
 	[S_RECORD_ADD] = "INSERT INTO records(interaction_id, type, case_id,"
@@ -136,8 +132,7 @@ static const char *const sql[S_COUNT_] = {
 	[S_AUDIT_LIST] = "SELECT id, case_id, version, from_state, to_state, at,"
 		" cause, changed FROM audit WHERE case_id = ? ORDER BY version",
 	[S_TIMER_ADD] = "INSERT INTO timers(case_id, state, state_version,"
-		" transition, due) VALUES(?,?,?,?,?)"
-		" ON CONFLICT(case_id, state_version, transition) DO NOTHING",
+		" transition, due) VALUES(?,?,?,?,?)",
 	[S_TIMER_DUE] = "SELECT id, case_id, state, state_version, transition, due"
 		" FROM timers WHERE done_at IS NULL AND due <= ?"
 		" ORDER BY due, id LIMIT ?",
@@ -145,18 +140,14 @@ static const char *const sql[S_COUNT_] = {
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
 	[S_PROFILE_UPSERT] = "INSERT INTO profiles(email, name, created_at, updated_at)"
-		" VALUES(?1, ?2, ?3, ?3) ON CONFLICT(email) DO UPDATE SET"
-		" updated_at = max(updated_at, excluded.updated_at),"
-		" name = coalesce(name, excluded.name)"
-		" RETURNING id",
+		" VALUES(?1, ?2, ?3, ?3)",
 	[S_PROFILE_GET] = "SELECT id, email, name, created_at, updated_at"
 		" FROM profiles WHERE id = ?",
 	[S_PROFILE_FIND] = "SELECT id, email, name, created_at, updated_at"
 		" FROM profiles WHERE email = ?",
-	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
-		" VALUES(?,?,?,?)",
-	[S_TIMELINE_LIST] = "SELECT kind, ref, at FROM timeline WHERE profile_id = ?"
-		" ORDER BY at, rowid",
+	[S_TIMELINE_LIST] = "SELECT 'record', r.id, r.created_at FROM records r"
+		" JOIN cases c ON c.id = r.case_id WHERE c.profile_id = ?"
+		" ORDER BY r.created_at, r.id",
 	[S_DOC_ADD] = "INSERT INTO documents(case_id, audit_id, template, path,"
 		" sha256, size, created_at) VALUES(?,?,?,?,?,?,?)"
 		" ON CONFLICT(audit_id, template) DO NOTHING",
@@ -181,13 +172,37 @@ static const char *const sql[S_COUNT_] = {
 		" FROM quarantine WHERE id = ?",
 	[S_Q_REPLAYED] = "UPDATE quarantine SET replayed = 1 WHERE id = ?",
 	[S_Q_COUNT] = "SELECT count(*) FROM quarantine WHERE replayed = 0",
+	/* Transaction control runs per input: prepared once, like the rest. */
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT input",
+	[S_RELEASE] = "RELEASE input",
+	[S_ROLLBACK_TO] = "ROLLBACK TO input",
 };
+
+/* The checkpointer: a thread with its own connection copies the WAL back
+ * into the database while the writer goes on, so checkpoints use the
+ * second core instead of stalling commits. */
+typedef struct checkpointer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sqlite3 *db;
+	bool started;
+	bool stop;
+	bool wanted;
+} checkpointer;
+
+#define CHECKPOINT_PAGES 4096
 
 typedef struct lite {
 	struct ds_store base;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT_];
 	int schema_version;
+	char path[PATH_MAX];
+	checkpointer ck;
 } lite;
 
 static lite *L(ds_store *s) { return (lite *)s; }
@@ -249,6 +264,37 @@ static void col_hex(sqlite3_stmt *s, int i, char out[65])
 	snprintf(out, 65, "%s", t ? (const char *)t : "");
 }
 
+/* Binds a hex SHA-256 as its 32 bytes: half the index of the text. */
+static void bind_sha(sqlite3_stmt *s, int i, const char *hex)
+{
+	unsigned char b[32];
+	for (int k = 0; k < 32; k++) {
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = hex[2 * k + j];
+			v = v * 16 + (unsigned)(c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
+		}
+		b[k] = (unsigned char)v;
+	}
+	sqlite3_bind_blob(s, i, b, 32, SQLITE_TRANSIENT);
+}
+
+static void col_sha(sqlite3_stmt *s, int i, char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = sqlite3_column_blob(s, i);
+	int n = sqlite3_column_bytes(s, i);
+	if (!b || n != 32) {
+		out[0] = '\0';
+		return;
+	}
+	for (int k = 0; k < 32; k++) {
+		out[2 * k] = digits[b[k] >> 4];
+		out[2 * k + 1] = digits[b[k] & 15];
+	}
+	out[64] = '\0';
+}
+
 /* Runs a statement that returns no row. */
 static int run(lite *l, sqlite3_stmt *s, ds_err *err, const char *what)
 {
@@ -274,7 +320,16 @@ static int exec_sql(lite *l, const char *text, ds_err *err)
 
 static int lite_exec(ds_store *s, const char *what, ds_err *err)
 {
-	return exec_sql(L(s), what, err);
+	lite *l = L(s);
+	for (int k = S_BEGIN; k <= S_ROLLBACK_TO; k++) {
+		if (strcmp(sql[k], what))
+			continue;
+		sqlite3_stmt *q = st(l, (enum stmt)k, err);
+		if (!q)
+			return err ? err->code : DS_EIO;
+		return run(l, q, err, what);
+	}
+	return exec_sql(l, what, err);
 }
 
 static int lite_schema_version(ds_store *s) { return L(s)->schema_version; }
@@ -332,9 +387,88 @@ static int migrate(lite *l, ds_err *err)
 	return DS_OK;
 }
 
+static void quiet_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static void *checkpoint_main(void *arg)
+{
+	checkpointer *ck = arg;
+	pthread_mutex_lock(&ck->mu);
+	for (;;) {
+		while (!ck->wanted && !ck->stop)
+			pthread_cond_wait(&ck->cv, &ck->mu);
+		if (ck->stop)
+			break;
+		ck->wanted = false;
+		pthread_mutex_unlock(&ck->mu);
+		/* PASSIVE never waits for the writer; what it cannot copy now
+		 * is copied next time. */
+		sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&ck->mu);
+	}
+	pthread_mutex_unlock(&ck->mu);
+	return NULL;
+}
+
+/* Runs in the writer after each commit with the WAL's size in pages. */
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	lite *l = ud;
+	checkpointer *ck = &l->ck;
+	if (pages < CHECKPOINT_PAGES)
+		return SQLITE_OK;
+	if (!ck->started) {
+		if (sqlite3_open_v2(l->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+				    NULL) != SQLITE_OK) {
+			sqlite3_close(ck->db);
+			ck->db = NULL;
+			/* Without the thread, checkpoint here, as SQLite would. */
+			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			return SQLITE_OK;
+		}
+		sqlite3_busy_timeout(ck->db, 10000);
+		/* A connection opens the WAL only once it has read the database. */
+		sqlite3_exec(ck->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+		pthread_mutex_init(&ck->mu, NULL);
+		pthread_cond_init(&ck->cv, NULL);
+		if (pthread_create(&ck->thread, NULL, checkpoint_main, ck)) {
+			sqlite3_close(ck->db);
+			ck->db = NULL;
+			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			return SQLITE_OK;
+		}
+		ck->started = true;
+	}
+	pthread_mutex_lock(&ck->mu);
+	ck->wanted = true;
+	pthread_cond_signal(&ck->cv);
+	pthread_mutex_unlock(&ck->mu);
+	return SQLITE_OK;
+}
+
+static void stop_checkpointer(checkpointer *ck)
+{
+	if (!ck->started)
+		return;
+	pthread_mutex_lock(&ck->mu);
+	ck->stop = true;
+	pthread_cond_signal(&ck->cv);
+	pthread_mutex_unlock(&ck->mu);
+	pthread_join(ck->thread, NULL);
+	sqlite3_close(ck->db);
+	pthread_mutex_destroy(&ck->mu);
+	pthread_cond_destroy(&ck->cv);
+	ck->started = false;
+}
+
 static void lite_close(ds_store *s)
 {
 	lite *l = L(s);
+	stop_checkpointer(&l->ck);
 	for (int i = 0; i < S_COUNT_; i++)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_close(l->db);
@@ -360,6 +494,10 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	if (!l)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	l->base.ops = &ds_store_sqlite_ops;
+	/* Memory statistics take a global mutex on every allocation; dossier
+	 * does not read them. Only possible before SQLite initialises. */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, quiet_sqlite);
 	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = ds_err_set(err, DS_EIO, "cannot open store %s: %s", path,
@@ -370,13 +508,15 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	sqlite3_extended_result_codes(l->db, 0);
 	if ((rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = FULL;"
-			   "PRAGMA cache_size = -65536;"
-			   "PRAGMA wal_autocheckpoint = 16384;"
+			   "PRAGMA cache_size = -16384;"
+
 			   "PRAGMA temp_store = MEMORY;"
 			   "PRAGMA foreign_keys = OFF;", err)))
 		goto fail;
 	if ((rc = migrate(l, err)))
 		goto fail;
+	snprintf(l->path, sizeof l->path, "%s", path);
+	sqlite3_wal_hook(l->db, wal_hook, l);
 	*out = &l->base;
 	return DS_OK;
 fail:
@@ -396,7 +536,7 @@ static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_e
 	bind_text(q, 2, in->channel);
 	bind_text(q, 3, in->origin);
 	sqlite3_bind_int64(q, 4, in->received_at);
-	bind_text(q, 5, in->sha256);
+	bind_sha(q, 5, in->sha256);
 	sqlite3_bind_int64(q, 6, (sqlite3_int64)in->len);
 	sqlite3_bind_blob64(q, 7, in->bytes ? (const void *)in->bytes : "", in->len,
 			    SQLITE_STATIC);
@@ -414,7 +554,7 @@ static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_e
 	if (!(q = st(l, S_INTERACTION_FIND, err)))
 		return err->code;
 	bind_text(q, 1, in->source);
-	bind_text(q, 2, in->sha256);
+	bind_sha(q, 2, in->sha256);
 	if (sqlite3_step(q) != SQLITE_ROW) {
 		sqlite3_reset(q);
 		return db_error(l, err, "find duplicate interaction");
@@ -445,7 +585,7 @@ static int lite_interaction_get(ds_store *s, int64_t id, ds_arena *a, ds_interac
 	out->channel = col_text(a, q, 2);
 	out->origin = col_text(a, q, 3);
 	out->received_at = sqlite3_column_int64(q, 4);
-	col_hex(q, 5, out->sha256);
+	col_sha(q, 5, out->sha256);
 	size_t n = (size_t)sqlite3_column_bytes(q, 6);
 	unsigned char *b = ds_arena_alloc(a, n + 1);
 	if (b) {
@@ -756,28 +896,37 @@ static int64_t lite_timer_pending_count(ds_store *s) { return count_of(L(s), S_T
 
 /* ---- profiles ---- */
 
+/* A lookup first: most inputs come from known customers, and a hit then
+ * writes nothing. */
 static int lite_profile_upsert(ds_store *s, const char *email, const char *name, ds_time at,
 			       int64_t *id, bool *created, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_PROFILE_UPSERT, err);
+	sqlite3_stmt *q = st(l, S_PROFILE_FIND, err);
 	if (!q)
+		return err->code;
+	bind_text(q, 1, email);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+		if (created)
+			*created = false;
+		return DS_OK;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_error(l, err, "find profile");
+	if (!(q = st(l, S_PROFILE_UPSERT, err)))
 		return err->code;
 	bind_text(q, 1, email);
 	bind_text(q, 2, name);
 	sqlite3_bind_int64(q, 3, at);
-	/* An upsert that updates leaves last_insert_rowid alone. */
-	sqlite3_int64 before = sqlite3_last_insert_rowid(l->db);
-	int rc = sqlite3_step(q);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(q);
-		return db_error(l, err, "upsert profile");
-	}
-	*id = sqlite3_column_int64(q, 0);
+	if ((rc = run(l, q, err, "create profile")))
+		return rc;
+	*id = sqlite3_last_insert_rowid(l->db);
 	if (created)
-		*created = *id == sqlite3_last_insert_rowid(l->db) &&
-			   sqlite3_last_insert_rowid(l->db) != before;
-	sqlite3_reset(q);
+		*created = true;
 	return DS_OK;
 }
 
@@ -822,20 +971,6 @@ static int lite_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 		return err->code;
 	bind_text(q, 1, email);
 	return one_profile(l, q, a, out, err, email);
-}
-
-static int lite_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t ref,
-			     ds_time at, ds_err *err)
-{
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_TIMELINE_ADD, err);
-	if (!q)
-		return err->code;
-	sqlite3_bind_int64(q, 1, pid);
-	bind_text(q, 2, kind);
-	sqlite3_bind_int64(q, 3, ref);
-	sqlite3_bind_int64(q, 4, at);
-	return run(l, q, err, "add to timeline");
 }
 
 static int lite_timeline_list(ds_store *s, int64_t pid,
@@ -1099,7 +1234,6 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.profile_upsert = lite_profile_upsert,
 	.profile_get = lite_profile_get,
 	.profile_find_email = lite_profile_find_email,
-	.timeline_add = lite_timeline_add,
 	.timeline_list = lite_timeline_list,
 	.document_add = lite_document_add,
 	.document_exists = lite_document_exists,

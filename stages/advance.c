@@ -72,12 +72,11 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 				   p->name, key, r->type);
 			return DS_STAGE_REJECT;
 		}
-		cJSON *data = cJSON_Duplicate(r->data, true);
-		if (!data) {
-			ds_err_set(err, DS_ENOMEM, "out of memory");
-			return DS_STAGE_FAIL;
-		}
-		rc = ds_engine_create(&r->work, env->arena, p, key, data, &cause, rt->now, err);
+		/* The case starts from the record itself: both die with the arena,
+		 * and the record's text is the case's data text. */
+		rc = ds_engine_create(&r->work, env->arena, p, key, r->data, true, &cause,
+				      rt->now, err);
+		r->work.data_json = rec_json;
 	} else if (rc == DS_OK) {
 		rc = ds_engine_load(&r->work, env->arena, rt->cfg, rt->store, &row, err);
 		if (!rc)

@@ -10,10 +10,12 @@ static void free_json(void *p) { cJSON_Delete(p); }
 static int emit(void *ud, const char *type, cJSON *record)
 {
 	ds_env *env = ud;
+	if (env->nrecords == DS_ENV_MAX_RECORDS) {
+		cJSON_Delete(record);
+		return DS_ELIMIT;
+	}
 	if (ds_arena_defer(env->arena, free_json, record))
 		return DS_ENOMEM;
-	if (env->nrecords == DS_ENV_MAX_RECORDS)
-		return DS_ELIMIT;
 	ds_env_record *r = &env->records[env->nrecords++];
 	r->type = type;
 	r->data = record;
@@ -23,7 +25,7 @@ static int emit(void *ud, const char *type, cJSON *record)
 static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	(void)ctx;
-	int rc = ds_source_map(env->source, env->doc, rt->now, env->arena, emit, env, err);
+	int rc = ds_source_map(env->source, &env->doc, rt->now, env->arena, emit, env, err);
 	if (rc == DS_ENOMEM) {
 		ds_err_set(err, DS_ENOMEM, "out of memory");
 		return DS_STAGE_FAIL;

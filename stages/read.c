@@ -23,7 +23,13 @@ static void sha256_hex(const unsigned char *p, size_t n, char out[65])
 	out[64] = '\0';
 }
 
-static void free_json(void *p) { cJSON_Delete(p); }
+/* Frees the document unless a stage took it over (env->doc set to NULL). */
+static void free_doc(void *p)
+{
+	ds_env *env = p;
+	cJSON_Delete(env->doc);
+	env->doc = NULL;
+}
 
 static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
@@ -50,11 +56,11 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 		if (ds_json_parse((const char *)env->bytes, env->len, rt->cfg->limits.max_depth,
 				  &doc, err))
 			return DS_STAGE_REJECT;
-		if (ds_arena_defer(env->arena, free_json, doc)) {
+		env->doc = doc;
+		if (ds_arena_defer(env->arena, free_doc, env)) {
 			ds_err_set(err, DS_ENOMEM, "out of memory");
 			return DS_STAGE_FAIL;
 		}
-		env->doc = doc;
 		return DS_STAGE_CONTINUE;
 	}
 	ds_err_set(err, DS_ECONFIG, "channel \"%s\" is not supported by this build", env->channel);

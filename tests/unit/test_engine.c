@@ -77,7 +77,7 @@ static void create(ds_case_work *w, const char *ref, const char *pct)
 	ds_err err = {0};
 	ds_cause cause = { .kind = DS_CAUSE_RECORD, .record_type = "offer", .source = "test" };
 	cr_assert_eq(ds_store_begin(store, &err), 0);
-	cr_assert_eq(ds_engine_create(w, arena, offer, ref, offer_data(ref, pct), &cause, rt.now,
+	cr_assert_eq(ds_engine_create(w, arena, offer, ref, offer_data(ref, pct), false, &cause, rt.now,
 				      &err), 0, "%s", err.msg);
 	cr_assert_eq(ds_engine_settle(w, rt.now, &err), 0, "%s", err.msg);
 	cr_assert_eq(ds_engine_commit(&rt, w, &err), 0, "%s", err.msg);
