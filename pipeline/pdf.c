@@ -1053,17 +1053,17 @@ int ds_doc_template_load(const char *path, ds_diag *diag,
 	ds_err perr = { DS_OK, "" };
 	*out = NULL;
 
-	rc = ds_read_file(path, DS_CONFIG_MAX_BYTES, &text, &len, err);
+	rc = ds_read_file(path, DS_CONFIG_MAX_BYTES, &text, &len, &perr);
+	if (rc == DS_ENOMEM) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
 	if (rc) {
-		if (rc == DS_ELIMIT) {
-			ds_diag_error(diag, path, "", "%s", err ? err->msg : "file too large");
-			rc = ds_err_set(err, DS_ECONFIG, "%s: template is too large", path);
-		} else if (rc != DS_ENOMEM) {
-			ds_diag_error(diag, path, "", "%s", err ? err->msg : "cannot read");
-			rc = DS_EIO;
-			if (err)
-				err->code = DS_EIO;
-		}
+		/* A file too large is a configuration problem; any other
+		 * failure to read it (missing included) is an I/O error. */
+		ds_diag_error(diag, path, "", "%s", perr.msg);
+		rc = ds_err_set(err, rc == DS_ELIMIT ? DS_ECONFIG : DS_EIO, "%s",
+				perr.msg);
 		goto done;
 	}
 	rc = ds_json_parse(text, len, DS_JSON_MAX_DEPTH, &root, &perr);
@@ -2079,13 +2079,14 @@ struct total_line {
 	ds_dec disc, rate;   /* the scope of the label */
 };
 
-static int draw_totals(struct lay *L, const struct block *b,
-		       struct total_line *tl, size_t n, float size)
+/* The totals in the right part of the width, labels left, amounts right;
+ * they move to a new page together. */
+static int draw_totals(struct lay *L, struct total_line *tl, size_t n,
+		       float size)
 {
 	float lh = size * LEADING + 2, need = (float)n * lh + 8;
 	float w = (L->right - L->left) * 0.45f;
 	float x0 = L->right - w, vw = w * 0.45f;
-	(void)b;
 	if (L->y - need < L->bottom && L->y < L->top) {
 		int rc = new_page(L);
 		if (rc)
@@ -2258,7 +2259,7 @@ static int draw_items(struct lay *L, const struct block *b)
 						rates[k].rate };
 	}
 	tl[nt++] = (struct total_line){ &b->labels[L_TOTAL], ttc, true, pct, zero };
-	return draw_totals(L, b, tl, nt, size + 0.5f);
+	return draw_totals(L, tl, nt, size + 0.5f);
 }
 
 /* ---------------------------------------------------------------- render */
