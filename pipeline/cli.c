@@ -463,6 +463,7 @@ static void print_counts(const ctx *c, const ds_stats *s, bool tick)
 			cJSON_AddNumberToObject(doc, "documents", (double)s->documents);
 			cJSON_AddNumberToObject(doc, "purged", (double)s->purged);
 			cJSON_AddNumberToObject(doc, "obsolete", (double)s->obsolete);
+			cJSON_AddNumberToObject(doc, "failed", (double)s->failed);
 			cJSON_AddNumberToObject(doc, "max_late_seconds", (double)s->max_late);
 		} else {
 			cJSON_AddNumberToObject(doc, "read", (double)s->read);
@@ -581,13 +582,22 @@ static void report_timer(void *ud, const ds_case_work *w, const ds_timer_row *t,
 	       (late % 86400) / 3600, (late % 3600) / 60);
 }
 
+static void report_failed(void *ud, const ds_timer_row *t, const ds_err *e)
+{
+	(void)ud;
+	errorf("timer %" PRId64 " of case %" PRId64 " (%s) did not fire and stays due: %s", t->id,
+	       t->case_id, t->state, e->msg);
+}
+
 static int cmd_tick(ctx *c, int argc, char **argv)
 {
 	if (argc > 1 && is_help(argv[1])) {
 		puts("usage: dossier tick\n\n"
 		     "Fires every timer due at the current time (or --now), in due order, each\n"
 		     "exactly once, however long dossier was not run; prints how late each fired.\n"
-		     "Run it from cron.");
+		     "A timer whose case cannot move (e.g. its document fails on the case's data) is\n"
+		     "reported, stays due, and makes the exit code 1; the others fire. Run it from\n"
+		     "cron.");
 		return EX_OK;
 	}
 	if (argc > 1) {
@@ -601,11 +611,15 @@ static int cmd_tick(ctx *c, int argc, char **argv)
 	ds_err err = {0};
 	if ((rc = ds_runtime_init(&rt, c->cfg, c->store, now_of(c), &err)))
 		return fail(&err);
-	rc = ds_engine_tick(&rt, report_timer, c, &err);
-	if (rc)
+	rc = ds_engine_tick(&rt, report_timer, report_failed, c, &err);
+	if (rc) {
 		rc = fail(&err);
-	else
+	} else {
 		print_counts(c, &rt.stats, true);
+		/* Timers that could not fire stay due; the run itself went on. */
+		if (rt.stats.failed)
+			rc = EX_INTERNAL;
+	}
 	ds_runtime_fini(&rt);
 	return rc;
 }

@@ -603,14 +603,54 @@ static int collect_due(void *ud, const ds_timer_row *t)
 	return 0;
 }
 
+/* Fires one due timer in the open transaction. */
+static int fire(ds_runtime *rt, ds_arena *a, const ds_timer_row *t,
+		void (*report)(void *, const ds_case_work *, const ds_timer_row *, int64_t),
+		void *ud, ds_err *err)
+{
+	ds_case_row row;
+	ds_case_work w;
+	bool pending = false;
+	int rc = ds_store_case_get(rt->store, t->case_id, a, &row, err);
+	if (rc)
+		return rc;
+	/* A timer belongs to one entry into its state: if the case has left
+	 * it since, the timer no longer applies. */
+	bool valid = !strcmp(row.state, t->state) && row.state_version == t->state_version;
+	if (valid && ((rc = ds_engine_load(&w, a, rt->cfg, rt->store, &row, err)) ||
+		      (rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
+		      (rc = ds_engine_settle(&w, rt->now, err)) ||
+		      (rc = ds_engine_commit(rt, &w, err)) ||
+		      (rc = ds_engine_produce(rt, &w, err))))
+		return rc;
+	if ((rc = ds_store_timer_done(rt->store, t->id, rt->now, valid, &pending, err)))
+		return rc;
+	if (!pending)
+		return ds_err_set(err, DS_EBUSY, "timer %" PRId64 " fired elsewhere meanwhile", t->id);
+	if (!valid) {
+		rt->stats.obsolete++;
+		return DS_OK;
+	}
+	int64_t late = rt->now - t->due;
+	rt->stats.fired++;
+	if (late > rt->stats.max_late)
+		rt->stats.max_late = late;
+	if (report)
+		report(ud, &w, t, late);
+	return DS_OK;
+}
+
 int ds_engine_tick(ds_runtime *rt,
 		   void (*report)(void *ud, const ds_case_work *w, const ds_timer_row *t,
 				  int64_t late),
+		   void (*failed)(void *ud, const ds_timer_row *t, const ds_err *e),
 		   void *ud, ds_err *err)
 {
 	size_t batch = rt->cfg->batch_size;
 	struct due_list l = { ds_calloc(batch, sizeof *l.v), ds_calloc(batch, 64), 0, batch };
 	ds_arena *a = ds_arena_new(64 * 1024);
+	ds_time after_due = INT64_MIN;
+	int64_t after_id = 0;
 	int rc = DS_OK;
 	if (!l.v || !l.states || !a) {
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -620,7 +660,8 @@ int ds_engine_tick(ds_runtime *rt,
 		l.n = 0;
 		if ((rc = ds_store_begin(rt->store, err)))
 			goto done;
-		rc = ds_store_timer_due(rt->store, rt->now, batch, collect_due, &l, err);
+		rc = ds_store_timer_due(rt->store, rt->now, after_due, after_id, batch, collect_due,
+					&l, err);
 		if (rc < 0)
 			goto fail;
 		rc = DS_OK;
@@ -630,39 +671,30 @@ int ds_engine_tick(ds_runtime *rt,
 		}
 		for (size_t i = 0; i < l.n; i++) {
 			const ds_timer_row *t = &l.v[i];
-			ds_case_row row;
-			ds_case_work w;
-			bool pending = false;
+			ds_err terr = {0};
+			after_due = t->due;
+			after_id = t->id;
 			ds_arena_reset(a);
-			if ((rc = ds_store_case_get(rt->store, t->case_id, a, &row, err)))
+			if ((rc = ds_store_savepoint(rt->store, err)))
 				goto fail;
-			bool valid = !strcmp(row.state, t->state) &&
-				     row.state_version == t->state_version;
-			if (valid) {
-				if ((rc = ds_engine_load(&w, a, rt->cfg, rt->store, &row, err)) ||
-				    (rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
-				    (rc = ds_engine_settle(&w, rt->now, err)) ||
-				    (rc = ds_engine_commit(rt, &w, err)) ||
-				    (rc = ds_engine_produce(rt, &w, err)))
-					goto fail;
+			rc = fire(rt, a, t, report, ud, &terr);
+			if (rc == DS_EINVAL || rc == DS_ECONFIG || rc == DS_ELIMIT ||
+			    rc == DS_EREFUSED || rc == DS_ENOTFOUND) {
+				/* This timer's case cannot move (a template or a guard
+				 * fails on its data): it stays pending for a later tick,
+				 * and the others go on. */
+				ds_store_rollback_to(rt->store);
+				rt->stats.failed++;
+				if (failed)
+					failed(ud, t, &terr);
+				continue;
 			}
-			if ((rc = ds_store_timer_done(rt->store, t->id, rt->now, valid, &pending, err)))
+			if (rc) {
+				*err = terr;
 				goto fail;
-			if (!pending) {
-				rc = ds_err_set(err, DS_EBUSY, "timer %" PRId64 " fired elsewhere meanwhile",
-						t->id);
+			}
+			if ((rc = ds_store_release(rt->store, err)))
 				goto fail;
-			}
-			if (valid) {
-				int64_t late = rt->now - t->due;
-				rt->stats.fired++;
-				if (late > rt->stats.max_late)
-					rt->stats.max_late = late;
-				if (report)
-					report(ud, &w, t, late);
-			} else {
-				rt->stats.obsolete++;
-			}
 		}
 		if ((rc = ds_runtime_sync(rt, err)) || (rc = ds_store_commit(rt->store, err)))
 			goto fail;

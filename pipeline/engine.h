@@ -33,7 +33,7 @@
 /* Counters a run reports (SPEC section 3, `ingest` and `tick`). */
 typedef struct ds_stats {
 	int64_t read, new_, duplicates, quarantined, records, transitions,
-		documents, fired, obsolete, purged;
+		documents, fired, obsolete, failed, purged;
 	int64_t max_late;        /* seconds, timers */
 } ds_stats;
 
@@ -143,10 +143,15 @@ int ds_engine_produce(ds_runtime *rt, ds_case_work *w, ds_err *err);
 
 /* Fires every timer due at rt->now, in due order, each once, in
  * transactions of cfg->batch_size; report (may be NULL) is told of each
- * timer fired. */
+ * timer fired. A timer whose case cannot move (its guard or its document
+ * fails on the data) is undone alone, left pending for the next tick and
+ * passed to failed (may be NULL); the others go on. Returns 0, or the
+ * error that stopped the run (store, memory). */
 int ds_engine_tick(ds_runtime *rt,
 		   void (*report)(void *ud, const ds_case_work *w,
 				  const ds_timer_row *t, int64_t late),
+		   void (*failed)(void *ud, const ds_timer_row *t,
+				  const ds_err *e),
 		   void *ud, ds_err *err);
 
 /* The cause as a JSON object text, allocated in a. */

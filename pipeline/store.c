@@ -76,9 +76,10 @@ int ds_store_audit_list(ds_store *s, int64_t case_id,
 { return s->ops->audit_list(s, case_id, fn, ud, err); }
 int ds_store_timer_add(ds_store *s, ds_timer_row *t, ds_err *err)
 { return s->ops->timer_add(s, t, err); }
-int ds_store_timer_due(ds_store *s, ds_time now, size_t limit,
-		       int (*fn)(void *, const ds_timer_row *), void *ud, ds_err *err)
-{ return s->ops->timer_due(s, now, limit, fn, ud, err); }
+int ds_store_timer_due(ds_store *s, ds_time now, ds_time after_due, int64_t after_id,
+		       size_t limit, int (*fn)(void *, const ds_timer_row *), void *ud,
+		       ds_err *err)
+{ return s->ops->timer_due(s, now, after_due, after_id, limit, fn, ud, err); }
 int ds_store_timer_done(ds_store *s, int64_t id, ds_time at, bool fired, bool *was_pending,
 			ds_err *err)
 { return s->ops->timer_done(s, id, at, fired, was_pending, err); }

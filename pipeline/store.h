@@ -137,8 +137,10 @@ typedef struct ds_timer_row {
 } ds_timer_row;
 
 int ds_store_timer_add(ds_store *s, ds_timer_row *t, ds_err *err);
-/* Pending timers due at or before now, in (due, id) order, at most limit. */
-int ds_store_timer_due(ds_store *s, ds_time now, size_t limit,
+/* Pending timers due at or before now that come after (after_due,
+ * after_id) in (due, id) order, at most limit of them. */
+int ds_store_timer_due(ds_store *s, ds_time now, ds_time after_due,
+		       int64_t after_id, size_t limit,
 		       int (*fn)(void *ud, const ds_timer_row *t), void *ud,
 		       ds_err *err);
 /* Marks a pending timer done (fired, or obsolete because the case moved

@@ -38,7 +38,7 @@ struct ds_store_ops {
 			  int (*)(void *, const ds_audit_row *), void *,
 			  ds_err *);
 	int (*timer_add)(ds_store *, ds_timer_row *, ds_err *);
-	int (*timer_due)(ds_store *, ds_time, size_t,
+	int (*timer_due)(ds_store *, ds_time, ds_time, int64_t, size_t,
 			 int (*)(void *, const ds_timer_row *), void *,
 			 ds_err *);
 	int (*timer_done)(ds_store *, int64_t, ds_time, bool, bool *,

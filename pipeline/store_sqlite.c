@@ -134,8 +134,8 @@ static const char *const sql[S_COUNT_] = {
 	[S_TIMER_ADD] = "INSERT INTO timers(case_id, state, state_version,"
 		" transition, due) VALUES(?,?,?,?,?)",
 	[S_TIMER_DUE] = "SELECT id, case_id, state, state_version, transition, due"
-		" FROM timers WHERE done_at IS NULL AND due <= ?"
-		" ORDER BY due, id LIMIT ?",
+		" FROM timers WHERE done_at IS NULL AND due <= ?1"
+		" AND (due, id) > (?2, ?3) ORDER BY due, id LIMIT ?4",
 	[S_TIMER_DONE] = "UPDATE timers SET done_at = ?, fired = ?"
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
@@ -836,15 +836,18 @@ static int lite_timer_add(ds_store *s, ds_timer_row *t, ds_err *err)
 	return rc;
 }
 
-static int lite_timer_due(ds_store *s, ds_time now, size_t limit,
-			  int (*fn)(void *, const ds_timer_row *), void *ud, ds_err *err)
+static int lite_timer_due(ds_store *s, ds_time now, ds_time after_due, int64_t after_id,
+			  size_t limit, int (*fn)(void *, const ds_timer_row *), void *ud,
+			  ds_err *err)
 {
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_TIMER_DUE, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, now);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	sqlite3_bind_int64(q, 2, after_due);
+	sqlite3_bind_int64(q, 3, after_id);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)limit);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		ds_timer_row t = {

@@ -209,16 +209,16 @@ Test(engine, timer_fires_once_after_five_days)
 	ds_err err = {0};
 	create(&w, "DEV-2026-0107", "25");
 	rt.now = T0 + 4 * 86400;
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
 	cr_expect_eq(rt.stats.fired, 0);
 	/* a week of downtime: fires once, on the next tick */
 	rt.now = T0 + 12 * 86400;
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
 	cr_expect_eq(rt.stats.fired, 1);
 	cr_expect_eq(rt.stats.max_late, 7 * 86400);
 	cr_expect_eq(rt.stats.documents, 1);
 	cr_expect_str_eq(state_of("DEV-2026-0107"), "validated");
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
 	cr_expect_eq(rt.stats.fired, 1);
 	cr_expect_eq(ds_store_timer_pending_count(store), 0);
 }
@@ -230,7 +230,7 @@ Test(engine, timer_of_a_state_left_does_not_fire)
 	create(&w, "DEV-2026-0108", "25");
 	cr_expect_eq(act_event("DEV-2026-0108", "approve", "manager", &err), 0, "%s", err.msg);
 	rt.now = T0 + 6 * 86400;
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
 	cr_expect_eq(rt.stats.fired, 0);
 	cr_expect_eq(rt.stats.obsolete, 1);
 	reload(&w, "DEV-2026-0108");
@@ -248,4 +248,34 @@ Test(engine, final_states_do_not_change)
 	cr_expect_str_eq(state_of("DEV-2026-0109"), "rejected");
 	cr_expect_eq(act_edit("DEV-2026-0109", "{\"notes\": \"x\"}", "manager", &err), DS_EREFUSED);
 	cr_expect(strstr(err.msg, "final"), "%s", err.msg);
+}
+
+Test(engine, a_timer_that_cannot_fire_stays_due_and_the_rest_go_on)
+{
+	ds_case_work w;
+	ds_err err = {0};
+	create(&w, "DEV-2026-0110", "25");
+	create(&w, "DEV-2026-0111", "25");
+	/* The process itself (no role) breaks 0110's amounts: its document
+	 * can no longer be rendered. */
+	cr_assert_eq(act_edit("DEV-2026-0110",
+			      "{\"lines\": [{\"description\": \"x\", \"quantity\": 1,"
+			      " \"unit_price\": \"abc\", \"vat_rate\": \"20.0\"}]}", NULL, &err),
+		     0, "%s", err.msg);
+	rt.now = T0 + 6 * 86400;
+	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(rt.stats.fired, 1);
+	cr_expect_eq(rt.stats.failed, 1);
+	cr_expect_str_eq(state_of("DEV-2026-0110"), "pending_approval");
+	cr_expect_str_eq(state_of("DEV-2026-0111"), "validated");
+	cr_expect_eq(ds_store_timer_pending_count(store), 1);
+	/* once the data is mended, the next tick fires it */
+	cr_assert_eq(act_edit("DEV-2026-0110",
+			      "{\"lines\": [{\"description\": \"x\", \"quantity\": 1,"
+			      " \"unit_price\": \"10.00\", \"vat_rate\": \"20.0\"}]}", "manager", &err),
+		     0, "%s", err.msg);
+	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(rt.stats.fired, 2);
+	cr_expect_str_eq(state_of("DEV-2026-0110"), "validated");
+	cr_expect_eq(ds_store_timer_pending_count(store), 0);
 }
