@@ -1,0 +1,186 @@
+/*
+ * test_chain.c - inputs through the real stage chain, in memory: which
+ * stage takes or rejects each, what is stored, what a rejection undoes.
+ */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "json.h"
+
+static char home[PATH_MAX];
+static ds_config *cfg;
+static ds_store *store;
+static ds_runtime rt;
+static ds_chain *chain;
+static ds_arena *arena;
+static ds_diag diag;
+
+static void setup(void)
+{
+	char repo[PATH_MAX], link[PATH_MAX + 16], target[PATH_MAX + 16];
+	ds_err err = {0};
+	ds_mem_init();
+	cr_assert(getcwd(repo, sizeof repo));
+	snprintf(home, sizeof home, "/tmp/dossier-chain-XXXXXX");
+	cr_assert(mkdtemp(home));
+	snprintf(link, sizeof link, "%s/schemas", home);
+	snprintf(target, sizeof target, "%s/schemas", repo);
+	cr_assert(symlink(target, link) == 0);
+	ds_diag_init(&diag);
+	cr_assert_eq(ds_config_load(home, &diag, &cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_open("sqlite:var/test.db", home, &store, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_runtime_init(&rt, cfg, store, 1795510800, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_chain_new(&rt, &chain, &err), 0, "%s", err.msg);
+	arena = ds_arena_new(16384);
+}
+
+static void teardown(void)
+{
+	char cmd[PATH_MAX + 16];
+	ds_chain_free(chain);
+	ds_arena_free(arena);
+	ds_runtime_fini(&rt);
+	ds_store_close(store);
+	ds_config_free(cfg);
+	ds_diag_free(&diag);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+	cr_assert(system(cmd) == 0);
+}
+
+TestSuite(chain, .init = setup, .fini = teardown);
+
+/* Runs one input in its own batch; returns the outcome, and the stage
+ * that rejected it in *stage. */
+static ds_outcome run(const char *text, const char **stage, ds_err *err)
+{
+	ds_env env;
+	memset(&env, 0, sizeof env);
+	env.arena = arena;
+	env.origin = "test";
+	env.channel = "json";
+	env.source = ds_config_source(cfg, "api-offers");
+	env.bytes = (const unsigned char *)text;
+	env.len = strlen(text);
+	cr_assert_eq(ds_chain_batch_begin(chain, err), 0);
+	ds_outcome o = ds_chain_run(chain, &env, err);
+	*stage = env.stage;
+	ds_arena_reset(arena);
+	cr_assert_eq(ds_chain_batch_end(chain, err), 0, "%s", err->msg);
+	return o;
+}
+
+static char *fixture(const char *name)
+{
+	char path[256], *text = NULL;
+	size_t len;
+	snprintf(path, sizeof path, "fixtures/offers/%s", name);
+	cr_assert_eq(ds_read_file(path, 1 << 20, &text, &len, NULL), 0);
+	return text;
+}
+
+/* The fixture with one top-level member replaced by raw JSON. */
+static char *variant(const char *name, const char *member, const char *json)
+{
+	char *text = fixture(name);
+	cJSON *d = cJSON_Parse(text);
+	ds_free(text);
+	cJSON_ReplaceItemInObject(d, member, cJSON_Parse(json));
+	char *out = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	return out;
+}
+
+Test(chain, each_stage_rejects_what_it_should)
+{
+	const char *stage = NULL;
+	ds_err err = {0};
+	cr_expect_eq(run("{\"a\": ", &stage, &err), DS_STAGE_REJECT);
+	cr_expect_str_eq(stage, "read");
+	cr_expect_eq(run("[1, 2]", &stage, &err), DS_STAGE_REJECT);
+	cr_expect_str_eq(stage, "map");
+	cr_expect_eq(run("{\"reference\": \"DEV-2026-0001\"}", &stage, &err), DS_STAGE_REJECT);
+	cr_expect_str_eq(stage, "validate");
+	cr_expect(strstr(err.msg, "customer"), "%s", err.msg);
+	cr_expect_eq(rt.stats.quarantined, 3);
+	/* the raw bytes of what passed read are stored; read's own are kept in
+	 * the quarantine entry */
+	cr_expect_eq(rt.stats.new_, 2);
+	cr_expect_eq(ds_store_quarantine_count(store), 3);
+}
+
+Test(chain, duplicates_create_nothing)
+{
+	const char *stage = NULL;
+	ds_err err = {0};
+	char *text = fixture("DEV-2026-0042.json");
+	cr_expect_eq(run(text, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
+	cr_expect_eq(rt.stats.records, 1);
+	cr_expect_eq(rt.stats.transitions, 2);
+	cr_expect_eq(run(text, &stage, &err), DS_STAGE_CONTINUE);
+	cr_expect_eq(rt.stats.duplicates, 1);
+	cr_expect_eq(rt.stats.records, 1);
+	cr_expect_eq(rt.stats.transitions, 2);
+	/* a broken input twice is one quarantine entry */
+	cr_expect_eq(run("{oops", &stage, &err), DS_STAGE_REJECT);
+	cr_expect_eq(run("{oops", &stage, &err), DS_STAGE_REJECT);
+	cr_expect_eq(ds_store_quarantine_count(store), 1);
+	cr_expect_eq(rt.stats.duplicates, 2);
+	ds_free(text);
+}
+
+Test(chain, a_record_cannot_change_a_locked_field)
+{
+	const char *stage = NULL;
+	ds_err err = {0};
+	char *first = fixture("DEV-2026-0042.json");
+	char *lower = variant("DEV-2026-0042.json", "discount_pct", "10");
+	char *notes = variant("DEV-2026-0042.json", "notes", "\"Pose le samedi.\"");
+	cr_assert_eq(run(first, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
+	/* the source acts as sales: while the offer waits for a manager, a new
+	 * version of it may not lower the discount past the approval */
+	cr_expect_eq(run(lower, &stage, &err), DS_STAGE_REJECT);
+	cr_expect_str_eq(stage, "advance");
+	cr_expect(strstr(err.msg, "discount_pct") && strstr(err.msg, "sales"), "%s", err.msg);
+	cr_expect_eq(run(notes, &stage, &err), DS_STAGE_REJECT);
+	ds_arena *a = ds_arena_new(4096);
+	ds_case_row row;
+	cr_assert_eq(ds_store_case_find(store, "offer", "DEV-2026-0042", a, &row, &err), 0);
+	cr_expect_str_eq(row.state, "pending_approval");
+	cr_expect_eq(row.version, 2);
+	cr_expect(strstr(row.data, "\"discount_pct\":25"), "%s", row.data);
+	/* the rejected inputs are kept raw, and nothing else of them */
+	cr_expect_eq(rt.stats.new_, 3);
+	cr_expect_eq(rt.stats.records, 1);
+	ds_arena_free(a);
+	ds_free(first);
+	cJSON_free(lower);
+	cJSON_free(notes);
+}
+
+Test(chain, a_validated_offer_is_printed_once)
+{
+	const char *stage = NULL;
+	ds_err err = {0};
+	char *text = fixture("DEV-2026-0001.json");
+	cr_assert_eq(run(text, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
+	cr_expect_eq(rt.stats.documents, 1);
+	/* the same offer in other bytes: a new record, no change, no document */
+	char *again = variant("DEV-2026-0001.json", "currency", "\"EUR\"");
+	cr_expect_eq(run(again, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
+	cr_expect_eq(rt.stats.records, 2);
+	cr_expect_eq(rt.stats.transitions, 2);
+	cr_expect_eq(rt.stats.documents, 1);
+	/* a real change: validated grants no edits */
+	char *changed = variant("DEV-2026-0001.json", "notes", "\"Autre chose\"");
+	cr_expect_eq(run(changed, &stage, &err), DS_STAGE_REJECT);
+	cr_expect_str_eq(stage, "advance");
+	cr_expect_eq(rt.stats.documents, 1);
+	cJSON_free(changed);
+	ds_free(text);
+	cJSON_free(again);
+}
