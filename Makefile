@@ -61,9 +61,9 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libdossier.a
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libdossier.a $(ALL_LDFLAGS) \
 		$(PKG_LIBS) $$(pkg-config --libs criterion)
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libdossier.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libdossier.a $(ALL_LDFLAGS) $(PKG_LIBS)
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

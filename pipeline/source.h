@@ -33,11 +33,9 @@
 #include "err.h"
 #include "expr.h"
 #include "mem.h"
+#include "normalize.h"
 
 typedef enum { DS_PICK_POINTER } ds_pick_kind;
-
-typedef int (*ds_normalizer_fn)(ds_arena *a, const char *in, const char **out,
-				ds_err *err);
 
 typedef struct ds_field_map {
 	char *target;            /* JSON Pointer in the record */
@@ -82,8 +80,5 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now,
 		  ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record),
 		  void *ud, ds_err *err);
-
-/* The normalizer of that name, or NULL. */
-ds_normalizer_fn ds_normalizer(const char *name);
 
 #endif
