@@ -1295,6 +1295,168 @@ static int cmd_quarantine(ctx *c, int argc, char **argv)
 	return EX_USAGE;
 }
 
+/* ---- validate ---- */
+
+struct verr_ctx {
+	cJSON *errors;       /* JSON mode */
+	const char *file;    /* text mode */
+	bool quiet;
+};
+
+static void on_verr(void *ud, const char *pointer, const char *keyword, const char *message)
+{
+	struct verr_ctx *v = ud;
+	if (v->errors) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "pointer", pointer);
+		cJSON_AddStringToObject(o, "keyword", keyword);
+		cJSON_AddStringToObject(o, "message", message);
+		cJSON_AddItemToArray(v->errors, o);
+	} else if (!v->quiet) {
+		printf("  %s: %s (%s)\n", *pointer ? pointer : "/", message, keyword);
+	}
+}
+
+#define VALIDATE_MAX_BYTES (64u << 20)
+
+static int cmd_validate(ctx *c, int argc, char **argv)
+{
+	const char *schema_file = NULL, *type = NULL;
+	int first = 1;
+	if (argc < 2 || is_help(argv[1])) {
+		puts("usage: dossier validate --schema FILE JSON...\n"
+		     "       dossier validate TYPE JSON...\n\n"
+		     "Validates JSON documents (files, or - for stdin) against a schema file or\n"
+		     "the record type TYPE of HOME/schemas/records/, and prints every error as a\n"
+		     "JSON Pointer and a message. Exit 0 when all are valid, 3 when some are not, 2\n"
+		     "when the schema itself is wrong or uses an unsupported keyword.");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	if (!strcmp(argv[1], "--schema") && argc > 2) {
+		schema_file = argv[2];
+		first = 3;
+	} else if (!strncmp(argv[1], "--schema=", 9)) {
+		schema_file = argv[1] + 9;
+		first = 2;
+	} else if (argv[1][0] == '-') {
+		errorf("validate: unknown option %s", argv[1]);
+		return EX_USAGE;
+	} else {
+		type = argv[1];
+		first = 2;
+	}
+	if (first >= argc) {
+		errorf("validate: give at least one JSON document");
+		return EX_USAGE;
+	}
+	ds_err err = {0};
+	ds_diag_init(&c->diag);
+	ds_schema *own = NULL;
+	ds_schema_set *set = NULL;
+	const ds_schema *schema = NULL;
+	int rc = EX_OK;
+	if (schema_file) {
+		cJSON *doc = ds_json_load_file(schema_file, &c->diag);
+		if (doc)
+			ds_schema_compile(doc, schema_file, &c->diag, &own, &err);
+		cJSON_Delete(doc);
+		schema = own;
+	} else {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s/schemas/records", c->o.home);
+		int r = ds_schema_set_load_dir(dir, &c->diag, &set, &err);
+		if (r && r != DS_ECONFIG)
+			return fail(&err);
+		schema = set ? ds_schema_set_get(set, type) : NULL;
+		if (!schema && !c->diag.errors)
+			ds_diag_error(&c->diag, dir, "", "no record type \"%s\" (no %s.schema.json)",
+				      type, type);
+	}
+	if (!schema || c->diag.errors) {
+		print_diag(&c->diag, false);
+		if (!schema)
+			errorf("the schema cannot be used");
+		rc = EX_USAGE;
+		goto done;
+	}
+	cJSON *out = c->o.json ? cJSON_CreateArray() : NULL;
+	bool all_valid = true;
+	for (int i = first; i < argc; i++) {
+		const char *file = argv[i];
+		char *text = NULL;
+		size_t len = 0;
+		cJSON *item = out ? cJSON_CreateObject() : NULL;
+		struct verr_ctx v = { item ? cJSON_CreateArray() : NULL, file, c->o.quiet };
+		bool valid = false;
+		int r;
+		if (!strcmp(file, "-")) {
+			ds_buf b;
+			ds_buf_init(&b, VALIDATE_MAX_BYTES);
+			char chunk[65536];
+			size_t n;
+			r = DS_OK;
+			while (!r && (n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+				r = ds_buf_append(&b, chunk, n);
+			if (r)
+				ds_err_set(&err, r, "stdin is larger than %u bytes", VALIDATE_MAX_BYTES);
+			len = b.len;
+			text = r ? NULL : ds_buf_steal(&b);
+			ds_buf_free(&b);
+		} else {
+			r = ds_read_file(file, VALIDATE_MAX_BYTES, &text, &len, &err);
+		}
+		cJSON *doc = NULL;
+		if (!r)
+			r = ds_json_parse(text, len, 512, &doc, &err);
+		if (r) {
+			/* A document that cannot be read is invalid, with why. */
+			if (!out && !c->o.quiet)
+				printf("%s: invalid\n", file);
+			on_verr(&v, "", "json", err.msg);
+		} else {
+			size_t n = 0;
+			if (!out && !c->o.quiet) {
+				/* Errors print under the file's line, so validate first
+				 * into a count, then print. */
+				struct verr_ctx none = { NULL, file, true };
+				r = ds_schema_validate(schema, doc, on_verr, &none, &n, &err);
+				if (!r) {
+					printf("%s: %s\n", file, n ? "invalid" : "valid");
+					r = ds_schema_validate(schema, doc, on_verr, &v, &n, &err);
+				}
+			} else {
+				r = ds_schema_validate(schema, doc, on_verr, &v, &n, &err);
+			}
+			if (r) {
+				cJSON_Delete(doc);
+				ds_free(text);
+				cJSON_Delete(item);
+				cJSON_Delete(v.errors);
+				cJSON_Delete(out);
+				rc = fail(&err);
+				goto done;
+			}
+			valid = n == 0;
+		}
+		all_valid = all_valid && valid;
+		if (item) {
+			cJSON_AddStringToObject(item, "file", file);
+			cJSON_AddBoolToObject(item, "valid", valid);
+			cJSON_AddItemToObject(item, "errors", v.errors);
+			cJSON_AddItemToArray(out, item);
+		}
+		cJSON_Delete(doc);
+		ds_free(text);
+	}
+	if (out)
+		print_json(out);
+	rc = all_valid ? EX_OK : EX_QUARANTINED;
+done:
+	ds_schema_free(own);
+	ds_schema_set_free(set);
+	return rc;
+}
+
 /* ---- top level ---- */
 
 static void usage(FILE *f)
@@ -1303,6 +1465,7 @@ static void usage(FILE *f)
 	      "               COMMAND [ARGS]\n\n"
 	      "commands:\n"
 	      "  check                     load and cross-check everything under schemas/\n"
+	      "  validate (--schema F | T) JSON...  validate documents against a schema\n"
 	      "  ingest [--source S] PATH  ingest files, folders or - (stdin)\n"
 	      "  tick                      fire due timers\n"
 	      "  case list|show|history|event|set\n"
@@ -1379,6 +1542,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_case(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "document"))
 		rc = cmd_document(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "validate"))
+		rc = cmd_validate(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "quarantine"))
 		rc = cmd_quarantine(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "help"))
