@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "decimal.h"
+#include "ident.h"
 #include "json.h"
 #include "mem.h"
 
@@ -471,7 +472,6 @@ static size_t utf8_count(const char *s, size_t len)
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 static bool is_hex(char c)
 {
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -664,120 +664,14 @@ static bool is_uri(const char *s, size_t len)
 	return uri_chars(s, i, end, ":@/?");
 }
 
-static bool luhn(const char *s, size_t len)
-{
-	int sum = 0;
-	for (size_t i = 0; i < len; i++) {
-		int d = s[len - 1 - i] - '0';
-		if (i & 1) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
-}
-
-static bool is_siren(const char *s, size_t len)
-{
-	return len == 9 && all_digits(s, len) && luhn(s, len);
-}
-
-static bool is_siret(const char *s, size_t len)
-{
-	if (len != 14 || !all_digits(s, len))
-		return false;
-	if (luhn(s, len))
-		return true;
-	/* La Poste's establishments share one SIREN and use a digit sum. */
-	if (memcmp(s, "356000000", 9) != 0)
-		return false;
-	int sum = 0;
-	for (size_t i = 0; i < len; i++)
-		sum += s[i] - '0';
-	return sum % 5 == 0;
-}
-
-static bool is_vat_fr(const char *s, size_t len)
-{
-	if (len != 13 || s[0] != 'F' || s[1] != 'R' || !all_digits(s + 4, 9))
-		return false;
-	if (!all_digits(s + 2, 2)) {
-		/* Alphanumeric keys (no O or I) have no published check. */
-		for (int i = 2; i < 4; i++)
-			if (!(is_upper(s[i]) || is_digit(s[i])) || s[i] == 'O' || s[i] == 'I')
-				return false;
-		return true;
-	}
-	long siren = 0;
-	for (int i = 4; i < 13; i++)
-		siren = siren * 10 + (s[i] - '0');
-	return num2(s + 2) == (12 + 3 * (siren % 97)) % 97;
-}
-
-static bool is_iban(const char *s, size_t len)
-{
-	if (len < 15 || len > 34 || !is_upper(s[0]) || !is_upper(s[1]) || !is_digit(s[2])
-	    || !is_digit(s[3]))
-		return false;
-	unsigned r = 0;
-	for (size_t k = 0; k < len; k++) {
-		char c = s[(k + 4) % len];
-		if (is_digit(c))
-			r = (r * 10 + (unsigned)(c - '0')) % 97;
-		else if (is_upper(c))
-			r = (r * 100 + (unsigned)(c - 'A' + 10)) % 97;
-		else
-			return false;
-	}
-	return r == 1;
-}
-
-static bool is_phone(const char *s, size_t len)
-{
-	return len >= 8 && len <= 16 && s[0] == '+' && s[1] >= '1' && s[1] <= '9'
-	       && all_digits(s + 1, len - 1);
-}
-
-static bool is_postcode_fr(const char *s, size_t len)
-{
-	if (len != 5 || !all_digits(s, 5))
-		return false;
-	int dep = num2(s);
-	return (dep >= 1 && dep <= 95) || dep == 97 || dep == 98;
-}
-
-/* ISO 4217 alphabetic codes, sorted. */
-static const char currencies[][4] = {
-	"AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN",
-	"BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV",
-	"BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF",
-	"CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP", "CVE",
-	"CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD",
-	"FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD",
-	"HNL", "HRK", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK",
-	"JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD",
-	"KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL",
-	"MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN",
-	"MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR",
-	"PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
-	"RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE",
-	"SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS",
-	"TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD",
-	"USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST",
-	"XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XDR", "XOF",
-	"XPD", "XPF", "XPT", "XSU", "XTS", "XUA", "XXX", "YER", "ZAR", "ZMW",
-	"ZWL",
-};
-
-static int cmp_code(const void *a, const void *b) { return strcmp(a, b); }
-
-static bool is_currency(const char *s, size_t len)
-{
-	return len == 3 && bsearch(s, currencies, sizeof currencies / sizeof currencies[0],
-				   sizeof currencies[0], cmp_code);
-}
+/* Business identifiers: the rules live in ident.c. */
+static bool is_siren(const char *s, size_t len) { return !ds_id_siren_check(s, len); }
+static bool is_siret(const char *s, size_t len) { return !ds_id_siret_check(s, len); }
+static bool is_vat_fr(const char *s, size_t len) { return !ds_id_vat_fr_check(s, len); }
+static bool is_iban(const char *s, size_t len) { return !ds_id_iban_check(s, len); }
+static bool is_phone(const char *s, size_t len) { return !ds_id_phone_check(s, len); }
+static bool is_postcode_fr(const char *s, size_t len) { return !ds_id_postcode_fr_check(s, len); }
+static bool is_currency(const char *s, size_t len) { return !ds_id_currency_check(s, len); }
 
 enum { FMT_OK, FMT_BAD, FMT_SCALE, FMT_RANGE };
 
