@@ -3,6 +3,8 @@
  * into typed records (not yet validated). An input no rule maps is
  * rejected: an interaction must become at least one record.
  */
+#include <stdio.h>
+
 #include "chain.h"
 
 static void free_json(void *p) { cJSON_Delete(p); }
@@ -37,8 +39,18 @@ static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *er
 	if (rc)
 		return DS_STAGE_REJECT;
 	if (!env->nrecords) {
-		ds_err_set(err, DS_EINVAL, "no mapping rule of source \"%s\" matched this input",
-			   env->source->name);
+		/* Say what the input had, so the rule to add is easy to see. */
+		char fields[512] = "";
+		size_t n = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, env->doc) {
+			if (!it->string || n >= sizeof fields - 1)
+				break;
+			n += (size_t)snprintf(fields + n, sizeof fields - n, "%s%s", n ? ", " : "",
+					      it->string);
+		}
+		ds_err_set(err, DS_EINVAL, "unmapped: no rule of source \"%s\" matched; the input has %s%s",
+			   env->source->name, n ? "fields " : "no fields", fields);
 		return DS_STAGE_REJECT;
 	}
 	return DS_STAGE_CONTINUE;

@@ -103,14 +103,17 @@ Test(chain, each_stage_rejects_what_it_should)
 	cr_expect_str_eq(stage, "read");
 	cr_expect_eq(run("[1, 2]", &stage, &err), DS_STAGE_REJECT);
 	cr_expect_str_eq(stage, "map");
+	cr_expect_eq(run("{\"devis\": 1, \"client\": 2}", &stage, &err), DS_STAGE_REJECT);
+	cr_expect_str_eq(stage, "map");
+	cr_expect(strstr(err.msg, "unmapped") && strstr(err.msg, "devis, client"), "%s", err.msg);
 	cr_expect_eq(run("{\"reference\": \"DEV-2026-0001\"}", &stage, &err), DS_STAGE_REJECT);
 	cr_expect_str_eq(stage, "validate");
 	cr_expect(strstr(err.msg, "customer"), "%s", err.msg);
-	cr_expect_eq(rt.stats.quarantined, 3);
+	cr_expect_eq(rt.stats.quarantined, 4);
 	/* the raw bytes of what passed read are stored; read's own are kept in
 	 * the quarantine entry */
-	cr_expect_eq(rt.stats.new_, 2);
-	cr_expect_eq(ds_store_quarantine_count(store), 3);
+	cr_expect_eq(rt.stats.new_, 3);
+	cr_expect_eq(ds_store_quarantine_count(store), 4);
 }
 
 Test(chain, duplicates_create_nothing)
