@@ -226,27 +226,23 @@ static const char *channel_of(const char *path, const unsigned char *b, size_t n
 	return "unknown";
 }
 
-/* The source of an input: --source, or the only source of its channel. */
-static int source_for(ingest *g, const char *channel, const ds_source **out)
+/* The source of an input: --source, or the only source of its channel;
+ * when several sources read the channel, NULL: the read stage routes the
+ * input by content. */
+static const ds_source *source_for(ingest *g, const char *channel)
 {
-	*out = g->forced;
 	if (g->forced)
-		return EX_OK;
+		return g->forced;
 	const ds_config *cfg = g->c->cfg;
 	const ds_source *found = NULL;
-	size_t n = 0;
 	for (size_t i = 0; i < cfg->nsources; i++) {
-		if (!strcmp(cfg->sources[i]->channel, channel)) {
-			found = cfg->sources[i];
-			n++;
-		}
+		if (strcmp(cfg->sources[i]->channel, channel))
+			continue;
+		if (found)
+			return NULL;
+		found = cfg->sources[i];
 	}
-	if (n > 1) {
-		errorf("several sources read channel %s; choose one with --source", channel);
-		return EX_USAGE;
-	}
-	*out = found;
-	return EX_OK;
+	return found;
 }
 
 static void show_progress(ingest *g, bool final)
@@ -274,9 +270,7 @@ static int run_one(ingest *g, const char *origin, const char *channel, const uns
 	env.channel = channel;
 	env.bytes = b;
 	env.len = n;
-	int rc = source_for(g, channel, &env.source);
-	if (rc)
-		return rc;
+	env.source = source_for(g, channel);
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
 	if (o == DS_STAGE_REJECT && !g->c->o.quiet && !g->c->o.json && !g->progress)
 		fprintf(stderr, "quarantined %s (%s): %s\n", origin, env.stage, err.msg);
@@ -417,9 +411,9 @@ static int ingest_path(ingest *g, const char *path, int depth)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		/* Notes beside the inputs are not inputs. */
+		/* Notes beside the inputs, and expected results, are not inputs. */
 		size_t l = strlen(e->d_name);
-		if (l > 3 && !strcmp(e->d_name + l - 3, ".md"))
+		if ((l > 3 && !strcmp(e->d_name + l - 3, ".md")) || !strcmp(e->d_name, "expected"))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -499,13 +493,15 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	for (; first < argc; first++) {
 		if (is_help(argv[first])) {
 			puts("usage: dossier ingest [--source NAME] PATH...\n\n"
-			     "Ingests files and folders (recursively, in name order); - reads stdin.\n"
+			     "Ingests files and folders (recursively, in name order; notes *.md and\n"
+			     "folders named expected/ are skipped); - reads stdin.\n"
 			     "The format comes from the extension (.json one document, .ndjson one per\n"
 			     "line) or, failing that, the content. Each input is stored raw, mapped by its\n"
 			     "source, validated, and moves its case; re-running on the same inputs creates\n"
-			     "nothing new. Without --source, the only source of the input's channel is\n"
-			     "used. Exit 0, or 3 when some inputs were quarantined (see `dossier\n"
-			     "quarantine list`).");
+			     "nothing new. Without --source, the source is the one that reads the input's\n"
+			     "channel or, when several do, the one whose mapping rules accept the input.\n"
+			     "Exit 0, or 3 when some inputs were quarantined (see `dossier quarantine\n"
+			     "list`).");
 			return EX_OK;
 		}
 		if (!strcmp(argv[first], "--source") && first + 1 < argc) {

@@ -316,6 +316,23 @@ static const char *kind_of(const cJSON *v)
 	       cJSON_IsNumber(v) ? "a number" : "a literal";
 }
 
+int ds_source_accepts(const ds_source *s, const cJSON *input, ds_time now, bool *yes,
+		      ds_err *err)
+{
+	*yes = false;
+	for (size_t r = 0; r < s->nrules && !*yes; r++) {
+		const ds_map_rule *rule = &s->rules[r];
+		if (!rule->when) {
+			*yes = true;
+			break;
+		}
+		ds_expr_env env = { resolve_input, (void *)input, now };
+		if (ds_expr_eval_bool(rule->when, &env, yes, err))
+			return ds_err_prefix(err, "source %s, rule %zu condition", s->name, r);
+	}
+	return DS_OK;
+}
+
 #define MAX_FIELDS 256
 
 int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,

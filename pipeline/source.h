@@ -69,6 +69,11 @@ typedef struct ds_source {
 int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err);
 void ds_source_free(ds_source *s);
 
+/* Whether some rule of s accepts the input (its "when" holds, or it has
+ * none). Returns 0 or the evaluation error. */
+int ds_source_accepts(const ds_source *s, const cJSON *input, ds_time now,
+		      bool *yes, ds_err *err);
+
 /* Applies the source's rules to a parsed input. For each rule that
  * matches, calls emit(ud, type, record) with a new record tree that the
  * callee owns from then on. The last matching rule that copies the whole

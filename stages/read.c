@@ -40,13 +40,7 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 			   rt->cfg->limits.max_input_bytes);
 		return DS_STAGE_REJECT;
 	}
-	if (!env->source) {
-		ds_err_set(err, DS_ECONFIG,
-			   "no source reads channel \"%s\": declare one in schemas/sources/ or pass --source",
-			   env->channel);
-		return DS_STAGE_REJECT;
-	}
-	if (strcmp(env->channel, env->source->channel)) {
+	if (env->source && strcmp(env->channel, env->source->channel)) {
 		ds_err_set(err, DS_ECONFIG, "source \"%s\" reads channel \"%s\", not \"%s\"",
 			   env->source->name, env->source->channel, env->channel);
 		return DS_STAGE_REJECT;

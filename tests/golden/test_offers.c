@@ -284,3 +284,32 @@ Test(offers, check_reports_broken_schema)
 	cr_expect_eq(th_run(&h, NULL, NULL, "case list"), 2);
 	th_home_fini(&h);
 }
+
+Test(offers, inputs_without_a_source_go_to_the_source_that_accepts_them)
+{
+	th_home h;
+	th_home_init(&h);
+	/* offers and orders are both JSON: each goes to the source whose rules
+	 * accept it, and the order's bad SIRET is refused by its schema */
+	cJSON *sum = th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest fixtures/orders "
+			     "fixtures/offers/DEV-2026-0001.json");
+	cr_expect_eq(th_num(sum, "records"), 3);
+	cr_expect_eq(th_num(sum, "quarantined"), 1);
+	cJSON_Delete(sum);
+	cJSON *q = th_json(&h, 0, "quarantine list");
+	cr_assert_eq(cJSON_GetArraySize(q), 1);
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(q, 0), "source"), "api-orders");
+	cr_expect(strstr(th_str(cJSON_GetArrayItem(q, 0), "reason"), "/customer/siret"));
+	cJSON_Delete(q);
+	/* JSON that no source accepts is unmapped */
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/other.json", h.dir);
+	FILE *f = fopen(path, "w");
+	fputs("{\"facture\": \"FAC-1\"}", f);
+	fclose(f);
+	char *err = NULL;
+	cr_expect_eq(th_run(&h, NULL, &err, "ingest '%s'", path), 3);
+	cr_expect(strstr(err, "unmapped"), "%s", err);
+	free(err);
+	th_home_fini(&h);
+}
