@@ -601,8 +601,8 @@ static bool text_date(char *s, int *y, int *m, int *d, int *wd)
 
 static int n_date_fr(ds_arena *a, const char *in, const char **out, ds_err *err)
 {
-	static const char *const day_names[7] = { "lundi", "mardi", "mercredi", "jeudi",
-						  "vendredi", "samedi", "dimanche" };
+	static const char *const day_names[7] = { "Monday", "Tuesday", "Wednesday", "Thursday",
+						  "Friday", "Saturday", "Sunday" };
 	char f[DATE_MAX + 1];
 	const char *b = in, *e = in + strlen(in);
 	trim_bounds(&b, &e);
@@ -624,8 +624,8 @@ static int n_date_fr(ds_arena *a, const char *in, const char **out, ds_err *err)
 	int actual = ds_weekday(ds_days_from_civil(y, m, d));
 	if (wd >= 0 && wd != actual) {
 		char q[72];
-		return ds_err_set(err, DS_EINVAL, "not a consistent date (%s is a %s): \"%s\"", iso,
-				  day_names[actual], quote(in, q));
+		return ds_err_set(err, DS_EINVAL, "not a consistent date (%s is a %s, %s): \"%s\"",
+				  iso, day_names[actual], weekdays[actual][0], quote(in, q));
 	}
 	return keep(a, iso, 10, out, err);
 }

@@ -170,7 +170,7 @@ static const struct {
 	{ "date_fr", "31/12/69", "2069-12-31", NULL },
 	/* the weekday must be the date's: 2026-11-22 is a Sunday */
 	{ "date_fr", "lundi 22 novembre 2026", NULL,
-	  "not a consistent date (2026-11-22 is a dimanche): \"lundi 22 novembre 2026\"" },
+	  "not a consistent date (2026-11-22 is a Sunday, dimanche): \"lundi 22 novembre 2026\"" },
 	{ "date_fr", "31/11/2026", NULL, "not a date (no such day): \"31/11/2026\"" },
 	{ "date_fr", "29/02/2026", NULL, "no such day" },
 	{ "date_fr", "0/11/2026", NULL, "no such day" },
