@@ -601,8 +601,6 @@ static bool text_date(char *s, int *y, int *m, int *d, int *wd)
 
 static int n_date_fr(ds_arena *a, const char *in, const char **out, ds_err *err)
 {
-	static const char *const day_names[7] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-						  "Friday", "Saturday", "Sunday" };
 	char f[DATE_MAX + 1];
 	const char *b = in, *e = in + strlen(in);
 	trim_bounds(&b, &e);
@@ -621,12 +619,10 @@ static int n_date_fr(ds_arena *a, const char *in, const char **out, ds_err *err)
 	int yy, mm, dd;
 	if (ds_date_parse(iso, &yy, &mm, &dd))
 		return refuse(err, "a date (no such day)", in);
-	int actual = ds_weekday(ds_days_from_civil(y, m, d));
-	if (wd >= 0 && wd != actual) {
-		char q[72];
-		return ds_err_set(err, DS_EINVAL, "not a consistent date (%s is a %s, %s): \"%s\"",
-				  iso, day_names[actual], weekdays[actual][0], quote(in, q));
-	}
+	/* A written weekday is read and not checked: in typed French text the
+	 * day number is what people copy from a calendar, and the weekday
+	 * beside it is often a slip ("lundi 22 novembre 2026"). */
+	(void)wd;
 	return keep(a, iso, 10, out, err);
 }
 
