@@ -92,6 +92,7 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 					continue;
 				fm->norm_names[fm->nnorms] = ds_strdup(it->valuestring);
 				fm->norms[fm->nnorms++] = fn;
+				fm->result = ds_normalizer_kind(it->valuestring);
 			}
 		}
 	}
@@ -303,7 +304,9 @@ static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJ
 			if (rc)
 				return ds_err_prefix(err, "%s (%s)", fm->pick, fm->norm_names[i]);
 		}
-		*out = cJSON_CreateString(s);
+		/* A boolean normalizer ("bool") makes a JSON boolean. */
+		*out = fm->result == DS_NORM_BOOLEAN ? cJSON_CreateBool(!strcmp(s, "true"))
+						   : cJSON_CreateString(s);
 	} else {
 		*out = cJSON_Duplicate(v, true);
 	}

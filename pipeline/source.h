@@ -44,6 +44,7 @@ typedef struct ds_field_map {
 	ds_normalizer_fn *norms;
 	char **norm_names;
 	size_t nnorms;
+	ds_norm_kind result;     /* of the last normalizer: the field's JSON type */
 	cJSON *deflt;            /* owned; NULL when none */
 } ds_field_map;
 
