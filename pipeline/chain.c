@@ -131,6 +131,7 @@ static int quarantine(ds_chain *c, ds_env *env, const char *stage, const char *r
 		/* The raw bytes live in the interaction once stored. */
 		.bytes = env->interaction_id ? NULL : env->bytes,
 		.len = env->interaction_id ? 0 : env->len,
+		.size = env->too_large ? env->size : env->len,
 	};
 	memcpy(q.sha256, env->sha256, sizeof q.sha256);
 	bool dup = false;
@@ -138,6 +139,7 @@ static int quarantine(ds_chain *c, ds_env *env, const char *stage, const char *r
 	if (rc)
 		return rc;
 	env->quarantine_id = q.id;
+	env->quarantine_dup = dup;
 	if (dup)
 		c->rt->stats.duplicates++;
 	else

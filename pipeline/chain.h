@@ -59,6 +59,9 @@ typedef struct ds_env {
 	const char *channel;
 	const unsigned char *bytes;
 	size_t len;
+	bool too_large;              /* over the limit: bytes NULL, size and
+	                                sha256 given by the driver */
+	size_t size;
 	/* read */
 	cJSON *doc;                  /* NULL once a record took it over */
 	char sha256[65];
@@ -72,6 +75,7 @@ typedef struct ds_env {
 	/* reject */
 	const char *stage;           /* the stage that rejected */
 	int64_t quarantine_id;
+	bool quarantine_dup;         /* the entry already existed */
 } ds_env;
 
 typedef struct ds_stage_type {

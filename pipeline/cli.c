@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "chain.h"
 #include "config.h"
 #include "engine.h"
+#include "hash.h"
 #include "json.h"
 #include "mem.h"
 #include "store.h"
@@ -197,7 +199,6 @@ typedef struct ingest {
 	const ds_source *forced;
 	size_t in_batch;
 	bool progress;
-	int rc;                  /* exit code of a fatal failure, else 0 */
 } ingest;
 
 static const char *channel_of(const char *path, const unsigned char *b, size_t n)
@@ -257,8 +258,11 @@ static void show_progress(ingest *g, bool final)
 		final ? "\n" : "");
 }
 
+/* Runs one input through the chain inside the current batch. bytes NULL
+ * with too_large set: the input was over the limit, size and sha256 say
+ * what it was. */
 static int run_one(ingest *g, const char *origin, const char *channel, const unsigned char *b,
-		   size_t n)
+		   size_t n, bool too_large, size_t size, const char *sha256)
 {
 	ds_err err = {0};
 	if (!g->in_batch && ds_chain_batch_begin(g->chain, &err))
@@ -270,9 +274,14 @@ static int run_one(ingest *g, const char *origin, const char *channel, const uns
 	env.channel = channel;
 	env.bytes = b;
 	env.len = n;
+	env.too_large = too_large;
+	env.size = size;
+	if (too_large)
+		memcpy(env.sha256, sha256, sizeof env.sha256);
 	env.source = source_for(g, channel);
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
-	if (o == DS_STAGE_REJECT && !g->c->o.quiet && !g->c->o.json && !g->progress)
+	if (o == DS_STAGE_REJECT && !env.quarantine_dup && !g->c->o.quiet && !g->c->o.json &&
+	    !g->progress)
 		fprintf(stderr, "quarantined %s (%s): %s\n", origin, env.stage, err.msg);
 	ds_arena_reset(g->arena);
 	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
@@ -291,93 +300,185 @@ static int run_one(ingest *g, const char *origin, const char *channel, const uns
 	return EX_OK;
 }
 
-static int ingest_ndjson(ingest *g, const char *path, FILE *f)
+/* A path that cannot be read is reported and skipped; the run goes on. */
+static void unreadable(ingest *g, const char *path, const char *why)
 {
-	size_t max = g->c->cfg->limits.max_input_bytes;
-	ds_buf line;
-	ds_buf_init(&line, max);
-	char chunk[65536];
+	g->rt.stats.unreadable++;
+	if (!g->c->o.quiet)
+		errorf("skipped %s: %s", path, why);
+}
+
+/* One input being read: its bytes up to the limit, and beyond the limit
+ * only its size and hash, so that an oversized input costs no memory. */
+typedef struct reading {
+	ds_buf buf;
+	size_t max;
+	size_t size;
+	ds_sha256 *over;         /* hashing since the limit was passed */
+} reading;
+
+static void reading_init(reading *r, size_t max)
+{
+	ds_buf_init(&r->buf, max);
+	r->max = max;
+	r->size = 0;
+	r->over = NULL;
+}
+
+static int reading_add(reading *r, const char *p, size_t n)
+{
+	r->size += n;
+	if (!r->over) {
+		int rc = ds_buf_append(&r->buf, p, n);
+		if (rc != DS_ELIMIT)
+			return rc;
+		/* Over the limit: hash what was kept, then the rest as it comes. */
+		if (!(r->over = ds_sha256_begin()))
+			return DS_ENOMEM;
+		ds_sha256_update(r->over, r->buf.data ? r->buf.data : "", r->buf.len);
+		ds_buf_reset(&r->buf);
+	}
+	ds_sha256_update(r->over, p, n);
+	return DS_OK;
+}
+
+/* Hands the input to the chain and gets ready for the next one. */
+static int reading_flush(ingest *g, reading *r, const char *origin, const char *channel)
+{
+	int rc;
+	if (r->over) {
+		char sha[65];
+		ds_sha256_end(r->over, sha);
+		r->over = NULL;
+		rc = run_one(g, origin, channel, NULL, 0, true, r->size, sha);
+	} else {
+		rc = run_one(g, origin, channel,
+			     (const unsigned char *)(r->buf.data ? r->buf.data : ""), r->buf.len,
+			     false, r->size, NULL);
+	}
+	ds_buf_reset(&r->buf);
+	r->size = 0;
+	return rc;
+}
+
+static void reading_free(reading *r)
+{
+	if (r->over) {
+		char sha[65];
+		ds_sha256_end(r->over, sha);
+	}
+	ds_buf_free(&r->buf);
+}
+
+/* NDJSON: one input per line, split on '\n' by length (a NUL byte inside
+ * a line stays in it, for the read stage to refuse). Blank lines are
+ * skipped; a '\r' before the '\n' is dropped. */
+static int ingest_ndjson(ingest *g, const char *path, int fd)
+{
+	reading r;
+	reading_init(&r, g->c->cfg->limits.max_input_bytes);
+	char chunk[65536], origin[PATH_MAX + 32];
 	size_t lineno = 0;
-	bool too_long = false;
 	int rc = EX_OK;
-	char origin[PATH_MAX + 32];
-	for (;;) {
-		if (!fgets(chunk, sizeof chunk, f))
-			break;
-		size_t n = strlen(chunk);
-		bool end = n && chunk[n - 1] == '\n';
-		if (!too_long && ds_buf_append(&line, chunk, n) == DS_ELIMIT)
-			too_long = true;
-		if (!end && !feof(f))
+	bool eof = false;
+	while (!rc && !eof) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
 			continue;
-		lineno++;
-		snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
-		if (too_long) {
-			/* Keep what fits, so the quarantine shows the start. */
-			rc = run_one(g, origin, "json", (const unsigned char *)line.data, max + 1);
-		} else {
-			size_t len = line.len;
-			while (len && (line.data[len - 1] == '\n' || line.data[len - 1] == '\r'))
-				len--;
-			if (len)
-				rc = run_one(g, origin, "json", (const unsigned char *)line.data, len);
-		}
-		ds_buf_reset(&line);
-		too_long = false;
-		if (rc)
+		if (n < 0) {
+			errorf("cannot read %s: %s", path, strerror(errno));
+			rc = EX_INTERNAL;
 			break;
+		}
+		eof = n == 0;
+		const char *p = chunk, *end = chunk + n;
+		while (!rc && (p < end || (eof && r.size))) {
+			const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+			size_t take = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			if (take && reading_add(&r, p, take) == DS_ENOMEM) {
+				errorf("out of memory reading %s", path);
+				rc = EX_INTERNAL;
+				break;
+			}
+			p += take;
+			if (!nl && !eof)
+				break;
+			if (nl)
+				p++;
+			lineno++;
+			if (!r.over && r.buf.len && r.buf.data[r.buf.len - 1] == '\r')
+				r.buf.data[--r.buf.len] = '\0';
+			bool blank = !r.over;
+			for (size_t i = 0; blank && i < r.buf.len; i++)
+				blank = r.buf.data[i] == ' ' || r.buf.data[i] == '\t';
+			if (blank) {
+				ds_buf_reset(&r.buf);
+				r.size = 0;
+				continue;
+			}
+			snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
+			rc = reading_flush(g, &r, origin, "json");
+		}
 	}
-	if (!rc && ferror(f)) {
-		errorf("cannot read %s: %s", path, strerror(errno));
-		rc = EX_INTERNAL;
+	reading_free(&r);
+	return rc;
+}
+
+static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
+{
+	size_t pl = strlen(path);
+	if (pl > 7 && !strcmp(path + pl - 7, ".ndjson"))
+		return ingest_ndjson(g, origin, fd);
+	reading r;
+	reading_init(&r, g->c->cfg->limits.max_input_bytes);
+	char chunk[65536];
+	int rc = EX_OK;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			errorf("cannot read %s: %s", origin, strerror(errno));
+			rc = EX_INTERNAL;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (reading_add(&r, chunk, (size_t)n) == DS_ENOMEM) {
+			errorf("out of memory reading %s", origin);
+			rc = EX_INTERNAL;
+			break;
+		}
 	}
-	ds_buf_free(&line);
+	if (!rc) {
+		const unsigned char *head = (const unsigned char *)(r.buf.data ? r.buf.data : "");
+		rc = reading_flush(g, &r, origin, channel_of(path, head, r.buf.len));
+	}
+	reading_free(&r);
 	return rc;
 }
 
 static int ingest_file(ingest *g, const char *path)
 {
-	bool is_stdin = !strcmp(path, "-");
-	FILE *f = is_stdin ? stdin : fopen(path, "rb");
-	if (!f) {
-		errorf("cannot open %s: %s", path, strerror(errno));
-		return EX_USAGE;
+	if (!strcmp(path, "-"))
+		return ingest_fd(g, "-", "stdin", STDIN_FILENO);
+	/* Non-blocking, so that a FIFO met on the way cannot hang the run. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0) {
+		unreadable(g, path, strerror(errno));
+		return EX_OK;
 	}
-	const char *origin = is_stdin ? "stdin" : path;
-	size_t pl = strlen(path);
-	int rc;
-	if (pl > 7 && !strcmp(path + pl - 7, ".ndjson")) {
-		rc = ingest_ndjson(g, origin, f);
-	} else {
-		/* Read at most the limit plus one byte: enough to know it is over. */
-		size_t max = g->c->cfg->limits.max_input_bytes;
-		ds_buf b;
-		ds_buf_init(&b, max + 1);
-		char chunk[65536];
-		size_t n;
-		rc = EX_OK;
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-			size_t room = max + 1 - b.len;
-			if (ds_buf_append(&b, chunk, n < room ? n : room) == DS_ENOMEM) {
-				errorf("out of memory reading %s", origin);
-				rc = EX_INTERNAL;
-				break;
-			}
-			if (b.len > max)
-				break;
-		}
-		if (!rc && ferror(f)) {
-			errorf("cannot read %s: %s", origin, strerror(errno));
-			rc = EX_INTERNAL;
-		}
-		if (!rc) {
-			const unsigned char *bytes = (const unsigned char *)(b.data ? b.data : "");
-			rc = run_one(g, origin, channel_of(path, bytes, b.len), bytes, b.len);
-		}
-		ds_buf_free(&b);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		unreadable(g, path, "not a regular file");
+		return EX_OK;
 	}
-	if (!is_stdin)
-		fclose(f);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	int rc = ingest_fd(g, path, path, fd);
+	close(fd);
 	return rc;
 }
 
@@ -386,23 +487,34 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* top: a path given on the command line (symbolic links followed); below
+ * it, symbolic links to folders are not followed, so a loop cannot trap
+ * the walk. */
 static int ingest_path(ingest *g, const char *path, int depth)
 {
 	struct stat st;
-	if (strcmp(path, "-") && stat(path, &st)) {
-		errorf("cannot read %s: %s", path, strerror(errno));
-		return EX_USAGE;
+	if (!strcmp(path, "-"))
+		return ingest_file(g, path);
+	if ((depth ? lstat(path, &st) : stat(path, &st))) {
+		unreadable(g, path, strerror(errno));
+		return EX_OK;
 	}
-	if (!strcmp(path, "-") || !S_ISDIR(st.st_mode))
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+			unreadable(g, path, "a symbolic link to something other than a file");
+			return EX_OK;
+		}
+	}
+	if (!S_ISDIR(st.st_mode))
 		return ingest_file(g, path);
 	if (depth > 32) {
-		errorf("%s: folders nested too deep", path);
-		return EX_USAGE;
+		unreadable(g, path, "folders nested more than 32 deep");
+		return EX_OK;
 	}
 	DIR *d = opendir(path);
 	if (!d) {
-		errorf("cannot read %s: %s", path, strerror(errno));
-		return EX_USAGE;
+		unreadable(g, path, strerror(errno));
+		return EX_OK;
 	}
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -437,8 +549,11 @@ static int ingest_path(ingest *g, const char *path, int depth)
 		qsort(names, n, sizeof *names, cmp_names);
 	for (size_t i = 0; i < n && !rc; i++) {
 		char child[PATH_MAX];
-		snprintf(child, sizeof child, "%s%s%s", path,
-			 path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+		if (snprintf(child, sizeof child, "%s%s%s", path,
+			     path[strlen(path) - 1] == '/' ? "" : "/", names[i]) >= (int)sizeof child) {
+			unreadable(g, names[i], "path too long");
+			continue;
+		}
 		rc = ingest_path(g, child, depth + 1);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -467,6 +582,7 @@ static void print_counts(const ctx *c, const ds_stats *s, bool tick)
 			cJSON_AddNumberToObject(doc, "records", (double)s->records);
 			cJSON_AddNumberToObject(doc, "transitions", (double)s->transitions);
 			cJSON_AddNumberToObject(doc, "documents", (double)s->documents);
+			cJSON_AddNumberToObject(doc, "unreadable", (double)s->unreadable);
 		}
 		print_json(doc);
 		return;
@@ -481,9 +597,9 @@ static void print_counts(const ctx *c, const ds_stats *s, bool tick)
 		       s->purged);
 	else
 		printf("read %" PRId64 ", new %" PRId64 ", duplicates %" PRId64 ", quarantined %" PRId64
-		       ", records %" PRId64 ", transitions %" PRId64 ", documents %" PRId64 "\n",
+		       ", records %" PRId64 ", transitions %" PRId64 ", documents %" PRId64 "%s\n",
 		       s->read, s->new_, s->duplicates, s->quarantined, s->records, s->transitions,
-		       s->documents);
+		       s->documents, s->unreadable ? "; some paths could not be read (above)" : "");
 }
 
 static int cmd_ingest(ctx *c, int argc, char **argv)
@@ -555,9 +671,9 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	ds_chain_free(g.chain);
 	ds_arena_free(g.arena);
 	ds_runtime_fini(&g.rt);
-	/* 3 when this run put inputs in quarantine; a re-run that only meets
-	 * them again as duplicates succeeds. */
-	if (!rc && g.rt.stats.quarantined)
+	/* 3 when this run put inputs in quarantine or could not read some
+	 * paths; a re-run that only meets them again as duplicates succeeds. */
+	if (!rc && (g.rt.stats.quarantined || g.rt.stats.unreadable))
 		rc = EX_QUARANTINED;
 	return rc;
 }
@@ -1261,8 +1377,10 @@ static int cmd_quarantine(ctx *c, int argc, char **argv)
 			q_row(&l, &q);
 			cJSON *o = cJSON_DetachItemFromArray(l.arr, 0);
 			cJSON_Delete(l.arr);
-			cJSON_AddNumberToObject(o, "size", (double)len);
-			if (bytes && ds_utf8_valid((const char *)bytes, len))
+			cJSON_AddNumberToObject(o, "size", (double)q.size);
+			/* Text only: bytes that are not UTF-8, or hold a NUL, are shown
+			 * by the text output. */
+			if (bytes && ds_utf8_valid((const char *)bytes, len) && !memchr(bytes, 0, len))
 				cJSON_AddStringToObject(o, "bytes", (const char *)bytes);
 			else
 				cJSON_AddNullToObject(o, "bytes");
@@ -1273,7 +1391,7 @@ static int cmd_quarantine(ctx *c, int argc, char **argv)
 			printf("entry:   %" PRId64 "\nsource:  %s (%s)\norigin:  %s\nstage:   %s\n"
 			       "reason:  %s\nat:      %s\nsha256:  %s\nsize:    %zu bytes\n",
 			       q.id, q.source, q.channel ? q.channel : "?", q.origin ? q.origin : "",
-			       q.stage, q.reason, t, q.sha256, len);
+			       q.stage, q.reason, t, q.sha256, q.size);
 			if (bytes) {
 				printf("--- original bytes ---\n");
 				fwrite(bytes, 1, len > 65536 ? 65536 : len, stdout);

@@ -6,13 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "json.h"
 
 /* ---- runtime ---- */
@@ -454,16 +454,6 @@ int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err)
 	return DS_OK;
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* A file-name-safe copy of a key. */
 static void safe_name(const char *in, char *out, size_t n)
 {
@@ -512,7 +502,6 @@ static int produce_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 {
 	int rc;
 	char when[24], key[128], dir[PATH_MAX], path[PATH_MAX], sha[65];
-	unsigned char digest[32];
 	ds_buf pdf;
 	ds_buf_init(&pdf, 64u << 20);
 	cJSON *vars = cJSON_CreateObject();
@@ -541,8 +530,7 @@ static int produce_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 	if ((rc = write_file(path, pdf.data, pdf.len, err)))
 		goto done;
 	rt->wrote_documents = true;
-	EVP_Digest(pdf.data, pdf.len, digest, NULL, EVP_sha256(), NULL);
-	hex(digest, 32, sha);
+	ds_sha256_hex(pdf.data, pdf.len, sha);
 	ds_document_row d = {
 		.case_id = w->row.id,
 		.audit_id = c->audit_id,

@@ -33,7 +33,7 @@
 /* Counters a run reports (SPEC section 3, `ingest` and `tick`). */
 typedef struct ds_stats {
 	int64_t read, new_, duplicates, quarantined, records, transitions,
-		documents, fired, obsolete, failed, purged;
+		documents, fired, obsolete, failed, purged, unreadable;
 	int64_t max_late;        /* seconds, timers */
 } ds_stats;
 

@@ -75,6 +75,130 @@ static size_t utf8_bad_at(const char *s, size_t len)
 	return len;
 }
 
+/* Length of the number at s[0..len) by the grammar of RFC 8259 section 6
+ * (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?), or 0 when the run of
+ * number characters there is not one: cJSON hands the run to strtod,
+ * which also takes "-01", "1." and ".5". */
+static size_t number_len(const char *s, size_t len)
+{
+	size_t j = 0;
+#define DIGIT(k) ((k) < len && s[k] >= '0' && s[k] <= '9')
+	if (s[j] == '-')
+		j++;
+	if (j < len && s[j] == '0')
+		j++;
+	else if (DIGIT(j))
+		while (DIGIT(j))
+			j++;
+	else
+		return 0;
+	if (j < len && s[j] == '.') {
+		if (!DIGIT(j + 1))
+			return 0;
+		for (j++; DIGIT(j); j++)
+			;
+	}
+	if (j < len && (s[j] == 'e' || s[j] == 'E')) {
+		j++;
+		if (j < len && (s[j] == '+' || s[j] == '-'))
+			j++;
+		if (!DIGIT(j))
+			return 0;
+		while (DIGIT(j))
+			j++;
+	}
+	if (j < len && (DIGIT(j) || s[j] == '.' || s[j] == 'e' || s[j] == 'E' || s[j] == '+'
+			|| s[j] == '-'))
+		return 0;
+#undef DIGIT
+	return j;
+}
+
+static bool is_hex4(const char *s)
+{
+	for (int k = 0; k < 4; k++) {
+		char c = s[k];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The lexical rules cJSON 1.7 does not enforce, checked in the same pass
+ * that bounds the nesting: whitespace is only space, tab, LF and CR;
+ * strings hold no raw control character and only the escapes of RFC 8259;
+ * numbers follow the grammar; nothing else stands outside strings but
+ * brackets, ',', ':' and the letters of true, false and null (whose
+ * spelling, like the structure, cJSON checks). *nul_escape tells whether a
+ * string spells U+0000 as "\u0000".
+ */
+static int scan(const char *s, size_t len, int max_depth, bool *nul_escape, ds_err *err)
+{
+	int depth = 0;
+	*nul_escape = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case ' ': case '\t': case '\n': case '\r': case ',': case ':':
+			continue;
+		case '[': case '{':
+			if (++depth > max_depth)
+				return ds_err_set(err, DS_EINVAL,
+						  "nesting deeper than %d levels at byte %zu",
+						  max_depth, i);
+			continue;
+		case ']': case '}':
+			depth--;
+			continue;
+		case '"':
+			for (i++; i < len; i++) {
+				c = (unsigned char)s[i];
+				if (c == '"')
+					break;
+				if (c < 0x20)
+					return ds_err_set(err, DS_EINVAL, c ? "invalid JSON at byte "
+							  "%zu: control character in a string"
+							  : "NUL byte at byte %zu", i);
+				if (c != '\\')
+					continue;
+				if (++i >= len)
+					break;
+				c = (unsigned char)s[i];
+				if (c == 'u') {
+					if (len - i <= 4 || !is_hex4(s + i + 1))
+						return ds_err_set(err, DS_EINVAL, "invalid JSON at byte "
+								  "%zu: bad \\u escape", i - 1);
+					if (memcmp(s + i + 1, "0000", 4) == 0)
+						*nul_escape = true;
+					i += 4;
+				} else if (!strchr("\"\\/bfnrt", c) || !c) {
+					return ds_err_set(err, DS_EINVAL, "invalid JSON at byte %zu: "
+							  "bad escape in a string", i - 1);
+				}
+			}
+			continue;
+		case '-': case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9': {
+			size_t n = number_len(s + i, len - i);
+			if (!n)
+				return ds_err_set(err, DS_EINVAL,
+						  "invalid JSON at byte %zu: malformed number", i);
+			i += n - 1;
+			continue;
+		}
+		case '\0':
+			return ds_err_set(err, DS_EINVAL, "NUL byte at byte %zu", i);
+		default:
+			if (c >= 'a' && c <= 'z')
+				continue;
+			return ds_err_set(err, DS_EINVAL,
+					  "invalid JSON at byte %zu: unexpected character", i);
+		}
+	}
+	return DS_OK;
+}
+
 int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err *err)
 {
 	*out = NULL;
@@ -83,31 +207,10 @@ int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err 
 	size_t bad = utf8_bad_at(s, len);
 	if (bad < len)
 		return ds_err_set(err, DS_EINVAL, "invalid UTF-8 at byte %zu", bad);
-	/* Depth scan: brackets outside strings. */
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '\0')
-			return ds_err_set(err, DS_EINVAL, "NUL byte at byte %zu", i);
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max_depth)
-				return ds_err_set(err, DS_EINVAL,
-						  "nesting deeper than %d levels at byte %zu",
-						  max_depth, i);
-		} else if (c == ']' || c == '}') {
-			depth--;
-		}
-	}
+	bool nul_escape;
+	int rc = scan(s, len, max_depth, &nul_escape, err);
+	if (rc)
+		return rc;
 	const char *end = NULL;
 	cJSON *doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
 	if (!doc) {
@@ -125,6 +228,7 @@ int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err 
 					  (size_t)(p - s));
 		}
 	}
+	(void)nul_escape;
 	*out = doc;
 	return DS_OK;
 }
@@ -186,7 +290,8 @@ cJSON *ds_json_load_file(const char *path, ds_diag *diag)
 	if (ds_json_parse(text, len, DS_JSON_MAX_DEPTH, &doc, &err)) {
 		/* Give a line and column, which people can find in an editor. */
 		unsigned long at = 0;
-		if (sscanf(err.msg, "invalid JSON at byte %lu", &at) == 1 && at <= len) {
+		int used = 0;
+		if (sscanf(err.msg, "invalid JSON at byte %lu%n", &at, &used) == 1 && at <= len) {
 			size_t line = 1, col = 1;
 			for (size_t i = 0; i < at; i++) {
 				if (text[i] == '\n') {
@@ -196,8 +301,9 @@ cJSON *ds_json_load_file(const char *path, ds_diag *diag)
 					col++;
 				}
 			}
-			ds_diag_error(diag, path, "", "invalid JSON at line %zu, column %zu",
-				      line, col);
+			/* The reason, if any, follows as ": why". */
+			ds_diag_error(diag, path, "", "invalid JSON at line %zu, column %zu%s",
+				      line, col, err.msg + used);
 		} else {
 			ds_diag_error(diag, path, "", "%s", err.msg);
 		}

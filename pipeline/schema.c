@@ -715,6 +715,7 @@ struct cc {
 	size_t nerr;                /* errors in this document */
 	int rc;                     /* DS_ENOMEM stops everything */
 	bool stopped;               /* too many errors in this document */
+	unsigned flags;             /* DS_SCHEMA_FORMAT_ANNOTATION */
 	size_t plen;
 	char path[2048];
 };
@@ -1263,6 +1264,8 @@ static struct node *compile(struct cc *c, const cJSON *v, int depth)
 			for (int f = 1; f < F_COUNT; f++)
 				if (strcmp(m->valuestring, format_info[f].name) == 0)
 					n->format = f;
+			if (c->flags & DS_SCHEMA_FORMAT_ANNOTATION)
+				break;  /* any name, nothing checked */
 			if (n->format)
 				n->has |= K_FORMAT;
 			else
@@ -1617,8 +1620,8 @@ static const char *base_name(const char *file)
 }
 
 /* Compiles json (whose ownership passes to env's arena) as doc. */
-static int compile_doc(struct env *env, ds_schema *doc, cJSON *json, ds_diag *diag,
-		       size_t *problems)
+static int compile_doc(struct env *env, ds_schema *doc, cJSON *json, unsigned flags,
+		       ds_diag *diag, size_t *problems)
 {
 	if (ds_arena_defer(env->arena, free_json, json))
 		return DS_ENOMEM;
@@ -1631,6 +1634,7 @@ static int compile_doc(struct env *env, ds_schema *doc, cJSON *json, ds_diag *di
 	c->doc = doc;
 	c->diag = diag;
 	c->problems = problems;
+	c->flags = flags;
 	const cJSON *stack[DS_SCHEMA_MAX_DOC_DEPTH];
 	if (nesting_exceeds(json, DS_SCHEMA_MAX_DOC_DEPTH, stack))
 		cerr(c, "schema nesting deeper than %d", DS_SCHEMA_MAX_DOC_DEPTH);
@@ -1645,6 +1649,12 @@ static int compile_doc(struct env *env, ds_schema *doc, cJSON *json, ds_diag *di
 
 int ds_schema_compile(const cJSON *doc, const char *file, ds_diag *diag,
 		      ds_schema **out, ds_err *err)
+{
+	return ds_schema_compile_opts(doc, file, 0, diag, out, err);
+}
+
+int ds_schema_compile_opts(const cJSON *doc, const char *file, unsigned flags,
+			   ds_diag *diag, ds_schema **out, ds_err *err)
 {
 	if (!out || !doc)
 		return ds_err_set(err, DS_EINVAL, "schema: no document");
@@ -1679,7 +1689,7 @@ int ds_schema_compile(const cJSON *doc, const char *file, ds_diag *diag,
 		rc = DS_ENOMEM;
 		goto done;
 	}
-	if ((rc = compile_doc(s->env, s, copy, diag, &problems)))
+	if ((rc = compile_doc(s->env, s, copy, flags, diag, &problems)))
 		goto done;
 	struct linker L = { .docs = &s, .ndocs = 1, .diag = diag, .problems = &problems };
 	link_docs(&L);
@@ -1757,7 +1767,7 @@ static int load_file(ds_schema_set *set, const char *path, const char *name,
 		return DS_ENOMEM;
 	}
 	set->docs[set->ndocs++] = doc;
-	return compile_doc(&set->env, doc, json, diag, problems);
+	return compile_doc(&set->env, doc, json, 0, diag, problems);
 }
 
 int ds_schema_set_load_dir(const char *dir, ds_diag *diag, ds_schema_set **out, ds_err *err)

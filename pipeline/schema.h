@@ -115,6 +115,22 @@ void ds_schema_set_free(ds_schema_set *s);
  */
 int ds_schema_compile(const cJSON *doc, const char *file, ds_diag *diag,
 		      ds_schema **out, ds_err *err);
+
+/* Flags of ds_schema_compile_opts(). */
+enum {
+	/*
+	 * "format" as draft 2020-12 has it by default: an annotation. Any
+	 * format name is accepted and no string is checked against it. dossier
+	 * asserts formats everywhere else (records are data to trust); this is
+	 * for running the JSON Schema Test Suite, whose required tests expect
+	 * the default.
+	 */
+	DS_SCHEMA_FORMAT_ANNOTATION = 1 << 0,
+};
+
+/* ds_schema_compile() with flags (0 is ds_schema_compile()). */
+int ds_schema_compile_opts(const cJSON *doc, const char *file, unsigned flags,
+			   ds_diag *diag, ds_schema **out, ds_err *err);
 /* Frees a schema from ds_schema_compile(); accepts NULL. */
 void ds_schema_free(ds_schema *s);
 

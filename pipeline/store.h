@@ -214,8 +214,11 @@ typedef struct ds_quarantine_row {
 	const char *stage;
 	const char *reason;
 	ds_time at;
-	const unsigned char *bytes;  /* get only; NULL in lists */
-	size_t len;
+	const unsigned char *bytes;  /* get only; NULL in lists, and when the
+	                                bytes are in the interaction or were
+	                                over the size limit */
+	size_t len;                  /* of bytes */
+	size_t size;                 /* of the input as received */
 	char sha256[65];
 	bool replayed;
 } ds_quarantine_row;

@@ -75,8 +75,8 @@ static const char *const migrations[] = {
 	" id INTEGER PRIMARY KEY,"
 	" interaction_id INTEGER, source TEXT NOT NULL, channel TEXT,"
 	" origin TEXT, stage TEXT NOT NULL, reason TEXT NOT NULL,"
-	" at INTEGER NOT NULL, sha256 TEXT NOT NULL, bytes BLOB,"
-	" replayed INTEGER NOT NULL DEFAULT 0);"
+	" at INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+	" bytes BLOB, replayed INTEGER NOT NULL DEFAULT 0);"
 	"CREATE UNIQUE INDEX quarantine_once ON quarantine(source, stage, sha256)"
 	" WHERE replayed = 0;",
 };
@@ -159,16 +159,16 @@ static const char *const sql[S_COUNT_] = {
 	[S_DOC_GET] = "SELECT " DOC_COLS " FROM documents d JOIN cases c"
 		" ON c.id = d.case_id WHERE d.id = ?",
 	[S_Q_ADD] = "INSERT INTO quarantine(interaction_id, source, channel, origin,"
-		" stage, reason, at, sha256, bytes) VALUES(?,?,?,?,?,?,?,?,?)"
+		" stage, reason, at, sha256, size, bytes) VALUES(?,?,?,?,?,?,?,?,?,?)"
 		" ON CONFLICT(source, stage, sha256) WHERE replayed = 0 DO NOTHING"
 		" RETURNING id",
 	[S_Q_FIND] = "SELECT id FROM quarantine WHERE source = ? AND stage = ?"
 		" AND sha256 = ? AND replayed = 0",
 	[S_Q_LIST] = "SELECT id, coalesce(interaction_id, 0), source, channel,"
-		" origin, stage, reason, at, sha256, replayed, NULL"
+		" origin, stage, reason, at, sha256, replayed, size, NULL"
 		" FROM quarantine WHERE replayed = 0 ORDER BY id",
 	[S_Q_GET] = "SELECT id, coalesce(interaction_id, 0), source, channel,"
-		" origin, stage, reason, at, sha256, replayed, bytes"
+		" origin, stage, reason, at, sha256, replayed, size, bytes"
 		" FROM quarantine WHERE id = ?",
 	[S_Q_REPLAYED] = "UPDATE quarantine SET replayed = 1 WHERE id = ?",
 	[S_Q_COUNT] = "SELECT count(*) FROM quarantine WHERE replayed = 0",
@@ -1111,8 +1111,9 @@ static int lite_quarantine_add(ds_store *s, ds_quarantine_row *r, bool *dup, ds_
 	bind_text(q, 6, r->reason);
 	sqlite3_bind_int64(q, 7, r->at);
 	bind_text(q, 8, r->sha256);
+	sqlite3_bind_int64(q, 9, (sqlite3_int64)r->size);
 	if (r->bytes)
-		sqlite3_bind_blob64(q, 9, r->bytes, r->len, SQLITE_STATIC);
+		sqlite3_bind_blob64(q, 10, r->bytes, r->len, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		r->id = sqlite3_column_int64(q, 0);
@@ -1147,6 +1148,7 @@ static void read_q(ds_arena *a, sqlite3_stmt *q, ds_quarantine_row *r)
 	r->at = sqlite3_column_int64(q, 7);
 	col_hex(q, 8, r->sha256);
 	r->replayed = sqlite3_column_int(q, 9) != 0;
+	r->size = (size_t)sqlite3_column_int64(q, 10);
 }
 
 static int lite_quarantine_list(ds_store *s, int (*fn)(void *, const ds_quarantine_row *),
@@ -1187,11 +1189,11 @@ static int lite_quarantine_get(ds_store *s, int64_t id, ds_arena *a, ds_quaranti
 		return db_error(l, err, "read quarantine");
 	}
 	read_q(a, q, out);
-	if (sqlite3_column_type(q, 10) == SQLITE_BLOB) {
-		size_t n = (size_t)sqlite3_column_bytes(q, 10);
+	if (sqlite3_column_type(q, 11) == SQLITE_BLOB) {
+		size_t n = (size_t)sqlite3_column_bytes(q, 11);
 		unsigned char *b = ds_arena_alloc(a, n + 1);
 		if (b) {
-			memcpy(b, sqlite3_column_blob(q, 10), n);
+			memcpy(b, sqlite3_column_blob(q, 11), n);
 			b[n] = 0;
 			out->bytes = b;
 			out->len = n;

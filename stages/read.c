@@ -4,24 +4,12 @@
  * limits. Inputs that cannot be read are rejected here, raw bytes and all,
  * so the quarantine keeps them for a replay.
  */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "chain.h"
+#include "hash.h"
 #include "json.h"
-
-static void sha256_hex(const unsigned char *p, size_t n, char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char d[32];
-	EVP_Digest(p, n, d, NULL, EVP_sha256(), NULL);
-	for (size_t i = 0; i < 32; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[64] = '\0';
-}
 
 /* Frees the document unless a stage took it over (env->doc set to NULL). */
 static void free_doc(void *p)
@@ -34,10 +22,12 @@ static void free_doc(void *p)
 static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	(void)ctx;
-	sha256_hex(env->bytes ? env->bytes : (const unsigned char *)"", env->len, env->sha256);
-	if (env->len > rt->cfg->limits.max_input_bytes) {
-		ds_err_set(err, DS_ELIMIT, "input is larger than the limit of %zu bytes",
-			   rt->cfg->limits.max_input_bytes);
+	/* The driver hashed an oversized input while skipping it. */
+	if (!env->too_large)
+		ds_sha256_hex(env->bytes, env->len, env->sha256);
+	if (env->too_large || env->len > rt->cfg->limits.max_input_bytes) {
+		ds_err_set(err, DS_ELIMIT, "input is %zu bytes, over the limit of %zu bytes",
+			   env->too_large ? env->size : env->len, rt->cfg->limits.max_input_bytes);
 		return DS_STAGE_REJECT;
 	}
 	if (env->source && strcmp(env->channel, env->source->channel)) {
