@@ -106,6 +106,7 @@ int ds_chain_batch_end(ds_chain *c, ds_err *err)
 		ds_chain_batch_abort(c);
 		return rc;
 	}
+	ds_runtime_committed(c->rt);
 	c->in_batch = false;
 	return DS_OK;
 }
@@ -114,6 +115,7 @@ void ds_chain_batch_abort(ds_chain *c)
 {
 	if (c->in_batch)
 		ds_store_rollback(c->rt->store);
+	ds_runtime_discard(c->rt, 0);
 	c->in_batch = false;
 }
 
@@ -151,7 +153,10 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 {
 	bool saved = false;
 	ds_outcome o = DS_STAGE_CONTINUE;
+	size_t mark = ds_runtime_mark(c->rt);
 	c->rt->stats.read++;
+	/* What an input did counts only if it is kept. */
+	ds_stats before = c->rt->stats;
 	for (size_t i = 0; i < NSTAGES && !env->done; i++) {
 		const ds_stage_type *t = registry[i];
 		o = t->process(c->ctx[i], c->rt, env, err);
@@ -167,6 +172,10 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 		if (saved)
 			ds_store_rollback_to(c->rt->store);
 		saved = false;
+		ds_runtime_discard(c->rt, mark);
+		c->rt->stats.records = before.records;
+		c->rt->stats.transitions = before.transitions;
+		c->rt->stats.documents = before.documents;
 		if (o == DS_STAGE_REJECT) {
 			char reason[sizeof err->msg];
 			snprintf(reason, sizeof reason, "%s", err->msg);

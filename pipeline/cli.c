@@ -985,8 +985,10 @@ static int case_act(ctx *c, const char *ref, const char *role,
 	    (rc = ds_runtime_sync(&rt, &err)) ||
 	    (rc = ds_store_commit(c->store, &err))) {
 		ds_store_rollback(c->store);
+		ds_runtime_discard(&rt, 0);
 		goto out;
 	}
+	ds_runtime_committed(&rt);
 	if (c->o.json) {
 		cJSON *doc = case_json(&w.row, false);
 		cJSON_AddNumberToObject(doc, "transitions", (double)rt.stats.transitions);

@@ -59,13 +59,51 @@ int ds_runtime_init(ds_runtime *rt, const ds_config *cfg, ds_store *store, ds_ti
 
 void ds_runtime_fini(ds_runtime *rt)
 {
+	ds_runtime_discard(rt, 0);
+	ds_free(rt->written);
+	rt->written = NULL;
+	rt->capwritten = 0;
 	ds_pdf_free(rt->pdf);
 	rt->pdf = NULL;
 }
 
+void ds_runtime_committed(ds_runtime *rt)
+{
+	for (size_t i = 0; i < rt->nwritten; i++)
+		ds_free(rt->written[i]);
+	rt->nwritten = 0;
+}
+
+size_t ds_runtime_mark(const ds_runtime *rt) { return rt->nwritten; }
+
+void ds_runtime_discard(ds_runtime *rt, size_t mark)
+{
+	while (rt->nwritten > mark) {
+		char *path = rt->written[--rt->nwritten];
+		unlink(path);
+		ds_free(path);
+	}
+}
+
+static int remember(ds_runtime *rt, const char *path, ds_err *err)
+{
+	if (rt->nwritten == rt->capwritten) {
+		size_t cap = rt->capwritten ? rt->capwritten * 2 : 64;
+		char **n = ds_realloc(rt->written, cap * sizeof *n);
+		if (!n)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		rt->written = n;
+		rt->capwritten = cap;
+	}
+	if (!(rt->written[rt->nwritten] = ds_strdup(path)))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	rt->nwritten++;
+	return DS_OK;
+}
+
 int ds_runtime_sync(ds_runtime *rt, ds_err *err)
 {
-	if (!rt->wrote_documents)
+	if (!rt->nwritten)
 		return DS_OK;
 	int fd = open(rt->documents_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -76,7 +114,6 @@ int ds_runtime_sync(ds_runtime *rt, ds_err *err)
 	close(fd);
 	if (rc)
 		return ds_err_set(err, DS_EIO, "cannot flush documents: %s", strerror(errno));
-	rt->wrote_documents = false;
 	return DS_OK;
 }
 
@@ -429,7 +466,9 @@ int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		if ((rc = ds_store_audit_add(s, &r, err)))
 			return rc;
 		c->audit_id = r.id;
-		if (c->from != c->to)
+		/* A transition moves a case between two states; its creation
+		 * and its data edits are audit entries, not transitions. */
+		if (c->from >= 0 && c->from != c->to)
 			rt->stats.transitions++;
 	}
 	/* Timers of the state the case rests in, counted from its entry. */
@@ -529,7 +568,10 @@ static int produce_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 		 ds_doc_template_name(t), c->version);
 	if ((rc = write_file(path, pdf.data, pdf.len, err)))
 		goto done;
-	rt->wrote_documents = true;
+	if ((rc = remember(rt, path, err))) {
+		unlink(path);
+		goto done;
+	}
 	ds_sha256_hex(pdf.data, pdf.len, sha);
 	ds_document_row d = {
 		.case_id = w->row.id,
@@ -665,6 +707,8 @@ int ds_engine_tick(ds_runtime *rt,
 			ds_arena_reset(a);
 			if ((rc = ds_store_savepoint(rt->store, err)))
 				goto fail;
+			size_t mark = ds_runtime_mark(rt);
+			ds_stats before = rt->stats;
 			rc = fire(rt, a, t, report, ud, &terr);
 			if (rc == DS_EINVAL || rc == DS_ECONFIG || rc == DS_ELIMIT ||
 			    rc == DS_EREFUSED || rc == DS_ENOTFOUND) {
@@ -672,6 +716,8 @@ int ds_engine_tick(ds_runtime *rt,
 				 * fails on its data): it stays pending for a later tick,
 				 * and the others go on. */
 				ds_store_rollback_to(rt->store);
+				ds_runtime_discard(rt, mark);
+				rt->stats = before;
 				rt->stats.failed++;
 				if (failed)
 					failed(ud, t, &terr);
@@ -686,10 +732,12 @@ int ds_engine_tick(ds_runtime *rt,
 		}
 		if ((rc = ds_runtime_sync(rt, err)) || (rc = ds_store_commit(rt->store, err)))
 			goto fail;
+		ds_runtime_committed(rt);
 	}
 	goto done;
 fail:
 	ds_store_rollback(rt->store);
+	ds_runtime_discard(rt, 0);
 done:
 	ds_arena_free(a);
 	ds_free(l.v);

@@ -44,7 +44,8 @@ typedef struct ds_runtime {
 	ds_pdf *pdf;
 	ds_time now;
 	char documents_dir[PATH_MAX]; /* absolute */
-	bool wrote_documents;         /* since the last ds_runtime_sync() */
+	char **written;               /* documents written since the last commit */
+	size_t nwritten, capwritten;
 	ds_stats stats;
 } ds_runtime;
 
@@ -55,6 +56,15 @@ int ds_runtime_init(ds_runtime *rt, const ds_config *cfg, ds_store *store,
 void ds_runtime_fini(ds_runtime *rt);
 /* Flushes written documents to disk; call before committing. */
 int ds_runtime_sync(ds_runtime *rt, ds_err *err);
+/* The transaction that recorded the documents written so far committed:
+ * forget them. */
+void ds_runtime_committed(ds_runtime *rt);
+/* How many documents are written and not yet committed; a mark for
+ * ds_runtime_discard(). */
+size_t ds_runtime_mark(const ds_runtime *rt);
+/* Their transaction was rolled back: removes the files written since
+ * mark, so no document exists without its row. */
+void ds_runtime_discard(ds_runtime *rt, size_t mark);
 
 typedef enum {
 	DS_CAUSE_RECORD, DS_CAUSE_EVENT, DS_CAUSE_EDIT, DS_CAUSE_TIMER, DS_CAUSE_GUARD
