@@ -104,7 +104,7 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 dossier $(DESTDIR)$(BINDIR)/dossier
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/dossier
 
 clean:
 	rm -rf build build-asan dossier

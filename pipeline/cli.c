@@ -956,7 +956,9 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 /* Runs a user action on one case in one transaction: load, act, settle,
  * commit, produce documents. */
 static int case_act(ctx *c, const char *ref, const char *role,
-		    int (*act)(ds_case_work *w, void *ud, ds_time now, ds_err *err), void *ud)
+		    int (*act)(ds_case_work *w, const ds_config *cfg, void *ud, ds_time now,
+			   ds_err *err),
+		    void *ud)
 {
 	int rc = setup(c, true);
 	if (rc)
@@ -978,7 +980,7 @@ static int case_act(ctx *c, const char *ref, const char *role,
 	if ((rc = ds_store_begin(c->store, &err)))
 		goto out;
 	if ((rc = ds_engine_find(&w, a, c->cfg, c->store, ref, &err)) ||
-	    (rc = act(&w, ud, rt.now, &err)) ||
+	    (rc = act(&w, c->cfg, ud, rt.now, &err)) ||
 	    (rc = ds_engine_settle(&w, rt.now, &err)) ||
 	    (rc = ds_engine_commit(&rt, &w, &err)) ||
 	    (rc = ds_engine_produce(&rt, &w, &err)) ||
@@ -1005,6 +1007,10 @@ static int case_act(ctx *c, const char *ref, const char *role,
 out:
 	ds_arena_free(a);
 	ds_runtime_fini(&rt);
+	/* A change whose document fails on the case's data is refused like
+	 * any change the case cannot take. */
+	if (rc == DS_EINVAL)
+		err.code = DS_EREFUSED;
 	return rc ? fail(&err) : EX_OK;
 }
 
@@ -1012,8 +1018,9 @@ struct event_args {
 	const char *event, *role, *actor;
 };
 
-static int do_event(ds_case_work *w, void *ud, ds_time now, ds_err *err)
+static int do_event(ds_case_work *w, const ds_config *cfg, void *ud, ds_time now, ds_err *err)
 {
+	(void)cfg;
 	struct event_args *e = ud;
 	return ds_engine_event(w, e->event, e->role, e->actor, now, err);
 }
@@ -1076,27 +1083,36 @@ struct set_args {
 	char **pairs;
 	int n;
 	const char *role, *actor;
+	const ds_config *cfg;
 };
 
-static int do_set(ds_case_work *w, void *ud, ds_time now, ds_err *err)
+static int do_set(ds_case_work *w, const ds_config *cfg, void *ud, ds_time now, ds_err *err)
 {
 	struct set_args *s = ud;
+	s->cfg = cfg;
 	cJSON *fields = cJSON_CreateObject();
 	if (!fields)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	for (int i = 0; i < s->n; i++) {
 		char *eq = strchr(s->pairs[i], '=');
 		/* A value that parses as JSON is JSON (25, true, "x", [...]); anything
-		 * else is a string. */
-		cJSON *v = cJSON_Parse(eq + 1);
-		if (!v)
-			v = cJSON_CreateString(eq + 1);
+		 * else is a string. The same limits as for inputs apply. */
+		cJSON *v = NULL;
+		const char *val = eq + 1;
+		if (!*val || ds_json_parse(val, strlen(val), s->cfg->limits.max_depth, &v, NULL))
+			v = cJSON_CreateString(val);
+		if (!v) {
+			cJSON_Delete(fields);
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		}
 		*eq = '\0';
 		cJSON_AddItemToObject(fields, s->pairs[i], v);
 		*eq = '=';
 	}
 	ds_cause cause = { .kind = DS_CAUSE_EDIT, .role = s->role, .actor = s->actor };
 	int rc = ds_engine_edit(w, fields, s->role, &cause, now, err);
+	if (!rc)
+		rc = ds_engine_validate(w, s->cfg, err);
 	cJSON_Delete(fields);
 	return rc;
 }
@@ -1110,7 +1126,7 @@ static int case_set(ctx *c, int argc, char **argv)
 		     "not let ROLE change a field. Data guards run afterwards.");
 		return argc < 2 ? EX_USAGE : EX_OK;
 	}
-	struct set_args s = { NULL, 0, NULL, default_actor() };
+	struct set_args s = { NULL, 0, NULL, default_actor(), NULL };
 	char *pos[64];
 	int npos, rc = role_args(argc, argv, &s.role, &s.actor, pos, &npos);
 	if (rc)

@@ -178,6 +178,12 @@ static void cross_check(ds_config *c, ds_diag *diag)
 			if (!strcmp(c->sources[j]->name, s->name))
 				ds_diag_error(diag, s->file, "/name", "source \"%s\" is declared twice",
 					      s->name);
+		bool granted = false;
+		for (size_t j = 0; j < c->nprocesses && !granted; j++)
+			granted = ds_process_knows_role(c->processes[j], s->role);
+		if (*s->role && !granted)
+			ds_diag_error(diag, s->file, "/role",
+				      "role \"%s\" is granted nothing by any process", s->role);
 		for (size_t r = 0; r < s->nrules; r++) {
 			char p[64];
 			snprintf(p, sizeof p, "/rules/%zu/record", r);

@@ -323,6 +323,40 @@ done:
 	return rc;
 }
 
+struct verrs {
+	ds_buf buf;
+	size_t n;
+};
+
+static void on_verr(void *ud, const char *pointer, const char *keyword, const char *message)
+{
+	(void)keyword;
+	struct verrs *v = ud;
+	/* Once the message is full, the count still says how many there are. */
+	if (v->n++ < 8)
+		ds_buf_printf(&v->buf, "%s%s: %s", v->n > 1 ? "; " : "", *pointer ? pointer : "/",
+			      message);
+}
+
+int ds_engine_validate(ds_case_work *w, const ds_config *cfg, ds_err *err)
+{
+	const char *type = w->p->nstarts ? w->p->starts_with[0]
+					 : w->p->nconsumes ? w->p->consumes[0] : NULL;
+	const ds_schema *schema = type ? ds_schema_set_get(cfg->schemas, type) : NULL;
+	if (!schema)
+		return DS_OK;
+	struct verrs v = { .n = 0 };
+	size_t n = 0;
+	ds_buf_init(&v.buf, 700);
+	int rc = ds_schema_validate(schema, w->data, on_verr, &v, &n, err);
+	if (!rc && n)
+		rc = ds_err_set(err, DS_EREFUSED, "the change would make %s %s an invalid %s (%zu error%s): %s",
+				w->p->name, w->row.key, type, n, n == 1 ? "" : "s",
+				v.buf.data ? v.buf.data : "");
+	ds_buf_free(&v.buf);
+	return rc;
+}
+
 static bool has_role(const ds_transition_def *t, const char *role)
 {
 	for (size_t i = 0; i < t->nroles; i++)
@@ -617,7 +651,7 @@ int ds_engine_produce(ds_runtime *rt, ds_case_work *w, ds_err *err)
 
 struct due_list {
 	ds_timer_row *v;
-	char (*states)[64];
+	char (*states)[DS_STATE_NAME_MAX + 1];
 	size_t n, cap;
 };
 
@@ -627,7 +661,7 @@ static int collect_due(void *ud, const ds_timer_row *t)
 	if (l->n == l->cap)
 		return 1;
 	l->v[l->n] = *t;
-	snprintf(l->states[l->n], 64, "%s", t->state);
+	snprintf(l->states[l->n], sizeof l->states[l->n], "%s", t->state);
 	l->v[l->n].state = l->states[l->n];
 	l->n++;
 	return 0;
@@ -677,7 +711,7 @@ int ds_engine_tick(ds_runtime *rt,
 		   void *ud, ds_err *err)
 {
 	size_t batch = rt->cfg->batch_size;
-	struct due_list l = { ds_calloc(batch, sizeof *l.v), ds_calloc(batch, 64), 0, batch };
+	struct due_list l = { ds_calloc(batch, sizeof *l.v), ds_calloc(batch, DS_STATE_NAME_MAX + 1), 0, batch };
 	ds_arena *a = ds_arena_new(64 * 1024);
 	ds_time after_due = INT64_MIN;
 	int64_t after_id = 0;

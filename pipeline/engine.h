@@ -133,6 +133,10 @@ int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg,
  * the process itself (no check). */
 int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 		   const ds_cause *cause, ds_time now, ds_err *err);
+/* Checks the case data against the schema of the record type that starts
+ * the process's cases (after a user's edit, so the data a state produces
+ * documents from stays valid): DS_EREFUSED listing every error. */
+int ds_engine_validate(ds_case_work *w, const ds_config *cfg, ds_err *err);
 /* A user event: DS_EREFUSED when the current state has no such event or
  * the role may not send it (the message names state, event and role). */
 int ds_engine_event(ds_case_work *w, const char *event, const char *role,

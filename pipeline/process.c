@@ -412,6 +412,12 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 	const cJSON *sj;
 	cJSON_ArrayForEach(sj, states) {
 		ds_state_def *st = &p->states[p->nstates];
+		if (strlen(sj->string) > DS_STATE_NAME_MAX) {
+			char sp[600];
+			snprintf(sp, sizeof sp, "/states/%.500s", sj->string);
+			ds_diag_error(diag, path, sp, "a state name has at most %d bytes",
+				      DS_STATE_NAME_MAX);
+		}
 		st->name = ds_strdup(sj->string);
 		if (!st->name) {
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");

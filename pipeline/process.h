@@ -35,6 +35,8 @@
 #include "err.h"
 #include "expr.h"
 
+#define DS_STATE_NAME_MAX 63
+
 typedef enum { DS_ON_WHEN, DS_ON_EVENT, DS_ON_AFTER } ds_on_kind;
 
 typedef struct ds_transition_def {

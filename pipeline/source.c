@@ -144,7 +144,12 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 			      channel ? channel : "");
 	s->name = ds_strdup(name ? name : "");
 	s->channel = ds_strdup(channel ? channel : "");
-	s->role = role ? ds_strdup(role) : NULL;
+	/* Records edit cases under the rights of this role: without one, a
+	 * source could change what a state locks. */
+	if (!role || !*role)
+		ds_diag_error(diag, path, "/role",
+			      "\"role\" is required: the role whose rights the source's records use");
+	s->role = ds_strdup(role ? role : "");
 	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(doc, "rules");
 	if (!cJSON_IsArray(rules) || !cJSON_GetArraySize(rules)) {
 		ds_diag_error(diag, path, "/rules", "\"rules\" must be a non-empty array");

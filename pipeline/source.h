@@ -60,7 +60,7 @@ typedef struct ds_source {
 	char *file;
 	char *name;
 	char *channel;           /* "json" in this build */
-	char *role;              /* role of its records when they edit a case */
+	char *role;              /* role of its records when they edit a case (required) */
 	ds_map_rule *rules;
 	size_t nrules;
 } ds_source;

@@ -36,16 +36,12 @@ void ds_store_close(ds_store *s)
 		s->ops->close(s);
 }
 
-int ds_store_begin(ds_store *s, ds_err *err) { return s->ops->exec(s, "BEGIN IMMEDIATE", err); }
-int ds_store_commit(ds_store *s, ds_err *err) { return s->ops->exec(s, "COMMIT", err); }
-void ds_store_rollback(ds_store *s) { s->ops->exec(s, "ROLLBACK", NULL); }
-int ds_store_savepoint(ds_store *s, ds_err *err) { return s->ops->exec(s, "SAVEPOINT input", err); }
-int ds_store_release(ds_store *s, ds_err *err) { return s->ops->exec(s, "RELEASE input", err); }
-void ds_store_rollback_to(ds_store *s)
-{
-	s->ops->exec(s, "ROLLBACK TO input", NULL);
-	s->ops->exec(s, "RELEASE input", NULL);
-}
+int ds_store_begin(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_BEGIN, err); }
+int ds_store_commit(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_COMMIT, err); }
+void ds_store_rollback(ds_store *s) { s->ops->tx(s, DS_TX_ROLLBACK, NULL); }
+int ds_store_savepoint(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_SAVEPOINT, err); }
+int ds_store_release(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_RELEASE, err); }
+void ds_store_rollback_to(ds_store *s) { s->ops->tx(s, DS_TX_ROLLBACK_TO, NULL); }
 int ds_store_schema_version(ds_store *s) { return s->ops->schema_version(s); }
 
 int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)

@@ -15,7 +15,8 @@ struct ds_store_ops {
 	int (*open)(const char *target, const char *home, ds_store **out,
 		    ds_err *err);
 	void (*close)(ds_store *s);
-	int (*exec)(ds_store *s, const char *what, ds_err *err);
+	/* Transaction control: one of DS_TX_*; a rollback reports no error. */
+	int (*tx)(ds_store *s, int op, ds_err *err);
 	int (*schema_version)(ds_store *s);
 
 	int (*interaction_add)(ds_store *, ds_interaction *, bool *, ds_err *);
@@ -70,6 +71,9 @@ struct ds_store_ops {
 	int (*quarantine_mark_replayed)(ds_store *, int64_t, ds_err *);
 	int64_t (*quarantine_count)(ds_store *);
 };
+
+enum { DS_TX_BEGIN, DS_TX_COMMIT, DS_TX_ROLLBACK, DS_TX_SAVEPOINT, DS_TX_RELEASE,
+       DS_TX_ROLLBACK_TO };
 
 struct ds_store {
 	const struct ds_store_ops *ops;

@@ -6,7 +6,7 @@
  * the WAL is fsync'd, so whatever a commit covered survives a crash or a
  * power cut. Throughput comes from batching many inputs per transaction,
  * prepared statements kept for the life of the connection, a large page
- * cache and a large checkpoint interval (see FIELD-NOTES).
+ * cache, and WAL checkpoints done by a thread of their own.
  *
  * Migrations are SQL scripts applied in order, each in its own transaction;
  * PRAGMA user_version records how many have run.
@@ -318,18 +318,25 @@ static int exec_sql(lite *l, const char *text, ds_err *err)
 	return DS_OK;
 }
 
-static int lite_exec(ds_store *s, const char *what, ds_err *err)
+static int lite_tx(ds_store *s, int op, ds_err *err)
 {
 	lite *l = L(s);
-	for (int k = S_BEGIN; k <= S_ROLLBACK_TO; k++) {
-		if (strcmp(sql[k], what))
-			continue;
-		sqlite3_stmt *q = st(l, (enum stmt)k, err);
-		if (!q)
-			return err ? err->code : DS_EIO;
-		return run(l, q, err, what);
-	}
-	return exec_sql(l, what, err);
+	static const enum stmt stmts[] = {
+		[DS_TX_BEGIN] = S_BEGIN, [DS_TX_COMMIT] = S_COMMIT, [DS_TX_ROLLBACK] = S_ROLLBACK,
+		[DS_TX_SAVEPOINT] = S_SAVEPOINT, [DS_TX_RELEASE] = S_RELEASE,
+		[DS_TX_ROLLBACK_TO] = S_ROLLBACK_TO,
+	};
+	if (op < 0 || op > DS_TX_ROLLBACK_TO)
+		return ds_err_set(err, DS_EINTERNAL, "store: unknown transaction operation %d", op);
+	sqlite3_stmt *q = st(l, stmts[op], err);
+	if (!q)
+		return err ? err->code : DS_EIO;
+	int rc = run(l, q, err, sql[stmts[op]]);
+	/* Undoing a savepoint leaves it open; close it so the next input
+	 * starts afresh. */
+	if (op == DS_TX_ROLLBACK_TO && (q = st(l, S_RELEASE, NULL)))
+		run(l, q, NULL, "release");
+	return rc;
 }
 
 static int lite_schema_version(ds_store *s) { return L(s)->schema_version; }
@@ -513,6 +520,17 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 			   "PRAGMA temp_store = MEMORY;"
 			   "PRAGMA foreign_keys = OFF;", err)))
 		goto fail;
+	/* The durability promise rests on WAL: refuse to run without it. */
+	sqlite3_stmt *jm = NULL;
+	bool wal = false;
+	if (sqlite3_prepare_v2(l->db, "PRAGMA journal_mode", -1, &jm, NULL) == SQLITE_OK &&
+	    sqlite3_step(jm) == SQLITE_ROW)
+		wal = !sqlite3_stricmp((const char *)sqlite3_column_text(jm, 0), "wal");
+	sqlite3_finalize(jm);
+	if (!wal) {
+		rc = ds_err_set(err, DS_EIO, "store %s cannot use write-ahead logging", path);
+		goto fail;
+	}
 	if ((rc = migrate(l, err)))
 		goto fail;
 	snprintf(l->path, sizeof l->path, "%s", path);
@@ -1219,7 +1237,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = lite_open,
 	.close = lite_close,
-	.exec = lite_exec,
+	.tx = lite_tx,
 	.schema_version = lite_schema_version,
 	.interaction_add = lite_interaction_add,
 	.interaction_get = lite_interaction_get,

@@ -17,9 +17,11 @@ static void on_error(void *ud, const char *pointer, const char *keyword, const c
 {
 	(void)keyword;
 	struct collect *c = ud;
-	if (c->n++)
-		ds_buf_puts(c->buf, "; ");
-	ds_buf_printf(c->buf, "%s: %s", *pointer ? pointer : "/", message);
+	/* The reason is one line: the first errors in full, then the count
+	 * says how many there were. */
+	if (c->n++ >= 10)
+		return;
+	ds_buf_printf(c->buf, "%s%s: %s", c->n > 1 ? "; " : "", *pointer ? pointer : "/", message);
 }
 
 static ds_outcome validate_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
@@ -42,8 +44,8 @@ static ds_outcome validate_process(void *ctx, ds_runtime *rt, ds_env *env, ds_er
 			return DS_STAGE_FAIL;
 		}
 		if (n) {
-			ds_err_set(err, DS_EINVAL, "%s record: %zu error%s: %s", r->type, n,
-				   n == 1 ? "" : "s", buf.data ? buf.data : "");
+			ds_err_set(err, DS_EINVAL, "%s record: %zu error%s: %s%s", r->type, n,
+				   n == 1 ? "" : "s", buf.data ? buf.data : "", n > 10 ? "; ..." : "");
 			ds_buf_free(&buf);
 			return DS_STAGE_REJECT;
 		}
