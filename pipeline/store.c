@@ -88,6 +88,9 @@ int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *o
 int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 				ds_profile_row *out, ds_err *err)
 { return s->ops->profile_find_email(s, email, a, out, err); }
+int ds_store_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t ref, ds_time at,
+			  ds_err *err)
+{ return s->ops->timeline_add(s, pid, kind, ref, at, err); }
 int ds_store_timeline_list(ds_store *s, int64_t pid,
 			   int (*fn)(void *, const ds_timeline_row *), void *ud, ds_err *err)
 { return s->ops->timeline_list(s, pid, fn, ud, err); }

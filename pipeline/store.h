@@ -167,7 +167,12 @@ int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a,
 			 ds_profile_row *out, ds_err *err);
 int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 				ds_profile_row *out, ds_err *err);
-/* The profile's timeline: the records of its cases, oldest first. */
+/* Adds an entry to the profile's timeline, once per (profile, kind, ref):
+ * what happened to the person stays theirs even if a case later changes
+ * hands. */
+int ds_store_timeline_add(ds_store *s, int64_t profile_id, const char *kind,
+			  int64_t ref, ds_time at, ds_err *err);
+/* The profile's timeline, oldest first. */
 typedef struct ds_timeline_row {
 	const char *kind;
 	int64_t ref;

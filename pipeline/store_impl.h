@@ -51,6 +51,8 @@ struct ds_store_ops {
 			   ds_err *);
 	int (*profile_find_email)(ds_store *, const char *, ds_arena *,
 				  ds_profile_row *, ds_err *);
+	int (*timeline_add)(ds_store *, int64_t, const char *, int64_t,
+			    ds_time, ds_err *);
 	int (*timeline_list)(ds_store *, int64_t,
 			     int (*)(void *, const ds_timeline_row *), void *,
 			     ds_err *);

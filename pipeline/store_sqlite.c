@@ -63,6 +63,10 @@ static const char *const migrations[] = {
 	" id INTEGER PRIMARY KEY,"
 	" email TEXT UNIQUE, name TEXT,"
 	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE timeline("
+	" profile_id INTEGER NOT NULL REFERENCES profiles(id),"
+	" kind TEXT NOT NULL, ref INTEGER NOT NULL, at INTEGER NOT NULL,"
+	" UNIQUE(profile_id, kind, ref));"
 	"CREATE TABLE documents("
 	" id INTEGER PRIMARY KEY,"
 	" case_id INTEGER NOT NULL REFERENCES cases(id),"
@@ -90,7 +94,7 @@ enum stmt {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_PROFILE_UPSERT, S_PROFILE_GET, S_PROFILE_FIND,
-	S_TIMELINE_LIST,
+	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
@@ -145,9 +149,10 @@ static const char *const sql[S_COUNT_] = {
 		" FROM profiles WHERE id = ?",
 	[S_PROFILE_FIND] = "SELECT id, email, name, created_at, updated_at"
 		" FROM profiles WHERE email = ?",
-	[S_TIMELINE_LIST] = "SELECT 'record', r.id, r.created_at FROM records r"
-		" JOIN cases c ON c.id = r.case_id WHERE c.profile_id = ?"
-		" ORDER BY r.created_at, r.id",
+	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
+		" VALUES(?,?,?,?)",
+	[S_TIMELINE_LIST] = "SELECT kind, ref, at FROM timeline WHERE profile_id = ?"
+		" ORDER BY at, rowid",
 	[S_DOC_ADD] = "INSERT INTO documents(case_id, audit_id, template, path,"
 		" sha256, size, created_at) VALUES(?,?,?,?,?,?,?)"
 		" ON CONFLICT(audit_id, template) DO NOTHING",
@@ -994,6 +999,20 @@ static int lite_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 	return one_profile(l, q, a, out, err, email);
 }
 
+static int lite_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t ref,
+			     ds_time at, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMELINE_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, pid);
+	bind_text(q, 2, kind);
+	sqlite3_bind_int64(q, 3, ref);
+	sqlite3_bind_int64(q, 4, at);
+	return run(l, q, err, "add to timeline");
+}
+
 static int lite_timeline_list(ds_store *s, int64_t pid,
 			      int (*fn)(void *, const ds_timeline_row *), void *ud, ds_err *err)
 {
@@ -1257,6 +1276,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.profile_upsert = lite_profile_upsert,
 	.profile_get = lite_profile_get,
 	.profile_find_email = lite_profile_find_email,
+	.timeline_add = lite_timeline_add,
 	.timeline_list = lite_timeline_list,
 	.document_add = lite_document_add,
 	.document_exists = lite_document_exists,

@@ -1,7 +1,7 @@
 /*
  * profile.c - stage "profile": the customer behind each case is found or
- * created by normalised email and linked to the case: the case's records
- * are the profile's timeline (ds_store_timeline_list).
+ * created by normalised email and linked to the case, and the record joins
+ * the profile's timeline (once, however often the input is replayed).
  */
 #include <string.h>
 
@@ -34,6 +34,8 @@ static ds_outcome profile_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err
 			rc = ds_store_case_set_profile(rt->store, w->row.id, pid, err);
 			w->row.profile_id = pid;
 		}
+		if (!rc && w->record_id)
+			rc = ds_store_timeline_add(rt->store, pid, "record", w->record_id, rt->now, err);
 		if (rc)
 			return rc == DS_EBUSY ? DS_STAGE_RETRY : DS_STAGE_FAIL;
 	}
