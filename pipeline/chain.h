@@ -65,7 +65,7 @@ typedef struct ds_env {
 	/* read */
 	cJSON *doc;                  /* NULL once a record took it over */
 	char sha256[65];
-	/* store_raw */
+	/* store_raw; set by the driver when replaying a stored input */
 	int64_t interaction_id;
 	bool duplicate;
 	/* map, validate, advance, profile */

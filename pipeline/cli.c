@@ -1335,13 +1335,171 @@ static int q_row(void *ud, const ds_quarantine_row *q)
 	return 0;
 }
 
+struct replay_ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static int collect_q(void *ud, const ds_quarantine_row *q)
+{
+	struct replay_ids *r = ud;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		int64_t *n = ds_realloc(r->v, cap * sizeof *n);
+		if (!n)
+			return DS_ENOMEM;
+		r->v = n;
+		r->cap = cap;
+	}
+	r->v[r->n++] = q->id;
+	return 0;
+}
+
+/* Runs quarantined inputs through the chain again, each in the batch of
+ * the chain, the entry marked replayed in the same transaction. */
+static int quarantine_replay(ctx *c, int argc, char **argv)
+{
+	struct replay_ids ids = { NULL, 0, 0 };
+	bool all = false;
+	int rc;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+		long long n = strtoll(argv[i], &end, 10);
+		if (!strcmp(argv[i], "--all")) {
+			all = true;
+		} else if (*end || n <= 0) {
+			errorf("quarantine replay: expected entry ids or --all, got %s", argv[i]);
+			ds_free(ids.v);
+			return EX_USAGE;
+		} else if (collect_q(&ids, &(ds_quarantine_row){ .id = n })) {
+			ds_free(ids.v);
+			return EX_INTERNAL;
+		}
+	}
+	if (!all && !ids.n) {
+		errorf("quarantine replay: give entry ids or --all");
+		return EX_USAGE;
+	}
+	if ((rc = setup(c, true))) {
+		ds_free(ids.v);
+		return rc;
+	}
+	ds_err err = {0};
+	if (all && ds_store_quarantine_list(c->store, collect_q, &ids, &err)) {
+		ds_free(ids.v);
+		return fail(&err);
+	}
+	ds_runtime rt;
+	ds_chain *chain = NULL;
+	ds_arena *a = ds_arena_new(64 * 1024), *qa = ds_arena_new(64 * 1024);
+	int64_t passed = 0, again = 0, skipped = 0;
+	if (!a || !qa || (rc = ds_runtime_init(&rt, c->cfg, c->store, now_of(c), &err))) {
+		ds_arena_free(a);
+		ds_arena_free(qa);
+		ds_free(ids.v);
+		return a && qa ? fail(&err) : EX_INTERNAL;
+	}
+	if ((rc = ds_chain_new(&rt, &chain, &err)))
+		goto out;
+	if ((rc = ds_chain_batch_begin(chain, &err)))
+		goto out;
+	for (size_t i = 0; i < ids.n; i++) {
+		ds_quarantine_row q;
+		ds_interaction in;
+		ds_arena_reset(qa);
+		if ((rc = ds_store_quarantine_get(c->store, ids.v[i], qa, &q, &err)))
+			break;
+		if (q.replayed) {
+			errorf("entry %" PRId64 " was replayed already", q.id);
+			skipped++;
+			continue;
+		}
+		const unsigned char *bytes = q.bytes;
+		size_t len = q.len;
+		if (!bytes && q.interaction_id) {
+			if ((rc = ds_store_interaction_get(c->store, q.interaction_id, qa, &in, &err)))
+				break;
+			bytes = in.bytes;
+			len = in.len;
+		}
+		if (!bytes) {
+			errorf("entry %" PRId64 " cannot be replayed: its bytes were over the size limit "
+			       "and were not kept", q.id);
+			skipped++;
+			continue;
+		}
+		if ((rc = ds_store_quarantine_mark_replayed(c->store, q.id, &err)))
+			break;
+		ds_env env;
+		memset(&env, 0, sizeof env);
+		env.arena = a;
+		env.origin = q.origin ? q.origin : "quarantine";
+		env.channel = q.channel ? q.channel : "unknown";
+		env.source = ds_config_source(c->cfg, q.source);
+		env.bytes = bytes;
+		env.len = len;
+		env.interaction_id = q.interaction_id;
+		ds_outcome o = ds_chain_run(chain, &env, &err);
+		ds_arena_reset(a);
+		if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
+			rc = err.code ? err.code : DS_EINTERNAL;
+			break;
+		}
+		rc = DS_OK;
+		if (o == DS_STAGE_REJECT) {
+			again++;
+			if (!c->o.json && !c->o.quiet)
+				printf("%" PRId64 ": quarantined again as %" PRId64 " (%s): %s\n", q.id,
+				       env.quarantine_id, env.stage, err.msg);
+		} else {
+			passed++;
+			if (!c->o.json && !c->o.quiet)
+				printf("%" PRId64 ": passed\n", q.id);
+		}
+	}
+	if (rc) {
+		ds_chain_batch_abort(chain);
+		goto out;
+	}
+	if ((rc = ds_chain_batch_end(chain, &err)))
+		goto out;
+	if (c->o.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddNumberToObject(doc, "replayed", (double)(passed + again));
+		cJSON_AddNumberToObject(doc, "passed", (double)passed);
+		cJSON_AddNumberToObject(doc, "quarantined", (double)again);
+		cJSON_AddNumberToObject(doc, "skipped", (double)skipped);
+		cJSON_AddNumberToObject(doc, "records", (double)rt.stats.records);
+		cJSON_AddNumberToObject(doc, "transitions", (double)rt.stats.transitions);
+		cJSON_AddNumberToObject(doc, "documents", (double)rt.stats.documents);
+		print_json(doc);
+	} else if (!c->o.quiet) {
+		printf("replayed %" PRId64 ": %" PRId64 " passed, %" PRId64 " quarantined again, %" PRId64
+		       " skipped; records %" PRId64 ", transitions %" PRId64 ", documents %" PRId64 "\n",
+		       passed + again, passed, again, skipped, rt.stats.records, rt.stats.transitions,
+		       rt.stats.documents);
+	}
+out:
+	ds_chain_free(chain);
+	ds_arena_free(a);
+	ds_arena_free(qa);
+	ds_runtime_fini(&rt);
+	ds_free(ids.v);
+	if (rc)
+		return fail(&err);
+	return again || skipped ? EX_QUARANTINED : EX_OK;
+}
+
 static int cmd_quarantine(ctx *c, int argc, char **argv)
 {
 	if (argc < 2 || is_help(argv[1])) {
 		puts("usage: dossier quarantine list\n"
-		     "       dossier quarantine show ID\n\n"
+		     "       dossier quarantine show ID\n"
+		     "       dossier quarantine replay ID...|--all\n\n"
 		     "Inputs that a stage rejected, with the stage, the reason and the original\n"
-		     "bytes (show prints them).");
+		     "bytes (show prints them). replay runs them through the stages again, with\n"
+		     "the configuration as it is now: an entry that passes leaves the quarantine;\n"
+		     "one that fails again gets a new entry with the new reason (exit 3).");
 		return argc < 2 ? EX_USAGE : EX_OK;
 	}
 	int rc;
@@ -1365,6 +1523,8 @@ static int cmd_quarantine(ctx *c, int argc, char **argv)
 			print_json(l.arr);
 		return EX_OK;
 	}
+	if (!strcmp(argv[1], "replay"))
+		return quarantine_replay(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show")) {
 		char *end;
 		long long n = argc == 3 ? strtoll(argv[2], &end, 10) : 0;

@@ -2,7 +2,8 @@
  * store_raw.c - stage "store_raw": keeps the input's verbatim bytes as an
  * interaction before anything derived from it is written. An input already
  * stored for the same source (same SHA-256) is a duplicate: the chain stops
- * there and creates nothing.
+ * there and creates nothing. An input replayed from quarantine whose raw
+ * bytes are already stored (env->interaction_id set) passes through.
  */
 #include <string.h>
 
@@ -11,6 +12,9 @@
 static ds_outcome store_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	(void)ctx;
+	/* A replay from quarantine of an input already stored raw. */
+	if (env->interaction_id)
+		return DS_STAGE_CONTINUE;
 	ds_interaction in = {
 		.channel = env->channel,
 		.source = env->source->name,
