@@ -199,6 +199,48 @@ static int scan(const char *s, size_t len, int max_depth, bool *nul_escape, ds_e
 	return DS_OK;
 }
 
+/* The string tokens of a text that cJSON accepted, in order. */
+struct tokens {
+	const char *s;
+	size_t len;
+	size_t at;
+};
+
+/* Whether the next string token spells U+0000; moves past it. */
+static bool next_string_has_nul(struct tokens *t)
+{
+	const char *s = t->s;
+	size_t i = t->at;
+	bool nul = false;
+	while (i < t->len && s[i] != '"')
+		i++;
+	for (i++; i < t->len && s[i] != '"'; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[++i] == 'u') {
+			nul |= memcmp(s + i + 1, "0000", 4) == 0;
+			i += 4;
+		}
+	}
+	t->at = i + 1;
+	return nul;
+}
+
+/* Marks DS_JSON_STRING_NUL: the n-th string token of the text is the n-th
+ * string of the tree in document order, member names included. Recursion
+ * is bounded by the nesting limit already checked. */
+static void mark_nul(cJSON *v, struct tokens *t, bool members)
+{
+	for (; v; v = v->next) {
+		if (members)
+			(void)next_string_has_nul(t);
+		if (cJSON_IsString(v) && next_string_has_nul(t))
+			v->type |= DS_JSON_STRING_NUL;
+		if (v->child)
+			mark_nul(v->child, t, cJSON_IsObject(v));
+	}
+}
+
 int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err *err)
 {
 	*out = NULL;
@@ -228,7 +270,10 @@ int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err 
 					  (size_t)(p - s));
 		}
 	}
-	(void)nul_escape;
+	if (nul_escape) {
+		struct tokens t = { s, len, 0 };
+		mark_nul(doc, &t, false);
+	}
 	*out = doc;
 	return DS_OK;
 }

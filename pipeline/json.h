@@ -24,9 +24,20 @@
 /* Whether len bytes of s are valid UTF-8 (no overlongs, no surrogates). */
 bool ds_utf8_valid(const char *s, size_t len);
 
-/* Parses untrusted JSON text. On success *out owns a cJSON tree (free with
- * cJSON_Delete). DS_EINVAL with a one-line reason ("invalid JSON at byte
- * 120", "invalid UTF-8 at byte 7", "nesting deeper than 64") otherwise. */
+/*
+ * Set in the type of a string value that holds U+0000 (written "\u0000"):
+ * cJSON keeps C strings, so its valuestring shows only the text before the
+ * first U+0000. cJSON ignores the bit (it reads types through 0xFF) and
+ * cJSON_Duplicate keeps it. Member names are not marked.
+ */
+#define DS_JSON_STRING_NUL (1 << 12)
+
+/* Parses untrusted JSON text (RFC 8259, strictly: cJSON's leniencies about
+ * numbers, escapes, control characters and whitespace are refused). On
+ * success *out owns a cJSON tree (free with cJSON_Delete), where strings
+ * that hold U+0000 carry DS_JSON_STRING_NUL. DS_EINVAL with a one-line
+ * reason ("invalid JSON at byte 120: malformed number", "invalid UTF-8 at
+ * byte 7", "nesting deeper than 64") otherwise. */
 int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out,
 		  ds_err *err);
 

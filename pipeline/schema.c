@@ -89,14 +89,16 @@ enum {
 	K_ANYOF = 1u << 17,
 	K_ONEOF = 1u << 18,
 	K_NOT = 1u << 19,
+	K_MULTIPLE = 1u << 20,
 };
-#define K_NUMERIC (K_MIN | K_MAX | K_XMIN | K_XMAX)
+#define K_NUMERIC (K_MIN | K_MAX | K_XMIN | K_XMAX | K_MULTIPLE)
 #define K_STRINGY (K_PATTERN | K_FORMAT | K_MINLEN | K_MAXLEN)
 #define K_ARRAYISH (K_ITEMS | K_MINITEMS | K_MAXITEMS)
 
 enum {
 	F_NONE, F_EMAIL, F_DATE, F_DATETIME, F_URI, F_DECIMAL, F_CURRENCY,
-	F_PHONE, F_SIREN, F_SIRET, F_VATFR, F_IBAN, F_POSTCODE_FR, F_COUNT
+	F_PHONE, F_SIREN, F_SIRET, F_VATFR, F_IBAN, F_POSTCODE_FR, F_IPV4, F_IPV6,
+	F_COUNT
 };
 
 static const struct {
@@ -117,6 +119,8 @@ static const struct {
 	[F_VATFR] = { "vat-fr", "must be a French VAT number (FR, key, SIREN)" },
 	[F_IBAN] = { "iban", "must be an IBAN" },
 	[F_POSTCODE_FR] = { "postcode-fr", "must be a French postcode (5 digits)" },
+	[F_IPV4] = { "ipv4", "must be an IPv4 address such as 192.0.2.1" },
+	[F_IPV6] = { "ipv6", "must be an IPv6 address such as 2001:db8::1" },
 };
 
 /* A number as exact decimal when it fits, else as the double cJSON holds. */
@@ -141,6 +145,7 @@ struct node {
 	int format;
 	int scale;                  /* "scale" beside format decimal, or -1 */
 	struct num min, max, xmin, xmax;
+	struct num mult;            /* multipleOf, > 0 */
 	size_t min_len, max_len, min_items, max_items;
 	const cJSON *enum_vals;     /* the enum array, in the schema's tree */
 	const char *enum_text;
@@ -296,6 +301,28 @@ static bool num_is_integer(const struct num *x)
 	return isfinite(x->d) && x->d == trunc(x->d);
 }
 
+__extension__ typedef __int128 i128;
+
+/* Whether x is an integer multiple of m (m > 0): exactly when both are
+ * decimals (0.0075 is a multiple of 0.0001), else through the doubles, where
+ * a quotient too large to hold is not an integer. */
+static bool num_is_multiple(const struct num *x, const struct num *m)
+{
+	if (x->exact && m->exact) {
+		/* Scales are at most 18 and units below 2^63: both fit in i128
+		 * at the common scale. */
+		int s = x->dec.scale > m->dec.scale ? x->dec.scale : m->dec.scale;
+		i128 a = x->dec.units, b = m->dec.units;
+		for (int i = x->dec.scale; i < s; i++)
+			a *= 10;
+		for (int i = m->dec.scale; i < s; i++)
+			b *= 10;
+		return b != 0 && a % b == 0;
+	}
+	double q = x->d / m->d;
+	return isfinite(q) && q == trunc(q);
+}
+
 static void fmt_num(const struct num *x, char *buf, size_t n)
 {
 	if (x->exact) {
@@ -381,8 +408,9 @@ static bool json_equal(const cJSON *a, const cJSON *b)
 	}
 	if ((a->type & 0xFF) != (b->type & 0xFF))
 		return false;
-	if (cJSON_IsString(a))
-		return strcmp(a->valuestring, b->valuestring) == 0;
+	if (cJSON_IsString(a))  /* see DS_JSON_STRING_NUL */
+		return strcmp(a->valuestring, b->valuestring) == 0
+		       && (a->type & DS_JSON_STRING_NUL) == (b->type & DS_JSON_STRING_NUL);
 	if (cJSON_IsArray(a)) {
 		const cJSON *x = a->child, *y = b->child;
 		for (; x && y; x = x->next, y = y->next)
@@ -545,29 +573,138 @@ static bool is_datetime(const char *s, size_t len)
 	return true;
 }
 
-/* Pragmatic address check: one '@', a dot-atom local part of printable
- * ASCII, a domain of two or more labels (letters, digits, inner hyphens),
- * RFC 5321 lengths. Quoted local parts, address literals and single-label
- * domains are refused on purpose: they are not customer addresses. Non-ASCII
- * addresses are "idn-email", which is not supported. */
+/* Dotted-quad IPv4 (RFC 2673 section 3.2): four decimal numbers 0-255
+ * without leading zeros, which some readers take for octal. */
+static bool is_ipv4(const char *s, size_t len)
+{
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		if (part) {
+			if (i >= len || s[i] != '.')
+				return false;
+			i++;
+		}
+		size_t start = i;
+		unsigned v = 0;
+		while (i < len && is_digit(s[i]) && i - start < 3)
+			v = v * 10 + (unsigned)(s[i++] - '0');
+		size_t n = i - start;
+		if (n == 0 || v > 255 || (n > 1 && s[start] == '0'))
+			return false;
+	}
+	return i == len;
+}
+
+/* IPv6 text (RFC 4291 section 2.2): eight groups of 1-4 hex digits, one
+ * "::" standing for one or more groups of zeros, the last two groups
+ * optionally written as a dotted-quad IPv4 address. No zone index. */
+static bool is_ipv6(const char *s, size_t len)
+{
+	size_t i = 0;
+	int groups = 0;
+	bool gap = false;
+	if (len >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = true;
+		i = 2;
+		if (i == len)
+			return true;
+	}
+	for (;;) {
+		size_t start = i;
+		while (i < len && is_hex(s[i]) && i - start < 5)
+			i++;
+		if (i < len && s[i] == '.') {
+			if (groups > 6 || !is_ipv4(s + start, len - start))
+				return false;
+			groups += 2;
+			break;
+		}
+		if (i == start || i - start > 4)
+			return false;
+		groups++;
+		if (i == len)
+			break;
+		if (s[i] != ':' || ++i == len)
+			return false;
+		if (s[i] == ':') {
+			if (gap)
+				return false;
+			gap = true;
+			if (++i == len)
+				break;
+		}
+	}
+	return gap ? groups <= 7 : groups == 8;
+}
+
+/* An IP-literal of RFC 3986 without its brackets: IPv6 or IPvFuture. */
+static bool is_ip_literal(const char *s, size_t len)
+{
+	if (len && (s[0] == 'v' || s[0] == 'V')) {
+		size_t i = 1;
+		while (i < len && is_hex(s[i]))
+			i++;
+		if (i == 1 || i >= len || s[i] != '.' || i + 1 == len)
+			return false;
+		for (i++; i < len; i++)
+			if (!is_alpha(s[i]) && !is_digit(s[i]) && !strchr("-._~!$&'()*+,;=:", s[i]))
+				return false;
+		return true;
+	}
+	return is_ipv6(s, len);
+}
+
+/* RFC 5321 section 4.1.2 Mailbox, ASCII only: a dot-string or quoted-string
+ * local part, then a domain of two or more labels (letters, digits, inner
+ * hyphens) or an IPv4 or IPv6 address literal; RFC 5321 lengths.
+ * Single-label domains are refused on purpose: they are not customer
+ * addresses. Non-ASCII addresses are "idn-email", which is not supported. */
 static bool is_email(const char *s, size_t len)
 {
 	if (len < 3 || len > 254)
 		return false;
-	const char *at = memchr(s, '@', len);
-	if (!at || memchr(at + 1, '@', len - (size_t)(at - s) - 1))
-		return false;
-	size_t llen = (size_t)(at - s), dlen = len - llen - 1;
+	size_t llen;
+	if (s[0] == '"') {
+		/* qtextSMTP and quoted-pairSMTP */
+		size_t i = 1;
+		for (; i < len && s[i] != '"'; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c == '\\') {
+				if (++i >= len || s[i] < 0x20 || s[i] > 0x7E)
+					return false;
+			} else if (c < 0x20 || c > 0x7E) {
+				return false;
+			}
+		}
+		if (i >= len || i == 1)
+			return false;
+		llen = i + 1;
+		if (llen >= len || s[llen] != '@')
+			return false;
+	} else {
+		const char *at = memchr(s, '@', len);
+		if (!at)
+			return false;
+		llen = (size_t)(at - s);
+		for (size_t i = 0; i < llen; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c <= 0x20 || c >= 0x7F || strchr("()<>[]\\,;:\"", c))
+				return false;
+			if (c == '.' && (i == 0 || i == llen - 1 || s[i - 1] == '.'))
+				return false;
+		}
+	}
+	size_t dlen = len - llen - 1;
 	if (llen < 1 || llen > 64 || dlen < 3 || dlen > 253)
 		return false;
-	for (size_t i = 0; i < llen; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= 0x20 || c >= 0x7F || strchr("()<>[]\\,;:\"", c))
+	const char *d = s + llen + 1;
+	if (d[0] == '[') {
+		if (d[dlen - 1] != ']')
 			return false;
-		if (c == '.' && (i == 0 || i == llen - 1 || s[i - 1] == '.'))
-			return false;
+		if (dlen > 7 && memcmp(d + 1, "IPv6:", 5) == 0)
+			return is_ipv6(d + 6, dlen - 7);
+		return is_ipv4(d + 1, dlen - 2);
 	}
-	const char *d = at + 1;
 	size_t labels = 0, start = 0;
 	for (size_t i = 0; i <= dlen; i++) {
 		if (i < dlen && d[i] != '.') {
@@ -643,10 +780,11 @@ static bool is_uri(const char *s, size_t len)
 			return false;
 		size_t port = b;
 		if (host < b && s[host] == '[') {
-			size_t k = host + 1;
-			while (k < b && (is_hex(s[k]) || s[k] == ':' || s[k] == '.'))
-				k++;
-			if (k >= b || s[k] != ']' || k == host + 1)
+			const char *close = memchr(s + host, ']', b - host);
+			if (!close)
+				return false;
+			size_t k = (size_t)(close - s);
+			if (!is_ip_literal(s + host + 1, k - host - 1))
 				return false;
 			port = k + 1;
 			if (port < b && s[port] != ':')
@@ -675,7 +813,8 @@ static bool is_currency(const char *s, size_t len) { return !ds_id_currency_chec
 
 enum { FMT_OK, FMT_BAD, FMT_SCALE, FMT_RANGE };
 
-static int check_format(int format, int scale, const char *s, size_t len)
+/* dec receives the value of a valid decimal. */
+static int check_format(int format, int scale, const char *s, size_t len, ds_dec *dec)
 {
 	switch (format) {
 	case F_EMAIL: return is_email(s, len) ? FMT_OK : FMT_BAD;
@@ -689,9 +828,10 @@ static int check_format(int format, int scale, const char *s, size_t len)
 	case F_VATFR: return is_vat_fr(s, len) ? FMT_OK : FMT_BAD;
 	case F_IBAN: return is_iban(s, len) ? FMT_OK : FMT_BAD;
 	case F_POSTCODE_FR: return is_postcode_fr(s, len) ? FMT_OK : FMT_BAD;
+	case F_IPV4: return is_ipv4(s, len) ? FMT_OK : FMT_BAD;
+	case F_IPV6: return is_ipv6(s, len) ? FMT_OK : FMT_BAD;
 	case F_DECIMAL: {
-		ds_dec d;
-		int rc = ds_dec_parse(s, len, &d);
+		int rc = ds_dec_parse(s, len, dec);
 		if (rc == DS_ELIMIT)
 			return FMT_RANGE;
 		if (rc)
@@ -804,7 +944,7 @@ enum {
 	KW_XMAX, KW_MINLEN, KW_MAXLEN, KW_ITEMS, KW_MINITEMS, KW_MAXITEMS,
 	KW_REF, KW_DEFS, KW_ALLOF, KW_ANYOF, KW_ONEOF, KW_NOT, KW_SCHEMA,
 	KW_ID, KW_TITLE, KW_DESCRIPTION, KW_COMMENT, KW_EXAMPLES, KW_DEFAULT,
-	KW_DEPRECATED, KW_READONLY, KW_WRITEONLY, KW_COUNT
+	KW_DEPRECATED, KW_READONLY, KW_WRITEONLY, KW_MULTIPLE, KW_COUNT
 };
 
 static const char *const kw_names[KW_COUNT] = {
@@ -822,7 +962,7 @@ static const char *const kw_names[KW_COUNT] = {
 	[KW_DESCRIPTION] = "description", [KW_COMMENT] = "$comment",
 	[KW_EXAMPLES] = "examples", [KW_DEFAULT] = "default",
 	[KW_DEPRECATED] = "deprecated", [KW_READONLY] = "readOnly",
-	[KW_WRITEONLY] = "writeOnly",
+	[KW_WRITEONLY] = "writeOnly", [KW_MULTIPLE] = "multipleOf",
 };
 
 static int kw_find(const char *name)
@@ -896,10 +1036,12 @@ static void value_text(char *buf, size_t n, const cJSON *v)
 
 static void compile_enum(struct cc *c, struct node *n, const cJSON *m)
 {
-	if (!cJSON_IsArray(m) || !m->child) {
-		cerr(c, "enum must be a non-empty array");
+	if (!cJSON_IsArray(m)) {
+		cerr(c, "enum must be an array, got %s", type_of(m));
 		return;
 	}
+	if (!m->child)
+		cwarn(c, "enum is empty: no value is valid");
 	char text[200] = "";
 	size_t len = 0;
 	for (const cJSON *e = m->child; e; e = e->next) {
@@ -917,15 +1059,100 @@ static void compile_enum(struct cc *c, struct node *n, const cJSON *m)
 	n->has |= K_ENUM;
 }
 
+/* ECMA-262 names of Unicode general categories, which PCRE2 10.42 knows
+ * only by their short names. */
+static const struct {
+	const char *ecma;
+	const char *pcre;
+} gc_names[] = {
+	{ "Cased_Letter", "LC" }, { "Close_Punctuation", "Pe" },
+	{ "Connector_Punctuation", "Pc" }, { "Control", "Cc" }, { "cntrl", "Cc" },
+	{ "Currency_Symbol", "Sc" }, { "Dash_Punctuation", "Pd" },
+	{ "Decimal_Number", "Nd" }, { "digit", "Nd" }, { "Enclosing_Mark", "Me" },
+	{ "Final_Punctuation", "Pf" }, { "Format", "Cf" },
+	{ "Initial_Punctuation", "Pi" }, { "Letter", "L" }, { "Letter_Number", "Nl" },
+	{ "Line_Separator", "Zl" }, { "Lowercase_Letter", "Ll" }, { "Mark", "M" },
+	{ "Combining_Mark", "M" }, { "Math_Symbol", "Sm" }, { "Modifier_Letter", "Lm" },
+	{ "Modifier_Symbol", "Sk" }, { "Nonspacing_Mark", "Mn" }, { "Number", "N" },
+	{ "Open_Punctuation", "Ps" }, { "Other", "C" }, { "Other_Letter", "Lo" },
+	{ "Other_Number", "No" }, { "Other_Punctuation", "Po" }, { "Other_Symbol", "So" },
+	{ "Paragraph_Separator", "Zp" }, { "Private_Use", "Co" }, { "Punctuation", "P" },
+	{ "punct", "P" }, { "Separator", "Z" }, { "Space_Separator", "Zs" },
+	{ "Spacing_Mark", "Mc" }, { "Surrogate", "Cs" }, { "Symbol", "S" },
+	{ "Titlecase_Letter", "Lt" }, { "Unassigned", "Cn" }, { "Uppercase_Letter", "Lu" },
+};
+
+/* The short name of general category name[0..len) (long, short, or after
+ * "General_Category=" or "gc="), or NULL when it is none. */
+static const char *gc_short(const char *name, size_t len)
+{
+	const char *eq = memchr(name, '=', len);
+	if (eq) {
+		size_t k = (size_t)(eq - name);
+		if (!((k == 2 && memcmp(name, "gc", 2) == 0)
+		      || (k == 16 && memcmp(name, "General_Category", 16) == 0)))
+			return NULL;
+		len -= k + 1;
+		name = eq + 1;
+	}
+	for (size_t i = 0; i < sizeof gc_names / sizeof gc_names[0]; i++) {
+		const char *e = gc_names[i].ecma, *p = gc_names[i].pcre;
+		if ((strlen(e) == len && memcmp(e, name, len) == 0)
+		    || (eq && strlen(p) == len && memcmp(p, name, len) == 0))
+			return p;
+	}
+	return NULL;
+}
+
+/* The pattern with \p{Letter}, \p{gc=Lu} and the like rewritten to the
+ * short names PCRE2 reads (never longer than the original), in the arena;
+ * the pattern itself when there is nothing to rewrite; NULL when out of
+ * memory. */
+static const char *ecma_properties(struct cc *c, const char *pat)
+{
+	if (!strstr(pat, "\\p{") && !strstr(pat, "\\P{"))
+		return pat;
+	size_t len = strlen(pat), o = 0;
+	char *out = ds_arena_alloc(c->env->arena, len + 1);
+	if (oom(c, out))
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		if (pat[i] != '\\' || i + 1 == len) {
+			out[o++] = pat[i++];
+			continue;
+		}
+		const char *close;
+		if ((pat[i + 1] == 'p' || pat[i + 1] == 'P') && pat[i + 2] == '{'
+		    && (close = strchr(pat + i + 3, '}'))) {
+			const char *name = pat + i + 3;
+			const char *sh = gc_short(name, (size_t)(close - name));
+			if (sh) {
+				o += (size_t)sprintf(out + o, "\\%c{%s}", pat[i + 1], sh);
+				i = (size_t)(close - pat) + 1;
+				continue;
+			}
+		}
+		/* Any other escape, copied whole: an escaped backslash before
+		 * "p{" stays a literal backslash. */
+		out[o++] = pat[i++];
+		out[o++] = pat[i++];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void compile_pattern(struct cc *c, struct node *n, const cJSON *m)
 {
 	if (!cJSON_IsString(m)) {
 		cerr(c, "pattern must be a string, got %s", type_of(m));
 		return;
 	}
+	const char *pat = ecma_properties(c, m->valuestring);
+	if (!pat)
+		return;
 	int code;
 	PCRE2_SIZE off;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)m->valuestring, PCRE2_ZERO_TERMINATED,
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
 				       PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY
 				       | PCRE2_ALT_BSUX | PCRE2_NEVER_BACKSLASH_C,
 				       &code, &off, c->env->cctx);
@@ -936,8 +1163,11 @@ static void compile_pattern(struct cc *c, struct node *n, const cJSON *m)
 		}
 		PCRE2_UCHAR why[256];
 		pcre2_get_error_message(code, why, sizeof why);
-		cerr(c, "pattern does not compile at offset %zu: %s", (size_t)off,
-		     (const char *)why);
+		if (pat == m->valuestring)
+			cerr(c, "pattern does not compile at offset %zu: %s", (size_t)off,
+			     (const char *)why);
+		else  /* the offset would be in the rewritten text */
+			cerr(c, "pattern does not compile: %s", (const char *)why);
 		return;
 	}
 	if (ds_arena_defer(c->env->arena, free_code, re)) {
@@ -1297,6 +1527,14 @@ static struct node *compile(struct cc *c, const cJSON *v, int depth)
 			if (get_number(c, m, &n->xmax))
 				n->has |= K_XMAX;
 			break;
+		case KW_MULTIPLE:
+			if (!get_number(c, m, &n->mult))
+				break;
+			if (m->valuedouble > 0)
+				n->has |= K_MULTIPLE;
+			else
+				cerr(c, "multipleOf must be greater than 0");
+			break;
 		case KW_MINLEN:
 			if (get_count(c, m, &n->min_len))
 				n->has |= K_MINLEN;
@@ -1373,6 +1611,13 @@ static struct node *compile(struct cc *c, const cJSON *v, int depth)
 	if (kw[KW_SCALE] && n->format != F_DECIMAL) {
 		old = path_push(c, "scale");
 		cerr(c, "scale needs \"format\": \"decimal\" beside it");
+		path_pop(c, old);
+	}
+	if ((n->has & K_MULTIPLE) && (n->has & K_TYPE) && !(n->types & (T_NUMBER | T_INTEGER))
+	    && !((n->types & T_STRING) && n->format == F_DECIMAL)) {
+		old = path_push(c, "multipleOf");
+		cwarn(c, "multipleOf only applies to numbers and to strings of format decimal, "
+		      "which this schema excludes");
 		path_pop(c, old);
 	}
 	if ((n->has & K_TYPE) && !(n->types & T_STRING)
@@ -2070,6 +2315,14 @@ static bool check_number(struct vctx *c, const struct node *n, const struct num 
 		}
 		BAD();
 	}
+	if ((n->has & K_MULTIPLE) && !num_is_multiple(x, &n->mult)) {
+		if (rep) {
+			fmt_num(&n->mult, a, sizeof a);
+			fmt_num(x, b, sizeof b);
+			verr(c, "multipleOf", "must be a multiple of %s, got %s", a, b);
+		}
+		BAD();
+	}
 	return ok;
 }
 
@@ -2147,7 +2400,23 @@ static bool check_string(struct vctx *c, const struct node *n, const cJSON *v, b
 		}
 	}
 	if (n->has & K_FORMAT) {
-		int f = check_format(n->format, n->scale, s, len);
+		ds_dec dec = { 0, 0 };
+		/* No format admits U+0000, and what follows it is out of sight. */
+		bool nul = v->type & DS_JSON_STRING_NUL;
+		int f = nul ? FMT_BAD : check_format(n->format, n->scale, s, len, &dec);
+		if (f == FMT_OK && n->format == F_DECIMAL && (n->has & K_MULTIPLE)) {
+			/* multipleOf limits a decimal string's scale, or its step. */
+			struct num x = { true, dec, 0 };
+			if (!num_is_multiple(&x, &n->mult)) {
+				if (rep) {
+					char a[40];
+					fmt_num(&n->mult, a, sizeof a);
+					quote(q, sizeof q, s);
+					verr(c, "multipleOf", "must be a multiple of %s, got %s", a, q);
+				}
+				BAD();
+			}
+		}
 		if (f != FMT_OK) {
 			if (rep) {
 				quote(q, sizeof q, s);
@@ -2157,7 +2426,8 @@ static bool check_string(struct vctx *c, const struct node *n, const cJSON *v, b
 				else if (f == FMT_RANGE)
 					verr(c, "format", "decimal out of range, got %s", q);
 				else
-					verr(c, "format", "%s, got %s", format_info[n->format].message, q);
+					verr(c, "format", "%s, got %s%s", format_info[n->format].message, q,
+					     nul ? " followed by U+0000" : "");
 			}
 			BAD();
 		}
@@ -2286,7 +2556,10 @@ static bool eval(struct vctx *c, const struct node *n, const cJSON *v, bool rep)
 		if (rep) {
 			char got[96];
 			describe(got, sizeof got, v);
-			verr(c, "enum", "must be one of %s, got %s", n->enum_text, got);
+			if (n->enum_vals->child)
+				verr(c, "enum", "must be one of %s, got %s", n->enum_text, got);
+			else
+				verr(c, "enum", "no value is valid (the enum is empty), got %s", got);
 		}
 		BAD();
 	}

@@ -11,22 +11,31 @@
  *   fractional part), properties, required, additionalProperties (boolean
  *   or schema), enum, const, pattern (PCRE2 in UTF mode, compiled once,
  *   unanchored, ECMA-262 flavoured: "$" only at the very end, \uHHHH
- *   escapes; backtracking is bounded), format, minimum, maximum,
- *   exclusiveMinimum, exclusiveMaximum (compared as exact decimals,
- *   never as doubles), minLength, maxLength
+ *   escapes, \p{Letter} and the other long names of general categories;
+ *   backtracking is bounded), format, minimum, maximum,
+ *   exclusiveMinimum, exclusiveMaximum, multipleOf (compared and divided
+ *   as exact decimals, never as doubles: 0.0075 is a multiple of 0.0001;
+ *   beside format "decimal", multipleOf also applies to the decimal
+ *   string, so 0.01 limits it to two decimal places), minLength, maxLength
  *   (in Unicode code points), items, minItems, maxItems, $ref, $defs,
- *   allOf, anyOf, oneOf, not, boolean schemas; the annotations $schema
+ *   allOf, anyOf, oneOf, not, boolean schemas, an empty enum (nothing is
+ *   valid; compiled with a warning); the annotations $schema
  *   (must name draft 2020-12), $id (document root only), title,
  *   description, examples, default, $comment, deprecated, readOnly,
  *   writeOnly; and "scale", a dossier annotation beside format "decimal"
  *   that limits the number of fraction digits.
  *
- * Formats: email (ASCII local@domain.tld: no quoted local part, address
- * literal or single-label domain; RFC 5321 lengths), date
+ * Formats: email (ASCII, RFC 5321: a dot-atom or quoted local part, then
+ * a domain of two or more labels or an [IPv4] or [IPv6:...] address
+ * literal; single-label domains are refused; RFC 5321 lengths), date
  * (YYYY-MM-DD, a real day), date-time (RFC 3339), uri (absolute, RFC 3986
  * characters), decimal (a string -?[0-9]+(\.[0-9]+)?), currency (ISO 4217
  * code), phone (E.164), siren, siret (with their Luhn keys), vat-fr (French
- * VAT number with its key), iban (ISO 13616, mod-97 check), postcode-fr.
+ * VAT number with its key), iban (ISO 13616, mod-97 check), postcode-fr,
+ * ipv4 (dotted quad, no leading zeros), ipv6 (RFC 4291 text, no zone). A
+ * string that holds U+0000 (DS_JSON_STRING_NUL, json.h) matches no
+ * format; elsewhere it is seen up to the U+0000, and equals only strings
+ * that hold one too.
  * As in JSON Schema, a format only constrains strings: a schema that wants
  * a decimal string says "type": "string" as well.
  *
