@@ -27,6 +27,7 @@
 
 #include "diag.h"
 #include "err.h"
+#include "json.h"
 #include "mem.h"
 #include "schema.h"
 
@@ -441,6 +442,40 @@ Test(schema, depth_bomb)
 	cJSON_Delete(doc);
 	ds_schema_free(tree);
 	ds_schema_free(any);
+}
+
+/* Strings holding U+0000 (marked by ds_json_parse): no format admits one,
+ * and they equal only strings that hold one too. */
+Test(schema, strings_holding_nul)
+{
+	const char *schema_text = "{\"properties\":{\"ip\":{\"format\":\"ipv4\"},"
+				  "\"tag\":{\"enum\":[\"a\\u0000b\"]},\"name\":{\"maxLength\":3}}}";
+	cJSON *sdoc = NULL;
+	ds_err err = { 0, "" };
+	cr_assert_eq(ds_json_parse(schema_text, strlen(schema_text), 64, &sdoc, &err), 0, "%s",
+		     err.msg);
+	ds_schema *s = compile_ok(sdoc, "nul");
+	cJSON_Delete(sdoc);
+	const struct {
+		const char *data;
+		const char *errors;
+	} cases[] = {
+		{ "{\"ip\":\"192.0.2.1\",\"tag\":\"a\\u0000b\",\"name\":\"abc\\u0000\"}", "" },
+		{ "{\"ip\":\"192.0.2.1\\u0000.evil.com\",\"tag\":\"a\"}",
+		  "  /ip | format | must be an IPv4 address such as 192.0.2.1, got \"192.0.2.1\" "
+		  "followed by U+0000\n  /tag | enum | must be one of \"a\", got \"a\"\n" },
+		{ "{\"tag\":\"ab\"}", "  /tag | enum | must be one of \"a\", got \"ab\"\n" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *data = NULL;
+		cr_assert_eq(ds_json_parse(cases[i].data, strlen(cases[i].data), 64, &data, &err),
+			     0, "%s", err.msg);
+		struct got g = { "", 0 };
+		cr_expect_eq(ds_schema_validate(s, data, collect, &g, NULL, &err), 0);
+		cr_expect_str_eq(g.text, cases[i].errors, "%s:\n%s", cases[i].data, g.text);
+		cJSON_Delete(data);
+	}
+	ds_schema_free(s);
 }
 
 Test(schema, deep_schema_document)

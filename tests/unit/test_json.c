@@ -1,0 +1,151 @@
+/*
+ * test_json.c - ds_json_parse(): the strict lexical rules added on top of
+ * cJSON (numbers, escapes, control characters, whitespace), the nesting
+ * bound, the messages, and the marking of strings that hold U+0000. The
+ * JSONTestSuite corpus runs in test_json_parse_suite.c.
+ */
+#include <criterion/criterion.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "json.h"
+#include "mem.h"
+
+static void setup(void)
+{
+	ds_mem_init();
+	ds_mem_fail_after(-1);
+}
+
+TestSuite(json, .init = setup);
+
+static int parse(const char *text, cJSON **out, ds_err *err)
+{
+	return ds_json_parse(text, strlen(text), DS_JSON_MAX_DEPTH, out, err);
+}
+
+static const struct {
+	const char *text;
+	const char *message;        /* NULL: must parse */
+} cases[] = {
+	{ "[0, -0, 1.5, -1.5e10, 2E-3, 1e+2, 10]", NULL },
+	{ "{\"a\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"}", NULL },
+	{ " \t\r\n[ ]\n", NULL },
+	{ "[-01]", "invalid JSON at byte 1: malformed number" },
+	{ "[01]", "invalid JSON at byte 1: malformed number" },
+	{ "[1.]", "invalid JSON at byte 1: malformed number" },
+	{ "[.5]", "invalid JSON at byte 1: unexpected character" },
+	{ "[-.5]", "invalid JSON at byte 1: malformed number" },
+	{ "[2.e3]", "invalid JSON at byte 1: malformed number" },
+	{ "[1e]", "invalid JSON at byte 1: malformed number" },
+	{ "[1e+]", "invalid JSON at byte 1: malformed number" },
+	{ "[+1]", "invalid JSON at byte 1: unexpected character" },
+	{ "[1.5.2]", "invalid JSON at byte 1: malformed number" },
+	{ "[\"a\nb\"]", "invalid JSON at byte 3: control character in a string" },
+	{ "[\"a\tb\"]", "invalid JSON at byte 3: control character in a string" },
+	{ "[\"\\uqqqq\"]", "invalid JSON at byte 2: bad \\u escape" },
+	{ "[\"\\u12\"]", "invalid JSON at byte 2: bad \\u escape" },
+	{ "[\"\\x41\"]", "invalid JSON at byte 2: bad escape in a string" },
+	{ "[\"\\'\"]", "invalid JSON at byte 2: bad escape in a string" },
+	{ "[\f]", "invalid JSON at byte 1: unexpected character" },
+	{ "['a']", "invalid JSON at byte 1: unexpected character" },
+	{ "[1] x", "invalid JSON: unexpected data after the value at byte 4" },
+	{ "[1] #", "invalid JSON at byte 4: unexpected character" },
+	{ "[1]]", "invalid JSON: unexpected data after the value at byte 3" },
+	{ "[tru]", "invalid JSON at byte 1" },
+	{ "", "empty input" },
+	{ "[\"\xC3\"]", "invalid UTF-8 at byte 2" },
+};
+
+Test(json, strict_lexical_rules)
+{
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *doc = NULL;
+		ds_err err = { 0, "" };
+		int rc = parse(cases[i].text, &doc, &err);
+		if (!cases[i].message) {
+			cr_expect_eq(rc, 0, "%s: %s", cases[i].text, err.msg);
+			cr_expect(doc);
+		} else {
+			cr_expect_eq(rc, DS_EINVAL, "%s: parsed", cases[i].text);
+			cr_expect_null(doc);
+			cr_expect_str_eq(err.msg, cases[i].message, "%s", cases[i].text);
+		}
+		cJSON_Delete(doc);
+	}
+}
+
+Test(json, nesting_is_bounded_before_cjson_recurses)
+{
+	static char deep[200001];
+	memset(deep, '[', sizeof deep - 1);
+	cJSON *doc = NULL;
+	ds_err err = { 0, "" };
+	cr_expect_eq(ds_json_parse(deep, sizeof deep - 1, DS_JSON_MAX_DEPTH, &doc, &err),
+		     DS_EINVAL);
+	cr_expect_str_eq(err.msg, "nesting deeper than 64 levels at byte 64");
+	cr_expect_eq(ds_json_parse("[[1]]", 5, 2, &doc, &err), 0);
+	cJSON_Delete(doc);
+	cr_expect_eq(ds_json_parse("[[1]]", 5, 1, &doc, &err), DS_EINVAL);
+	/* Brackets inside strings do not count. */
+	cr_expect_eq(ds_json_parse("[\"[[[\"]", 7, 1, &doc, &err), 0);
+	cJSON_Delete(doc);
+}
+
+Test(json, strings_holding_nul_are_marked)
+{
+	const char *text = "{\"a\\u0000b\": \"x\\u0000y\", \"plain\": \"\\\\u0000\","
+			   " \"list\": [\"ok\", \"\\u0000\", 1, {\"k\": \"z\\u0000\"}],"
+			   " \"last\": \"fine\"}";
+	cJSON *doc = NULL;
+	ds_err err = { 0, "" };
+	cr_assert_eq(parse(text, &doc, &err), 0, "%s", err.msg);
+	const cJSON *m = doc->child;
+	/* The member name "a\0b" is not marked; its value is. */
+	cr_expect_str_eq(m->string, "a");
+	cr_expect_str_eq(m->valuestring, "x");
+	cr_expect(cJSON_IsString(m) && (m->type & DS_JSON_STRING_NUL));
+	m = m->next;
+	cr_expect_str_eq(m->valuestring, "\\u0000", "an escaped backslash is not U+0000");
+	cr_expect_not(m->type & DS_JSON_STRING_NUL);
+	m = m->next;
+	const cJSON *e = m->child;
+	cr_expect_not(e->type & DS_JSON_STRING_NUL);
+	e = e->next;
+	cr_expect(e->type & DS_JSON_STRING_NUL);
+	cr_expect_str_eq(e->valuestring, "");
+	e = e->next;
+	cr_expect(cJSON_IsNumber(e));
+	e = e->next;
+	cr_expect(e->child->type & DS_JSON_STRING_NUL);
+	m = m->next;
+	cr_expect_str_eq(m->valuestring, "fine");
+	cr_expect_not(m->type & DS_JSON_STRING_NUL);
+	/* cJSON reads the type through its low byte and copies the mark. */
+	cJSON *copy = cJSON_Duplicate(doc, true);
+	cr_assert(copy);
+	cr_expect(cJSON_IsString(copy->child) && (copy->child->type & DS_JSON_STRING_NUL));
+	cr_expect(cJSON_Compare(doc, copy, true));
+	cJSON_Delete(copy);
+	cJSON_Delete(doc);
+}
+
+Test(json, config_errors_give_line_column_and_reason)
+{
+	char path[] = "/tmp/dossier-json-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	const char *text = "{\n  \"a\": 01\n}\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	ds_diag d;
+	ds_diag_init(&d);
+	cJSON *doc = ds_json_load_file(path, &d);
+	cr_expect_null(doc);
+	cr_assert_eq(d.count, 1);
+	cr_expect_str_eq(d.items[0].message, "invalid JSON at line 2, column 8: malformed number");
+	ds_diag_free(&d);
+	unlink(path);
+}
