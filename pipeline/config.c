@@ -178,10 +178,14 @@ static void cross_check(ds_config *c, ds_diag *diag)
 			if (!strcmp(c->sources[j]->name, s->name))
 				ds_diag_error(diag, s->file, "/name", "source \"%s\" is declared twice",
 					      s->name);
-		bool granted = false;
+		/* The role matters where the source's records edit cases. */
+		bool granted = false, edits = false;
+		for (size_t r = 0; r < s->nrules; r++)
+			edits = edits || (s->rules[r].record &&
+					  ds_config_process_for(c, s->rules[r].record));
 		for (size_t j = 0; j < c->nprocesses && !granted; j++)
 			granted = ds_process_knows_role(c->processes[j], s->role);
-		if (*s->role && !granted)
+		if (*s->role && edits && !granted)
 			ds_diag_error(diag, s->file, "/role",
 				      "role \"%s\" is granted nothing by any process", s->role);
 		for (size_t r = 0; r < s->nrules; r++) {

@@ -46,6 +46,34 @@ static bool valid_pointer(const char *p)
 	return !*p || *p == '/';
 }
 
+static bool valid_field(const char *p)
+{
+	return *p && strlen(p) <= 1024;
+}
+
+/* The kinds of pick: one interface, one member name per kind, each for
+ * the channels whose parsed input it can read. */
+static const struct pick_kind {
+	const char *member;
+	ds_pick_kind kind;
+	const char *channels;
+	bool (*valid)(const char *);
+	const char *expected;
+} pick_kinds[] = {
+	{ "pick", DS_PICK_POINTER, "json form", valid_pointer,
+	  "\"pick\" must be a JSON Pointer such as \"/customer/email\"" },
+	{ "field", DS_PICK_FIELD, "form", valid_field,
+	  "\"field\" must name a form field" },
+};
+
+static const struct pick_kind *pick_kind_of(const char *member)
+{
+	for (size_t i = 0; i < sizeof pick_kinds / sizeof *pick_kinds; i++)
+		if (!strcmp(pick_kinds[i].member, member))
+			return &pick_kinds[i];
+	return NULL;
+}
+
 static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
 		       ds_diag *diag)
 {
@@ -55,18 +83,34 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 		return;
 	}
 	const cJSON *it;
+	const struct pick_kind *kind = NULL;
 	cJSON_ArrayForEach(it, j) {
-		if (strcmp(it->string, "pick") && strcmp(it->string, "normalize") &&
-		    strcmp(it->string, "default"))
+		const struct pick_kind *k = pick_kind_of(it->string);
+		if (k) {
+			if (kind)
+				ds_diag_error(diag, s->file, path, "a field has one pick, not \"%s\" and \"%s\"",
+					      kind->member, k->member);
+			kind = k;
+			continue;
+		}
+		if (strcmp(it->string, "normalize") && strcmp(it->string, "default"))
 			ds_diag_error(diag, s->file, path, "unknown member \"%s\"", it->string);
 	}
-	const cJSON *pick = cJSON_GetObjectItemCaseSensitive(j, "pick");
-	snprintf(sub, sizeof sub, "%s/pick", path);
-	if (!cJSON_IsString(pick) || !valid_pointer(pick->valuestring))
-		ds_diag_error(diag, s->file, sub, "\"pick\" must be a JSON Pointer such as \"/customer/email\"");
+	if (!kind) {
+		ds_diag_error(diag, s->file, path,
+			      "a field needs a pick: \"pick\" (a JSON Pointer) or, for forms, \"field\"");
+		return;
+	}
+	const cJSON *pick = cJSON_GetObjectItemCaseSensitive(j, kind->member);
+	snprintf(sub, sizeof sub, "%s/%s", path, kind->member);
+	if (!strstr(kind->channels, s->channel))
+		ds_diag_error(diag, s->file, sub, "\"%s\" picks do not apply to channel \"%s\"",
+			      kind->member, s->channel);
+	else if (!cJSON_IsString(pick) || !kind->valid(pick->valuestring))
+		ds_diag_error(diag, s->file, sub, "%s", kind->expected);
 	else
 		fm->pick = ds_strdup(pick->valuestring);
-	fm->kind = DS_PICK_POINTER;
+	fm->kind = kind->kind;
 	const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalize");
 	if (norm) {
 		snprintf(sub, sizeof sub, "%s/normalize", path);
@@ -138,9 +182,9 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 	const char *role = ds_json_str(doc, "role");
 	if (!name || !*name)
 		ds_diag_error(diag, path, "/name", "\"name\" is required");
-	if (!channel || strcmp(channel, "json"))
+	if (!channel || (strcmp(channel, "json") && strcmp(channel, "form")))
 		ds_diag_error(diag, path, "/channel",
-			      "channel \"%s\" is not supported by this build (supported: json)",
+			      "channel \"%s\" is not supported by this build (supported: json, form)",
 			      channel ? channel : "");
 	s->name = ds_strdup(name ? name : "");
 	s->channel = ds_strdup(channel ? channel : "");
@@ -294,8 +338,16 @@ static int set_pointer(cJSON *rec, const char *target, cJSON *v, ds_err *err)
 static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJSON **out,
 		     ds_err *err)
 {
-	const cJSON *v = fm->pick ? ds_json_pointer(input, fm->pick) : NULL;
+	const cJSON *v = NULL;
 	*out = NULL;
+	if (fm->pick && fm->kind == DS_PICK_POINTER) {
+		v = ds_json_pointer(input, fm->pick);
+	} else if (fm->pick && fm->kind == DS_PICK_FIELD) {
+		v = cJSON_GetObjectItemCaseSensitive(input, fm->pick);
+		/* An empty form field is a field left blank: missing. */
+		if (cJSON_IsString(v) && !*v->valuestring)
+			v = NULL;
+	}
 	if (!v || cJSON_IsNull(v)) {
 		if (!fm->deflt)
 			return DS_OK; /* absent stays absent: the schema decides */

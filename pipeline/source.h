@@ -35,7 +35,7 @@
 #include "mem.h"
 #include "normalize.h"
 
-typedef enum { DS_PICK_POINTER } ds_pick_kind;
+typedef enum { DS_PICK_POINTER, DS_PICK_FIELD } ds_pick_kind;
 
 typedef struct ds_field_map {
 	char *target;            /* JSON Pointer in the record */
@@ -59,7 +59,7 @@ typedef struct ds_map_rule {
 typedef struct ds_source {
 	char *file;
 	char *name;
-	char *channel;           /* "json" in this build */
+	char *channel;           /* "json" or "form" in this build */
 	char *role;              /* role of its records when they edit a case (required) */
 	ds_map_rule *rules;
 	size_t nrules;

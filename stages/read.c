@@ -1,13 +1,15 @@
 /*
  * read.c - stage "read": checks the input's size, fingerprints it and
- * parses it for its channel (JSON in this build) within the configured
+ * parses it for its channel (JSON, urlencoded forms) within the configured
  * limits. Inputs that cannot be read are rejected here, raw bytes and all,
  * so the quarantine keeps them for a replay.
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "chain.h"
+#include "form.h"
 #include "hash.h"
 #include "json.h"
 
@@ -39,6 +41,33 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 		cJSON *doc = NULL;
 		if (ds_json_parse((const char *)env->bytes, env->len, rt->cfg->limits.max_depth,
 				  &doc, err))
+			return DS_STAGE_REJECT;
+		env->doc = doc;
+		if (ds_arena_defer(env->arena, free_doc, env)) {
+			ds_err_set(err, DS_ENOMEM, "out of memory");
+			return DS_STAGE_FAIL;
+		}
+		return DS_STAGE_CONTINUE;
+	}
+	if (!strcmp(env->channel, "form")) {
+		/* A multipart body file starts with its Content-Type line. */
+		if (env->len >= 13 && !strncasecmp((const char *)env->bytes, "Content-Type:", 13)) {
+			ds_err_set(err, DS_ECONFIG,
+				   "multipart forms are not supported by this build (urlencoded only)");
+			return DS_STAGE_REJECT;
+		}
+		ds_form_opts opts = {
+			.max_fields = DS_FORM_MAX_FIELDS,
+			.max_name = DS_FORM_MAX_NAME,
+			.max_value = DS_FORM_MAX_VALUE,
+			.max_total = rt->cfg->limits.max_input_bytes,
+		};
+		cJSON *doc = NULL;
+		/* A trailing line end from a file is not part of the last value. */
+		size_t len = env->len;
+		while (len && (env->bytes[len - 1] == '\n' || env->bytes[len - 1] == '\r'))
+			len--;
+		if (ds_form_parse_json((const char *)env->bytes, len, &opts, DS_FORM_OBJECT, &doc, err))
 			return DS_STAGE_REJECT;
 		env->doc = doc;
 		if (ds_arena_defer(env->arena, free_doc, env)) {

@@ -20,7 +20,7 @@ d() {
 }
 
 d check
-d --now 2026-11-24T09:00:00Z ingest fixtures/offers/
+d --now 2026-11-24T09:00:00Z ingest fixtures/
 d case list --process offer
 d case show DEV-2026-0042
 d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role sales
@@ -28,7 +28,7 @@ d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role manager --a
 d --now 2026-12-01T09:00:00Z tick
 d document list
 d quarantine list
-d --now 2026-12-01T09:00:00Z ingest fixtures/offers/
+d --now 2026-12-01T09:00:00Z ingest fixtures/
 
 cat <<EOT
 

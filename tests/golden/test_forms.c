@@ -1,0 +1,32 @@
+/*
+ * test_forms.c - web forms end to end: the contact form and the
+ * technicians' reports become records; a value a normalizer cannot read
+ * quarantines the form, naming the field and the value.
+ */
+#include "helpers.h"
+
+Test(forms, contact_and_intervention_forms)
+{
+	th_home h;
+	th_home_init(&h);
+	cJSON *sum = th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest fixtures/forms");
+	cr_expect_eq(th_num(sum, "read"), 7);
+	/* 3 leads, 2 reports, and the first report's opportunity and complaint */
+	cr_expect_eq(th_num(sum, "records"), 7);
+	cr_expect_eq(th_num(sum, "quarantined"), 2);
+	cJSON_Delete(sum);
+	cJSON *q = th_json(&h, 0, "quarantine list");
+	cr_assert_eq(cJSON_GetArraySize(q), 2);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, q) {
+		cr_expect_str_eq(th_str(it, "stage"), "map");
+		cr_expect_str_eq(th_str(it, "source"), "web-contact");
+	}
+	cr_expect(strstr(th_str(cJSON_GetArrayItem(q, 0), "reason"), "pas-une-adresse"));
+	cr_expect(strstr(th_str(cJSON_GetArrayItem(q, 1), "reason"), "telephone"));
+	cJSON_Delete(q);
+	sum = th_json(&h, 0, "ingest fixtures/forms");
+	cr_expect_eq(th_num(sum, "duplicates"), 7);
+	cJSON_Delete(sum);
+	th_home_fini(&h);
+}

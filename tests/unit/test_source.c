@@ -1,0 +1,173 @@
+/*
+ * test_source.c - mappings of the reference business's sources applied to
+ * the fixtures: several records from one interaction, form field picks,
+ * normalizers, booleans, defaults, and the errors a mapping reports.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "form.h"
+#include "json.h"
+#include "source.h"
+
+struct emitted {
+	const char *type[8];
+	cJSON *rec[8];
+	size_t n;
+};
+
+static int emit(void *ud, const char *type, cJSON *record)
+{
+	struct emitted *e = ud;
+	cr_assert(e->n < 8);
+	e->type[e->n] = type;
+	e->rec[e->n++] = record;
+	return 0;
+}
+
+static void emitted_free(struct emitted *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		cJSON_Delete(e->rec[i]);
+}
+
+static ds_source *load(const char *name)
+{
+	char path[256];
+	ds_source *s = NULL;
+	ds_err err = {0};
+	snprintf(path, sizeof path, "schemas/sources/%s.json", name);
+	cr_assert_eq(ds_source_load(path, NULL, &s, &err), 0, "%s", err.msg);
+	return s;
+}
+
+static cJSON *form_fixture(const char *name)
+{
+	char path[256], *text = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof path, "fixtures/forms/%s", name);
+	cr_assert_eq(ds_read_file(path, 1 << 20, &text, &len, NULL), 0);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	ds_form_opts opts = { DS_FORM_MAX_FIELDS, DS_FORM_MAX_NAME, DS_FORM_MAX_VALUE,
+			      DS_FORM_MAX_TOTAL, NULL, 0 };
+	cJSON *doc = NULL;
+	ds_err err = {0};
+	cr_assert_eq(ds_form_parse_json(text, len, &opts, DS_FORM_OBJECT, &doc, &err), 0, "%s",
+		     err.msg);
+	ds_free(text);
+	return doc;
+}
+
+static const char *str_at(const cJSON *rec, const char *ptr)
+{
+	const cJSON *v = ds_json_pointer(rec, ptr);
+	cr_assert(cJSON_IsString(v), "no string at %s", ptr);
+	return v->valuestring;
+}
+
+Test(source, one_report_gives_three_records)
+{
+	ds_source *s = load("intervention-reports");
+	cJSON *doc = form_fixture("intervention-0101-need-and-problem.form");
+	ds_arena *a = ds_arena_new(4096);
+	struct emitted e = { .n = 0 };
+	ds_err err = {0};
+	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(e.n, 3);
+	cr_expect_str_eq(e.type[0], "intervention_report");
+	cr_expect_str_eq(e.type[1], "opportunity");
+	cr_expect_str_eq(e.type[2], "complaint");
+	cr_expect_str_eq(str_at(e.rec[0], "/date"), "2026-11-23");
+	cr_expect_str_eq(str_at(e.rec[0], "/customer/phone"), "+33478000001");
+	cr_expect_str_eq(str_at(e.rec[0], "/equipment/serial"), "SD-2211-8841");
+	cr_expect(cJSON_IsTrue(ds_json_pointer(e.rec[0], "/need_mentioned")));
+	cr_expect(cJSON_IsTrue(ds_json_pointer(e.rec[0], "/problem_reported")));
+	cr_expect_str_eq(str_at(e.rec[1], "/intervention_ref"), "INT-2026-0101");
+	cr_expect_str_eq(str_at(e.rec[2], "/origin"), "intervention");
+	cr_expect_str_eq(str_at(e.rec[2], "/subject"), "Retard de l'intervention");
+	emitted_free(&e);
+	cJSON_Delete(doc);
+
+	/* a routine visit: one record, the unticked boxes are false */
+	doc = form_fixture("intervention-0102-routine.form");
+	e.n = 0;
+	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(e.n, 1);
+	cr_expect(cJSON_IsFalse(ds_json_pointer(e.rec[0], "/need_mentioned")));
+	cr_expect_str_eq(str_at(e.rec[0], "/date"), "2026-11-24");
+	cr_expect_null(ds_json_pointer(e.rec[0], "/customer/phone"), "a missing field stays missing");
+	emitted_free(&e);
+	cJSON_Delete(doc);
+	ds_arena_free(a);
+	ds_source_free(s);
+}
+
+Test(source, contact_form_in_windows_1252)
+{
+	ds_source *s = load("web-contact");
+	cJSON *doc = form_fixture("contact-menard-cp1252.form");
+	ds_arena *a = ds_arena_new(4096);
+	struct emitted e = { .n = 0 };
+	ds_err err = {0};
+	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(e.n, 1);
+	cr_expect_str_eq(str_at(e.rec[0], "/name"), "François Ménard");
+	cr_expect(strstr(str_at(e.rec[0], "/message"), "Coût €"));
+	cr_expect(cJSON_IsTrue(ds_json_pointer(e.rec[0], "/consent_marketing")));
+	emitted_free(&e);
+	cJSON_Delete(doc);
+
+	doc = form_fixture("contact-legoff-no-consent.form");
+	e.n = 0;
+	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_expect(cJSON_IsFalse(ds_json_pointer(e.rec[0], "/consent_marketing")));
+	cr_expect_str_eq(str_at(e.rec[0], "/phone"), "+33298001122");
+	emitted_free(&e);
+	cJSON_Delete(doc);
+
+	/* a value a normalizer cannot read names the field and shows it */
+	doc = form_fixture("broken-contact-bad-phone.form");
+	e.n = 0;
+	cr_expect_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), DS_EINVAL);
+	cr_expect(strstr(err.msg, "telephone") && strstr(err.msg, "01 23"), "%s", err.msg);
+	cr_expect_eq(e.n, 0);
+	cJSON_Delete(doc);
+	ds_arena_free(a);
+	ds_source_free(s);
+}
+
+Test(source, load_errors_have_json_paths)
+{
+	char dir[] = "/tmp/dossier-source-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof path, "%s/bad.json", dir);
+	FILE *f = fopen(path, "w");
+	fputs("{\"name\": \"bad\", \"channel\": \"json\", \"role\": \"sales\", \"rules\": [{"
+	      "\"record\": \"offer\", \"when\": \"reference >\", \"fields\": {"
+	      "\"/a\": {\"pick\": \"/a\", \"normalize\": [\"rot13\"]},"
+	      "\"/b\": {\"field\": \"b\"}}}]}", f);
+	fclose(f);
+	ds_diag d;
+	ds_diag_init(&d);
+	ds_source *s = NULL;
+	cr_expect_eq(ds_source_load(path, &d, &s, NULL), DS_ECONFIG);
+	cr_expect_null(s);
+	bool when = false, norm = false, field = false;
+	for (size_t i = 0; i < d.count; i++) {
+		when = when || !strcmp(d.items[i].path, "/rules/0/when");
+		norm = norm || (!strcmp(d.items[i].path, "/rules/0/fields//a/normalize/0") &&
+				strstr(d.items[i].message, "rot13"));
+		field = field || !strcmp(d.items[i].path, "/rules/0/fields//b/field");
+	}
+	cr_expect(when, "a when that does not parse");
+	cr_expect(norm, "an unknown normalizer");
+	cr_expect(field, "a form pick in a JSON source");
+	ds_diag_free(&d);
+	remove(path);
+	rmdir(dir);
+}
