@@ -23,6 +23,9 @@
 
 enum { S_IDLE, S_NAME, S_VALUE };
 
+/* Longest LEB128 encoding of a size_t. */
+#define HDR_MAX ((sizeof(size_t) * 8 + 6) / 7)
+
 struct ds_form_parser {
 	ds_form_field_fn cb;
 	void *ud;
@@ -43,6 +46,7 @@ struct ds_form_parser {
 	size_t ccap;
 	char *held;        /* fields kept while `_charset_` is awaited */
 	size_t hlen, hcap;
+	size_t hold_max;   /* the most held can need */
 	char small[480];   /* fld until a field outgrows it */
 };
 
@@ -331,6 +335,13 @@ static void init(ds_form_parser *p, const ds_form_opts *opts, int cs,
 	p->cs = cs;
 	p->await = !(opts && (opts->flags & DS_FORM_NO_CHARSET_FIELD));
 	p->state = S_IDLE;
+	/* Kept fields are no longer than the body, plus per field two
+	 * lengths and two NULs; a field takes two body bytes at least ("a&"),
+	 * and a length above 127 one header byte per 64 bytes at most. */
+	size_t fields = p->max_total / 2 + 1;
+	if (fields > p->max_fields)
+		fields = p->max_fields;
+	p->hold_max = p->max_total + p->max_total / 32 + 4 * fields;
 	p->fld = p->small;
 	p->fcap = sizeof p->small;
 }
@@ -408,17 +419,15 @@ static int value_limit(ds_form_parser *p, const char *name, size_t n,
 			  show(name, n, b), p->max_value);
 }
 
-/* Appends decoded bytes to the current name or value, within its limit.
+/* Appends decoded bytes to the current name or value, up to its limit
+ * (so that the message shows the same name however the body was cut).
  * Keeps room for the two NULs. */
 static int put(ds_form_parser *p, const char *s, size_t n, ds_err *err)
 {
-	if (p->state == S_NAME) {
-		if (n > p->max_name - p->flen)
-			return name_limit(p, p->fld, p->flen, err);
-	} else if (n > p->max_value - (p->flen - p->nlen - 1)) {
-		return value_limit(p, p->fld, p->nlen, err);
-	}
-	size_t need = p->flen + n + 2;
+	size_t room = p->state == S_NAME ? p->max_name - p->flen
+					 : p->max_value - (p->flen - p->nlen - 1);
+	size_t take = n < room ? n : room;
+	size_t need = p->flen + take + 2;
 	if (need > p->fcap) {
 		size_t cap = p->fcap * 2 > need ? p->fcap * 2 : need;
 		char *b = p->fld == p->small ? ds_malloc(cap) : ds_realloc(p->fld, cap);
@@ -429,9 +438,13 @@ static int put(ds_form_parser *p, const char *s, size_t n, ds_err *err)
 		p->fld = b;
 		p->fcap = cap;
 	}
-	memcpy(p->fld + p->flen, s, n);
-	p->flen += n;
-	return 0;
+	memcpy(p->fld + p->flen, s, take);
+	p->flen += take;
+	if (take == n)
+		return 0;
+	if (p->state == S_NAME)
+		return name_limit(p, p->fld, p->flen, err);
+	return value_limit(p, p->fld, p->nlen, err);
 }
 
 /* A '%' not followed by two hex digits stands for itself. */
@@ -473,19 +486,50 @@ static int emit(ds_form_parser *p, const char *name, size_t nlen,
 	return call(p, p->conv, n, v, m, err);
 }
 
+static size_t put_varint(char *o, size_t v)
+{
+	size_t n = 0;
+	for (; v >= 0x80; v >>= 7)
+		o[n++] = (char)(0x80 | (v & 0x7F));
+	o[n++] = (char)v;
+	return n;
+}
+
+static size_t get_varint(const char *s, size_t *v)
+{
+	size_t n = 0, shift = 0;
+	*v = 0;
+	do
+		*v |= (size_t)((unsigned char)s[n] & 0x7F) << shift, shift += 7;
+	while ((unsigned char)s[n++] & 0x80);
+	return n;
+}
+
+/* Keeps a field as (name length, value length, name, NUL, value, NUL),
+ * lengths as LEB128: 4 bytes more than the field for most fields. The
+ * buffer doubles, but never past what max_total and max_fields allow. */
 static int hold(ds_form_parser *p, const char *name, size_t nlen,
 		const char *value, size_t vlen, ds_err *err)
 {
-	size_t rec = 2 * sizeof(size_t) + nlen + vlen + 2;
-	if (grow(&p->held, &p->hcap, p->hlen + rec))
-		return nomem(err);
+	size_t need = p->hlen + 2 * HDR_MAX + nlen + vlen + 2;
+	if (need > p->hcap) {
+		size_t cap = p->hcap < 256 ? 256 : 2 * p->hcap;
+		if (cap > p->hold_max)
+			cap = p->hold_max;
+		if (cap < need)
+			cap = need;
+		char *b = ds_realloc(p->held, cap);
+		if (!b)
+			return nomem(err);
+		p->held = b;
+		p->hcap = cap;
+	}
 	char *o = p->held + p->hlen;
-	memcpy(o, &nlen, sizeof nlen);
-	memcpy(o + sizeof nlen, &vlen, sizeof vlen);
-	o += 2 * sizeof(size_t);
+	o += put_varint(o, nlen);
+	o += put_varint(o, vlen);
 	memcpy(o, name, nlen + 1);
 	memcpy(o + nlen + 1, value, vlen + 1);
-	p->hlen += rec;
+	p->hlen = (size_t)(o - p->held) + nlen + vlen + 2;
 	return 0;
 }
 
@@ -494,11 +538,11 @@ static int flush_held(ds_form_parser *p, ds_err *err)
 	int rc = 0;
 	for (size_t at = 0; at < p->hlen && !rc;) {
 		size_t nlen, vlen;
-		memcpy(&nlen, p->held + at, sizeof nlen);
-		memcpy(&vlen, p->held + at + sizeof nlen, sizeof vlen);
-		const char *name = p->held + at + 2 * sizeof(size_t);
+		at += get_varint(p->held + at, &nlen);
+		at += get_varint(p->held + at, &vlen);
+		const char *name = p->held + at;
 		rc = emit(p, name, nlen, name + nlen + 1, vlen, err);
-		at += 2 * sizeof(size_t) + nlen + vlen + 2;
+		at += nlen + vlen + 2;
 	}
 	p->hlen = 0;
 	return rc;
