@@ -322,6 +322,11 @@ static bool verbatim(int cs, const char *s, size_t n)
 
 /* ---- parser ---- */
 
+static size_t sat_add(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
 static void init(ds_form_parser *p, const ds_form_opts *opts, int cs,
 		 ds_form_field_fn field, void *ud)
 {
@@ -341,7 +346,8 @@ static void init(ds_form_parser *p, const ds_form_opts *opts, int cs,
 	size_t fields = p->max_total / 2 + 1;
 	if (fields > p->max_fields)
 		fields = p->max_fields;
-	p->hold_max = p->max_total + p->max_total / 32 + 4 * fields;
+	p->hold_max = sat_add(sat_add(p->max_total, p->max_total / 32),
+			      fields > SIZE_MAX / 4 ? SIZE_MAX : 4 * fields);
 	p->fld = p->small;
 	p->fcap = sizeof p->small;
 }
@@ -497,11 +503,14 @@ static size_t put_varint(char *o, size_t v)
 
 static size_t get_varint(const char *s, size_t *v)
 {
-	size_t n = 0, shift = 0;
+	size_t n = 0;
+	unsigned char b;
 	*v = 0;
-	do
-		*v |= (size_t)((unsigned char)s[n] & 0x7F) << shift, shift += 7;
-	while ((unsigned char)s[n++] & 0x80);
+	do {
+		b = (unsigned char)s[n];
+		*v |= (size_t)(b & 0x7F) << (7 * n);
+		n++;
+	} while (b & 0x80);
 	return n;
 }
 
@@ -762,6 +771,8 @@ static int find_charset(const char *buf, size_t len)
 			if (trim(&t, vn))
 				return ds_form_charset_lookup(value, vn);
 		}
+		if (e == end)
+			break;
 		s = e + 1;
 	}
 	return -1;
