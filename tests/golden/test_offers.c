@@ -62,9 +62,9 @@ Test(offers, ingest_quarantine_and_idempotency)
 	cJSON *exp = expected_offers();
 	int valid = cJSON_GetArraySize(exp);
 	cr_assert_eq(valid, 28);
-	cr_expect_eq(th_num(sum, "read"), 51);
+	cr_expect_eq(th_num(sum, "read"), 52);
 	cr_expect_eq(th_num(sum, "records"), 28);
-	cr_expect_eq(th_num(sum, "quarantined"), 23);
+	cr_expect_eq(th_num(sum, "quarantined"), 24);
 	cr_expect_eq(th_num(sum, "duplicates"), 0);
 	/* every offer is moved once from draft by a guard (its creation is an
 	 * audit entry, not a transition) */
@@ -93,7 +93,7 @@ Test(offers, ingest_quarantine_and_idempotency)
 
 	/* each broken fixture is quarantined at its stage, with a reason */
 	cJSON *q = th_json(&h, 0, "quarantine list");
-	cr_assert_eq(cJSON_GetArraySize(q), 23);
+	cr_assert_eq(cJSON_GetArraySize(q), 24);
 	FILE *f = fopen("fixtures/expected/offers-quarantine.tsv", "r");
 	cr_assert(f);
 	char line[512];
@@ -117,13 +117,13 @@ Test(offers, ingest_quarantine_and_idempotency)
 		checked++;
 	}
 	fclose(f);
-	cr_expect_eq(checked, 23);
+	cr_expect_eq(checked, 24);
 	cJSON_Delete(q);
 
 	/* again: all duplicates, nothing new anywhere, exit 0 */
 	sum = th_json(&h, 0, "--now 2026-11-25T09:00:00Z ingest fixtures/offers/");
-	cr_expect_eq(th_num(sum, "read"), 51);
-	cr_expect_eq(th_num(sum, "duplicates"), 51);
+	cr_expect_eq(th_num(sum, "read"), 52);
+	cr_expect_eq(th_num(sum, "duplicates"), 52);
 	cr_expect_eq(th_num(sum, "new"), 0);
 	cr_expect_eq(th_num(sum, "records"), 0);
 	cr_expect_eq(th_num(sum, "transitions"), 0);
@@ -131,7 +131,7 @@ Test(offers, ingest_quarantine_and_idempotency)
 	cr_expect_eq(th_num(sum, "quarantined"), 0);
 	cJSON_Delete(sum);
 	q = th_json(&h, 0, "quarantine list");
-	cr_expect_eq(cJSON_GetArraySize(q), 23);
+	cr_expect_eq(cJSON_GetArraySize(q), 24);
 	cJSON_Delete(q);
 	cJSON *c42 = th_json(&h, 0, "case show DEV-2026-0042");
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c42, "history")), 2);
