@@ -132,7 +132,8 @@ struct num {
 
 struct prop {
 	const char *name;
-	uint32_t hash;
+	size_t len;
+	uint32_t hash;              /* key_hash */
 	const struct node *schema;  /* NULL: a required name not in properties */
 };
 
@@ -277,6 +278,24 @@ static struct num num_of(const cJSON *v)
 		x.exact = true;
 		x.dec.units = (int64_t)d;
 		return x;
+	}
+	/* Fractions: the fewest decimals k such that units / 10^k reads back
+	 * as d, with at most 15 significant digits, is the text "%.15g" would
+	 * give (two such decimals would lie closer together than the doubles
+	 * around d); formatting a double costs far more than this loop. */
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+				      1e11, 1e12, 1e13, 1e14, 1e15 };
+	if (d > -1e15 && d < 1e15) {
+		for (int k = 1; k <= 15; k++) {
+			double u = nearbyint(d * p10[k]);
+			if (u <= -1e15 || u >= 1e15)
+				break;
+			if (u / p10[k] == d) {
+				x.exact = true;
+				x.dec = (ds_dec){ (int64_t)u, k };
+				return x;
+			}
+		}
 	}
 	x.exact = ds_dec_from_json(v, &x.dec) == DS_OK;
 	return x;
@@ -473,17 +492,39 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
+/*
+ * The hash of the property tables, which validation computes for every
+ * member of every object: the length and three bytes of the name, mixed
+ * (murmur3's finaliser), instead of a loop over every byte. A table is
+ * fixed at compile time and at most half full, so whatever names an
+ * instance brings, a probe never runs longer than the table's own
+ * clusters; names that share a hash are told apart by length and bytes.
+ */
+static uint32_t key_hash(const char *s, size_t len)
+{
+	uint32_t x = (uint32_t)len;
+	if (len)
+		x ^= (uint32_t)(unsigned char)s[0] << 8 ^ (uint32_t)(unsigned char)s[len / 2] << 16
+		     ^ (uint32_t)(unsigned char)s[len - 1] << 24;
+	x ^= x >> 16;
+	x *= 0x85ebca6bu;
+	x ^= x >> 13;
+	x *= 0xc2b2ae35u;
+	return x ^ (x >> 16);
+}
+
 static const struct prop *prop_find(const struct node *n, const char *key)
 {
 	if (!n->slots)
 		return NULL;
-	uint32_t h = hash_str(key);
+	size_t len = strlen(key);
+	uint32_t h = key_hash(key, len);
 	for (uint32_t i = h & n->mask;; i = (i + 1) & n->mask) {
 		uint32_t s = n->slots[i];
 		if (!s)
 			return NULL;
 		const struct prop *p = &n->props[s - 1];
-		if (p->hash == h && strcmp(p->name, key) == 0)
+		if (p->hash == h && p->len == len && memcmp(p->name, key, len) == 0)
 			return p;
 	}
 }
@@ -1266,16 +1307,17 @@ static void check_unique(struct cc *c, const cJSON *obj, const char *what)
 static bool prop_insert(struct node *n, const char *name, const struct node *schema,
 			size_t *index)
 {
-	uint32_t h = hash_str(name);
+	size_t len = strlen(name);
+	uint32_t h = key_hash(name, len);
 	uint32_t i = h & n->mask;
 	for (; n->slots[i]; i = (i + 1) & n->mask) {
 		struct prop *p = &n->props[n->slots[i] - 1];
-		if (p->hash == h && strcmp(p->name, name) == 0) {
+		if (p->hash == h && p->len == len && memcmp(p->name, name, len) == 0) {
 			*index = n->slots[i] - 1;
 			return false;
 		}
 	}
-	n->props[n->nprops] = (struct prop){ name, h, schema };
+	n->props[n->nprops] = (struct prop){ name, len, h, schema };
 	n->slots[i] = (uint32_t)++n->nprops;
 	*index = n->nprops - 1;
 	return true;
