@@ -45,7 +45,6 @@ static const char *const migrations[] = {
 	" profile_id INTEGER, data TEXT NOT NULL,"
 	" UNIQUE(process, key));"
 	"CREATE INDEX cases_state ON cases(process, state);"
-	"CREATE INDEX cases_profile ON cases(profile_id) WHERE profile_id IS NOT NULL;"
 	"CREATE TABLE audit("
 	" id INTEGER PRIMARY KEY,"
 	" case_id INTEGER NOT NULL REFERENCES cases(id),"
@@ -63,10 +62,11 @@ static const char *const migrations[] = {
 	" id INTEGER PRIMARY KEY,"
 	" email TEXT UNIQUE, name TEXT,"
 	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	/* One B-tree, keyed as it is read: a profile's entries together. */
 	"CREATE TABLE timeline("
 	" profile_id INTEGER NOT NULL REFERENCES profiles(id),"
 	" kind TEXT NOT NULL, ref INTEGER NOT NULL, at INTEGER NOT NULL,"
-	" UNIQUE(profile_id, kind, ref));"
+	" PRIMARY KEY(profile_id, kind, ref)) WITHOUT ROWID;"
 	"CREATE TABLE documents("
 	" id INTEGER PRIMARY KEY,"
 	" case_id INTEGER NOT NULL REFERENCES cases(id),"
@@ -152,7 +152,7 @@ static const char *const sql[S_COUNT_] = {
 	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
 		" VALUES(?,?,?,?)",
 	[S_TIMELINE_LIST] = "SELECT kind, ref, at FROM timeline WHERE profile_id = ?"
-		" ORDER BY at, rowid",
+		" ORDER BY at, kind, ref",
 	[S_DOC_ADD] = "INSERT INTO documents(case_id, audit_id, template, path,"
 		" sha256, size, created_at) VALUES(?,?,?,?,?,?,?)"
 		" ON CONFLICT(audit_id, template) DO NOTHING",
