@@ -1,11 +1,22 @@
 #!/bin/sh
-# Throughput and peak memory of ./dossier on synthetic offers.
+# Throughput and peak memory of ./dossier on synthetic offers, and the
+# throughput of the schema validator.
 #
 #   sh bench/run.sh BUILD_DIR        (from the repository root, after
 #                                     `make all BUILD_DIR/bench/gen_offers
-#                                     BUILD_DIR/bench/measure`)
+#                                     BUILD_DIR/bench/measure
+#                                     BUILD_DIR/bench/bench_validate`)
 #   N=1000000 sh bench/run.sh build  (N defaults to 100000)
 #
+# First, BUILD_DIR/bench/bench_validate runs on one thread over a pool of
+# min(N, 10000) generated offers (seed 42): parsing alone for comparison,
+# validation alone of the offers the api-offers source makes against
+# schemas/records/offer.schema.json, validation of generated reports
+# against bench/wide.schema.json (40 properties, nested arrays), mapping +
+# validation through schemas/sources/api-offers.json, and the three
+# together from the NDJSON text; a table gives records/s and the targets.
+#
+# Then the engine:
 # For N/4 and N offers, each in a fresh temporary home whose schemas/ links
 # to the repository's: generate the offers (seed 42, every discount above
 # 20 %, so ingest produces no document and every offer waits for approval),
@@ -40,8 +51,9 @@ root=$(pwd)
 dossier=$root/dossier
 gen=$build/bench/gen_offers
 measure=$build/bench/measure
-for f in "$dossier" "$gen" "$measure"; do
-	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $measure)" >&2; exit 2; }
+validate=$build/bench/bench_validate
+for f in "$dossier" "$gen" "$measure" "$validate"; do
+	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $measure $validate)" >&2; exit 2; }
 done
 [ -d "$root/schemas" ] || { echo "bench: run from the repository root (no schemas/ here)" >&2; exit 2; }
 
@@ -133,6 +145,39 @@ step() {
 
 kib() { du -sk "$1" 2>/dev/null | awk '{ print $1 }'; }
 
+# ---- the validator ----
+pool=$N
+[ "$pool" -le 10000 ] || pool=10000
+h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
+homes="$homes $h"
+"$gen" "$pool" 42 >"$h/offers.ndjson"
+if ! "$validate" --tsv --home "$root" --wide "$root/bench/wide.schema.json" \
+	"$h/offers.ndjson" >"$h/validate.tsv" 2>"$h/validate.err"; then
+	echo "bench: bench_validate failed:" >&2
+	cat "$h/validate.err" >&2
+	exit 1
+fi
+awk -F '\t' -v pool="$pool" '
+BEGIN {
+	target["validate-offer"] = 200000
+	target["map-validate"] = 100000
+	what["parse"] = "ds_json_parse of the offers (for comparison)"
+	what["validate-offer"] = "offer records against offer.schema.json"
+	what["validate-wide"] = "reports against bench/wide.schema.json (40 fields)"
+	what["map-validate"] = "api-offers mapping, then validation"
+	what["parse-map-validate"] = "the same from the NDJSON text"
+	printf "schema validation, one thread, a pool of %d offers:\n", pool
+	printf "  %-19s %10s  %-15s  %s\n", "measure", "records/s", "target", "what"
+}
+{
+	t = ($1 in target) ? sprintf(">= %d", target[$1]) : ""
+	ok = ($1 in target) ? ($4 >= target[$1] ? "ok" : "BELOW") : ""
+	printf "  %-19s %10.0f  %-9s %-5s  %s\n", $1, $4, t, ok, what[$1]
+}' "$h/validate.tsv"
+echo
+rm -rf "$h"
+
+# ---- the engine ----
 quarter=$((N / 4))
 [ "$quarter" -gt 0 ] || quarter=1
 rows=""
