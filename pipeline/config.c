@@ -189,11 +189,25 @@ static void cross_check(ds_config *c, ds_diag *diag)
 			ds_diag_error(diag, s->file, "/role",
 				      "role \"%s\" is granted nothing by any process", s->role);
 		for (size_t r = 0; r < s->nrules; r++) {
-			char p[64];
+			const ds_map_rule *rule = &s->rules[r];
+			char p[600];
 			snprintf(p, sizeof p, "/rules/%zu/record", r);
-			if (s->rules[r].record && !ds_schema_set_get(c->schemas, s->rules[r].record))
-				ds_diag_error(diag, s->file, p, "unknown record type \"%s\"",
-					      s->rules[r].record);
+			const ds_schema *schema = rule->record ? ds_schema_set_get(c->schemas, rule->record)
+							       : NULL;
+			if (rule->record && !schema) {
+				ds_diag_error(diag, s->file, p, "unknown record type \"%s\"", rule->record);
+				continue;
+			}
+			/* A field written where the record type has none would only
+			 * be refused later, input by input. */
+			for (size_t f = 0; schema && f < rule->nfields; f++) {
+				const char *t = rule->fields[f].target;
+				if (!t || ds_schema_allows_pointer(schema, t))
+					continue;
+				snprintf(p, sizeof p, "/rules/%zu/fields/%s", r, t);
+				ds_diag_error(diag, s->file, p, "record type \"%s\" has no field %s",
+					      rule->record, t);
+			}
 		}
 	}
 	for (size_t i = 0; i < c->nprocesses; i++) {

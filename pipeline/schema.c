@@ -2702,3 +2702,64 @@ int ds_schema_validate(const ds_schema *s, const cJSON *instance, ds_schema_erro
 		*nerrors = c.count;
 	return c.rc;
 }
+
+/* ---- what a schema lets a record hold ---- */
+
+/* Whether an instance may hold a value at ptr (the rest of a JSON
+ * Pointer) under n: every applicable branch ($ref, allOf) must let it
+ * through, one of anyOf / oneOf when present, and the node's own
+ * properties, additionalProperties and items decide the next step. */
+static bool allows(const struct node *n, const char *ptr, int depth)
+{
+	if (!n)
+		return true;
+	if (depth > DS_SCHEMA_MAX_REF_DEPTH)
+		return true;
+	if (n->is_bool)
+		return n->bool_value || !*ptr;
+	if (!*ptr)
+		return true;
+	if (n->target && !allows(n->target, ptr, depth + 1))
+		return false;
+	for (size_t i = 0; i < n->nall; i++)
+		if (!allows(n->all[i], ptr, depth + 1))
+			return false;
+	struct node *const *alts[2] = { n->any, n->one };
+	size_t nalts[2] = { n->nany, n->none };
+	for (int k = 0; k < 2; k++) {
+		bool some = !nalts[k];
+		for (size_t i = 0; i < nalts[k] && !some; i++)
+			some = allows(alts[k][i], ptr, depth + 1);
+		if (!some)
+			return false;
+	}
+	/* The first segment, unescaped, and the rest. */
+	char seg[256];
+	size_t len = 0;
+	const char *p = ptr + 1;
+	while (*p && *p != '/') {
+		char c = *p++;
+		if (c == '~' && (*p == '0' || *p == '1'))
+			c = *p++ == '0' ? '~' : '/';
+		if (len + 1 >= sizeof seg)
+			return false;
+		seg[len++] = c;
+	}
+	seg[len] = '\0';
+	for (size_t i = 0; i < n->nprops; i++)
+		if (n->props[i].len == len && !memcmp(n->props[i].name, seg, len) &&
+		    n->props[i].schema)
+			return allows(n->props[i].schema, p, depth + 1);
+	if (n->items && len && strspn(seg, "0123456789") == len)
+		return allows(n->items, p, depth + 1);
+	if (n->additional_false)
+		return false;
+	return allows(n->additional, p, depth + 1);
+}
+
+bool ds_schema_allows_pointer(const ds_schema *s, const char *pointer)
+{
+	if (!s || !pointer || (*pointer && *pointer != '/'))
+		return false;
+	return allows(s->root, pointer, 0);
+}

@@ -163,4 +163,11 @@ int ds_schema_validate(const ds_schema *s, const cJSON *instance,
 		       ds_schema_error_fn fn, void *ud, size_t *nerrors,
 		       ds_err *err);
 
+/* Whether a record valid for s may hold a value at the JSON Pointer
+ * (mappings write their targets there): each step must be declared by the
+ * schema's properties (through $ref and allOf; by one branch of anyOf or
+ * oneOf) or let through by additionalProperties, or be an index of items.
+ * It says nothing of the value's type. */
+bool ds_schema_allows_pointer(const ds_schema *s, const char *pointer);
+
 #endif
