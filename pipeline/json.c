@@ -433,6 +433,24 @@ const char *ds_json_str(const cJSON *obj, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+size_t ds_json_member_names(const cJSON *obj, char *buf, size_t n)
+{
+	size_t used = 0, count = 0;
+	if (n)
+		buf[0] = '\0';
+	if (!cJSON_IsObject(obj))
+		return 0;
+	for (const cJSON *it = obj->child; it; it = it->next) {
+		count++;
+		if (used + 1 < n)
+			used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "",
+						 it->string);
+		if (used >= n)
+			used = n - 1;
+	}
+	return count;
+}
+
 int ds_buf_json_string(ds_buf *b, const char *s)
 {
 	int rc = ds_buf_putc(b, '"');

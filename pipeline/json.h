@@ -58,6 +58,11 @@ const cJSON *ds_json_pointer(const cJSON *root, const char *ptr);
 /* The string value of a member, or NULL if absent or not a string. */
 const char *ds_json_str(const cJSON *obj, const char *name);
 
+/* Writes the member names of an object, comma-separated, into buf
+ * (truncated to n bytes); "" for anything else. Returns how many there
+ * are. For messages that say what an input had. */
+size_t ds_json_member_names(const cJSON *obj, char *buf, size_t n);
+
 /* Appends s as a JSON string literal (quotes and escapes included). */
 int ds_buf_json_string(ds_buf *b, const char *s);
 

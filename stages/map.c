@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "chain.h"
+#include "json.h"
 
 static void free_json(void *p) { cJSON_Delete(p); }
 
@@ -40,15 +41,8 @@ static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *er
 		return DS_STAGE_REJECT;
 	if (!env->nrecords) {
 		/* Say what the input had, so the rule to add is easy to see. */
-		char fields[512] = "";
-		size_t n = 0;
-		const cJSON *it;
-		cJSON_ArrayForEach(it, env->doc) {
-			if (!it->string || n >= sizeof fields - 1)
-				break;
-			n += (size_t)snprintf(fields + n, sizeof fields - n, "%s%s", n ? ", " : "",
-					      it->string);
-		}
+		char fields[512];
+		size_t n = ds_json_member_names(env->doc, fields, sizeof fields);
 		ds_err_set(err, DS_EINVAL, "unmapped: no rule of source \"%s\" matched; the input has %s%s",
 			   env->source->name, n ? "fields " : "no fields", fields);
 		return DS_STAGE_REJECT;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "json.h"
 #include "source.h"
 
 static ds_outcome route_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
@@ -47,9 +48,13 @@ static ds_outcome route_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 			ds_err_set(err, DS_ECONFIG,
 				   "no source reads channel \"%s\": declare one in schemas/sources/",
 				   env->channel);
-		else
-			ds_err_set(err, DS_EINVAL, "unmapped: no source of channel \"%s\" accepts this input (%s)",
-				   env->channel, names);
+		else {
+			char fields[512];
+			size_t nf = ds_json_member_names(env->doc, fields, sizeof fields);
+			ds_err_set(err, DS_EINVAL,
+				   "unmapped: no source of channel \"%s\" accepts this input (%s); it has %s%s",
+				   env->channel, names, nf ? "fields " : "no fields", fields);
+		}
 		return DS_STAGE_REJECT;
 	}
 	env->source = found;
