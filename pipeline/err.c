@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,4 +73,23 @@ int ds_err_exit_code(int code)
 	case DS_ENOTFOUND: return 5;
 	default: return 1;
 	}
+}
+
+const char *ds_quote(const char *raw, char buf[static 72])
+{
+	size_t n = strlen(raw), k = 0;
+	bool cut = n > 60;
+	if (cut) {
+		n = 60;
+		while (n > 0 && ((unsigned char)raw[n] & 0xC0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf[k++] = (unsigned char)raw[i] < 0x20 || raw[i] == 0x7F ? '?' : raw[i];
+	if (cut) {
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	buf[k] = '\0';
+	return buf;
 }

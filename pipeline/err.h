@@ -43,6 +43,11 @@ void ds_err_clear(ds_err *err);
 /* A short name for a code ("invalid input", "refused"...). */
 const char *ds_err_name(int code);
 
+/* A raw value for a message: at most 60 bytes, cut at a UTF-8 character
+ * boundary and followed by "..." when longer, control characters shown as
+ * '?', so the message stays one line. Returns buf. */
+const char *ds_quote(const char *raw, char buf[static 72]);
+
 /* The process exit code (SPEC section 3) matching an error code. */
 int ds_err_exit_code(int code);
 

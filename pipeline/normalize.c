@@ -62,33 +62,12 @@ static void trim_bounds(const char **b, const char **e)
 		*e -= k;
 }
 
-/* The raw value for a message: at most 60 bytes cut at a character
- * boundary, control characters shown as '?', so the message stays one
- * line. */
-static const char *quote(const char *raw, char buf[static 72])
-{
-	size_t n = strlen(raw), k = 0;
-	bool cut = n > 60;
-	if (cut) {
-		n = 60;
-		while (n > 0 && ((unsigned char)raw[n] & 0xC0) == 0x80)
-			n--;
-	}
-	for (size_t i = 0; i < n; i++)
-		buf[k++] = (unsigned char)raw[i] < 0x20 || raw[i] == 0x7F ? '?' : raw[i];
-	if (cut) {
-		memcpy(buf + k, "...", 3);
-		k += 3;
-	}
-	buf[k] = '\0';
-	return buf;
-}
 
 /* DS_EINVAL: "not <what>: "<raw>"". */
 static int refuse(ds_err *err, const char *what, const char *raw)
 {
 	char q[72];
-	return ds_err_set(err, DS_EINVAL, "not %s: \"%s\"", what, quote(raw, q));
+	return ds_err_set(err, DS_EINVAL, "not %s: \"%s\"", what, ds_quote(raw, q));
 }
 
 static int keep(ds_arena *a, const char *s, size_t n, const char **out, ds_err *err)
