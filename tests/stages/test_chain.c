@@ -10,46 +10,30 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "engine_home.h"
 #include "json.h"
 
-static char home[PATH_MAX];
+static th_engine eng;
 static ds_config *cfg;
 static ds_store *store;
-static ds_runtime rt;
 static ds_chain *chain;
 static ds_arena *arena;
-static ds_diag diag;
 
 static void setup(void)
 {
-	char repo[PATH_MAX], link[PATH_MAX + 16], target[PATH_MAX + 16];
 	ds_err err = {0};
-	ds_mem_init();
-	cr_assert(getcwd(repo, sizeof repo));
-	snprintf(home, sizeof home, "/tmp/dossier-chain-XXXXXX");
-	cr_assert(mkdtemp(home));
-	snprintf(link, sizeof link, "%s/schemas", home);
-	snprintf(target, sizeof target, "%s/schemas", repo);
-	cr_assert(symlink(target, link) == 0);
-	ds_diag_init(&diag);
-	cr_assert_eq(ds_config_load(home, &diag, &cfg, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_store_open("sqlite:var/test.db", home, &store, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_runtime_init(&rt, cfg, store, 1795510800, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_chain_new(&rt, &chain, &err), 0, "%s", err.msg);
+	th_engine_open(&eng, 1795510800);
+	cfg = eng.cfg;
+	store = eng.store;
+	cr_assert_eq(ds_chain_new(&eng.rt, &chain, &err), 0, "%s", err.msg);
 	arena = ds_arena_new(16384);
 }
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
 	ds_chain_free(chain);
 	ds_arena_free(arena);
-	ds_runtime_fini(&rt);
-	ds_store_close(store);
-	ds_config_free(cfg);
-	ds_diag_free(&diag);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-	cr_assert(system(cmd) == 0);
+	th_engine_close(&eng);
 }
 
 TestSuite(chain, .init = setup, .fini = teardown);
@@ -109,10 +93,10 @@ Test(chain, each_stage_rejects_what_it_should)
 	cr_expect_eq(run("{\"reference\": \"DEV-2026-0001\"}", &stage, &err), DS_STAGE_REJECT);
 	cr_expect_str_eq(stage, "validate");
 	cr_expect(strstr(err.msg, "customer"), "%s", err.msg);
-	cr_expect_eq(rt.stats.quarantined, 4);
+	cr_expect_eq(eng.rt.stats.quarantined, 4);
 	/* the raw bytes of what passed read are stored; read's own are kept in
 	 * the quarantine entry */
-	cr_expect_eq(rt.stats.new_, 3);
+	cr_expect_eq(eng.rt.stats.new_, 3);
 	cr_expect_eq(ds_store_quarantine_count(store), 4);
 }
 
@@ -122,17 +106,17 @@ Test(chain, duplicates_create_nothing)
 	ds_err err = {0};
 	char *text = fixture("DEV-2026-0042.json");
 	cr_expect_eq(run(text, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
-	cr_expect_eq(rt.stats.records, 1);
-	cr_expect_eq(rt.stats.transitions, 1);
+	cr_expect_eq(eng.rt.stats.records, 1);
+	cr_expect_eq(eng.rt.stats.transitions, 1);
 	cr_expect_eq(run(text, &stage, &err), DS_STAGE_CONTINUE);
-	cr_expect_eq(rt.stats.duplicates, 1);
-	cr_expect_eq(rt.stats.records, 1);
-	cr_expect_eq(rt.stats.transitions, 1);
+	cr_expect_eq(eng.rt.stats.duplicates, 1);
+	cr_expect_eq(eng.rt.stats.records, 1);
+	cr_expect_eq(eng.rt.stats.transitions, 1);
 	/* a broken input twice is one quarantine entry */
 	cr_expect_eq(run("{oops", &stage, &err), DS_STAGE_REJECT);
 	cr_expect_eq(run("{oops", &stage, &err), DS_STAGE_REJECT);
 	cr_expect_eq(ds_store_quarantine_count(store), 1);
-	cr_expect_eq(rt.stats.duplicates, 2);
+	cr_expect_eq(eng.rt.stats.duplicates, 2);
 	ds_free(text);
 }
 
@@ -157,8 +141,8 @@ Test(chain, a_record_cannot_change_a_locked_field)
 	cr_expect_eq(row.version, 2);
 	cr_expect(strstr(row.data, "\"discount_pct\":25"), "%s", row.data);
 	/* the rejected inputs are kept raw, and nothing else of them */
-	cr_expect_eq(rt.stats.new_, 3);
-	cr_expect_eq(rt.stats.records, 1);
+	cr_expect_eq(eng.rt.stats.new_, 3);
+	cr_expect_eq(eng.rt.stats.records, 1);
 	ds_arena_free(a);
 	ds_free(first);
 	cJSON_free(lower);
@@ -171,19 +155,19 @@ Test(chain, a_validated_offer_is_printed_once)
 	ds_err err = {0};
 	char *text = fixture("DEV-2026-0001.json");
 	cr_assert_eq(run(text, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
-	cr_expect_eq(rt.stats.documents, 1);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 	/* the same offer in other bytes: a new record, no change, no document */
 	char *again = variant("DEV-2026-0001.json", "currency", "\"EUR\"");
 	cr_expect_eq(run(again, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
-	cr_expect_eq(rt.stats.records, 2);
-	cr_expect_eq(rt.stats.transitions, 1);
-	cr_expect_eq(rt.stats.documents, 1);
+	cr_expect_eq(eng.rt.stats.records, 2);
+	cr_expect_eq(eng.rt.stats.transitions, 1);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 	/* a real change: validated grants no edits, and what the refused input
 	 * did is neither kept nor counted */
 	char *changed = variant("DEV-2026-0001.json", "notes", "\"Autre chose\"");
 	cr_expect_eq(run(changed, &stage, &err), DS_STAGE_REJECT);
 	cr_expect_str_eq(stage, "advance");
-	cr_expect_eq(rt.stats.documents, 1);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 	cJSON_free(changed);
 	ds_free(text);
 	cJSON_free(again);

@@ -11,32 +11,21 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "engine_home.h"
 #include "json.h"
 
-static char home[PATH_MAX];
+static th_engine eng;
 static ds_config *cfg;
 static ds_store *store;
-static ds_runtime rt;
 static ds_arena *arena;
 static const ds_process *offer;
-static ds_diag diag;
 static const ds_time T0 = 1795510800; /* 2026-11-24T09:00:00Z */
 
 static void setup(void)
 {
-	char repo[PATH_MAX], link[PATH_MAX + 16], target[PATH_MAX + 16];
-	ds_err err = {0};
-	ds_mem_init();
-	cr_assert(getcwd(repo, sizeof repo));
-	snprintf(home, sizeof home, "/tmp/dossier-engine-XXXXXX");
-	cr_assert(mkdtemp(home));
-	snprintf(link, sizeof link, "%s/schemas", home);
-	snprintf(target, sizeof target, "%s/schemas", repo);
-	cr_assert(symlink(target, link) == 0);
-	ds_diag_init(&diag);
-	cr_assert_eq(ds_config_load(home, &diag, &cfg, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_store_open("sqlite:var/test.db", home, &store, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_runtime_init(&rt, cfg, store, T0, &err), 0, "%s", err.msg);
+	th_engine_open(&eng, T0);
+	cfg = eng.cfg;
+	store = eng.store;
 	offer = ds_config_process(cfg, "offer");
 	cr_assert(offer);
 	arena = ds_arena_new(16384);
@@ -47,14 +36,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
 	ds_arena_free(arena);
-	ds_runtime_fini(&rt);
-	ds_store_close(store);
-	ds_config_free(cfg);
-	ds_diag_free(&diag);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-	cr_assert(system(cmd) == 0);
+	th_engine_close(&eng);
 }
 
 /* The fixture offer DEV-2026-0042 with another reference and discount. */
@@ -77,11 +60,11 @@ static void create(ds_case_work *w, const char *ref, const char *pct)
 	ds_err err = {0};
 	ds_cause cause = { .kind = DS_CAUSE_RECORD, .record_type = "offer", .source = "test" };
 	cr_assert_eq(ds_store_begin(store, &err), 0);
-	cr_assert_eq(ds_engine_create(w, arena, offer, ref, offer_data(ref, pct), false, &cause, rt.now,
+	cr_assert_eq(ds_engine_create(w, arena, offer, ref, offer_data(ref, pct), false, &cause, eng.rt.now,
 				      &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_engine_settle(w, rt.now, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_engine_commit(&rt, w, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_engine_produce(&rt, w, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_engine_settle(w, eng.rt.now, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_engine_commit(&eng.rt, w, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_engine_produce(&eng.rt, w, &err), 0, "%s", err.msg);
 	cr_assert_eq(ds_store_commit(store, &err), 0, "%s", err.msg);
 }
 
@@ -97,13 +80,13 @@ static int act_event(const char *ref, const char *event, const char *role, ds_er
 	ds_case_work w;
 	reload(&w, ref);
 	cr_assert_eq(ds_store_begin(store, NULL), 0);
-	int rc = ds_engine_event(&w, event, role, "tester", rt.now, err);
+	int rc = ds_engine_event(&w, event, role, "tester", eng.rt.now, err);
 	if (!rc)
-		rc = ds_engine_settle(&w, rt.now, err);
+		rc = ds_engine_settle(&w, eng.rt.now, err);
 	if (!rc)
-		rc = ds_engine_commit(&rt, &w, err);
+		rc = ds_engine_commit(&eng.rt, &w, err);
 	if (!rc)
-		rc = ds_engine_produce(&rt, &w, err);
+		rc = ds_engine_produce(&eng.rt, &w, err);
 	if (rc)
 		ds_store_rollback(store);
 	else
@@ -118,13 +101,13 @@ static int act_edit(const char *ref, const char *json, const char *role, ds_err 
 	cJSON *f = cJSON_Parse(json);
 	ds_cause cause = { .kind = DS_CAUSE_EDIT, .role = role, .actor = "tester" };
 	cr_assert_eq(ds_store_begin(store, NULL), 0);
-	int rc = ds_engine_edit(&w, f, role, &cause, rt.now, err);
+	int rc = ds_engine_edit(&w, f, role, &cause, eng.rt.now, err);
 	if (!rc)
-		rc = ds_engine_settle(&w, rt.now, err);
+		rc = ds_engine_settle(&w, eng.rt.now, err);
 	if (!rc)
-		rc = ds_engine_commit(&rt, &w, err);
+		rc = ds_engine_commit(&eng.rt, &w, err);
 	if (!rc)
-		rc = ds_engine_produce(&rt, &w, err);
+		rc = ds_engine_produce(&eng.rt, &w, err);
 	if (rc)
 		ds_store_rollback(store);
 	else
@@ -150,7 +133,7 @@ Test(engine, over_20_percent_waits_for_approval)
 	cr_expect_eq(w.nchanges, 2);
 	cr_expect_eq(w.changes[0].from, -1);
 	cr_expect_eq(w.row.version, 2);
-	cr_expect_eq(rt.stats.documents, 0);
+	cr_expect_eq(eng.rt.stats.documents, 0);
 	cr_expect_eq(ds_store_timer_pending_count(store), 1);
 }
 
@@ -159,7 +142,7 @@ Test(engine, up_to_20_percent_is_validated_and_printed)
 	ds_case_work w;
 	create(&w, "DEV-2026-0102", "20");
 	cr_expect_str_eq(w.row.state, "validated");
-	cr_expect_eq(rt.stats.documents, 1);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 	create(&w, "DEV-2026-0103", "20.00");
 	cr_expect_str_eq(w.row.state, "validated");
 	create(&w, "DEV-2026-0104", "20.01");
@@ -178,7 +161,7 @@ Test(engine, only_a_manager_approves)
 	cr_expect(strstr(err.msg, "not allowed"), "%s", err.msg);
 	cr_expect_eq(act_event("DEV-2026-0105", "approve", "manager", &err), 0, "%s", err.msg);
 	cr_expect_str_eq(state_of("DEV-2026-0105"), "validated");
-	cr_expect_eq(rt.stats.documents, 1);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 	/* the approval may not be replayed from the new state */
 	cr_expect_eq(act_event("DEV-2026-0105", "approve", "manager", &err), DS_EREFUSED);
 }
@@ -198,7 +181,7 @@ Test(engine, rights_lock_fields_by_state)
 	reload(&w, "DEV-2026-0106");
 	cr_expect_str_eq(w.row.state, "validated");
 	cr_expect_eq(w.row.version, 4);
-	cr_expect_eq(rt.stats.documents, 1);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 	/* validated grants no edits */
 	cr_expect_eq(act_edit("DEV-2026-0106", "{\"notes\": \"x\"}", "manager", &err), DS_EREFUSED);
 }
@@ -208,18 +191,18 @@ Test(engine, timer_fires_once_after_five_days)
 	ds_case_work w;
 	ds_err err = {0};
 	create(&w, "DEV-2026-0107", "25");
-	rt.now = T0 + 4 * 86400;
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-	cr_expect_eq(rt.stats.fired, 0);
+	eng.rt.now = T0 + 4 * 86400;
+	cr_assert_eq(ds_engine_tick(&eng.rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(eng.rt.stats.fired, 0);
 	/* a week of downtime: fires once, on the next tick */
-	rt.now = T0 + 12 * 86400;
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-	cr_expect_eq(rt.stats.fired, 1);
-	cr_expect_eq(rt.stats.max_late, 7 * 86400);
-	cr_expect_eq(rt.stats.documents, 1);
+	eng.rt.now = T0 + 12 * 86400;
+	cr_assert_eq(ds_engine_tick(&eng.rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(eng.rt.stats.fired, 1);
+	cr_expect_eq(eng.rt.stats.max_late, 7 * 86400);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 	cr_expect_str_eq(state_of("DEV-2026-0107"), "validated");
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-	cr_expect_eq(rt.stats.fired, 1);
+	cr_assert_eq(ds_engine_tick(&eng.rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(eng.rt.stats.fired, 1);
 	cr_expect_eq(ds_store_timer_pending_count(store), 0);
 }
 
@@ -229,13 +212,13 @@ Test(engine, timer_of_a_state_left_does_not_fire)
 	ds_err err = {0};
 	create(&w, "DEV-2026-0108", "25");
 	cr_expect_eq(act_event("DEV-2026-0108", "approve", "manager", &err), 0, "%s", err.msg);
-	rt.now = T0 + 6 * 86400;
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-	cr_expect_eq(rt.stats.fired, 0);
-	cr_expect_eq(rt.stats.obsolete, 1);
+	eng.rt.now = T0 + 6 * 86400;
+	cr_assert_eq(ds_engine_tick(&eng.rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(eng.rt.stats.fired, 0);
+	cr_expect_eq(eng.rt.stats.obsolete, 1);
 	reload(&w, "DEV-2026-0108");
 	cr_expect_eq(w.row.version, 3);
-	cr_expect_eq(rt.stats.documents, 1);
+	cr_expect_eq(eng.rt.stats.documents, 1);
 }
 
 Test(engine, final_states_do_not_change)
@@ -262,10 +245,10 @@ Test(engine, a_timer_that_cannot_fire_stays_due_and_the_rest_go_on)
 			      "{\"lines\": [{\"description\": \"x\", \"quantity\": 1,"
 			      " \"unit_price\": \"abc\", \"vat_rate\": \"20.0\"}]}", NULL, &err),
 		     0, "%s", err.msg);
-	rt.now = T0 + 6 * 86400;
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-	cr_expect_eq(rt.stats.fired, 1);
-	cr_expect_eq(rt.stats.failed, 1);
+	eng.rt.now = T0 + 6 * 86400;
+	cr_assert_eq(ds_engine_tick(&eng.rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(eng.rt.stats.fired, 1);
+	cr_expect_eq(eng.rt.stats.failed, 1);
 	cr_expect_str_eq(state_of("DEV-2026-0110"), "pending_approval");
 	cr_expect_str_eq(state_of("DEV-2026-0111"), "validated");
 	cr_expect_eq(ds_store_timer_pending_count(store), 1);
@@ -274,8 +257,8 @@ Test(engine, a_timer_that_cannot_fire_stays_due_and_the_rest_go_on)
 			      "{\"lines\": [{\"description\": \"x\", \"quantity\": 1,"
 			      " \"unit_price\": \"10.00\", \"vat_rate\": \"20.0\"}]}", "manager", &err),
 		     0, "%s", err.msg);
-	cr_assert_eq(ds_engine_tick(&rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-	cr_expect_eq(rt.stats.fired, 2);
+	cr_assert_eq(ds_engine_tick(&eng.rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(eng.rt.stats.fired, 2);
 	cr_expect_str_eq(state_of("DEV-2026-0110"), "validated");
 	cr_expect_eq(ds_store_timer_pending_count(store), 0);
 }
