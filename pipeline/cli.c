@@ -523,9 +523,17 @@ static int ingest_path(ingest *g, const char *path, int depth)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		/* Notes beside the inputs, and expected results, are not inputs. */
+		/* Notes beside the inputs, expected results and a store's own
+		 * files (a home given as the folder) are not inputs. */
+		static const char *const skip[] = { ".md", ".db", ".db-wal", ".db-shm",
+						    ".db-journal", ".pdf" };
 		size_t l = strlen(e->d_name);
-		if ((l > 3 && !strcmp(e->d_name + l - 3, ".md")) || !strcmp(e->d_name, "expected"))
+		bool skipped = !strcmp(e->d_name, "expected");
+		for (size_t k = 0; k < sizeof skip / sizeof *skip && !skipped; k++) {
+			size_t sl = strlen(skip[k]);
+			skipped = l > sl && !strcmp(e->d_name + l - sl, skip[k]);
+		}
+		if (skipped)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -609,15 +617,15 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	for (; first < argc; first++) {
 		if (is_help(argv[first])) {
 			puts("usage: dossier ingest [--source NAME] PATH...\n\n"
-			     "Ingests files and folders (recursively, in name order; notes *.md and\n"
-			     "folders named expected/ are skipped); - reads stdin.\n"
+			     "Ingests files and folders (recursively, in name order; notes *.md, store\n"
+			     "files *.db*, PDFs and folders named expected/ are skipped); - reads stdin.\n"
 			     "The format comes from the extension (.json one document, .ndjson one per\n"
 			     "line) or, failing that, the content. Each input is stored raw, mapped by its\n"
 			     "source, validated, and moves its case; re-running on the same inputs creates\n"
 			     "nothing new. Without --source, the source is the one that reads the input's\n"
 			     "channel or, when several do, the one whose mapping rules accept the input.\n"
-			     "Exit 0, or 3 when some inputs were quarantined (see `dossier quarantine\n"
-			     "list`).");
+			     "Exit 0; 3 when some inputs were quarantined (see `dossier quarantine\n"
+			     "list`); 2 when some paths could not be read (each is named on stderr).");
 			return EX_OK;
 		}
 		if (!strcmp(argv[first], "--source") && first + 1 < argc) {
@@ -671,10 +679,13 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	ds_chain_free(g.chain);
 	ds_arena_free(g.arena);
 	ds_runtime_fini(&g.rt);
-	/* 3 when this run put inputs in quarantine or could not read some
-	 * paths; a re-run that only meets them again as duplicates succeeds. */
-	if (!rc && (g.rt.stats.quarantined || g.rt.stats.unreadable))
+	/* 3 when this run put inputs in quarantine (a re-run that only meets
+	 * them again as duplicates succeeds); else 2 when some paths given
+	 * could not be read. */
+	if (!rc && g.rt.stats.quarantined)
 		rc = EX_QUARANTINED;
+	else if (!rc && g.rt.stats.unreadable)
+		rc = EX_USAGE;
 	return rc;
 }
 
@@ -1210,6 +1221,10 @@ static int cmd_document(ctx *c, int argc, char **argv)
 	}
 	int rc;
 	ds_err err = {0};
+	if (argc > 2 && is_help(argv[2])) {
+		argv[1] = argv[2];
+		return cmd_document(c, 2, argv);
+	}
 	if (!strcmp(argv[1], "list")) {
 		const char *cref = NULL;
 		for (int i = 2; i < argc; i++) {
@@ -1523,6 +1538,10 @@ static int cmd_quarantine(ctx *c, int argc, char **argv)
 			print_json(l.arr);
 		return EX_OK;
 	}
+	if (argc > 2 && is_help(argv[2])) {
+		argv[1] = argv[2];
+		return cmd_quarantine(c, 2, argv);
+	}
 	if (!strcmp(argv[1], "replay"))
 		return quarantine_replay(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show")) {
@@ -1620,8 +1639,10 @@ static int cmd_validate(ctx *c, int argc, char **argv)
 		     "       dossier validate TYPE JSON...\n\n"
 		     "Validates JSON documents (files, or - for stdin) against a schema file or\n"
 		     "the record type TYPE of HOME/schemas/records/, and prints every error as a\n"
-		     "JSON Pointer and a message. Exit 0 when all are valid, 3 when some are not, 2\n"
-		     "when the schema itself is wrong or uses an unsupported keyword.");
+		     "JSON Pointer and a message. A FILE named *.schema.json is loaded with the\n"
+		     "other schemas of its folder, so references between them resolve.\n"
+		     "Exit 0 when all are valid, 3 when some are not, 2 when the schema itself is\n"
+		     "wrong or uses an unsupported keyword, or a document cannot be read.");
 		return argc < 2 ? EX_USAGE : EX_OK;
 	}
 	if (!strcmp(argv[1], "--schema") && argc > 2) {
@@ -1647,7 +1668,29 @@ static int cmd_validate(ctx *c, int argc, char **argv)
 	ds_schema_set *set = NULL;
 	const ds_schema *schema = NULL;
 	int rc = EX_OK;
-	if (schema_file) {
+	size_t sl = schema_file ? strlen(schema_file) : 0;
+	if (schema_file && sl > 12 && !strcmp(schema_file + sl - 12, ".schema.json")) {
+		/* A record type's file: load its folder as a set, so that its
+		 * references to the other files resolve as they will in use. */
+		char dir[PATH_MAX], name[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s", schema_file);
+		char *slash = strrchr(dir, '/');
+		snprintf(name, sizeof name, "%s", slash ? slash + 1 : dir);
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof dir, ".");
+		name[strlen(name) - 12] = '\0';
+		int r = ds_schema_set_load_dir(dir, &c->diag, &set, &err);
+		if (r && r != DS_ECONFIG)
+			return fail(&err);
+		schema = set ? ds_schema_set_get(set, name) : NULL;
+		/* Problems of the other files are theirs, not this schema's. */
+		if (schema) {
+			ds_diag_free(&c->diag);
+			ds_diag_init(&c->diag);
+		}
+	} else if (schema_file) {
 		cJSON *doc = ds_json_load_file(schema_file, &c->diag);
 		if (doc)
 			ds_schema_compile(doc, schema_file, &c->diag, &own, &err);
@@ -1672,7 +1715,7 @@ static int cmd_validate(ctx *c, int argc, char **argv)
 		goto done;
 	}
 	cJSON *out = c->o.json ? cJSON_CreateArray() : NULL;
-	bool all_valid = true;
+	bool all_valid = true, unreadable = false;
 	for (int i = first; i < argc; i++) {
 		const char *file = argv[i];
 		char *text = NULL;
@@ -1698,8 +1741,28 @@ static int cmd_validate(ctx *c, int argc, char **argv)
 			r = ds_read_file(file, VALIDATE_MAX_BYTES, &text, &len, &err);
 		}
 		cJSON *doc = NULL;
+		if (r == DS_ENOTFOUND || r == DS_EIO) {
+			/* A file that cannot be read is not a document. */
+			errorf("%s", err.msg);
+			cJSON_Delete(item);
+			cJSON_Delete(v.errors);
+			unreadable = true;
+			continue;
+		}
+		/* The same reading as ingest's: limits, and one value per name. */
 		if (!r)
-			r = ds_json_parse(text, len, 512, &doc, &err);
+			r = ds_json_parse(text, len, DS_JSON_MAX_DEPTH, &doc, &err);
+		if (!r) {
+			bool oom = false;
+			const char *dup = ds_json_duplicate_member(doc, &oom);
+			if (dup || oom) {
+				r = ds_err_set(&err, oom ? DS_ENOMEM : DS_EINVAL,
+					       oom ? "out of memory" : "member \"%.100s\" appears twice in one object",
+					       dup);
+				cJSON_Delete(doc);
+				doc = NULL;
+			}
+		}
 		if (r) {
 			/* A document that cannot be read is invalid, with why. */
 			if (!out && !c->o.quiet)
@@ -1742,7 +1805,7 @@ static int cmd_validate(ctx *c, int argc, char **argv)
 	}
 	if (out)
 		print_json(out);
-	rc = all_valid ? EX_OK : EX_QUARANTINED;
+	rc = unreadable ? EX_USAGE : all_valid ? EX_OK : EX_QUARANTINED;
 done:
 	ds_schema_free(own);
 	ds_schema_set_free(set);
@@ -1762,7 +1825,7 @@ static void usage(FILE *f)
 	      "  tick                      fire due timers\n"
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
-	      "  quarantine list|show      rejected inputs and why\n\n"
+	      "  quarantine list|show|replay  rejected inputs, why, and running them again\n\n"
 	      "global options (before the command):\n"
 	      "  --home DIR    where schemas/ and dossier.json live (default: .)\n"
 	      "  --store URL   sqlite:PATH (default sqlite:var/dossier.db under home)\n"

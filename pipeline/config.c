@@ -204,7 +204,8 @@ static void cross_check(ds_config *c, ds_diag *diag)
 				const char *t = rule->fields[f].target;
 				if (!t || ds_schema_allows_pointer(schema, t))
 					continue;
-				snprintf(p, sizeof p, "/rules/%zu/fields/%s", r, t);
+				snprintf(p, sizeof p, "/rules/%zu/fields/", r);
+				ds_json_pointer_escape(t, p + strlen(p), sizeof p - strlen(p));
 				ds_diag_error(diag, s->file, p, "record type \"%s\" has no field %s",
 					      rule->record, t);
 			}

@@ -4,6 +4,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,22 +434,111 @@ const char *ds_json_str(const cJSON *obj, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+void ds_json_pointer_escape(const char *name, char *out, size_t n)
+{
+	size_t k = 0;
+	if (!n)
+		return;
+	for (const char *p = name; *p && k + 3 <= n; p++) {
+		if (*p == '~' || *p == '/') {
+			out[k++] = '~';
+			out[k++] = *p == '~' ? '0' : '1';
+		} else {
+			out[k++] = *p;
+		}
+	}
+	out[k] = '\0';
+}
+
 size_t ds_json_member_names(const cJSON *obj, char *buf, size_t n)
 {
 	size_t used = 0, count = 0;
-	if (n)
-		buf[0] = '\0';
+	bool full = false;
+	if (!n)
+		return 0;
+	buf[0] = '\0';
 	if (!cJSON_IsObject(obj))
 		return 0;
 	for (const cJSON *it = obj->child; it; it = it->next) {
 		count++;
-		if (used + 1 < n)
-			used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "",
-						 it->string);
-		if (used >= n)
-			used = n - 1;
+		if (full)
+			continue;
+		/* Room for ", ", the name and "...": names are cut at a
+		 * character boundary, control characters shown as '?'. */
+		const char *name = it->string;
+		size_t need = (used ? 2 : 0) + strlen(name);
+		if (used + need + 4 > n) {
+			if (used + 4 <= n) {
+				memcpy(buf + used, "...", 4);
+				used += 3;
+			}
+			full = true;
+			continue;
+		}
+		if (used) {
+			memcpy(buf + used, ", ", 2);
+			used += 2;
+		}
+		for (const char *p = name; *p; p++)
+			buf[used++] = (unsigned char)*p < 0x20 || *p == 0x7F ? '?' : *p;
+		buf[used] = '\0';
 	}
 	return count;
+}
+
+static int cmp_member_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first member name an object repeats, anywhere in v, or NULL (also
+ * when memory runs out: *oom is set). JSON lets a parser take either
+ * value; dossier refuses to guess. Small objects are checked pairwise,
+ * large ones sorted, so a hostile object costs n log n. */
+static const char *dup_member(const cJSON *v, int depth, bool *oom)
+{
+	if (depth > 512 || !v)
+		return NULL;
+	if (cJSON_IsObject(v)) {
+		size_t n = 0;
+		for (const cJSON *a = v->child; a; a = a->next)
+			n++;
+		if (n <= 32) {
+			for (const cJSON *a = v->child; a; a = a->next)
+				for (const cJSON *b = a->next; b; b = b->next)
+					if (!strcmp(a->string, b->string))
+						return a->string;
+		} else {
+			const char **names = ds_malloc(n * sizeof *names);
+			const char *dup = NULL;
+			if (!names) {
+				*oom = true;
+				return NULL;
+			}
+			size_t i = 0;
+			for (const cJSON *a = v->child; a; a = a->next)
+				names[i++] = a->string;
+			qsort(names, n, sizeof *names, cmp_member_names);
+			for (i = 1; i < n && !dup; i++)
+				if (!strcmp(names[i - 1], names[i]))
+					dup = names[i];
+			ds_free(names);
+			if (dup)
+				return dup;
+		}
+	}
+	for (const cJSON *a = v->child; a; a = a->next) {
+		const char *d = dup_member(a, depth + 1, oom);
+		if (d || *oom)
+			return d;
+	}
+	return NULL;
+}
+
+const char *ds_json_duplicate_member(const cJSON *v, bool *oom)
+{
+	*oom = false;
+	return dup_member(v, 0, oom);
 }
 
 int ds_buf_json_string(ds_buf *b, const char *s)

@@ -58,6 +58,16 @@ const cJSON *ds_json_pointer(const cJSON *root, const char *ptr);
 /* The string value of a member, or NULL if absent or not a string. */
 const char *ds_json_str(const cJSON *obj, const char *name);
 
+/* Writes name as one JSON Pointer token ('~' as "~0", '/' as "~1"),
+ * truncated to n bytes with a NUL. */
+void ds_json_pointer_escape(const char *name, char *out, size_t n);
+
+/* The first member name that an object anywhere in v repeats, or NULL
+ * (also when memory runs out: *oom is then set). JSON lets a parser take
+ * either value of a repeated name; inputs that have one are refused
+ * rather than guessed. n log n for large objects. */
+const char *ds_json_duplicate_member(const cJSON *v, bool *oom);
+
 /* Writes the member names of an object, comma-separated, into buf
  * (truncated to n bytes); "" for anything else. Returns how many there
  * are. For messages that say what an input had. */

@@ -2746,11 +2746,15 @@ static bool allows(const struct node *n, const char *ptr, int depth)
 		seg[len++] = c;
 	}
 	seg[len] = '\0';
+	/* Something below this step needs an object or an array here. */
+	bool index = len && strspn(seg, "0123456789") == len;
+	if ((n->has & K_TYPE) && !(n->types & T_OBJECT) && !(index && (n->types & T_ARRAY)))
+		return false;
 	for (size_t i = 0; i < n->nprops; i++)
 		if (n->props[i].len == len && !memcmp(n->props[i].name, seg, len) &&
 		    n->props[i].schema)
 			return allows(n->props[i].schema, p, depth + 1);
-	if (n->items && len && strspn(seg, "0123456789") == len)
+	if (n->items && index)
 		return allows(n->items, p, depth + 1);
 	if (n->additional_false)
 		return false;

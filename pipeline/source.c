@@ -259,7 +259,8 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 		const cJSON *fj;
 		cJSON_ArrayForEach(fj, fields) {
 			char fp[600];
-			snprintf(fp, sizeof fp, "%s/fields/%s", rp, fj->string);
+			snprintf(fp, sizeof fp, "%s/fields/", rp);
+			ds_json_pointer_escape(fj->string, fp + strlen(fp), sizeof fp - strlen(fp));
 			ds_field_map *fm = &rule->fields[rule->nfields++];
 			if (!*fj->string || fj->string[0] != '/')
 				ds_diag_error(diag, path, fp, "a target must be a JSON Pointer such as \"/customer/email\"");

@@ -1230,7 +1230,8 @@ static int lite_quarantine_get(ds_store *s, int64_t id, ds_arena *a, ds_quaranti
 		size_t n = (size_t)sqlite3_column_bytes(q, 11);
 		unsigned char *b = ds_arena_alloc(a, n + 1);
 		if (b) {
-			memcpy(b, sqlite3_column_blob(q, 11), n);
+			if (n)
+				memcpy(b, sqlite3_column_blob(q, 11), n);
 			b[n] = 0;
 			out->bytes = b;
 			out->len = n;

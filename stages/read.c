@@ -15,55 +15,6 @@
 #include "hash.h"
 #include "json.h"
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The first member name an object repeats, anywhere in v, or NULL (also
- * when memory runs out: *oom is set). JSON lets a parser take either
- * value; dossier refuses to guess. Small objects are checked pairwise,
- * large ones sorted, so a hostile object costs n log n. */
-static const char *duplicate_member(const cJSON *v, int depth, bool *oom)
-{
-	if (depth > 512 || !v)
-		return NULL;
-	if (cJSON_IsObject(v)) {
-		size_t n = 0;
-		for (const cJSON *a = v->child; a; a = a->next)
-			n++;
-		if (n <= 32) {
-			for (const cJSON *a = v->child; a; a = a->next)
-				for (const cJSON *b = a->next; b; b = b->next)
-					if (!strcmp(a->string, b->string))
-						return a->string;
-		} else {
-			const char **names = ds_malloc(n * sizeof *names);
-			const char *dup = NULL;
-			if (!names) {
-				*oom = true;
-				return NULL;
-			}
-			size_t i = 0;
-			for (const cJSON *a = v->child; a; a = a->next)
-				names[i++] = a->string;
-			qsort(names, n, sizeof *names, cmp_names);
-			for (i = 1; i < n && !dup; i++)
-				if (!strcmp(names[i - 1], names[i]))
-					dup = names[i];
-			ds_free(names);
-			if (dup)
-				return dup;
-		}
-	}
-	for (const cJSON *a = v->child; a; a = a->next) {
-		const char *d = duplicate_member(a, depth + 1, oom);
-		if (d || *oom)
-			return d;
-	}
-	return NULL;
-}
-
 /* Frees the document unless a stage took it over (env->doc set to NULL). */
 static void free_doc(void *p)
 {
@@ -99,7 +50,7 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 			return DS_STAGE_FAIL;
 		}
 		bool oom = false;
-		const char *dup = duplicate_member(doc, 0, &oom);
+		const char *dup = ds_json_duplicate_member(doc, &oom);
 		if (oom) {
 			ds_err_set(err, DS_ENOMEM, "out of memory");
 			return DS_STAGE_FAIL;

@@ -325,8 +325,9 @@ Test(offers, quarantine_replay_after_the_configuration_is_fixed)
 		 h.dir);
 	cr_assert_eq(system(cmd), 0);
 	cJSON *sum = th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest "
-			     "fixtures/offers/broken-discount-over-100.json fixtures/offers/broken-malformed.json");
-	cr_expect_eq(th_num(sum, "quarantined"), 2);
+			     "fixtures/offers/broken-discount-over-100.json fixtures/offers/broken-malformed.json "
+			     "fixtures/offers/broken-empty.json");
+	cr_expect_eq(th_num(sum, "quarantined"), 3);
 	cJSON_Delete(sum);
 	/* the business now allows discounts up to 150 %: one entry passes */
 	snprintf(cmd, sizeof cmd, "sed -i 's/\"maximum\": 100$/\"maximum\": 150/' "
@@ -334,15 +335,16 @@ Test(offers, quarantine_replay_after_the_configuration_is_fixed)
 	cr_assert_eq(system(cmd), 0);
 	cJSON *r = th_json(&h, 3, "--now 2026-11-25T09:00:00Z quarantine replay --all");
 	cr_expect_eq(th_num(r, "passed"), 1);
-	cr_expect_eq(th_num(r, "quarantined"), 1);
+	cr_expect_eq(th_num(r, "quarantined"), 2);
 	cr_expect_eq(th_num(r, "records"), 1);
 	cJSON_Delete(r);
 	cJSON *c = th_json(&h, 0, "case show DEV-2026-0909");
 	cr_expect_str_eq(th_str(c, "state"), "pending_approval");
 	cJSON_Delete(c);
 	cJSON *q = th_json(&h, 0, "quarantine list");
-	cr_assert_eq(cJSON_GetArraySize(q), 1);
+	cr_assert_eq(cJSON_GetArraySize(q), 2);
 	cr_expect_str_eq(th_str(cJSON_GetArrayItem(q, 0), "stage"), "read");
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(q, 1), "stage"), "read");
 	cJSON_Delete(q);
 	/* the replayed input stays one interaction: ingesting it again is a
 	 * duplicate */

@@ -160,9 +160,9 @@ Test(source, load_errors_have_json_paths)
 	bool when = false, norm = false, field = false;
 	for (size_t i = 0; i < d.count; i++) {
 		when = when || !strcmp(d.items[i].path, "/rules/0/when");
-		norm = norm || (!strcmp(d.items[i].path, "/rules/0/fields//a/normalize/0") &&
+		norm = norm || (!strcmp(d.items[i].path, "/rules/0/fields/~1a/normalize/0") &&
 				strstr(d.items[i].message, "rot13"));
-		field = field || !strcmp(d.items[i].path, "/rules/0/fields//b/field");
+		field = field || !strcmp(d.items[i].path, "/rules/0/fields/~1b/field");
 	}
 	cr_expect(when, "a when that does not parse");
 	cr_expect(norm, "an unknown normalizer");
