@@ -15,7 +15,7 @@ BIN ?= dossier
 
 CC ?= gcc
 CFLAGS ?= -O2 -g
-PKGS := sqlite3 libcjson libpcre2-8 libcrypto
+PKGS := sqlite3 libcjson libpcre2-8 libcrypto libxml-2.0 gmime-3.0
 WARN := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wold-style-definition -Wmissing-prototypes \
 	-Wmissing-declarations -Wpointer-arith -Wwrite-strings -Wundef \
@@ -25,7 +25,8 @@ WARN := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 \
 ifdef CI
 WARN += -Werror
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Libraries' headers are system headers: their warnings are not ours.
+PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm -lpthread
 ALL_CFLAGS := $(WARN) -Ipipeline -Istages $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS)
@@ -38,7 +39,8 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 # Debian packages: build dependencies and the tools the tests call.
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libcjson-dev libpcre2-dev \
-	libssl-dev libhpdf-dev libcriterion-dev poppler-utils fonts-dejavu-core
+	libssl-dev libhpdf-dev libcriterion-dev libxml2-dev libgmime-3.0-dev \
+	poppler-utils fonts-dejavu-core
 
 .PHONY: all deps test asan demo bench install clean unit-tests
 .DEFAULT_GOAL := all
