@@ -4,6 +4,7 @@
 #   make deps       install missing Debian packages (root) or print the command
 #   make test       deps, build, run every test
 #   make asan       the tests again under AddressSanitizer + UBSan
+#   make fuzz       each fuzz harness for FUZZ_SECONDS with libFuzzer (clang)
 #   make demo       run the reference business on fixtures/
 #   make bench      throughput and memory figures
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -35,6 +36,10 @@ LIB_SRC := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)) $(wildcard sta
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/unit/*.c tests/stages/*.c tests/golden/*.c)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
+# Fuzz harnesses: replayed over their seed corpora in every test run
+# (build/tests/fuzz/NAME), fuzzed for real by `make fuzz` (clang, libFuzzer).
+FUZZ_SRC := $(filter-out tests/fuzz/driver.c,$(wildcard tests/fuzz/*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 # Debian packages: build dependencies and the tools the tests call.
@@ -42,7 +47,7 @@ DEB_PKGS := gcc make pkg-config libsqlite3-dev libcjson-dev libpcre2-dev \
 	libssl-dev libhpdf-dev libcriterion-dev libxml2-dev libgmime-3.0-dev \
 	poppler-utils fonts-dejavu-core
 
-.PHONY: all deps test asan demo bench install clean unit-tests
+.PHONY: all deps test asan fuzz fuzzers demo bench install clean unit-tests
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -57,6 +62,16 @@ $(BUILD)/libdossier.a: $(LIB_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(BUILD)/libdossier.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/driver.c $(BUILD)/libdossier.a $(ALL_LDFLAGS) \
+		$(PKG_LIBS)
+
+$(BUILD)/fuzzers/%: tests/fuzz/%.c $(BUILD)/libdossier.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address -o $@ $< $(BUILD)/libdossier.a \
+		$(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libdossier.a
 	@mkdir -p $(dir $@)
@@ -82,7 +97,22 @@ deps:
 		echo "  sudo apt-get install -y$$missing"; exit 2; \
 	fi
 
-unit-tests: $(TEST_BIN)
+unit-tests: $(TEST_BIN) $(FUZZ_BIN)
+
+fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+
+# Each harness for FUZZ_SECONDS (default 60) from its seed corpus; new
+# finds go to build-fuzz/corpus/NAME, crashes to build-fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		CFLAGS="-O1 -g -fsanitize=address,fuzzer-no-link -fno-omit-frame-pointer -Wno-unknown-warning-option -Wno-format-nonliteral" \
+		LDFLAGS="-fsanitize=address" fuzzers
+	@for f in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+		mkdir -p build-fuzz/corpus/$$f; \
+		build-fuzz/fuzzers/$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/ \
+			build-fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; \
+	done
 
 test: deps
 	@$(MAKE) --no-print-directory all unit-tests
@@ -109,6 +139,6 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/dossier
 
 clean:
-	rm -rf build build-asan dossier
+	rm -rf build build-asan build-fuzz dossier
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
