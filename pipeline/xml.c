@@ -1,0 +1,692 @@
+/*
+ * xml.c - safe parsing of untrusted XML and compiled XPath picks; see xml.h.
+ *
+ * The policy on DTDs is enforced in SAX callbacks wrapped around libxml2's
+ * own SAX2 tree builder: the callbacks that declare entities or start a
+ * DOCTYPE with an external id stop the parser at once, so no declaration
+ * is ever stored, let alone expanded. Element depth is checked in the
+ * start-element callback. The callbacks find their parser through a
+ * thread-local pointer set for the duration of one parse, which is why a
+ * ds_xml belongs to one thread.
+ *
+ * libxml2 interns names in its parser context's dictionary, which lives as
+ * long as the context; to keep a long-lived parser's memory bounded the
+ * context is replaced once the dictionary grows past DICT_MAX names.
+ */
+#include "xml.h"
+
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#define DICT_MAX 100000
+
+struct ds_xml {
+	xmlParserCtxt *ctxt;
+	size_t max_size;
+	unsigned max_depth;
+	int refused;          /* 0, or the DS_E* code of a policy refusal */
+	char why[512];        /* the refusal, or libxml2's first error */
+	bool have_error;
+};
+
+struct ds_xml_doc {
+	xmlDoc *doc;
+	xmlXPathContext *xp;  /* made on first evaluation */
+	ds_arena *a;
+};
+
+struct xp_expr {
+	char *text;
+	xmlXPathCompExpr *comp;
+};
+
+struct ds_xpath_set {
+	xmlNs *ns;            /* only prefix and href are used, by XPath lookups */
+	xmlNs **nsp;
+	size_t nns;
+	struct xp_expr *e;
+	size_t n, cap;
+};
+
+static _Thread_local ds_xml *current;
+
+static void init_once(void)
+{
+	xmlInitParser();
+}
+
+static void init_libxml(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, init_once);
+}
+
+/* ---- parsing ---- */
+
+/* Records "XML refused: <before>"<name>"<after>" and stops the parser. */
+static void refuse(void *ctx, const char *before, const char *name, const char *after)
+{
+	xmlParserCtxt *ctxt = ctx;
+	ds_xml *x = current;
+	if (x && !x->refused) {
+		char q[72];
+		x->refused = DS_EINVAL;
+		snprintf(x->why, sizeof x->why, "XML refused: %s\"%s\"%s", before,
+			 ds_quote(name ? name : "", q), after);
+	}
+	xmlStopParser(ctxt);
+}
+
+static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publicId,
+			   const xmlChar *systemId, xmlChar *content)
+{
+	(void)type, (void)publicId, (void)systemId, (void)content;
+	refuse(ctx, "the DOCTYPE declares the entity ", (const char *)name,
+	       " (entity declarations are not accepted)");
+}
+
+static void on_unparsed_entity_decl(void *ctx, const xmlChar *name, const xmlChar *publicId,
+				    const xmlChar *systemId, const xmlChar *notationName)
+{
+	(void)publicId, (void)systemId, (void)notationName;
+	refuse(ctx, "the DOCTYPE declares the entity ", (const char *)name,
+	       " (entity declarations are not accepted)");
+}
+
+static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ExternalID,
+			       const xmlChar *SystemID)
+{
+	if (ExternalID || SystemID) {
+		refuse(ctx, "the DOCTYPE ", (const char *)name,
+		       " refers to an external DTD (not accepted)");
+		return;
+	}
+	xmlSAX2InternalSubset(ctx, name, ExternalID, SystemID);
+}
+
+static void on_external_subset(void *ctx, const xmlChar *name, const xmlChar *ExternalID,
+			       const xmlChar *SystemID)
+{
+	/* Never loaded; an external id was already refused. */
+	(void)ctx, (void)name, (void)ExternalID, (void)SystemID;
+}
+
+static xmlParserInputPtr on_resolve_entity(void *ctx, const xmlChar *publicId,
+					   const xmlChar *systemId)
+{
+	(void)publicId;
+	refuse(ctx, "a reference to the external resource ", (const char *)systemId, "");
+	return NULL;
+}
+
+static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+			     const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces,
+			     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+	xmlParserCtxt *ctxt = ctx;
+	ds_xml *x = current;
+	/* nameNr counts the open ancestors of this element. */
+	if (x && (unsigned)ctxt->nameNr + 1 > x->max_depth) {
+		if (!x->refused) {
+			x->refused = DS_ELIMIT;
+			snprintf(x->why, sizeof x->why,
+				 "XML nesting deeper than %u elements (max_depth)", x->max_depth);
+		}
+		xmlStopParser(ctxt);
+		return;
+	}
+	xmlSAX2StartElementNs(ctx, localname, prefix, URI, nb_namespaces, namespaces,
+			      nb_attributes, nb_defaulted, attributes);
+}
+
+static void on_error(void *ud, xmlErrorPtr e)
+{
+	(void)ud;
+	ds_xml *x = current;
+	if (!x || x->have_error || x->refused || !e || e->level < XML_ERR_ERROR)
+		return;
+	x->have_error = true;
+	const char *m = e->message ? e->message : "malformed";
+	size_t len = strlen(m);
+	while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+		len--;
+	snprintf(x->why, sizeof x->why, "XML not well-formed, line %d: %.*s", e->line,
+		 (int)(len > 300 ? 300 : len), m);
+	for (char *p = x->why; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+}
+
+static xmlParserCtxt *new_ctxt(void)
+{
+	xmlParserCtxt *ctxt = xmlNewParserCtxt();
+	if (!ctxt)
+		return NULL;
+	xmlSAXHandler *sax = ctxt->sax;
+	sax->entityDecl = on_entity_decl;
+	sax->unparsedEntityDecl = on_unparsed_entity_decl;
+	sax->internalSubset = on_internal_subset;
+	sax->externalSubset = on_external_subset;
+	sax->resolveEntity = on_resolve_entity;
+	sax->startElementNs = on_start_element;
+	sax->serror = on_error;
+	sax->error = NULL;
+	sax->warning = NULL;
+	return ctxt;
+}
+
+int ds_xml_new(ds_xml **out, const ds_xml_opts *opts, ds_err *err)
+{
+	*out = NULL;
+	ds_xml_opts o = opts ? *opts : (ds_xml_opts){ 0 };
+	if (!o.max_size)
+		o.max_size = DS_XML_MAX_SIZE;
+	if (!o.max_depth)
+		o.max_depth = DS_XML_MAX_DEPTH;
+	if (o.max_size > INT_MAX)
+		return ds_err_set(err, DS_ECONFIG, "XML max_size %zu is above %d bytes", o.max_size,
+				  INT_MAX);
+	if (o.max_depth > 256)
+		return ds_err_set(err, DS_ECONFIG, "XML max_depth %u is above 256", o.max_depth);
+	init_libxml();
+	ds_xml *x = ds_calloc(1, sizeof *x);
+	if (!x)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	x->max_size = o.max_size;
+	x->max_depth = o.max_depth;
+	x->ctxt = new_ctxt();
+	if (!x->ctxt) {
+		ds_free(x);
+		return ds_err_set(err, DS_ENOMEM, "out of memory (XML parser)");
+	}
+	*out = x;
+	return DS_OK;
+}
+
+void ds_xml_free(ds_xml *x)
+{
+	if (!x)
+		return;
+	xmlFreeParserCtxt(x->ctxt);
+	ds_free(x);
+}
+
+static void free_doc(void *p)
+{
+	xmlFreeDoc(p);
+}
+
+static void free_xpath_ctx(void *p)
+{
+	xmlXPathFreeContext(p);
+}
+
+int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc **out,
+		 ds_err *err)
+{
+	*out = NULL;
+	if (len > x->max_size)
+		return ds_err_set(err, DS_ELIMIT, "XML input of %zu bytes is larger than %zu (max_size)",
+				  len, x->max_size);
+	if (!x->ctxt && !(x->ctxt = new_ctxt()))
+		return ds_err_set(err, DS_ENOMEM, "out of memory (XML parser)");
+	x->refused = 0;
+	x->have_error = false;
+	x->why[0] = '\0';
+	current = x;
+	xmlDoc *doc = xmlCtxtReadMemory(x->ctxt, buf ? buf : "", (int)len, NULL, NULL,
+					XML_PARSE_NONET);
+	current = NULL;
+	bool ok = doc && x->ctxt->wellFormed && !x->refused && !x->have_error;
+	int errno_xml = x->ctxt->errNo;
+	/* Keep the dictionary bounded: start again with a fresh context. */
+	if (x->ctxt->dict && xmlDictSize(x->ctxt->dict) > DICT_MAX) {
+		xmlFreeParserCtxt(x->ctxt);
+		x->ctxt = new_ctxt(); /* NULL is retried at the next parse */
+	}
+	if (!ok) {
+		xmlFreeDoc(doc);
+		if (x->refused)
+			return ds_err_set(err, x->refused, "%s", x->why);
+		if (errno_xml == XML_ERR_NO_MEMORY)
+			return ds_err_set(err, DS_ENOMEM, "out of memory (XML parser)");
+		if (x->have_error)
+			return ds_err_set(err, DS_EINVAL, "%s", x->why);
+		return ds_err_set(err, DS_EINVAL, "XML not well-formed");
+	}
+	if (ds_arena_defer(a, free_doc, doc))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	ds_xml_doc *d = ds_arena_alloc(a, sizeof *d);
+	if (!d)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	d->doc = doc;
+	d->xp = NULL;
+	d->a = a;
+	*out = d;
+	return DS_OK;
+}
+
+ds_xml_tree *ds_xml_doc_tree(const ds_xml_doc *d)
+{
+	return d->doc;
+}
+
+ds_xml_node *ds_xml_doc_root(const ds_xml_doc *d)
+{
+	return xmlDocGetRootElement(d->doc);
+}
+
+/* ---- XPath sets ---- */
+
+static bool ncname_start(unsigned char c)
+{
+	return c >= 0x80 || c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool ncname_char(unsigned char c)
+{
+	return ncname_start(c) || c == '-' || c == '.' || (c >= '0' && c <= '9');
+}
+
+static bool valid_ncname(const char *s)
+{
+	if (!ncname_start((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!ncname_char((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static bool has_prefix(const ds_xpath_set *s, const char *p, size_t n)
+{
+	if (n == 3 && !strncmp(p, "xml", 3))
+		return true;
+	for (size_t i = 0; i < s->nns; i++)
+		if (strlen((const char *)s->ns[i].prefix) == n &&
+		    !strncmp((const char *)s->ns[i].prefix, p, n))
+			return true;
+	return false;
+}
+
+/* Finds a QName prefix (an NCName followed by one ':') outside string
+ * literals that the set does not declare: libxml2 only looks prefixes up
+ * when a step runs, so a typo would otherwise pass loading silently. */
+static const char *undeclared_prefix(const ds_xpath_set *s, const char *e, size_t *len)
+{
+	const char *p = e;
+	while (*p) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\'') {
+			const char *end = strchr(p + 1, c);
+			if (!end)
+				return NULL; /* the compiler reports it */
+			p = end + 1;
+		} else if (ncname_start(c)) {
+			const char *start = p;
+			while (ncname_char((unsigned char)*p))
+				p++;
+			if (p[0] == ':' && p[1] != ':' && !has_prefix(s, start, (size_t)(p - start))) {
+				*len = (size_t)(p - start);
+				return start;
+			}
+		} else if (c >= '0' && c <= '9') {
+			while ((*p >= '0' && *p <= '9') || *p == '.')
+				p++;
+		} else {
+			p++;
+		}
+	}
+	return NULL;
+}
+
+void ds_xpath_set_free(ds_xpath_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		ds_free(s->e[i].text);
+		xmlXPathFreeCompExpr(s->e[i].comp);
+	}
+	ds_free(s->e);
+	for (size_t i = 0; i < s->nns; i++) {
+		ds_free((void *)s->ns[i].prefix);
+		ds_free((void *)s->ns[i].href);
+	}
+	ds_free(s->ns);
+	ds_free(s->nsp);
+	ds_free(s);
+}
+
+int ds_xpath_set_new(ds_xpath_set **out, const ds_xml_ns *ns, size_t nns, ds_err *err)
+{
+	*out = NULL;
+	char q[72];
+	for (size_t i = 0; i < nns; i++) {
+		if (!ns[i].prefix || !valid_ncname(ns[i].prefix) || !strcmp(ns[i].prefix, "xml") ||
+		    !strcmp(ns[i].prefix, "xmlns"))
+			return ds_err_set(err, DS_ECONFIG, "namespace prefix \"%s\" is not allowed",
+					  ds_quote(ns[i].prefix ? ns[i].prefix : "", q));
+		if (!ns[i].uri || !*ns[i].uri)
+			return ds_err_set(err, DS_ECONFIG, "namespace prefix \"%s\" has no URI",
+					  ds_quote(ns[i].prefix, q));
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(ns[i].prefix, ns[j].prefix))
+				return ds_err_set(err, DS_ECONFIG,
+						  "namespace prefix \"%s\" is declared twice",
+						  ds_quote(ns[i].prefix, q));
+	}
+	init_libxml();
+	ds_xpath_set *s = ds_calloc(1, sizeof *s);
+	if (!s)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (nns) {
+		s->ns = ds_calloc(nns, sizeof *s->ns);
+		s->nsp = ds_calloc(nns, sizeof *s->nsp);
+		if (!s->ns || !s->nsp)
+			goto nomem;
+	}
+	for (size_t i = 0; i < nns; i++) {
+		s->ns[i].type = XML_NAMESPACE_DECL;
+		s->ns[i].prefix = (xmlChar *)ds_strdup(ns[i].prefix);
+		s->ns[i].href = (xmlChar *)ds_strdup(ns[i].uri);
+		s->nns = i + 1; /* freed from here on */
+		if (!s->ns[i].prefix || !s->ns[i].href)
+			goto nomem;
+		s->nsp[i] = &s->ns[i];
+	}
+	*out = s;
+	return DS_OK;
+nomem:
+	ds_xpath_set_free(s);
+	return ds_err_set(err, DS_ENOMEM, "out of memory");
+}
+
+static void quiet_xpath(void *ud, xmlErrorPtr e)
+{
+	(void)ud, (void)e;
+}
+
+/* libxml2's message for an XPath error, one line. */
+static const char *xpath_msg(const xmlError *e, char *buf, size_t size)
+{
+	if (!e || !e->message) {
+		snprintf(buf, size, "XPath error %d", e ? e->code : 0);
+		return buf;
+	}
+	const char *m = e->message;
+	size_t len = strlen(m);
+	while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+		len--;
+	snprintf(buf, size, "%.*s", (int)(len > 200 ? 200 : len), m);
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return buf;
+}
+
+int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *err)
+{
+	char q[72], m[256];
+	size_t plen = 0;
+	const char *bad = undeclared_prefix(s, expr, &plen);
+	if (bad)
+		return ds_err_set(err, DS_ECONFIG, "XPath \"%s\": the prefix \"%.*s\" is not declared",
+				  ds_quote(expr, q), (int)(plen > 60 ? 60 : plen), bad);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		struct xp_expr *e = ds_realloc(s->e, cap * sizeof *e);
+		if (!e)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		s->e = e;
+		s->cap = cap;
+	}
+	char *text = ds_strdup(expr);
+	if (!text)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	xmlXPathContext *ctx = xmlXPathNewContext(NULL);
+	if (!ctx) {
+		ds_free(text);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	ctx->error = quiet_xpath;
+	xmlXPathCompExpr *comp = xmlXPathCtxtCompile(ctx, (const xmlChar *)expr);
+	if (!comp) {
+		int code = ctx->lastError.code == XML_ERR_NO_MEMORY ? DS_ENOMEM : DS_ECONFIG;
+		ds_err_set(err, code, "XPath \"%s\": %s", ds_quote(expr, q),
+			   xpath_msg(&ctx->lastError, m, sizeof m));
+		xmlXPathFreeContext(ctx);
+		ds_free(text);
+		return code;
+	}
+	xmlXPathFreeContext(ctx);
+	s->e[s->n].text = text;
+	s->e[s->n].comp = comp;
+	if (index)
+		*index = s->n;
+	s->n++;
+	return DS_OK;
+}
+
+size_t ds_xpath_set_count(const ds_xpath_set *s)
+{
+	return s->n;
+}
+
+const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
+{
+	return i < s->n ? s->e[i].text : NULL;
+}
+
+/* ---- evaluation ---- */
+
+/* Evaluates expression i; the result object is the caller's (free with
+ * xmlXPathFreeObject). */
+static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_node *node,
+		xmlXPathObject **res, ds_err *err)
+{
+	char q[72], m[256];
+	*res = NULL;
+	if (i >= s->n)
+		return ds_err_set(err, DS_EINTERNAL, "XPath pick %zu does not exist", i);
+	if (!d->xp) {
+		xmlXPathContext *xp = xmlXPathNewContext(d->doc);
+		if (!xp)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		if (ds_arena_defer(d->a, free_xpath_ctx, xp))
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		xp->error = quiet_xpath;
+		d->xp = xp;
+	}
+	xmlXPathContext *xp = d->xp;
+	/* Prefixes are found in this array before the (empty) hash table. */
+	xp->namespaces = s->nsp;
+	xp->nsNr = (int)s->nns;
+	xp->node = node ? (xmlNode *)node : (xmlNode *)d->doc;
+	xp->contextSize = -1;
+	xp->proximityPosition = -1;
+	xp->opLimit = DS_XPATH_OP_LIMIT;
+	xp->opCount = 0;
+	xmlResetError(&xp->lastError);
+	xmlXPathObject *r = xmlXPathCompiledEval(s->e[i].comp, xp);
+	xp->namespaces = NULL;
+	xp->nsNr = 0;
+	if (!r) {
+		if (xp->lastError.code == XML_ERR_NO_MEMORY)
+			return ds_err_set(err, DS_ENOMEM, "out of memory (XPath)");
+		if (xp->lastError.code == XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED)
+			return ds_err_set(err, DS_ELIMIT,
+					  "XPath \"%s\": more than %lu operations (DS_XPATH_OP_LIMIT)",
+					  ds_quote(s->e[i].text, q), DS_XPATH_OP_LIMIT);
+		return ds_err_set(err, DS_EINVAL, "XPath \"%s\": %s", ds_quote(s->e[i].text, q),
+				  xp->lastError.code ? xpath_msg(&xp->lastError, m, sizeof m)
+						     : "evaluation failed");
+	}
+	*res = r;
+	return DS_OK;
+}
+
+static bool xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* A trimmed copy of s in the arena; *out NULL when s is NULL. */
+static int trimmed(ds_arena *a, const xmlChar *s, const char **out, ds_err *err)
+{
+	*out = NULL;
+	if (!s)
+		return DS_OK;
+	const char *p = (const char *)s;
+	while (xml_space(*p))
+		p++;
+	size_t len = strlen(p);
+	while (len && xml_space(p[len - 1]))
+		len--;
+	char *c = ds_arena_strndup(a, p, len);
+	if (!c)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	*out = c;
+	return DS_OK;
+}
+
+/* The string form of a non-node-set result, or of one node; NULL when
+ * it is missing (NaN). Free with xmlFree. */
+static xmlChar *value_of(const xmlXPathObject *r, xmlNode *node)
+{
+	if (node)
+		return xmlXPathCastNodeToString(node);
+	switch (r->type) {
+	case XPATH_STRING:
+		return xmlStrdup(r->stringval ? r->stringval : (const xmlChar *)"");
+	case XPATH_NUMBER:
+		return isnan(r->floatval) ? NULL : xmlXPathCastNumberToString(r->floatval);
+	case XPATH_BOOLEAN:
+		return xmlStrdup((const xmlChar *)(r->boolval ? "true" : "false"));
+	default:
+		return NULL;
+	}
+}
+
+static int one_value(const xmlXPathObject *r, xmlNode *node, ds_arena *a, const char **out,
+		     ds_err *err)
+{
+	*out = NULL;
+	bool missing = !node && r->type == XPATH_NUMBER && isnan(r->floatval);
+	xmlChar *v = missing ? NULL : value_of(r, node);
+	if (!missing && !v)
+		return ds_err_set(err, DS_ENOMEM, "out of memory (XPath)");
+	int rc = trimmed(a, v, out, err);
+	xmlFree(v);
+	return rc;
+}
+
+static bool is_nodes(const xmlXPathObject *r)
+{
+	return r->type == XPATH_NODESET || r->type == XPATH_XSLT_TREE;
+}
+
+static int nodes_of(const xmlXPathObject *r)
+{
+	return r->nodesetval ? r->nodesetval->nodeNr : 0;
+}
+
+int ds_xpath_eval_string(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
+			 const ds_xml_node *node, ds_arena *a, const char **out, ds_err *err)
+{
+	xmlXPathObject *r = NULL;
+	*out = NULL;
+	int rc = eval(s, i, d, node, &r, err);
+	if (rc)
+		return rc;
+	const char *v = NULL;
+	if (is_nodes(r)) {
+		if (nodes_of(r) > 0)
+			rc = one_value(r, r->nodesetval->nodeTab[0], a, &v, err);
+	} else {
+		rc = one_value(r, NULL, a, &v, err);
+	}
+	xmlXPathFreeObject(r);
+	if (!rc && v && *v)
+		*out = v;
+	return rc;
+}
+
+int ds_xpath_eval_strings(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
+			  const ds_xml_node *node, ds_arena *a, const char ***out, size_t *n,
+			  ds_err *err)
+{
+	xmlXPathObject *r = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = eval(s, i, d, node, &r, err);
+	if (rc)
+		return rc;
+	size_t count = is_nodes(r) ? (size_t)nodes_of(r) : 1;
+	const char **v = NULL;
+	if (count) {
+		v = ds_arena_alloc(a, count * sizeof *v);
+		if (!v) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	for (size_t k = 0; k < count; k++) {
+		rc = one_value(r, is_nodes(r) ? r->nodesetval->nodeTab[k] : NULL, a, &v[k], err);
+		if (rc)
+			goto done;
+	}
+	if (!is_nodes(r) && (!v[0] || !*v[0]))
+		count = 0; /* a missing single value */
+	if (count) {
+		*out = v;
+		*n = count;
+	}
+done:
+	xmlXPathFreeObject(r);
+	return rc;
+}
+
+int ds_xpath_eval_nodes(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
+			const ds_xml_node *node, ds_arena *a, ds_xml_node ***out, size_t *n,
+			ds_err *err)
+{
+	char q[72];
+	xmlXPathObject *r = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = eval(s, i, d, node, &r, err);
+	if (rc)
+		return rc;
+	if (!is_nodes(r)) {
+		rc = ds_err_set(err, DS_EINVAL, "XPath \"%s\" selects a value, not nodes",
+				ds_quote(s->e[i].text, q));
+		goto done;
+	}
+	size_t count = (size_t)nodes_of(r);
+	if (count) {
+		ds_xml_node **v = ds_arena_alloc(a, count * sizeof *v);
+		if (!v) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			goto done;
+		}
+		memcpy(v, r->nodesetval->nodeTab, count * sizeof *v);
+		*out = v;
+		*n = count;
+	}
+done:
+	xmlXPathFreeObject(r);
+	return rc;
+}

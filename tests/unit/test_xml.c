@@ -1,0 +1,456 @@
+/*
+ * test_xml.c - the safe XML parser and XPath picks (xml.h): the attack
+ * samples of ../shared/corpus/xml/attacks/ refused, DOCTYPE policy cases,
+ * depth, size and non-XML inputs, the OASIS UBL 2.1 example Order read
+ * with namespaced picks (order lines as node sets with relative
+ * sub-picks), every XML file of ../shared/corpus/xml/ parsed by one reused
+ * parser, XPath set errors, and every allocation failing in turn. Corpus
+ * paths are relative to the repository root, where the tests run.
+ */
+#include <criterion/criterion.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+#include "xml.h"
+
+#include <libxml/tree.h>
+
+#define CORPUS "../shared/corpus/xml/"
+#define UBL_ORDER CORPUS "ubl-2.1-oasis-examples/UBL-Order-2.1-Example.xml"
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void setup(void)
+{
+	ds_mem_init();
+	ds_mem_fail_after(-1);
+}
+
+TestSuite(xml, .init = setup);
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Parses s with default limits; returns the code, message in err. */
+static int parse_str(const char *s, size_t len, const ds_xml_opts *o, ds_err *err)
+{
+	ds_xml *x = NULL;
+	cr_assert_eq(ds_xml_new(&x, o, err), 0);
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *d = NULL;
+	int rc = ds_xml_parse(x, s, len, a, &d, err);
+	cr_assert_eq(rc == 0, d != NULL);
+	ds_arena_free(a);
+	ds_xml_free(x);
+	return rc;
+}
+
+/* ---- hostile input ---- */
+
+Test(xml, attack_samples_refused)
+{
+	static const char *files[] = { "xmlbomb.xml", "external.xml" };
+	for (size_t i = 0; i < N(files); i++) {
+		char path[256];
+		size_t len;
+		snprintf(path, sizeof path, CORPUS "attacks/%s", files[i]);
+		char *buf = slurp(path, &len);
+		ds_err err = { 0 };
+		int rc = parse_str(buf, len, NULL, &err);
+		cr_assert_eq(rc, DS_EINVAL, "%s: %d %s", files[i], rc, err.msg);
+		cr_assert_not_null(strstr(err.msg, "XML refused: the DOCTYPE declares the entity"),
+				   "%s: %s", files[i], err.msg);
+		cr_assert_null(strchr(err.msg, '\n'));
+		fprintf(stderr, "xml: %s refused: %s\n", files[i], err.msg);
+		free(buf);
+	}
+}
+
+Test(xml, doctype_policy)
+{
+	static const struct {
+		const char *xml;
+		int rc;
+		const char *msg;
+	} cases[] = {
+		{ "<!DOCTYPE r [<!ELEMENT r ANY>]><r>x</r>", 0, NULL },
+		{ "<!DOCTYPE r><r/>", 0, NULL },
+		{ "<!DOCTYPE r SYSTEM \"http://127.0.0.1:1/r.dtd\"><r/>", DS_EINVAL,
+		  "refers to an external DTD" },
+		{ "<!DOCTYPE r PUBLIC \"-//X//Y//EN\" \"r.dtd\"><r/>", DS_EINVAL,
+		  "refers to an external DTD" },
+		{ "<!DOCTYPE r [<!ENTITY % p SYSTEM \"file:///etc/passwd\"> %p;]><r/>", DS_EINVAL,
+		  "declares the entity \"p\"" },
+		{ "<!DOCTYPE r [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><r>&e;</r>", DS_EINVAL,
+		  "declares the entity \"e\"" },
+		{ "<!DOCTYPE r [<!NOTATION n SYSTEM \"n\"><!ENTITY u SYSTEM \"u\" NDATA n>]><r/>",
+		  DS_EINVAL, "declares the entity \"u\"" },
+		{ "<r>&undeclared;</r>", DS_EINVAL, "not well-formed" },
+		{ "<r>&lt;&#233;&amp;</r>", 0, NULL },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		ds_err err = { 0 };
+		int rc = parse_str(cases[i].xml, strlen(cases[i].xml), NULL, &err);
+		cr_assert_eq(rc, cases[i].rc, "case %zu: %d %s", i, rc, err.msg);
+		if (cases[i].msg)
+			cr_assert_not_null(strstr(err.msg, cases[i].msg), "case %zu: %s", i, err.msg);
+	}
+}
+
+Test(xml, depth_limits)
+{
+	/* A depth bomb: 100,000 nested elements. */
+	size_t depth = 100000;
+	char *buf = malloc(depth * 3 + 1);
+	for (size_t i = 0; i < depth; i++)
+		memcpy(buf + i * 3, "<a>", 3);
+	buf[depth * 3] = '\0';
+	ds_err err = { 0 };
+	cr_assert_eq(parse_str(buf, depth * 3, NULL, &err), DS_ELIMIT, "%s", err.msg);
+	cr_assert_str_eq(err.msg, "XML nesting deeper than 100 elements (max_depth)");
+	free(buf);
+
+	ds_xml_opts o = { .max_depth = 3 };
+	const char *ok = "<a><b><c/></b></a>", *deep = "<a><b><c><d/></c></b></a>";
+	cr_assert_eq(parse_str(ok, strlen(ok), &o, &err), 0, "%s", err.msg);
+	cr_assert_eq(parse_str(deep, strlen(deep), &o, &err), DS_ELIMIT);
+	cr_assert_str_eq(err.msg, "XML nesting deeper than 3 elements (max_depth)");
+
+	o.max_depth = 257;
+	ds_xml *x = NULL;
+	cr_assert_eq(ds_xml_new(&x, &o, &err), DS_ECONFIG);
+	cr_assert_null(x);
+}
+
+Test(xml, not_xml_and_oversized)
+{
+	static const char *bad[] = { "", "hello, world", "{\"json\": true}", "<a><b></a>",
+				     "<a>\xff\xfe</a>", "<a/><b/>", "\0<a/>" };
+	for (size_t i = 0; i < N(bad); i++) {
+		ds_err err = { 0 };
+		size_t len = i == N(bad) - 1 ? 5 : strlen(bad[i]);
+		cr_assert_eq(parse_str(bad[i], len, NULL, &err), DS_EINVAL, "case %zu", i);
+		cr_assert_not_null(strstr(err.msg, "XML not well-formed"), "case %zu: %s", i, err.msg);
+		cr_assert_null(strchr(err.msg, '\n'));
+	}
+	ds_err err = { 0 };
+	cr_assert_eq(parse_str(NULL, 0, NULL, &err), DS_EINVAL);
+
+	ds_xml_opts o = { .max_size = 1000 };
+	char *big = malloc(1001);
+	memset(big, ' ', 1001);
+	memcpy(big, "<a>", 3);
+	memcpy(big + 997, "</a>", 4);
+	cr_assert_eq(parse_str(big, 1001, &o, &err), DS_ELIMIT);
+	cr_assert_str_eq(err.msg, "XML input of 1001 bytes is larger than 1000 (max_size)");
+	cr_assert_eq(parse_str(big + 1, 1000, &o, &err), DS_EINVAL, "%s", err.msg);
+	free(big);
+}
+
+/* ---- XPath ---- */
+
+static const ds_xml_ns ubl_ns[] = {
+	{ "ord", "urn:oasis:names:specification:ubl:schema:xsd:Order-2" },
+	{ "cac", "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" },
+	{ "cbc", "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2" },
+};
+
+static size_t add(ds_xpath_set *s, const char *e)
+{
+	size_t i = 99;
+	ds_err err = { 0 };
+	cr_assert_eq(ds_xpath_set_add(s, e, &i, &err), 0, "%s: %s", e, err.msg);
+	cr_assert_str_eq(ds_xpath_set_expr(s, i), e);
+	return i;
+}
+
+static void expect(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_node *node,
+		   ds_arena *a, const char *want)
+{
+	const char *v = "unset";
+	ds_err err = { 0 };
+	cr_assert_eq(ds_xpath_eval_string(s, i, d, node, a, &v, &err), 0, "%s",
+		     err.msg);
+	if (want)
+		cr_assert_str_eq(v ? v : "(missing)", want, "%s", ds_xpath_set_expr(s, i));
+	else
+		cr_assert_null(v, "%s gave %s", ds_xpath_set_expr(s, i), v);
+}
+
+Test(xml, ubl_order_picks)
+{
+	size_t len;
+	char *buf = slurp(UBL_ORDER, &len);
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	size_t id = add(s, "/ord:Order/cbc:ID");
+	size_t date = add(s, "/ord:Order/cbc:IssueDate");
+	size_t buyer = add(s, "/ord:Order/cac:BuyerCustomerParty/cac:Party/cac:PartyName/cbc:Name");
+	size_t cur = add(s, "/ord:Order/cbc:DocumentCurrencyCode");
+	size_t lines = add(s, "/ord:Order/cac:OrderLine");
+	size_t l_id = add(s, "cac:LineItem/cbc:ID");
+	size_t l_qty = add(s, "cac:LineItem/cbc:Quantity");
+	size_t l_unit = add(s, "cac:LineItem/cbc:Quantity/@unitCode");
+	size_t l_price = add(s, "cac:LineItem/cac:Price/cbc:PriceAmount");
+	size_t l_name = add(s, "cac:LineItem/cac:Item/cbc:Name");
+	size_t t_line = add(s, "/ord:Order/cac:AnticipatedMonetaryTotal/cbc:LineExtensionAmount");
+	size_t t_pay = add(s, "/ord:Order/cac:AnticipatedMonetaryTotal/cbc:PayableAmount");
+	size_t t_tax = add(s, "/ord:Order/cac:TaxTotal/cbc:TaxAmount");
+	size_t none = add(s, "/ord:Order/cbc:Nothing");
+	size_t count = add(s, "count(//cac:OrderLine)");
+	size_t sum = add(s, "sum(//cac:LineItem/cbc:LineExtensionAmount)");
+	size_t has = add(s, "boolean(/ord:Order/cac:Contract)");
+	size_t nan = add(s, "number('x')");
+	size_t blank = add(s, "string(/ord:Order/cbc:Nothing)");
+	size_t names = add(s, "/ord:Order/cac:OrderLine/cac:LineItem/cac:Item/cbc:Name");
+	size_t profile = add(s, "/ord:Order/cbc:ProfileID");
+	cr_assert_eq(ds_xpath_set_count(s), 21);
+
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *d = NULL;
+	cr_assert_eq(ds_xml_parse(x, buf, len, a, &d, &err), 0, "%s", err.msg);
+	cr_assert_str_eq((const char *)ds_xml_doc_root(d)->name, "Order");
+	cr_assert_not_null(ds_xml_doc_tree(d));
+
+	expect(s, id, d, NULL, a, "34");
+	expect(s, date, d, NULL, a, "2010-01-20");
+	expect(s, buyer, d, NULL, a, "Johnssons byggvaror");
+	expect(s, cur, d, NULL, a, "SEK");
+	expect(s, t_line, d, NULL, a, "6225");
+	expect(s, t_pay, d, NULL, a, "6225");
+	expect(s, t_tax, d, NULL, a, "100");
+	expect(s, none, d, NULL, a, NULL);
+	expect(s, count, d, NULL, a, "2");
+	expect(s, sum, d, NULL, a, "6225");
+	expect(s, has, d, NULL, a, "true");
+	expect(s, nan, d, NULL, a, NULL);
+	expect(s, blank, d, NULL, a, NULL);
+	/* Text split over a line break inside the tag is trimmed. */
+	expect(s, profile, d, NULL, a, "urn:www.cenbii.eu:profile:BII01:ver1.0");
+
+	/* Order lines: nodes, then sub-picks relative to each. */
+	static const char *want[][5] = {
+		{ "1", "120", "LTR", "50", "Falu Rödfärg" },
+		{ "2", "15", "C62", "15", "Pensel 20 mm" },
+	};
+	ds_xml_node **nodes = NULL;
+	size_t n = 0;
+	cr_assert_eq(ds_xpath_eval_nodes(s, lines, d, NULL, a, &nodes, &n, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(n, 2);
+	for (size_t k = 0; k < n; k++) {
+		expect(s, l_id, d, nodes[k], a, want[k][0]);
+		expect(s, l_qty, d, nodes[k], a, want[k][1]);
+		expect(s, l_unit, d, nodes[k], a, want[k][2]);
+		expect(s, l_price, d, nodes[k], a, want[k][3]);
+		expect(s, l_name, d, nodes[k], a, want[k][4]);
+		/* An absolute path ignores the context node. */
+		expect(s, id, d, nodes[k], a, "34");
+	}
+	fprintf(stderr, "xml: UBL order 34: %zu lines, 21 picks\n", n);
+
+	const char **strs = NULL;
+	cr_assert_eq(ds_xpath_eval_strings(s, names, d, NULL, a, &strs, &n, &err), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(strs[0], "Falu Rödfärg");
+	cr_assert_str_eq(strs[1], "Pensel 20 mm");
+	cr_assert_eq(ds_xpath_eval_strings(s, count, d, NULL, a, &strs, &n, &err), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(strs[0], "2");
+	cr_assert_eq(ds_xpath_eval_strings(s, none, d, NULL, a, &strs, &n, &err), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_null(strs);
+	cr_assert_eq(ds_xpath_eval_strings(s, blank, d, NULL, a, &strs, &n, &err), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(ds_xpath_eval_nodes(s, none, d, NULL, a, &nodes, &n, &err), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_null(nodes);
+	cr_assert_eq(ds_xpath_eval_nodes(s, count, d, NULL, a, &nodes, &n, &err), DS_EINVAL);
+	cr_assert_str_eq(err.msg, "XPath \"count(//cac:OrderLine)\" selects a value, not nodes");
+
+	ds_arena_free(a);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+	free(buf);
+}
+
+Test(xml, xpath_set_errors)
+{
+	ds_err err = { 0 };
+	ds_xpath_set *s = NULL;
+	static const ds_xml_ns bad[][2] = {
+		{ { "xml", "u" }, { "a", "b" } },
+		{ { "a", "" }, { "b", "c" } },
+		{ { "a", "u" }, { "a", "v" } },
+		{ { "1a", "u" }, { "b", "v" } },
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		cr_assert_eq(ds_xpath_set_new(&s, bad[i], 2, &err), DS_ECONFIG, "case %zu", i);
+		cr_assert_null(s);
+	}
+	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0);
+	cr_assert_eq(ds_xpath_set_add(s, "/ord:Order/cbx:ID", NULL, &err), DS_ECONFIG);
+	cr_assert_str_eq(err.msg, "XPath \"/ord:Order/cbx:ID\": the prefix \"cbx\" is not declared");
+	cr_assert_eq(ds_xpath_set_add(s, "/ord:Order[", NULL, &err), DS_ECONFIG);
+	cr_assert_not_null(strstr(err.msg, "XPath \"/ord:Order[\": "), "%s", err.msg);
+	cr_assert_null(strchr(err.msg, '\n'));
+	/* Axes, literals, numbers and the xml prefix are not prefixes. */
+	cr_assert_eq(ds_xpath_set_add(s, "child::cbc:ID[@xml:lang='x:y' and 1.5 > 1]", NULL, &err),
+		     0, "%s", err.msg);
+	cr_assert_eq(ds_xpath_set_count(s), 1);
+	cr_assert_null(ds_xpath_set_expr(s, 1));
+	ds_xpath_set_free(s);
+	ds_xpath_set_free(NULL);
+	ds_xml_free(NULL);
+}
+
+/* An expression whose work grows fast is stopped by the work bound. */
+Test(xml, xpath_work_bound)
+{
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(&s, NULL, 0, &err), 0);
+	size_t i = add(s, "count(//*[count(//*[count(//*) > 0]) > 0])");
+	ds_buf b;
+	ds_buf_init(&b, 1 << 20);
+	ds_buf_puts(&b, "<r>");
+	for (int k = 0; k < 2000; k++)
+		ds_buf_puts(&b, "<e/>");
+	ds_buf_puts(&b, "</r>");
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *d = NULL;
+	cr_assert_eq(ds_xml_parse(x, b.data, b.len, a, &d, &err), 0, "%s", err.msg);
+	const char *v = NULL;
+	int rc = ds_xpath_eval_string(s, i, d, NULL, a, &v, &err);
+	cr_assert_eq(rc, DS_ELIMIT, "%d %s", rc, v ? v : "");
+	cr_assert_not_null(strstr(err.msg, "XPath \"count("), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "operations (DS_XPATH_OP_LIMIT)"), "%s", err.msg);
+	fprintf(stderr, "xml: work bound: %s\n", err.msg);
+	ds_arena_free(a);
+	ds_buf_free(&b);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+}
+
+/* ---- the corpus ---- */
+
+static struct {
+	ds_xml *x;
+	ds_arena *a;
+	size_t files, parsed, failed;
+} walk;
+
+static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)ftw;
+	size_t n = strlen(path);
+	if (type != FTW_F || n < 4 || strcasecmp(path + n - 4, ".xml") || strstr(path, "/attacks/"))
+		return 0;
+	size_t len;
+	char *buf = slurp(path, &len);
+	ds_xml_doc *d = NULL;
+	ds_err err = { 0 };
+	walk.files++;
+	if (ds_xml_parse(walk.x, buf, len, walk.a, &d, &err)) {
+		walk.failed++;
+		fprintf(stderr, "xml: %s: %s\n", path, err.msg);
+	} else {
+		walk.parsed++;
+	}
+	ds_arena_reset(walk.a);
+	free(buf);
+	return 0;
+}
+
+Test(xml, corpus_parses)
+{
+	ds_err err = { 0 };
+	cr_assert_eq(ds_xml_new(&walk.x, NULL, &err), 0);
+	walk.a = ds_arena_new(4096);
+	cr_assert_eq(nftw(CORPUS, visit, 16, FTW_PHYS), 0);
+	fprintf(stderr, "xml: corpus: %zu files, %zu parsed, %zu failed\n", walk.files,
+		walk.parsed, walk.failed);
+	cr_assert_geq(walk.files, 280);
+	cr_assert_eq(walk.failed, 0);
+	ds_arena_free(walk.a);
+	ds_xml_free(walk.x);
+}
+
+/* ---- allocation failures ---- */
+
+static int run_all(const char *buf, size_t len)
+{
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	ds_arena *a = NULL;
+	int rc = ds_xml_new(&x, NULL, &err);
+	if (!rc)
+		rc = ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err);
+	size_t lines = 0, qty = 0;
+	if (!rc)
+		rc = ds_xpath_set_add(s, "/ord:Order/cac:OrderLine", &lines, &err);
+	if (!rc)
+		rc = ds_xpath_set_add(s, "cac:LineItem/cbc:Quantity", &qty, &err);
+	if (!rc && !(a = ds_arena_new(256)))
+		rc = DS_ENOMEM;
+	ds_xml_doc *d = NULL;
+	if (!rc)
+		rc = ds_xml_parse(x, buf, len, a, &d, &err);
+	ds_xml_node **nodes = NULL;
+	size_t n = 0;
+	if (!rc)
+		rc = ds_xpath_eval_nodes(s, lines, d, NULL, a, &nodes, &n, &err);
+	for (size_t k = 0; !rc && k < n; k++) {
+		const char *v = NULL;
+		rc = ds_xpath_eval_string(s, qty, d, nodes[k], a, &v, &err);
+		if (!rc)
+			cr_assert_str_eq(v, k ? "15" : "120");
+	}
+	const char **strs = NULL;
+	if (!rc)
+		rc = ds_xpath_eval_strings(s, qty, d, nodes[0], a, &strs, &n, &err);
+	ds_arena_free(a);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+	return rc;
+}
+
+Test(xml, allocation_failures)
+{
+	size_t len;
+	char *buf = slurp(UBL_ORDER, &len);
+	long k = 0;
+	for (;; k++) {
+		ds_mem_fail_after(k);
+		int rc = run_all(buf, len);
+		ds_mem_fail_after(-1);
+		if (!rc)
+			break;
+		cr_assert_eq(rc, DS_ENOMEM, "after %ld allocations: %d", k, rc);
+	}
+	fprintf(stderr, "xml: allocation failures: %ld points\n", k);
+	free(buf);
+}
