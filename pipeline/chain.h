@@ -30,6 +30,7 @@
 #include "engine.h"
 #include "err.h"
 #include "mem.h"
+#include "xml.h"
 
 typedef enum {
 	DS_STAGE_CONTINUE = 0,
@@ -64,6 +65,7 @@ typedef struct ds_env {
 	size_t size;
 	/* read */
 	cJSON *doc;                  /* NULL once a record took it over */
+	ds_xml_doc *xml;             /* channel xml; owned through the arena */
 	char sha256[65];
 	/* store_raw; set by the driver when replaying a stored input */
 	int64_t interaction_id;

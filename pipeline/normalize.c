@@ -854,6 +854,46 @@ static int n_bool(ds_arena *a, const char *in, const char **out, ds_err *err)
 	return refuse(err, "a yes/no value", in);
 }
 
+/* ---- integers ---- */
+
+/* A whole number: optional sign, at most 15 digits (exact in a JSON
+ * number), and a fraction of zeros only ("15.00" is 15, as quantities in
+ * XML often are). */
+static int n_integer(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	const char *b = in, *e = in + strlen(in);
+	trim_bounds(&b, &e);
+	const char *p = b;
+	char buf[20];
+	size_t k = 0;
+	if (p < e && (*p == '-' || *p == '+')) {
+		if (*p == '-')
+			buf[k++] = '-';
+		p++;
+	}
+	const char *digits = p;
+	while (p < e && *p >= '0' && *p <= '9' && p - digits < 15)
+		buf[k++] = *p++;
+	if (p == digits || (p < e && *p >= '0' && *p <= '9'))
+		return refuse(err, "a whole number", in);
+	if (p < e && *p == '.') {
+		p++;
+		while (p < e && *p == '0')
+			p++;
+	}
+	if (p != e)
+		return refuse(err, "a whole number", in);
+	/* No leading zeros in the result: "007" is 7. */
+	size_t start = buf[0] == '-' ? 1 : 0, z = start;
+	while (z + 1 < k && buf[z] == '0')
+		z++;
+	memmove(buf + start, buf + z, k - z);
+	k -= z - start;
+	if (k == 2 && buf[0] == '-' && buf[1] == '0')
+		k = 1, buf[0] = '0';
+	return keep(a, buf, k, out, err);
+}
+
 /* ---- identifiers (ident.h) ---- */
 
 static int ident(ds_arena *a, const char *in, const char **out, ds_err *err,
@@ -915,6 +955,7 @@ static const struct {
 	{ "currency", n_currency, DS_NORM_STRING },
 	{ "strip_html", n_strip_html, DS_NORM_STRING },
 	{ "bool", n_bool, DS_NORM_BOOLEAN },
+	{ "integer", n_integer, DS_NORM_INTEGER },
 };
 
 #define NNORM (sizeof normalizers / sizeof *normalizers)

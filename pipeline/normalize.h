@@ -52,6 +52,9 @@
  *                    any case, trimmed -> "true" / "false"; anything else is
  *                    refused. Its kind is DS_NORM_BOOLEAN: the mapping should
  *                    write a JSON true/false, not the text.
+ *   integer          a whole number of at most 15 digits, sign allowed, a
+ *                    fraction of zeros dropped ("15.00" -> "15"); kind
+ *                    DS_NORM_INTEGER: the mapping writes a JSON number.
  */
 #ifndef DS_NORMALIZE_H
 #define DS_NORMALIZE_H
@@ -69,6 +72,7 @@ typedef int (*ds_normalizer_fn)(ds_arena *a, const char *in, const char **out,
 typedef enum ds_norm_kind {
 	DS_NORM_STRING,   /* write the text as a JSON string */
 	DS_NORM_BOOLEAN,  /* the text is "true" or "false": write a JSON boolean */
+	DS_NORM_INTEGER,  /* the text is a whole number: write a JSON number */
 } ds_norm_kind;
 
 /* The normalizer of that name, or NULL. */

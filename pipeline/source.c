@@ -5,12 +5,29 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 #include "normalize.h"
 
 /* ---- loading ---- */
+
+static void free_fields(ds_field_map *fields, size_t n)
+{
+	for (size_t f = 0; f < n; f++) {
+		ds_field_map *fm = &fields[f];
+		ds_free(fm->target);
+		ds_free(fm->pick);
+		for (size_t k = 0; k < fm->nnorms; k++)
+			ds_free(fm->norm_names[k]);
+		ds_free(fm->norm_names);
+		ds_free(fm->norms);
+		cJSON_Delete(fm->deflt);
+		free_fields(fm->each, fm->neach);
+	}
+	ds_free(fields);
+}
 
 void ds_source_free(ds_source *s)
 {
@@ -21,19 +38,10 @@ void ds_source_free(ds_source *s)
 		ds_free(rule->record);
 		ds_expr_free(rule->when);
 		ds_free(rule->copy);
-		for (size_t f = 0; f < rule->nfields; f++) {
-			ds_field_map *fm = &rule->fields[f];
-			ds_free(fm->target);
-			ds_free(fm->pick);
-			for (size_t k = 0; k < fm->nnorms; k++)
-				ds_free(fm->norm_names[k]);
-			ds_free(fm->norm_names);
-			ds_free(fm->norms);
-			cJSON_Delete(fm->deflt);
-		}
-		ds_free(rule->fields);
+		free_fields(rule->fields, rule->nfields);
 	}
 	ds_free(s->rules);
+	ds_xpath_set_free(s->xpaths);
 	ds_free(s->file);
 	ds_free(s->name);
 	ds_free(s->channel);
@@ -64,6 +72,8 @@ static const struct pick_kind {
 	  "\"pick\" must be a JSON Pointer such as \"/customer/email\"" },
 	{ "field", DS_PICK_FIELD, "form", valid_field,
 	  "\"field\" must name a form field" },
+	{ "xpath", DS_PICK_XPATH, "xml", valid_field,
+	  "\"xpath\" must be an XPath expression" },
 };
 
 static const struct pick_kind *pick_kind_of(const char *member)
@@ -75,7 +85,37 @@ static const struct pick_kind *pick_kind_of(const char *member)
 }
 
 static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
-		       ds_diag *diag)
+		       ds_diag *diag, int depth);
+
+/* The fields of an "each": one array item's fields, picked relative to
+ * its node. */
+static void load_each(ds_source *s, ds_field_map *fm, const cJSON *each, const char *path,
+		      ds_diag *diag, int depth)
+{
+	if (!cJSON_IsObject(each) || depth > 4) {
+		ds_diag_error(diag, s->file, path, "\"each\" maps target pointers to XPath picks%s",
+			      depth > 4 ? " (nested at most 4 deep)" : "");
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(each);
+	fm->each = ds_calloc(n ? n : 1, sizeof *fm->each);
+	if (!fm->each)
+		return;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, each) {
+		char sub[700];
+		snprintf(sub, sizeof sub, "%s/", path);
+		ds_json_pointer_escape(it->string, sub + strlen(sub), sizeof sub - strlen(sub));
+		ds_field_map *e = &fm->each[fm->neach++];
+		if (it->string[0] != '/')
+			ds_diag_error(diag, s->file, sub, "a target must be a JSON Pointer such as \"/quantity\"");
+		e->target = ds_strdup(it->string);
+		load_field(s, e, it, sub, diag, depth + 1);
+	}
+}
+
+static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
+		       ds_diag *diag, int depth)
 {
 	char sub[600];
 	if (!cJSON_IsObject(j)) {
@@ -93,12 +133,13 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 			kind = k;
 			continue;
 		}
-		if (strcmp(it->string, "normalize") && strcmp(it->string, "default"))
+		if (strcmp(it->string, "normalize") && strcmp(it->string, "default") &&
+		    strcmp(it->string, "each"))
 			ds_diag_error(diag, s->file, path, "unknown member \"%s\"", it->string);
 	}
 	if (!kind) {
 		ds_diag_error(diag, s->file, path,
-			      "a field needs a pick: \"pick\" (a JSON Pointer) or, for forms, \"field\"");
+			      "a field needs a pick: \"pick\" (a JSON Pointer), \"field\" (forms) or \"xpath\" (XML)");
 		return;
 	}
 	const cJSON *pick = cJSON_GetObjectItemCaseSensitive(j, kind->member);
@@ -111,6 +152,20 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 	else
 		fm->pick = ds_strdup(pick->valuestring);
 	fm->kind = kind->kind;
+	if (fm->pick && fm->kind == DS_PICK_XPATH) {
+		ds_err e = {0};
+		if (!s->xpaths || ds_xpath_set_add(s->xpaths, fm->pick, &fm->xpath, &e))
+			ds_diag_error(diag, s->file, sub, "%s", s->xpaths ? e.msg : "no XPath set");
+	}
+	const cJSON *each = cJSON_GetObjectItemCaseSensitive(j, "each");
+	if (each) {
+		char ep[700];
+		snprintf(ep, sizeof ep, "%s/each", path);
+		if (fm->kind != DS_PICK_XPATH)
+			ds_diag_error(diag, s->file, ep, "\"each\" goes with an \"xpath\" pick");
+		else
+			load_each(s, fm, each, ep, diag, depth);
+	}
 	const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalize");
 	if (norm) {
 		snprintf(sub, sizeof sub, "%s/normalize", path);
@@ -169,7 +224,7 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 	}
 	const cJSON *it;
 	static const char *const keys[] = { "name", "channel", "role", "rules",
-					    "description", NULL };
+					    "description", "namespaces", NULL };
 	cJSON_ArrayForEach(it, doc) {
 		bool ok = false;
 		for (const char *const *k = keys; *k; k++)
@@ -182,10 +237,30 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 	const char *role = ds_json_str(doc, "role");
 	if (!name || !*name)
 		ds_diag_error(diag, path, "/name", "\"name\" is required");
-	if (!channel || (strcmp(channel, "json") && strcmp(channel, "form")))
+	if (!channel || (strcmp(channel, "json") && strcmp(channel, "form") && strcmp(channel, "xml")))
 		ds_diag_error(diag, path, "/channel",
-			      "channel \"%s\" is not supported by this build (supported: json, form)",
+			      "channel \"%s\" is not supported by this build (supported: json, form, xml)",
 			      channel ? channel : "");
+	if (channel && !strcmp(channel, "xml")) {
+		/* XPath picks are compiled once, with the declared prefixes. */
+		const cJSON *nsj = cJSON_GetObjectItemCaseSensitive(doc, "namespaces");
+		ds_xml_ns ns[32];
+		size_t nns = 0;
+		if (nsj && !cJSON_IsObject(nsj))
+			ds_diag_error(diag, path, "/namespaces", "\"namespaces\" maps prefixes to URIs");
+		cJSON_ArrayForEach(it, nsj) {
+			if (nns == 32 || !cJSON_IsString(it)) {
+				ds_diag_error(diag, path, "/namespaces",
+					      "at most 32 prefixes, each mapped to a URI string");
+				break;
+			}
+			ns[nns].prefix = it->string;
+			ns[nns++].uri = it->valuestring;
+		}
+		ds_err e = {0};
+		if (ds_xpath_set_new(&s->xpaths, ns, nns, &e))
+			ds_diag_error(diag, path, "/namespaces", "%s", e.msg);
+	}
 	s->name = ds_strdup(name ? name : "");
 	s->channel = ds_strdup(channel ? channel : "");
 	/* Records edit cases under the rights of this role: without one, a
@@ -234,6 +309,10 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 			else if (ds_expr_parse(when->valuestring, &rule->when, &e))
 				ds_diag_error(diag, path, sub, "%s", e.msg);
 		}
+		if (s->xpaths && (cJSON_GetObjectItemCaseSensitive(rj, "when") ||
+				  cJSON_GetObjectItemCaseSensitive(rj, "copy")))
+			ds_diag_error(diag, path, rp,
+				      "an XML source's rules pick fields with \"xpath\": no \"when\" or \"copy\"");
 		const cJSON *copy = cJSON_GetObjectItemCaseSensitive(rj, "copy");
 		if (copy) {
 			snprintf(sub, sizeof sub, "%s/copy", rp);
@@ -265,7 +344,7 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 			if (!*fj->string || fj->string[0] != '/')
 				ds_diag_error(diag, path, fp, "a target must be a JSON Pointer such as \"/customer/email\"");
 			fm->target = ds_strdup(fj->string);
-			load_field(s, fm, fj, fp, diag);
+			load_field(s, fm, fj, fp, diag, 0);
 		}
 	}
 done:
@@ -334,6 +413,19 @@ static int set_pointer(cJSON *rec, const char *target, cJSON *v, ds_err *err)
 	}
 }
 
+/* Normalized text as the JSON type its last normalizer says: "bool" gives
+ * a boolean, "integer" a number (at most 15 digits: exact), else a string. */
+static cJSON *typed(const ds_field_map *fm, const char *s)
+{
+	if (fm->result == DS_NORM_BOOLEAN)
+		return cJSON_CreateBool(!strcmp(s, "true"));
+	if (fm->result == DS_NORM_INTEGER) {
+		long long v = strtoll(s, NULL, 10);
+		return cJSON_CreateNumber((double)v);
+	}
+	return cJSON_CreateString(s);
+}
+
 /* The value a field mapping gives (new tree, caller frees), or NULL in
  * *out when the pick is missing and there is no default. */
 static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJSON **out,
@@ -362,9 +454,7 @@ static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJ
 			if (rc)
 				return ds_err_prefix(err, "%s (%s)", fm->pick, fm->norm_names[i]);
 		}
-		/* A boolean normalizer ("bool") makes a JSON boolean. */
-		*out = fm->result == DS_NORM_BOOLEAN ? cJSON_CreateBool(!strcmp(s, "true"))
-						   : cJSON_CreateString(s);
+		*out = typed(fm, s);
 	} else {
 		*out = cJSON_Duplicate(v, true);
 	}
@@ -452,6 +542,99 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,
 				cJSON_Delete(vals[f]);
 			else
 				rc = set_pointer(rec, rule->fields[f].target, vals[f], err);
+		}
+		if (rc) {
+			cJSON_Delete(rec);
+			return rc;
+		}
+		if ((rc = emit(ud, rule->record, rec)))
+			return rc;
+	}
+	return DS_OK;
+}
+
+/* ---- XML ---- */
+
+/* Normalizes raw text as fm says and makes it a JSON value. */
+static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSON **out,
+		      ds_err *err)
+{
+	const char *s = raw;
+	for (size_t i = 0; i < fm->nnorms; i++) {
+		int rc = fm->norms[i](a, s, &s, err);
+		if (rc)
+			return ds_err_prefix(err, "%s (%s)", fm->pick, fm->norm_names[i]);
+	}
+	*out = typed(fm, s);
+	return *out ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
+}
+
+/* The value of an XPath field map at node (NULL: the document), or NULL
+ * in *out when missing without a default. */
+static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *doc,
+		     const ds_xml_node *node, ds_arena *a, cJSON **out, ds_err *err)
+{
+	int rc;
+	*out = NULL;
+	if (!fm->pick)
+		return DS_OK;
+	if (fm->each) {
+		ds_xml_node **nodes = NULL;
+		size_t n = 0;
+		if ((rc = ds_xpath_eval_nodes(src->xpaths, fm->xpath, doc, node, a, &nodes, &n, err)))
+			return ds_err_prefix(err, "%s", fm->pick);
+		if (n) {
+			cJSON *arr = cJSON_CreateArray();
+			if (!arr)
+				return ds_err_set(err, DS_ENOMEM, "out of memory");
+			for (size_t i = 0; i < n && !rc; i++) {
+				cJSON *item = cJSON_CreateObject();
+				if (!item || !cJSON_AddItemToArray(arr, item)) {
+					cJSON_Delete(item);
+					rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+					break;
+				}
+				for (size_t k = 0; k < fm->neach && !rc; k++) {
+					cJSON *v = NULL;
+					rc = xml_value(src, &fm->each[k], doc, nodes[i], a, &v, err);
+					if (!rc && v)
+						rc = set_pointer(item, fm->each[k].target, v, err);
+				}
+			}
+			if (rc) {
+				cJSON_Delete(arr);
+				return rc;
+			}
+			*out = arr;
+			return DS_OK;
+		}
+	} else {
+		const char *raw = NULL;
+		if ((rc = ds_xpath_eval_string(src->xpaths, fm->xpath, doc, node, a, &raw, err)))
+			return ds_err_prefix(err, "%s", fm->pick);
+		if (raw)
+			return norm_value(fm, raw, a, out, err);
+	}
+	if (fm->deflt && !(*out = cJSON_Duplicate(fm->deflt, true)))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	return DS_OK;
+}
+
+int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
+		      int (*emit)(void *ud, const char *type, cJSON *record), void *ud,
+		      ds_err *err)
+{
+	if (!s->xpaths)
+		return ds_err_set(err, DS_ECONFIG, "source %s does not read XML", s->name);
+	for (size_t r = 0; r < s->nrules; r++) {
+		const ds_map_rule *rule = &s->rules[r];
+		cJSON *rec = cJSON_CreateObject();
+		int rc = rec ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
+		for (size_t f = 0; f < rule->nfields && !rc; f++) {
+			cJSON *v = NULL;
+			rc = xml_value(s, &rule->fields[f], doc, NULL, a, &v, err);
+			if (!rc && v)
+				rc = set_pointer(rec, rule->fields[f].target, v, err);
 		}
 		if (rc) {
 			cJSON_Delete(rec);

@@ -34,10 +34,12 @@
 #include "expr.h"
 #include "mem.h"
 #include "normalize.h"
+#include "xml.h"
 
-typedef enum { DS_PICK_POINTER, DS_PICK_FIELD } ds_pick_kind;
+typedef enum { DS_PICK_POINTER, DS_PICK_FIELD, DS_PICK_XPATH } ds_pick_kind;
 
-typedef struct ds_field_map {
+typedef struct ds_field_map ds_field_map;
+struct ds_field_map {
 	char *target;            /* JSON Pointer in the record */
 	ds_pick_kind kind;
 	char *pick;              /* JSON Pointer in the input */
@@ -46,7 +48,10 @@ typedef struct ds_field_map {
 	size_t nnorms;
 	ds_norm_kind result;     /* of the last normalizer: the field's JSON type */
 	cJSON *deflt;            /* owned; NULL when none */
-} ds_field_map;
+	size_t xpath;            /* DS_PICK_XPATH: index in the source's set */
+	ds_field_map *each;      /* XPath picks of nodes: fields of one array item */
+	size_t neach;
+};
 
 typedef struct ds_map_rule {
 	char *record;            /* target record type */
@@ -59,8 +64,9 @@ typedef struct ds_map_rule {
 typedef struct ds_source {
 	char *file;
 	char *name;
-	char *channel;           /* "json" or "form" in this build */
+	char *channel;           /* "json", "form" or "xml" in this build */
 	char *role;              /* role of its records when they edit a case (required) */
+	ds_xpath_set *xpaths;    /* channel xml: every XPath pick, compiled once */
 	ds_map_rule *rules;
 	size_t nrules;
 } ds_source;
@@ -86,5 +92,10 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now,
 		  ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record),
 		  void *ud, ds_err *err);
+/* The same for an XML source: the picks are XPath expressions evaluated on
+ * doc (an XML source's rules have no "when" and no "copy"). */
+int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
+		      int (*emit)(void *ud, const char *type, cJSON *record),
+		      void *ud, ds_err *err);
 
 #endif

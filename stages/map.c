@@ -28,7 +28,8 @@ static int emit(void *ud, const char *type, cJSON *record)
 static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	(void)ctx;
-	int rc = ds_source_map(env->source, &env->doc, rt->now, env->arena, emit, env, err);
+	int rc = env->xml ? ds_source_map_xml(env->source, env->xml, env->arena, emit, env, err)
+			  : ds_source_map(env->source, &env->doc, rt->now, env->arena, emit, env, err);
 	if (rc == DS_ENOMEM) {
 		ds_err_set(err, DS_ENOMEM, "out of memory");
 		return DS_STAGE_FAIL;

@@ -1,6 +1,6 @@
 /*
  * read.c - stage "read": checks the input's size, fingerprints it and
- * parses it for its channel (JSON, urlencoded forms) within the configured
+ * parses it for its channel (JSON, urlencoded forms, XML) within the configured
  * limits. Inputs that cannot be read are rejected here, raw bytes and all,
  * so the quarantine keeps them for a replay.
  */
@@ -23,9 +23,26 @@ static void free_doc(void *p)
 	env->doc = NULL;
 }
 
+struct read_ctx {
+	ds_xml *xml;             /* this chain's XML parser (one per thread) */
+};
+
+static int read_init(void *ctx, ds_runtime *rt, ds_err *err)
+{
+	struct read_ctx *c = ctx;
+	ds_xml_opts opts = { .max_size = rt->cfg->limits.max_input_bytes, .max_depth = 0 };
+	return ds_xml_new(&c->xml, &opts, err);
+}
+
+static void read_fini(void *ctx)
+{
+	struct read_ctx *c = ctx;
+	ds_xml_free(c->xml);
+}
+
 static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
-	(void)ctx;
+	struct read_ctx *c = ctx;
 	/* The driver hashed an oversized input while skipping it. */
 	if (!env->too_large)
 		ds_sha256_hex(env->bytes, env->len, env->sha256);
@@ -88,11 +105,22 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 		}
 		return DS_STAGE_CONTINUE;
 	}
+	if (!strcmp(env->channel, "xml")) {
+		/* No DTD entities, nothing fetched: refused with the reason. */
+		int rc = ds_xml_parse(c->xml, (const char *)env->bytes, env->len, env->arena,
+				      &env->xml, err);
+		if (rc == DS_ENOMEM)
+			return DS_STAGE_FAIL;
+		return rc ? DS_STAGE_REJECT : DS_STAGE_CONTINUE;
+	}
 	ds_err_set(err, DS_ECONFIG, "channel \"%s\" is not supported by this build", env->channel);
 	return DS_STAGE_REJECT;
 }
 
 const ds_stage_type ds_stage_read = {
 	.name = "read",
+	.ctx_size = sizeof(struct read_ctx),
+	.init = read_init,
 	.process = read_process,
+	.fini = read_fini,
 };

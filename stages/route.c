@@ -26,8 +26,9 @@ static ds_outcome route_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 		if (strcmp(s->channel, env->channel))
 			continue;
 		candidates++;
-		bool yes = false;
-		if (ds_source_accepts(s, env->doc, rt->now, &yes, err))
+		/* XML sources take what comes to them: none has conditions. */
+		bool yes = env->xml != NULL;
+		if (!env->xml && ds_source_accepts(s, env->doc, rt->now, &yes, err))
 			return DS_STAGE_REJECT;
 		if (!yes)
 			continue;

@@ -1,5 +1,5 @@
 /*
- * test_forms.c - web forms end to end: the contact form and the
+ * test_forms.c - forms and partner documents end to end: the contact form and the
  * technicians' reports become records; a value a normalizer cannot read
  * quarantines the form, naming the field and the value.
  */
@@ -29,5 +29,27 @@ Test(forms, contact_and_intervention_forms)
 	sum = th_json(&h, 0, "ingest fixtures/forms");
 	cr_expect_eq(th_num(sum, "duplicates"), 8);
 	cJSON_Delete(sum);
+	th_home_fini(&h);
+}
+
+Test(forms, ubl_orders_from_partners)
+{
+	th_home h;
+	th_home_init(&h);
+	/* our own UBL 2.1 order becomes an order record; an entity bomb, an
+	 * external entity and a truncated document are refused at read */
+	cJSON *sum = th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest fixtures/xml");
+	cr_expect_eq(th_num(sum, "read"), 4);
+	cr_expect_eq(th_num(sum, "records"), 1);
+	cr_expect_eq(th_num(sum, "quarantined"), 3);
+	cJSON_Delete(sum);
+	cJSON *q = th_json(&h, 0, "quarantine list");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, q) {
+		cr_expect_str_eq(th_str(it, "stage"), "read");
+		cr_expect_str_eq(th_str(it, "source"), "erp-orders");
+	}
+	cr_expect(strstr(th_str(cJSON_GetArrayItem(q, 0), "reason"), "entity"));
+	cJSON_Delete(q);
 	th_home_fini(&h);
 }

@@ -230,6 +230,18 @@ static const struct {
 	{ "strip_html", "<h1>Titre</h1>Texte<hr>Fin", "Titre\nTexte\nFin", NULL },
 	{ "strip_html", "", "", NULL },
 	{ "strip_html", "texte brut", "texte brut", NULL },
+	/* integer */
+	{ "integer", "2", "2", NULL },
+	{ "integer", " 3.00 ", "3", NULL },
+	{ "integer", "-007", "-7", NULL },
+	{ "integer", "+12", "12", NULL },
+	{ "integer", "-0", "0", NULL },
+	{ "integer", "999999999999999", "999999999999999", NULL },
+	{ "integer", "1000000000000000", NULL, "not a whole number" },
+	{ "integer", "2.5", NULL, "not a whole number" },
+	{ "integer", "1 000", NULL, "not a whole number" },
+	{ "integer", "", NULL, "not a whole number" },
+	{ "integer", "-", NULL, "not a whole number" },
 	/* bool */
 	{ "bool", "oui", "true", NULL },
 	{ "bool", "Non", "false", NULL },

@@ -12,6 +12,7 @@
 #include "form.h"
 #include "json.h"
 #include "source.h"
+#include "xml.h"
 
 struct emitted {
 	const char *type[8];
@@ -170,4 +171,38 @@ Test(source, load_errors_have_json_paths)
 	ds_diag_free(&d);
 	remove(path);
 	rmdir(dir);
+}
+
+Test(source, ubl_order_with_xpath_picks)
+{
+	ds_source *s = load("erp-orders");
+	char *text = NULL;
+	size_t len = 0;
+	ds_err err = {0};
+	cr_assert_eq(ds_read_file("fixtures/xml/CMD-2026-0101.xml", 1 << 20, &text, &len, NULL), 0);
+	ds_xml *x = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0, "%s", err.msg);
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *doc = NULL;
+	cr_assert_eq(ds_xml_parse(x, text, len, a, &doc, &err), 0, "%s", err.msg);
+	struct emitted e = { .n = 0 };
+	cr_assert_eq(ds_source_map_xml(s, doc, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(e.n, 1);
+	cr_expect_str_eq(e.type[0], "order");
+	cr_expect_str_eq(str_at(e.rec[0], "/order_number"), "CMD-2026-0101");
+	cr_expect_str_eq(str_at(e.rec[0], "/customer/name"), "Société Œnologique du Rhône");
+	cr_expect_str_eq(str_at(e.rec[0], "/customer/siret"), "73282932000074");
+	cr_expect_str_eq(str_at(e.rec[0], "/customer/email"), "achats@oenologie-rhone.example.fr");
+	const cJSON *lines = ds_json_pointer(e.rec[0], "/lines");
+	cr_assert_eq(cJSON_GetArraySize(lines), 2);
+	cr_expect_str_eq(str_at(e.rec[0], "/lines/1/description"), "Pose et mise en service");
+	const cJSON *q = ds_json_pointer(e.rec[0], "/lines/1/quantity");
+	cr_expect(cJSON_IsNumber(q) && q->valuedouble == 3.0, "\"3.00\" is the integer 3");
+	cr_expect_str_eq(str_at(e.rec[0], "/lines/1/unit_price"), "65.50");
+	cr_expect_null(ds_json_pointer(e.rec[0], "/lines/1/sku"), "a missing pick stays missing");
+	emitted_free(&e);
+	ds_arena_free(a);
+	ds_xml_free(x);
+	ds_free(text);
+	ds_source_free(s);
 }
