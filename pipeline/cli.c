@@ -23,10 +23,14 @@
 #include "chain.h"
 #include "config.h"
 #include "engine.h"
+#include "form.h"
 #include "hash.h"
 #include "json.h"
 #include "mem.h"
 #include "store.h"
+#include "xml.h"
+
+#include <libxml/tree.h>
 
 #define VERSION "0.1.0"
 
@@ -1812,6 +1816,163 @@ done:
 	return rc;
 }
 
+/* ---- inspect ---- */
+
+struct inspect_emit {
+	cJSON *records;
+	const ds_config *cfg;
+	size_t invalid;
+	ds_buf why;
+};
+
+static void inspect_verr(void *ud, const char *pointer, const char *keyword, const char *message)
+{
+	(void)keyword;
+	struct inspect_emit *ie = ud;
+	if (ie->invalid++ < 10)
+		ds_buf_printf(&ie->why, "%s%s: %s", ie->invalid > 1 ? "; " : "", *pointer ? pointer : "/",
+			      message);
+}
+
+static int inspect_record(void *ud, const char *type, cJSON *record)
+{
+	struct inspect_emit *ie = ud;
+	cJSON *o = cJSON_CreateObject();
+	if (!o) {
+		cJSON_Delete(record);
+		return DS_ENOMEM;
+	}
+	cJSON_AddStringToObject(o, "type", type);
+	const ds_schema *schema = ds_schema_set_get(ie->cfg->schemas, type);
+	size_t before = ie->invalid, n = 0;
+	if (schema)
+		ds_schema_validate(schema, record, inspect_verr, ie, &n, NULL);
+	cJSON_AddBoolToObject(o, "valid", schema && ie->invalid == before);
+	cJSON_AddItemToObject(o, "data", record);
+	cJSON_AddItemToArray(ie->records, o);
+	return DS_OK;
+}
+
+/* What dossier reads from one input, without storing anything. */
+static int cmd_inspect(ctx *c, int argc, char **argv)
+{
+	const char *channel = NULL, *source = NULL, *file = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			puts("usage: dossier inspect [--channel json|form|xml] [--source NAME] FILE\n\n"
+			     "Prints what dossier reads from one input, storing nothing: a form's fields in\n"
+			     "order (repeats kept), a JSON or XML document as parsed. With --source, also\n"
+			     "the records its mappings would produce, each checked against its record\n"
+			     "type, or the stage and reason that would quarantine it. The channel comes\n"
+			     "from the file's extension unless given. Emails are not read by this build.");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--channel") && i + 1 < argc)
+			channel = argv[++i];
+		else if (!strcmp(argv[i], "--source") && i + 1 < argc)
+			source = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1]) {
+			errorf("inspect: unknown option %s", argv[i]);
+			return EX_USAGE;
+		} else if (!file)
+			file = argv[i];
+		else {
+			errorf("inspect: one file at a time");
+			return EX_USAGE;
+		}
+	}
+	if (!file) {
+		errorf("inspect: give a file");
+		return EX_USAGE;
+	}
+	int rc = setup(c, false);
+	if (rc)
+		return rc;
+	const ds_source *src = NULL;
+	if (source && !(src = ds_config_source(c->cfg, source))) {
+		errorf("no source named \"%s\"", source);
+		return EX_USAGE;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	ds_err err = {0};
+	if ((rc = ds_read_file(file, c->cfg->limits.max_input_bytes, &text, &len, &err)))
+		return rc == DS_ELIMIT ? (errorf("%s", err.msg), EX_QUARANTINED) : fail(&err);
+	if (!channel)
+		channel = src ? src->channel : channel_of(file, (const unsigned char *)text, len);
+	cJSON *out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "channel", channel);
+	cJSON *doc = NULL;
+	ds_xml *x = NULL;
+	ds_xml_doc *xdoc = NULL;
+	ds_arena *a = ds_arena_new(16384);
+	const char *stage = "read";
+	int perr = DS_OK;
+	if (!strcmp(channel, "json")) {
+		perr = ds_json_parse(text, len, c->cfg->limits.max_depth, &doc, &err);
+		if (!perr)
+			cJSON_AddItemReferenceToObject(out, "document", doc);
+	} else if (!strcmp(channel, "form")) {
+		ds_form_opts fo = { .max_total = c->cfg->limits.max_input_bytes };
+		size_t l = len;
+		while (l && (text[l - 1] == '\n' || text[l - 1] == '\r'))
+			l--;
+		cJSON *list = NULL;
+		perr = ds_form_parse_json(text, l, &fo, DS_FORM_LIST, &list, &err);
+		if (!perr) {
+			cJSON_AddItemToObject(out, "fields", list);
+			cJSON_AddItemToObject(out, "files", cJSON_CreateArray());
+			perr = ds_form_parse_json(text, l, &fo, DS_FORM_OBJECT, &doc, &err);
+		}
+	} else if (!strcmp(channel, "xml")) {
+		ds_xml_opts xo = { .max_size = c->cfg->limits.max_input_bytes };
+		perr = ds_xml_new(&x, &xo, &err);
+		if (!perr)
+			perr = ds_xml_parse(x, text, len, a, &xdoc, &err);
+		if (!perr) {
+			ds_xml_node *root = ds_xml_doc_root(xdoc);
+			cJSON_AddStringToObject(out, "root", root ? (const char *)root->name : "");
+		}
+	} else {
+		perr = ds_err_set(&err, DS_ECONFIG, "channel \"%s\" is not read by this build", channel);
+	}
+	if (!perr && src) {
+		struct inspect_emit ie = { cJSON_CreateArray(), c->cfg, 0, { 0 } };
+		ds_buf_init(&ie.why, 800);
+		stage = "map";
+		/* The mapping may take its input over: give it a copy. */
+		cJSON *copy = doc ? cJSON_Duplicate(doc, true) : NULL;
+		perr = xdoc ? ds_source_map_xml(src, xdoc, a, inspect_record, &ie, &err)
+			    : ds_source_map(src, &copy, now_of(c), a, inspect_record, &ie, &err);
+		cJSON_Delete(copy);
+		if (!perr && !cJSON_GetArraySize(ie.records))
+			perr = ds_err_set(&err, DS_EINVAL, "unmapped: no rule of source \"%s\" matched",
+					  src->name);
+		if (!perr && ie.invalid) {
+			stage = "validate";
+			perr = ds_err_set(&err, DS_EINVAL, "%zu error%s: %s", ie.invalid,
+					  ie.invalid == 1 ? "" : "s", ie.why.data ? ie.why.data : "");
+		}
+		cJSON_AddItemToObject(out, "records", ie.records);
+		ds_buf_free(&ie.why);
+	}
+	if (perr) {
+		cJSON *q = cJSON_CreateObject();
+		cJSON_AddStringToObject(q, "stage", stage);
+		cJSON_AddStringToObject(q, "reason", err.msg);
+		cJSON_AddItemToObject(out, "quarantine", q);
+	}
+	if (!c->o.quiet || c->o.json)
+		print_json(out);
+	else
+		cJSON_Delete(out);
+	cJSON_Delete(doc);
+	ds_arena_free(a);
+	ds_xml_free(x);
+	ds_free(text);
+	return perr ? EX_QUARANTINED : EX_OK;
+}
+
 /* ---- top level ---- */
 
 static void usage(FILE *f)
@@ -1822,6 +1983,7 @@ static void usage(FILE *f)
 	      "  check                     load and cross-check everything under schemas/\n"
 	      "  validate (--schema F | T) JSON...  validate documents against a schema\n"
 	      "  ingest [--source S] PATH  ingest files, folders or - (stdin)\n"
+	      "  inspect [--source S] FILE what dossier reads from one input (stores nothing)\n"
 	      "  tick                      fire due timers\n"
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
@@ -1897,6 +2059,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_case(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "document"))
 		rc = cmd_document(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "inspect"))
+		rc = cmd_inspect(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "validate"))
 		rc = cmd_validate(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "quarantine"))

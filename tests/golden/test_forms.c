@@ -53,3 +53,27 @@ Test(forms, ubl_orders_from_partners)
 	cJSON_Delete(q);
 	th_home_fini(&h);
 }
+
+Test(forms, inspect_reads_without_storing)
+{
+	th_home h;
+	th_home_init(&h);
+	cJSON *r = th_json(&h, 0, "inspect --source web-contact fixtures/forms/contact-helene-dupre.form");
+	cr_expect_str_eq(th_str(r, "channel"), "form");
+	const cJSON *f0 = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "fields"), 0);
+	cr_expect_str_eq(th_str(f0, "name"), "nom");
+	cr_expect_str_eq(th_str(f0, "value"), "Hélène Dupré");
+	const cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "records"), 0);
+	cr_expect_str_eq(th_str(rec, "type"), "lead");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(rec, "valid")));
+	cr_expect_str_eq(th_str(cJSON_GetObjectItem(rec, "data"), "phone"), "+33612345678");
+	cJSON_Delete(r);
+	r = th_json(&h, 3, "inspect --source api-offers fixtures/offers/broken-quantity-zero.json");
+	cr_expect_str_eq(th_str(cJSON_GetObjectItem(r, "quarantine"), "stage"), "validate");
+	cJSON_Delete(r);
+	/* nothing was stored */
+	cJSON *q = th_json(&h, 0, "quarantine list");
+	cr_expect_eq(cJSON_GetArraySize(q), 0);
+	cJSON_Delete(q);
+	th_home_fini(&h);
+}
