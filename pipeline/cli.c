@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "engine.h"
 #include "form.h"
 #include "hash.h"
+#include "multipart.h"
 #include "json.h"
 #include "mem.h"
 #include "store.h"
@@ -1918,11 +1920,32 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 		while (l && (text[l - 1] == '\n' || text[l - 1] == '\r'))
 			l--;
 		cJSON *list = NULL;
-		perr = ds_form_parse_json(text, l, &fo, DS_FORM_LIST, &list, &err);
-		if (!perr) {
-			cJSON_AddItemToObject(out, "fields", list);
-			cJSON_AddItemToObject(out, "files", cJSON_CreateArray());
-			perr = ds_form_parse_json(text, l, &fo, DS_FORM_OBJECT, &doc, &err);
+		if (len >= 13 && !strncasecmp(text, "Content-Type:", 13)) {
+			/* multipart: fields in order, the files described */
+			ds_multipart_opts mo = { .max_total = c->cfg->limits.max_input_bytes };
+			cJSON *all = NULL;
+			perr = ds_multipart_parse_mime_json(text, len, &mo, DS_FORM_LIST, &all, &err);
+			if (!perr) {
+				cJSON_AddItemToObject(out, "fields",
+						      cJSON_DetachItemFromObjectCaseSensitive(all, "fields"));
+				cJSON_AddItemToObject(out, "files",
+						      cJSON_DetachItemFromObjectCaseSensitive(all, "files"));
+				cJSON_Delete(all);
+				perr = ds_multipart_parse_mime_json(text, len, &mo, DS_FORM_OBJECT, &all, &err);
+			}
+			if (!perr) {
+				doc = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
+				cJSON_AddItemToObject(doc, "_files",
+						      cJSON_DetachItemFromObjectCaseSensitive(all, "files"));
+				cJSON_Delete(all);
+			}
+		} else {
+			perr = ds_form_parse_json(text, l, &fo, DS_FORM_LIST, &list, &err);
+			if (!perr) {
+				cJSON_AddItemToObject(out, "fields", list);
+				cJSON_AddItemToObject(out, "files", cJSON_CreateArray());
+				perr = ds_form_parse_json(text, l, &fo, DS_FORM_OBJECT, &doc, &err);
+			}
 		}
 	} else if (!strcmp(channel, "xml")) {
 		ds_xml_opts xo = { .max_size = c->cfg->limits.max_input_bytes };

@@ -1110,3 +1110,20 @@ int ds_multipart_parse_json(const char *buf, size_t len, const char *boundary,
 	ds_multipart_json_free(j);
 	return rc;
 }
+
+int ds_multipart_parse_mime_json(const char *buf, size_t len, const ds_multipart_opts *opts,
+				 ds_form_shape shape, cJSON **out, ds_err *err)
+{
+	*out = NULL;
+	ds_multipart_json *j = NULL;
+	ds_multipart_cb cb;
+	int rc = ds_multipart_json_new(&j, shape, err);
+	if (rc)
+		return rc;
+	ds_multipart_json_callbacks(j, &cb);
+	rc = ds_multipart_parse_mime(buf, len, opts, &cb, err);
+	if (!rc && !(*out = ds_multipart_json_take(j)))
+		rc = nomem(err);
+	ds_multipart_json_free(j);
+	return rc;
+}

@@ -184,4 +184,9 @@ int ds_multipart_parse_json(const char *buf, size_t len, const char *boundary,
 			    size_t blen, const ds_multipart_opts *opts,
 			    ds_form_shape shape, cJSON **out, ds_err *err);
 
+/* The same for a `.mime` input (see ds_multipart_parse_mime). */
+int ds_multipart_parse_mime_json(const char *buf, size_t len,
+				 const ds_multipart_opts *opts,
+				 ds_form_shape shape, cJSON **out, ds_err *err);
+
 #endif

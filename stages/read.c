@@ -13,6 +13,7 @@
 #include "chain.h"
 #include "form.h"
 #include "hash.h"
+#include "multipart.h"
 #include "json.h"
 
 /* Frees the document unless a stage took it over (env->doc set to NULL). */
@@ -79,11 +80,34 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 		return DS_STAGE_CONTINUE;
 	}
 	if (!strcmp(env->channel, "form")) {
-		/* A multipart body file starts with its Content-Type line. */
+		/* A multipart body file starts with its Content-Type line: the
+		 * fields become the object mappings read, the uploaded files'
+		 * descriptions (name, filename, type, size, SHA-256) its
+		 * "_files" member. */
 		if (env->len >= 13 && !strncasecmp((const char *)env->bytes, "Content-Type:", 13)) {
-			ds_err_set(err, DS_ECONFIG,
-				   "multipart forms are not supported by this build (urlencoded only)");
-			return DS_STAGE_REJECT;
+			ds_multipart_opts mo = { .max_total = rt->cfg->limits.max_input_bytes };
+			cJSON *all = NULL;
+			int rc = ds_multipart_parse_mime_json((const char *)env->bytes, env->len, &mo,
+							      DS_FORM_OBJECT, &all, err);
+			if (rc == DS_ENOMEM)
+				return DS_STAGE_FAIL;
+			if (rc)
+				return DS_STAGE_REJECT;
+			cJSON *fields = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
+			cJSON *files = cJSON_DetachItemFromObjectCaseSensitive(all, "files");
+			cJSON_Delete(all);
+			if (!fields || !files || !cJSON_AddItemToObject(fields, "_files", files)) {
+				cJSON_Delete(fields);
+				cJSON_Delete(files);
+				ds_err_set(err, DS_ENOMEM, "out of memory");
+				return DS_STAGE_FAIL;
+			}
+			env->doc = fields;
+			if (ds_arena_defer(env->arena, free_doc, env)) {
+				ds_err_set(err, DS_ENOMEM, "out of memory");
+				return DS_STAGE_FAIL;
+			}
+			return DS_STAGE_CONTINUE;
 		}
 		ds_form_opts opts = {
 			.max_fields = DS_FORM_MAX_FIELDS,

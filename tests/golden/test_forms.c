@@ -10,10 +10,11 @@ Test(forms, contact_and_intervention_forms)
 	th_home h;
 	th_home_init(&h);
 	cJSON *sum = th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest fixtures/forms");
-	cr_expect_eq(th_num(sum, "read"), 8);
-	/* 3 leads, 3 reports, and the first report's opportunity and complaint:
-	 * the report whose boxes say "non" gives neither */
-	cr_expect_eq(th_num(sum, "records"), 8);
+	cr_expect_eq(th_num(sum, "read"), 9);
+	/* 4 leads (one multipart, with a file), 3 reports, and the first
+	 * report's opportunity and complaint: the report whose boxes say "non"
+	 * gives neither */
+	cr_expect_eq(th_num(sum, "records"), 9);
 	cr_expect_eq(th_num(sum, "quarantined"), 2);
 	cJSON_Delete(sum);
 	cJSON *q = th_json(&h, 0, "quarantine list");
@@ -27,7 +28,7 @@ Test(forms, contact_and_intervention_forms)
 	cr_expect(strstr(th_str(cJSON_GetArrayItem(q, 1), "reason"), "telephone"));
 	cJSON_Delete(q);
 	sum = th_json(&h, 0, "ingest fixtures/forms");
-	cr_expect_eq(th_num(sum, "duplicates"), 8);
+	cr_expect_eq(th_num(sum, "duplicates"), 9);
 	cJSON_Delete(sum);
 	th_home_fini(&h);
 }
@@ -67,6 +68,19 @@ Test(forms, inspect_reads_without_storing)
 	cr_expect_str_eq(th_str(rec, "type"), "lead");
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(rec, "valid")));
 	cr_expect_str_eq(th_str(cJSON_GetObjectItem(rec, "data"), "phone"), "+33612345678");
+	cJSON_Delete(r);
+	/* a multipart form: the uploaded file is described, with its SHA-256 */
+	r = th_json(&h, 0, "inspect --source web-contact fixtures/forms/contact-carre-with-file.mime");
+	const cJSON *file = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "files"), 0);
+	cr_expect_str_eq(th_str(file, "filename"), "plaque-chaudière.txt");
+	cr_expect_eq(th_num(file, "size"), 53);
+	cr_expect_str_eq(th_str(file, "sha256"),
+			 "a2f9317b6f887bfe3c45cb1002b5153a3b05d665d127e425fab942247d1a0d14");
+	rec = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "records"), 0);
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(rec, "valid")));
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "data"),
+									   "attachments"), 0), "filename"),
+			 "plaque-chaudière.txt");
 	cJSON_Delete(r);
 	r = th_json(&h, 3, "inspect --source api-offers fixtures/offers/broken-quantity-zero.json");
 	cr_expect_str_eq(th_str(cJSON_GetObjectItem(r, "quarantine"), "stage"), "validate");
