@@ -24,6 +24,7 @@
 #include "chain.h"
 #include "config.h"
 #include "engine.h"
+#include "email.h"
 #include "form.h"
 #include "hash.h"
 #include "multipart.h"
@@ -1861,12 +1862,14 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	const char *channel = NULL, *source = NULL, *file = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i])) {
-			puts("usage: dossier inspect [--channel json|form|xml] [--source NAME] FILE\n\n"
+			puts("usage: dossier inspect [--channel json|form|xml|email] [--source NAME] FILE\n\n"
 			     "Prints what dossier reads from one input, storing nothing: a form's fields in\n"
 			     "order (repeats kept), a JSON or XML document as parsed. With --source, also\n"
 			     "the records its mappings would produce, each checked against its record\n"
 			     "type, or the stage and reason that would quarantine it. The channel comes\n"
-			     "from the file's extension unless given. Emails are not read by this build.");
+			     "from the file's extension unless given. For an email: its decoded headers,\n"
+			     "addresses, date (UTC), Message-ID, thread ids, body text, parts and\n"
+			     "attachments (SHA-256).");
 			return EX_OK;
 		}
 		if (!strcmp(argv[i], "--channel") && i + 1 < argc)
@@ -1945,6 +1948,17 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 				cJSON_AddItemToObject(out, "fields", list);
 				cJSON_AddItemToObject(out, "files", cJSON_CreateArray());
 				perr = ds_form_parse_json(text, l, &fo, DS_FORM_OBJECT, &doc, &err);
+			}
+		}
+	} else if (!strcmp(channel, "email")) {
+		/* What the mappings read: the keys of the output itself. */
+		ds_email_opts eo = { .max_total = c->cfg->limits.max_input_bytes };
+		perr = ds_email_parse(text, len, &eo, &doc, &err);
+		if (!perr) {
+			cJSON *view = cJSON_Duplicate(doc, true);
+			if (view) {
+				cJSON_Delete(out);
+				out = view;
 			}
 		}
 	} else if (!strcmp(channel, "xml")) {

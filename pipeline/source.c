@@ -68,7 +68,7 @@ static const struct pick_kind {
 	bool (*valid)(const char *);
 	const char *expected;
 } pick_kinds[] = {
-	{ "pick", DS_PICK_POINTER, "json form", valid_pointer,
+	{ "pick", DS_PICK_POINTER, "json form email", valid_pointer,
 	  "\"pick\" must be a JSON Pointer such as \"/customer/email\"" },
 	{ "field", DS_PICK_FIELD, "form", valid_field,
 	  "\"field\" must name a form field" },
@@ -138,8 +138,14 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 			ds_diag_error(diag, s->file, path, "unknown member \"%s\"", it->string);
 	}
 	if (!kind) {
-		ds_diag_error(diag, s->file, path,
-			      "a field needs a pick: \"pick\" (a JSON Pointer), \"field\" (forms) or \"xpath\" (XML)");
+		/* Without a pick, a field is its default: a constant. */
+		const cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "default");
+		if (!def)
+			ds_diag_error(diag, s->file, path,
+				      "a field needs a pick (\"pick\", a JSON Pointer; \"field\" for forms; "
+				      "\"xpath\" for XML) or a constant \"default\"");
+		else if (!(fm->deflt = cJSON_Duplicate(def, true)))
+			ds_diag_error(diag, s->file, path, "out of memory");
 		return;
 	}
 	const cJSON *pick = cJSON_GetObjectItemCaseSensitive(j, kind->member);
@@ -237,9 +243,10 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 	const char *role = ds_json_str(doc, "role");
 	if (!name || !*name)
 		ds_diag_error(diag, path, "/name", "\"name\" is required");
-	if (!channel || (strcmp(channel, "json") && strcmp(channel, "form") && strcmp(channel, "xml")))
+	if (!channel || (strcmp(channel, "json") && strcmp(channel, "form") && strcmp(channel, "xml") &&
+			 strcmp(channel, "email")))
 		ds_diag_error(diag, path, "/channel",
-			      "channel \"%s\" is not supported by this build (supported: json, form, xml)",
+			      "channel \"%s\" is not supported by this build (supported: json, form, xml, email)",
 			      channel ? channel : "");
 	if (channel && !strcmp(channel, "xml")) {
 		/* XPath picks are compiled once, with the declared prefixes. */
@@ -576,9 +583,7 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 {
 	int rc;
 	*out = NULL;
-	if (!fm->pick)
-		return DS_OK;
-	if (fm->each) {
+	if (fm->pick && fm->each) {
 		ds_xml_node **nodes = NULL;
 		size_t n = 0;
 		if ((rc = ds_xpath_eval_nodes(src->xpaths, fm->xpath, doc, node, a, &nodes, &n, err)))
@@ -608,7 +613,7 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 			*out = arr;
 			return DS_OK;
 		}
-	} else {
+	} else if (fm->pick) {
 		const char *raw = NULL;
 		if ((rc = ds_xpath_eval_string(src->xpaths, fm->xpath, doc, node, a, &raw, err)))
 			return ds_err_prefix(err, "%s", fm->pick);

@@ -15,7 +15,8 @@
  * "copy" (a JSON Pointer into the input; "" is the whole input) gives the
  * starting object, then each entry of "fields" sets the target pointer to
  * the picked value, passed through the normalizers in order; "default" is
- * used when the pick is missing. Picks are one interface with one kind per
+ * used when the pick is missing (a field with a default and no pick is a
+ * constant). Picks are one interface with one kind per
  * channel; this build has JSON Pointer picks.
  *
  * A source is immutable after loading and shared by every thread.
@@ -64,7 +65,7 @@ typedef struct ds_map_rule {
 typedef struct ds_source {
 	char *file;
 	char *name;
-	char *channel;           /* "json", "form" or "xml" in this build */
+	char *channel;           /* "json", "form", "xml" or "email" */
 	char *role;              /* role of its records when they edit a case (required) */
 	ds_xpath_set *xpaths;    /* channel xml: every XPath pick, compiled once */
 	ds_map_rule *rules;

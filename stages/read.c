@@ -1,6 +1,6 @@
 /*
  * read.c - stage "read": checks the input's size, fingerprints it and
- * parses it for its channel (JSON, urlencoded forms, XML) within the configured
+ * parses it for its channel (JSON, forms, XML, email) within the configured
  * limits. Inputs that cannot be read are rejected here, raw bytes and all,
  * so the quarantine keeps them for a replay.
  */
@@ -12,6 +12,7 @@
 
 #include "chain.h"
 #include "form.h"
+#include "email.h"
 #include "hash.h"
 #include "multipart.h"
 #include "json.h"
@@ -121,6 +122,23 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 		while (len && (env->bytes[len - 1] == '\n' || env->bytes[len - 1] == '\r'))
 			len--;
 		if (ds_form_parse_json((const char *)env->bytes, len, &opts, DS_FORM_OBJECT, &doc, err))
+			return DS_STAGE_REJECT;
+		env->doc = doc;
+		if (ds_arena_defer(env->arena, free_doc, env)) {
+			ds_err_set(err, DS_ENOMEM, "out of memory");
+			return DS_STAGE_FAIL;
+		}
+		return DS_STAGE_CONTINUE;
+	}
+	if (!strcmp(env->channel, "email")) {
+		/* The message as one object: headers decoded, addresses, date in
+		 * UTC, thread ids, body text, parts and attachments. */
+		ds_email_opts eo = { .max_total = rt->cfg->limits.max_input_bytes };
+		cJSON *doc = NULL;
+		int rc = ds_email_parse((const char *)env->bytes, env->len, &eo, &doc, err);
+		if (rc == DS_ENOMEM)
+			return DS_STAGE_FAIL;
+		if (rc)
 			return DS_STAGE_REJECT;
 		env->doc = doc;
 		if (ds_arena_defer(env->arena, free_doc, env)) {

@@ -1,0 +1,37 @@
+/*
+ * test_channels_email.c - emails end to end: the complaints mailbox turns a
+ * complaint (ISO-8859-1 with a euro sign, as French mail often is) into a
+ * complaint record; a message that is not one is quarantined as unmapped;
+ * inspect shows what the mappings read.
+ */
+#include "helpers.h"
+
+Test(email, complaints_mailbox)
+{
+	th_home h;
+	th_home_init(&h);
+	cJSON *sum = th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest fixtures/email");
+	cr_expect_eq(th_num(sum, "read"), 2);
+	cr_expect_eq(th_num(sum, "records"), 1);
+	cr_expect_eq(th_num(sum, "quarantined"), 1);
+	cJSON_Delete(sum);
+	cJSON *q = th_json(&h, 0, "quarantine list");
+	cr_assert_eq(cJSON_GetArraySize(q), 1);
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(q, 0), "stage"), "map");
+	cr_expect(strstr(th_str(cJSON_GetArrayItem(q, 0), "reason"), "unmapped"));
+	cJSON_Delete(q);
+
+	cJSON *r = th_json(&h, 0, "inspect --source complaints-inbox fixtures/email/complaint-invoice-iso8859.eml");
+	cr_expect_str_eq(th_str(r, "channel"), "email");
+	cr_expect_str_eq(th_str(r, "subject"), "Réclamation : facture CMD-2026-0002");
+	cr_expect_str_eq(th_str(cJSON_GetObjectItem(r, "from"), "name"), "Renée Lefèvre");
+	cr_expect_str_eq(th_str(r, "date"), "2026-11-23T17:42:10Z");
+	cr_expect_str_eq(th_str(r, "message_id"), "20261123184210.4412@example.fr");
+	cr_expect(strstr(th_str(r, "text"), "2 310,45 €"), "byte 0x80 labelled ISO-8859-1 is the euro sign");
+	const cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "records"), 0);
+	cr_expect_str_eq(th_str(rec, "type"), "complaint");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(rec, "valid")));
+	cr_expect_str_eq(th_str(cJSON_GetObjectItem(rec, "data"), "origin"), "email");
+	cJSON_Delete(r);
+	th_home_fini(&h);
+}
