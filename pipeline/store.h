@@ -56,10 +56,12 @@ typedef struct ds_interaction {
 	const unsigned char *bytes;
 	size_t len;
 	char sha256[65];             /* hex of bytes */
+	const char *identity;        /* the input's own id (Message-ID), or NULL */
 } ds_interaction;
 
-/* Stores the interaction unless one with the same source and SHA-256 exists;
- * sets in->id to the new or existing id and *duplicate accordingly. */
+/* Stores the interaction unless one with the same source and SHA-256, or
+ * the same source and identity, exists; sets in->id to the new or existing
+ * id and *duplicate accordingly. */
 int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *duplicate,
 			     ds_err *err);
 /* Fetches one interaction (bytes included) into a. */

@@ -83,6 +83,11 @@ static const char *const migrations[] = {
 	" bytes BLOB, replayed INTEGER NOT NULL DEFAULT 0);"
 	"CREATE UNIQUE INDEX quarantine_once ON quarantine(source, stage, sha256)"
 	" WHERE replayed = 0;",
+	/* 2: an input's own identity (an email's Message-ID), so the same
+	 * message fetched twice is one interaction even if its bytes differ */
+	"ALTER TABLE interactions ADD COLUMN identity TEXT;"
+	"CREATE UNIQUE INDEX interactions_identity ON interactions(source, identity)"
+	" WHERE identity IS NOT NULL;",
 };
 
 enum stmt {
@@ -109,9 +114,10 @@ enum stmt {
 
 static const char *const sql[S_COUNT_] = {
 	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
-		" received_at, sha256, size, bytes) VALUES(?,?,?,?,?,?,?)"
-		" ON CONFLICT(sha256, source) DO NOTHING RETURNING id",
-	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE sha256 = ?2 AND source = ?1",
+		" received_at, sha256, size, bytes, identity) VALUES(?,?,?,?,?,?,?,?)"
+		" ON CONFLICT DO NOTHING RETURNING id",
+	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE (sha256 = ?2 AND source = ?1)"
+		" OR (?3 IS NOT NULL AND source = ?1 AND identity = ?3) ORDER BY id LIMIT 1",
 	[S_INTERACTION_GET] = "SELECT id, source, channel, origin, received_at,"
 		" sha256, bytes FROM interactions WHERE id = ?",
 	[S_RECORD_ADD] = "INSERT INTO records(interaction_id, type, case_id,"
@@ -563,6 +569,7 @@ static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_e
 	sqlite3_bind_int64(q, 6, (sqlite3_int64)in->len);
 	sqlite3_bind_blob64(q, 7, in->bytes ? (const void *)in->bytes : "", in->len,
 			    SQLITE_STATIC);
+	bind_text(q, 8, in->identity);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		in->id = sqlite3_column_int64(q, 0);
@@ -578,6 +585,7 @@ static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_e
 		return err->code;
 	bind_text(q, 1, in->source);
 	bind_sha(q, 2, in->sha256);
+	bind_text(q, 3, in->identity);
 	if (sqlite3_step(q) != SQLITE_ROW) {
 		sqlite3_reset(q);
 		return db_error(l, err, "find duplicate interaction");

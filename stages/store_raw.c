@@ -2,7 +2,8 @@
  * store_raw.c - stage "store_raw": keeps the input's verbatim bytes as an
  * interaction before anything derived from it is written. An input already
  * stored for the same source (same SHA-256) is a duplicate: the chain stops
- * there and creates nothing. An input replayed from quarantine whose raw
+ * there and creates nothing; so is an email with the Message-ID of one
+ * already stored for the source. An input replayed from quarantine whose raw
  * bytes are already stored (env->interaction_id set) passes through.
  */
 #include <string.h>
@@ -24,6 +25,13 @@ static ds_outcome store_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 		.len = env->len,
 	};
 	memcpy(in.sha256, env->sha256, sizeof in.sha256);
+	/* An email is the same email by its Message-ID, whatever relays added
+	 * to its headers. */
+	if (!strcmp(env->channel, "email") && env->doc) {
+		const cJSON *mid = cJSON_GetObjectItemCaseSensitive(env->doc, "message_id");
+		if (cJSON_IsString(mid) && *mid->valuestring)
+			in.identity = mid->valuestring;
+	}
 	bool dup = false;
 	int rc = ds_store_interaction_add(rt->store, &in, &dup, err);
 	if (rc)

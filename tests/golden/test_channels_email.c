@@ -33,5 +33,17 @@ Test(email, complaints_mailbox)
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(rec, "valid")));
 	cr_expect_str_eq(th_str(cJSON_GetObjectItem(rec, "data"), "origin"), "email");
 	cJSON_Delete(r);
+
+	/* the same message fetched again through another relay: other bytes,
+	 * the same Message-ID, one interaction */
+	char cmd[PATH_MAX * 2];
+	snprintf(cmd, sizeof cmd, "{ printf 'Received: from relay2.example.net; Tue, 24 Nov 2026 "
+		 "09:00:00 +0100\r\n'; cat fixtures/email/complaint-invoice-iso8859.eml; } > '%s/again.eml'",
+		 h.dir);
+	cr_assert_eq(system(cmd), 0);
+	sum = th_json(&h, 0, "ingest '%s/again.eml'", h.dir);
+	cr_expect_eq(th_num(sum, "duplicates"), 1);
+	cr_expect_eq(th_num(sum, "records"), 0);
+	cJSON_Delete(sum);
 	th_home_fini(&h);
 }
