@@ -131,6 +131,9 @@ step() {
 	h=$1 name=$2 label=$3
 	shift 3
 	rc=0
+	# Flush what earlier steps wrote (PDFs, the generated input), so that
+	# their write-back does not land in this step's time.
+	sync
 	"$measure" "$label" -- "$@" >"$h/$name.json" 2>"$h/$name.err" || rc=$?
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
 		echo "bench: $label exited with $rc:" >&2
