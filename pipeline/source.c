@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "json.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include "normalize.h"
 
 /* ---- loading ---- */
@@ -25,6 +28,8 @@ static void free_fields(ds_field_map *fields, size_t n)
 		ds_free(fm->norms);
 		cJSON_Delete(fm->deflt);
 		free_fields(fm->each, fm->neach);
+		pcre2_code_free(fm->re);
+		ds_free(fm->re_in);
 	}
 	ds_free(fields);
 }
@@ -74,6 +79,8 @@ static const struct pick_kind {
 	  "\"field\" must name a form field" },
 	{ "xpath", DS_PICK_XPATH, "xml", valid_field,
 	  "\"xpath\" must be an XPath expression" },
+	{ "regex", DS_PICK_REGEX, "json form email", valid_field,
+	  "\"regex\" must be a pattern with a named group" },
 };
 
 static const struct pick_kind *pick_kind_of(const char *member)
@@ -86,6 +93,52 @@ static const struct pick_kind *pick_kind_of(const char *member)
 
 static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
 		       ds_diag *diag, int depth);
+
+/* A regex pick: the pattern compiled once (UTF), the text it reads ("in",
+ * a JSON Pointer) and the named group it gives ("group"; the pattern's
+ * only named group when left out). */
+static void load_regex(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
+		       ds_diag *diag)
+{
+	char sub[700];
+	int code;
+	PCRE2_SIZE off;
+	const char *in = ds_json_str(j, "in");
+	const char *group = ds_json_str(j, "group");
+	snprintf(sub, sizeof sub, "%s/in", path);
+	if (!in || (*in && *in != '/')) {
+		ds_diag_error(diag, s->file, sub, "\"in\" must be the JSON Pointer of the text to search");
+		return;
+	}
+	fm->re_in = ds_strdup(in);
+	snprintf(sub, sizeof sub, "%s/regex", path);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)fm->pick, PCRE2_ZERO_TERMINATED,
+				       PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[200];
+		pcre2_get_error_message(code, msg, sizeof msg);
+		ds_diag_error(diag, s->file, sub, "at offset %zu: %s", (size_t)off, (char *)msg);
+		return;
+	}
+	fm->re = re;
+	uint32_t names = 0;
+	pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &names);
+	int n = -1;
+	if (group) {
+		n = pcre2_substring_number_from_name(re, (PCRE2_SPTR)group);
+	} else if (names == 1) {
+		PCRE2_SPTR table;
+		pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table);
+		n = (table[0] << 8) | table[1];
+	}
+	if (n <= 0) {
+		ds_diag_error(diag, s->file, sub, group ? "the pattern has no group named \"%s\""
+						      : "name the group to take with \"group\"%s",
+			      group ? group : "");
+		return;
+	}
+	fm->re_group = (unsigned)n;
+}
 
 /* The fields of an "each": one array item's fields, picked relative to
  * its node. */
@@ -134,7 +187,8 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 			continue;
 		}
 		if (strcmp(it->string, "normalize") && strcmp(it->string, "default") &&
-		    strcmp(it->string, "each"))
+		    strcmp(it->string, "each") && strcmp(it->string, "in") &&
+		    strcmp(it->string, "group"))
 			ds_diag_error(diag, s->file, path, "unknown member \"%s\"", it->string);
 	}
 	if (!kind) {
@@ -163,6 +217,8 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 		if (!s->xpaths || ds_xpath_set_add(s->xpaths, fm->pick, &fm->xpath, &e))
 			ds_diag_error(diag, s->file, sub, "%s", s->xpaths ? e.msg : "no XPath set");
 	}
+	if (fm->pick && fm->kind == DS_PICK_REGEX)
+		load_regex(s, fm, j, path, diag);
 	const cJSON *each = cJSON_GetObjectItemCaseSensitive(j, "each");
 	if (each) {
 		char ep[700];
@@ -433,6 +489,9 @@ static cJSON *typed(const ds_field_map *fm, const char *s)
 	return cJSON_CreateString(s);
 }
 
+static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSON **out,
+		      ds_err *err);
+
 /* The value a field mapping gives (new tree, caller frees), or NULL in
  * *out when the pick is missing and there is no default. */
 static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJSON **out,
@@ -442,6 +501,25 @@ static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJ
 	*out = NULL;
 	if (fm->pick && fm->kind == DS_PICK_POINTER) {
 		v = ds_json_pointer(input, fm->pick);
+	} else if (fm->pick && fm->kind == DS_PICK_REGEX && fm->re && fm->re_group) {
+		const cJSON *t = ds_json_pointer(input, fm->re_in);
+		if (cJSON_IsString(t)) {
+			pcre2_match_data *md = pcre2_match_data_create_from_pattern(fm->re, NULL);
+			if (!md)
+				return ds_err_set(err, DS_ENOMEM, "out of memory");
+			int rc = pcre2_match(fm->re, (PCRE2_SPTR)t->valuestring, strlen(t->valuestring),
+					     0, 0, md, NULL);
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+			if (rc > (int)fm->re_group && ov[2 * fm->re_group] != PCRE2_UNSET) {
+				size_t b = ov[2 * fm->re_group], e = ov[2 * fm->re_group + 1];
+				char *raw = ds_arena_strndup(a, t->valuestring + b, e - b);
+				pcre2_match_data_free(md);
+				if (!raw)
+					return ds_err_set(err, DS_ENOMEM, "out of memory");
+				return norm_value(fm, raw, a, out, err);
+			}
+			pcre2_match_data_free(md);
+		}
 	} else if (fm->pick && fm->kind == DS_PICK_FIELD) {
 		v = cJSON_GetObjectItemCaseSensitive(input, fm->pick);
 		/* An empty form field is a field left blank: missing. */

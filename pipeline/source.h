@@ -37,7 +37,7 @@
 #include "normalize.h"
 #include "xml.h"
 
-typedef enum { DS_PICK_POINTER, DS_PICK_FIELD, DS_PICK_XPATH } ds_pick_kind;
+typedef enum { DS_PICK_POINTER, DS_PICK_FIELD, DS_PICK_XPATH, DS_PICK_REGEX } ds_pick_kind;
 
 typedef struct ds_field_map ds_field_map;
 struct ds_field_map {
@@ -50,6 +50,9 @@ struct ds_field_map {
 	ds_norm_kind result;     /* of the last normalizer: the field's JSON type */
 	cJSON *deflt;            /* owned; NULL when none */
 	size_t xpath;            /* DS_PICK_XPATH: index in the source's set */
+	void *re;                /* DS_PICK_REGEX: compiled pattern (pcre2_code) */
+	char *re_in;             /* DS_PICK_REGEX: JSON Pointer of the text */
+	unsigned re_group;       /* DS_PICK_REGEX: the named group's number */
 	ds_field_map *each;      /* XPath picks of nodes: fields of one array item */
 	size_t neach;
 };

@@ -32,6 +32,9 @@ Test(email, complaints_mailbox)
 	cr_expect_str_eq(th_str(rec, "type"), "complaint");
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(rec, "valid")));
 	cr_expect_str_eq(th_str(cJSON_GetObjectItem(rec, "data"), "origin"), "email");
+	/* a named group of a pattern over the subject: the order it is about */
+	cr_expect_str_eq(th_str(cJSON_GetObjectItem(rec, "data"), "order_ref"), "CMD-2026-0002");
+	cr_expect_null(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "data"), "offer_ref"));
 	cJSON_Delete(r);
 
 	/* the same message fetched again through another relay: other bytes,
