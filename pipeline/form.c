@@ -88,21 +88,6 @@ static const char *show(const char *s, size_t n, char out[48])
 	return out;
 }
 
-/* Grows a heap buffer to hold need bytes. */
-static int grow(char **buf, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap < 256 ? 256 : *cap;
-	while (n < need)
-		n = n > SIZE_MAX / 2 ? need : n * 2;
-	char *b = ds_realloc(*buf, n);
-	if (!b)
-		return DS_ENOMEM;
-	*buf = b;
-	*cap = n;
-	return 0;
-}
 
 /* ---- charsets ---- */
 
@@ -478,7 +463,7 @@ static int emit(ds_form_parser *p, const char *name, size_t nlen,
 {
 	if (verbatim(p->cs, name, nlen) && verbatim(p->cs, value, vlen))
 		return call(p, name, nlen, value, vlen, err);
-	if (grow(&p->conv, &p->ccap, DS_FORM_UTF8_MAX(nlen + vlen) + 2))
+	if (ds_grow(&p->conv, &p->ccap, DS_FORM_UTF8_MAX(nlen + vlen) + 2))
 		return nomem(err);
 	size_t n = ds_form_to_utf8(p->cs, name, nlen, p->conv);
 	p->conv[n] = '\0';

@@ -212,6 +212,21 @@ int ds_arena_defer(ds_arena *a, void (*fn)(void *), void *p)
 
 size_t ds_arena_size(const ds_arena *a) { return a ? a->total : 0; }
 
+int ds_grow(char **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return DS_OK;
+	size_t n = *cap < 256 ? 256 : *cap;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	char *b = ds_realloc(*buf, n);
+	if (!b)
+		return DS_ENOMEM;
+	*buf = b;
+	*cap = n;
+	return DS_OK;
+}
+
 /* ---- bounded buffer ---- */
 
 void ds_buf_init(ds_buf *b, size_t max)

@@ -58,6 +58,11 @@ int ds_arena_defer(ds_arena *a, void (*fn)(void *), void *p);
 /* Total bytes currently reserved by the arena (for tests and limits). */
 size_t ds_arena_size(const ds_arena *a);
 
+/* Grows the heap buffer *buf (capacity *cap) to hold at least need bytes,
+ * doubling from 256; the caller bounds need. 0 or DS_ENOMEM (*buf then
+ * unchanged). */
+int ds_grow(char **buf, size_t *cap, size_t need);
+
 typedef struct ds_buf {
 	char *data;   /* NUL-terminated when len > 0 or after any append */
 	size_t len;

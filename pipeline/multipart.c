@@ -86,20 +86,6 @@ static int nomem(ds_err *err)
 	return ds_err_set(err, DS_ENOMEM, "out of memory");
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap < 256 ? 256 : *cap;
-	while (n < need)
-		n = n > SIZE_MAX / 2 ? need : n * 2;
-	char *b = ds_realloc(*buf, n);
-	if (!b)
-		return DS_ENOMEM;
-	*buf = b;
-	*cap = n;
-	return 0;
-}
 
 static bool lower_eq(const char *a, size_t n, const char *lower)
 {
@@ -349,7 +335,7 @@ static int emit(ds_multipart_parser *p, const char *name, size_t nlen,
 	if (!p->cb.field)
 		return 0;
 	size_t need = DS_FORM_UTF8_MAX(nlen) + DS_FORM_UTF8_MAX(vlen) + 2;
-	if (grow(&p->conv, &p->convcap, need))
+	if (ds_grow(&p->conv, &p->convcap, need))
 		return nomem(err);
 	size_t n = ds_form_to_utf8(p->cs, name, nlen, p->conv);
 	p->conv[n] = '\0';
@@ -444,7 +430,7 @@ static int sink(ds_multipart_parser *p, const char *s, size_t n, ds_err *err)
 				  "value of field \"%s\" is longer than max_value (%zu bytes)",
 				  ds_quote(p->name, q), p->max_value);
 	}
-	if (grow(&p->val, &p->vcap, p->vlen + n + 1))
+	if (ds_grow(&p->val, &p->vcap, p->vlen + n + 1))
 		return nomem(err);
 	memcpy(p->val + p->vlen, s, n);
 	p->vlen += n;
@@ -820,7 +806,7 @@ static int run(ds_multipart_parser *p, const char *s, size_t len, ds_err *err)
 				return ds_err_set(err, DS_ELIMIT,
 						  "part headers are longer than max_header (%zu bytes)",
 						  p->max_header);
-			if (grow(&p->hbuf, &p->hcap, p->hlen + 1))
+			if (ds_grow(&p->hbuf, &p->hcap, p->hlen + 1))
 				return nomem(err);
 			p->hbuf[p->hlen++] = (char)c;
 			p->total++, i++;
