@@ -138,11 +138,6 @@ static void teardown(ctx *c)
 	ds_diag_free(&c->diag);
 }
 
-/* --now when given, else the wall clock (see ds_time_set_now()). */
-static ds_time now_of(const ctx *c)
-{
-	return c->o.has_now ? c->o.now : ds_time_now();
-}
 
 /* ---- check ---- */
 
@@ -661,7 +656,7 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 		return EX_USAGE;
 	}
 	ds_err err = {0};
-	if ((rc = ds_runtime_init(&g.rt, c->cfg, c->store, now_of(c), &err)))
+	if ((rc = ds_runtime_init(&g.rt, c->cfg, c->store, ds_time_now(), &err)))
 		return fail(&err);
 	if ((rc = ds_chain_new(&g.rt, &g.chain, &err))) {
 		ds_runtime_fini(&g.rt);
@@ -739,7 +734,7 @@ static int cmd_tick(ctx *c, int argc, char **argv)
 		return rc;
 	ds_runtime rt;
 	ds_err err = {0};
-	if ((rc = ds_runtime_init(&rt, c->cfg, c->store, now_of(c), &err)))
+	if ((rc = ds_runtime_init(&rt, c->cfg, c->store, ds_time_now(), &err)))
 		return fail(&err);
 	rc = ds_engine_tick(&rt, report_timer, report_failed, c, &err);
 	if (rc) {
@@ -987,7 +982,7 @@ static int case_act(ctx *c, const char *ref, const char *role,
 	}
 	ds_runtime rt;
 	ds_err err = {0};
-	if ((rc = ds_runtime_init(&rt, c->cfg, c->store, now_of(c), &err)))
+	if ((rc = ds_runtime_init(&rt, c->cfg, c->store, ds_time_now(), &err)))
 		return fail(&err);
 	ds_arena *a = ds_arena_new(16384);
 	ds_case_work w;
@@ -1415,7 +1410,7 @@ static int quarantine_replay(ctx *c, int argc, char **argv)
 	ds_chain *chain = NULL;
 	ds_arena *a = ds_arena_new(64 * 1024), *qa = ds_arena_new(64 * 1024);
 	int64_t passed = 0, again = 0, skipped = 0;
-	if (!a || !qa || (rc = ds_runtime_init(&rt, c->cfg, c->store, now_of(c), &err))) {
+	if (!a || !qa || (rc = ds_runtime_init(&rt, c->cfg, c->store, ds_time_now(), &err))) {
 		ds_arena_free(a);
 		ds_arena_free(qa);
 		ds_free(ids.v);
@@ -1980,7 +1975,7 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 		/* The mapping may take its input over: give it a copy. */
 		cJSON *copy = doc ? cJSON_Duplicate(doc, true) : NULL;
 		perr = xdoc ? ds_source_map_xml(src, xdoc, a, inspect_record, &ie, &err)
-			    : ds_source_map(src, &copy, now_of(c), a, inspect_record, &ie, &err);
+			    : ds_source_map(src, &copy, ds_time_now(), a, inspect_record, &ie, &err);
 		cJSON_Delete(copy);
 		if (!perr && !cJSON_GetArraySize(ie.records))
 			perr = ds_err_set(&err, DS_EINVAL, "unmapped: no rule of source \"%s\" matched",
