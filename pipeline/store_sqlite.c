@@ -13,6 +13,8 @@
  */
 #include "store_impl.h"
 
+#include "hash.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -292,18 +294,11 @@ static void bind_sha(sqlite3_stmt *s, int i, const char *hex)
 
 static void col_sha(sqlite3_stmt *s, int i, char out[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	const unsigned char *b = sqlite3_column_blob(s, i);
-	int n = sqlite3_column_bytes(s, i);
-	if (!b || n != 32) {
+	if (!b || sqlite3_column_bytes(s, i) != 32)
 		out[0] = '\0';
-		return;
-	}
-	for (int k = 0; k < 32; k++) {
-		out[2 * k] = digits[b[k] >> 4];
-		out[2 * k + 1] = digits[b[k] & 15];
-	}
-	out[64] = '\0';
+	else
+		ds_hex(b, 32, out);
 }
 
 /* Runs a statement that returns no row. */
