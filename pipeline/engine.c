@@ -12,29 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "hash.h"
 #include "json.h"
 
 /* ---- runtime ---- */
-
-static int mkdirs(const char *path, ds_err *err)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return ds_err_set(err, DS_ECONFIG, "path too long: %s", path);
-	for (char *p = buf + 1; ; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return ds_err_set(err, DS_EIO, "cannot create %s: %s", buf, strerror(errno));
-		*p = c;
-		if (!c)
-			break;
-	}
-	return DS_OK;
-}
 
 int ds_runtime_init(ds_runtime *rt, const ds_config *cfg, ds_store *store, ds_time now,
 		    ds_err *err)
@@ -49,7 +31,7 @@ int ds_runtime_init(ds_runtime *rt, const ds_config *cfg, ds_store *store, ds_ti
 		snprintf(tmp, sizeof tmp, "%s", d);
 	else
 		snprintf(tmp, sizeof tmp, "%s/%s", cfg->home, d);
-	int rc = mkdirs(tmp, err);
+	int rc = ds_mkdirs(tmp, err);
 	if (rc)
 		return rc;
 	if (!realpath(tmp, rt->documents_dir))
@@ -596,7 +578,7 @@ static int produce_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 		goto done;
 	safe_name(w->row.key, key, sizeof key);
 	snprintf(dir, sizeof dir, "%s/%s", rt->documents_dir, w->p->name);
-	if ((rc = mkdirs(dir, err)))
+	if ((rc = ds_mkdirs(dir, err)))
 		goto done;
 	snprintf(path, sizeof path, "%s/%s-%s-v%" PRId64 ".pdf", dir, key,
 		 ds_doc_template_name(t), c->version);

@@ -13,6 +13,7 @@
  */
 #include "store_impl.h"
 
+#include "files.h"
 #include "hash.h"
 
 #include <errno.h>
@@ -347,27 +348,6 @@ static int lite_tx(ds_store *s, int op, ds_err *err)
 
 static int lite_schema_version(ds_store *s) { return L(s)->schema_version; }
 
-static int mkdir_parents(const char *path, ds_err *err)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return ds_err_set(err, DS_ECONFIG, "path too long: %s", path);
-	char *slash = strrchr(buf, '/');
-	if (!slash || slash == buf)
-		return DS_OK;
-	*slash = '\0';
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return ds_err_set(err, DS_EIO, "cannot create %s: %s", buf, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return ds_err_set(err, DS_EIO, "cannot create %s: %s", buf, strerror(errno));
-	return DS_OK;
-}
 
 static int migrate(lite *l, ds_err *err)
 {
@@ -501,8 +481,15 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 		rc = snprintf(path, sizeof path, "%s/%s", home, target);
 	if (rc < 0 || rc >= (int)sizeof path)
 		return ds_err_set(err, DS_ECONFIG, "store path too long");
-	if ((rc = mkdir_parents(path, err)))
-		return rc;
+	/* The store's folder may not exist yet. */
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if ((rc = ds_mkdirs(dir, err)))
+			return rc;
+	}
 	l = ds_calloc(1, sizeof *l);
 	if (!l)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
