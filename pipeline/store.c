@@ -42,7 +42,6 @@ void ds_store_rollback(ds_store *s) { s->ops->tx(s, DS_TX_ROLLBACK, NULL); }
 int ds_store_savepoint(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_SAVEPOINT, err); }
 int ds_store_release(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_RELEASE, err); }
 void ds_store_rollback_to(ds_store *s) { s->ops->tx(s, DS_TX_ROLLBACK_TO, NULL); }
-int ds_store_schema_version(ds_store *s) { return s->ops->schema_version(s); }
 
 int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)
 { return s->ops->interaction_add(s, in, dup, err); }
@@ -83,8 +82,6 @@ int64_t ds_store_timer_pending_count(ds_store *s) { return s->ops->timer_pending
 int ds_store_profile_upsert(ds_store *s, const char *email, const char *name, ds_time at,
 			    int64_t *id, bool *created, ds_err *err)
 { return s->ops->profile_upsert(s, email, name, at, id, created, err); }
-int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
-{ return s->ops->profile_get(s, id, a, out, err); }
 int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 				ds_profile_row *out, ds_err *err)
 { return s->ops->profile_find_email(s, email, a, out, err); }

@@ -42,8 +42,6 @@ void ds_store_rollback(ds_store *s);
 int ds_store_savepoint(ds_store *s, ds_err *err);
 int ds_store_release(ds_store *s, ds_err *err);
 void ds_store_rollback_to(ds_store *s);
-/* The schema version after migrations. */
-int ds_store_schema_version(ds_store *s);
 
 /* ---- interactions: raw inputs, verbatim ---- */
 
@@ -165,8 +163,6 @@ typedef struct ds_profile_row {
 	ds_time created_at;
 	ds_time updated_at;
 } ds_profile_row;
-int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a,
-			 ds_profile_row *out, ds_err *err);
 int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 				ds_profile_row *out, ds_err *err);
 /* Adds an entry to the profile's timeline, once per (profile, kind, ref):

@@ -17,7 +17,6 @@ struct ds_store_ops {
 	void (*close)(ds_store *s);
 	/* Transaction control: one of DS_TX_*; a rollback reports no error. */
 	int (*tx)(ds_store *s, int op, ds_err *err);
-	int (*schema_version)(ds_store *s);
 
 	int (*interaction_add)(ds_store *, ds_interaction *, bool *, ds_err *);
 	int (*interaction_get)(ds_store *, int64_t, ds_arena *,
@@ -47,8 +46,6 @@ struct ds_store_ops {
 	int64_t (*timer_pending_count)(ds_store *);
 	int (*profile_upsert)(ds_store *, const char *, const char *, ds_time,
 			      int64_t *, bool *, ds_err *);
-	int (*profile_get)(ds_store *, int64_t, ds_arena *, ds_profile_row *,
-			   ds_err *);
 	int (*profile_find_email)(ds_store *, const char *, ds_arena *,
 				  ds_profile_row *, ds_err *);
 	int (*timeline_add)(ds_store *, int64_t, const char *, int64_t,

@@ -101,7 +101,7 @@ enum stmt {
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
-	S_PROFILE_UPSERT, S_PROFILE_GET, S_PROFILE_FIND,
+	S_PROFILE_UPSERT, S_PROFILE_FIND,
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
@@ -154,8 +154,6 @@ static const char *const sql[S_COUNT_] = {
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
 	[S_PROFILE_UPSERT] = "INSERT INTO profiles(email, name, created_at, updated_at)"
 		" VALUES(?1, ?2, ?3, ?3)",
-	[S_PROFILE_GET] = "SELECT id, email, name, created_at, updated_at"
-		" FROM profiles WHERE id = ?",
 	[S_PROFILE_FIND] = "SELECT id, email, name, created_at, updated_at"
 		" FROM profiles WHERE email = ?",
 	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
@@ -214,7 +212,6 @@ typedef struct lite {
 	struct ds_store base;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT_];
-	int schema_version;
 	char path[PATH_MAX];
 	checkpointer ck;
 } lite;
@@ -346,7 +343,6 @@ static int lite_tx(ds_store *s, int op, ds_err *err)
 	return rc;
 }
 
-static int lite_schema_version(ds_store *s) { return L(s)->schema_version; }
 
 
 static int migrate(lite *l, ds_err *err)
@@ -376,7 +372,6 @@ static int migrate(lite *l, ds_err *err)
 			return ds_err_prefix(err, "migration %d", v + 1);
 		}
 	}
-	l->schema_version = want;
 	return DS_OK;
 }
 
@@ -965,19 +960,6 @@ static int one_profile(lite *l, sqlite3_stmt *q, ds_arena *a, ds_profile_row *ou
 	return db_error(l, err, "read profile");
 }
 
-static int lite_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
-			    ds_err *err)
-{
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_PROFILE_GET, err);
-	if (!q)
-		return err->code;
-	sqlite3_bind_int64(q, 1, id);
-	char what[32];
-	snprintf(what, sizeof what, "#%lld", (long long)id);
-	return one_profile(l, q, a, out, err, what);
-}
-
 static int lite_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 				   ds_profile_row *out, ds_err *err)
 {
@@ -1248,7 +1230,6 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.open = lite_open,
 	.close = lite_close,
 	.tx = lite_tx,
-	.schema_version = lite_schema_version,
 	.interaction_add = lite_interaction_add,
 	.interaction_get = lite_interaction_get,
 	.record_add = lite_record_add,
@@ -1265,7 +1246,6 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.timer_done = lite_timer_done,
 	.timer_pending_count = lite_timer_pending_count,
 	.profile_upsert = lite_profile_upsert,
-	.profile_get = lite_profile_get,
 	.profile_find_email = lite_profile_find_email,
 	.timeline_add = lite_timeline_add,
 	.timeline_list = lite_timeline_list,

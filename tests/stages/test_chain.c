@@ -172,3 +172,36 @@ Test(chain, a_validated_offer_is_printed_once)
 	ds_free(text);
 	cJSON_free(again);
 }
+
+static int count_entry(void *ud, const ds_timeline_row *r)
+{
+	cr_expect_str_eq(r->kind, "record");
+	(*(size_t *)ud)++;
+	return 0;
+}
+
+Test(chain, the_record_joins_its_customers_timeline)
+{
+	const char *stage = NULL;
+	ds_err err = {0};
+	char *a = fixture("DEV-2026-0011.json"), *b = fixture("DEV-2026-0042.json");
+	cr_assert_eq(run(a, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
+	cr_assert_eq(run(b, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
+	/* both offers come from Hélène Dupré, her email written differently */
+	ds_arena *ar = ds_arena_new(4096);
+	ds_profile_row p;
+	cr_assert_eq(ds_store_profile_find_email(store, "helene.dupre@example.fr", ar, &p, &err), 0,
+		     "%s", err.msg);
+	cr_expect_str_eq(p.name, "Hélène Dupré");
+	size_t n = 0;
+	cr_assert_eq(ds_store_timeline_list(store, p.id, count_entry, &n, &err), 0, "%s", err.msg);
+	cr_expect_eq(n, 2);
+	/* a duplicate adds nothing */
+	cr_assert_eq(run(b, &stage, &err), DS_STAGE_CONTINUE, "%s", err.msg);
+	n = 0;
+	cr_assert_eq(ds_store_timeline_list(store, p.id, count_entry, &n, &err), 0, "%s", err.msg);
+	cr_expect_eq(n, 2);
+	ds_arena_free(ar);
+	ds_free(a);
+	ds_free(b);
+}
