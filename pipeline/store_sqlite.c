@@ -530,6 +530,93 @@ fail:
 	return rc;
 }
 
+/* Lists: walk() steps a statement to its end and hands each row, read by
+ * a row_* function, to the caller's typed callback (kept in walk_ctx as a
+ * generic function pointer and cast back to its own type to be called). A
+ * non-zero answer stops the walk and is returned. */
+struct walk_ctx {
+	void (*fn)(void);
+	void *ud;
+};
+
+static void read_case(ds_arena *a, sqlite3_stmt *q, ds_case_row *c);
+static void read_doc(ds_arena *a, sqlite3_stmt *q, ds_document_row *d);
+static void read_q(ds_arena *a, sqlite3_stmt *q, ds_quarantine_row *r);
+
+static int walk(lite *l, sqlite3_stmt *q, int (*row)(const struct walk_ctx *, sqlite3_stmt *),
+		const struct walk_ctx *w, ds_err *err, const char *what)
+{
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int x = row(w, q);
+		if (x) {
+			sqlite3_reset(q);
+			return x;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, what);
+}
+
+static int row_case(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_case_row c;
+	read_case(NULL, q, &c);
+	return ((int (*)(void *, const ds_case_row *))w->fn)(w->ud, &c);
+}
+
+static int row_audit(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_audit_row r = {
+		.id = sqlite3_column_int64(q, 0),
+		.case_id = sqlite3_column_int64(q, 1),
+		.version = sqlite3_column_int64(q, 2),
+		.from_state = col_text(NULL, q, 3),
+		.to_state = col_text(NULL, q, 4),
+		.at = sqlite3_column_int64(q, 5),
+		.cause = col_text(NULL, q, 6),
+		.changed = col_text(NULL, q, 7),
+	};
+	return ((int (*)(void *, const ds_audit_row *))w->fn)(w->ud, &r);
+}
+
+static int row_timer(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_timer_row t = {
+		.id = sqlite3_column_int64(q, 0),
+		.case_id = sqlite3_column_int64(q, 1),
+		.state = col_text(NULL, q, 2),
+		.state_version = sqlite3_column_int64(q, 3),
+		.transition = sqlite3_column_int(q, 4),
+		.due = sqlite3_column_int64(q, 5),
+	};
+	return ((int (*)(void *, const ds_timer_row *))w->fn)(w->ud, &t);
+}
+
+static int row_timeline(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_timeline_row r = {
+		.kind = col_text(NULL, q, 0),
+		.ref = sqlite3_column_int64(q, 1),
+		.at = sqlite3_column_int64(q, 2),
+	};
+	return ((int (*)(void *, const ds_timeline_row *))w->fn)(w->ud, &r);
+}
+
+static int row_document(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_document_row d;
+	read_doc(NULL, q, &d);
+	return ((int (*)(void *, const ds_document_row *))w->fn)(w->ud, &d);
+}
+
+static int row_quarantine(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_quarantine_row r;
+	read_q(NULL, q, &r);
+	return ((int (*)(void *, const ds_quarantine_row *))w->fn)(w->ud, &r);
+}
+
 /* ---- interactions ---- */
 
 static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)
@@ -760,18 +847,8 @@ static int lite_case_list(ds_store *s, const char *process, const char *state,
 		bind_text(q, i++, process);
 	if (state)
 		bind_text(q, i++, state);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ds_case_row c;
-		read_case(NULL, q, &c);
-		int r = fn(ud, &c);
-		if (r) {
-			sqlite3_reset(q);
-			return r;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "list cases");
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_case, &w, err, "list cases");
 }
 
 /* ---- audit ---- */
@@ -803,26 +880,8 @@ static int lite_audit_list(ds_store *s, int64_t case_id,
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, case_id);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ds_audit_row r = {
-			.id = sqlite3_column_int64(q, 0),
-			.case_id = sqlite3_column_int64(q, 1),
-			.version = sqlite3_column_int64(q, 2),
-			.from_state = col_text(NULL, q, 3),
-			.to_state = col_text(NULL, q, 4),
-			.at = sqlite3_column_int64(q, 5),
-			.cause = col_text(NULL, q, 6),
-			.changed = col_text(NULL, q, 7),
-		};
-		int x = fn(ud, &r);
-		if (x) {
-			sqlite3_reset(q);
-			return x;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "read audit");
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_audit, &w, err, "read audit");
 }
 
 /* ---- timers ---- */
@@ -856,24 +915,8 @@ static int lite_timer_due(ds_store *s, ds_time now, ds_time after_due, int64_t a
 	sqlite3_bind_int64(q, 2, after_due);
 	sqlite3_bind_int64(q, 3, after_id);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)limit);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ds_timer_row t = {
-			.id = sqlite3_column_int64(q, 0),
-			.case_id = sqlite3_column_int64(q, 1),
-			.state = col_text(NULL, q, 2),
-			.state_version = sqlite3_column_int64(q, 3),
-			.transition = sqlite3_column_int(q, 4),
-			.due = sqlite3_column_int64(q, 5),
-		};
-		int x = fn(ud, &t);
-		if (x) {
-			sqlite3_reset(q);
-			return x;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "read due timers");
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_timer, &w, err, "read due timers");
 }
 
 static int lite_timer_done(ds_store *s, int64_t id, ds_time at, bool fired, bool *was_pending,
@@ -993,21 +1036,8 @@ static int lite_timeline_list(ds_store *s, int64_t pid,
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, pid);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ds_timeline_row r = {
-			.kind = col_text(NULL, q, 0),
-			.ref = sqlite3_column_int64(q, 1),
-			.at = sqlite3_column_int64(q, 2),
-		};
-		int x = fn(ud, &r);
-		if (x) {
-			sqlite3_reset(q);
-			return x;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "read timeline");
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_timeline, &w, err, "read timeline");
 }
 
 /* ---- documents ---- */
@@ -1070,18 +1100,8 @@ static int lite_document_list(ds_store *s, int64_t case_id,
 		return err->code;
 	if (case_id)
 		sqlite3_bind_int64(q, 1, case_id);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ds_document_row d;
-		read_doc(NULL, q, &d);
-		int x = fn(ud, &d);
-		if (x) {
-			sqlite3_reset(q);
-			return x;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "list documents");
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_document, &w, err, "list documents");
 }
 
 static int lite_document_get(ds_store *s, int64_t id, ds_arena *a, ds_document_row *out,
@@ -1167,18 +1187,8 @@ static int lite_quarantine_list(ds_store *s, int (*fn)(void *, const ds_quaranti
 	sqlite3_stmt *q = st(l, S_Q_LIST, err);
 	if (!q)
 		return err->code;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ds_quarantine_row r;
-		read_q(NULL, q, &r);
-		int x = fn(ud, &r);
-		if (x) {
-			sqlite3_reset(q);
-			return x;
-		}
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? DS_OK : db_error(l, err, "list quarantine");
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_quarantine, &w, err, "list quarantine");
 }
 
 static int lite_quarantine_get(ds_store *s, int64_t id, ds_arena *a, ds_quarantine_row *out,
