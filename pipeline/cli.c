@@ -17,16 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "chain.h"
 #include "config.h"
 #include "engine.h"
-#include "email.h"
 #include "form.h"
 #include "hash.h"
+#include "input.h"
 #include "multipart.h"
 #include "json.h"
 #include "mem.h"
@@ -1908,65 +1907,43 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	ds_arena *a = ds_arena_new(16384);
 	const char *stage = "read";
 	int perr = DS_OK;
-	if (!strcmp(channel, "json")) {
-		perr = ds_json_parse(text, len, c->cfg->limits.max_depth, &doc, &err);
-		if (!perr)
-			cJSON_AddItemReferenceToObject(out, "document", doc);
-	} else if (!strcmp(channel, "form")) {
-		ds_form_opts fo = { .max_total = c->cfg->limits.max_input_bytes };
-		size_t l = len;
-		while (l && (text[l - 1] == '\n' || text[l - 1] == '\r'))
-			l--;
+	/* What the stages read, read the same way... */
+	ds_xml_opts xo = { .max_size = c->cfg->limits.max_input_bytes };
+	perr = ds_xml_new(&x, &xo, &err);
+	if (!perr)
+		perr = ds_input_parse(channel, text, len, &c->cfg->limits, x, a, &doc, &xdoc, &err);
+	/* ...and shown: a form's fields in order with its files, an email's
+	 * keys, an XML document's root, a JSON document as it is. */
+	if (!perr && !strcmp(channel, "form")) {
+		cJSON *files = cJSON_GetObjectItemCaseSensitive(doc, "_files");
 		cJSON *list = NULL;
-		if (len >= 13 && !strncasecmp(text, "Content-Type:", 13)) {
-			/* multipart: fields in order, the files described */
+		if (ds_input_is_multipart(text, len)) {
 			ds_multipart_opts mo = { .max_total = c->cfg->limits.max_input_bytes };
 			cJSON *all = NULL;
-			perr = ds_multipart_parse_mime_json(text, len, &mo, DS_FORM_LIST, &all, &err);
-			if (!perr) {
-				cJSON_AddItemToObject(out, "fields",
-						      cJSON_DetachItemFromObjectCaseSensitive(all, "fields"));
-				cJSON_AddItemToObject(out, "files",
-						      cJSON_DetachItemFromObjectCaseSensitive(all, "files"));
-				cJSON_Delete(all);
-				perr = ds_multipart_parse_mime_json(text, len, &mo, DS_FORM_OBJECT, &all, &err);
-			}
-			if (!perr) {
-				doc = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
-				cJSON_AddItemToObject(doc, "_files",
-						      cJSON_DetachItemFromObjectCaseSensitive(all, "files"));
-				cJSON_Delete(all);
-			}
+			if (!ds_multipart_parse_mime_json(text, len, &mo, DS_FORM_LIST, &all, &err))
+				list = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
+			cJSON_Delete(all);
 		} else {
-			perr = ds_form_parse_json(text, l, &fo, DS_FORM_LIST, &list, &err);
-			if (!perr) {
-				cJSON_AddItemToObject(out, "fields", list);
-				cJSON_AddItemToObject(out, "files", cJSON_CreateArray());
-				perr = ds_form_parse_json(text, l, &fo, DS_FORM_OBJECT, &doc, &err);
-			}
+			ds_form_opts fo = { .max_total = c->cfg->limits.max_input_bytes };
+			size_t l = len;
+			while (l && (text[l - 1] == '\n' || text[l - 1] == '\r'))
+				l--;
+			ds_form_parse_json(text, l, &fo, DS_FORM_LIST, &list, &err);
 		}
-	} else if (!strcmp(channel, "email")) {
-		/* What the mappings read: the keys of the output itself. */
-		ds_email_opts eo = { .max_total = c->cfg->limits.max_input_bytes };
-		perr = ds_email_parse(text, len, &eo, &doc, &err);
-		if (!perr) {
-			cJSON *view = cJSON_Duplicate(doc, true);
-			if (view) {
-				cJSON_Delete(out);
-				out = view;
-			}
+		cJSON_AddItemToObject(out, "fields", list ? list : cJSON_CreateArray());
+		cJSON_AddItemToObject(out, "files", files ? cJSON_Duplicate(files, true)
+							  : cJSON_CreateArray());
+	} else if (!perr && !strcmp(channel, "email")) {
+		cJSON *view = cJSON_Duplicate(doc, true);
+		if (view) {
+			cJSON_Delete(out);
+			out = view;
 		}
-	} else if (!strcmp(channel, "xml")) {
-		ds_xml_opts xo = { .max_size = c->cfg->limits.max_input_bytes };
-		perr = ds_xml_new(&x, &xo, &err);
-		if (!perr)
-			perr = ds_xml_parse(x, text, len, a, &xdoc, &err);
-		if (!perr) {
-			ds_xml_node *root = ds_xml_doc_root(xdoc);
-			cJSON_AddStringToObject(out, "root", root ? (const char *)root->name : "");
-		}
-	} else {
-		perr = ds_err_set(&err, DS_ECONFIG, "channel \"%s\" is not read by this build", channel);
+	} else if (!perr && !strcmp(channel, "xml")) {
+		ds_xml_node *root = ds_xml_doc_root(xdoc);
+		cJSON_AddStringToObject(out, "root", root ? (const char *)root->name : "");
+	} else if (!perr) {
+		cJSON_AddItemReferenceToObject(out, "document", doc);
 	}
 	if (!perr && src) {
 		struct inspect_emit ie = { cJSON_CreateArray(), c->cfg, 0, { 0 } };

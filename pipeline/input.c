@@ -1,0 +1,83 @@
+/*
+ * input.c - reading one input for its channel; see input.h.
+ */
+#include "input.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "email.h"
+#include "form.h"
+#include "json.h"
+#include "multipart.h"
+
+bool ds_input_is_multipart(const char *bytes, size_t len)
+{
+	return len >= 13 && !strncasecmp(bytes, "Content-Type:", 13);
+}
+
+static int parse_json(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,
+		      ds_err *err)
+{
+	int rc = ds_json_parse(bytes, len, lim->max_depth, doc, err);
+	if (rc)
+		return rc;
+	bool oom = false;
+	const char *dup = ds_json_duplicate_member(*doc, &oom);
+	if (oom || dup) {
+		rc = oom ? ds_err_set(err, DS_ENOMEM, "out of memory")
+			 : ds_err_set(err, DS_EINVAL, "member \"%.100s\" appears twice in one object", dup);
+		cJSON_Delete(*doc);
+		*doc = NULL;
+	}
+	return rc;
+}
+
+static int parse_multipart(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,
+			   ds_err *err)
+{
+	ds_multipart_opts mo = { .max_total = lim->max_input_bytes };
+	cJSON *all = NULL;
+	int rc = ds_multipart_parse_mime_json(bytes, len, &mo, DS_FORM_OBJECT, &all, err);
+	if (rc)
+		return rc;
+	cJSON *fields = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
+	cJSON *files = cJSON_DetachItemFromObjectCaseSensitive(all, "files");
+	cJSON_Delete(all);
+	if (!fields || !files || !cJSON_AddItemToObject(fields, "_files", files)) {
+		cJSON_Delete(fields);
+		cJSON_Delete(files);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	*doc = fields;
+	return DS_OK;
+}
+
+static int parse_urlencoded(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,
+			    ds_err *err)
+{
+	ds_form_opts fo = { .max_total = lim->max_input_bytes };
+	/* A trailing line end from a file is not part of the last value. */
+	while (len && (bytes[len - 1] == '\n' || bytes[len - 1] == '\r'))
+		len--;
+	return ds_form_parse_json(bytes, len, &fo, DS_FORM_OBJECT, doc, err);
+}
+
+int ds_input_parse(const char *channel, const char *bytes, size_t len, const ds_limits *lim,
+		   ds_xml *x, ds_arena *a, cJSON **doc, ds_xml_doc **xml, ds_err *err)
+{
+	*doc = NULL;
+	*xml = NULL;
+	if (!strcmp(channel, "json"))
+		return parse_json(bytes, len, lim, doc, err);
+	if (!strcmp(channel, "form"))
+		return ds_input_is_multipart(bytes, len) ? parse_multipart(bytes, len, lim, doc, err)
+							 : parse_urlencoded(bytes, len, lim, doc, err);
+	if (!strcmp(channel, "email")) {
+		ds_email_opts eo = { .max_total = lim->max_input_bytes };
+		return ds_email_parse(bytes, len, &eo, doc, err);
+	}
+	if (!strcmp(channel, "xml"))
+		return ds_xml_parse(x, bytes, len, a, xml, err);
+	return ds_err_set(err, DS_ECONFIG, "channel \"%s\" is not read by this build", channel);
+}

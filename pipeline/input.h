@@ -1,0 +1,39 @@
+/*
+ * input.h - reading one input for its channel: the one place that turns
+ * bytes into what mappings read, used by the read stage and by `inspect`.
+ *
+ *   json   the document, strictly parsed within the depth limit; a member
+ *          named twice in one object is refused
+ *   form   urlencoded: an object of fields (repeats as arrays); multipart
+ *          (the input starts with its Content-Type line): the same, plus
+ *          "_files", the uploaded files described (name, filename,
+ *          content_type, size, sha256)
+ *   email  the decoded message (email.h: subject, from, to, date, text...)
+ *   xml    a libxml2 document (xml.h), for XPath picks
+ */
+#ifndef DS_INPUT_H
+#define DS_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "err.h"
+#include "mem.h"
+#include "xml.h"
+
+/* Parses len bytes of channel. JSON-like channels give *doc (caller frees
+ * with cJSON_Delete); xml gives *xml, owned by arena a, parsed with x (one
+ * per thread). Returns 0, DS_EINVAL or DS_ELIMIT for an input to refuse
+ * (err says why), DS_ECONFIG for a channel this build does not read,
+ * DS_ENOMEM. */
+int ds_input_parse(const char *channel, const char *bytes, size_t len,
+		   const ds_limits *lim, ds_xml *x, ds_arena *a, cJSON **doc,
+		   ds_xml_doc **xml, ds_err *err);
+
+/* Whether a form input is multipart (starts with its Content-Type line). */
+bool ds_input_is_multipart(const char *bytes, size_t len);
+
+#endif
