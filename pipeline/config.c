@@ -157,7 +157,7 @@ static void load_settings(ds_config *c, ds_diag *diag)
 			   it->valueint >= 1 && it->valueint <= 100000) {
 			c->batch_size = (size_t)it->valueint;
 		} else if (!strcmp(it->string, "max_input_bytes") && cJSON_IsNumber(it) &&
-			   it->valueint >= 1) {
+			   it->valueint >= 1 && it->valueint <= (1 << 30)) {
 			c->limits.max_input_bytes = (size_t)it->valueint;
 		} else if (!strcmp(it->string, "max_depth") && cJSON_IsNumber(it) &&
 			   it->valueint >= 2 && it->valueint <= 512) {

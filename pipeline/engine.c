@@ -196,10 +196,9 @@ int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p, const ch
 	return change_state(w, p->initial, cause, NULL, now, err);
 }
 
-int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, ds_store *store,
-		   const ds_case_row *row, ds_err *err)
+int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, const ds_case_row *row,
+		   ds_err *err)
 {
-	(void)store;
 	memset(w, 0, sizeof *w);
 	w->a = a;
 	w->p = ds_config_process(cfg, row->process);
@@ -245,7 +244,7 @@ int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg, ds_store 
 		return ds_err_set(err, DS_ENOTFOUND, "no case %s", ref);
 	if (rc)
 		return rc;
-	return ds_engine_load(w, a, cfg, store, &row, err);
+	return ds_engine_load(w, a, cfg, &row, err);
 }
 
 int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
@@ -663,7 +662,7 @@ static int fire(ds_runtime *rt, ds_arena *a, const ds_timer_row *t,
 	/* A timer belongs to one entry into its state: if the case has left
 	 * it since, the timer no longer applies. */
 	bool valid = !strcmp(row.state, t->state) && row.state_version == t->state_version;
-	if (valid && ((rc = ds_engine_load(&w, a, rt->cfg, rt->store, &row, err)) ||
+	if (valid && ((rc = ds_engine_load(&w, a, rt->cfg, &row, err)) ||
 		      (rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
 		      (rc = ds_engine_settle(&w, rt->now, err)) ||
 		      (rc = ds_engine_commit(rt, &w, err)) ||

@@ -121,7 +121,7 @@ int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p,
 		     const ds_cause *cause, ds_time now, ds_err *err);
 /* Loads a stored case. DS_ENOTFOUND, DS_ECONFIG (process unknown). */
 int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg,
-		   ds_store *store, const ds_case_row *row, ds_err *err);
+		   const ds_case_row *row, ds_err *err);
 /* Finds a case by id ("12") or key ("DEV-2026-0042", or "offer:DEV-..."
  * when two processes share a key) and loads it. */
 int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg,

@@ -78,7 +78,7 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 				      rt->now, err);
 		r->work.data_json = rec_json;
 	} else if (rc == DS_OK) {
-		rc = ds_engine_load(&r->work, env->arena, rt->cfg, rt->store, &row, err);
+		rc = ds_engine_load(&r->work, env->arena, rt->cfg, &row, err);
 		if (!rc)
 			rc = ds_engine_edit(&r->work, r->data, env->source->role, &cause, rt->now,
 					    err);
