@@ -1908,7 +1908,8 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	const char *stage = "read";
 	int perr = DS_OK;
 	/* What the stages read, read the same way... */
-	ds_xml_opts xo = { .max_size = c->cfg->limits.max_input_bytes };
+	ds_xml_opts xo = { .max_size = c->cfg->limits.max_input_bytes,
+			   .max_depth = (unsigned)c->cfg->limits.xml_max_depth };
 	perr = ds_xml_new(&x, &xo, &err);
 	if (!perr)
 		perr = ds_input_parse(channel, text, len, &c->cfg->limits, x, a, &doc, &xdoc, &err);
@@ -1918,13 +1919,15 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 		cJSON *files = cJSON_GetObjectItemCaseSensitive(doc, "_files");
 		cJSON *list = NULL;
 		if (ds_input_is_multipart(text, len)) {
-			ds_multipart_opts mo = { .max_total = c->cfg->limits.max_input_bytes };
+			ds_multipart_opts mo = c->cfg->limits.multipart;
+			mo.max_total = c->cfg->limits.max_input_bytes;
 			cJSON *all = NULL;
 			if (!ds_multipart_parse_mime_json(text, len, &mo, DS_FORM_LIST, &all, &err))
 				list = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
 			cJSON_Delete(all);
 		} else {
-			ds_form_opts fo = { .max_total = c->cfg->limits.max_input_bytes };
+			ds_form_opts fo = c->cfg->limits.form;
+			fo.max_total = c->cfg->limits.max_input_bytes;
 			size_t l = len;
 			while (l && (text[l - 1] == '\n' || text[l - 1] == '\r'))
 				l--;

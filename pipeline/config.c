@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,66 @@ const ds_doc_template *ds_config_template(const ds_config *c, const char *name)
 	return NULL;
 }
 
+/* The per-channel bounds "limits" may set: {"email": {"max_parts": 200}}. */
+static const struct limit_key {
+	const char *channel, *name;
+	size_t offset;  /* of the size_t in ds_limits */
+	size_t min, max;
+} limit_keys[] = {
+	{ "email", "max_parts", offsetof(ds_limits, email.max_parts), 1, 100000 },
+	{ "email", "max_depth", offsetof(ds_limits, email.max_depth), 1, 1000 },
+	{ "email", "max_header", offsetof(ds_limits, email.max_header), 80, 16u << 20 },
+	{ "form", "max_fields", offsetof(ds_limits, form.max_fields), 1, 1000000 },
+	{ "form", "max_name", offsetof(ds_limits, form.max_name), 1, 1u << 20 },
+	{ "form", "max_value", offsetof(ds_limits, form.max_value), 1, 1u << 30 },
+	{ "multipart", "max_parts", offsetof(ds_limits, multipart.max_parts), 1, 1000000 },
+	{ "multipart", "max_header", offsetof(ds_limits, multipart.max_header), 80, 1u << 20 },
+	{ "multipart", "max_value", offsetof(ds_limits, multipart.max_value), 1, 1u << 30 },
+	{ "multipart", "max_file", offsetof(ds_limits, multipart.max_file), 1, 1u << 30 },
+	{ "xml", "max_depth", offsetof(ds_limits, xml_max_depth), 2, 256 },
+};
+
+static void load_limits(ds_config *c, const cJSON *lim, const char *path, ds_diag *diag)
+{
+	if (!cJSON_IsObject(lim)) {
+		ds_diag_error(diag, path, "/limits", "limits must be an object of channels");
+		return;
+	}
+	const cJSON *ch;
+	cJSON_ArrayForEach(ch, lim) {
+		char p[600];
+		snprintf(p, sizeof p, "/limits/%.200s", ch->string);
+		bool known = false;
+		for (size_t i = 0; i < sizeof limit_keys / sizeof *limit_keys; i++)
+			known = known || !strcmp(limit_keys[i].channel, ch->string);
+		if (!known || !cJSON_IsObject(ch)) {
+			ds_diag_error(diag, path, p, known ? "must be an object"
+				      : "unknown channel (email, form, multipart or xml)");
+			continue;
+		}
+		const cJSON *it;
+		cJSON_ArrayForEach(it, ch) {
+			snprintf(p, sizeof p, "/limits/%.200s/%.200s", ch->string, it->string);
+			const struct limit_key *k = NULL;
+			for (size_t i = 0; i < sizeof limit_keys / sizeof *limit_keys; i++)
+				if (!strcmp(limit_keys[i].channel, ch->string) &&
+				    !strcmp(limit_keys[i].name, it->string))
+					k = &limit_keys[i];
+			if (!k) {
+				ds_diag_error(diag, path, p, "unknown limit");
+				continue;
+			}
+			if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long long)it->valuedouble ||
+			    it->valuedouble < (double)k->min || it->valuedouble > (double)k->max) {
+				ds_diag_error(diag, path, p, "must be a whole number from %zu to %zu",
+					      k->min, k->max);
+				continue;
+			}
+			*(size_t *)((char *)&c->limits + k->offset) = (size_t)it->valuedouble;
+		}
+	}
+}
+
 static void load_settings(ds_config *c, ds_diag *diag)
 {
 	char path[PATH_MAX];
@@ -162,6 +223,8 @@ static void load_settings(ds_config *c, ds_diag *diag)
 		} else if (!strcmp(it->string, "max_depth") && cJSON_IsNumber(it) &&
 			   it->valueint >= 2 && it->valueint <= 512) {
 			c->limits.max_depth = it->valueint;
+		} else if (!strcmp(it->string, "limits")) {
+			load_limits(c, it, path, diag);
 		} else {
 			ds_diag_error(diag, path, p, "unknown setting or bad value");
 		}

@@ -13,15 +13,25 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "email.h"
 #include "err.h"
+#include "form.h"
+#include "multipart.h"
 #include "pdf.h"
 #include "process.h"
 #include "schema.h"
 #include "source.h"
 
+/* The bounds on what one input may be, from dossier.json ("limits" gives
+ * each channel's, named as the messages of an input that breaks one name
+ * them). A 0 in a channel's options is that channel's default. */
 typedef struct ds_limits {
-	size_t max_input_bytes;  /* one interaction */
+	size_t max_input_bytes;  /* one interaction, any channel */
 	int max_depth;           /* JSON nesting */
+	ds_email_opts email;     /* max_parts, max_depth, max_header */
+	ds_form_opts form;       /* max_fields, max_name, max_value */
+	ds_multipart_opts multipart; /* max_parts, max_header, max_value, max_file */
+	size_t xml_max_depth;    /* element nesting */
 } ds_limits;
 
 typedef struct ds_config {

@@ -36,7 +36,8 @@ static int parse_json(const char *bytes, size_t len, const ds_limits *lim, cJSON
 static int parse_multipart(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,
 			   ds_err *err)
 {
-	ds_multipart_opts mo = { .max_total = lim->max_input_bytes };
+	ds_multipart_opts mo = lim->multipart;
+	mo.max_total = lim->max_input_bytes;
 	cJSON *all = NULL;
 	int rc = ds_multipart_parse_mime_json(bytes, len, &mo, DS_FORM_OBJECT, &all, err);
 	if (rc)
@@ -56,7 +57,8 @@ static int parse_multipart(const char *bytes, size_t len, const ds_limits *lim, 
 static int parse_urlencoded(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,
 			    ds_err *err)
 {
-	ds_form_opts fo = { .max_total = lim->max_input_bytes };
+	ds_form_opts fo = lim->form;
+	fo.max_total = lim->max_input_bytes;
 	/* A trailing line end from a file is not part of the last value. */
 	while (len && (bytes[len - 1] == '\n' || bytes[len - 1] == '\r'))
 		len--;
@@ -74,7 +76,8 @@ int ds_input_parse(const char *channel, const char *bytes, size_t len, const ds_
 		return ds_input_is_multipart(bytes, len) ? parse_multipart(bytes, len, lim, doc, err)
 							 : parse_urlencoded(bytes, len, lim, doc, err);
 	if (!strcmp(channel, "email")) {
-		ds_email_opts eo = { .max_total = lim->max_input_bytes };
+		ds_email_opts eo = lim->email;
+		eo.max_total = lim->max_input_bytes;
 		return ds_email_parse(bytes, len, &eo, doc, err);
 	}
 	if (!strcmp(channel, "xml"))

@@ -29,7 +29,8 @@ struct read_ctx {
 static int read_init(void *ctx, ds_runtime *rt, ds_err *err)
 {
 	struct read_ctx *c = ctx;
-	ds_xml_opts opts = { .max_size = rt->cfg->limits.max_input_bytes, .max_depth = 0 };
+	ds_xml_opts opts = { .max_size = rt->cfg->limits.max_input_bytes,
+			     .max_depth = (unsigned)rt->cfg->limits.xml_max_depth };
 	return ds_xml_new(&c->xml, &opts, err);
 }
 

@@ -42,3 +42,57 @@ Test(email, complaints_mailbox)
 	cJSON_Delete(sum);
 	th_home_fini(&h);
 }
+
+/* Each channel's bounds come from dossier.json's "limits"; an input that
+ * breaks one is quarantined at read, with the limit named. */
+Test(channels, limits_from_the_settings)
+{
+	th_home h;
+	th_home_init(&h);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/dossier.json", h.dir);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fputs("{\"limits\": {\"email\": {\"max_parts\": 2}, \"form\": {\"max_fields\": 3},"
+	      " \"multipart\": {\"max_parts\": 2}, \"xml\": {\"max_depth\": 3}}}\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/three-parts.eml", h.dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("From: Luc Morel <luc.morel@example.fr>\r\nTo: reclamations@example.com\r\n"
+	      "Subject: =?UTF-8?Q?R=C3=A9clamation?=\r\nMessage-ID: <limits.1@example.fr>\r\n"
+	      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	      "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLitige.\r\n"
+	      "--b\r\nContent-Type: text/plain\r\n\r\nun\r\n"
+	      "--b\r\nContent-Type: text/plain\r\n\r\ndeux\r\n--b--\r\n", f);
+	fclose(f);
+	const char *inputs[][2] = {
+		{ "", "max_parts" },
+		{ "fixtures/forms/contact-helene-dupre.form", "max_fields" },
+		{ "fixtures/forms/contact-carre-with-file.mime", "parts" },
+		{ "fixtures/xml/CMD-2026-0101.xml", "depth" },
+	};
+	for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+		char *err = NULL;
+		int rc = th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest '%s'",
+				*inputs[i][0] ? inputs[i][0] : path);
+		cr_expect_eq(rc, 3, "%s: exit %d: %s", inputs[i][0], rc, err);
+		cr_expect(strstr(err, inputs[i][1]), "%s: %s does not name %s", inputs[i][0], err,
+			  inputs[i][1]);
+		free(err);
+	}
+	cJSON *q = th_json(&h, 0, "quarantine list");
+	cr_expect_eq(cJSON_GetArraySize(q), 4);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, q)
+		cr_expect_str_eq(th_str(it, "stage"), "read");
+	cJSON_Delete(q);
+	/* the settings loosened, the same inputs replay into their records */
+	snprintf(path, sizeof path, "%s/dossier.json", h.dir);
+	cr_assert_eq(unlink(path), 0);
+	cJSON *sum = th_json(&h, 0, "--now 2026-11-24T09:00:00Z quarantine replay --all");
+	cr_expect_eq(th_num(sum, "records"), 4);
+	cr_expect_eq(th_num(sum, "quarantined"), 0);
+	cJSON_Delete(sum);
+	th_home_fini(&h);
+}

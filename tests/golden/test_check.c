@@ -14,8 +14,12 @@ static int run_case(const char *name)
 	char cmd[PATH_MAX * 4];
 	snprintf(cmd, sizeof cmd,
 		 "rm '%s/schemas' && cp -r '%s/schemas' '%s/schemas' && "
-		 "cp -r '%s/tests/golden/check/%s/schemas/.' '%s/schemas/'",
-		 h.dir, h.repo, h.dir, h.repo, name, h.dir);
+		 "{ [ ! -d '%s/tests/golden/check/%s/schemas' ] || "
+		 "cp -r '%s/tests/golden/check/%s/schemas/.' '%s/schemas/'; } && "
+		 "{ [ ! -f '%s/tests/golden/check/%s/dossier.json' ] || "
+		 "cp '%s/tests/golden/check/%s/dossier.json' '%s/'; }",
+		 h.dir, h.repo, h.dir, h.repo, name, h.repo, name, h.dir, h.repo, name, h.repo, name,
+		 h.dir);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 	cJSON *r = th_json(&h, 2, "check");
 	const cJSON *errs = cJSON_GetObjectItem(r, "errors");
