@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1850,28 +1851,240 @@ static int inspect_record(void *ud, const char *type, cJSON *record)
 	return DS_OK;
 }
 
+/* ---- inspect, for people: one line per value, text quoted with "| " ---- */
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void human_lines(const char *indent, const char *text)
+{
+	while (text && *text) {
+		size_t n = strcspn(text, "\n");
+		printf("%s| %.*s\n", indent, (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
+static void human_json(const char *indent, const cJSON *v)
+{
+	char *s = cJSON_Print(v);
+	if (!s)
+		return;
+	for (char *line = s, *end; *line; line = end + (*end == '\n')) {
+		end = line + strcspn(line, "\n");
+		printf("%s%.*s\n", indent, (int)(end - line), line);
+	}
+	cJSON_free(s);
+}
+
+/* A record as the mapping's targets name its values: "/customer/name = …";
+ * a string with a line break in it is printed as JSON. */
+static void human_flat(const char *indent, char *ptr, size_t cap, const cJSON *v)
+{
+	size_t n = strlen(ptr);
+	if ((cJSON_IsObject(v) || cJSON_IsArray(v)) && v->child) {
+		int i = 0;
+		for (const cJSON *c = v->child; c; c = c->next, i++) {
+			if (cJSON_IsObject(v))
+				snprintf(ptr + n, cap - n, "/%s", c->string);
+			else
+				snprintf(ptr + n, cap - n, "/%d", i);
+			human_flat(indent, ptr, cap, c);
+			ptr[n] = '\0';
+		}
+		return;
+	}
+	if (cJSON_IsString(v) && !strpbrk(v->valuestring, "\n\r\t")) {
+		printf("%s%s = %s\n", indent, *ptr ? ptr : "/", v->valuestring);
+		return;
+	}
+	char *s = cJSON_PrintUnformatted(v);
+	printf("%s%s = %s\n", indent, *ptr ? ptr : "/", s ? s : "?");
+	cJSON_free(s);
+}
+
+static void human_addresses(const char *label, const cJSON *list)
+{
+	if (cJSON_IsObject(list)) {
+		const char *name = jstr(list, "name"), *addr = jstr(list, "address");
+		printf("%-12s %s%s<%s>\n", label, name && *name ? name : "", name && *name ? " " : "",
+		       addr ? addr : "");
+		return;
+	}
+	const cJSON *a;
+	cJSON_ArrayForEach(a, list) {
+		human_addresses(label, a);
+		label = "";
+	}
+}
+
+static void human_email(const cJSON *m)
+{
+	const char *keys[][2] = { { "subject", "subject:" }, { "date", "date:" },
+				  { "message_id", "message-id:" }, { "in_reply_to", "in-reply-to:" } };
+	printf("%-12s %s\n", "channel:", "email");
+	printf("%-12s %s\n", keys[0][1], jstr(m, keys[0][0]) ? jstr(m, keys[0][0]) : "(none)");
+	human_addresses("from:", cJSON_GetObjectItemCaseSensitive(m, "from"));
+	human_addresses("to:", cJSON_GetObjectItemCaseSensitive(m, "to"));
+	human_addresses("cc:", cJSON_GetObjectItemCaseSensitive(m, "cc"));
+	for (size_t i = 1; i < sizeof keys / sizeof *keys; i++)
+		if (jstr(m, keys[i][0]))
+			printf("%-12s %s\n", keys[i][1], jstr(m, keys[i][0]));
+	const cJSON *r;
+	const char *label = "references:";
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(m, "references")) {
+		printf("%-12s %s\n", label, cJSON_IsString(r) ? r->valuestring : "");
+		label = "";
+	}
+	const cJSON *p;
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "parts")))
+		puts("parts:");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(m, "parts")) {
+		const char *cs = jstr(p, "charset"), *fn = jstr(p, "filename");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(p, "size");
+		printf("  %-8s %s%s%s%s%s%s, %.0f bytes\n", jstr(p, "path") ? jstr(p, "path") : "",
+		       jstr(p, "content_type") ? jstr(p, "content_type") : "", cs ? " (" : "",
+		       cs ? cs : "", cs ? ")" : "", fn ? " " : "", fn ? fn : "",
+		       cJSON_IsNumber(size) ? size->valuedouble : 0.0);
+	}
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "attachments")))
+		puts("attachments:");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(m, "attachments")) {
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(p, "size");
+		printf("  %s (%s, %.0f bytes, sha256 %s)\n", jstr(p, "filename") ? jstr(p, "filename") : "",
+		       jstr(p, "content_type") ? jstr(p, "content_type") : "",
+		       cJSON_IsNumber(size) ? size->valuedouble : 0.0,
+		       jstr(p, "sha256") ? jstr(p, "sha256") : "");
+	}
+	puts("text:");
+	human_lines("  ", jstr(m, "text"));
+}
+
+static void human_form(const cJSON *out)
+{
+	printf("%-12s %s\n", "channel:", "form");
+	const cJSON *f;
+	puts("fields:");
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(out, "fields")) {
+		const char *v = jstr(f, "value");
+		if (v && strchr(v, '\n')) {
+			printf("  %s =\n", jstr(f, "name") ? jstr(f, "name") : "");
+			human_lines("    ", v);
+		} else {
+			printf("  %s = %s\n", jstr(f, "name") ? jstr(f, "name") : "", v ? v : "");
+		}
+	}
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "files")))
+		puts("files:");
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(out, "files")) {
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
+		printf("  %s: %s (%s, %.0f bytes, sha256 %s)\n", jstr(f, "name") ? jstr(f, "name") : "",
+		       jstr(f, "filename") ? jstr(f, "filename") : "",
+		       jstr(f, "content_type") ? jstr(f, "content_type") : "",
+		       cJSON_IsNumber(size) ? size->valuedouble : 0.0,
+		       jstr(f, "sha256") ? jstr(f, "sha256") : "");
+	}
+}
+
+static void human_inspect(const cJSON *out, const char *source)
+{
+	const char *channel = jstr(out, "channel") ? jstr(out, "channel") : "";
+	if (!strcmp(channel, "email") && cJSON_GetObjectItemCaseSensitive(out, "parts"))
+		human_email(out);
+	else if (!strcmp(channel, "form") && cJSON_GetObjectItemCaseSensitive(out, "fields"))
+		human_form(out);
+	else {
+		printf("%-12s %s\n", "channel:", channel);
+		if (jstr(out, "root"))
+			printf("%-12s %s\n", "root:", jstr(out, "root"));
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(out, "document");
+		if (d) {
+			puts("document:");
+			human_json("  ", d);
+		}
+	}
+	const cJSON *r;
+	if (source && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "records")))
+		printf("records (source %s):\n", source);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(out, "records")) {
+		printf("  %s (%s):\n", jstr(r, "type") ? jstr(r, "type") : "",
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "valid")) ? "valid" : "not valid");
+		char ptr[1024] = "";
+		human_flat("    ", ptr, sizeof ptr, cJSON_GetObjectItemCaseSensitive(r, "data"));
+	}
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(out, "quarantine");
+	if (q)
+		printf("quarantine:  at %s: %s\n", jstr(q, "stage") ? jstr(q, "stage") : "",
+		       jstr(q, "reason") ? jstr(q, "reason") : "");
+}
+
+/* `inspect --part P`: one decoded MIME part of an email, on stdout. */
+static int inspect_part(ctx *c, const char *text, size_t len, const char *part)
+{
+	ds_email_opts eo = c->cfg->limits.email;
+	eo.max_total = c->cfg->limits.max_input_bytes;
+	char *data = NULL;
+	size_t n = 0;
+	ds_err err = { 0 };
+	int rc = ds_email_part(text, len, &eo, part, &data, &n, &err);
+	if (rc == DS_ENOTFOUND) {
+		errorf("inspect: %s", err.msg);
+		return EX_NOTFOUND;
+	}
+	if (rc == DS_EINVAL || rc == DS_ELIMIT) {
+		errorf("inspect: %s", err.msg);
+		return EX_QUARANTINED;
+	}
+	if (rc)
+		return fail(&err);
+	bool ok = fwrite(data, 1, n, stdout) == n && fflush(stdout) == 0;
+	ds_free(data);
+	if (!ok) {
+		errorf("inspect: cannot write the part to stdout");
+		return EX_INTERNAL;
+	}
+	return EX_OK;
+}
+
 /* What dossier reads from one input, without storing anything. */
 static int cmd_inspect(ctx *c, int argc, char **argv)
 {
-	const char *channel = NULL, *source = NULL, *file = NULL;
+	const char *channel = NULL, *source = NULL, *file = NULL, *ctype = NULL, *part = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i])) {
-			puts("usage: dossier inspect [--channel json|form|xml|email] [--source NAME] FILE\n\n"
-			     "Prints what dossier reads from one input, storing nothing: a form's fields in\n"
-			     "order (repeats kept), a JSON or XML document as parsed. With --source, also\n"
-			     "the records its mappings would produce, each checked against its record\n"
-			     "type, or the stage and reason that would quarantine it. The channel comes\n"
-			     "from the file's extension unless given. For an email: its decoded headers,\n"
-			     "addresses, date (UTC), Message-ID, thread ids, body text, parts and\n"
-			     "attachments (SHA-256).");
+			puts("usage: dossier inspect [--channel json|form|xml|email] [--content-type T]\n"
+			     "                       [--source NAME] [--part P] FILE\n\n"
+			     "Prints what dossier reads from one input, storing nothing. For an email: its\n"
+			     "decoded headers, addresses, date (UTC), Message-ID, thread ids (In-Reply-To,\n"
+			     "References), parts, attachments (with SHA-256) and body text. For a form: its\n"
+			     "fields in order (repeats kept) and its files. A JSON document as parsed; an\n"
+			     "XML document's root. With --source, also the records its mappings would\n"
+			     "produce, each checked against its record type, or the stage and reason that\n"
+			     "would quarantine it. --json prints it all as one JSON object.\n\n"
+			     "The channel comes from --channel, else from --content-type (the media type\n"
+			     "the input arrived with: application/json, application/xml, message/rfc822,\n"
+			     "application/x-www-form-urlencoded, or multipart/form-data with its boundary,\n"
+			     "for a body saved without its Content-Type line), else from the source, else\n"
+			     "from the file's extension.\n\n"
+			     "--part 1.2 writes the bytes of that part of an email to stdout, transfer\n"
+			     "encoding undone and charset untouched; paths number parts as IMAP does\n"
+			     "(RFC 3501 6.4.5), as the parts list shows them. Exit 5 if there is no\n"
+			     "such part.");
 			return EX_OK;
 		}
 		if (!strcmp(argv[i], "--channel") && i + 1 < argc)
 			channel = argv[++i];
+		else if (!strcmp(argv[i], "--content-type") && i + 1 < argc)
+			ctype = argv[++i];
 		else if (!strcmp(argv[i], "--source") && i + 1 < argc)
 			source = argv[++i];
+		else if (!strcmp(argv[i], "--part") && i + 1 < argc)
+			part = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1]) {
-			errorf("inspect: unknown option %s", argv[i]);
+			errorf("inspect: unknown option %s (see dossier inspect --help)", argv[i]);
 			return EX_USAGE;
 		} else if (!file)
 			file = argv[i];
@@ -1881,7 +2094,17 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 		}
 	}
 	if (!file) {
-		errorf("inspect: give a file");
+		errorf("inspect: give a file (see dossier inspect --help)");
+		return EX_USAGE;
+	}
+	if (channel && strcmp(channel, "json") && strcmp(channel, "form") && strcmp(channel, "xml") &&
+	    strcmp(channel, "email")) {
+		errorf("inspect: unknown channel \"%s\" (json, form, xml or email)", channel);
+		return EX_USAGE;
+	}
+	const char *typed = ctype ? ds_input_channel_of_type(ctype) : NULL;
+	if (ctype && !typed) {
+		errorf("inspect: no channel reads content type \"%s\"", ctype);
 		return EX_USAGE;
 	}
 	int rc = setup(c, false);
@@ -1894,11 +2117,34 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	}
 	char *text = NULL;
 	size_t len = 0;
-	ds_err err = {0};
+	ds_err err = { 0 };
 	if ((rc = ds_read_file(file, c->cfg->limits.max_input_bytes, &text, &len, &err)))
 		return rc == DS_ELIMIT ? (errorf("%s", err.msg), EX_QUARANTINED) : fail(&err);
 	if (!channel)
-		channel = src ? src->channel : channel_of(file, (const unsigned char *)text, len);
+		channel = typed ? typed : src ? src->channel : channel_of(file, (const unsigned char *)text, len);
+	if (part) {
+		if (strcmp(channel, "email")) {
+			ds_free(text);
+			errorf("inspect: --part reads emails; %s is read as %s", file, channel);
+			return EX_USAGE;
+		}
+		rc = inspect_part(c, text, len, part);
+		ds_free(text);
+		return rc;
+	}
+	/* A multipart form body saved without its Content-Type line. */
+	if (ctype && !strcmp(channel, "form") && !strncasecmp(ctype, "multipart/", 10) &&
+	    !ds_input_is_multipart(text, len)) {
+		char *whole = NULL;
+		size_t n = 0;
+		if ((rc = ds_input_multipart_with_type(ctype, text, len, &whole, &n, &err))) {
+			ds_free(text);
+			return rc == DS_EINVAL ? (errorf("inspect: %s", err.msg), EX_USAGE) : fail(&err);
+		}
+		ds_free(text);
+		text = whole;
+		len = n;
+	}
 	cJSON *out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "channel", channel);
 	cJSON *doc = NULL;
@@ -1974,10 +2220,15 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 		cJSON_AddStringToObject(q, "reason", err.msg);
 		cJSON_AddItemToObject(out, "quarantine", q);
 	}
-	if (!c->o.quiet || c->o.json)
+	if (c->o.json) {
 		print_json(out);
-	else
+	} else {
+		if (!c->o.quiet)
+			human_inspect(out, source);
+		else if (perr)
+			errorf("%s: quarantined at %s: %s", file, stage, err.msg);
 		cJSON_Delete(out);
+	}
 	cJSON_Delete(doc);
 	ds_arena_free(a);
 	ds_xml_free(x);

@@ -3,6 +3,7 @@
  */
 #include "input.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +15,56 @@
 bool ds_input_is_multipart(const char *bytes, size_t len)
 {
 	return len >= 13 && !strncasecmp(bytes, "Content-Type:", 13);
+}
+
+/* Whether the media type of ct (up to ';' or white space) is type, or ends
+ * in suffix when type is NULL. */
+static bool type_is(const char *ct, const char *type, const char *suffix)
+{
+	size_t n = strcspn(ct, "; \t");
+	if (type)
+		return n == strlen(type) && !strncasecmp(ct, type, n);
+	size_t k = strlen(suffix);
+	return n > k && !strncasecmp(ct + n - k, suffix, k);
+}
+
+const char *ds_input_channel_of_type(const char *ct)
+{
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (type_is(ct, "application/json", NULL) || type_is(ct, NULL, "+json"))
+		return "json";
+	if (type_is(ct, "application/xml", NULL) || type_is(ct, "text/xml", NULL) ||
+	    type_is(ct, NULL, "+xml"))
+		return "xml";
+	if (type_is(ct, "message/rfc822", NULL))
+		return "email";
+	if (type_is(ct, "application/x-www-form-urlencoded", NULL) ||
+	    type_is(ct, "multipart/form-data", NULL))
+		return "form";
+	return NULL;
+}
+
+int ds_input_multipart_with_type(const char *ct, const char *body, size_t len, char **out,
+				 size_t *n, ds_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (strpbrk(ct, "\r\n"))
+		return ds_err_set(err, DS_EINVAL, "a content type is one line");
+	size_t head = strlen("Content-Type: ") + strlen(ct) + 4;
+	if (len > SIZE_MAX - head - 1)
+		return ds_err_set(err, DS_ELIMIT, "body too large");
+	char *b = ds_malloc(head + len + 1);
+	if (!b)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	int k = snprintf(b, head + 1, "Content-Type: %s\r\n\r\n", ct);
+	if (len)
+		memcpy(b + k, body, len);
+	b[k + len] = '\0';
+	*out = b;
+	*n = (size_t)k + len;
+	return DS_OK;
 }
 
 static int parse_json(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,

@@ -36,4 +36,18 @@ int ds_input_parse(const char *channel, const char *bytes, size_t len,
 /* Whether a form input is multipart (starts with its Content-Type line). */
 bool ds_input_is_multipart(const char *bytes, size_t len);
 
+/* The channel that reads a media type (parameters allowed, case ignored):
+ * application/json and +json types, application/xml, text/xml and +xml
+ * types, message/rfc822, application/x-www-form-urlencoded and
+ * multipart/form-data; NULL for any other. */
+const char *ds_input_channel_of_type(const char *content_type);
+
+/* A multipart/form-data body received with its Content-Type apart (an HTTP
+ * request, `inspect --content-type`) as the form channel reads it: the
+ * "Content-Type:" line, a blank line, then the body. Sets *out (ds_malloc'd,
+ * the caller frees it) and *n. Returns 0, DS_EINVAL for a type with a line
+ * break in it, or DS_ENOMEM. */
+int ds_input_multipart_with_type(const char *content_type, const char *body, size_t len,
+				 char **out, size_t *n, ds_err *err);
+
 #endif

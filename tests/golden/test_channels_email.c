@@ -96,3 +96,64 @@ Test(channels, limits_from_the_settings)
 	cJSON_Delete(sum);
 	th_home_fini(&h);
 }
+
+/* `inspect --part` writes one decoded part; `--content-type` reads a body
+ * saved without its name or its Content-Type line. */
+Test(email, inspect_part_and_content_type)
+{
+	th_home h;
+	th_home_init(&h);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/message.txt", h.dir);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	/* part 2 is "Bon de commande n° 12\n" in ISO-8859-1, base64 */
+	fputs("From: Luc Morel <luc.morel@example.fr>\r\nTo: reclamations@example.com\r\n"
+	      "Subject: Litige commande\r\nMessage-ID: <part.1@example.fr>\r\n"
+	      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	      "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	      "Content-Transfer-Encoding: quoted-printable\r\n\r\nR=C3=A9clamation.\r\n"
+	      "--b\r\nContent-Type: text/plain; charset=iso-8859-1; name=\"bon.txt\"\r\n"
+	      "Content-Disposition: attachment; filename=\"bon.txt\"\r\n"
+	      "Content-Transfer-Encoding: base64\r\n\r\nQm9uIGRlIGNvbW1hbmRlIG6wIDEyCg==\r\n--b--\r\n", f);
+	fclose(f);
+	char *out = NULL, *err = NULL;
+	cr_expect_eq(th_run(&h, &out, &err, "inspect --channel email --part 2 '%s'", path), 0, "%s",
+		     err);
+	cr_expect_str_eq(out, "Bon de commande n\xb0 12\n", "charset untouched");
+	free(out);
+	free(err);
+	cr_expect_eq(th_run(&h, &out, &err, "inspect --content-type message/rfc822 --part 1 '%s'", path),
+		     0, "%s", err);
+	cr_expect_str_eq(out, "R\xc3\xa9" "clamation.", "quoted-printable undone");
+	free(out);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, &err, "inspect --channel email --part 3 '%s'", path), 5);
+	cr_expect(strstr(err, "3"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, &err, "inspect --part 1 fixtures/forms/contact-helene-dupre.form"),
+		     2);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, &err, "inspect --content-type image/png '%s'", path), 2);
+	cr_expect(strstr(err, "image/png"), "%s", err);
+	free(err);
+	/* the human view names the parts and the attachment */
+	cr_expect_eq(th_run(&h, &out, NULL, "inspect --channel email '%s'", path), 0);
+	cr_expect(strstr(out, "bon.txt") && strstr(out, "Réclamation."), "%s", out);
+	free(out);
+
+	/* a multipart form body without its Content-Type line */
+	snprintf(path, sizeof path, "%s/body", h.dir);
+	char cmd[PATH_MAX * 2];
+	snprintf(cmd, sizeof cmd, "tail -n +3 fixtures/forms/contact-carre-with-file.mime > '%s'", path);
+	cr_assert_eq(system(cmd), 0);
+	cJSON *r = th_json(&h, 0, "inspect --source web-contact --content-type "
+			   "'multipart/form-data; boundary=----dossier7MA4YWxkTrZu0gW' '%s'", path);
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "fields"), 0), "value"),
+			 "Agnès Carré");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "files")), 1);
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "records"),
+								      0), "valid")));
+	cJSON_Delete(r);
+	th_home_fini(&h);
+}
