@@ -40,6 +40,7 @@ typedef enum {
 } ds_outcome;
 
 #define DS_ENV_MAX_RECORDS 16
+#define DS_ENV_MAX_THREAD 32          /* message ids followed back */
 
 typedef struct ds_env_record {
 	const char *type;
@@ -67,6 +68,10 @@ typedef struct ds_env {
 	cJSON *doc;                  /* NULL once a record took it over */
 	ds_xml_doc *xml;             /* channel xml; owned through the arena */
 	char sha256[65];
+	/* An email's thread, newest first: its In-Reply-To, then its
+	 * References from the last; strings in the arena. */
+	const char *thread[DS_ENV_MAX_THREAD];
+	size_t nthread;
 	/* store_raw; set by the driver when replaying a stored input */
 	int64_t interaction_id;
 	bool duplicate;

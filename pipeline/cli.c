@@ -898,6 +898,28 @@ static int history_row(void *ud, const ds_audit_row *r)
 
 static int doc_row(void *ud, const ds_document_row *d);
 
+static int att_row(void *ud, const ds_attachment_row *r)
+{
+	struct list_ctx *l = ud;
+	l->n++;
+	if (l->arr) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "id", (double)r->id);
+		cJSON_AddNumberToObject(o, "interaction", (double)r->interaction_id);
+		cJSON_AddStringToObject(o, "part", r->part);
+		cJSON_AddStringToObject(o, "filename", r->filename);
+		cJSON_AddStringToObject(o, "content_type", r->content_type);
+		cJSON_AddNumberToObject(o, "size", (double)r->size);
+		cJSON_AddStringToObject(o, "sha256", r->sha256);
+		cJSON_AddItemToArray(l->arr, o);
+		return 0;
+	}
+	printf("  %-5" PRId64 " %s (%s, %" PRId64 " bytes, sha256 %.16s…) from interaction %" PRId64
+	       ", part %s\n", r->id, *r->filename ? r->filename : "(no name)", r->content_type,
+	       r->size, r->sha256, r->interaction_id, r->part);
+	return 0;
+}
+
 static int case_show(ctx *c, int argc, char **argv, bool history_only)
 {
 	if (argc < 2 || is_help(argv[1])) {
@@ -936,6 +958,8 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 			cJSON_AddItemToObject(doc, "history", h.arr);
 			struct list_ctx l = { c, cJSON_AddArrayToObject(doc, "documents"), 0 };
 			ds_store_document_list(c->store, w.row.id, doc_row, &l, &err);
+			struct list_ctx at = { c, cJSON_AddArrayToObject(doc, "attachments"), 0 };
+			ds_store_attachment_list(c->store, w.row.id, att_row, &at, &err);
 			print_json(doc);
 		}
 	} else {
@@ -959,6 +983,11 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 			printf("documents:\n");
 			ds_store_document_list(c->store, w.row.id, doc_row, &l, &err);
 			if (!l.n)
+				printf("  (none)\n");
+			struct list_ctx at = { c, NULL, 0 };
+			printf("attachments (dossier attachment get ID):\n");
+			ds_store_attachment_list(c->store, w.row.id, att_row, &at, &err);
+			if (!at.n)
 				printf("  (none)\n");
 		}
 	}
@@ -1320,6 +1349,109 @@ static int cmd_document(ctx *c, int argc, char **argv)
 	}
 	errorf("document: unknown subcommand %s", argv[1]);
 	return EX_USAGE;
+}
+
+/* ---- attachment ---- */
+
+static int attachment_get(ctx *c, int argc, char **argv)
+{
+	const char *out = NULL, *id = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!id && (argv[i][0] != '-' || !argv[i][1]))
+			id = argv[i];
+		else {
+			errorf("attachment get: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	char *end;
+	long long n = id ? strtoll(id, &end, 10) : 0;
+	if (!id || *end || n <= 0) {
+		errorf("attachment get: give an attachment id (see `dossier case show CASE`)");
+		return EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ds_arena *a = ds_arena_new(4096);
+	if (!a)
+		return EX_INTERNAL;
+	ds_err err = { 0 };
+	ds_attachment_row r;
+	ds_interaction in;
+	char *data = NULL;
+	size_t len = 0;
+	if ((rc = ds_store_attachment_get(c->store, n, a, &r, &err)) ||
+	    (rc = ds_store_interaction_get(c->store, r.interaction_id, a, &in, &err)) ||
+	    (rc = ds_input_attachment(in.channel, (const char *)in.bytes, in.len, &c->cfg->limits,
+				      r.part, r.seq, &data, &len, &err))) {
+		ds_arena_free(a);
+		return fail(&err);
+	}
+	char sha[65];
+	ds_sha256_hex(data, len, sha);
+	if (strcmp(sha, r.sha256)) {
+		errorf("attachment %lld: its bytes no longer match their SHA-256 (%s)", n, r.sha256);
+		rc = EX_INTERNAL;
+	} else {
+		FILE *f = out && strcmp(out, "-") ? fopen(out, "wb") : stdout;
+		if (!f || fwrite(data, 1, len, f) != len || (f != stdout ? fclose(f) : fflush(f))) {
+			errorf("cannot write %s: %s", out ? out : "stdout", strerror(errno));
+			rc = EX_INTERNAL;
+		}
+	}
+	ds_free(data);
+	ds_arena_free(a);
+	return rc;
+}
+
+static int cmd_attachment(ctx *c, int argc, char **argv)
+{
+	if (argc < 2 || is_help(argv[1]) || (argc > 2 && is_help(argv[2]))) {
+		puts("usage: dossier attachment list CASE\n"
+		     "       dossier attachment get ID [--out FILE]\n\n"
+		     "The files that came with a case's inputs (an email's attachments, a form's\n"
+		     "uploads), kept inside the raw interaction: list gives each one's id, name,\n"
+		     "type, size and SHA-256; get writes its bytes to stdout or FILE, checked\n"
+		     "against the SHA-256 taken when it arrived.");
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	if (!strcmp(argv[1], "get"))
+		return attachment_get(c, argc, argv);
+	if (strcmp(argv[1], "list")) {
+		errorf("attachment: unknown subcommand %s", argv[1]);
+		return EX_USAGE;
+	}
+	if (argc != 3) {
+		errorf("attachment list: give one case (an id, a key, or PROCESS:KEY)");
+		return EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ds_arena *a = ds_arena_new(4096);
+	if (!a)
+		return EX_INTERNAL;
+	ds_err err = { 0 };
+	ds_case_work w;
+	if ((rc = ds_engine_find(&w, a, c->cfg, c->store, argv[2], &err))) {
+		ds_arena_free(a);
+		return fail(&err);
+	}
+	struct list_ctx l = { c, c->o.json ? cJSON_CreateArray() : NULL, 0 };
+	rc = ds_store_attachment_list(c->store, w.row.id, att_row, &l, &err);
+	ds_arena_free(a);
+	if (rc) {
+		cJSON_Delete(l.arr);
+		return fail(&err);
+	}
+	if (l.arr)
+		print_json(l.arr);
+	else if (!l.n && !c->o.quiet)
+		puts("(no attachments)");
+	return EX_OK;
 }
 
 /* ---- quarantine ---- */
@@ -2250,6 +2382,7 @@ static void usage(FILE *f)
 	      "  tick                      fire due timers\n"
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
+	      "  attachment list|get       files that came with a case's inputs\n"
 	      "  quarantine list|show|replay  rejected inputs, why, and running them again\n\n"
 	      "global options (before the command):\n"
 	      "  --home DIR    where schemas/ and dossier.json live (default: .)\n"
@@ -2322,6 +2455,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_case(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "document"))
 		rc = cmd_document(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "attachment"))
+		rc = cmd_attachment(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "inspect"))
 		rc = cmd_inspect(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "validate"))

@@ -122,6 +122,7 @@ char *ds_cause_json(ds_arena *a, const ds_cause *c)
 		member(&b, "source", c->source);
 		if (c->interaction_id)
 			ds_buf_printf(&b, ",\"interaction\":%" PRId64, c->interaction_id);
+		member(&b, "thread", c->thread);
 		break;
 	case DS_CAUSE_EVENT:
 	case DS_CAUSE_EDIT:

@@ -76,6 +76,8 @@ typedef struct ds_cause {
 	const char *source;          /* RECORD */
 	int64_t record_id;           /* RECORD, set at commit */
 	int64_t interaction_id;      /* RECORD */
+	const char *thread;          /* RECORD: the Message-ID it answers that
+	                                tied it to the case, or NULL */
 	const char *event;           /* EVENT */
 	const char *role;            /* EVENT, EDIT */
 	const char *actor;           /* EVENT, EDIT */

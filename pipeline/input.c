@@ -4,6 +4,7 @@
 #include "input.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -134,4 +135,63 @@ int ds_input_parse(const char *channel, const char *bytes, size_t len, const ds_
 	if (!strcmp(channel, "xml"))
 		return ds_xml_parse(x, bytes, len, a, xml, err);
 	return ds_err_set(err, DS_ECONFIG, "channel \"%s\" is not read by this build", channel);
+}
+
+/* ---- one file of an input ---- */
+
+struct one_file {
+	int want, seen;              /* the file wanted; files begun so far */
+	ds_buf out;
+	bool found;
+};
+
+static int file_begin(void *ud, const ds_multipart_file *f, ds_err *err)
+{
+	(void)f;
+	(void)err;
+	struct one_file *o = ud;
+	o->found = o->found || o->seen == o->want;
+	o->seen++;
+	return DS_OK;
+}
+
+static int file_data(void *ud, const ds_multipart_file *f, const char *data, size_t len,
+		     ds_err *err)
+{
+	(void)f;
+	struct one_file *o = ud;
+	if (o->seen - 1 != o->want)
+		return DS_OK;
+	return ds_buf_append(&o->out, data, len) ? ds_err_set(err, DS_ENOMEM, "out of memory") : DS_OK;
+}
+
+int ds_input_attachment(const char *channel, const char *bytes, size_t len, const ds_limits *lim,
+			const char *part, int seq, char **data, size_t *n, ds_err *err)
+{
+	*data = NULL;
+	*n = 0;
+	if (!strcmp(channel, "email")) {
+		ds_email_opts eo = lim->email;
+		eo.max_total = lim->max_input_bytes;
+		return ds_email_part(bytes, len, &eo, part, data, n, err);
+	}
+	if (strcmp(channel, "form") || !ds_input_is_multipart(bytes, len))
+		return ds_err_set(err, DS_ENOTFOUND, "a %s input carries no files", channel);
+	ds_multipart_opts mo = lim->multipart;
+	mo.max_total = lim->max_input_bytes;
+	struct one_file o = { .want = seq };
+	ds_buf_init(&o.out, SIZE_MAX / 2);
+	ds_multipart_cb cb = { .file_begin = file_begin, .file_data = file_data, .ud = &o };
+	int rc = ds_multipart_parse_mime(bytes, len, &mo, &cb, err);
+	if (!rc && !o.found)
+		rc = ds_err_set(err, DS_ENOTFOUND, "the form has no file number %d", seq + 1);
+	if (!rc && !o.out.data && ds_buf_append(&o.out, "", 0))
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (rc) {
+		ds_buf_free(&o.out);
+		return rc;
+	}
+	*n = o.out.len;
+	*data = o.out.data;
+	return DS_OK;
 }

@@ -7,7 +7,10 @@
  *   form   urlencoded: an object of fields (repeats as arrays); multipart
  *          (the input starts with its Content-Type line): the same, plus
  *          "_files", the uploaded files described (name, filename,
- *          content_type, size, sha256)
+ *          content_type, size, sha256). Strictly: an empty body, and what
+ *          no browser sends (DS_FORM_STRICT, DS_MULTIPART_STRICT: a bad
+ *          percent-encoding, control bytes, text said to be UTF-8 that is
+ *          not), are refused
  *   email  the decoded message (email.h: subject, from, to, date, text...)
  *   xml    a libxml2 document (xml.h), for XPath picks
  */
@@ -49,5 +52,14 @@ const char *ds_input_channel_of_type(const char *content_type);
  * break in it, or DS_ENOMEM. */
 int ds_input_multipart_with_type(const char *content_type, const char *body, size_t len,
 				 char **out, size_t *n, ds_err *err);
+
+/* The decoded bytes of a file an input carried, as its attachment row
+ * names it: an email's part at IMAP path `part`, or a multipart form's
+ * file number seq (from 0, in body order). Sets *data (ds_malloc'd, the
+ * caller frees it) and *n. DS_ENOTFOUND when the input has no such file;
+ * otherwise the errors of reading the input. */
+int ds_input_attachment(const char *channel, const char *bytes, size_t len,
+			const ds_limits *lim, const char *part, int seq, char **data,
+			size_t *n, ds_err *err);
 
 #endif

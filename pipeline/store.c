@@ -50,6 +50,17 @@ int ds_store_interaction_get(ds_store *s, int64_t id, ds_arena *a, ds_interactio
 int ds_store_record_add(ds_store *s, int64_t iid, const char *type, const char *json,
 			int64_t case_id, ds_time at, int64_t *id, ds_err *err)
 { return s->ops->record_add(s, iid, type, json, case_id, at, id, err); }
+int ds_store_attachment_add(ds_store *s, ds_attachment_row *a, ds_err *err)
+{ return s->ops->attachment_add(s, a, err); }
+int ds_store_attachment_list(ds_store *s, int64_t case_id,
+			     int (*fn)(void *, const ds_attachment_row *), void *ud, ds_err *err)
+{ return s->ops->attachment_list(s, case_id, fn, ud, err); }
+int ds_store_attachment_get(ds_store *s, int64_t id, ds_arena *a, ds_attachment_row *out,
+			    ds_err *err)
+{ return s->ops->attachment_get(s, id, a, out, err); }
+int ds_store_case_by_thread(ds_store *s, const char *process, const char *id, ds_arena *a,
+			    ds_case_row *out, ds_err *err)
+{ return s->ops->case_by_thread(s, process, id, a, out, err); }
 int ds_store_case_find(ds_store *s, const char *process, const char *key, ds_arena *a,
 		       ds_case_row *out, ds_err *err)
 { return s->ops->case_find(s, process, key, a, out, err); }

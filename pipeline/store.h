@@ -66,6 +66,30 @@ int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *duplicate,
 int ds_store_interaction_get(ds_store *s, int64_t id, ds_arena *a,
 			     ds_interaction *out, ds_err *err);
 
+/* ---- attachments: the files an interaction carried ---- */
+
+/* The bytes stay in the interaction; a row says where they are (an email's
+ * MIME part path, or the nth file of a multipart form) and what they are. */
+typedef struct ds_attachment_row {
+	int64_t id;
+	int64_t interaction_id;
+	int seq;                     /* the input's nth file, from 0 */
+	const char *part;            /* email: IMAP part path; form: field name */
+	const char *filename;        /* as sent, possibly "" */
+	const char *content_type;
+	int64_t size;                /* decoded bytes */
+	char sha256[65];             /* hex of the decoded bytes */
+} ds_attachment_row;
+
+int ds_store_attachment_add(ds_store *s, ds_attachment_row *a, ds_err *err);
+/* The attachments of the interactions whose records went to a case, in
+ * the order they arrived. */
+int ds_store_attachment_list(ds_store *s, int64_t case_id,
+			     int (*fn)(void *ud, const ds_attachment_row *a),
+			     void *ud, ds_err *err);
+int ds_store_attachment_get(ds_store *s, int64_t id, ds_arena *a,
+			    ds_attachment_row *out, ds_err *err);
+
 /* ---- records ---- */
 
 int ds_store_record_add(ds_store *s, int64_t interaction_id, const char *type,
@@ -94,6 +118,11 @@ int ds_store_case_find(ds_store *s, const char *process, const char *key,
 		       ds_arena *a, ds_case_row *out, ds_err *err);
 int ds_store_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
 		      ds_err *err);
+/* The case of process that a message belongs to: the latest case of that
+ * process given a record by a stored interaction whose identity (an
+ * email's Message-ID) is id. DS_ENOTFOUND when none. */
+int ds_store_case_by_thread(ds_store *s, const char *process, const char *id,
+			    ds_arena *a, ds_case_row *out, ds_err *err);
 /* Inserts c (c->id is set). DS_EBUSY if (process, key) already exists. */
 int ds_store_case_insert(ds_store *s, ds_case_row *c, ds_err *err);
 /* Writes c if the stored version is still expected_version, else DS_EBUSY:

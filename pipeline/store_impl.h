@@ -21,6 +21,14 @@ struct ds_store_ops {
 	int (*interaction_add)(ds_store *, ds_interaction *, bool *, ds_err *);
 	int (*interaction_get)(ds_store *, int64_t, ds_arena *,
 			       ds_interaction *, ds_err *);
+	int (*attachment_add)(ds_store *, ds_attachment_row *, ds_err *);
+	int (*attachment_list)(ds_store *, int64_t,
+			       int (*)(void *, const ds_attachment_row *), void *,
+			       ds_err *);
+	int (*attachment_get)(ds_store *, int64_t, ds_arena *,
+			      ds_attachment_row *, ds_err *);
+	int (*case_by_thread)(ds_store *, const char *, const char *, ds_arena *,
+			      ds_case_row *, ds_err *);
 	int (*record_add)(ds_store *, int64_t, const char *, const char *,
 			  int64_t, ds_time, int64_t *, ds_err *);
 	int (*case_find)(ds_store *, const char *, const char *, ds_arena *,

@@ -91,11 +91,23 @@ static const char *const migrations[] = {
 	"ALTER TABLE interactions ADD COLUMN identity TEXT;"
 	"CREATE UNIQUE INDEX interactions_identity ON interactions(source, identity)"
 	" WHERE identity IS NOT NULL;",
+	/* 3: the files an input carried, and what ties a reply to the case of
+	 * the message it answers */
+	"CREATE TABLE attachments("
+	" id INTEGER PRIMARY KEY,"
+	" interaction_id INTEGER NOT NULL REFERENCES interactions(id),"
+	" seq INTEGER NOT NULL, part TEXT NOT NULL, filename TEXT NOT NULL,"
+	" content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 BLOB NOT NULL,"
+	" UNIQUE(interaction_id, seq));"
+	"CREATE INDEX interactions_thread ON interactions(identity)"
+	" WHERE identity IS NOT NULL;"
+	"CREATE INDEX records_interaction ON records(interaction_id);",
 };
 
 enum stmt {
 	S_INTERACTION_ADD, S_INTERACTION_FIND, S_INTERACTION_GET,
 	S_RECORD_ADD,
+	S_ATT_ADD, S_ATT_LIST, S_ATT_GET, S_CASE_THREAD,
 	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE,
 	S_CASE_SET_PROFILE,
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
@@ -112,6 +124,7 @@ enum stmt {
 #define CASE_COLS "id, process, process_version, key, state, version," \
 	" state_version, state_since, created_at, updated_at," \
 	" coalesce(profile_id, 0), data"
+#define ATT_COLS "id, interaction_id, seq, part, filename, content_type, size, sha256"
 #define DOC_COLS "d.id, d.case_id, d.audit_id, c.key, d.template, d.path," \
 	" d.sha256, d.size, d.created_at"
 
@@ -125,6 +138,14 @@ static const char *const sql[S_COUNT_] = {
 		" sha256, bytes FROM interactions WHERE id = ?",
 	[S_RECORD_ADD] = "INSERT INTO records(interaction_id, type, case_id,"
 		" created_at, data) VALUES(?,?,?,?,?)",
+	[S_ATT_ADD] = "INSERT INTO attachments(interaction_id, seq, part, filename,"
+		" content_type, size, sha256) VALUES(?,?,?,?,?,?,?)",
+	[S_ATT_LIST] = "SELECT " ATT_COLS " FROM attachments WHERE interaction_id IN"
+		" (SELECT interaction_id FROM records WHERE case_id = ?) ORDER BY id",
+	[S_ATT_GET] = "SELECT " ATT_COLS " FROM attachments WHERE id = ?",
+	[S_CASE_THREAD] = "SELECT " CASE_COLS " FROM cases WHERE process = ?2 AND id IN"
+		" (SELECT r.case_id FROM interactions i JOIN records r ON r.interaction_id = i.id"
+		" WHERE i.identity = ?1) ORDER BY id DESC LIMIT 1",
 	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM cases WHERE process = ? AND key = ?",
 	[S_CASE_GET] = "SELECT " CASE_COLS " FROM cases WHERE id = ?",
 	[S_CASE_INSERT] = "INSERT INTO cases(process, process_version, key, state,"
@@ -714,6 +735,80 @@ static int lite_record_add(ds_store *s, int64_t iid, const char *type, const cha
 	return rc;
 }
 
+/* ---- attachments ---- */
+
+static void read_att(ds_arena *a, sqlite3_stmt *q, ds_attachment_row *r)
+{
+	r->id = sqlite3_column_int64(q, 0);
+	r->interaction_id = sqlite3_column_int64(q, 1);
+	r->seq = sqlite3_column_int(q, 2);
+	r->part = col_text(a, q, 3);
+	r->filename = col_text(a, q, 4);
+	r->content_type = col_text(a, q, 5);
+	r->size = sqlite3_column_int64(q, 6);
+	col_sha(q, 7, r->sha256);
+}
+
+static int lite_attachment_add(ds_store *s, ds_attachment_row *r, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_ATT_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, r->interaction_id);
+	sqlite3_bind_int(q, 2, r->seq);
+	bind_text(q, 3, r->part);
+	bind_text(q, 4, r->filename ? r->filename : "");
+	bind_text(q, 5, r->content_type);
+	sqlite3_bind_int64(q, 6, r->size);
+	bind_sha(q, 7, r->sha256);
+	int rc = run(l, q, err, "store attachment");
+	if (!rc)
+		r->id = sqlite3_last_insert_rowid(l->db);
+	return rc;
+}
+
+static int row_att(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_attachment_row r;
+	read_att(NULL, q, &r);
+	return ((int (*)(void *, const ds_attachment_row *))w->fn)(w->ud, &r);
+}
+
+static int lite_attachment_list(ds_store *s, int64_t case_id,
+				int (*fn)(void *, const ds_attachment_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_ATT_LIST, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, case_id);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_att, &w, err, "list attachments");
+}
+
+static int lite_attachment_get(ds_store *s, int64_t id, ds_arena *a, ds_attachment_row *out,
+			       ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_ATT_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		read_att(a, q, out);
+		sqlite3_reset(q);
+		if (!out->part || !out->filename || !out->content_type)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_OK;
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "no such attachment: %lld", (long long)id);
+	return db_error(l, err, "read attachment");
+}
+
 /* ---- cases ---- */
 
 static void read_case(ds_arena *a, sqlite3_stmt *q, ds_case_row *c)
@@ -759,6 +854,18 @@ static int lite_case_find(ds_store *s, const char *process, const char *key, ds_
 	bind_text(q, 1, process);
 	bind_text(q, 2, key);
 	return one_case(l, q, a, out, err, key);
+}
+
+static int lite_case_by_thread(ds_store *s, const char *process, const char *id, ds_arena *a,
+			       ds_case_row *out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_THREAD, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, id);
+	bind_text(q, 2, process);
+	return one_case(l, q, a, out, err, id);
 }
 
 static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
@@ -1243,6 +1350,10 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.interaction_add = lite_interaction_add,
 	.interaction_get = lite_interaction_get,
 	.record_add = lite_record_add,
+	.attachment_add = lite_attachment_add,
+	.attachment_list = lite_attachment_list,
+	.attachment_get = lite_attachment_get,
+	.case_by_thread = lite_case_by_thread,
 	.case_find = lite_case_find,
 	.case_get = lite_case_get,
 	.case_insert = lite_case_insert,

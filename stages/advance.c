@@ -23,23 +23,73 @@ static ds_outcome fail_or_reject(int rc)
 	}
 }
 
+/* The record's JSON text, in the arena. */
+static const char *record_text(ds_env *env, const ds_env_record *r, ds_err *err)
+{
+	char *json = cJSON_PrintUnformatted(r->data);
+	char *text = json ? ds_arena_strdup(env->arena, json) : NULL;
+	cJSON_free(json);
+	if (!text)
+		ds_err_set(err, DS_ENOMEM, "out of memory");
+	return text;
+}
+
+/* Sets the process key at its dotted path in data to key (a record that
+ * reached its case through its thread carries the case's key). */
+static int set_key(cJSON *data, const char *path, const char *key)
+{
+	cJSON *cur = data;
+	char seg[128];
+	for (;;) {
+		size_t n = strcspn(path, ".");
+		if (!n || n >= sizeof seg || !cJSON_IsObject(cur))
+			return DS_EINVAL;
+		memcpy(seg, path, n);
+		seg[n] = '\0';
+		if (!path[n]) {
+			cJSON *v = cJSON_CreateString(key);
+			if (!v)
+				return DS_ENOMEM;
+			if (cJSON_GetObjectItemCaseSensitive(cur, seg))
+				return cJSON_ReplaceItemInObjectCaseSensitive(cur, seg, v) ? DS_OK
+											   : DS_ENOMEM;
+			return cJSON_AddItemToObject(cur, seg, v) ? DS_OK : (cJSON_Delete(v), DS_ENOMEM);
+		}
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, seg);
+		if (!next && !(next = cJSON_AddObjectToObject(cur, seg)))
+			return DS_ENOMEM;
+		cur = next;
+		path += n + 1;
+	}
+}
+
+/* The case a record goes to: the one its key names; else, for an email,
+ * the case of the newest message of its thread that has one of this
+ * process. DS_ENOTFOUND when neither. */
+static int correlate(ds_runtime *rt, ds_env *env, const ds_process *p, const char *key,
+		     ds_case_row *row, const char **via, ds_err *err)
+{
+	*via = NULL;
+	int rc = key ? ds_store_case_find(rt->store, p->name, key, env->arena, row, err)
+		     : DS_ENOTFOUND;
+	for (size_t i = 0; rc == DS_ENOTFOUND && i < env->nthread; i++) {
+		rc = ds_store_case_by_thread(rt->store, p->name, env->thread[i], env->arena, row,
+					     err);
+		if (rc == DS_OK)
+			*via = env->thread[i];
+	}
+	return rc;
+}
+
 static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err)
 {
 	const ds_process *p = ds_config_process_for(rt->cfg, r->type);
-	char *json = cJSON_PrintUnformatted(r->data);
 	int rc;
-	if (!json) {
-		ds_err_set(err, DS_ENOMEM, "out of memory");
-		return DS_STAGE_FAIL;
-	}
-	char *rec_json = ds_arena_strdup(env->arena, json);
-	cJSON_free(json);
-	if (!rec_json) {
-		ds_err_set(err, DS_ENOMEM, "out of memory");
-		return DS_STAGE_FAIL;
-	}
 	if (!p) {
 		/* A record no process consumes is kept for the profile store. */
+		const char *rec_json = record_text(env, r, err);
+		if (!rec_json)
+			return DS_STAGE_FAIL;
 		rc = ds_store_record_add(rt->store, env->interaction_id, r->type, rec_json, 0,
 					 rt->now, NULL, err);
 		if (rc)
@@ -56,20 +106,31 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 	} else if (cJSON_IsNumber(k)) {
 		snprintf(keybuf, sizeof keybuf, "%.15g", k->valuedouble);
 		key = keybuf;
-	} else {
-		ds_err_set(err, DS_EINVAL, "%s record has no key \"%s\" for process \"%s\"",
-			   r->type, p->key, p->name);
-		return DS_STAGE_REJECT;
 	}
 	ds_cause cause = { .kind = DS_CAUSE_RECORD, .record_type = r->type,
 			   .source = env->source->name, .interaction_id = env->interaction_id };
 	ds_case_row row;
-	rc = ds_store_case_find(rt->store, p->name, key, env->arena, &row, err);
+	rc = correlate(rt, env, p, key, &row, &cause.thread, err);
+	if (rc == DS_OK && cause.thread && (rc = set_key(r->data, p->key, row.key))) {
+		ds_err_set(err, rc, "%s record: cannot set its key \"%s\" to its case's", r->type,
+			   p->key);
+		return rc == DS_ENOMEM ? DS_STAGE_FAIL : DS_STAGE_REJECT;
+	}
+	const char *rec_json = record_text(env, r, err);
+	if (!rec_json)
+		return DS_STAGE_FAIL;
+	if (rc == DS_ENOTFOUND && !key) {
+		ds_err_set(err, DS_EINVAL, "%s record has no key \"%s\" for process \"%s\"%s",
+			   r->type, p->key, p->name,
+			   env->nthread ? ", and the messages it answers belong to no such case" : "");
+		return DS_STAGE_REJECT;
+	}
 	if (rc == DS_ENOTFOUND) {
 		if (!ds_process_can_start(p, r->type)) {
 			ds_err_set(err, DS_EINVAL,
-				   "uncorrelated: no %s case %s, and a %s record cannot start one",
-				   p->name, key, r->type);
+				   "uncorrelated: no %s case %s%s, and a %s record cannot start one",
+				   p->name, key, env->nthread ? " in this message's thread" : "",
+				   r->type);
 			return DS_STAGE_REJECT;
 		}
 		/* The case starts from the record itself: both die with the arena,

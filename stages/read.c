@@ -1,8 +1,10 @@
 /*
  * read.c - stage "read": checks the input's size, fingerprints it and
  * parses it for its channel (JSON, forms, XML, email) within the configured
- * limits. Inputs that cannot be read are rejected here, raw bytes and all,
- * so the quarantine keeps them for a replay.
+ * limits, and notes the messages an email answers (its thread, which the
+ * advance stage follows to a case). Inputs that cannot be read are
+ * rejected here, raw bytes and all, so the quarantine keeps them for a
+ * replay.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +42,31 @@ static void read_fini(void *ctx)
 	ds_xml_free(c->xml);
 }
 
+/* Adds one message id to the thread, once. */
+static int thread_add(ds_env *env, const cJSON *id)
+{
+	if (!cJSON_IsString(id) || !*id->valuestring || env->nthread == DS_ENV_MAX_THREAD)
+		return DS_OK;
+	for (size_t i = 0; i < env->nthread; i++)
+		if (!strcmp(env->thread[i], id->valuestring))
+			return DS_OK;
+	const char *s = ds_arena_strdup(env->arena, id->valuestring);
+	if (!s)
+		return DS_ENOMEM;
+	env->thread[env->nthread++] = s;
+	return DS_OK;
+}
+
+/* The messages an email answers, newest first, for the advance stage. */
+static int read_thread(ds_env *env)
+{
+	int rc = thread_add(env, cJSON_GetObjectItemCaseSensitive(env->doc, "in_reply_to"));
+	const cJSON *refs = cJSON_GetObjectItemCaseSensitive(env->doc, "references");
+	for (int i = cJSON_GetArraySize(refs) - 1; !rc && i >= 0; i--)
+		rc = thread_add(env, cJSON_GetArrayItem(refs, i));
+	return rc;
+}
+
 static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	struct read_ctx *c = ctx;
@@ -68,6 +95,10 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 	}
 	if (rc == DS_ENOMEM)
 		return DS_STAGE_FAIL;
+	if (!rc && !strcmp(env->channel, "email") && read_thread(env)) {
+		ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_STAGE_FAIL;
+	}
 	return rc ? DS_STAGE_REJECT : DS_STAGE_CONTINUE;
 }
 

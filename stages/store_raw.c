@@ -4,11 +4,59 @@
  * stored for the same source (same SHA-256) is a duplicate: the chain stops
  * there and creates nothing; so is an email with the Message-ID of one
  * already stored for the source. An input replayed from quarantine whose raw
- * bytes are already stored (env->interaction_id set) passes through.
+ * bytes are already stored (env->interaction_id set) passes through. The
+ * files an email or a multipart form carried are listed with the
+ * interaction (their bytes are in it), so that a case finds the documents
+ * its inputs brought.
  */
 #include <string.h>
 
 #include "chain.h"
+
+static bool is_sha256(const cJSON *v)
+{
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 64)
+		return false;
+	return strspn(v->valuestring, "0123456789abcdef") == 64;
+}
+
+/* An email's "attachments" (each with its part path) or a multipart form's
+ * "_files" (each with its field name), as the read stage's parsers gave
+ * them. */
+static int add_attachments(ds_runtime *rt, ds_env *env, ds_err *err)
+{
+	bool email = !strcmp(env->channel, "email");
+	if (!env->doc || (!email && strcmp(env->channel, "form")))
+		return DS_OK;
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(env->doc, email ? "attachments" : "_files");
+	if (!cJSON_IsArray(list))
+		return DS_OK;
+	const cJSON *f;
+	int seq = 0;
+	cJSON_ArrayForEach(f, list) {
+		const cJSON *part = cJSON_GetObjectItemCaseSensitive(f, email ? "path" : "name");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "filename");
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(f, "content_type");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
+		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
+		if (!cJSON_IsString(part) || !cJSON_IsString(type) || !cJSON_IsNumber(size) ||
+		    size->valuedouble < 0 || !is_sha256(sha))
+			continue;
+		ds_attachment_row a = {
+			.interaction_id = env->interaction_id,
+			.seq = seq++,
+			.part = part->valuestring,
+			.filename = cJSON_IsString(name) ? name->valuestring : "",
+			.content_type = type->valuestring,
+			.size = (int64_t)size->valuedouble,
+		};
+		memcpy(a.sha256, sha->valuestring, 65);
+		int rc = ds_store_attachment_add(rt->store, &a, err);
+		if (rc)
+			return rc;
+	}
+	return DS_OK;
+}
 
 static ds_outcome store_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
@@ -41,9 +89,11 @@ static ds_outcome store_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 	if (dup) {
 		rt->stats.duplicates++;
 		env->done = true;
-	} else {
-		rt->stats.new_++;
+		return DS_STAGE_CONTINUE;
 	}
+	if ((rc = add_attachments(rt, env, err)))
+		return rc == DS_EBUSY ? DS_STAGE_RETRY : DS_STAGE_FAIL;
+	rt->stats.new_++;
 	return DS_STAGE_CONTINUE;
 }
 
