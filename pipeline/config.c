@@ -264,13 +264,31 @@ static void cross_check(ds_config *c, ds_diag *diag)
 			/* A field written where the record type has none would only
 			 * be refused later, input by input. */
 			for (size_t f = 0; schema && f < rule->nfields; f++) {
-				const char *t = rule->fields[f].target;
-				if (!t || ds_schema_allows_pointer(schema, t))
+				const ds_field_map *fm = &rule->fields[f];
+				const char *t = fm->target;
+				if (!t)
 					continue;
 				snprintf(p, sizeof p, "/rules/%zu/fields/", r);
 				ds_json_pointer_escape(t, p + strlen(p), sizeof p - strlen(p));
-				ds_diag_error(diag, s->file, p, "record type \"%s\" has no field %s",
-					      rule->record, t);
+				if (!ds_schema_allows_pointer(schema, t)) {
+					ds_diag_error(diag, s->file, p, "record type \"%s\" has no field %s",
+						      rule->record, t);
+					continue;
+				}
+				/* An array built by "each": its items' fields. */
+				for (size_t e = 0; e < fm->neach; e++) {
+					const char *sub = fm->each[e].target;
+					char item[512], ep[1200];
+					if (!sub || snprintf(item, sizeof item, "%s/0%s", t, sub) >=
+							    (int)sizeof item ||
+					    ds_schema_allows_pointer(schema, item))
+						continue;
+					snprintf(ep, sizeof ep, "%s/each/", p);
+					ds_json_pointer_escape(sub, ep + strlen(ep), sizeof ep - strlen(ep));
+					ds_diag_error(diag, s->file, ep,
+						      "the items of %s in record type \"%s\" have no field %s",
+						      t, rule->record, sub);
+				}
 			}
 		}
 	}
