@@ -7,7 +7,8 @@
  * Date) is decoded here from GMime's raw values, so that the unfolding and
  * RFC 2047 rules are ours and ISO-8859-1 is read as Windows-1252 like the
  * bodies. Charset conversion reuses the form module's tables for UTF-8,
- * Windows-1252 and ISO-8859-15 and asks iconv (g_convert) for the rest.
+ * Windows-1252 and ISO-8859-15 and asks iconv (g_convert) for the rest,
+ * under GMime's iconv name for the label so that its aliases work.
  *
  * Ownership. GMime and GLib objects are released with g_object_unref /
  * g_free / g_date_time_unref / g_mime_references_free, libxml2 documents
@@ -53,8 +54,13 @@ static int put_utf8(ds_buf *b, const char *label, const char *in, size_t n)
 	if (cs < 0 && label && *label) {
 		gsize written = 0;
 		GError *gerr = NULL;
+		/* GMime's name for the charset knows the aliases iconv lacks
+		 * (ks_c_5601-1987 is EUC-KR); it needs GMime initialised */
+		pthread_once(&init_once, init_libs);
+		const char *name = g_mime_charset_iconv_name(label);
 		/* GLib's string, freed with g_free */
-		gchar *conv = g_convert(in, (gssize)n, "UTF-8", label, NULL, &written, &gerr);
+		gchar *conv = g_convert(in, (gssize)n, "UTF-8", name ? name : label, NULL, &written,
+					&gerr);
 		if (gerr)
 			g_error_free(gerr);
 		if (conv && ds_utf8_valid(conv, written)) {
