@@ -47,9 +47,21 @@ static void init_libs(void)
 
 /* ---- charsets ---- */
 
+/* Whether label names US-ASCII, MIME's default charset: bytes past ASCII
+ * under it are read as under no label (UTF-8 when valid), not as the
+ * Windows-1252 of the WHATWG table, so that a mislabelled UTF-8 body reads
+ * the same with or without its label. */
+static bool ascii_label(const char *label)
+{
+	return strcasecmp(label, "us-ascii") == 0 || strcasecmp(label, "ascii") == 0 ||
+	       strcasecmp(label, "ansi_x3.4-1968") == 0;
+}
+
 /* Appends n bytes in charset label (NULL: unknown) to b as UTF-8. */
 static int put_utf8(ds_buf *b, const char *label, const char *in, size_t n)
 {
+	if (label && ascii_label(label))
+		label = NULL;
 	int cs = label ? ds_form_charset_lookup(label, strlen(label)) : -1;
 	if (cs < 0 && label && *label) {
 		gsize written = 0;

@@ -25,9 +25,10 @@
  * sign), Windows-1252 and ISO-8859-15 are handled here, other charsets
  * through iconv under GMime's names (ks_c_5601-1987 is EUC-KR), and
  * anything unreadable falls back to Windows-1252 (or to UTF-8 with U+FFFD
- * when it is valid enough). `text` is the first text/plain part of the
- * message that is not an attachment, else the first such text/html part
- * turned into readable text (libxml2's HTML parser, no
+ * when it is valid enough); bytes past ASCII in a part labelled US-ASCII,
+ * MIME's default, are read as in an unlabelled one. `text` is the first
+ * text/plain part of the message that is not an attachment, else the first
+ * such text/html part turned into readable text (libxml2's HTML parser, no
  * network, no outside entities; script and style dropped; block elements
  * end lines), else "". Line ends in text are "\n". An attachment is a leaf
  * part that is not the chosen body and has a Content-Disposition of
