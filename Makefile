@@ -2,7 +2,7 @@
 #
 #   make            the dossier binary and build/libdossier.a (the engine)
 #   make deps       install missing Debian packages (root) or print the command
-#   make test       deps, build, run every test
+#   make test       deps, the test oracles (npm), build, run every test
 #   make asan       the tests again under AddressSanitizer + UBSan
 #   make fuzz       each fuzz harness for FUZZ_SECONDS with libFuzzer (clang)
 #   make demo       run the reference business on fixtures/
@@ -47,7 +47,7 @@ DEB_PKGS := gcc make pkg-config libsqlite3-dev libcjson-dev libpcre2-dev \
 	libssl-dev libhpdf-dev libcriterion-dev libxml2-dev libgmime-3.0-dev \
 	poppler-utils fonts-dejavu-core
 
-.PHONY: all deps test asan fuzz fuzzers demo bench install clean unit-tests
+.PHONY: all deps oracle test asan fuzz fuzzers demo bench install clean unit-tests
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -87,6 +87,8 @@ deps:
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
 			|| missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+		|| missing="$$missing nodejs npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 		echo "installing:$$missing"; \
@@ -96,6 +98,16 @@ deps:
 		echo "missing Debian packages; run:"; \
 		echo "  sudo apt-get install -y$$missing"; exit 2; \
 	fi
+
+# The differential tests' oracles (npm packages, test-only, versions pinned
+# by tests/oracle/package-lock.json), installed again when the lock changes.
+ORACLE_STAMP := tests/oracle/node_modules/.package-lock.json
+
+oracle: $(ORACLE_STAMP)
+
+$(ORACLE_STAMP): tests/oracle/package.json tests/oracle/package-lock.json | deps
+	npm ci --prefix tests/oracle --no-audit --no-fund
+	@touch $@
 
 unit-tests: $(TEST_BIN) $(FUZZ_BIN)
 
@@ -114,11 +126,11 @@ fuzz: deps
 			build-fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; \
 	done
 
-test: deps
+test: deps oracle
 	@$(MAKE) --no-print-directory all unit-tests
 	@tests/run-tests $(BUILD)
 
-asan: deps
+asan: deps oracle
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" BIN=build-asan/dossier all unit-tests

@@ -10,6 +10,10 @@
  *   fields    every message of mail-gem/ and mailparser/ parses or is
  *             refused with a reason, and a parsed one has a subject, a
  *             sender, a date and body text.
+ *   oracle    the same messages read by the npm package mailparser
+ *             (tests/oracle/mailparser.js, one node process for all):
+ *             subject, From address, To addresses, date, attachment names
+ *             and sizes, text body.
  *
  * Where a message is read differently on purpose, or GMime reads malformed
  * input its own way, the case is listed by name in a table below with its
@@ -20,11 +24,15 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -590,4 +598,301 @@ Test(email_corpus, fields)
 	       f.n, parsed, complete, refused);
 	files_free(&f);
 	cr_assert_eq(bad, 0, "%d field cases disagree with the known-differences table", bad);
+}
+
+/* ---- mail-gem and mailparser: differential test against mailparser ---- */
+
+#define ORACLE "tests/oracle/mailparser.js"
+#define ORACLE_MODULE "tests/oracle/node_modules/mailparser/package.json"
+#define ORACLE_MAX_OUT (64u << 20)
+
+/* Runs node on the oracle script with every file as an argument and
+ * returns its output parsed (one array, one object per file). */
+static cJSON *run_oracle(const files *f)
+{
+	struct stat st;
+	cr_assert_eq(stat(ORACLE_MODULE, &st), 0,
+		     "mailparser is not installed: `make test` runs npm ci --prefix tests/oracle");
+	char **argv = calloc(f->n + 3, sizeof(*argv));
+	cr_assert_not_null(argv);
+	argv[0] = (char *)"node";
+	argv[1] = (char *)ORACLE;
+	for (size_t i = 0; i < f->n; i++)
+		argv[i + 2] = f->v[i];
+	int fd[2];
+	cr_assert_eq(pipe(fd), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fd[0]);
+	posix_spawn_file_actions_addclose(&fa, fd[1]);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, "node", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd[1]);
+	free(argv);
+	cr_assert_eq(rc, 0, "cannot run node: %s", strerror(rc));
+	size_t cap = 1u << 16, n = 0;
+	char *out = malloc(cap);
+	cr_assert_not_null(out);
+	for (;;) {
+		if (n == cap) {
+			cr_assert_lt(cap, ORACLE_MAX_OUT, "the oracle's output is too long");
+			cap *= 2;
+			out = realloc(out, cap);
+			cr_assert_not_null(out);
+		}
+		ssize_t k = read(fd[0], out + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		cr_assert_geq(k, 0, "reading the oracle: %s", strerror(errno));
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd[0]);
+	int status = 0;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the oracle failed (%d)", status);
+	cJSON *j = cJSON_ParseWithLength(out, n);
+	free(out);
+	cr_assert(cJSON_IsArray(j), "the oracle's output is not a JSON array");
+	cr_assert_eq((size_t)cJSON_GetArraySize(j), f->n);
+	return j;
+}
+
+/* s with every run of white space (ASCII, and U+00A0) as one space, and
+ * none at either end; malloc'd. */
+static char *squash(const char *s)
+{
+	char *o = malloc(strlen(s ? s : "") + 1);
+	cr_assert_not_null(o);
+	size_t n = 0;
+	bool space = false;
+	for (const char *p = s ? s : ""; *p; p++) {
+		bool ws = isspace((unsigned char)*p);
+		if (!ws && (unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0) {
+			ws = true;
+			p++;
+		}
+		if (ws) {
+			space = n > 0;
+			continue;
+		}
+		if (space)
+			o[n++] = ' ';
+		space = false;
+		o[n++] = *p;
+	}
+	o[n] = '\0';
+	return o;
+}
+
+/* Compares two strings (either may be NULL) after squash(). */
+static bool same_text(const char *a, const char *b, char *why, size_t whylen)
+{
+	char q1[72], q2[72];
+	if (!a || !b) {
+		snprintf(why, whylen, "ours %s, mailparser %s", a ? ds_quote(a, q1) : "null",
+			 b ? ds_quote(b, q2) : "null");
+		return !a && !b;
+	}
+	char *x = squash(a), *y = squash(b);
+	bool same = strcmp(x, y) == 0;
+	if (!same) {
+		size_t k = 0;
+		while (x[k] && x[k] == y[k])
+			k++;
+		snprintf(why, whylen, "differ at %zu: ours \"%s\", mailparser \"%s\"", k,
+			 ds_quote(x + k, q1), ds_quote(y + k, q2));
+	}
+	free(x);
+	free(y);
+	return same;
+}
+
+/* Appends "a, b, c" of the string members key of the array's objects (or
+ * of the array's strings when key is NULL) to out. */
+static void list_of(const cJSON *arr, const char *key, const char *key2, char *out, size_t max)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr) {
+		const char *s = key ? ds_json_str(e, key) : e->valuestring;
+		int k;
+		if (key2) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key2);
+			k = snprintf(out + n, max - n, "%s%s:%.0f", n ? ", " : "", s ? s : "(none)",
+				     cJSON_IsNumber(v) ? v->valuedouble : -1.0);
+		} else {
+			k = snprintf(out + n, max - n, "%s%s", n ? ", " : "", s ? s : "(none)");
+		}
+		if (k < 0 || (size_t)k >= max - n)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/* Where our reading and mailparser's differ on purpose or through a
+ * malformed fixture: the file and the field. */
+#define MSG_ATT "an attached message/rfc822: mailparser lists it as one attachment, we " \
+		"read inside it and list its own attachments"
+#define TEXT_ATT "a text part neither plain nor HTML and without a name (text/enriched, " \
+		 "text/watch-html): mailparser lists it as an attachment, we do not"
+#define REPORT_ATT "a delivery report: mailparser lists the returned message or its " \
+		   "headers, we the message/delivery-status part (and read inside the " \
+		   "returned message)"
+#define REPORT_TEXT "a delivery report: mailparser adds the message/delivery-status part " \
+		    "to the body text, we keep to text/plain and text/html"
+#define MORE_TEXT "several inline text parts: mailparser joins them all into the text, " \
+		  "we keep the first"
+#define BAD_2231 "name*=iso-2022-jp'ja'...%8a...: 0x8A is not ISO-2022-JP; mailparser " \
+		 "drops it, we read the stray byte as Windows-1252"
+static const known oracle_known[] = {
+	{"mail-gem/attachment_emails/attachment_message_rfc822.eml", "attachments", MSG_ATT},
+	{"mail-gem/attachment_emails/attachment_message_rfc822_inline_image.eml", "attachments",
+	 MSG_ATT},
+	{"mail-gem/attachment_emails/attachment_with_encoded_name.eml", "attachments", BAD_2231},
+	{"mail-gem/mime_emails/raw_email11.eml", "attachments", TEXT_ATT},
+	{"mail-gem/mime_emails/raw_email4.eml", "text", MORE_TEXT},
+	{"mail-gem/mime_emails/raw_email_with_mimepart_without_content_type.eml", "attachments",
+	 REPORT_ATT},
+	{"mail-gem/mime_emails/raw_email_with_mimepart_without_content_type.eml", "text",
+	 REPORT_TEXT},
+	{"mail-gem/multi_charset/japanese_attachment_long_name.eml", "attachments",
+	 "CRLF lines but a closing boundary line ending in LF: GMime then keeps the CR of "
+	 "the CRLF before it (19 bytes, mailparser 18)"},
+	{"mail-gem/multipart_report_emails/multi_address_bounce1.eml", "attachments", REPORT_ATT},
+	{"mail-gem/multipart_report_emails/multi_address_bounce1.eml", "text", REPORT_TEXT},
+	{"mail-gem/multipart_report_emails/multi_address_bounce2.eml", "attachments", REPORT_ATT},
+	{"mail-gem/multipart_report_emails/multi_address_bounce2.eml", "text", REPORT_TEXT},
+	{"mail-gem/multipart_report_emails/multipart_report_multiple_status.eml", "attachments",
+	 REPORT_ATT},
+	{"mail-gem/multipart_report_emails/multipart_report_multiple_status.eml", "text",
+	 REPORT_TEXT},
+	{"mail-gem/multipart_report_emails/report_422.eml", "attachments", REPORT_ATT},
+	{"mail-gem/multipart_report_emails/report_422.eml", "text", REPORT_TEXT},
+	{"mail-gem/multipart_report_emails/report_530.eml", "attachments", REPORT_ATT},
+	{"mail-gem/multipart_report_emails/report_530.eml", "text", REPORT_TEXT},
+	{"mail-gem/plain_emails/mix_caps_content_type.eml", "from",
+	 "\"From: Big Bug bb@bug.com\" has no angle brackets: mailparser takes the address, "
+	 "GMime reads no mailbox"},
+	{"mail-gem/plain_emails/raw_email8.eml", "attachments", BAD_2231},
+	{"mail-gem/plain_emails/raw_email_multiple_from.eml", "to",
+	 "\"To: a b\" without a comma: GMime reads two mailboxes, mailparser one"},
+	{"mail-gem/rfc2822/example11.eml", "to",
+	 "obsolete domain \"jdoe@test   . example\": GMime reads test.example (RFC 5322 "
+	 "obs-domain), mailparser stops at test"},
+	{"mail-gem/rfc2822/example13.eml", "from",
+	 "obsolete \"From  :\" with white space before the colon (RFC 5322 4.5): GMime "
+	 "reads it, mailparser does not"},
+	{"mail-gem/rfc2822/example13.eml", "date",
+	 "obsolete \"Date  :\" with comments inside the time: GMime reads it, mailparser "
+	 "does not"},
+	{"mail-gem/sample_output_multipart", "refused",
+	 "an empty file: we refuse it, mailparser gives an empty message"},
+	{"mailparser/decoderended.eml", "attachments", MSG_ATT},
+	{"mailparser/delivery-status.eml", "attachments", REPORT_ATT},
+	{"mailparser/delivery-status.eml", "text", REPORT_TEXT},
+	{"mailparser/mixed.eml", "text", MORE_TEXT},
+	{"mailparser/nested.eml", "text", MORE_TEXT},
+	{"mailparser/nodemailer.eml", "attachments", TEXT_ATT},
+	{"mailparser/spam.eml", "text",
+	 "text/html with a boundary parameter: mailparser splits it like a multipart and "
+	 "gives no text, we read one HTML part whose boundary lines are text"},
+};
+
+
+
+/* One field of one message compared. */
+typedef struct field_cmp {
+	const char *what;
+	bool same;
+	char why[2048];
+} field_cmp;
+
+#define NFIELDS 6
+
+/* Compares our reading j of a message with mailparser's o. */
+static void compare_message(const cJSON *j, const cJSON *o, field_cmp c[NFIELDS])
+{
+	static const char *const what[NFIELDS] = {"subject", "from", "to", "date",
+						  "attachments", "text"};
+	char ours[900], theirs[900];
+	for (size_t k = 0; k < NFIELDS; k++)
+		c[k].what = what[k];
+	c[0].same = same_text(ds_json_str(j, "subject"), ds_json_str(o, "subject"), c[0].why,
+			      sizeof(c[0].why));
+	c[1].same = same_text(ds_json_str(cJSON_GetObjectItemCaseSensitive(j, "from"), "address"),
+			      ds_json_str(o, "from"), c[1].why, sizeof(c[1].why));
+	list_of(cJSON_GetObjectItemCaseSensitive(j, "to"), "address", NULL, ours, sizeof(ours));
+	list_of(cJSON_GetObjectItemCaseSensitive(o, "to"), NULL, NULL, theirs, sizeof(theirs));
+	c[2].same = strcmp(ours, theirs) == 0;
+	snprintf(c[2].why, sizeof(c[2].why), "ours [%s], mailparser [%s]", ours, theirs);
+	c[3].same = same_text(ds_json_str(j, "date"), ds_json_str(o, "date"), c[3].why,
+			      sizeof(c[3].why));
+	list_of(cJSON_GetObjectItemCaseSensitive(j, "attachments"), "filename", "size", ours,
+		sizeof(ours));
+	list_of(cJSON_GetObjectItemCaseSensitive(o, "attachments"), "filename", "size", theirs,
+		sizeof(theirs));
+	c[4].same = strcmp(ours, theirs) == 0;
+	snprintf(c[4].why, sizeof(c[4].why), "ours [%s], mailparser [%s]", ours, theirs);
+	c[5].same = same_text(ds_json_str(j, "text"), ds_json_str(o, "text"), c[5].why,
+			      sizeof(c[5].why));
+}
+
+Test(email_corpus, oracle)
+{
+	files f = {0};
+	field_corpus(&f);
+	cJSON *oracle = run_oracle(&f);
+	const size_t nk = sizeof(oracle_known) / sizeof(oracle_known[0]);
+	int agree = 0, knownd = 0, nfields = 0, same_fields = 0, bad = 0;
+	for (size_t i = 0; i < f.n; i++) {
+		const char *rel = f.v[i] + strlen(CORPUS);
+		const cJSON *o = cJSON_GetArrayItem(oracle, (int)i);
+		cr_assert_str_eq(ds_json_str(o, "file"), f.v[i]);
+		size_t len = 0;
+		char *buf = slurp(f.v[i], &len);
+		cJSON *j = NULL;
+		int rc = ds_email_parse(buf, len, NULL, &j, NULL);
+		ds_free(buf);
+		/* a message refused by either reader is one case: both refuse */
+		const char *oerr = ds_json_str(o, "error");
+		field_cmp c[1 + NFIELDS];
+		size_t nc = 1;
+		c[0].what = "refused";
+		c[0].same = (rc != 0) == (oerr != NULL);
+		snprintf(c[0].why, sizeof(c[0].why), "ours %s, mailparser %s",
+			 rc ? "refuses" : "parses", oerr ? oerr : "parses");
+		if (!rc && !oerr) {
+			compare_message(j, o, c + 1);
+			nc += NFIELDS;
+		}
+		bool all = true, listed = false;
+		for (size_t k = 0; k < nc; k++) {
+			nfields++;
+			same_fields += c[k].same;
+			all = all && c[k].same;
+			if (!c[k].same && find_known(oracle_known, nk, rel, c[k].what))
+				listed = true;
+			if (!honest(oracle_known, nk, rel, c[k].what, !c[k].same, c[k].why))
+				bad++;
+			else if (!c[k].same)
+				printf("mailparser known difference %s (%s): %s\n", rel, c[k].what,
+				       c[k].why);
+		}
+		if (all)
+			agree++;
+		else if (listed)
+			knownd++;
+		cJSON_Delete(j);
+	}
+	bad += absent(oracle_known, nk, &f);
+	printf("mailparser differential: %zu messages, %d agree, %d with known differences; "
+	       "%d of %d fields agree\n", f.n, agree, knownd, same_fields, nfields);
+	cJSON_Delete(oracle);
+	files_free(&f);
+	cr_assert_eq(bad, 0, "%d differential cases disagree with the known-differences table", bad);
 }
