@@ -4,9 +4,12 @@
 #
 #   sh bench/run.sh BUILD_DIR        (from the repository root, after
 #                                     `make all BUILD_DIR/bench/gen_offers
+#                                     BUILD_DIR/bench/gen_inputs
 #                                     BUILD_DIR/bench/measure
 #                                     BUILD_DIR/bench/bench_validate`)
 #   N=1000000 sh bench/run.sh build  (N defaults to 100000)
+#   N_INPUTS=50000 sh bench/run.sh build  (inputs per other channel,
+#                                     default 20000)
 #
 # First, BUILD_DIR/bench/bench_validate runs on one thread over a pool of
 # min(N, 10000) generated offers (seed 42): parsing alone for comparison,
@@ -29,13 +32,30 @@
 # Disk: about 0.65 KB of NDJSON per offer plus the store and one PDF each
 # (a few KB); each home is removed as soon as its row is measured.
 #
+# Last, the other channels, end to end through the store: for each of
+# emails (source complaints-inbox), contact forms (web-contact) and UBL
+# orders (erp-orders), BUILD_DIR/bench/gen_inputs writes N_INPUTS files
+# (default 20000, seed 42; see gen_inputs.c for what they hold) into a
+# folder of a fresh home, and `dossier ingest --source S FOLDER` runs on
+# it under measure, as a mailbox export or a spool would be ingested: ingest
+# reads these channels one input per file (NDJSON holds JSON only). The
+# files are written, flushed, then read once with cat so that the page
+# cache holds them; that warm read is timed too ("cat s"), to show how
+# little of the ingest time is reading files. The table gives inputs and
+# records per second (records: what the source made; emails that are not
+# complaints are quarantined as unmapped, as gen_inputs expects), peak RSS
+# and the store's size, and each channel's target in inputs per second
+# (ingest runs on one thread).
+# Disk: about 11 KB per email, 0.5 KB per form and 7 KB per order, twice
+# (the files and the raw bytes in the store).
+#
 # Exit status: 0 when every command ran (missing a target is reported, not
 # an error), 1 when a command failed, 2 on bad usage. Temporary homes are
 # removed however the script ends.
 set -eu
 
 usage() {
-	echo "usage: sh bench/run.sh BUILD_DIR   (N=count in the environment)" >&2
+	echo "usage: sh bench/run.sh BUILD_DIR   (N=count, N_INPUTS=count in the environment)" >&2
 	exit 2
 }
 
@@ -46,14 +66,20 @@ case $N in
 '' | *[!0-9]*) echo "bench: N must be a positive integer: $N" >&2; exit 2 ;;
 esac
 [ "$N" -gt 0 ] || { echo "bench: N must be a positive integer: $N" >&2; exit 2; }
+N_INPUTS=${N_INPUTS:-20000}
+case $N_INPUTS in
+'' | *[!0-9]*) echo "bench: N_INPUTS must be a positive integer: $N_INPUTS" >&2; exit 2 ;;
+esac
+[ "$N_INPUTS" -gt 0 ] || { echo "bench: N_INPUTS must be a positive integer: $N_INPUTS" >&2; exit 2; }
 
 root=$(pwd)
 dossier=$root/dossier
 gen=$build/bench/gen_offers
+gen_inputs=$build/bench/gen_inputs
 measure=$build/bench/measure
 validate=$build/bench/bench_validate
-for f in "$dossier" "$gen" "$measure" "$validate"; do
-	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $measure $validate)" >&2; exit 2; }
+for f in "$dossier" "$gen" "$gen_inputs" "$measure" "$validate"; do
+	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $gen_inputs $measure $validate)" >&2; exit 2; }
 done
 [ -d "$root/schemas" ] || { echo "bench: run from the repository root (no schemas/ here)" >&2; exit 2; }
 
@@ -243,6 +269,64 @@ END {
 		printf "  RSS not growing with N      ingest x%.2f %s, tick x%.2f %s (%d -> %d offers)\n",
 			gi, (gi <= 1.5 ? "ok" : "GROWS"), gt, (gt <= 1.5 ? "ok" : "GROWS"), n[small], n[big]
 	}
+}'
+if [ -n "$notes" ]; then
+	printf '%s\n' "$notes"
+fi
+
+# ---- the other channels ----
+# gen_num KEY FILE: the number after KEY= on gen_inputs' summary line.
+gen_num() {
+	sed -n "s/^.* $1=\([0-9]*\).*\$/\1/p; s/^$1=\([0-9]*\).*\$/\1/p" "$2" | head -n 1
+}
+
+rows=""
+notes=""
+for spec in email:complaints-inbox:5000 form:web-contact:20000 xml:erp-orders:10000; do
+	channel=${spec%%:*}
+	rest=${spec#*:}
+	source=${rest%%:*}
+	target=${rest#*:}
+	h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
+	homes="$homes $h"
+	ln -s "$root/schemas" "$h/schemas"
+	mkdir "$h/in"
+	if ! "$gen_inputs" "$channel" "$N_INPUTS" 42 "$h/in" >"$h/gen.txt"; then
+		echo "bench: gen_inputs $channel failed" >&2
+		exit 1
+	fi
+	# The page cache holds the files from here on (written, flushed, read).
+	step "$h" cat "cat-$channel" find "$h/in" -type f -exec cat {} +
+	step "$h" ingest "ingest-$channel" "$dossier" --home "$h" --quiet --json \
+		--now 2026-11-24T09:00:00Z ingest --source "$source" "$h/in"
+
+	read=$(count read "$h/ingest.json")
+	new=$(count new "$h/ingest.json")
+	records=$(count records "$h/ingest.json")
+	quarantined=$(count quarantined "$h/ingest.json")
+	want_records=$(gen_num expect_records "$h/gen.txt")
+	want_unmapped=$(gen_num expect_unmapped "$h/gen.txt")
+	[ "$read" = "$N_INPUTS" ] && [ "$new" = "$N_INPUTS" ] || notes="$notes
+note: $channel: $read read, $new new, for $N_INPUTS files"
+	[ "$records" = "$want_records" ] && [ "$quarantined" = "$want_unmapped" ] || notes="$notes
+note: $channel: $records records and $quarantined quarantined, where gen_inputs expected $want_records and $want_unmapped"
+	rows="$rows$channel $source $N_INPUTS $(gen_num bytes "$h/gen.txt") $(measured wall "$h/ingest.err") $read $records $(measured maxrss "$h/ingest.err") $(kib "$h/var") $(measured wall "$h/cat.err") $target
+"
+	rm -rf "$h"
+done
+
+printf '%s' "$rows" | awk -v n="$N_INPUTS" '
+function rate(count, wall) { return count / (wall > 0 ? wall : 0.001) }
+BEGIN {
+	printf "\nother channels, %d inputs each, one file per input, page cache warm:\n", n
+	printf "  %-7s %-17s %7s  %8s %9s %10s %13s %10s %7s  %s\n", "channel", "source", "avg KB",
+		"wall s", "inputs/s", "records/s", "peak RSS MiB", "store MiB", "cat s", "target (inputs/s)"
+}
+{
+	r = rate($6, $5)
+	printf "  %-7s %-17s %7.1f  %8.3f %9.0f %10.0f %13.1f %10.1f %7.3f  >= %-6d %s\n", $1, $2,
+		$4 / ($3 > 0 ? $3 : 1) / 1024, $5, r, rate($7, $5), $8 / 1024, $9 / 1024, $10, $11,
+		(r >= $11 ? "ok" : "BELOW")
 }'
 if [ -n "$notes" ]; then
 	printf '%s\n' "$notes"
