@@ -894,6 +894,136 @@ static int n_integer(ds_arena *a, const char *in, const char **out, ds_err *err)
 	return keep(a, buf, k, out, err);
 }
 
+/* ---- decimals (XML Schema xs:decimal) ---- */
+
+/* Splits "[+-]digits[.digits]" (at least one digit; the mark is '.', or
+ * also ',' when comma is set) between b and e: *neg, the integer digits
+ * [*ib, *ie) without leading zeros, the fraction digits [*fb, *fe). */
+static bool split_decimal(const char *b, const char *e, bool comma, bool *neg,
+			  const char **ib, const char **ie, const char **fb, const char **fe)
+{
+	const char *p = b;
+	*neg = false;
+	if (p < e && (*p == '-' || *p == '+'))
+		*neg = *p++ == '-';
+	*ib = p;
+	while (p < e && *p >= '0' && *p <= '9')
+		p++;
+	*ie = p;
+	*fb = *fe = p;
+	if (p < e && (*p == '.' || (comma && *p == ','))) {
+		*fb = ++p;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+		*fe = p;
+	}
+	if (p != e || (*ie == *ib && *fe == *fb))
+		return false;
+	while (*ib < *ie && **ib == '0')
+		(*ib)++;
+	return true;
+}
+
+/* Writes the decimal as plain text: '-' unless the value is zero, the
+ * integer digits ("0" when none), then '.' and the fraction digits when
+ * there are any, after dropping trailing zeros down to keep_min digits
+ * (keep_min < 0: all digits written are kept). At most max_sig significant
+ * digits (0: no bound) and ds_dec's range; false beyond. */
+static bool plain_decimal(bool neg, const char *ib, const char *ie, const char *fb,
+			  const char *fe, int keep_min, size_t max_sig, char *buf, size_t cap)
+{
+	if (keep_min >= 0)
+		while (fe - fb > keep_min && fe[-1] == '0')
+			fe--;
+	bool zero = true;
+	for (const char *p = ib; p < ie && zero; p++)
+		zero = *p == '0';
+	for (const char *p = fb; p < fe && zero; p++)
+		zero = *p == '0';
+	size_t ni = (size_t)(ie - ib), nf = (size_t)(fe - fb);
+	if (max_sig) {
+		const char *first = fb;
+		while (!ni && first < fe && *first == '0')
+			first++;
+		if ((ni ? ni + nf : (size_t)(fe - first)) > max_sig)
+			return false;
+	}
+	if (ni + nf + 4 > cap)
+		return false;
+	size_t w = 0;
+	if (neg && !zero)
+		buf[w++] = '-';
+	if (ni) {
+		memcpy(buf + w, ib, ni);
+		w += ni;
+	} else {
+		buf[w++] = '0';
+	}
+	if (nf || keep_min > 0) {
+		buf[w++] = '.';
+		memcpy(buf + w, fb, nf);
+		w += nf;
+		for (int k = (int)nf; k < keep_min; k++)
+			buf[w++] = '0';
+	}
+	buf[w] = '\0';
+	ds_dec v;
+	return ds_dec_parse(buf, w, &v) == DS_OK;
+}
+
+#define DECIMAL_MAX 48
+
+/* An xs:decimal as XML Schema writes it ("1234.50", "-2", "+.5"): no
+ * thousands separator, no comma, no exponent, no currency. The digits
+ * written are kept ("890.00"), leading zeros dropped. */
+static int n_decimal(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	const char *b = in, *e = in + strlen(in), *ib, *ie, *fb, *fe;
+	bool neg;
+	char buf[DECIMAL_MAX];
+	trim_bounds(&b, &e);
+	if (!split_decimal(b, e, false, &neg, &ib, &ie, &fb, &fe))
+		return refuse(err, "a decimal number (digits and a dot, such as 1234.50)", in);
+	if (!plain_decimal(neg, ib, ie, fb, fe, -1, 0, buf, sizeof buf))
+		return refuse(err, "a decimal number within range", in);
+	return keep(a, buf, strlen(buf), out, err);
+}
+
+/* An xs:decimal written as a JSON number ("2.50" -> 2.5, "3.00" -> 3): at
+ * most 15 significant digits, so that the number is exactly the decimal
+ * written. */
+static int n_number(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	const char *b = in, *e = in + strlen(in), *ib, *ie, *fb, *fe;
+	bool neg;
+	char buf[DECIMAL_MAX];
+	trim_bounds(&b, &e);
+	if (!split_decimal(b, e, false, &neg, &ib, &ie, &fb, &fe))
+		return refuse(err, "a number (digits and a dot, such as 2.5)", in);
+	if (!plain_decimal(neg, ib, ie, fb, fe, 0, 15, buf, sizeof buf))
+		return refuse(err, "a number of at most 15 significant digits", in);
+	return keep(a, buf, strlen(buf), out, err);
+}
+
+/* A rate in percent, decimal point or comma, "%" after it or not: "20",
+ * "20.00", "5,5 %" -> "20.0", "20.0", "5.5" (at least one decimal, other
+ * trailing zeros dropped: the form VAT rates take in the schemas). */
+static int n_percent(ds_arena *a, const char *in, const char **out, ds_err *err)
+{
+	const char *b = in, *e = in + strlen(in), *ib, *ie, *fb, *fe;
+	bool neg;
+	char buf[DECIMAL_MAX];
+	trim_bounds(&b, &e);
+	if (e > b && e[-1] == '%') {
+		e--;
+		trim_bounds(&b, &e);
+	}
+	if (!split_decimal(b, e, true, &neg, &ib, &ie, &fb, &fe) ||
+	    !plain_decimal(neg, ib, ie, fb, fe, 1, 15, buf, sizeof buf))
+		return refuse(err, "a percentage (such as 20, 5.5 or 5,5 %)", in);
+	return keep(a, buf, strlen(buf), out, err);
+}
+
 /* ---- identifiers (ident.h) ---- */
 
 static int ident(ds_arena *a, const char *in, const char **out, ds_err *err,
@@ -956,6 +1086,9 @@ static const struct {
 	{ "strip_html", n_strip_html, DS_NORM_STRING },
 	{ "bool", n_bool, DS_NORM_BOOLEAN },
 	{ "integer", n_integer, DS_NORM_INTEGER },
+	{ "decimal", n_decimal, DS_NORM_STRING },
+	{ "number", n_number, DS_NORM_NUMBER },
+	{ "percent", n_percent, DS_NORM_STRING },
 };
 
 #define NNORM (sizeof normalizers / sizeof *normalizers)

@@ -55,6 +55,20 @@
  *   integer          a whole number of at most 15 digits, sign allowed, a
  *                    fraction of zeros dropped ("15.00" -> "15"); kind
  *                    DS_NORM_INTEGER: the mapping writes a JSON number.
+ *   decimal          an xs:decimal as XML Schema writes amounts and
+ *                    quantities: "1234.50", "-2", "+.5" -> "1234.50", "-2",
+ *                    "0.5"; digits written kept, leading zeros dropped; no
+ *                    comma, space, exponent or currency ("1.234,50" and
+ *                    "1 234.50" are refused: in a UBL amount they are errors,
+ *                    not a French way of writing)
+ *   number           the same syntax as decimal, at most 15 significant
+ *                    digits, trailing zero decimals dropped ("2.50" -> "2.5",
+ *                    "3.00" -> "3"); kind DS_NORM_NUMBER: the mapping writes
+ *                    a JSON number, exactly the decimal written
+ *   percent          a rate in percent, decimal point or comma, '%' after it
+ *                    or not: "20", "20.00", "5,5 %" -> "20.0", "20.0", "5.5"
+ *                    (at least one decimal, other trailing zeros dropped: the
+ *                    form VAT rates take in the schemas)
  */
 #ifndef DS_NORMALIZE_H
 #define DS_NORMALIZE_H
@@ -73,6 +87,7 @@ typedef enum ds_norm_kind {
 	DS_NORM_STRING,   /* write the text as a JSON string */
 	DS_NORM_BOOLEAN,  /* the text is "true" or "false": write a JSON boolean */
 	DS_NORM_INTEGER,  /* the text is a whole number: write a JSON number */
+	DS_NORM_NUMBER,   /* the text is a decimal of at most 15 digits: a JSON number */
 } ds_norm_kind;
 
 /* The normalizer of that name, or NULL. */

@@ -160,7 +160,11 @@ static void load_each(ds_source *s, ds_field_map *fm, const cJSON *each, const c
 		snprintf(sub, sizeof sub, "%s/", path);
 		ds_json_pointer_escape(it->string, sub + strlen(sub), sizeof sub - strlen(sub));
 		ds_field_map *e = &fm->each[fm->neach++];
-		if (it->string[0] != '/')
+		/* "" is the item itself: an array of values, not of objects. */
+		if (!*it->string && n != 1)
+			ds_diag_error(diag, s->file, sub,
+				      "the target \"\" (the item itself) is the only field of its \"each\"");
+		else if (*it->string && it->string[0] != '/')
 			ds_diag_error(diag, s->file, sub, "a target must be a JSON Pointer such as \"/quantity\"");
 		e->target = ds_strdup(it->string);
 		load_field(s, e, it, sub, diag, depth + 1);
@@ -364,7 +368,25 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 		else
 			rule->record = ds_strdup(rec);
 		const cJSON *when = cJSON_GetObjectItemCaseSensitive(rj, "when");
-		if (when) {
+		if (when && s->xpaths) {
+			/* An XML rule's condition is an XPath, true as boolean()
+			 * says: "/ord:Order" holds when the root is a UBL Order. */
+			ds_err e = {0};
+			char *expr = NULL;
+			snprintf(sub, sizeof sub, "%s/when", rp);
+			if (!cJSON_IsString(when) || !valid_field(when->valuestring))
+				ds_diag_error(diag, path, sub, "\"when\" must be an XPath expression");
+			else if (!(expr = ds_malloc(strlen(when->valuestring) + 10)))
+				rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			else if (sprintf(expr, "boolean(%s)", when->valuestring),
+				 ds_xpath_set_add(s->xpaths, expr, &rule->when_xpath, &e))
+				ds_diag_error(diag, path, sub, "%s", e.msg);
+			else
+				rule->xml_when = true;
+			ds_free(expr);
+			if (rc)
+				goto done;
+		} else if (when) {
 			ds_err e = {0};
 			snprintf(sub, sizeof sub, "%s/when", rp);
 			if (!cJSON_IsString(when))
@@ -372,10 +394,9 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 			else if (ds_expr_parse(when->valuestring, &rule->when, &e))
 				ds_diag_error(diag, path, sub, "%s", e.msg);
 		}
-		if (s->xpaths && (cJSON_GetObjectItemCaseSensitive(rj, "when") ||
-				  cJSON_GetObjectItemCaseSensitive(rj, "copy")))
+		if (s->xpaths && cJSON_GetObjectItemCaseSensitive(rj, "copy"))
 			ds_diag_error(diag, path, rp,
-				      "an XML source's rules pick fields with \"xpath\": no \"when\" or \"copy\"");
+				      "an XML source's rules pick fields with \"xpath\": no \"copy\"");
 		const cJSON *copy = cJSON_GetObjectItemCaseSensitive(rj, "copy");
 		if (copy) {
 			snprintf(sub, sizeof sub, "%s/copy", rp);
@@ -486,6 +507,8 @@ static cJSON *typed(const ds_field_map *fm, const char *s)
 		long long v = strtoll(s, NULL, 10);
 		return cJSON_CreateNumber((double)v);
 	}
+	if (fm->result == DS_NORM_NUMBER)
+		return cJSON_CreateNumber(strtod(s, NULL));
 	return cJSON_CreateString(s);
 }
 
@@ -670,7 +693,18 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 			cJSON *arr = cJSON_CreateArray();
 			if (!arr)
 				return ds_err_set(err, DS_ENOMEM, "out of memory");
-			for (size_t i = 0; i < n && !rc; i++) {
+			/* "each" {"": pick}: the items are the values themselves,
+			 * missing ones left out. */
+			bool scalar = fm->neach == 1 && !*fm->each[0].target;
+			for (size_t i = 0; i < n && !rc && scalar; i++) {
+				cJSON *v = NULL;
+				rc = xml_value(src, &fm->each[0], doc, nodes[i], a, &v, err);
+				if (!rc && v && !cJSON_AddItemToArray(arr, v)) {
+					cJSON_Delete(v);
+					rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+				}
+			}
+			for (size_t i = 0; i < n && !rc && !scalar; i++) {
 				cJSON *item = cJSON_CreateObject();
 				if (!item || !cJSON_AddItemToArray(arr, item)) {
 					cJSON_Delete(item);
@@ -684,12 +718,14 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 						rc = set_pointer(item, fm->each[k].target, v, err);
 				}
 			}
-			if (rc) {
+			if (rc || !cJSON_GetArraySize(arr)) {
 				cJSON_Delete(arr);
-				return rc;
+				if (rc)
+					return rc;
+			} else {
+				*out = arr;
+				return DS_OK;
 			}
-			*out = arr;
-			return DS_OK;
 		}
 	} else if (fm->pick) {
 		const char *raw = NULL;
@@ -703,6 +739,36 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 	return DS_OK;
 }
 
+/* Whether rule r of an XML source holds for doc (no "when": always). */
+static int xml_rule_holds(const ds_source *s, size_t r, ds_xml_doc *doc, ds_arena *a,
+			  bool *yes, ds_err *err)
+{
+	const ds_map_rule *rule = &s->rules[r];
+	const char *v = NULL;
+	*yes = true;
+	if (!rule->xml_when)
+		return DS_OK;
+	int rc = ds_xpath_eval_string(s->xpaths, rule->when_xpath, doc, NULL, a, &v, err);
+	if (rc)
+		return ds_err_prefix(err, "source %s, rule %zu condition", s->name, r);
+	*yes = v && !strcmp(v, "true");
+	return DS_OK;
+}
+
+int ds_source_accepts_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a, bool *yes,
+			  ds_err *err)
+{
+	*yes = false;
+	if (!s->xpaths)
+		return DS_OK;
+	for (size_t r = 0; r < s->nrules && !*yes; r++) {
+		int rc = xml_rule_holds(s, r, doc, a, yes, err);
+		if (rc)
+			return rc;
+	}
+	return DS_OK;
+}
+
 int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
 		      int (*emit)(void *ud, const char *type, cJSON *record), void *ud,
 		      ds_err *err)
@@ -711,8 +777,15 @@ int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
 		return ds_err_set(err, DS_ECONFIG, "source %s does not read XML", s->name);
 	for (size_t r = 0; r < s->nrules; r++) {
 		const ds_map_rule *rule = &s->rules[r];
+		bool holds = true;
+		int rc = xml_rule_holds(s, r, doc, a, &holds, err);
+		if (rc)
+			return rc;
+		if (!holds)
+			continue;
 		cJSON *rec = cJSON_CreateObject();
-		int rc = rec ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
+		if (!rec)
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		for (size_t f = 0; f < rule->nfields && !rc; f++) {
 			cJSON *v = NULL;
 			rc = xml_value(s, &rule->fields[f], doc, NULL, a, &v, err);

@@ -60,6 +60,8 @@ struct ds_field_map {
 typedef struct ds_map_rule {
 	char *record;            /* target record type */
 	ds_expr *when;           /* NULL: always */
+	bool xml_when;           /* an XML rule's "when": XPath when_xpath */
+	size_t when_xpath;       /* index in the source's set of boolean(when) */
 	char *copy;              /* JSON Pointer, or NULL */
 	ds_field_map *fields;
 	size_t nfields;
@@ -96,8 +98,16 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now,
 		  ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record),
 		  void *ud, ds_err *err);
-/* The same for an XML source: the picks are XPath expressions evaluated on
- * doc (an XML source's rules have no "when" and no "copy"). */
+/* Whether some rule of an XML source accepts doc: its "when", an XPath
+ * read as boolean() ("/ord:Order": the root is a UBL Order), holds, or it
+ * has none. Returns 0 or the evaluation error. */
+int ds_source_accepts_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a, bool *yes,
+			  ds_err *err);
+/* The same as ds_source_map for an XML source: the rules whose "when"
+ * holds each give a record, their picks XPath expressions evaluated on doc
+ * (an XML rule has no "copy"). An "each" of one field with the target ""
+ * gives an array of that field's values (missing ones left out) instead
+ * of objects; an "each" that finds nothing is missing. */
 int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
 		      int (*emit)(void *ud, const char *type, cJSON *record),
 		      void *ud, ds_err *err);

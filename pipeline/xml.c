@@ -288,6 +288,21 @@ ds_xml_node *ds_xml_doc_root(const ds_xml_doc *d)
 	return xmlDocGetRootElement(d->doc);
 }
 
+void ds_xml_root_name(const ds_xml_doc *d, char *buf, size_t n)
+{
+	const xmlNode *root = d ? xmlDocGetRootElement(d->doc) : NULL;
+	char q[72], u[72];
+	if (!n)
+		return;
+	if (!root)
+		snprintf(buf, n, "missing");
+	else if (root->ns && root->ns->href)
+		snprintf(buf, n, "\"%s\" in namespace \"%s\"", ds_quote((const char *)root->name, q),
+			 ds_quote((const char *)root->ns->href, u));
+	else
+		snprintf(buf, n, "\"%s\" in no namespace", ds_quote((const char *)root->name, q));
+}
+
 /* ---- XPath sets ---- */
 
 static bool ncname_start(unsigned char c)

@@ -98,6 +98,9 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 ds_xml_tree *ds_xml_doc_tree(const ds_xml_doc *d);
 /* The root element, or NULL. */
 ds_xml_node *ds_xml_doc_root(const ds_xml_doc *d);
+/* The root element for a message: "Invoice" in namespace "urn:...", quoted
+ * and cut as ds_quote does; at most n bytes with the NUL. */
+void ds_xml_root_name(const ds_xml_doc *d, char *buf, size_t n);
 
 typedef struct ds_xml_ns {
 	const char *prefix;  /* an NCName, not "xml" or "xmlns" */

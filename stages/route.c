@@ -26,9 +26,10 @@ static ds_outcome route_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 		if (strcmp(s->channel, env->channel))
 			continue;
 		candidates++;
-		/* XML sources take what comes to them: none has conditions. */
-		bool yes = env->xml != NULL;
-		if (!env->xml && ds_source_accepts(s, env->doc, rt->now, &yes, err))
+		/* An XML source's conditions are XPaths over the document. */
+		bool yes = false;
+		if (env->xml ? ds_source_accepts_xml(s, env->xml, env->arena, &yes, err)
+			     : ds_source_accepts(s, env->doc, rt->now, &yes, err))
 			return DS_STAGE_REJECT;
 		if (!yes)
 			continue;
@@ -49,7 +50,13 @@ static ds_outcome route_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 			ds_err_set(err, DS_ECONFIG,
 				   "no source reads channel \"%s\": declare one in schemas/sources/",
 				   env->channel);
-		else {
+		else if (env->xml) {
+			char root[400];
+			ds_xml_root_name(env->xml, root, sizeof root);
+			ds_err_set(err, DS_EINVAL,
+				   "unmapped: no source of channel \"%s\" accepts this input (%s); "
+				   "its root element is %s", env->channel, names, root);
+		} else {
 			char fields[512];
 			size_t nf = ds_json_member_names(env->doc, fields, sizeof fields);
 			ds_err_set(err, DS_EINVAL,

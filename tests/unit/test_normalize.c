@@ -242,6 +242,48 @@ static const struct {
 	{ "integer", "1 000", NULL, "not a whole number" },
 	{ "integer", "", NULL, "not a whole number" },
 	{ "integer", "-", NULL, "not a whole number" },
+	/* decimal: xs:decimal, as UBL writes amounts */
+	{ "decimal", "890.00", "890.00", NULL },
+	{ "decimal", " 6225 ", "6225", NULL },
+	{ "decimal", "\n\t1780.5\n", "1780.5", NULL },
+	{ "decimal", "+.5", "0.5", NULL },
+	{ "decimal", "5.", "5", NULL },
+	{ "decimal", "007.10", "7.10", NULL },
+	{ "decimal", "-12.30", "-12.30", NULL },
+	{ "decimal", "-0.00", "0.00", NULL },
+	{ "decimal", "1.234,50", NULL, "not a decimal number (digits and a dot, such as 1234.50): \"1.234,50\"" },
+	{ "decimal", "1234,50", NULL, "not a decimal number" },
+	{ "decimal", "1 234.50", NULL, "not a decimal number" },
+	{ "decimal", "1e3", NULL, "not a decimal number" },
+	{ "decimal", "12.50 EUR", NULL, "not a decimal number" },
+	{ "decimal", ".", NULL, "not a decimal number" },
+	{ "decimal", "-", NULL, "not a decimal number" },
+	{ "decimal", "", NULL, "not a decimal number" },
+	{ "decimal", "99999999999999999999", NULL, "not a decimal number within range" },
+	/* number: the same, as a JSON number */
+	{ "number", "3.00", "3", NULL },
+	{ "number", "2.50", "2.5", NULL },
+	{ "number", " 12.125 ", "12.125", NULL },
+	{ "number", "-2", "-2", NULL },
+	{ "number", "0.0001", "0.0001", NULL },
+	{ "number", "000120", "120", NULL },
+	{ "number", "123456789012345", "123456789012345", NULL },
+	{ "number", "1234567890123456", NULL, "not a number of at most 15 significant digits" },
+	{ "number", "0.1234567890123456", NULL, "at most 15 significant digits" },
+	{ "number", "2,5", NULL, "not a number (digits and a dot, such as 2.5)" },
+	{ "number", "deux", NULL, "not a number" },
+	/* percent */
+	{ "percent", "20", "20.0", NULL },
+	{ "percent", "20.00", "20.0", NULL },
+	{ "percent", "5.50", "5.5", NULL },
+	{ "percent", "5,5 %", "5.5", NULL },
+	{ "percent", "2.1%", "2.1", NULL },
+	{ "percent", "0", "0.0", NULL },
+	{ "percent", " 10.000 ", "10.0", NULL },
+	{ "percent", "19.60", "19.6", NULL },
+	{ "percent", "%", NULL, "not a percentage" },
+	{ "percent", "vingt", NULL, "not a percentage (such as 20, 5.5 or 5,5 %): \"vingt\"" },
+	{ "percent", "5.5.5", NULL, "not a percentage" },
 	/* bool */
 	{ "bool", "oui", "true", NULL },
 	{ "bool", "Non", "false", NULL },
@@ -301,6 +343,9 @@ Test(normalize, names_and_kinds)
 		cr_expect_not_null(ds_normalizer(spec[i]), "%s", spec[i]);
 	cr_expect_null(ds_normalizer("soundex"));
 	cr_expect_eq(ds_normalizer_kind("bool"), DS_NORM_BOOLEAN);
+	cr_expect_eq(ds_normalizer_kind("integer"), DS_NORM_INTEGER);
+	cr_expect_eq(ds_normalizer_kind("number"), DS_NORM_NUMBER);
+	cr_expect_eq(ds_normalizer_kind("decimal"), DS_NORM_STRING);
 	cr_expect_eq(ds_normalizer_kind("amount_fr"), DS_NORM_STRING);
 	cr_expect_eq(ds_normalizer_kind("trim"), DS_NORM_STRING);
 	cr_expect_eq(ds_normalizer_kind("soundex"), DS_NORM_STRING);

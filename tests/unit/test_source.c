@@ -206,3 +206,107 @@ Test(source, ubl_order_with_xpath_picks)
 	ds_free(text);
 	ds_source_free(s);
 }
+
+/* Writes text to a source file in a new temporary folder and loads it;
+ * the diagnostics go to d. */
+static int load_text(const char *text, ds_diag *d, ds_source **s)
+{
+	char dir[] = "/tmp/dossier-source-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof path, "%s/s.json", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fputs(text, f);
+	fclose(f);
+	int rc = ds_source_load(path, d, s, NULL);
+	remove(path);
+	rmdir(dir);
+	return rc;
+}
+
+static int map_xml_text(const ds_source *s, const char *xml, struct emitted *e, ds_err *err)
+{
+	ds_xml *x = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, err), 0, "%s", err->msg);
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *doc = NULL;
+	cr_assert_eq(ds_xml_parse(x, xml, strlen(xml), a, &doc, err), 0, "%s", err->msg);
+	bool yes = false;
+	cr_assert_eq(ds_source_accepts_xml(s, doc, a, &yes, err), 0, "%s", err->msg);
+	e->n = 0;
+	int rc = ds_source_map_xml(s, doc, a, emit, e, err);
+	cr_expect_eq(yes, rc == 0 && e->n > 0, "accepts and maps agree");
+	ds_arena_free(a);
+	ds_xml_free(x);
+	return rc;
+}
+
+/* An XML rule's "when" is an XPath: a UBL Invoice is no order. An "each"
+ * whose one target is "" gives an array of values; "number" gives a JSON
+ * number with its decimals. */
+Test(source, xml_conditions_and_arrays_of_values)
+{
+	ds_diag d;
+	ds_diag_init(&d);
+	ds_source *s = NULL;
+	cr_assert_eq(load_text(
+		"{\"name\": \"t\", \"channel\": \"xml\", \"role\": \"sales\","
+		" \"namespaces\": {\"o\": \"urn:oasis:names:specification:ubl:schema:xsd:Order-2\"},"
+		" \"rules\": [{\"record\": \"order\", \"when\": \"/o:Order\", \"fields\": {"
+		"  \"/id\": {\"xpath\": \"/o:Order/o:ID\"},"
+		"  \"/notes\": {\"xpath\": \"/o:Order/o:Note\","
+		"              \"each\": {\"\": {\"xpath\": \".\", \"normalize\": [\"collapse_spaces\"]}}},"
+		"  \"/none\": {\"xpath\": \"/o:Order/o:Nothing\", \"each\": {\"\": {\"xpath\": \".\"}}},"
+		"  \"/qty\": {\"xpath\": \"/o:Order/o:Qty\", \"normalize\": [\"number\"]}}}]}",
+		&d, &s), 0);
+	struct emitted e = { .n = 0 };
+	ds_err err = {0};
+	cr_assert_eq(map_xml_text(s,
+		"<Order xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Order-2\">"
+		"<ID>BC-1</ID><Note> Livrer   avant 8 h </Note><Note>  </Note><Note>Code 1234</Note>"
+		"<Nothing/><Qty>2.50</Qty></Order>", &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(e.n, 1);
+	const cJSON *notes = ds_json_pointer(e.rec[0], "/notes");
+	cr_assert_eq(cJSON_GetArraySize(notes), 2, "the blank note is left out");
+	cr_expect_str_eq(str_at(e.rec[0], "/notes/0"), "Livrer avant 8 h");
+	cr_expect_str_eq(str_at(e.rec[0], "/notes/1"), "Code 1234");
+	cr_expect_null(ds_json_pointer(e.rec[0], "/none"), "nothing found: no empty array");
+	const cJSON *q = ds_json_pointer(e.rec[0], "/qty");
+	cr_expect(cJSON_IsNumber(q) && q->valuedouble == 2.5);
+	emitted_free(&e);
+	/* an Invoice: the rule does not hold, nothing is mapped */
+	cr_assert_eq(map_xml_text(s,
+		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\">"
+		"<ID>FA-1</ID></Invoice>", &e, &err), 0, "%s", err.msg);
+	cr_expect_eq(e.n, 0);
+	/* an Order in no namespace is not a UBL Order either */
+	cr_assert_eq(map_xml_text(s, "<Order><ID>BC-1</ID></Order>", &e, &err), 0, "%s", err.msg);
+	cr_expect_eq(e.n, 0);
+	ds_source_free(s);
+
+	/* errors: an undeclared prefix in "when", "" beside another target,
+	 * "copy" in an XML rule */
+	s = NULL;
+	cr_expect_eq(load_text(
+		"{\"name\": \"t\", \"channel\": \"xml\", \"role\": \"sales\","
+		" \"namespaces\": {\"o\": \"urn:x\"},"
+		" \"rules\": [{\"record\": \"order\", \"when\": \"/x:Order\", \"copy\": \"\","
+		"  \"fields\": {\"/notes\": {\"xpath\": \"/o:N\", \"each\": {"
+		"   \"\": {\"xpath\": \".\"}, \"/b\": {\"xpath\": \"b\"}}}}}]}",
+		&d, &s), DS_ECONFIG);
+	cr_expect_null(s);
+	bool when = false, item = false, copy = false;
+	for (size_t i = 0; i < d.count; i++) {
+		when = when || (!strcmp(d.items[i].path, "/rules/0/when") &&
+				strstr(d.items[i].message, "x:Order"));
+		item = item || (!strcmp(d.items[i].path, "/rules/0/fields/~1notes/each/") &&
+				strstr(d.items[i].message, "the only field"));
+		copy = copy || (!strcmp(d.items[i].path, "/rules/0") &&
+				strstr(d.items[i].message, "no \"copy\""));
+	}
+	cr_expect(when, "an undeclared prefix in when");
+	cr_expect(item, "\"\" beside another target");
+	cr_expect(copy, "copy in an XML rule");
+	ds_diag_free(&d);
+}
