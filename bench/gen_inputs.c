@@ -1380,7 +1380,13 @@ static void make_order(struct buf *b, uint64_t seed, uint64_t i)
 	close_(b, 4, "cac:Country");
 	close_(b, 3, "cac:PostalAddress");
 	open_(b, 3, "cac:PartyTaxScheme");
-	snprintf(tmp, sizeof(tmp), "FR%02u%.9s", (unsigned)below(&rng, 100), siret);
+	/* The VAT number's key is the SIREN's: (12 + 3 * (SIREN mod 97)) mod 97. */
+	uint64_t siren = 0;
+	for (int k = 0, n = 0; siret[k] && n < 9; k++)
+		if (siret[k] != ' ')
+			siren = siren * 10 + (uint64_t)(siret[k] - '0'), n++;
+	snprintf(tmp, sizeof(tmp), "FR%02u%09" PRIu64, (unsigned)((12 + 3 * (siren % 97)) % 97),
+		 siren);
 	el(b, 4, "cbc:CompanyID", NULL, tmp);
 	open_(b, 4, "cac:TaxScheme");
 	el(b, 5, "cbc:ID", NULL, "VAT");
