@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
+
 int ds_err_set(ds_err *err, int code, const char *fmt, ...)
 {
 	if (!err)
@@ -84,8 +86,22 @@ const char *ds_quote(const char *raw, char buf[static 72])
 		while (n > 0 && ((unsigned char)raw[n] & 0xC0) == 0x80)
 			n--;
 	}
-	for (size_t i = 0; i < n; i++)
-		buf[k++] = (unsigned char)raw[i] < 0x20 || raw[i] == 0x7F ? '?' : raw[i];
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)raw[i];
+		if (c >= 0x80) {
+			/* a UTF-8 sequence is kept whole; any other byte is '?' */
+			size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+			if (i + len <= n && ds_utf8_valid(raw + i, len)) {
+				memcpy(buf + k, raw + i, len);
+				k += len;
+				i += len - 1;
+			} else {
+				buf[k++] = '?';
+			}
+			continue;
+		}
+		buf[k++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
+	}
 	if (cut) {
 		memcpy(buf + k, "...", 3);
 		k += 3;

@@ -44,8 +44,9 @@ void ds_err_clear(ds_err *err);
 const char *ds_err_name(int code);
 
 /* A raw value for a message: at most 60 bytes, cut at a UTF-8 character
- * boundary and followed by "..." when longer, control characters shown as
- * '?', so the message stays one line. Returns buf. */
+ * boundary and followed by "..." when longer, control characters and bytes
+ * that are not UTF-8 shown as '?', so the message stays one line of UTF-8.
+ * Returns buf. */
 const char *ds_quote(const char *raw, char buf[static 72]);
 
 /* The process exit code (SPEC section 3) matching an error code. */

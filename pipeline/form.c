@@ -32,6 +32,7 @@ struct ds_form_parser {
 	size_t max_fields, max_name, max_value, max_total;
 	int cs;            /* charset fields are decoded with */
 	bool await;        /* keeping fields until `_charset_` or the end */
+	bool strict;       /* DS_FORM_STRICT */
 	bool finished;
 	int failed;        /* the first error, returned by every later call */
 	int state;
@@ -50,10 +51,16 @@ struct ds_form_parser {
 	char small[480];   /* fld until a field outgrows it */
 };
 
-/* Bytes that end a run of plain field bytes. */
+/* Bytes that end a run of plain field bytes; in a strict parse, control
+ * bytes too (2). */
 static const unsigned char special[256] = {
 	['&'] = 1, ['='] = 1, ['+'] = 1, ['%'] = 1,
 };
+#define CTL2 2, 2, 2, 2, 2, 2, 2, 2
+static const unsigned char special_strict[256] = {
+	CTL2, CTL2, CTL2, CTL2, ['&'] = 1, ['='] = 1, ['+'] = 1, ['%'] = 1, [0x7F] = 2,
+};
+#undef CTL2
 
 static int hexval(unsigned c)
 {
@@ -324,6 +331,7 @@ static void init(ds_form_parser *p, const ds_form_opts *opts, int cs,
 	p->max_total = opts && opts->max_total ? opts->max_total : DS_FORM_MAX_TOTAL;
 	p->cs = cs;
 	p->await = !(opts && (opts->flags & DS_FORM_NO_CHARSET_FIELD));
+	p->strict = opts && (opts->flags & DS_FORM_STRICT);
 	p->state = S_IDLE;
 	/* Kept fields are no longer than the body, plus per field two
 	 * lengths and two NULs; a field takes two body bytes at least ("a&"),
@@ -438,6 +446,29 @@ static int put(ds_form_parser *p, const char *s, size_t n, ds_err *err)
 	return value_limit(p, p->fld, p->nlen, err);
 }
 
+/* Strict: a '%' at byte `at` of the body, followed by what p->pct says
+ * and then by c (-1: the body ended), is not a percent-encoded byte. */
+static int bad_pct(ds_form_parser *p, size_t at, int c, ds_err *err)
+{
+	char lit[4] = "%", b[48];
+	size_t n = 1;
+	if (p->pct == 2)
+		lit[n++] = (char)p->hexc;
+	if (c >= 0)
+		lit[n++] = (char)c;
+	lit[n] = '\0';
+	for (size_t i = 1; i < n; i++)
+		if ((unsigned char)lit[i] < 0x21 || (unsigned char)lit[i] > 0x7E)
+			lit[i] = '?';
+	const char *name = p->fld;
+	size_t nl = p->state == S_VALUE ? p->nlen : p->flen;
+	return ds_err_set(err, DS_EINVAL,
+			  "malformed percent-encoding \"%s\" at byte %zu of the form body, in the "
+			  "%s of field \"%s\": '%%' must be followed by two hex digits (a '%%' "
+			  "itself is sent as %%25)", lit, at, p->state == S_VALUE ? "value" : "name",
+			  show(name, nl, b));
+}
+
 /* A '%' not followed by two hex digits stands for itself. */
 static int pct_literal(ds_form_parser *p, ds_err *err)
 {
@@ -457,12 +488,35 @@ static int call(ds_form_parser *p, const char *name, size_t nlen,
 	return rc;
 }
 
+/* Strict: a name or value read as UTF-8 that is not UTF-8. */
+static int bad_utf8(const char *name, size_t nlen, const char *value, size_t vlen,
+		    ds_err *err)
+{
+	char b[48];
+	size_t at = ds_utf8_bad_at(name, nlen);
+	if (at < nlen)
+		return ds_err_set(err, DS_EINVAL,
+				  "a form field name is not valid UTF-8: byte 0x%02X at byte %zu of "
+				  "\"%s\" (a form sent in another charset must say so in a _charset_ "
+				  "field)", (unsigned char)name[at], at, show(name, nlen, b));
+	at = ds_utf8_bad_at(value, vlen);
+	if (at < vlen)
+		return ds_err_set(err, DS_EINVAL,
+				  "form field \"%s\" is not valid UTF-8: byte 0x%02X at byte %zu of "
+				  "its value (a form sent in another charset must say so in a "
+				  "_charset_ field)", show(name, nlen, b), (unsigned char)value[at], at);
+	return 0;
+}
+
 /* Delivers one field in the parser's charset. */
 static int emit(ds_form_parser *p, const char *name, size_t nlen,
 		const char *value, size_t vlen, ds_err *err)
 {
 	if (verbatim(p->cs, name, nlen) && verbatim(p->cs, value, vlen))
 		return call(p, name, nlen, value, vlen, err);
+	int rc = p->strict && p->cs == DS_FORM_UTF8 ? bad_utf8(name, nlen, value, vlen, err) : 0;
+	if (rc)
+		return rc;
 	if (ds_grow(&p->conv, &p->ccap, DS_FORM_UTF8_MAX(nlen + vlen) + 2))
 		return nomem(err);
 	size_t n = ds_form_to_utf8(p->cs, name, nlen, p->conv);
@@ -615,6 +669,7 @@ static int field_end(ds_form_parser *p, ds_err *err)
 static int run(ds_form_parser *p, const unsigned char *s,
 	       const unsigned char *end, ds_err *err)
 {
+	const unsigned char *tab = p->strict ? special_strict : special;
 	int rc = 0;
 	while (s < end && !rc) {
 		unsigned c = *s;
@@ -632,6 +687,11 @@ static int run(ds_form_parser *p, const unsigned char *s,
 				rc = put(p, &b, 1, err);
 				continue;
 			}
+			if (p->strict) {
+				size_t at = p->total - (size_t)(end - s) - (size_t)p->pct;
+				rc = bad_pct(p, at, (int)c, err);
+				break;
+			}
 			if ((rc = pct_literal(p, err)))
 				break;
 		}
@@ -644,7 +704,7 @@ static int run(ds_form_parser *p, const unsigned char *s,
 				break;
 		}
 		const unsigned char *r = s;
-		while (r < end && !special[*r])
+		while (r < end && !tab[*r])
 			r++;
 		if (r > s) {
 			rc = put(p, (const char *)s, (size_t)(r - s), err);
@@ -652,6 +712,13 @@ static int run(ds_form_parser *p, const unsigned char *s,
 			continue;
 		}
 		s++;
+		if (tab[c] == 2) {
+			rc = ds_err_set(err, DS_EINVAL,
+					"not form data: control byte 0x%02X at byte %zu of the body (a "
+					"browser sends it percent-encoded, as %%%02X)", c,
+					p->total - (size_t)(end - s) - 1, c);
+			break;
+		}
 		switch (c) {
 		case '&':
 			rc = field_end(p, err);
@@ -702,7 +769,8 @@ int ds_form_finish(ds_form_parser *p, ds_err *err)
 		return stopped(p, err);
 	int rc = 0;
 	if (p->pct)
-		rc = pct_literal(p, err);
+		rc = p->strict ? bad_pct(p, p->total - (size_t)p->pct, -1, err)
+			       : pct_literal(p, err);
 	if (!rc && p->state != S_IDLE)
 		rc = field_end(p, err);
 	if (!rc && p->await) {

@@ -40,6 +40,15 @@
  * `_charset_` is awaited, the fields kept. A parser that failed returns
  * the same code from every later call. Work is linear in the body size.
  *
+ * Strictness. Browsers percent-encode every '%', every control character
+ * and (in UTF-8) send what they were given as UTF-8, so DS_FORM_STRICT
+ * refuses, with DS_EINVAL, what none of them sends: a '%' not followed by
+ * two hex digits, a control byte (below 0x20, or 0x7F) in the body itself
+ * (which is then not form data at all), and, when fields are read as UTF-8,
+ * a name or value whose decoded bytes are not valid UTF-8 (a form encoded
+ * in another charset that does not say so). The message names the field
+ * and the byte. Without the flag these are read as the URL Standard says.
+ *
  * Delivered strings are NUL-terminated, but may hold a NUL byte (%00): use
  * the lengths. The JSON helpers refuse a NUL with DS_EINVAL, as cJSON
  * strings cannot hold one.
@@ -62,6 +71,8 @@
 
 /* ds_form_opts.flags: `_charset_` is an ordinary field (see above). */
 #define DS_FORM_NO_CHARSET_FIELD 1u
+/* ds_form_opts.flags: refuse what no browser sends (see above). */
+#define DS_FORM_STRICT 2u
 
 typedef struct ds_form_opts {
 	size_t max_fields;    /* fields in the body */
@@ -69,7 +80,7 @@ typedef struct ds_form_opts {
 	size_t max_value;     /* UTF-8 bytes of one value */
 	size_t max_total;     /* bytes of the body as received */
 	const char *charset;  /* charset parameter, or NULL; copied */
-	unsigned flags;       /* DS_FORM_NO_CHARSET_FIELD */
+	unsigned flags;       /* DS_FORM_NO_CHARSET_FIELD, DS_FORM_STRICT */
 } ds_form_opts;
 
 /* Called once per field, in body order. name and value are UTF-8, valid,

@@ -85,11 +85,38 @@ static int parse_json(const char *bytes, size_t len, const ds_limits *lim, cJSON
 	return rc;
 }
 
+/* A browser sends a textarea's line ends as CRLF: what mappings read has
+ * "\n", as an email's text does. Values only shrink, in place. */
+static void form_lines(cJSON *v)
+{
+	if (cJSON_IsArray(v)) {
+		for (cJSON *it = v->child; it; it = it->next)
+			form_lines(it);
+		return;
+	}
+	if (!cJSON_IsString(v) || !strchr(v->valuestring, '\r'))
+		return;
+	char *w = v->valuestring;
+	for (const char *r = v->valuestring; *r; r++)
+		if (*r != '\r')
+			*w++ = *r;
+		else if (r[1] != '\n')
+			*w++ = '\n';
+	*w = '\0';
+}
+
+static void form_fields_lines(cJSON *fields)
+{
+	for (cJSON *f = fields ? fields->child : NULL; f; f = f->next)
+		form_lines(f);
+}
+
 static int parse_multipart(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,
 			   ds_err *err)
 {
 	ds_multipart_opts mo = lim->multipart;
 	mo.max_total = lim->max_input_bytes;
+	mo.flags |= DS_MULTIPART_STRICT;
 	cJSON *all = NULL;
 	int rc = ds_multipart_parse_mime_json(bytes, len, &mo, DS_FORM_OBJECT, &all, err);
 	if (rc)
@@ -97,6 +124,26 @@ static int parse_multipart(const char *bytes, size_t len, const ds_limits *lim, 
 	cJSON *fields = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
 	cJSON *files = cJSON_DetachItemFromObjectCaseSensitive(all, "files");
 	cJSON_Delete(all);
+	form_fields_lines(fields);
+	/* A file input left empty is sent as a part with no filename and no
+	 * bytes: it uploaded nothing. */
+	for (cJSON *f = files ? files->child : NULL, *next; f; f = next) {
+		next = f->next;
+		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(f, "filename");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
+		if (cJSON_IsString(fn) && !*fn->valuestring && cJSON_IsNumber(size) &&
+		    size->valuedouble == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(files, f));
+	}
+	if (files && !files->child) {
+		/* no file: no "_files", as in an urlencoded form */
+		cJSON_Delete(files);
+		files = NULL;
+		if (fields) {
+			*doc = fields;
+			return DS_OK;
+		}
+	}
 	if (!fields || !files || !cJSON_AddItemToObject(fields, "_files", files)) {
 		cJSON_Delete(fields);
 		cJSON_Delete(files);
@@ -111,10 +158,17 @@ static int parse_urlencoded(const char *bytes, size_t len, const ds_limits *lim,
 {
 	ds_form_opts fo = lim->form;
 	fo.max_total = lim->max_input_bytes;
+	/* What no browser sends is refused, not guessed at. */
+	fo.flags |= DS_FORM_STRICT;
 	/* A trailing line end from a file is not part of the last value. */
 	while (len && (bytes[len - 1] == '\n' || bytes[len - 1] == '\r'))
 		len--;
-	return ds_form_parse_json(bytes, len, &fo, DS_FORM_OBJECT, doc, err);
+	if (!len)
+		return ds_err_set(err, DS_EINVAL, "empty form: the body has no fields");
+	int rc = ds_form_parse_json(bytes, len, &fo, DS_FORM_OBJECT, doc, err);
+	if (!rc)
+		form_fields_lines(*doc);
+	return rc;
 }
 
 int ds_input_parse(const char *channel, const char *bytes, size_t len, const ds_limits *lim,
@@ -139,30 +193,35 @@ int ds_input_parse(const char *channel, const char *bytes, size_t len, const ds_
 
 /* ---- one file of an input ---- */
 
+/* Files are numbered as "_files" lists them: a file input left empty (no
+ * filename, no bytes) is not one. Such a part has no data, so the bytes
+ * of the current part are the wanted file's whenever the files counted
+ * before it are as many as want. */
 struct one_file {
-	int want, seen;              /* the file wanted; files begun so far */
+	int want, seen;              /* the file wanted; files ended so far */
 	ds_buf out;
 	bool found;
 };
-
-static int file_begin(void *ud, const ds_multipart_file *f, ds_err *err)
-{
-	(void)f;
-	(void)err;
-	struct one_file *o = ud;
-	o->found = o->found || o->seen == o->want;
-	o->seen++;
-	return DS_OK;
-}
 
 static int file_data(void *ud, const ds_multipart_file *f, const char *data, size_t len,
 		     ds_err *err)
 {
 	(void)f;
 	struct one_file *o = ud;
-	if (o->seen - 1 != o->want)
+	if (o->seen != o->want)
 		return DS_OK;
 	return ds_buf_append(&o->out, data, len) ? ds_err_set(err, DS_ENOMEM, "out of memory") : DS_OK;
+}
+
+static int file_end(void *ud, const ds_multipart_file *f, ds_err *err)
+{
+	(void)err;
+	struct one_file *o = ud;
+	if (!*f->filename && !f->size)
+		return DS_OK;
+	o->found = o->found || o->seen == o->want;
+	o->seen++;
+	return DS_OK;
 }
 
 int ds_input_attachment(const char *channel, const char *bytes, size_t len, const ds_limits *lim,
@@ -181,7 +240,7 @@ int ds_input_attachment(const char *channel, const char *bytes, size_t len, cons
 	mo.max_total = lim->max_input_bytes;
 	struct one_file o = { .want = seq };
 	ds_buf_init(&o.out, SIZE_MAX / 2);
-	ds_multipart_cb cb = { .file_begin = file_begin, .file_data = file_data, .ud = &o };
+	ds_multipart_cb cb = { .file_data = file_data, .file_end = file_end, .ud = &o };
 	int rc = ds_multipart_parse_mime(bytes, len, &mo, &cb, err);
 	if (!rc && !o.found)
 		rc = ds_err_set(err, DS_ENOTFOUND, "the form has no file number %d", seq + 1);

@@ -7,10 +7,12 @@
  *   form   urlencoded: an object of fields (repeats as arrays); multipart
  *          (the input starts with its Content-Type line): the same, plus
  *          "_files", the uploaded files described (name, filename,
- *          content_type, size, sha256). Strictly: an empty body, and what
- *          no browser sends (DS_FORM_STRICT, DS_MULTIPART_STRICT: a bad
- *          percent-encoding, control bytes, text said to be UTF-8 that is
- *          not), are refused
+ *          content_type, size, sha256; a file input left empty uploaded
+ *          nothing and is not one; no files, no "_files"). Strictly: an
+ *          empty body, and what no browser sends (DS_FORM_STRICT,
+ *          DS_MULTIPART_STRICT: a bad percent-encoding, control bytes,
+ *          text said to be UTF-8 that is not), are refused; line ends in
+ *          values are "\n" (browsers send a textarea's as CRLF)
  *   email  the decoded message (email.h: subject, from, to, date, text...)
  *   xml    a libxml2 document (xml.h), for XPath picks
  */

@@ -50,8 +50,7 @@ bool ds_utf8_valid(const char *str, size_t len)
 	return true;
 }
 
-/* Offset of the first invalid UTF-8 sequence, or len. */
-static size_t utf8_bad_at(const char *s, size_t len)
+size_t ds_utf8_bad_at(const char *s, size_t len)
 {
 	size_t lo = 0;
 	/* Validate in chunks so the offset is close without a second parser. */
@@ -247,7 +246,7 @@ int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err 
 	*out = NULL;
 	if (len == 0)
 		return ds_err_set(err, DS_EINVAL, "empty input");
-	size_t bad = utf8_bad_at(s, len);
+	size_t bad = ds_utf8_bad_at(s, len);
 	if (bad < len)
 		return ds_err_set(err, DS_EINVAL, "invalid UTF-8 at byte %zu", bad);
 	bool nul_escape;

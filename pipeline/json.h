@@ -24,6 +24,10 @@
 /* Whether len bytes of s are valid UTF-8 (no overlongs, no surrogates). */
 bool ds_utf8_valid(const char *s, size_t len);
 
+/* Offset of the first invalid UTF-8 sequence in len bytes of s, or len
+ * when they are valid. */
+size_t ds_utf8_bad_at(const char *s, size_t len);
+
 /*
  * Set in the type of a string value that holds U+0000 (written "\u0000"):
  * cJSON keeps C strings, so its valuestring shows only the text before the

@@ -15,9 +15,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hash.h"
+#include "json.h"
 #include "mem.h"
 
 enum {
@@ -244,6 +246,34 @@ static char *ext_value(const char *s, size_t n, bool *oom)
 	return o;
 }
 
+/* Strict: an ext-value that says UTF-8 and is not. */
+static int ext_strict(const char *s, size_t n, const char *part, ds_err *err)
+{
+	const char *q1 = memchr(s, '\'', n);
+	const char *q2 = q1 ? memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - s)) : NULL;
+	if (!q2 || ds_form_charset_lookup(s, (size_t)(q1 - s)) != DS_FORM_UTF8)
+		return 0;
+	char raw[256];
+	size_t k = 0;
+	for (const char *p = q2 + 1, *end = s + n; p < end && k < sizeof raw; p++) {
+		int h = *p == '%' && end - p > 2 ? hexval((unsigned char)p[1]) : -1;
+		int l = h >= 0 ? hexval((unsigned char)p[2]) : -1;
+		if (*p == '%' && l < 0)
+			return 0; /* malformed: filename is used instead */
+		raw[k++] = l >= 0 ? (char)(h * 16 + l) : *p;
+		if (l >= 0)
+			p += 2;
+	}
+	size_t at = ds_utf8_bad_at(raw, k);
+	/* a sequence cut by the end of raw is not an error */
+	if (at == k || (k == sizeof raw && k - at < 4))
+		return 0;
+	char q[72];
+	return ds_err_set(err, DS_EINVAL,
+			  "the filename* of part \"%s\" says UTF-8 and is not: byte 0x%02X at "
+			  "byte %zu", ds_quote(part, q), (unsigned char)raw[at], at);
+}
+
 /* ---- parser life ---- */
 
 static void part_clear(ds_multipart_parser *p)
@@ -329,11 +359,35 @@ size_t ds_multipart_parts(const ds_multipart_parser *p)
 
 /* ---- fields ---- */
 
+/* Strict: text of a part (what: "value", "filename"...) read in charset
+ * cs that is not what cs says; part names it. */
+static int bad_utf8(int cs, const char *what, const char *s, size_t n, const char *part,
+		    ds_err *err)
+{
+	if (cs != DS_FORM_UTF8)
+		return 0;
+	size_t at = ds_utf8_bad_at(s, n);
+	if (at == n)
+		return 0;
+	char q[72];
+	return ds_err_set(err, DS_EINVAL,
+			  "the %s of part \"%s\" is not valid UTF-8: byte 0x%02X at byte %zu (a "
+			  "form sent in another charset must say so, in a charset parameter or a "
+			  "_charset_ field)", what, ds_quote(part, q), (unsigned char)s[at], at);
+}
+
 static int emit(ds_multipart_parser *p, const char *name, size_t nlen,
 		const char *val, size_t vlen, int vcs, ds_err *err)
 {
 	if (!p->cb.field)
 		return 0;
+	if (p->flags & DS_MULTIPART_STRICT) {
+		int rc = bad_utf8(p->cs, "field name", name, nlen, name, err);
+		if (!rc)
+			rc = bad_utf8(vcs >= 0 ? vcs : p->cs, "value", val, vlen, name, err);
+		if (rc)
+			return rc;
+	}
 	size_t need = DS_FORM_UTF8_MAX(nlen) + DS_FORM_UTF8_MAX(vlen) + 2;
 	if (ds_grow(&p->conv, &p->convcap, need))
 		return nomem(err);
@@ -674,6 +728,15 @@ static int headers_done(ds_multipart_parser *p, ds_err *err)
 		goto done;
 	}
 	bool oom = false;
+	if (p->flags & DS_MULTIPART_STRICT) {
+		rc = bad_utf8(p->cs, "field name", p->name, p->nlen, p->name, err);
+		if (!rc && fn)
+			rc = bad_utf8(p->cs, "filename", fn, fnl, p->name, err);
+		if (!rc && fnx)
+			rc = ext_strict(fnx, fnxl, p->name, err);
+		if (rc)
+			goto done;
+	}
 	if (fnx)
 		p->filename = ext_value(fnx, fnxl, &oom);
 	if (!p->filename && !oom)
@@ -702,6 +765,26 @@ done:
 	ds_free(fnx);
 	ds_free(cs);
 	return rc;
+}
+
+/* "--boundary" for a message, as ds_quote shows it. */
+static const char *show_boundary(const char *b, size_t n, char q[static 72])
+{
+	char raw[2 + DS_MULTIPART_MAX_BOUNDARY + 1];
+	memcpy(raw, "--", 2);
+	memcpy(raw + 2, b, n);
+	raw[n + 2] = '\0';
+	return ds_quote(raw, q);
+}
+
+/* The body does not start with "--boundary". */
+static int no_start(ds_multipart_parser *p, ds_err *err)
+{
+	char q[72];
+	return ds_err_set(err, DS_EINVAL,
+			  "multipart body: the body starts with something other than its "
+			  "boundary \"%s\" (byte %zu differs)",
+			  show_boundary(p->delim + 4, p->dlen - 4, q), p->total);
 }
 
 /* A delimiter followed by CRLF: a new part's headers start. */
@@ -754,7 +837,7 @@ static int run(ds_multipart_parser *p, const char *s, size_t len, ds_err *err)
 		switch (p->state) {
 		case S_START:
 			if (c != (unsigned char)p->delim[p->m])
-				return bad(p, "no boundary where the body starts", err);
+				return no_start(p, err);
 			p->total++, i++;
 			if (++p->m == p->dlen) {
 				p->state = S_AFTER;
@@ -804,8 +887,8 @@ static int run(ds_multipart_parser *p, const char *s, size_t len, ds_err *err)
 				return bad(p, "a NUL byte in part headers", err);
 			if (p->hlen >= p->max_header)
 				return ds_err_set(err, DS_ELIMIT,
-						  "part headers are longer than max_header (%zu bytes)",
-						  p->max_header);
+						  "the headers of part %zu are longer than max_header (%zu bytes)",
+						  p->parts, p->max_header);
 			if (ds_grow(&p->hbuf, &p->hcap, p->hlen + 1))
 				return nomem(err);
 			p->hbuf[p->hlen++] = (char)c;
@@ -854,6 +937,22 @@ static int run(ds_multipart_parser *p, const char *s, size_t len, ds_err *err)
 	return rc;
 }
 
+/* The body ended before "--boundary--". */
+static int cut_off(ds_multipart_parser *p, ds_err *err)
+{
+	char q[72], bq[72], where[120] = "";
+	if (p->state == S_START)
+		return ds_err_set(err, DS_EINVAL, "multipart body: empty, or shorter than its boundary");
+	if (p->in_part)
+		snprintf(where, sizeof where, ", in part %zu (\"%s\"),", p->parts, ds_quote(p->name, q));
+	else if (p->state == S_HEADERS)
+		snprintf(where, sizeof where, ", in the headers of part %zu,", p->parts);
+	return ds_err_set(err, DS_EINVAL,
+			  "multipart body: the body ends at byte %zu%s without its closing boundary "
+			  "\"%s--\" (an upload cut off?)", p->total, where,
+			  show_boundary(p->delim + 4, p->dlen - 4, bq));
+}
+
 static int stopped(const ds_multipart_parser *p, ds_err *err)
 {
 	return ds_err_set(err, p->failed,
@@ -883,7 +982,7 @@ int ds_multipart_finish(ds_multipart_parser *p, ds_err *err)
 	if (p->state == S_DONE)
 		rc = ds_err_set(err, DS_EINTERNAL, "multipart parser already finished");
 	else if (p->state != S_END)
-		rc = bad(p, "the body ends before its closing boundary", err);
+		rc = cut_off(p, err);
 	else
 		rc = flush_held(p, err);
 	p->state = S_DONE;
@@ -986,6 +1085,17 @@ int ds_multipart_parse_mime(const char *buf, size_t len,
 	ds_multipart_opts o = opts ? *opts : (ds_multipart_opts){ 0 };
 	if (!o.charset && cs >= 0)
 		o.charset = ds_form_charset_name(cs);
+	/* A body that never holds its boundary: say so rather than where
+	 * the parse stopped. */
+	char d[2 + DS_MULTIPART_MAX_BOUNDARY];
+	memcpy(d, "--", 2);
+	memcpy(d + 2, b, bl);
+	if (len - off && !memmem(buf + off, len - off, d, bl + 2)) {
+		char q[72];
+		return ds_err_set(err, DS_EINVAL,
+				  "multipart body: its boundary \"%s\" (from the Content-Type line) "
+				  "appears nowhere in the body", show_boundary(b, bl, q));
+	}
 	return ds_multipart_parse(buf + off, len - off, b, bl, &o, cb, err);
 }
 

@@ -33,7 +33,9 @@
  * DS_MULTIPART_NO_CHARSET_FIELD makes `_charset_` an ordinary field and
  * every field is delivered when its part ends. Filenames are converted
  * with the charset known when the file starts. An unsupported label is
- * DS_EINVAL.
+ * DS_EINVAL. With DS_MULTIPART_STRICT, text read as UTF-8 that is not
+ * UTF-8 is refused instead (a form sent in another charset that does not
+ * say so).
  *
  * Bounds (ds_multipart_opts, 0 meaning the default): the number of parts,
  * the header bytes of one part, the decoded bytes of one field value or
@@ -66,6 +68,9 @@
 
 /* ds_multipart_opts.flags: `_charset_` is an ordinary field. */
 #define DS_MULTIPART_NO_CHARSET_FIELD 1u
+/* ds_multipart_opts.flags: a field name, value or filename read as UTF-8
+ * that is not valid UTF-8 is DS_EINVAL (naming the part), not U+FFFD. */
+#define DS_MULTIPART_STRICT 2u
 
 typedef struct ds_multipart_opts {
 	size_t max_parts;     /* parts in the body */
@@ -74,7 +79,7 @@ typedef struct ds_multipart_opts {
 	size_t max_file;      /* decoded bytes of one file */
 	size_t max_total;     /* bytes of the body as received */
 	const char *charset;  /* charset parameter, or NULL; copied */
-	unsigned flags;       /* DS_MULTIPART_NO_CHARSET_FIELD */
+	unsigned flags;       /* DS_MULTIPART_NO_CHARSET_FIELD, DS_MULTIPART_STRICT */
 } ds_multipart_opts;
 
 /* A file part, owned by the parser and valid during a callback. Strings
@@ -147,7 +152,8 @@ int ds_multipart_boundary(const char *ct, size_t len, const char **boundary,
  * boundary=...` ending in LF or CRLF, an optional blank line, then the
  * body. A charset parameter on that line applies unless opts->charset is
  * set. Errors as ds_multipart_boundary and ds_multipart_parse, and
- * DS_EINVAL when the first line is not a Content-Type header. */
+ * DS_EINVAL when the first line is not a Content-Type header or when the
+ * boundary appears nowhere in the body. */
 int ds_multipart_parse_mime(const char *buf, size_t len,
 			    const ds_multipart_opts *opts,
 			    const ds_multipart_cb *cb, ds_err *err);

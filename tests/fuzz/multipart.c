@@ -16,5 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ds_mem_init();
 	if (!ds_multipart_parse_mime_json((const char *)data, size, &opts, DS_FORM_OBJECT, &doc, NULL))
 		cJSON_Delete(doc);
+	/* strictly, as the read stage does */
+	opts.flags = DS_MULTIPART_STRICT;
+	if (!ds_multipart_parse_mime_json((const char *)data, size, &opts, DS_FORM_OBJECT, &doc, NULL))
+		cJSON_Delete(doc);
 	return 0;
 }

@@ -273,6 +273,26 @@ static const struct tcase {
 	  "[a|" FFFD FFFD FFFD "][b|" FFFD FFFD FFFD "][c|" FFFD FFFD "][d|"
 	  FFFD FFFD FFFD FFFD "]", 0, NULL },
 	{ "a=%C3%C3%A9%80", {0}, "[a|" FFFD "é" FFFD "]", 0, NULL },
+	/* strict: what no browser sends is refused, naming the field and byte */
+	{ "nom=Ren%C3%A9e&message=10%+de+remise", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL,
+	  "malformed percent-encoding \"%+\" at byte 25 of the form body, in the value of "
+	  "field \"message\"" },
+	{ "a=1&b%ZZ=2", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL,
+	  "\"%Z\" at byte 5 of the form body, in the name of field \"b\"" },
+	{ "a=%4", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL, "\"%4\" at byte 2" },
+	{ "a=%", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL, "\"%\" at byte 2" },
+	{ "a=1&b=x\x01y", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL,
+	  "not form data: control byte 0x01 at byte 7" },
+	{ "a=1\n&b=2", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL, "control byte 0x0A at byte 3" },
+	{ "nom=Ren%E9e", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL,
+	  "form field \"nom\" is not valid UTF-8: byte 0xE9 at byte 3 of its value" },
+	{ "caf%E9=1", { .flags = DS_FORM_STRICT }, NULL, DS_EINVAL,
+	  "a form field name is not valid UTF-8: byte 0xE9 at byte 3" },
+	{ "nom=Ren%E9e&_charset_=windows-1252", { .flags = DS_FORM_STRICT },
+	  "[nom|Renée][_charset_|windows-1252]", 0, NULL },
+	{ "a=\xE9", { .flags = DS_FORM_STRICT, .charset = "windows-1252" }, "[a|é]", 0, NULL },
+	{ "nom=Ren%C3%A9e&a=%25&b=%00&ville=Qu\xC3\xA9" "bec", { .flags = DS_FORM_STRICT },
+	  "[nom|Renée][a|%][b|\\x00][ville|Québec]", 0, NULL },
 	/* limits, at and past each one */
 	{ "a&b", { .max_fields = 2 }, "[a|][b|]", 0, NULL },
 	{ "&&a&&&b&&", { .max_fields = 2 }, "[a|][b|]", 0, NULL },

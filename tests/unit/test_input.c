@@ -64,3 +64,34 @@ Test(input, form_upload_comes_back)
 		     DS_ENOTFOUND);
 	ds_free(text);
 }
+
+/* A file input left empty is not a file: the numbers are those of the
+ * "_files" the read stage gives. */
+Test(input, empty_file_input_is_no_file)
+{
+	const char *body = "Content-Type: multipart/form-data; boundary=b\r\n\r\n"
+			   "--b\r\nContent-Disposition: form-data; name=\"a\"; filename=\"\"\r\n"
+			   "Content-Type: application/octet-stream\r\n\r\n\r\n"
+			   "--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"plaque.jpg\"\r\n"
+			   "Content-Type: image/jpeg\r\n\r\nJPEG\r\n--b--\r\n";
+	ds_limits lim = { .max_input_bytes = 1 << 20 };
+	cJSON *doc = NULL;
+	ds_xml_doc *x = NULL;
+	ds_err err = { 0 };
+	cr_assert_eq(ds_input_parse("form", body, strlen(body), &lim, NULL, NULL, &doc, &x, &err), 0,
+		     "%s", err.msg);
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(doc, "_files");
+	cr_assert_eq(cJSON_GetArraySize(files), 1);
+	cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(files, 0), "filename")
+				 ->valuestring, "plaque.jpg");
+	cJSON_Delete(doc);
+	char *data = NULL;
+	size_t n = 0;
+	cr_assert_eq(ds_input_attachment("form", body, strlen(body), &lim, "photo", 0, &data, &n,
+					 &err), 0, "%s", err.msg);
+	cr_expect_eq(n, 4);
+	cr_expect_eq(memcmp(data, "JPEG", 4), 0);
+	ds_free(data);
+	cr_expect_eq(ds_input_attachment("form", body, strlen(body), &lim, "a", 1, &data, &n, &err),
+		     DS_ENOTFOUND);
+}

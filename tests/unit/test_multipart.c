@@ -623,6 +623,64 @@ Test(multipart, mime_input)
 	cr_assert_eq(cs, DS_FORM_WINDOWS_1252);
 }
 
+/* Strict: text said (or taken) to be UTF-8 that is not is refused, naming
+ * the part; what a charset says is read as it says. */
+Test(multipart, strict_utf8)
+{
+	ds_multipart_opts o = { .flags = DS_MULTIPART_STRICT };
+	expect_error("--" B CRLF "Content-Disposition: form-data; name=\"nom\"" CRLF CRLF
+		     "Th\xe9r\xe8se" CRLF "--" B "--", &o, DS_EINVAL,
+		     "the value of part \"nom\" is not valid UTF-8: byte 0xE9 at byte 2");
+	expect_error("--" B CRLF "Content-Disposition: form-data; name=\"pr\xe9nom\"" CRLF CRLF
+		     "x" CRLF "--" B "--", &o, DS_EINVAL, "the field name of part");
+	expect_error("--" B CRLF "Content-Disposition: form-data; name=\"f\"; filename=\"relev\xe9.jpg\""
+		     CRLF CRLF "x" CRLF "--" B "--", &o, DS_EINVAL,
+		     "the filename of part \"f\" is not valid UTF-8: byte 0xE9 at byte 5");
+	expect_error("--" B CRLF "Content-Disposition: form-data; name=\"f\"; "
+		     "filename*=UTF-8''relev%E9.jpg" CRLF CRLF "x" CRLF "--" B "--", &o, DS_EINVAL,
+		     "the filename* of part \"f\" says UTF-8 and is not: byte 0xE9 at byte 5");
+	/* a charset that says so: the part's, `_charset_`, the caller's */
+	expect_parts("--" B CRLF "Content-Disposition: form-data; name=\"nom\"" CRLF
+		     "Content-Type: text/plain; charset=windows-1252" CRLF CRLF
+		     "Th\xe9r\xe8se" CRLF "--" B "--", &o, "F[nom|Thérèse]");
+	expect_parts("--" B CRLF "Content-Disposition: form-data; name=\"nom\"" CRLF CRLF
+		     "Th\xe9r\xe8se" CRLF "--" B CRLF
+		     "Content-Disposition: form-data; name=\"_charset_\"" CRLF CRLF
+		     "ISO-8859-1" CRLF "--" B "--", &o, "F[nom|Thérèse]F[_charset_|ISO-8859-1]");
+	o.charset = "windows-1252";
+	expect_parts("--" B CRLF "Content-Disposition: form-data; name=\"f\"; filename=\"relev\xe9.jpg\""
+		     CRLF CRLF "x" CRLF "--" B "--", &o, "D[f|relevé.jpg|application/octet-stream|x]");
+	/* without the flag, U+FFFD as before */
+	expect_parts("--" B CRLF "Content-Disposition: form-data; name=\"nom\"" CRLF CRLF
+		     "Th\xe9" CRLF "--" B "--", NULL, "F[nom|Th\xef\xbf\xbd]");
+}
+
+/* Messages say where a body went wrong in words a person can act on. */
+Test(multipart, messages)
+{
+	expect_error("preamble" CRLF "--" B "--", NULL, DS_EINVAL,
+		     "the body starts with something other than its boundary \"--" B "\" (byte 0");
+	expect_error("--" B CRLF "Content-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\""
+		     CRLF CRLF "\xff\xd8\xff", NULL, DS_EINVAL,
+		     "in part 1 (\"photo\"), without its closing boundary \"--" B "--\"");
+	expect_error("--" B CRLF "Content-Disposition: form-data; name=\"a\"" CRLF CRLF "1" CRLF
+		     "--" B CRLF "Content-Disposition: form-data; na", NULL, DS_EINVAL,
+		     "in the headers of part 2, without its closing boundary");
+	ds_multipart_opts o = { .max_header = 60 };
+	expect_error("--" B CRLF "Content-Disposition: form-data; name=\"a\"" CRLF CRLF "1" CRLF
+		     "--" B CRLF "Content-Disposition: form-data; name=\"b\"; filename=\"tres-long.jpg\""
+		     CRLF CRLF "x" CRLF "--" B "--", &o, DS_ELIMIT,
+		     "the headers of part 2 are longer than max_header (60 bytes)");
+	const char *mime = "Content-Type: multipart/form-data; boundary=abc" CRLF CRLF
+			   "--xyz" CRLF "Content-Disposition: form-data; name=a" CRLF CRLF "1" CRLF
+			   "--xyz--" CRLF;
+	ds_multipart_cb none = { 0 };
+	ds_err err;
+	cr_assert_eq(ds_multipart_parse_mime(mime, strlen(mime), NULL, &none, &err), DS_EINVAL);
+	cr_expect(strstr(err.msg, "its boundary \"--abc\" (from the Content-Type line) appears "
+			 "nowhere in the body"), "%s", err.msg);
+}
+
 /* Every allocation fails in turn: each run ends in 0 or DS_ENOMEM, never
  * a crash or a leak (the sanitizer build checks leaks). */
 Test(multipart, allocation_failures)
