@@ -1056,7 +1056,17 @@ static int n_iban(ds_arena *a, const char *in, const char **out, ds_err *err)
 
 static int n_postcode_fr(ds_arena *a, const char *in, const char **out, ds_err *err)
 {
-	return ident(a, in, out, err, ds_id_postcode_fr_normalize);
+	int rc = ident(a, in, out, err, ds_id_postcode_fr_normalize);
+	const char *p = in + strspn(in, " \t");
+	/* Corsica's départements are 2A and 2B; its postcodes are 20xxx. */
+	if (rc == DS_EINVAL && err && p[0] == '2' && (p[1] == 'A' || p[1] == 'a' || p[1] == 'B' ||
+						      p[1] == 'b')) {
+		size_t n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof err->msg - n,
+			 "; 2A and 2B are Corsica's département codes, its postcodes are 5 digits "
+			 "starting with 20");
+	}
+	return rc;
 }
 
 static int n_currency(ds_arena *a, const char *in, const char **out, ds_err *err)

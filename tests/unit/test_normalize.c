@@ -200,6 +200,10 @@ static const struct {
 	{ "iban", "fr14 2004 1010 0505 0001 3m02 606", "FR1420041010050500013M02606", NULL },
 	{ "postcode_fr", "29 200", "29200", NULL },
 	{ "postcode_fr", "9200", NULL, "not a French postcode (wrong length)" },
+	{ "postcode_fr", "20090", "20090", NULL },
+	{ "postcode_fr", "97122", "97122", NULL },
+	{ "postcode_fr", "2A004", NULL, "2A and 2B are Corsica's département codes" },
+	{ "postcode_fr", " 2b200", NULL, "its postcodes are 5 digits starting with 20" },
 	{ "currency", "eur", "EUR", NULL },
 	/* strip_html */
 	{ "strip_html", "<p>Bonjour <b>Loïc</b>,</p><p>Merci.</p>", "Bonjour Loïc,\nMerci.", NULL },
