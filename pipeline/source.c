@@ -192,7 +192,7 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 		}
 		if (strcmp(it->string, "normalize") && strcmp(it->string, "default") &&
 		    strcmp(it->string, "each") && strcmp(it->string, "in") &&
-		    strcmp(it->string, "group"))
+		    strcmp(it->string, "group") && strcmp(it->string, "list"))
 			ds_diag_error(diag, s->file, path, "unknown member \"%s\"", it->string);
 	}
 	if (!kind) {
@@ -260,6 +260,15 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 				fm->result = ds_normalizer_kind(it->valuestring);
 			}
 		}
+	}
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "list");
+	if (list) {
+		snprintf(sub, sizeof sub, "%s/list", path);
+		if (!cJSON_IsBool(list))
+			ds_diag_error(diag, s->file, sub, "\"list\" is true or false");
+		else if (fm->kind != DS_PICK_FIELD)
+			ds_diag_error(diag, s->file, sub, "\"list\" goes with a \"field\" pick");
+		fm->list = cJSON_IsTrue(list);
 	}
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "default");
 	if (def)
@@ -515,6 +524,51 @@ static cJSON *typed(const ds_field_map *fm, const char *s)
 static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSON **out,
 		      ds_err *err);
 
+/* A "list" field pick: the values of a form field (one string, or the
+ * array of a field sent several times) as an array, each normalized,
+ * blank ones left out; *out stays NULL when none is left. */
+static int list_value(const ds_field_map *fm, const cJSON *v, ds_arena *a, cJSON **out,
+		      ds_err *err)
+{
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	const cJSON *one = cJSON_IsString(v) ? v : NULL;
+	const cJSON *it = one ? one : cJSON_IsArray(v) ? v->child : NULL;
+	for (; it; it = one ? NULL : it->next) {
+		cJSON *x = NULL;
+		int rc = cJSON_IsString(it) && *it->valuestring
+				 ? norm_value(fm, it->valuestring, a, &x, err) : DS_OK;
+		if (rc) {
+			cJSON_Delete(arr);
+			return rc;
+		}
+		if (x && (!cJSON_IsString(x) || *x->valuestring))
+			cJSON_AddItemToArray(arr, x);
+		else
+			cJSON_Delete(x);
+	}
+	if (!cJSON_GetArraySize(arr)) {
+		cJSON_Delete(arr);
+		return DS_OK;
+	}
+	*out = arr;
+	return DS_OK;
+}
+
+/* A form field sent several times where one value is expected. */
+static int repeated(const ds_field_map *fm, const cJSON *v, ds_err *err)
+{
+	char a[72], b[72];
+	const cJSON *x = cJSON_GetArrayItem(v, 0), *y = cJSON_GetArrayItem(v, 1);
+	return ds_err_set(err, DS_EINVAL,
+			  "%s: the form field is sent %d times (\"%s\", \"%s\"%s) where one value "
+			  "is expected", fm->pick, cJSON_GetArraySize(v),
+			  ds_quote(cJSON_IsString(x) ? x->valuestring : "", a),
+			  ds_quote(cJSON_IsString(y) ? y->valuestring : "", b),
+			  cJSON_GetArraySize(v) > 2 ? ", ..." : "");
+}
+
 /* The value a field mapping gives (new tree, caller frees), or NULL in
  * *out when the pick is missing and there is no default. */
 static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJSON **out,
@@ -545,9 +599,17 @@ static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJ
 		}
 	} else if (fm->pick && fm->kind == DS_PICK_FIELD) {
 		v = cJSON_GetObjectItemCaseSensitive(input, fm->pick);
-		/* An empty form field is a field left blank: missing. */
-		if (cJSON_IsString(v) && !*v->valuestring)
+		if (fm->list) {
+			int rc = list_value(fm, v, a, out, err);
+			if (rc || *out)
+				return rc;
 			v = NULL;
+		} else if (cJSON_IsArray(v)) {
+			return repeated(fm, v, err);
+		} else if (cJSON_IsString(v) && !*v->valuestring) {
+			/* An empty form field is a field left blank: missing. */
+			v = NULL;
+		}
 	}
 	if (!v || cJSON_IsNull(v)) {
 		if (!fm->deflt)

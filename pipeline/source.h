@@ -19,6 +19,12 @@
  * constant). Picks are one interface with one kind per
  * channel; this build has JSON Pointer picks.
  *
+ * A form field sent several times (checkboxes of one name) is an array of
+ * its values: a "field" pick with "list": true gives the values as an array
+ * (a single value too, each passed through the normalizers, blank ones
+ * left out, none at all being missing); without it, a field sent more than
+ * once is refused, as taking one of the values would be a guess.
+ *
  * A source is immutable after loading and shared by every thread.
  */
 #ifndef DS_SOURCE_H
@@ -55,6 +61,7 @@ struct ds_field_map {
 	unsigned re_group;       /* DS_PICK_REGEX: the named group's number */
 	ds_field_map *each;      /* XPath picks of nodes: fields of one array item */
 	size_t neach;
+	bool list;               /* DS_PICK_FIELD: every value, as an array */
 };
 
 typedef struct ds_map_rule {
