@@ -17,8 +17,9 @@
  * (a message fetched twice: {"new": 0, "duplicates": 1, "records": 0}).
  * Ingesting each file once more creates nothing. Last, the whole folder is
  * ingested at once into a fresh home without naming sources: each input
- * goes to the source whose rules accept it, and the totals are the sums of
- * the files'. A fixture without an
+ * goes to the source whose rules accept it (none is ambiguous, and what is
+ * quarantined after reading is quarantined by the source its expectation
+ * names), and the totals are the sums of the files'. A fixture without an
  * expectation, or an expectation without its fixture, fails the test: a new
  * case is two new files and no new code.
  */
@@ -153,6 +154,9 @@ static void folder(const char *dir)
 			sum = cJSON_Duplicate(ing, true);
 		}
 		cJSON_AddStringToObject(sum, "_source", th_str(want, "source"));
+		const cJSON *wq = cJSON_GetObjectItemCaseSensitive(want, "quarantine");
+		if (wq && strcmp(th_str(wq, "stage"), "read") && !strstr(th_str(wq, "reason"), "unmapped"))
+			cJSON_AddStringToObject(sum, "_stage", th_str(wq, "stage"));
 		cJSON_AddItemToArray(wants, sum);
 		cJSON_Delete(want);
 		checked++;
@@ -173,6 +177,7 @@ static void folder(const char *dir)
 			if (pass == 0) {
 				cJSON *counts = cJSON_Duplicate(want, true);
 				cJSON_DeleteItemFromObjectCaseSensitive(counts, "_source");
+				cJSON_DeleteItemFromObjectCaseSensitive(counts, "_stage");
 				expect_summary(path, sum, counts);
 				cJSON_Delete(counts);
 			} else {
@@ -207,6 +212,38 @@ static void folder(const char *dir)
 	cJSON_Delete(sum);
 	free(out);
 	free(err);
+	/* routed as their expectations say: each input quarantined after it was
+	 * routed has its expected source and stage, and none was ambiguous */
+	cJSON *ql = th_json(&fresh, 0, "quarantine list");
+	const cJSON *q;
+	cJSON_ArrayForEach(q, ql) {
+		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(q, "reason");
+		cr_expect(!cJSON_IsString(reason) || !strstr(reason->valuestring, "ambiguous"),
+			  "%s ingested at once: %s", dir, reason->valuestring);
+	}
+	for (int i = 0; i < n; i++) {
+		const cJSON *want = cJSON_GetArrayItem(wants, i);
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(want, "_stage");
+		if (!cJSON_IsString(st))
+			continue;
+		const char *src = th_str(want, "_source");
+		int expected = 0, got = 0;
+		for (int k = 0; k < n; k++) {
+			const cJSON *w = cJSON_GetArrayItem(wants, k);
+			const cJSON *s2 = cJSON_GetObjectItemCaseSensitive(w, "_stage");
+			expected += cJSON_IsString(s2) && !strcmp(s2->valuestring, st->valuestring) &&
+				    !strcmp(th_str(w, "_source"), src);
+		}
+		cJSON_ArrayForEach(q, ql) {
+			const cJSON *qs = cJSON_GetObjectItemCaseSensitive(q, "source");
+			got += cJSON_IsString(qs) && !strcmp(qs->valuestring, src) &&
+			       !strcmp(th_str(q, "stage"), st->valuestring);
+		}
+		cr_expect_eq(got, expected,
+			     "%s ingested at once: %d inputs quarantined at %s by source %s, expected %d",
+			     dir, got, st->valuestring, src, expected);
+	}
+	cJSON_Delete(ql);
 	th_home_fini(&fresh);
 	for (int i = 0; i < n; i++)
 		free(names[i]);
