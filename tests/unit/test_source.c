@@ -141,6 +141,51 @@ Test(source, contact_form_in_windows_1252)
 	ds_source_free(s);
 }
 
+/* Checkboxes of one name: "list" gives every value, a single one too; a
+ * field sent twice where one value is expected is refused, not guessed. */
+Test(source, repeated_form_fields)
+{
+	ds_source *s = load("web-contact");
+	ds_arena *a = ds_arena_new(4096);
+	struct emitted e = { .n = 0 };
+	ds_err err = {0};
+	cJSON *doc = form_fixture("contact-santoni-bastia-0033.form");
+	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	const cJSON *in = ds_json_pointer(e.rec[0], "/interests");
+	cr_assert_eq(cJSON_GetArraySize(in), 3);
+	cr_expect_str_eq(cJSON_GetArrayItem(in, 0)->valuestring, "Pompe à chaleur");
+	emitted_free(&e);
+	cJSON_Delete(doc);
+
+	doc = form_fixture("contact-coeurdevey-iso-8859-1.form");
+	e.n = 0;
+	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	in = ds_json_pointer(e.rec[0], "/interests");
+	cr_assert_eq(cJSON_GetArraySize(in), 1, "one box ticked: an array of one");
+	cr_expect_str_eq(cJSON_GetArrayItem(in, 0)->valuestring, "Entretien");
+	emitted_free(&e);
+	cJSON_Delete(doc);
+
+	/* none ticked, or only blank values: no interests at all */
+	doc = cJSON_Parse("{\"email\": \"a@example.fr\", \"message\": \"x\", "
+			  "\"interets\": [\"\", \"  \"]}");
+	e.n = 0;
+	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_expect_null(ds_json_pointer(e.rec[0], "/interests"));
+	emitted_free(&e);
+	cJSON_Delete(doc);
+
+	doc = form_fixture("broken-contact-email-twice.form");
+	e.n = 0;
+	cr_expect_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), DS_EINVAL);
+	cr_expect(strstr(err.msg, "email: the form field is sent 2 times (\"v.besson@example.fr\", "
+			 "\"veronique.besson@example.com\")"), "%s", err.msg);
+	cr_expect_eq(e.n, 0);
+	cJSON_Delete(doc);
+	ds_arena_free(a);
+	ds_source_free(s);
+}
+
 Test(source, load_errors_have_json_paths)
 {
 	char dir[] = "/tmp/dossier-source-XXXXXX";
@@ -151,15 +196,17 @@ Test(source, load_errors_have_json_paths)
 	fputs("{\"name\": \"bad\", \"channel\": \"json\", \"role\": \"sales\", \"rules\": [{"
 	      "\"record\": \"offer\", \"when\": \"reference >\", \"fields\": {"
 	      "\"/a\": {\"pick\": \"/a\", \"normalize\": [\"rot13\"]},"
-	      "\"/b\": {\"field\": \"b\"}}}]}", f);
+	      "\"/b\": {\"field\": \"b\"}, \"/c\": {\"pick\": \"/c\", \"list\": true}}}]}", f);
 	fclose(f);
 	ds_diag d;
 	ds_diag_init(&d);
 	ds_source *s = NULL;
 	cr_expect_eq(ds_source_load(path, &d, &s, NULL), DS_ECONFIG);
 	cr_expect_null(s);
-	bool when = false, norm = false, field = false;
+	bool when = false, norm = false, field = false, list = false;
 	for (size_t i = 0; i < d.count; i++) {
+		list = list || (!strcmp(d.items[i].path, "/rules/0/fields/~1c/list") &&
+				strstr(d.items[i].message, "\"field\" pick"));
 		when = when || !strcmp(d.items[i].path, "/rules/0/when");
 		norm = norm || (!strcmp(d.items[i].path, "/rules/0/fields/~1a/normalize/0") &&
 				strstr(d.items[i].message, "rot13"));
@@ -168,6 +215,7 @@ Test(source, load_errors_have_json_paths)
 	cr_expect(when, "a when that does not parse");
 	cr_expect(norm, "an unknown normalizer");
 	cr_expect(field, "a form pick in a JSON source");
+	cr_expect(list, "\"list\" on a JSON Pointer pick");
 	ds_diag_free(&d);
 	remove(path);
 	rmdir(dir);
