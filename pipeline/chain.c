@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
+
 #define X(n) extern const ds_stage_type ds_stage_##n;
 #include "stages.def"
 #undef X
@@ -191,4 +193,51 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 	if (saved && ds_store_release(c->rt->store, err))
 		return DS_STAGE_FAIL;
 	return o;
+}
+
+/* ---- reasons ---- */
+
+int ds_reason_unmapped(const ds_source *src, const cJSON *doc, const ds_xml_doc *xml,
+		       ds_err *err)
+{
+	char fields[512];
+	if (xml) {
+		ds_xml_root_name(xml, fields, sizeof fields);
+		return ds_err_set(err, DS_EINVAL,
+				  "unmapped: no rule of source \"%s\" matched; the root element is %s",
+				  src->name, fields);
+	}
+	size_t n = ds_json_member_names(doc, fields, sizeof fields);
+	return ds_err_set(err, DS_EINVAL, "unmapped: no rule of source \"%s\" matched; the input has %s%s",
+			  src->name, n ? "fields " : "no fields", fields);
+}
+
+struct collect {
+	ds_buf *buf;
+	size_t n;
+};
+
+static void on_error(void *ud, const char *pointer, const char *keyword, const char *message)
+{
+	(void)keyword;
+	struct collect *c = ud;
+	/* The reason is one line: the first errors in full, then the count
+	 * says how many there were. */
+	if (c->n++ >= 10)
+		return;
+	ds_buf_printf(c->buf, "%s%s: %s", c->n > 1 ? "; " : "", *pointer ? pointer : "/", message);
+}
+
+int ds_reason_invalid(const ds_schema *schema, const char *type, const cJSON *data, ds_err *err)
+{
+	ds_buf buf;
+	ds_buf_init(&buf, sizeof err->msg - 64);
+	struct collect c = { &buf, 0 };
+	size_t n = 0;
+	int rc = ds_schema_validate(schema, data, on_error, &c, &n, err);
+	if (!rc && n)
+		rc = ds_err_set(err, DS_EINVAL, "%s record: %zu error%s: %s%s", type, n,
+				n == 1 ? "" : "s", buf.data ? buf.data : "", n > 10 ? "; ..." : "");
+	ds_buf_free(&buf);
+	return rc;
 }

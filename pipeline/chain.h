@@ -119,4 +119,16 @@ void ds_chain_batch_abort(ds_chain *c);
 size_t ds_stage_count(void);
 const ds_stage_type *ds_stage_at(size_t i);
 
+/* The reasons an input is refused for, worded once for the stages and for
+ * `inspect`. ds_reason_unmapped: no rule of src gave a record; names what
+ * the input has (its fields, or its XML root element) so the rule to add
+ * is easy to see. ds_reason_invalid: validates a record of type against
+ * schema; DS_EINVAL with "TYPE record: N errors: /ptr: message; ..." (the
+ * first ten), 0 when valid, other codes for internal failures. Both set
+ * err and return its code. */
+int ds_reason_unmapped(const ds_source *src, const cJSON *doc, const ds_xml_doc *xml,
+		       ds_err *err);
+int ds_reason_invalid(const ds_schema *schema, const char *type, const cJSON *data,
+		      ds_err *err);
+
 #endif

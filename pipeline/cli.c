@@ -1952,17 +1952,8 @@ struct inspect_emit {
 	cJSON *records;
 	const ds_config *cfg;
 	size_t invalid;
-	ds_buf why;
+	ds_err why;                  /* the first invalid record's reason */
 };
-
-static void inspect_verr(void *ud, const char *pointer, const char *keyword, const char *message)
-{
-	(void)keyword;
-	struct inspect_emit *ie = ud;
-	if (ie->invalid++ < 10)
-		ds_buf_printf(&ie->why, "%s%s: %s", ie->invalid > 1 ? "; " : "", *pointer ? pointer : "/",
-			      message);
-}
 
 static int inspect_record(void *ud, const char *type, cJSON *record)
 {
@@ -1974,10 +1965,17 @@ static int inspect_record(void *ud, const char *type, cJSON *record)
 	}
 	cJSON_AddStringToObject(o, "type", type);
 	const ds_schema *schema = ds_schema_set_get(ie->cfg->schemas, type);
-	size_t before = ie->invalid, n = 0;
-	if (schema)
-		ds_schema_validate(schema, record, inspect_verr, ie, &n, NULL);
-	cJSON_AddBoolToObject(o, "valid", schema && ie->invalid == before);
+	ds_err e = { 0 };
+	int rc = schema ? ds_reason_invalid(schema, type, record, &e)
+			: ds_err_set(&e, DS_EINVAL, "unknown record type \"%s\"", type);
+	if (rc && rc != DS_EINVAL) {
+		cJSON_Delete(o);
+		cJSON_Delete(record);
+		return rc;
+	}
+	if (rc && !ie->invalid++)
+		ie->why = e;
+	cJSON_AddBoolToObject(o, "valid", !rc);
 	cJSON_AddItemToObject(o, "data", record);
 	cJSON_AddItemToArray(ie->records, o);
 	return DS_OK;
@@ -2328,7 +2326,6 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	}
 	if (!perr && src) {
 		struct inspect_emit ie = { cJSON_CreateArray(), c->cfg, 0, { 0 } };
-		ds_buf_init(&ie.why, 800);
 		stage = "map";
 		/* The mapping may take its input over: give it a copy. */
 		cJSON *copy = doc ? cJSON_Duplicate(doc, true) : NULL;
@@ -2336,15 +2333,13 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 			    : ds_source_map(src, &copy, ds_time_now(), a, inspect_record, &ie, &err);
 		cJSON_Delete(copy);
 		if (!perr && !cJSON_GetArraySize(ie.records))
-			perr = ds_err_set(&err, DS_EINVAL, "unmapped: no rule of source \"%s\" matched",
-					  src->name);
+			perr = ds_reason_unmapped(src, doc, xdoc, &err);
 		if (!perr && ie.invalid) {
 			stage = "validate";
-			perr = ds_err_set(&err, DS_EINVAL, "%zu error%s: %s", ie.invalid,
-					  ie.invalid == 1 ? "" : "s", ie.why.data ? ie.why.data : "");
+			err = ie.why;
+			perr = err.code;
 		}
 		cJSON_AddItemToObject(out, "records", ie.records);
-		ds_buf_free(&ie.why);
 	}
 	if (perr) {
 		cJSON *q = cJSON_CreateObject();

@@ -41,18 +41,7 @@ static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *er
 	if (rc)
 		return DS_STAGE_REJECT;
 	if (!env->nrecords) {
-		/* Say what the input had, so the rule to add is easy to see. */
-		char fields[512];
-		if (env->xml) {
-			ds_xml_root_name(env->xml, fields, sizeof fields);
-			ds_err_set(err, DS_EINVAL,
-				   "unmapped: no rule of source \"%s\" matched; the root element is %s",
-				   env->source->name, fields);
-			return DS_STAGE_REJECT;
-		}
-		size_t n = ds_json_member_names(env->doc, fields, sizeof fields);
-		ds_err_set(err, DS_EINVAL, "unmapped: no rule of source \"%s\" matched; the input has %s%s",
-			   env->source->name, n ? "fields " : "no fields", fields);
+		ds_reason_unmapped(env->source, env->doc, env->xml, err);
 		return DS_STAGE_REJECT;
 	}
 	return DS_STAGE_CONTINUE;
