@@ -534,6 +534,63 @@ static int text_of(const char *charset, const char *data, size_t n, bool html, c
 	return rc == 0 ? 0 : DS_ENOMEM;
 }
 
+/* RFC 3676 format=flowed, undone on UTF-8 text with "\n" line ends: a line
+ * ending in a space goes on in the next line of the same quote depth (with
+ * delsp=yes, without that space); the space stuffed before a line is
+ * dropped; quoted lines keep their ">" marks, then one space. The
+ * signature separator "-- " is never flowed. Replaces *text. */
+static int unflow(char **text, bool delsp)
+{
+	const char *s = *text;
+	ds_buf b;
+	ds_buf_init(&b, 2 * strlen(s) + 64);
+	int rc = 0;
+	bool open = false;      /* the previous line goes on in this one */
+	size_t open_depth = 0;
+	while (*s && !rc) {
+		size_t n = strcspn(s, "\n");
+		const char *line = s;
+		bool nl = s[n] == '\n';
+		s += n + nl;
+		size_t depth = 0;
+		while (depth < n && line[depth] == '>')
+			depth++;
+		const char *body = line + depth;
+		size_t bn = n - depth;
+		if (bn && body[0] == ' ') {
+			body++;
+			bn--;
+		}
+		bool sig = bn == 3 && !memcmp(body, "-- ", 3);
+		bool flowed = !sig && bn && body[bn - 1] == ' ';
+		if (open && depth != open_depth) {
+			rc = ds_buf_putc(&b, '\n');
+			open = false;
+		}
+		if (!open) {
+			for (size_t i = 0; !rc && i < depth; i++)
+				rc = ds_buf_putc(&b, '>');
+			if (!rc && depth && bn)
+				rc = ds_buf_putc(&b, ' ');
+		}
+		if (!rc)
+			rc = ds_buf_append(&b, body, flowed && delsp ? bn - 1 : bn);
+		open = flowed && nl;
+		open_depth = depth;
+		if (!rc && nl && !open)
+			rc = ds_buf_putc(&b, '\n');
+	}
+	if (!rc)
+		rc = ds_buf_append(&b, "", 0);
+	if (rc) {
+		ds_buf_free(&b);
+		return DS_ENOMEM;
+	}
+	ds_free(*text);
+	*text = ds_buf_steal(&b);
+	return 0;
+}
+
 static int visit(walk *w, GMimeObject *o, const char *path, size_t depth, bool in_msg,
 		 size_t *size);
 
@@ -595,8 +652,13 @@ static int leaf(walk *w, GMimeObject *o, const char *path, bool in_msg, const ch
 	bool body = !attached && !in_msg && (plain || html);
 	if ((rc = jnum(entry, "size", (double)n)) != 0)
 		goto fail;
-	if (body && plain && !w->plain)
+	if (body && plain && !w->plain) {
+		const char *format = g_mime_object_get_content_type_parameter(o, "format");
+		const char *delsp = g_mime_object_get_content_type_parameter(o, "delsp");
 		rc = text_of(charset, data, n, false, &w->plain);
+		if (!rc && format && !strcasecmp(format, "flowed"))
+			rc = unflow(&w->plain, delsp && !strcasecmp(delsp, "yes"));
+	}
 	else if (body && html && !w->html)
 		rc = text_of(charset, data, n, true, &w->html);
 	if (rc)
@@ -770,6 +832,47 @@ static int add_header(cJSON *obj, const char *key, GMimeObject *o, const char *n
 	return rc ? ds_err_set(err, rc, "out of memory") : 0;
 }
 
+#define HEADERS_MAX 200
+
+/* "headers": every header of the message by its name in lower case with
+ * "-" as "_" (so rules can say headers.auto_submitted), the first of a
+ * repeated one, decoded; at most HEADERS_MAX names. */
+static int add_all_headers(cJSON *obj, GMimeObject *o, ds_err *err)
+{
+	cJSON *h = cJSON_AddObjectToObject(obj, "headers");
+	if (!h)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	int count = hl ? g_mime_header_list_get_count(hl) : 0;
+	for (int i = 0; i < count && cJSON_GetArraySize(h) < HEADERS_MAX; i++) {
+		GMimeHeader *hd = g_mime_header_list_get_header_at(hl, i);
+		const char *name = hd ? g_mime_header_get_name(hd) : NULL;
+		const char *raw = hd ? g_mime_header_get_raw_value(hd) : NULL;
+		char key[65];
+		size_t k = 0;
+		for (; name && name[k] && k < sizeof key - 1; k++) {
+			unsigned char c = (unsigned char)name[k];
+			if (!isalnum(c) && c != '-' && c != '_')
+				break;
+			key[k] = c == '-' ? '_' : (char)tolower(c);
+		}
+		if (!raw || !k || (name && name[k]))
+			continue;
+		key[k] = '\0';
+		if (cJSON_GetObjectItemCaseSensitive(h, key))
+			continue;
+		char *v = NULL;
+		int rc = ds_email_decode_header(raw, strlen(raw), &v, err);
+		if (rc)
+			return rc;
+		rc = jstr(h, key, v);
+		ds_free(v);
+		if (rc)
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int add_refs(cJSON *obj, GMimeObject *o, ds_err *err)
 {
 	const char *irt = raw_header(o, "In-Reply-To");
@@ -893,7 +996,7 @@ static int run(const char *buf, size_t len, const ds_email_opts *opts, const cha
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = add_refs(root, mo, err)) != 0)
+	if ((rc = add_refs(root, mo, err)) != 0 || (rc = add_all_headers(root, mo, err)) != 0)
 		goto done;
 	/* the MIME tree */
 	GMimeObject *body = g_mime_message_get_mime_part(msg);

@@ -9,8 +9,10 @@
  * unreadable), message_id, in_reply_to (strings without angle brackets, or
  * null), references (array of ids), text, parts [{path, content_type,
  * charset, filename, size}] and attachments [{filename, content_type, size,
- * sha256}], plus content_type (the top-level type) and date_offset (the
- * sender's UTC offset in minutes, or null).
+ * sha256}], plus content_type (the top-level type), date_offset (the
+ * sender's UTC offset in minutes, or null) and headers (every header of
+ * the message, decoded, by its name in lower case with "-" as "_": the
+ * first of a repeated one; at most 200 names).
  *
  * Guarantees. Every string in the object is valid UTF-8. Headers are
  * unfolded and their RFC 2047 encoded words decoded (ds_email_decode_header).
@@ -27,8 +29,9 @@
  * anything unreadable falls back to Windows-1252 (or to UTF-8 with U+FFFD
  * when it is valid enough); bytes past ASCII in a part labelled US-ASCII,
  * MIME's default, are read as in an unlabelled one. `text` is the first
- * text/plain part of the message that is not an attachment, else the first
- * such text/html part turned into readable text (libxml2's HTML parser, no
+ * text/plain part of the message that is not an attachment (format=flowed
+ * undone, RFC 3676: soft line breaks joined, space-stuffing dropped), else
+ * the first such text/html part turned into readable text (libxml2's HTML parser, no
  * network, no outside entities; script and style dropped; block elements
  * end lines), else "". Line ends in text are "\n". An attachment is a leaf
  * part that is not the chosen body and has a Content-Disposition of

@@ -457,3 +457,48 @@ Test(email, allocation_failures)
 		cr_assert_lt(k, 10000);
 	}
 }
+
+/* format=flowed (RFC 3676): soft breaks joined, stuffing dropped, quotes
+ * kept; every header reachable by its name for the mapping rules. */
+Test(email, flowed_text_and_headers)
+{
+	const char *msg =
+		"From: Yves Le Gall <yves.legall@example.fr>\r\n"
+		"Subject: =?ISO-8859-1?Q?R=E9clamation?=\r\n"
+		"Auto-Submitted: no\r\nX-Mailer: Horde Application Framework 5\r\n"
+		"X-Mailer: second\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: text/plain; charset=UTF-8; format=flowed; delsp=no\r\n\r\n"
+		"Bonjour, la chaudi\xc3\xa8re install\xc3\xa9" "e le 3 novembre est \r\n"
+		"encore en panne.\r\n"
+		"\r\n"
+		" From the start, stuffed.\r\n"
+		"> Votre message du 2 novembre : nous \r\n"
+		"> passerons mardi.\r\n"
+		">> plus ancien\r\n"
+		"-- \r\n"
+		"Yves\r\n";
+	cJSON *o = NULL;
+	ds_err err = { 0 };
+	cr_assert_eq(ds_email_parse(msg, strlen(msg), NULL, &o, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "text")->valuestring,
+			 "Bonjour, la chaudière installée le 3 novembre est encore en panne.\n"
+			 "\n"
+			 "From the start, stuffed.\n"
+			 "> Votre message du 2 novembre : nous passerons mardi.\n"
+			 ">> plus ancien\n"
+			 "-- \n"
+			 "Yves\n");
+	const cJSON *h = cJSON_GetObjectItem(o, "headers");
+	cr_expect_str_eq(cJSON_GetObjectItem(h, "auto_submitted")->valuestring, "no");
+	cr_expect_str_eq(cJSON_GetObjectItem(h, "x_mailer")->valuestring,
+			 "Horde Application Framework 5", "the first of a repeated header");
+	cr_expect_str_eq(cJSON_GetObjectItem(h, "subject")->valuestring, "Réclamation");
+	cJSON_Delete(o);
+
+	/* delsp=yes: the space before a soft break goes */
+	const char *ja = "Subject: x\r\nContent-Type: text/plain; format=flowed; delsp=yes\r\n\r\n"
+			 "abc \r\ndef\r\n";
+	cr_assert_eq(ds_email_parse(ja, strlen(ja), NULL, &o, &err), 0);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "text")->valuestring, "abcdef\n");
+	cJSON_Delete(o);
+}
