@@ -233,6 +233,17 @@ static void free_xpath_ctx(void *p)
 	xmlXPathFreeContext(p);
 }
 
+/* Whether a document starts as UTF-16 text does, '<' then a character of
+ * the Latin range, with no byte order mark: libxml2 reads UTF-16 from its
+ * BOM or from "<?xml" only, and otherwise stops at the first NUL byte. */
+static bool looks_utf16(const char *buf, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)buf;
+	if (!buf || len < 4)
+		return false;
+	return (u[0] == '<' && !u[1] && u[2] && !u[3]) || (!u[0] && u[1] == '<' && !u[2] && u[3]);
+}
+
 int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc **out,
 		 ds_err *err)
 {
@@ -262,6 +273,10 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 			return ds_err_set(err, x->refused, "%s", x->why);
 		if (errno_xml == XML_ERR_NO_MEMORY)
 			return ds_err_set(err, DS_ENOMEM, "out of memory (XML parser)");
+		if (x->have_error && looks_utf16(buf, len))
+			return ds_err_set(err, DS_EINVAL,
+					  "XML not readable: the bytes look like UTF-16 without a byte order "
+					  "mark or an encoding declaration, which XML requires (%s)", x->why);
 		if (x->have_error)
 			return ds_err_set(err, DS_EINVAL, "%s", x->why);
 		return ds_err_set(err, DS_EINVAL, "XML not well-formed");

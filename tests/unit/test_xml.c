@@ -153,6 +153,21 @@ Test(xml, not_xml_and_oversized)
 	ds_err err = { 0 };
 	cr_assert_eq(parse_str(NULL, 0, NULL, &err), DS_EINVAL);
 
+	/* UTF-16 without a BOM or a declaration is named as such; with a BOM,
+	 * or starting "<?xml", libxml2 reads it */
+	static const char le[] = "<\0a\0/\0>\0", be[] = "\0<\0a\0/\0>";
+	static const char bom[] = "\xff\xfe<\0a\0/\0>\0";
+	const char *ascii = "<?xml version=\"1.0\"?><a/>";
+	char decl[64];
+	for (size_t k = 0; k <= strlen(ascii); k++)
+		decl[2 * k] = ascii[k], decl[2 * k + 1] = '\0';
+	cr_assert_eq(parse_str(le, sizeof le - 1, NULL, &err), DS_EINVAL);
+	cr_assert(strstr(err.msg, "look like UTF-16 without a byte order mark"), "%s", err.msg);
+	cr_assert_eq(parse_str(be, sizeof be - 1, NULL, &err), DS_EINVAL);
+	cr_assert(strstr(err.msg, "look like UTF-16"), "%s", err.msg);
+	cr_assert_eq(parse_str(bom, sizeof bom - 1, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(parse_str(decl, 2 * strlen(ascii), NULL, &err), 0, "%s", err.msg);
+
 	ds_xml_opts o = { .max_size = 1000 };
 	char *big = malloc(1001);
 	memset(big, ' ', 1001);
