@@ -725,32 +725,44 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,
 
 /* ---- XML ---- */
 
-/* Normalizes raw text as fm says and makes it a JSON value. */
-static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSON **out,
-		      ds_err *err)
+/* Normalizes raw text as fm says and makes it a JSON value; an error names
+ * what: the pick, or for XML the record field (a JSON Pointer such as
+ * "/lines/2/unit_price"), clearer than an XPath. */
+static int norm_named(const ds_field_map *fm, const char *what, const char *raw, ds_arena *a,
+		      cJSON **out, ds_err *err)
 {
 	const char *s = raw;
 	for (size_t i = 0; i < fm->nnorms; i++) {
 		int rc = fm->norms[i](a, s, &s, err);
 		if (rc)
-			return ds_err_prefix(err, "%s (%s)", fm->pick, fm->norm_names[i]);
+			return ds_err_prefix(err, "%s (%s)", what, fm->norm_names[i]);
 	}
 	*out = typed(fm, s);
 	return *out ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
 }
 
+/* The same, an error naming the pick. */
+static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSON **out,
+		      ds_err *err)
+{
+	return norm_named(fm, fm->pick, raw, a, out, err);
+}
+
 /* The value of an XPath field map at node (NULL: the document), or NULL
- * in *out when missing without a default. */
-static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *doc,
-		     const ds_xml_node *node, ds_arena *a, cJSON **out, ds_err *err)
+ * in *out when missing without a default; at is the field's place in the
+ * record, for messages. */
+static int xml_value(const ds_source *src, const ds_field_map *fm, const char *at,
+		     ds_xml_doc *doc, const ds_xml_node *node, ds_arena *a, cJSON **out,
+		     ds_err *err)
 {
 	int rc;
+	char sub[512];
 	*out = NULL;
 	if (fm->pick && fm->each) {
 		ds_xml_node **nodes = NULL;
 		size_t n = 0;
 		if ((rc = ds_xpath_eval_nodes(src->xpaths, fm->xpath, doc, node, a, &nodes, &n, err)))
-			return ds_err_prefix(err, "%s", fm->pick);
+			return ds_err_prefix(err, "%s", at);
 		if (n) {
 			cJSON *arr = cJSON_CreateArray();
 			if (!arr)
@@ -760,7 +772,8 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 			bool scalar = fm->neach == 1 && !*fm->each[0].target;
 			for (size_t i = 0; i < n && !rc && scalar; i++) {
 				cJSON *v = NULL;
-				rc = xml_value(src, &fm->each[0], doc, nodes[i], a, &v, err);
+				snprintf(sub, sizeof sub, "%s/%zu", at, i);
+				rc = xml_value(src, &fm->each[0], sub, doc, nodes[i], a, &v, err);
 				if (!rc && v && !cJSON_AddItemToArray(arr, v)) {
 					cJSON_Delete(v);
 					rc = ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -775,7 +788,8 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 				}
 				for (size_t k = 0; k < fm->neach && !rc; k++) {
 					cJSON *v = NULL;
-					rc = xml_value(src, &fm->each[k], doc, nodes[i], a, &v, err);
+					snprintf(sub, sizeof sub, "%s/%zu%s", at, i, fm->each[k].target);
+					rc = xml_value(src, &fm->each[k], sub, doc, nodes[i], a, &v, err);
 					if (!rc && v)
 						rc = set_pointer(item, fm->each[k].target, v, err);
 				}
@@ -792,9 +806,9 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, ds_xml_doc *d
 	} else if (fm->pick) {
 		const char *raw = NULL;
 		if ((rc = ds_xpath_eval_string(src->xpaths, fm->xpath, doc, node, a, &raw, err)))
-			return ds_err_prefix(err, "%s", fm->pick);
+			return ds_err_prefix(err, "%s", at);
 		if (raw)
-			return norm_value(fm, raw, a, out, err);
+			return norm_named(fm, at, raw, a, out, err);
 	}
 	if (fm->deflt && !(*out = cJSON_Duplicate(fm->deflt, true)))
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -850,7 +864,8 @@ int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		for (size_t f = 0; f < rule->nfields && !rc; f++) {
 			cJSON *v = NULL;
-			rc = xml_value(s, &rule->fields[f], doc, NULL, a, &v, err);
+			rc = xml_value(s, &rule->fields[f], rule->fields[f].target, doc, NULL, a, &v,
+				       err);
 			if (!rc && v)
 				rc = set_pointer(rec, rule->fields[f].target, v, err);
 		}
