@@ -316,6 +316,25 @@ static void cross_check(ds_config *c, ds_diag *diag)
 				ds_diag_error(diag, p->file, sp, "no document template \"%s\" in schemas/documents/",
 					      st->output);
 			}
+			for (size_t k = 0; k < st->nstarts; k++) {
+				const ds_start_def *sd = &st->starts[k];
+				const ds_process *np = ds_config_process(c, sd->process);
+				snprintf(sp, sizeof sp, "/states/%s/start/%zu", st->name, k);
+				if (!np) {
+					ds_diag_error(diag, p->file, sp, "no process \"%s\" to start",
+						      sd->process);
+					continue;
+				}
+				bool keyed = false;
+				for (size_t f = 0; f < sd->n; f++)
+					keyed = keyed || !strcmp(sd->to[f], np->key);
+				if (!keyed)
+					ds_diag_error(diag, p->file, sp,
+						      "the %s case it starts needs its key: \"with\" must set \"%s\"",
+						      np->name, np->key);
+				if (np == p)
+					ds_diag_error(diag, p->file, sp, "a process cannot start itself");
+			}
 		}
 	}
 }

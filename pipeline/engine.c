@@ -141,6 +141,13 @@ char *ds_cause_json(ds_arena *a, const ds_cause *c)
 		ds_buf_puts(&b, "{\"type\":\"guard\"");
 		member(&b, "when", c->guard ? c->guard : "");
 		break;
+	case DS_CAUSE_START:
+		ds_buf_puts(&b, "{\"type\":\"start\"");
+		member(&b, "process", c->by_process);
+		member(&b, "case", c->by_key);
+		member(&b, "state", c->by_state);
+		ds_buf_printf(&b, ",\"case_id\":%" PRId64, c->by_case);
+		break;
 	}
 	int rc = ds_buf_putc(&b, '}');
 	char *r = rc ? NULL : ds_arena_strndup(a, b.data, b.len);
@@ -437,7 +444,11 @@ int ds_engine_settle(ds_case_work *w, ds_time now, ds_err *err)
 
 /* ---- writing ---- */
 
-int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err)
+#define DS_START_DEPTH 4
+
+static int start_cases(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err);
+
+static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 {
 	ds_store *s = rt->store;
 	char *data = w->data_json ? NULL : cJSON_PrintUnformatted(w->data);
@@ -506,6 +517,82 @@ int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err)
 	}
 	w->base_version = w->row.version;
 	w->is_new = false;
+	return start_cases(rt, w, depth, err);
+}
+
+int ds_engine_commit(ds_runtime *rt, ds_case_work *w, ds_err *err)
+{
+	return commit_at(rt, w, 0, err);
+}
+
+/* The cases that entering a state starts: built from this case's fields,
+ * keyed by what lands in the new process's key, once (a case already there
+ * under that key is left as it is). Each new case settles, is written and
+ * produces its documents in the same transaction. */
+static int start_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
+		     const ds_start_def *sd, int depth, ds_err *err)
+{
+	const ds_state_def *st = &w->p->states[c->to];
+	const ds_process *np = ds_config_process(rt->cfg, sd->process);
+	if (!np)
+		return ds_err_set(err, DS_ECONFIG, "state \"%s\" of %s starts process \"%s\", which does not exist",
+				  st->name, w->p->name, sd->process);
+	if (depth >= DS_START_DEPTH)
+		return ds_err_set(err, DS_ELIMIT, "case %s: processes start each other more than %d deep",
+				  w->row.key, DS_START_DEPTH);
+	cJSON *data = cJSON_CreateObject();
+	if (!data || ds_arena_defer(w->a, free_json, data)) {
+		cJSON_Delete(data);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < sd->n; i++) {
+		const cJSON *v = ds_json_dotted(w->data, sd->from[i]);
+		if (!v)
+			continue;
+		int rc = ds_json_set_dotted(data, sd->to[i], cJSON_Duplicate(v, true));
+		if (rc)
+			return ds_err_set(err, rc, "case %s: cannot set %s of the new %s case", w->row.key,
+					  sd->to[i], np->name);
+	}
+	const cJSON *k = ds_json_dotted(data, np->key);
+	char keybuf[64];
+	const char *key = cJSON_IsString(k) && *k->valuestring ? k->valuestring : NULL;
+	if (!key && cJSON_IsNumber(k)) {
+		snprintf(keybuf, sizeof keybuf, "%.15g", k->valuedouble);
+		key = keybuf;
+	}
+	if (!key)
+		return ds_err_set(err, DS_EINVAL, "case %s entered %s, which starts a %s case, but its key \"%s\" has no value",
+				  w->row.key, st->name, np->name, np->key);
+	ds_case_row row;
+	int rc = ds_store_case_find(rt->store, np->name, key, w->a, &row, err);
+	if (rc != DS_ENOTFOUND)
+		return rc;
+	ds_cause cause = { .kind = DS_CAUSE_START, .by_process = w->p->name, .by_key = w->row.key,
+			   .by_state = st->name, .by_case = w->row.id };
+	ds_case_work nw;
+	if ((rc = ds_engine_create(&nw, w->a, np, key, data, true, &cause, c->at, err)) ||
+	    (rc = ds_engine_settle(&nw, c->at, err)) ||
+	    (rc = commit_at(rt, &nw, depth + 1, err)) ||
+	    (rc = ds_engine_produce(rt, &nw, err)))
+		return rc;
+	rt->stats.started++;
+	return DS_OK;
+}
+
+static int start_cases(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
+{
+	for (size_t i = 0; i < w->nchanges; i++) {
+		const ds_change *c = &w->changes[i];
+		if (c->from == c->to && c->from >= 0)
+			continue; /* a data edit is not an entry */
+		const ds_state_def *st = &w->p->states[c->to];
+		for (size_t k = 0; k < st->nstarts; k++) {
+			int rc = start_one(rt, w, c, &st->starts[k], depth, err);
+			if (rc)
+				return rc;
+		}
+	}
 	return DS_OK;
 }
 

@@ -33,7 +33,8 @@
 /* Counters a run reports (SPEC section 3, `ingest` and `tick`). */
 typedef struct ds_stats {
 	int64_t read, new_, duplicates, quarantined, records, transitions,
-		documents, fired, obsolete, failed, purged, unreadable;
+		documents, fired, obsolete, failed, purged, unreadable,
+		started;             /* cases started by other cases */
 	int64_t max_late;        /* seconds, timers */
 } ds_stats;
 
@@ -67,7 +68,8 @@ size_t ds_runtime_mark(const ds_runtime *rt);
 void ds_runtime_discard(ds_runtime *rt, size_t mark);
 
 typedef enum {
-	DS_CAUSE_RECORD, DS_CAUSE_EVENT, DS_CAUSE_EDIT, DS_CAUSE_TIMER, DS_CAUSE_GUARD
+	DS_CAUSE_RECORD, DS_CAUSE_EVENT, DS_CAUSE_EDIT, DS_CAUSE_TIMER, DS_CAUSE_GUARD,
+	DS_CAUSE_START
 } ds_cause_kind;
 
 typedef struct ds_cause {
@@ -84,6 +86,10 @@ typedef struct ds_cause {
 	const char *after;           /* TIMER */
 	ds_time due;                 /* TIMER */
 	const char *guard;           /* GUARD: the expression that held */
+	const char *by_process;      /* START: the case whose state started it */
+	const char *by_key;
+	const char *by_state;
+	int64_t by_case;
 } ds_cause;
 
 #define DS_MAX_CHANGES 32

@@ -357,6 +357,36 @@ cJSON *ds_json_load_file(const char *path, ds_diag *diag)
 	return doc;
 }
 
+int ds_json_set_dotted(cJSON *root, const char *path, cJSON *v)
+{
+	cJSON *cur = root;
+	char seg[128];
+	if (!v)
+		return DS_ENOMEM;
+	for (;;) {
+		size_t n = strcspn(path, ".");
+		if (!n || n >= sizeof seg || !cJSON_IsObject(cur)) {
+			cJSON_Delete(v);
+			return DS_EINVAL;
+		}
+		memcpy(seg, path, n);
+		seg[n] = '\0';
+		if (!path[n]) {
+			if (cJSON_GetObjectItemCaseSensitive(cur, seg))
+				return cJSON_ReplaceItemInObjectCaseSensitive(cur, seg, v)
+					       ? DS_OK : (cJSON_Delete(v), DS_ENOMEM);
+			return cJSON_AddItemToObject(cur, seg, v) ? DS_OK : (cJSON_Delete(v), DS_ENOMEM);
+		}
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, seg);
+		if (!next && !(next = cJSON_AddObjectToObject(cur, seg))) {
+			cJSON_Delete(v);
+			return DS_ENOMEM;
+		}
+		cur = next;
+		path += n + 1;
+	}
+}
+
 const cJSON *ds_json_dotted(const cJSON *root, const char *path)
 {
 	const cJSON *cur = root;

@@ -56,6 +56,11 @@ int ds_read_file(const char *path, size_t max, char **out, size_t *len,
 
 /* The node at a dotted path ("customer.email", "lines.0.sku"), or NULL. */
 const cJSON *ds_json_dotted(const cJSON *root, const char *path);
+/* Sets the member at a dotted path of objects ("customer.email") to v,
+ * which it takes (freed on error too), creating objects on the way and
+ * replacing what was there. DS_EINVAL when the path crosses a non-object
+ * or has an empty or over-long step, DS_ENOMEM. */
+int ds_json_set_dotted(cJSON *root, const char *path, cJSON *v);
 /* The node at an RFC 6901 JSON Pointer ("" is the root), or NULL. */
 const cJSON *ds_json_pointer(const cJSON *root, const char *ptr);
 

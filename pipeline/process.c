@@ -81,6 +81,12 @@ void ds_process_free(ds_process *p)
 			ds_free(tr->after_src);
 		}
 		ds_free(st->on);
+		for (size_t k = 0; k < st->nstarts; k++) {
+			ds_free(st->starts[k].process);
+			free_strs(st->starts[k].to, st->starts[k].n);
+			free_strs(st->starts[k].from, st->starts[k].n);
+		}
+		ds_free(st->starts);
 	}
 	ds_free(p->states);
 	free_strs(p->consumes, p->nconsumes);
@@ -153,8 +159,9 @@ static const char *const process_keys[] = {
 	"key", "initial", "profile", "states", NULL,
 };
 static const char *const state_keys[] = {
-	"lane", "final", "output", "editable_by", "on", "title", "description", NULL,
+	"lane", "final", "output", "editable_by", "on", "start", "title", "description", NULL,
 };
+static const char *const start_keys[] = { "process", "with", "description", NULL };
 static const char *const on_keys[] = {
 	"when", "event", "roles", "after", "to", "description", NULL,
 };
@@ -250,6 +257,61 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 	return DS_OK;
 }
 
+static void unknown_keys(const cJSON *obj, const char *const *known, const char *file,
+			 const char *path, ds_diag *diag);
+
+/* "start": [{"process": NAME, "with": {"new.field": "this.field", ...}}] */
+static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const char *path,
+		       ds_diag *diag)
+{
+	char sub[700];
+	snprintf(sub, sizeof sub, "%s/start", path);
+	if (!cJSON_IsArray(j)) {
+		ds_diag_error(diag, file, sub, "\"start\" must be an array of {process, with}");
+		return DS_ECONFIG;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(j);
+	st->starts = ds_calloc(n ? n : 1, sizeof *st->starts);
+	if (!st->starts)
+		return DS_ENOMEM;
+	const cJSON *it;
+	size_t i = 0;
+	cJSON_ArrayForEach(it, j) {
+		snprintf(sub, sizeof sub, "%s/start/%zu", path, i++);
+		const cJSON *proc = cJSON_GetObjectItemCaseSensitive(it, "process");
+		const cJSON *with = cJSON_GetObjectItemCaseSensitive(it, "with");
+		if (!cJSON_IsObject(it) || !cJSON_IsString(proc) || !*proc->valuestring ||
+		    !cJSON_IsObject(with)) {
+			ds_diag_error(diag, file, sub,
+				      "a start needs \"process\" (a name) and \"with\" (new field: field)");
+			continue;
+		}
+		unknown_keys(it, start_keys, file, sub, diag);
+		ds_start_def *sd = &st->starts[st->nstarts++];
+		size_t m = (size_t)cJSON_GetArraySize(with);
+		sd->process = ds_strdup(proc->valuestring);
+		sd->to = ds_calloc(m ? m : 1, sizeof *sd->to);
+		sd->from = ds_calloc(m ? m : 1, sizeof *sd->from);
+		if (!sd->process || !sd->to || !sd->from)
+			return DS_ENOMEM;
+		const cJSON *w;
+		cJSON_ArrayForEach(w, with) {
+			if (!cJSON_IsString(w) || !*w->valuestring || !*w->string) {
+				char wp[900];
+				snprintf(wp, sizeof wp, "%s/with/%s", sub, w->string);
+				ds_diag_error(diag, file, wp, "must name a field of this case");
+				continue;
+			}
+			sd->to[sd->n] = ds_strdup(w->string);
+			sd->from[sd->n] = ds_strdup(w->valuestring);
+			if (!sd->to[sd->n] || !sd->from[sd->n])
+				return DS_ENOMEM;
+			sd->n++;
+		}
+	}
+	return DS_OK;
+}
+
 static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *diag,
 		      const cJSON ***to_names)
 {
@@ -271,6 +333,12 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 		} else {
 			st->output = ds_strdup(out->valuestring);
 		}
+	}
+	const cJSON *start = cJSON_GetObjectItemCaseSensitive(j, "start");
+	if (start) {
+		int src = load_starts(st, start, file, path, diag);
+		if (src == DS_ENOMEM)
+			return src;
 	}
 	const cJSON *rights = cJSON_GetObjectItemCaseSensitive(j, "editable_by");
 	if (rights) {

@@ -19,6 +19,9 @@
  *                                  {"after": "5d", "to": "validated"}]},
  *      "validated": {"output": "offer", "on": [...]},
  *      "accepted": {"final": true}}}
+ * A state may also say "start": [{"process": "order", "with": {"offer_ref":
+ * "reference", "customer": "customer"}}]: entering it starts a case of that
+ * process from these fields (new field: field of this case).
  * A transition has exactly one of "when" (a guard in the expression
  * language), "event" (with the "roles" allowed to send it) or "after" (a
  * timer counted from the entry into the state). "editable_by" maps a role
@@ -57,11 +60,23 @@ typedef struct ds_edit_right {
 	size_t nfields;
 } ds_edit_right;
 
+/* Entering a state may start a case of another process: its data is made
+ * of this case's fields, "with" naming for each target field (dotted path
+ * in the new case) the field it comes from (dotted path here). */
+typedef struct ds_start_def {
+	char *process;
+	char **to;
+	char **from;
+	size_t n;
+} ds_start_def;
+
 typedef struct ds_state_def {
 	char *name;
 	char *lane;
 	bool final;
 	char *output;            /* document template name, or NULL */
+	ds_start_def *starts;    /* cases of other processes started on entry */
+	size_t nstarts;
 	ds_edit_right *rights;
 	size_t nrights;
 	ds_transition_def *on;

@@ -34,35 +34,6 @@ static const char *record_text(ds_env *env, const ds_env_record *r, ds_err *err)
 	return text;
 }
 
-/* Sets the process key at its dotted path in data to key (a record that
- * reached its case through its thread carries the case's key). */
-static int set_key(cJSON *data, const char *path, const char *key)
-{
-	cJSON *cur = data;
-	char seg[128];
-	for (;;) {
-		size_t n = strcspn(path, ".");
-		if (!n || n >= sizeof seg || !cJSON_IsObject(cur))
-			return DS_EINVAL;
-		memcpy(seg, path, n);
-		seg[n] = '\0';
-		if (!path[n]) {
-			cJSON *v = cJSON_CreateString(key);
-			if (!v)
-				return DS_ENOMEM;
-			if (cJSON_GetObjectItemCaseSensitive(cur, seg))
-				return cJSON_ReplaceItemInObjectCaseSensitive(cur, seg, v) ? DS_OK
-											   : DS_ENOMEM;
-			return cJSON_AddItemToObject(cur, seg, v) ? DS_OK : (cJSON_Delete(v), DS_ENOMEM);
-		}
-		cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, seg);
-		if (!next && !(next = cJSON_AddObjectToObject(cur, seg)))
-			return DS_ENOMEM;
-		cur = next;
-		path += n + 1;
-	}
-}
-
 /* The case a record goes to: the one its key names; else, for an email,
  * the case of the newest message of its thread that has one of this
  * process. DS_ENOTFOUND when neither. */
@@ -111,7 +82,7 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 			   .source = env->source->name, .interaction_id = env->interaction_id };
 	ds_case_row row;
 	rc = correlate(rt, env, p, key, &row, &cause.thread, err);
-	if (rc == DS_OK && cause.thread && (rc = set_key(r->data, p->key, row.key))) {
+	if (rc == DS_OK && cause.thread && (rc = ds_json_set_dotted(r->data, p->key, cJSON_CreateString(row.key)))) {
 		ds_err_set(err, rc, "%s record: cannot set its key \"%s\" to its case's", r->type,
 			   p->key);
 		return rc == DS_ENOMEM ? DS_STAGE_FAIL : DS_STAGE_REJECT;

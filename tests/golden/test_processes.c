@@ -1,0 +1,70 @@
+/*
+ * test_processes.c - the reference processes walked end to end with
+ * --now: an accepted offer starts its order, which is confirmed (its
+ * confirmation printed), shipped, invoiced (its invoice printed) and
+ * closed, each step under the rights of its state.
+ */
+#include "helpers.h"
+
+static const char *state_of(th_home *h, const char *ref)
+{
+	static char st[64];
+	cJSON *c = th_json(h, 0, "case show %s", ref);
+	snprintf(st, sizeof st, "%s", th_str(c, "state"));
+	cJSON_Delete(c);
+	return st;
+}
+
+static int ndocs(th_home *h, const char *ref)
+{
+	cJSON *l = th_json(h, 0, "document list --case %s", ref);
+	int n = cJSON_GetArraySize(l);
+	cJSON_Delete(l);
+	return n;
+}
+
+Test(processes, accepted_offer_starts_its_order)
+{
+	th_home h;
+	th_home_init(&h);
+	cJSON_Delete(th_json(&h, 0, "--now 2026-11-24T09:00:00Z ingest fixtures/offers/DEV-2026-0001.json"));
+	cr_assert_str_eq(state_of(&h, "DEV-2026-0001"), "validated");
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-24T10:00:00Z case event offer:DEV-2026-0001 send --role sales"), 0);
+	cr_expect_eq(th_run(&h, NULL, NULL, "case show order:DEV-2026-0001"), 5, "no order before acceptance");
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-26T15:00:00Z case event offer:DEV-2026-0001 accept --role sales"), 0);
+
+	/* the order, from the offer's fields, with the cause that started it */
+	cJSON *o = th_json(&h, 0, "case show order:DEV-2026-0001");
+	cr_expect_str_eq(th_str(o, "process"), "order");
+	cr_expect_str_eq(th_str(o, "state"), "received");
+	const cJSON *d = cJSON_GetObjectItem(o, "data");
+	cr_expect_str_eq(th_str(d, "offer_ref"), "DEV-2026-0001");
+	cr_expect_str_eq(th_str(cJSON_GetObjectItem(d, "customer"), "name"), "François Lefèvre");
+	cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItem(d, "lines")), 0);
+	const cJSON *cause = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "history"), 0), "cause");
+	char *cs = cJSON_PrintUnformatted(cause);
+	cr_expect(strstr(cs, "\"type\":\"start\"") && strstr(cs, "\"state\":\"accepted\""), "%s", cs);
+	free(cs);
+	cJSON_Delete(o);
+
+	/* the order's way, each step by its role */
+	cr_expect_eq(ndocs(&h, "order:DEV-2026-0001"), 0);
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T09:00:00Z case event order:DEV-2026-0001 confirm --role technical"), 4);
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T09:00:00Z case event order:DEV-2026-0001 confirm --role sales"), 0);
+	cr_expect_str_eq(state_of(&h, "order:DEV-2026-0001"), "confirmed");
+	cr_expect_eq(ndocs(&h, "order:DEV-2026-0001"), 1, "the confirmation is printed");
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-02T09:00:00Z case event order:DEV-2026-0001 ship --role technical"), 0);
+	char *err = NULL;
+	cr_expect_eq(th_run(&h, NULL, &err, "--now 2026-12-03T09:00:00Z case event order:DEV-2026-0001 invoice --role sales"), 4);
+	cr_expect(strstr(err, "sales") && strstr(err, "shipped"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-03T09:00:00Z case event order:DEV-2026-0001 invoice --role accounting"), 0);
+	cr_expect_eq(ndocs(&h, "order:DEV-2026-0001"), 2, "the invoice is printed");
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-31T09:00:00Z case event order:DEV-2026-0001 close --role accounting"), 0);
+	cr_expect_str_eq(state_of(&h, "order:DEV-2026-0001"), "closed");
+	cJSON *l = th_json(&h, 0, "document list --case order:DEV-2026-0001");
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(l, 0), "template"), "order_confirmation");
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(l, 1), "template"), "invoice");
+	cJSON_Delete(l);
+	th_home_fini(&h);
+}
