@@ -255,6 +255,11 @@ int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg, ds_store 
 	return ds_engine_load(w, a, cfg, &row, err);
 }
 
+int ds_engine_attach(ds_case_work *w, const ds_cause *cause, ds_time now, ds_err *err)
+{
+	return change_state(w, w->state, cause, NULL, now, err);
+}
+
 int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 		   const ds_cause *cause, ds_time now, ds_err *err)
 {

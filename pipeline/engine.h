@@ -135,6 +135,10 @@ int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg,
 int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg,
 		   ds_store *store, const char *ref, ds_err *err);
 
+/* Records, as one audit entry that changes neither state nor data, that
+ * something reached the case (a reply to one of its messages). */
+int ds_engine_attach(ds_case_work *w, const ds_cause *cause, ds_time now, ds_err *err);
+
 /* Merges fields (a JSON object) into the case data as role; every changed
  * top-level field must be editable by role in the current state, else
  * DS_EREFUSED naming the state, the field and the role. role NULL means

@@ -1,7 +1,9 @@
 /*
  * advance.c - stage "advance": each record reaches its case through the
- * consuming process's key, starts one if the process allows that record
- * type to, or edits it under the rights of the source's role; then the
+ * consuming process's key (or, for an email whose key names no case, the
+ * thread of the messages it answers), starts one if the process allows
+ * that record type to, or edits it under the rights of the source's role
+ * (a reply reached through its thread is only recorded); then the
  * data guards move the case on, and the case, its audit entries, the
  * record and the new timers are written together.
  */
@@ -111,7 +113,11 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 		r->work.data_json = rec_json;
 	} else if (rc == DS_OK) {
 		rc = ds_engine_load(&r->work, env->arena, rt->cfg, &row, err);
-		if (!rc)
+		/* A reply joins its case's history; it does not rewrite the data
+		 * of the message that opened the case. */
+		if (!rc && cause.thread)
+			rc = ds_engine_attach(&r->work, &cause, rt->now, err);
+		else if (!rc)
 			rc = ds_engine_edit(&r->work, r->data, env->source->role, &cause, rt->now,
 					    err);
 	}

@@ -68,3 +68,43 @@ Test(processes, accepted_offer_starts_its_order)
 	cJSON_Delete(l);
 	th_home_fini(&h);
 }
+
+/* A complaint by email: the reply reaches it through its thread; 48 hours
+ * without acknowledgement escalate it; the acknowledgement letter is
+ * printed; then it is resolved and closed. */
+Test(processes, complaint_by_email)
+{
+	th_home h;
+	th_home_init(&h);
+	const char *key = "complaint:c4f1e2d3a5b64c7d8e9f0a1b2c3d4e5f@EX-SRV01.morel-conseil.example.fr";
+	cJSON_Delete(th_json(&h, 0, "--now 2026-11-02T10:00:00Z ingest "
+			     "fixtures/email/2026-11-02-outlook-pac-bruyante.eml"));
+	cr_assert_str_eq(state_of(&h, key), "received");
+	/* the customer's reminder answers the first message */
+	cJSON_Delete(th_json(&h, 0, "--now 2026-11-03T08:00:00Z ingest "
+			     "fixtures/email/2026-11-18-outlook-re-relance-pac.eml"));
+	cJSON *l = th_json(&h, 0, "case list --process complaint");
+	cr_expect_eq(cJSON_GetArraySize(l), 1, "the reply did not open a second complaint");
+	cJSON_Delete(l);
+	cJSON *c = th_json(&h, 0, "case show '%s'", key);
+	char *hist = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "history"));
+	cr_expect(strstr(hist, "\"thread\":\"c4f1e2d3a5b64c7d8e9f0a1b2c3d4e5f@EX-SRV01"), "%s", hist);
+	free(hist);
+	cJSON_Delete(c);
+	/* 48 hours later, nobody acknowledged it */
+	cJSON *t = th_json(&h, 0, "--now 2026-11-04T10:00:00Z tick");
+	cr_expect_eq(th_num(t, "fired"), 1);
+	cJSON_Delete(t);
+	cr_expect_str_eq(state_of(&h, key), "escalated");
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-04T11:00:00Z case event '%s' acknowledge --role sales", key), 4);
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-04T11:00:00Z case event '%s' acknowledge --role manager", key), 0);
+	cr_expect_str_eq(state_of(&h, key), "acknowledged");
+	l = th_json(&h, 0, "document list --case '%s'", key);
+	cr_assert_eq(cJSON_GetArraySize(l), 1);
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(l, 0), "template"), "complaint_acknowledgement");
+	cJSON_Delete(l);
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-10T09:00:00Z case event '%s' resolve --role technical", key), 0);
+	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-12T09:00:00Z case event '%s' close --role after-sales", key), 0);
+	cr_expect_str_eq(state_of(&h, key), "closed");
+	th_home_fini(&h);
+}
