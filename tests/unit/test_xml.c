@@ -309,6 +309,93 @@ Test(xml, ubl_order_picks)
 	free(buf);
 }
 
+/* Plain paths are walked by xml.c itself; each must give what libxml2's
+ * evaluator gives for the same path in parentheses (not plain, so libxml2
+ * evaluates it): strings, all strings and nodes, from the document and
+ * from each element as the context node. */
+Test(xml, plain_paths_as_libxml2)
+{
+	static const char doc[] =
+		"<?xml version=\"1.0\"?>\n"
+		"<ord:Order xmlns:ord=\"urn:oasis:names:specification:ubl:schema:xsd:Order-2\"\n"
+		" xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\"\n"
+		" xmlns:x=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\">\n"
+		"  <ID>  A-1 </ID>\n"
+		"  <ID>A-2</ID>\n"
+		"  <Note><![CDATA[ cdata <b> ]]></Note>\n"
+		"  <Note>mixed <!-- c --> text <ID>inner</ID> tail&amp;more</Note>\n"
+		"  <Note>   </Note>\n"
+		"  <Note/>\n"
+		"  <x:OrderLine><x:LineItem><ID unit=\"C62\" x:unit=\"ns\">1</ID>"
+		"<ID unit=\"\">1b</ID></x:LineItem></x:OrderLine>\n"
+		"  <x:OrderLine><x:LineItem><ID>2</ID></x:LineItem>"
+		"<x:LineItem><ID unit=\"HUR\">3</ID></x:LineItem></x:OrderLine>\n"
+		"  <x:OrderLine/>\n"
+		"  <plain><ID>no namespace</ID></plain>\n"
+		"  <cbc:ID xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
+		"by another prefix</cbc:ID>\n"
+		"</ord:Order>\n";
+	static const char *const paths[] = {
+		"/ord:Order", "/ord:Order/cbc:ID", "/ord:Order/cbc:Note", "/ord:Order/cbc:Nothing",
+		"/cbc:Order", "/Order", "/ord:Order/cac:OrderLine",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID/@unit",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID/@none", "/ord:Order/plain/ID",
+		"/ord:Order/plain", "/ord:Order/cbc:Note/cbc:ID", "cbc:ID", "cac:LineItem",
+		"cac:LineItem/cbc:ID", "cac:LineItem/cbc:ID/@unit", "cbc:ID/@unit", "@unit",
+		"ID", "plain/ID", "ord:Order/cbc:ID",
+	};
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	size_t plain[N(paths)], lib[N(paths)];
+	char wrapped[256];
+	for (size_t k = 0; k < N(paths); k++) {
+		plain[k] = add(s, paths[k]);
+		snprintf(wrapped, sizeof wrapped, "(%s)", paths[k]);
+		lib[k] = add(s, wrapped);
+	}
+	size_t every = add(s, "//*");
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *d = NULL;
+	cr_assert_eq(ds_xml_parse(x, doc, sizeof doc - 1, a, &d, &err), 0, "%s", err.msg);
+	ds_xml_node **ctx = NULL;
+	size_t nctx = 0;
+	cr_assert_eq(ds_xpath_eval_nodes(s, every, d, NULL, a, &ctx, &nctx, &err), 0);
+	cr_assert_gt(nctx, 20);
+	size_t compared = 0;
+	for (size_t c = 0; c <= nctx; c++) {
+		const ds_xml_node *node = c ? ctx[c - 1] : NULL;
+		for (size_t k = 0; k < N(paths); k++) {
+			const char *v1 = "unset", *v2 = "unset";
+			cr_assert_eq(ds_xpath_eval_string(s, plain[k], d, node, a, &v1, &err), 0);
+			cr_assert_eq(ds_xpath_eval_string(s, lib[k], d, node, a, &v2, &err), 0);
+			cr_assert((!v1 && !v2) || (v1 && v2 && !strcmp(v1, v2)), "%s at %zu: %s, not %s",
+				  paths[k], c, v1 ? v1 : "(missing)", v2 ? v2 : "(missing)");
+			const char **s1 = NULL, **s2 = NULL;
+			size_t n1 = 0, n2 = 0;
+			cr_assert_eq(ds_xpath_eval_strings(s, plain[k], d, node, a, &s1, &n1, &err), 0);
+			cr_assert_eq(ds_xpath_eval_strings(s, lib[k], d, node, a, &s2, &n2, &err), 0);
+			cr_assert_eq(n1, n2, "%s at %zu: %zu strings, not %zu", paths[k], c, n1, n2);
+			for (size_t i = 0; i < n1; i++)
+				cr_assert_str_eq(s1[i], s2[i], "%s at %zu, #%zu", paths[k], c, i);
+			ds_xml_node **m1 = NULL, **m2 = NULL;
+			cr_assert_eq(ds_xpath_eval_nodes(s, plain[k], d, node, a, &m1, &n1, &err), 0);
+			cr_assert_eq(ds_xpath_eval_nodes(s, lib[k], d, node, a, &m2, &n2, &err), 0);
+			cr_assert_eq(n1, n2, "%s at %zu: %zu nodes, not %zu", paths[k], c, n1, n2);
+			for (size_t i = 0; i < n1; i++)
+				cr_assert_eq(m1[i], m2[i], "%s at %zu, node #%zu", paths[k], c, i);
+			compared++;
+		}
+	}
+	fprintf(stderr, "xml: plain paths: %zu evaluations as libxml2's\n", compared);
+	ds_arena_free(a);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+}
+
 Test(xml, xpath_set_errors)
 {
 	ds_err err = { 0 };
