@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,8 @@ static int cmd_check(ctx *c, int argc, char **argv)
 
 /* ---- ingest ---- */
 
+typedef struct ahead ahead;
+
 typedef struct ingest {
 	ctx *c;
 	ds_runtime rt;
@@ -201,7 +204,22 @@ typedef struct ingest {
 	const ds_source *forced;
 	size_t in_batch;
 	bool progress;
+	ahead *ahead;            /* files read ahead by other threads, or NULL */
 } ingest;
+
+/* One input for the chain, as the driver read it. */
+typedef struct input {
+	const char *origin;
+	const char *channel;
+	const unsigned char *bytes;  /* NULL when too_large */
+	size_t len;
+	bool too_large;              /* over the limit: size and sha256 say what it was */
+	size_t size;
+	const char *sha256;          /* NULL: the read stage takes it */
+	cJSON *doc;                  /* read ahead: handed to the chain */
+	ds_xml_doc *xml;             /* read ahead, in arena */
+	ds_arena *arena;             /* the input's; reset once it is through */
+} input;
 
 static const char *channel_of(const char *path, const unsigned char *b, size_t n)
 {
@@ -260,36 +278,39 @@ static void show_progress(ingest *g, bool final)
 		final ? "\n" : "");
 }
 
-/* Runs one input through the chain inside the current batch. bytes NULL
- * with too_large set: the input was over the limit, size and sha256 say
- * what it was. */
-static int run_one(ingest *g, const char *origin, const char *channel, const unsigned char *b,
-		   size_t n, bool too_large, size_t size, const char *sha256)
+/* Runs one input through the chain inside the current batch, and resets
+ * its arena. */
+static int run_one(ingest *g, const input *in)
 {
 	ds_err err = {0};
-	if (!g->in_batch && ds_chain_batch_begin(g->chain, &err))
+	if (!g->in_batch && ds_chain_batch_begin(g->chain, &err)) {
+		cJSON_Delete(in->doc);
+		ds_arena_reset(in->arena);
 		return fail(&err);
+	}
 	ds_env env;
 	memset(&env, 0, sizeof env);
-	env.arena = g->arena;
-	env.origin = origin;
-	env.channel = channel;
-	env.bytes = b;
-	env.len = n;
-	env.too_large = too_large;
-	env.size = size;
-	if (too_large)
-		memcpy(env.sha256, sha256, sizeof env.sha256);
-	env.source = source_for(g, channel);
+	env.arena = in->arena;
+	env.origin = in->origin;
+	env.channel = in->channel;
+	env.bytes = in->bytes;
+	env.len = in->len;
+	env.too_large = in->too_large;
+	env.size = in->size;
+	if (in->sha256)
+		memcpy(env.sha256, in->sha256, sizeof env.sha256);
+	env.doc = in->doc;
+	env.xml = in->xml;
+	env.source = source_for(g, in->channel);
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
 	if (o == DS_STAGE_REJECT && !env.quarantine_dup && !g->c->o.quiet && !g->c->o.json &&
 	    !g->progress)
-		fprintf(stderr, "quarantined %s (%s): %s\n", origin, env.stage, err.msg);
-	ds_arena_reset(g->arena);
+		fprintf(stderr, "quarantined %s (%s): %s\n", in->origin, env.stage, err.msg);
+	ds_arena_reset(in->arena);
 	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
 		ds_chain_batch_abort(g->chain);
 		g->in_batch = 0;
-		errorf("%s: %s%s", origin, err.msg,
+		errorf("%s: %s%s", in->origin, err.msg,
 		       o == DS_STAGE_RETRY ? " (the store is busy; run ingest again)" : "");
 		return ds_err_exit_code(err.code) ? ds_err_exit_code(err.code) : EX_INTERNAL;
 	}
@@ -300,14 +321,6 @@ static int run_one(ingest *g, const char *origin, const char *channel, const uns
 			return fail(&err);
 	}
 	return EX_OK;
-}
-
-/* A path that cannot be read is reported and skipped; the run goes on. */
-static void unreadable(ingest *g, const char *path, const char *why)
-{
-	g->rt.stats.unreadable++;
-	if (!g->c->o.quiet)
-		errorf("skipped %s: %s", path, why);
 }
 
 /* One input being read: its bytes up to the limit, and beyond the limit
@@ -347,17 +360,18 @@ static int reading_add(reading *r, const char *p, size_t n)
 /* Hands the input to the chain and gets ready for the next one. */
 static int reading_flush(ingest *g, reading *r, const char *origin, const char *channel)
 {
-	int rc;
+	char sha[65];
+	input in = { .origin = origin, .channel = channel, .size = r->size, .arena = g->arena };
 	if (r->over) {
-		char sha[65];
 		ds_sha256_end(r->over, sha);
 		r->over = NULL;
-		rc = run_one(g, origin, channel, NULL, 0, true, r->size, sha);
+		in.too_large = true;
+		in.sha256 = sha;
 	} else {
-		rc = run_one(g, origin, channel,
-			     (const unsigned char *)(r->buf.data ? r->buf.data : ""), r->buf.len,
-			     false, r->size, NULL);
+		in.bytes = (const unsigned char *)(r->buf.data ? r->buf.data : "");
+		in.len = r->buf.len;
 	}
+	int rc = run_one(g, &in);
 	ds_buf_reset(&r->buf);
 	r->size = 0;
 	return rc;
@@ -426,6 +440,58 @@ static int ingest_ndjson(ingest *g, const char *path, int fd)
 	return rc;
 }
 
+/* strerror(e), safe in any thread. */
+static const char *errtext(int e, char *buf, size_t cap)
+{
+	return strerror_r(e, buf, cap);
+}
+
+/* Opens a file given to ingest for reading. Returns 0 and *fd, or -1 when
+ * the path is to be skipped, why saying why. */
+static int open_input(const char *path, int *fd, char *why, size_t cap)
+{
+	struct stat st;
+	/* Non-blocking, so that a FIFO met on the way cannot hang the run. */
+	*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (*fd < 0) {
+		snprintf(why, cap, "%s", errtext(errno, (char[128]){0}, 128));
+		return -1;
+	}
+	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		snprintf(why, cap, "not a regular file");
+		return -1;
+	}
+	int fl = fcntl(*fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK);
+	return 0;
+}
+
+/* Reads fd to its end into r. Returns 0, or EX_INTERNAL with why naming
+ * origin and the error: the run cannot go on. */
+static int read_whole(int fd, const char *origin, reading *r, char *why, size_t cap)
+{
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(why, cap, "cannot read %s: %s", origin,
+				 errtext(errno, (char[128]){0}, 128));
+			return EX_INTERNAL;
+		}
+		if (n == 0)
+			return EX_OK;
+		if (reading_add(r, chunk, (size_t)n) == DS_ENOMEM) {
+			snprintf(why, cap, "out of memory reading %s", origin);
+			return EX_INTERNAL;
+		}
+	}
+}
+
 static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
 {
 	size_t pl = strlen(path);
@@ -433,26 +499,11 @@ static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
 		return ingest_ndjson(g, origin, fd);
 	reading r;
 	reading_init(&r, g->c->cfg->limits.max_input_bytes);
-	char chunk[65536];
-	int rc = EX_OK;
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			errorf("cannot read %s: %s", origin, strerror(errno));
-			rc = EX_INTERNAL;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (reading_add(&r, chunk, (size_t)n) == DS_ENOMEM) {
-			errorf("out of memory reading %s", origin);
-			rc = EX_INTERNAL;
-			break;
-		}
-	}
-	if (!rc) {
+	char why[PATH_MAX + 160];
+	int rc = read_whole(fd, origin, &r, why, sizeof why);
+	if (rc) {
+		errorf("%s", why);
+	} else {
 		const unsigned char *head = (const unsigned char *)(r.buf.data ? r.buf.data : "");
 		rc = reading_flush(g, &r, origin, channel_of(path, head, r.buf.len));
 	}
@@ -460,26 +511,359 @@ static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
 	return rc;
 }
 
-static int ingest_file(ingest *g, const char *path)
+/* ---- reading ahead ----
+ *
+ * Reading an input (the file, its SHA-256, its parse) is most of what an
+ * email or an XML document costs, and none of it touches the store. So
+ * when the machine has more than one CPU, ingest hands the files it meets
+ * to reader threads (one per CPU, at most MAX_READERS) and runs the chain
+ * on this thread over what they read, in the order the files were met:
+ * the store, the messages and the exit code are those of reading the
+ * files one after the other. Each input has a slot, with its own arenas and
+ * XML parser (a document keeps its parser's dictionary), handed between
+ * the threads under the mutex; the number of slots and AHEAD_BYTES bound
+ * the memory read ahead. An XML document is freed by the reader that next
+ * fills its slot, keeping that work off this thread, which the chain keeps
+ * busy. An input a reader could not parse reaches the read stage without a
+ * document and is parsed again there, so its quarantine reason is the
+ * same. Standard input and NDJSON files are read on this thread, once the
+ * files met before them are through the chain.
+ */
+
+#define MAX_READERS 8
+#define SLOTS_PER_READER 8
+/* Bytes of files read ahead at most (one file may be larger), and the
+ * largest buffer a slot keeps for its next file. */
+#define AHEAD_BYTES (64u << 20)
+#define SLOT_KEEP (1u << 20)
+
+enum { SLOT_FREE, SLOT_QUEUED, SLOT_TAKEN, SLOT_READY };
+
+typedef struct slot {
+	int state;               /* under ahead.mu */
+	char *path;              /* ds_malloc'd */
+	bool note;               /* nothing to read: a path to report as skipped */
+	/* what the reader found */
+	int result;              /* 0; -1: skip the path; EX_INTERNAL: stop the run */
+	char why[PATH_MAX + 160];
+	size_t size;             /* the file's size when queued */
+	reading r;
+	const char *channel;
+	bool too_large;
+	char sha256[65];
+	cJSON *doc;              /* until handed to the chain */
+	ds_xml_doc *xdoc;        /* in parsed */
+	ds_arena *arena;         /* the input's, for the chain; reset by this thread */
+	ds_arena *parsed;        /* the XML document: a reader frees it before the
+	                            slot's next input, so this thread does not */
+	ds_xml *xml;             /* made on first use */
+} slot;
+
+struct ahead {
+	pthread_mutex_t mu;      /* guards what follows but slots, nslots, wake */
+	pthread_cond_t queued;   /* slots to read, or stop */
+	pthread_cond_t ready;    /* the head slot was read */
+	slot *slots;
+	size_t nslots;
+	size_t wake;             /* slots queued before an idle reader is woken */
+	size_t head;             /* next slot for the chain */
+	size_t next;             /* next slot for a reader */
+	size_t tail;             /* next slot to fill */
+	size_t bytes;            /* sizes of the files queued (this thread only) */
+	size_t idle;             /* readers waiting for slots */
+	bool waiting;            /* the chain waits for the head slot */
+	bool stop;
+	pthread_t threads[MAX_READERS];
+	size_t nthreads;
+	ingest *g;               /* read only by the readers: the config, --source */
+};
+
+/* What one reader does for one slot: no store, no output, no stats. */
+static void read_slot(ingest *g, slot *s)
 {
+	const ds_config *cfg = g->c->cfg;
+	int fd = -1;
+	ds_arena_reset(s->parsed);
+	s->result = 0;
+	s->channel = "unknown";
+	if (s->note)
+		return;
+	if ((s->result = open_input(s->path, &fd, s->why, sizeof s->why)))
+		return;
+	s->result = read_whole(fd, s->path, &s->r, s->why, sizeof s->why);
+	close(fd);
+	if (s->result)
+		return;
+	const unsigned char *b = (const unsigned char *)(s->r.buf.data ? s->r.buf.data : "");
+	size_t n = s->r.buf.len;
+	s->channel = channel_of(s->path, b, n);
+	if (s->r.over) {
+		ds_sha256_end(s->r.over, s->sha256);
+		s->r.over = NULL;
+		s->too_large = true;
+		return;
+	}
+	ds_sha256_hex(b, n, s->sha256);
+	/* What the read stage would refuse before parsing, it refuses. */
+	const ds_source *src = source_for(g, s->channel);
+	if (src && strcmp(src->channel, s->channel))
+		return;
+	ds_err err = {0};
+	bool xml = !strcmp(s->channel, "xml");
+	if (xml && !s->xml) {
+		ds_xml_opts o = { .max_size = cfg->limits.max_input_bytes,
+				  .max_depth = (unsigned)cfg->limits.xml_max_depth };
+		if (ds_xml_new(&s->xml, &o, &err))
+			return;
+	}
+	cJSON *doc = NULL;
+	ds_xml_doc *xdoc = NULL;
+	if (ds_input_parse(s->channel, (const char *)b, n, &cfg->limits, s->xml, s->parsed, &doc,
+			   &xdoc, &err) == DS_OK) {
+		s->doc = doc;
+		s->xdoc = xdoc;
+	} else {
+		cJSON_Delete(doc);
+	}
+}
+
+static void *reader(void *p)
+{
+	ahead *a = p;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (!a->stop && a->next == a->tail) {
+			a->idle++;
+			pthread_cond_wait(&a->queued, &a->mu);
+			a->idle--;
+		}
+		if (a->stop)
+			break;
+		size_t i = a->next++;
+		slot *s = &a->slots[i % a->nslots];
+		s->state = SLOT_TAKEN;
+		pthread_mutex_unlock(&a->mu);
+		read_slot(a->g, s);
+		pthread_mutex_lock(&a->mu);
+		s->state = SLOT_READY;
+		if (a->waiting && i == a->head)
+			pthread_cond_signal(&a->ready);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* Empties a slot for its next input; its buffer and parser stay. */
+static void slot_clear(slot *s)
+{
+	cJSON_Delete(s->doc);
+	s->doc = NULL;
+	s->xdoc = NULL;
+	ds_arena_reset(s->arena);
+	if (s->r.over) {
+		char sha[65];
+		ds_sha256_end(s->r.over, sha);
+		s->r.over = NULL;
+	}
+	if (s->r.buf.cap > SLOT_KEEP)
+		ds_buf_free(&s->r.buf);
+	ds_buf_reset(&s->r.buf);
+	s->r.size = 0;
+	ds_free(s->path);
+	s->path = NULL;
+	s->note = false;
+	s->too_large = false;
+	s->sha256[0] = '\0';
+	s->why[0] = '\0';
+}
+
+/* Stops the readers (each finishes the slot it holds) and frees it all. */
+static void ahead_free(ahead *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stop = true;
+	pthread_cond_broadcast(&a->queued);
+	pthread_mutex_unlock(&a->mu);
+	for (size_t i = 0; i < a->nthreads; i++)
+		pthread_join(a->threads[i], NULL);
+	for (size_t i = 0; i < a->nslots; i++) {
+		slot *s = &a->slots[i];
+		slot_clear(s);
+		reading_free(&s->r);
+		ds_arena_free(s->arena);
+		ds_arena_free(s->parsed);
+		ds_xml_free(s->xml);
+	}
+	ds_free(a->slots);
+	pthread_cond_destroy(&a->ready);
+	pthread_cond_destroy(&a->queued);
+	pthread_mutex_destroy(&a->mu);
+	ds_free(a);
+}
+
+/* Readers for g, one per online CPU up to MAX_READERS; NULL on a single
+ * CPU, or when no thread could start (ingest then reads on its own). */
+static ahead *ahead_new(ingest *g)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 2)
+		return NULL;
+	size_t readers = cpus > MAX_READERS ? MAX_READERS : (size_t)cpus;
+	ahead *a = ds_calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->g = g;
+	a->nslots = readers * SLOTS_PER_READER;
+	a->wake = SLOTS_PER_READER / 2;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->queued, NULL);
+	pthread_cond_init(&a->ready, NULL);
+	if (!(a->slots = ds_calloc(a->nslots, sizeof *a->slots))) {
+		a->nslots = 0;
+		ahead_free(a);
+		return NULL;
+	}
+	for (size_t i = 0; i < a->nslots; i++) {
+		reading_init(&a->slots[i].r, g->c->cfg->limits.max_input_bytes);
+		if (!(a->slots[i].arena = ds_arena_new(64 * 1024)) ||
+		    !(a->slots[i].parsed = ds_arena_new(4 * 1024))) {
+			ahead_free(a);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < readers; i++) {
+		if (pthread_create(&a->threads[a->nthreads], NULL, reader, a))
+			break;
+		a->nthreads++;
+	}
+	if (!a->nthreads) {
+		ahead_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* A path that cannot be read is reported and skipped; the run goes on. */
+static void unreadable(ingest *g, const char *path, const char *why)
+{
+	g->rt.stats.unreadable++;
+	if (!g->c->o.quiet)
+		errorf("skipped %s: %s", path, why);
+}
+
+/* Runs the oldest slot through the chain once its reader is done. */
+static int ahead_run_head(ingest *g)
+{
+	ahead *a = g->ahead;
+	slot *s = &a->slots[a->head % a->nslots];
+	pthread_mutex_lock(&a->mu);
+	if (s->state != SLOT_READY && a->idle && a->next != a->tail)
+		pthread_cond_broadcast(&a->queued); /* no more to wait for */
+	while (s->state != SLOT_READY) {
+		a->waiting = true;
+		pthread_cond_wait(&a->ready, &a->mu);
+		a->waiting = false;
+	}
+	pthread_mutex_unlock(&a->mu);
+	int rc = EX_OK;
+	if (s->note || s->result < 0) {
+		unreadable(g, s->path, s->why);
+	} else if (s->result) {
+		errorf("%s", s->why);
+		rc = s->result;
+	} else {
+		input in = { .origin = s->path, .channel = s->channel, .size = s->r.size,
+			     .too_large = s->too_large, .sha256 = s->sha256, .doc = s->doc,
+			     .xml = s->xdoc, .arena = s->arena };
+		if (!s->too_large) {
+			in.bytes = (const unsigned char *)(s->r.buf.data ? s->r.buf.data : "");
+			in.len = s->r.buf.len;
+		}
+		s->doc = NULL; /* the chain's now */
+		rc = run_one(g, &in);
+	}
+	a->bytes -= s->size;
+	slot_clear(s);
+	pthread_mutex_lock(&a->mu);
+	s->state = SLOT_FREE;
+	a->head++;
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* Queues a file of size bytes for the readers (note: a path to report as
+ * skipped, in its turn), first running the oldest ones through the chain
+ * while every slot is taken or the files queued are too large. */
+static int ahead_submit(ingest *g, const char *path, size_t size, const char *note)
+{
+	ahead *a = g->ahead;
+	int rc;
+	while (a->tail - a->head == a->nslots ||
+	       (a->tail != a->head && size > AHEAD_BYTES - (a->bytes < AHEAD_BYTES ? a->bytes
+										    : AHEAD_BYTES)))
+		if ((rc = ahead_run_head(g)))
+			return rc;
+	slot *s = &a->slots[a->tail % a->nslots];
+	if (!(s->path = ds_strdup(path))) {
+		errorf("out of memory");
+		return EX_INTERNAL;
+	}
+	s->size = size;
+	a->bytes += size;
+	if (note) {
+		s->note = true;
+		snprintf(s->why, sizeof s->why, "%s", note);
+	}
+	pthread_mutex_lock(&a->mu);
+	s->state = SLOT_QUEUED;
+	a->tail++;
+	/* Readers are woken for a few slots at once, not one by one. */
+	if (a->idle && a->tail - a->next >= a->wake)
+		pthread_cond_signal(&a->queued);
+	pthread_mutex_unlock(&a->mu);
+	return EX_OK;
+}
+
+/* Runs every queued file through the chain. */
+static int ahead_drain(ingest *g)
+{
+	int rc = EX_OK;
+	while (!rc && g->ahead && g->ahead->head != g->ahead->tail)
+		rc = ahead_run_head(g);
+	return rc;
+}
+
+/* A path to skip, reported in its turn. */
+static int skip_path(ingest *g, const char *path, const char *why)
+{
+	if (g->ahead)
+		return ahead_submit(g, path, 0, why);
+	unreadable(g, path, why);
+	return EX_OK;
+}
+
+/* path: "-" or a file of size bytes (as stat saw it). */
+static int ingest_file(ingest *g, const char *path, size_t size)
+{
+	size_t pl = strlen(path);
+	bool ndjson = pl > 7 && !strcmp(path + pl - 7, ".ndjson");
+	if (g->ahead && strcmp(path, "-") && !ndjson)
+		return ahead_submit(g, path, size, NULL);
+	/* Read here, after what was met before. */
+	int rc = ahead_drain(g);
+	if (rc)
+		return rc;
 	if (!strcmp(path, "-"))
 		return ingest_fd(g, "-", "stdin", STDIN_FILENO);
-	/* Non-blocking, so that a FIFO met on the way cannot hang the run. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0) {
-		unreadable(g, path, strerror(errno));
+	char why[PATH_MAX + 160];
+	int fd = -1;
+	if (open_input(path, &fd, why, sizeof why)) {
+		unreadable(g, path, why);
 		return EX_OK;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		unreadable(g, path, "not a regular file");
-		return EX_OK;
-	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	int rc = ingest_fd(g, path, path, fd);
+	rc = ingest_fd(g, path, path, fd);
 	close(fd);
 	return rc;
 }
@@ -496,27 +880,20 @@ static int ingest_path(ingest *g, const char *path, int depth)
 {
 	struct stat st;
 	if (!strcmp(path, "-"))
-		return ingest_file(g, path);
-	if ((depth ? lstat(path, &st) : stat(path, &st))) {
-		unreadable(g, path, strerror(errno));
-		return EX_OK;
-	}
+		return ingest_file(g, path, 0);
+	if ((depth ? lstat(path, &st) : stat(path, &st)))
+		return skip_path(g, path, strerror(errno));
 	if (S_ISLNK(st.st_mode)) {
-		if (stat(path, &st) || !S_ISREG(st.st_mode)) {
-			unreadable(g, path, "a symbolic link to something other than a file");
-			return EX_OK;
-		}
+		if (stat(path, &st) || !S_ISREG(st.st_mode))
+			return skip_path(g, path, "a symbolic link to something other than a file");
 	}
 	if (!S_ISDIR(st.st_mode))
-		return ingest_file(g, path);
-	if (depth > 32) {
-		unreadable(g, path, "folders nested more than 32 deep");
-		return EX_OK;
-	}
+		return ingest_file(g, path, st.st_size > 0 ? (size_t)st.st_size : 0);
+	if (depth > 32)
+		return skip_path(g, path, "folders nested more than 32 deep");
 	DIR *d = opendir(path);
 	if (!d) {
-		unreadable(g, path, strerror(errno));
-		return EX_OK;
+		return skip_path(g, path, strerror(errno));
 	}
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -561,7 +938,7 @@ static int ingest_path(ingest *g, const char *path, int depth)
 		char child[PATH_MAX];
 		if (snprintf(child, sizeof child, "%s%s%s", path,
 			     path[strlen(path) - 1] == '/' ? "" : "/", names[i]) >= (int)sizeof child) {
-			unreadable(g, names[i], "path too long");
+			rc = skip_path(g, names[i], "path too long");
 			continue;
 		}
 		rc = ingest_path(g, child, depth + 1);
@@ -664,9 +1041,14 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	}
 	g.arena = ds_arena_new(64 * 1024);
 	g.progress = !c->o.quiet && !c->o.json && isatty(STDERR_FILENO);
+	g.ahead = ahead_new(&g);
 	rc = g.arena ? EX_OK : EX_INTERNAL;
 	for (int i = first; i < argc && !rc; i++)
 		rc = ingest_path(&g, argv[i], 0);
+	if (!rc)
+		rc = ahead_drain(&g);
+	ahead_free(g.ahead);
+	g.ahead = NULL;
 	if (!rc && g.in_batch && ds_chain_batch_end(g.chain, &err))
 		rc = fail(&err);
 	if (rc)

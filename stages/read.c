@@ -5,6 +5,14 @@
  * advance stage follows to a case). Inputs that cannot be read are
  * rejected here, raw bytes and all, so the quarantine keeps them for a
  * replay.
+ *
+ * A driver may have read the input ahead, on another thread (ingest does):
+ * it then gives its SHA-256 in env->sha256 and, when the parse succeeded,
+ * the result in env->doc (handed over: this stage frees it like its own)
+ * or env->xml (the driver's, alive until the chain is done with the input);
+ * the checks here still apply. An input the
+ * driver could not parse comes without either and is parsed here, so its
+ * rejection reads the same.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -70,8 +78,17 @@ static int read_thread(ds_env *env)
 static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	struct read_ctx *c = ctx;
-	/* The driver hashed an oversized input while skipping it. */
-	if (!env->too_large)
+	/* A document read ahead dies with the arena, whatever happens next. */
+	if (env->doc && ds_arena_defer(env->arena, free_doc, env)) {
+		cJSON_Delete(env->doc);
+		env->doc = NULL;
+		ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_STAGE_FAIL;
+	}
+	bool ahead = env->doc || env->xml;
+	/* The driver hashed an oversized input while skipping it, and an
+	 * input it read ahead. */
+	if (!env->too_large && !env->sha256[0])
 		ds_sha256_hex(env->bytes, env->len, env->sha256);
 	if (env->too_large || env->len > rt->cfg->limits.max_input_bytes) {
 		ds_err_set(err, DS_ELIMIT, "input is %zu bytes, over the limit of %zu bytes",
@@ -84,8 +101,9 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 		return DS_STAGE_REJECT;
 	}
 	cJSON *doc = NULL;
-	int rc = ds_input_parse(env->channel, (const char *)env->bytes, env->len, &rt->cfg->limits,
-				c->xml, env->arena, &doc, &env->xml, err);
+	int rc = ahead ? DS_OK
+		       : ds_input_parse(env->channel, (const char *)env->bytes, env->len,
+					&rt->cfg->limits, c->xml, env->arena, &doc, &env->xml, err);
 	if (doc) {
 		env->doc = doc;
 		if (ds_arena_defer(env->arena, free_doc, env)) {
