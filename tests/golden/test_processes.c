@@ -108,3 +108,29 @@ Test(processes, complaint_by_email)
 	cr_expect_str_eq(state_of(&h, key), "closed");
 	th_home_fini(&h);
 }
+
+/* A technician's report: its case, and the opportunity and complaint it
+ * mentions; sales has 5 business days to call before it is overdue. */
+Test(processes, intervention_report_gives_opportunity_and_complaint)
+{
+	th_home h;
+	th_home_init(&h);
+	cJSON_Delete(th_json(&h, 0, "--now 2026-11-24T09:00:00Z ingest "
+			     "fixtures/forms/intervention-0101-need-and-problem.form"));
+	cr_expect_str_eq(state_of(&h, "intervention_report:INT-2026-0101"), "received");
+	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "open");
+	cr_expect_str_eq(state_of(&h, "complaint:INT-2026-0101"), "received");
+	/* Tuesday 24 November + 5 business days = Tuesday 1 December */
+	cJSON *t = th_json(&h, 0, "--now 2026-11-30T23:00:00Z tick");
+	cJSON_Delete(t);
+	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "open");
+	t = th_json(&h, 0, "--now 2026-12-01T10:00:00Z tick");
+	cJSON_Delete(t);
+	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "overdue");
+	cr_expect_eq(th_run(&h, NULL, NULL, "case event opportunity:INT-2026-0101 contact --role manager"), 0);
+	cr_expect_eq(th_run(&h, NULL, NULL, "case event opportunity:INT-2026-0101 win --role sales"), 0);
+	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "won");
+	cr_expect_eq(th_run(&h, NULL, NULL, "case event intervention_report:INT-2026-0101 review --role technical"), 4);
+	cr_expect_eq(th_run(&h, NULL, NULL, "case event intervention_report:INT-2026-0101 review --role manager"), 0);
+	th_home_fini(&h);
+}
