@@ -1622,6 +1622,30 @@ static int doc_row(void *ud, const ds_document_row *d)
 	return 0;
 }
 
+/* `WHAT get ID [--out FILE]`: the id (> 0), or 0 after saying what is wrong. */
+static long long get_args(const char *what, const char *list, int argc, char **argv,
+			  const char **out)
+{
+	const char *id = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			*out = argv[++i];
+		} else if (!id && (argv[i][0] != '-' || !argv[i][1])) {
+			id = argv[i];
+		} else {
+			errorf("%s get: unexpected argument %s", what, argv[i]);
+			return 0;
+		}
+	}
+	char *end;
+	long long n = id ? strtoll(id, &end, 10) : 0;
+	if (!id || *end || n <= 0) {
+		errorf("%s get: give a%s %s id (see `%s`)", what, *what == 'a' ? "n" : "", what, list);
+		return 0;
+	}
+	return n;
+}
+
 static int cmd_document(ctx *c, int argc, char **argv)
 {
 	if (argc < 2 || is_help(argv[1])) {
@@ -1676,23 +1700,10 @@ static int cmd_document(ctx *c, int argc, char **argv)
 		return EX_OK;
 	}
 	if (!strcmp(argv[1], "get")) {
-		const char *out = NULL, *id = NULL;
-		for (int i = 2; i < argc; i++) {
-			if (!strcmp(argv[i], "--out") && i + 1 < argc)
-				out = argv[++i];
-			else if (!id)
-				id = argv[i];
-			else {
-				errorf("document get: unexpected argument %s", argv[i]);
-				return EX_USAGE;
-			}
-		}
-		char *end;
-		long long n = id ? strtoll(id, &end, 10) : 0;
-		if (!id || *end || n <= 0) {
-			errorf("document get: give a document id (see `dossier document list`)");
+		const char *out = NULL;
+		long long n = get_args("document", "dossier document list", argc, argv, &out);
+		if (n <= 0)
 			return EX_USAGE;
-		}
 		if ((rc = setup(c, true)))
 			return rc;
 		ds_arena *a = ds_arena_new(4096);
@@ -1737,23 +1748,10 @@ static int cmd_document(ctx *c, int argc, char **argv)
 
 static int attachment_get(ctx *c, int argc, char **argv)
 {
-	const char *out = NULL, *id = NULL;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--out") && i + 1 < argc)
-			out = argv[++i];
-		else if (!id && (argv[i][0] != '-' || !argv[i][1]))
-			id = argv[i];
-		else {
-			errorf("attachment get: unexpected argument %s", argv[i]);
-			return EX_USAGE;
-		}
-	}
-	char *end;
-	long long n = id ? strtoll(id, &end, 10) : 0;
-	if (!id || *end || n <= 0) {
-		errorf("attachment get: give an attachment id (see `dossier case show CASE`)");
+	const char *out = NULL;
+	long long n = get_args("attachment", "dossier case show CASE", argc, argv, &out);
+	if (n <= 0)
 		return EX_USAGE;
-	}
 	int rc = setup(c, true);
 	if (rc)
 		return rc;
