@@ -515,10 +515,17 @@ static int text_of(const char *charset, const char *data, size_t n, bool html, c
 	ds_buf_init(&b, 4 * n + 64);
 	ds_buf_init(&t, 4 * n + 64);
 	rc = put_utf8(&b, charset, data, n);
-	/* line ends as "\n" */
-	for (size_t i = 0; rc == 0 && i < b.len; i++)
-		if (!(b.data[i] == '\r' && i + 1 < b.len && b.data[i + 1] == '\n'))
-			rc = ds_buf_putc(&t, b.data[i] == '\r' ? '\n' : b.data[i]);
+	/* line ends as "\n", copied a run at a time */
+	for (size_t i = 0; rc == 0 && i < b.len;) {
+		const char *cr = memchr(b.data + i, '\r', b.len - i);
+		size_t run = cr ? (size_t)(cr - (b.data + i)) : b.len - i;
+		rc = ds_buf_append(&t, b.data + i, run);
+		i += run;
+		if (rc == 0 && i < b.len) {
+			rc = ds_buf_putc(&t, '\n');
+			i += i + 1 < b.len && b.data[i + 1] == '\n' ? 2 : 1;
+		}
+	}
 	if (rc == 0 && html) {
 		ds_buf_reset(&b);
 		rc = html_to_text(t.len ? t.data : "", t.len, &b);
@@ -658,9 +665,10 @@ static int leaf(walk *w, GMimeObject *o, const char *path, bool in_msg, const ch
 		rc = text_of(charset, data, n, false, &w->plain);
 		if (!rc && format && !strcasecmp(format, "flowed"))
 			rc = unflow(&w->plain, delsp && !strcasecmp(delsp, "yes"));
-	}
-	else if (body && html && !w->html)
+	} else if (body && html && !w->html && !w->plain) {
+		/* an HTML alternative after the plain text is not read */
 		rc = text_of(charset, data, n, true, &w->html);
+	}
 	if (rc)
 		goto fail;
 	if (!body && (attached || fname || strncmp(mt, "text/", 5) != 0) && !w->want) {

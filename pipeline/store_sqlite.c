@@ -143,7 +143,8 @@ static const char *const sql[S_COUNT_] = {
 	[S_ATT_LIST] = "SELECT " ATT_COLS " FROM attachments WHERE interaction_id IN"
 		" (SELECT interaction_id FROM records WHERE case_id = ?) ORDER BY id",
 	[S_ATT_GET] = "SELECT " ATT_COLS " FROM attachments WHERE id = ?",
-	[S_CASE_THREAD] = "SELECT " CASE_COLS " FROM cases WHERE process = ?2 AND id IN"
+	/* "+process": look the few cases up by id, never scan a process's */
+	[S_CASE_THREAD] = "SELECT " CASE_COLS " FROM cases WHERE +process = ?2 AND id IN"
 		" (SELECT r.case_id FROM interactions i JOIN records r ON r.interaction_id = i.id"
 		" WHERE i.identity = ?1) ORDER BY id DESC LIMIT 1",
 	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM cases WHERE process = ? AND key = ?",
