@@ -847,6 +847,9 @@ static int parse_test(struct parser *p, const char *after, ds_expr_node **out)
 				    "byte %zu of the pattern)", (char *)msg,
 				    (size_t)eoff);
 		}
+		/* Compiled to machine code when the platform allows; the
+		 * interpreter runs it otherwise. The match limit holds either way. */
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 		/* On failure the arena runs the cleanup at once. */
 		if (ds_arena_defer(p->a, free_code, re) < 0)
 			return nomem(p);
@@ -1434,7 +1437,7 @@ static int eval_matches(const struct ev *x, const ds_expr_node *n,
 	case PCRE2_ERROR_NOMATCH:
 		return 0;
 	case PCRE2_ERROR_MATCHLIMIT: case PCRE2_ERROR_DEPTHLIMIT:
-	case PCRE2_ERROR_HEAPLIMIT:
+	case PCRE2_ERROR_HEAPLIMIT: case PCRE2_ERROR_JIT_STACKLIMIT:
 		return everr(x, n, DS_ELIMIT,
 			     "'matches' gave up: the pattern needs too much "
 			     "work on this text");
