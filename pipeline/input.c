@@ -111,6 +111,16 @@ static void form_fields_lines(cJSON *fields)
 		form_lines(f);
 }
 
+/* "_files" is where the form channel describes the uploads: a field of
+ * that name would pass for them, so a form that sends one is refused. */
+static int reserved_field(const cJSON *fields, ds_err *err)
+{
+	if (!cJSON_GetObjectItemCaseSensitive(fields, "_files"))
+		return DS_OK;
+	return ds_err_set(err, DS_EINVAL,
+			  "form field \"_files\": the name is reserved for the uploaded files");
+}
+
 static int parse_multipart(const char *bytes, size_t len, const ds_limits *lim, cJSON **doc,
 			   ds_err *err)
 {
@@ -124,6 +134,11 @@ static int parse_multipart(const char *bytes, size_t len, const ds_limits *lim, 
 	cJSON *fields = cJSON_DetachItemFromObjectCaseSensitive(all, "fields");
 	cJSON *files = cJSON_DetachItemFromObjectCaseSensitive(all, "files");
 	cJSON_Delete(all);
+	if ((rc = reserved_field(fields, err))) {
+		cJSON_Delete(fields);
+		cJSON_Delete(files);
+		return rc;
+	}
 	form_fields_lines(fields);
 	/* A file input left empty is sent as a part with no filename and no
 	 * bytes: it uploaded nothing. */
@@ -166,6 +181,10 @@ static int parse_urlencoded(const char *bytes, size_t len, const ds_limits *lim,
 	if (!len)
 		return ds_err_set(err, DS_EINVAL, "empty form: the body has no fields");
 	int rc = ds_form_parse_json(bytes, len, &fo, DS_FORM_OBJECT, doc, err);
+	if (!rc && (rc = reserved_field(*doc, err))) {
+		cJSON_Delete(*doc);
+		*doc = NULL;
+	}
 	if (!rc)
 		form_fields_lines(*doc);
 	return rc;
