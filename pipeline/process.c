@@ -257,9 +257,6 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 	return DS_OK;
 }
 
-static void unknown_keys(const cJSON *obj, const char *const *known, const char *file,
-			 const char *path, ds_diag *diag);
-
 /* "start": [{"process": NAME, "with": {"new.field": "this.field", ...}}] */
 static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const char *path,
 		       ds_diag *diag)

@@ -3,10 +3,7 @@
  * into typed records (not yet validated). An input no rule maps is
  * rejected: an interaction must become at least one record.
  */
-#include <stdio.h>
-
 #include "chain.h"
-#include "json.h"
 
 static void free_json(void *p) { cJSON_Delete(p); }
 

@@ -3,9 +3,6 @@
  * schema of its type. The reason names every error, each as a JSON Pointer
  * and a message, so `quarantine show` says all that is wrong at once.
  */
-#include <stdio.h>
-#include <string.h>
-
 #include "chain.h"
 
 static ds_outcome validate_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
