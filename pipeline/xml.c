@@ -48,10 +48,20 @@ struct ds_xml {
 	bool have_error;
 };
 
+/* Namespaces of the document already found to have a given URI: the same
+ * few xmlNs serve every element, and their URIs are long and alike, so a
+ * plain path compares pointers once a namespace has matched. */
+#define NS_SEEN 8
+
 struct ds_xml_doc {
 	xmlDoc *doc;
 	xmlXPathContext *xp;  /* made on first evaluation */
 	ds_arena *a;
+	struct {
+		const xmlNs *ns;
+		const xmlChar *uri;   /* a set's string */
+	} seen[NS_SEEN];
+	size_t nseen;
 };
 
 /* One step of a plain path: a child element, or (last) an attribute. */
@@ -277,7 +287,7 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 	x->why[0] = '\0';
 	current = x;
 	xmlDoc *doc = xmlCtxtReadMemory(x->ctxt, buf ? buf : "", (int)len, NULL, NULL,
-					XML_PARSE_NONET);
+					XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
 	current = NULL;
 	bool ok = doc && x->ctxt->wellFormed && !x->refused && !x->have_error;
 	int errno_xml = x->ctxt->errNo;
@@ -308,6 +318,7 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 	d->doc = doc;
 	d->xp = NULL;
 	d->a = a;
+	d->nseen = 0;
 	*out = d;
 	return DS_OK;
 }
@@ -665,6 +676,7 @@ static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_nod
 /* ---- plain paths ---- */
 
 typedef struct walk {
+	ds_xml_doc *d;
 	bool all;             /* every node, or the first one only */
 	xmlNode *first;
 	xmlNode **nodes;      /* all: ds_malloc'd */
@@ -672,13 +684,25 @@ typedef struct walk {
 	bool nomem;
 } walk;
 
-static bool step_matches(const struct xp_step *st, const xmlChar *name, const xmlNs *ns)
+static bool step_matches(const struct xp_step *st, const xmlChar *name, const xmlNs *ns,
+			 ds_xml_doc *d)
 {
 	if (strcmp((const char *)name, st->name))
 		return false;
 	if (!st->uri)
 		return !ns;
-	return ns && ns->href && xmlStrEqual(ns->href, st->uri);
+	if (!ns || !ns->href)
+		return false;
+	for (size_t i = 0; i < d->nseen; i++)
+		if (d->seen[i].ns == ns && d->seen[i].uri == st->uri)
+			return true;
+	if (!xmlStrEqual(ns->href, st->uri))
+		return false;
+	if (d->nseen < NS_SEEN) {
+		d->seen[d->nseen].ns = ns;
+		d->seen[d->nseen++].uri = st->uri;
+	}
+	return true;
 }
 
 static bool walk_add(walk *w, xmlNode *node)
@@ -711,14 +735,14 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 		if (cur->type != XML_ELEMENT_NODE)
 			return true;
 		for (xmlAttr *at = cur->properties; at; at = at->next)
-			if (step_matches(st, at->name, at->ns))
+			if (step_matches(st, at->name, at->ns, w->d))
 				return walk_add(w, (xmlNode *)at);
 		return true;
 	}
 	if (cur->type != XML_ELEMENT_NODE && cur->type != XML_DOCUMENT_NODE)
 		return true;
 	for (xmlNode *c = cur->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE || !step_matches(st, c->name, c->ns))
+		if (c->type != XML_ELEMENT_NODE || !step_matches(st, c->name, c->ns, w->d))
 			continue;
 		if (!(k + 1 == e->nsteps ? walk_add(w, c) : walk_steps(e, k + 1, c, w)))
 			return false;
@@ -730,7 +754,7 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *node, bool all,
 		     walk *w, ds_err *err)
 {
-	*w = (walk){ .all = all };
+	*w = (walk){ .d = d, .all = all };
 	xmlNode *start = e->absolute || !node ? (xmlNode *)d->doc : (xmlNode *)node;
 	walk_steps(e, 0, start, w);
 	if (w->nomem) {
