@@ -8,10 +8,12 @@
  */
 #include "chain.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "json.h"
+#include "source.h"
 
 #define X(n) extern const ds_stage_type ds_stage_##n;
 #include "stages.def"
@@ -193,6 +195,86 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 	if (saved && ds_store_release(c->rt->store, err))
 		return DS_STAGE_FAIL;
 	return o;
+}
+
+void ds_env_init(ds_env *env)
+{
+	memset(env, 0, offsetof(ds_env, records));
+}
+
+/* ---- map and validate ---- */
+
+static void free_json(void *p) { cJSON_Delete(p); }
+
+struct mapping {
+	ds_arena *arena;
+	ds_mapped *recs;
+	size_t n;
+};
+
+static int emit(void *ud, const char *type, cJSON *record)
+{
+	struct mapping *m = ud;
+	if (m->n == DS_ENV_MAX_RECORDS) {
+		cJSON_Delete(record);
+		return DS_ELIMIT;
+	}
+	if (ds_arena_defer(m->arena, free_json, record))
+		return DS_ENOMEM;
+	m->recs[m->n++] = (ds_mapped){ type, record };
+	return DS_OK;
+}
+
+ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, ds_time now,
+			ds_arena *arena, ds_mapped *recs, size_t *nrecs, ds_err *err)
+{
+	struct mapping m = { arena, recs, 0 };
+	int rc = xml ? ds_source_map_xml(s, xml, arena, emit, &m, err)
+		     : ds_source_map(s, doc, now, arena, emit, &m, err);
+	*nrecs = m.n;
+	if (rc == DS_ENOMEM) {
+		ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_STAGE_FAIL;
+	}
+	if (rc == DS_ELIMIT) {
+		ds_err_set(err, DS_ELIMIT, "more than %d records from one input", DS_ENV_MAX_RECORDS);
+		return DS_STAGE_REJECT;
+	}
+	if (rc)
+		return DS_STAGE_REJECT;
+	if (!m.n) {
+		ds_reason_unmapped(s, doc ? *doc : NULL, xml, err);
+		return DS_STAGE_REJECT;
+	}
+	return DS_STAGE_CONTINUE;
+}
+
+ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_t nrecs,
+			      ds_err *err)
+{
+	for (size_t i = 0; i < nrecs; i++) {
+		const ds_schema *s = ds_schema_set_get(cfg->schemas, recs[i].type);
+		if (!s) {
+			ds_err_set(err, DS_ECONFIG, "unknown record type \"%s\"", recs[i].type);
+			return DS_STAGE_REJECT;
+		}
+		int rc = ds_reason_invalid(s, recs[i].type, recs[i].data, err);
+		if (rc)
+			return rc == DS_EINVAL ? DS_STAGE_REJECT : DS_STAGE_FAIL;
+	}
+	return DS_STAGE_CONTINUE;
+}
+
+void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
+		   ds_xml_doc *xml, ds_time now, ds_arena *arena)
+{
+	p->source = s;
+	p->map_err = (ds_err){0};
+	p->valid_err = (ds_err){0};
+	p->map = ds_map_input(s, &doc, xml, now, arena, p->records, &p->nrecords, &p->map_err);
+	p->valid = p->map == DS_STAGE_CONTINUE
+			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
+			   : p->map;
 }
 
 /* ---- reasons ---- */

@@ -42,6 +42,26 @@ typedef enum {
 #define DS_ENV_MAX_RECORDS 16
 #define DS_ENV_MAX_THREAD 32          /* message ids followed back */
 
+/* A record as the map stage made it, before validation. */
+typedef struct ds_mapped {
+	const char *type;
+	cJSON *data;                 /* freed with the input's arena */
+} ds_mapped;
+
+/* Map and validate run ahead of the chain, by a thread that reads inputs
+ * ahead of it (mapping and validating touch neither the store nor the
+ * output): the map stage then takes these records and outcome instead of
+ * mapping, and the validate stage gives the outcome found here. */
+typedef struct ds_premap {
+	const ds_source *source;     /* the source the input was mapped by */
+	ds_outcome map;
+	ds_err map_err;
+	ds_mapped records[DS_ENV_MAX_RECORDS];
+	size_t nrecords;
+	ds_outcome valid;
+	ds_err valid_err;
+} ds_premap;
+
 typedef struct ds_env_record {
 	const char *type;
 	cJSON *data;                 /* owned through env->arena */
@@ -50,9 +70,10 @@ typedef struct ds_env_record {
 	bool has_work;
 } ds_env_record;
 
-/* One input on its way through the chain. The driver fills the input part;
- * stages fill the rest. Everything hangs off arena and dies with it, and
- * the env itself must outlive the arena's next reset (cleanups read it). */
+/* One input on its way through the chain. The driver fills the input part
+ * (after ds_env_init); stages fill the rest. Everything hangs off arena and
+ * dies with it, and the env itself must outlive the arena's next reset
+ * (cleanups read it). */
 typedef struct ds_env {
 	ds_arena *arena;
 	/* input */
@@ -67,6 +88,8 @@ typedef struct ds_env {
 	/* read */
 	cJSON *doc;                  /* NULL once a record took it over */
 	ds_xml_doc *xml;             /* channel xml; owned through the arena */
+	const ds_premap *premap;     /* map and validate done ahead, or NULL;
+	                                then doc is the driver's to free */
 	char sha256[65];
 	/* An email's thread, newest first: its In-Reply-To, then its
 	 * References from the last; strings in the arena. */
@@ -75,15 +98,36 @@ typedef struct ds_env {
 	/* store_raw; set by the driver when replaying a stored input */
 	int64_t interaction_id;
 	bool duplicate;
-	/* map, validate, advance, profile */
-	ds_env_record records[DS_ENV_MAX_RECORDS];
-	size_t nrecords;
 	bool done;                   /* stop without error */
 	/* reject */
 	const char *stage;           /* the stage that rejected */
 	int64_t quarantine_id;
 	bool quarantine_dup;         /* the entry already existed */
+	/* map, validate, advance, profile; last, as ds_env_init leaves the
+	 * records beyond nrecords as they are */
+	size_t nrecords;
+	ds_env_record records[DS_ENV_MAX_RECORDS];
 } ds_env;
+
+/* Empties env for a new input: everything zero but the records (tens of
+ * kilobytes), which the map stage sets one by one. */
+void ds_env_init(ds_env *env);
+
+/* What the map stage does: the rules of source s over the parsed input (doc,
+ * or xml for the XML channel) make up to DS_ENV_MAX_RECORDS records into
+ * recs, freed with arena. *doc may be taken over by a record (set to NULL).
+ * DS_STAGE_REJECT with the reason in err when nothing maps or a pick fails. */
+ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, ds_time now,
+			ds_arena *arena, ds_mapped *recs, size_t *nrecs, ds_err *err);
+
+/* What the validate stage does: every record against its type's schema. */
+ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_t nrecs,
+			      ds_err *err);
+
+/* Maps and validates ahead into p, for a source whose rules leave the
+ * input as it is (ds_source_keeps_input). */
+void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
+		   ds_xml_doc *xml, ds_time now, ds_arena *arena);
 
 typedef struct ds_stage_type {
 	const char *name;

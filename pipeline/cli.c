@@ -218,6 +218,7 @@ typedef struct input {
 	const char *sha256;          /* NULL: the read stage takes it */
 	cJSON *doc;                  /* read ahead: handed to the chain */
 	ds_xml_doc *xml;             /* read ahead, in arena */
+	const ds_premap *premap;     /* mapped and validated ahead, or NULL */
 	ds_arena *arena;             /* the input's; reset once it is through */
 } input;
 
@@ -289,7 +290,7 @@ static int run_one(ingest *g, const input *in)
 		return fail(&err);
 	}
 	ds_env env;
-	memset(&env, 0, sizeof env);
+	ds_env_init(&env);
 	env.arena = in->arena;
 	env.origin = in->origin;
 	env.channel = in->channel;
@@ -301,6 +302,7 @@ static int run_one(ingest *g, const input *in)
 		memcpy(env.sha256, in->sha256, sizeof env.sha256);
 	env.doc = in->doc;
 	env.xml = in->xml;
+	env.premap = in->premap;
 	env.source = source_for(g, in->channel);
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
 	if (o == DS_STAGE_REJECT && !env.quarantine_dup && !g->c->o.quiet && !g->c->o.json &&
@@ -553,6 +555,8 @@ typedef struct slot {
 	char sha256[65];
 	cJSON *doc;              /* until handed to the chain */
 	ds_xml_doc *xdoc;        /* in parsed */
+	bool premapped;          /* premap holds the input's records */
+	ds_premap premap;
 	ds_arena *arena;         /* the input's, for the chain; reset by this thread */
 	ds_arena *parsed;        /* the XML document: a reader frees it before the
 	                            slot's next input, so this thread does not */
@@ -577,6 +581,8 @@ struct ahead {
 	size_t nthreads;
 	ingest *g;               /* read only by the readers: the config, --source */
 };
+
+static void free_json(void *p) { cJSON_Delete(p); }
 
 /* What one reader does for one slot: no store, no output, no stats. */
 static void read_slot(ingest *g, slot *s)
@@ -622,6 +628,16 @@ static void read_slot(ingest *g, slot *s)
 			   &xdoc, &err) == DS_OK) {
 		s->doc = doc;
 		s->xdoc = xdoc;
+		/* Mapping and validation need neither the store nor the order of
+		 * inputs: done here, they leave the chain's thread less to do.
+		 * What they make, and the document, are then freed by this
+		 * thread with the slot's next input, so that the chain's thread
+		 * does not free what another thread allocated (a lock per call
+		 * in malloc). */
+		if (src && ds_source_keeps_input(src) && !ds_arena_defer(s->parsed, free_json, doc)) {
+			ds_premap_run(&s->premap, cfg, src, doc, xdoc, g->rt.now, s->parsed);
+			s->premapped = true;
+		}
 	} else {
 		cJSON_Delete(doc);
 	}
@@ -656,9 +672,11 @@ static void *reader(void *p)
 /* Empties a slot for its next input; its buffer and parser stay. */
 static void slot_clear(slot *s)
 {
-	cJSON_Delete(s->doc);
+	if (!s->premapped)
+		cJSON_Delete(s->doc); /* else the parsed arena's */
 	s->doc = NULL;
 	s->xdoc = NULL;
+	s->premapped = false;
 	ds_arena_reset(s->arena);
 	if (s->r.over) {
 		char sha[65];
@@ -776,12 +794,14 @@ static int ahead_run_head(ingest *g)
 	} else {
 		input in = { .origin = s->path, .channel = s->channel, .size = s->r.size,
 			     .too_large = s->too_large, .sha256 = s->sha256, .doc = s->doc,
-			     .xml = s->xdoc, .arena = s->arena };
+			     .xml = s->xdoc, .premap = s->premapped ? &s->premap : NULL,
+			     .arena = s->arena };
 		if (!s->too_large) {
 			in.bytes = (const unsigned char *)(s->r.buf.data ? s->r.buf.data : "");
 			in.len = s->r.buf.len;
 		}
-		s->doc = NULL; /* the chain's now */
+		if (!s->premapped)
+			s->doc = NULL; /* the chain's now */
 		rc = run_one(g, &in);
 	}
 	a->bytes -= s->size;
@@ -1960,7 +1980,7 @@ static int quarantine_replay(ctx *c, int argc, char **argv)
 		if ((rc = ds_store_quarantine_mark_replayed(c->store, q.id, &err)))
 			break;
 		ds_env env;
-		memset(&env, 0, sizeof env);
+		ds_env_init(&env);
 		env.arena = a;
 		env.origin = q.origin ? q.origin : "quarantine";
 		env.channel = q.channel ? q.channel : "unknown";

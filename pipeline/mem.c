@@ -76,8 +76,14 @@ struct cleanup {
 	void *p;
 };
 
+/* Blocks of the standard size kept by a reset for the next allocations,
+ * so that an arena reused input after input does not go back to malloc
+ * (and give large blocks back to it) each time. */
+#define KEEP_BLOCKS 8
+
 struct ds_arena {
 	struct block *head;
+	struct block *spare;      /* standard blocks kept by a reset */
 	struct cleanup *cleanups;
 	size_t block_size;
 	size_t total;
@@ -105,13 +111,22 @@ void ds_arena_reset(ds_arena *a)
 		return;
 	run_cleanups(a);
 	struct block *keep = NULL;
+	size_t kept = 0;
+	for (struct block *s = a->spare; s; s = s->next)
+		kept++;
 	struct block *b = a->head;
 	while (b) {
 		struct block *next = b->next;
-		if (!keep && b->size == a->block_size) {
+		if (b->size != a->block_size) {
+			free(b);
+		} else if (!keep) {
 			keep = b;
 			keep->next = NULL;
 			keep->used = 0;
+		} else if (kept < KEEP_BLOCKS) {
+			b->next = a->spare;
+			a->spare = b;
+			kept++;
 		} else {
 			free(b);
 		}
@@ -126,11 +141,13 @@ void ds_arena_free(ds_arena *a)
 	if (!a)
 		return;
 	run_cleanups(a);
-	struct block *b = a->head;
-	while (b) {
-		struct block *next = b->next;
-		free(b);
-		b = next;
+	for (int list = 0; list < 2; list++) {
+		struct block *b = list ? a->spare : a->head;
+		while (b) {
+			struct block *next = b->next;
+			free(b);
+			b = next;
+		}
 	}
 	free(a);
 }
@@ -143,9 +160,13 @@ void *ds_arena_alloc(ds_arena *a, size_t n)
 	struct block *b = a->head;
 	if (!b || b->size - b->used < need) {
 		size_t size = need > a->block_size ? need : a->block_size;
-		struct block *nb = ds_malloc(sizeof *nb + size);
-		if (!nb)
+		struct block *nb;
+		if (size == a->block_size && a->spare) {
+			nb = a->spare;
+			a->spare = nb->next;
+		} else if (!(nb = ds_malloc(sizeof *nb + size))) {
 			return NULL;
+		}
 		nb->size = size;
 		nb->used = 0;
 		if (b && size > a->block_size) {

@@ -654,6 +654,14 @@ int ds_source_accepts(const ds_source *s, const cJSON *input, ds_time now, bool 
 	return DS_OK;
 }
 
+bool ds_source_keeps_input(const ds_source *s)
+{
+	for (size_t r = 0; r < s->nrules; r++)
+		if (s->rules[r].copy)
+			return false;
+	return true;
+}
+
 #define MAX_FIELDS 256
 
 int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,

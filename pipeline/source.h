@@ -105,6 +105,11 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now,
 		  ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record),
 		  void *ud, ds_err *err);
+/* Whether mapping leaves the input as it is: no rule copies it (a copied
+ * input may become the record itself, and later changes to the record
+ * would change it). Such a source can map an input while other code reads
+ * it. */
+bool ds_source_keeps_input(const ds_source *s);
 /* Whether some rule of an XML source accepts doc: its "when", an XPath
  * read as boolean() ("/ord:Order": the root is a UBL Order), holds, or it
  * has none. Returns 0 or the evaluation error. */

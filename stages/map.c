@@ -1,47 +1,39 @@
 /*
  * map.c - stage "map": the source's mapping rules turn the parsed input
  * into typed records (not yet validated). An input no rule maps is
- * rejected: an interaction must become at least one record.
+ * rejected: an interaction must become at least one record. When a reading
+ * thread mapped the input ahead (env->premap), its records are taken; the
+ * document is then that thread's, read here but never taken over.
  */
 #include "chain.h"
-
-static void free_json(void *p) { cJSON_Delete(p); }
-
-static int emit(void *ud, const char *type, cJSON *record)
-{
-	ds_env *env = ud;
-	if (env->nrecords == DS_ENV_MAX_RECORDS) {
-		cJSON_Delete(record);
-		return DS_ELIMIT;
-	}
-	if (ds_arena_defer(env->arena, free_json, record))
-		return DS_ENOMEM;
-	ds_env_record *r = &env->records[env->nrecords++];
-	r->type = type;
-	r->data = record;
-	return DS_OK;
-}
 
 static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	(void)ctx;
-	int rc = env->xml ? ds_source_map_xml(env->source, env->xml, env->arena, emit, env, err)
-			  : ds_source_map(env->source, &env->doc, rt->now, env->arena, emit, env, err);
-	if (rc == DS_ENOMEM) {
-		ds_err_set(err, DS_ENOMEM, "out of memory");
+	ds_mapped recs[DS_ENV_MAX_RECORDS];
+	const ds_mapped *from = recs;
+	size_t n = 0;
+	ds_outcome o;
+	const ds_premap *p = env->premap;
+	if (p && p->source != env->source) {
+		/* The document belongs to the reader that mapped it. */
+		ds_err_set(err, DS_EINTERNAL, "input mapped ahead by source \"%s\", routed to \"%s\"",
+			   p->source->name, env->source->name);
 		return DS_STAGE_FAIL;
 	}
-	if (rc == DS_ELIMIT) {
-		ds_err_set(err, DS_ELIMIT, "more than %d records from one input", DS_ENV_MAX_RECORDS);
-		return DS_STAGE_REJECT;
+	if (p) {
+		o = p->map;
+		n = p->nrecords;
+		from = p->records;
+		if (o != DS_STAGE_CONTINUE)
+			*err = p->map_err;
+	} else {
+		o = ds_map_input(env->source, &env->doc, env->xml, rt->now, env->arena, recs, &n, err);
 	}
-	if (rc)
-		return DS_STAGE_REJECT;
-	if (!env->nrecords) {
-		ds_reason_unmapped(env->source, env->doc, env->xml, err);
-		return DS_STAGE_REJECT;
-	}
-	return DS_STAGE_CONTINUE;
+	for (size_t i = 0; i < n; i++)
+		env->records[i] = (ds_env_record){ .type = from[i].type, .data = from[i].data };
+	env->nrecords = n;
+	return o;
 }
 
 const ds_stage_type ds_stage_map = {

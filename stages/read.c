@@ -78,8 +78,9 @@ static int read_thread(ds_env *env)
 static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	struct read_ctx *c = ctx;
-	/* A document read ahead dies with the arena, whatever happens next. */
-	if (env->doc && ds_arena_defer(env->arena, free_doc, env)) {
+	/* A document read ahead dies with the arena, whatever happens next,
+	 * unless it was mapped ahead too: then its reader frees it. */
+	if (env->doc && !env->premap && ds_arena_defer(env->arena, free_doc, env)) {
 		cJSON_Delete(env->doc);
 		env->doc = NULL;
 		ds_err_set(err, DS_ENOMEM, "out of memory");
