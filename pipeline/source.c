@@ -736,14 +736,37 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,
 /* Normalizes raw text as fm says and makes it a JSON value; an error names
  * what: the pick, or for XML the record field (a JSON Pointer such as
  * "/lines/2/unit_price"), clearer than an XPath. */
-static int norm_named(const ds_field_map *fm, const char *what, const char *raw, ds_arena *a,
-		      cJSON **out, ds_err *err)
+/* Where an XML value goes in the record, for messages, made into text
+ * only for one (a record has many values, and few errors): the field's
+ * pointer, or an item of an array (up) and the pointer below it. */
+typedef struct place {
+	const struct place *up;
+	size_t index;
+	const char *target;
+} place;
+
+static const char *place_str(const place *p, char *buf, size_t n)
+{
+	if (!p->up) {
+		snprintf(buf, n, "%s", p->target);
+	} else {
+		char up[512];
+		snprintf(buf, n, "%s/%zu%s", place_str(p->up, up, sizeof up), p->index, p->target);
+	}
+	return buf;
+}
+
+/* Normalizes raw into *out; an error names what, or else the place at. */
+static int norm_named(const ds_field_map *fm, const char *what, const place *at,
+		      const char *raw, ds_arena *a, cJSON **out, ds_err *err)
 {
 	const char *s = raw;
 	for (size_t i = 0; i < fm->nnorms; i++) {
 		int rc = fm->norms[i](a, s, &s, err);
+		char b[512];
 		if (rc)
-			return ds_err_prefix(err, "%s (%s)", what, fm->norm_names[i]);
+			return ds_err_prefix(err, "%s (%s)", what ? what : place_str(at, b, sizeof b),
+					     fm->norm_names[i]);
 	}
 	*out = typed(fm, s);
 	return *out ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -753,24 +776,24 @@ static int norm_named(const ds_field_map *fm, const char *what, const char *raw,
 static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSON **out,
 		      ds_err *err)
 {
-	return norm_named(fm, fm->pick, raw, a, out, err);
+	return norm_named(fm, fm->pick, NULL, raw, a, out, err);
 }
 
 /* The value of an XPath field map at node (NULL: the document), or NULL
  * in *out when missing without a default; at is the field's place in the
  * record, for messages. */
-static int xml_value(const ds_source *src, const ds_field_map *fm, const char *at,
+static int xml_value(const ds_source *src, const ds_field_map *fm, const place *at,
 		     ds_xml_doc *doc, const ds_xml_node *node, ds_arena *a, cJSON **out,
 		     ds_err *err)
 {
 	int rc;
-	char sub[512];
+	char b[512];
 	*out = NULL;
 	if (fm->pick && fm->each) {
 		ds_xml_node **nodes = NULL;
 		size_t n = 0;
 		if ((rc = ds_xpath_eval_nodes(src->xpaths, fm->xpath, doc, node, a, &nodes, &n, err)))
-			return ds_err_prefix(err, "%s", at);
+			return ds_err_prefix(err, "%s", place_str(at, b, sizeof b));
 		if (n) {
 			cJSON *arr = cJSON_CreateArray();
 			if (!arr)
@@ -780,8 +803,8 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, const char *a
 			bool scalar = fm->neach == 1 && !*fm->each[0].target;
 			for (size_t i = 0; i < n && !rc && scalar; i++) {
 				cJSON *v = NULL;
-				snprintf(sub, sizeof sub, "%s/%zu", at, i);
-				rc = xml_value(src, &fm->each[0], sub, doc, nodes[i], a, &v, err);
+				place item = { at, i, "" };
+				rc = xml_value(src, &fm->each[0], &item, doc, nodes[i], a, &v, err);
 				if (!rc && v && !cJSON_AddItemToArray(arr, v)) {
 					cJSON_Delete(v);
 					rc = ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -796,8 +819,8 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, const char *a
 				}
 				for (size_t k = 0; k < fm->neach && !rc; k++) {
 					cJSON *v = NULL;
-					snprintf(sub, sizeof sub, "%s/%zu%s", at, i, fm->each[k].target);
-					rc = xml_value(src, &fm->each[k], sub, doc, nodes[i], a, &v, err);
+					place below = { at, i, fm->each[k].target };
+					rc = xml_value(src, &fm->each[k], &below, doc, nodes[i], a, &v, err);
 					if (!rc && v)
 						rc = set_pointer(item, fm->each[k].target, v, err);
 				}
@@ -814,9 +837,9 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, const char *a
 	} else if (fm->pick) {
 		const char *raw = NULL;
 		if ((rc = ds_xpath_eval_string(src->xpaths, fm->xpath, doc, node, a, &raw, err)))
-			return ds_err_prefix(err, "%s", at);
+			return ds_err_prefix(err, "%s", place_str(at, b, sizeof b));
 		if (raw)
-			return norm_named(fm, at, raw, a, out, err);
+			return norm_named(fm, NULL, at, raw, a, out, err);
 	}
 	if (fm->deflt && !(*out = cJSON_Duplicate(fm->deflt, true)))
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -872,8 +895,8 @@ int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		for (size_t f = 0; f < rule->nfields && !rc; f++) {
 			cJSON *v = NULL;
-			rc = xml_value(s, &rule->fields[f], rule->fields[f].target, doc, NULL, a, &v,
-				       err);
+			place at = { NULL, 0, rule->fields[f].target };
+			rc = xml_value(s, &rule->fields[f], &at, doc, NULL, a, &v, err);
 			if (!rc && v)
 				rc = set_pointer(rec, rule->fields[f].target, v, err);
 		}

@@ -17,8 +17,15 @@
  * perhaps an attribute last, nothing else. Those are also kept as their
  * steps and evaluated by walking the tree (depth first, children in order,
  * so in document order), which gives what libxml2's evaluator gives at a
- * fraction of its cost; anything else (predicates, axes, functions,
- * "//"...) goes to libxml2.
+ * fraction of its cost. A location path that begins plain and goes on
+ * with boolean predicates and child steps ("/a:B/c:C[x = 'y']/d:D") is
+ * split: its plain beginning is walked, and libxml2 evaluates the rest
+ * ("self::node()[x = 'y']/d:D") from each node found, which skips the
+ * costly part of its evaluation, the steps down from the root; since the
+ * rest only goes down, the results stay in document order. A union of such
+ * paths ("/a:B/c:C | /a:B/d:D") gives its first node as the earliest of
+ * each part's first. Anything else (axes, functions, "//"...) goes to
+ * libxml2 whole.
  */
 #include "xml.h"
 
@@ -79,6 +86,12 @@ struct xp_expr {
 	struct xp_step *steps;
 	size_t nsteps;
 	bool absolute;
+	/* A split path: steps are its plain beginning, rest the remainder
+	 * from "self::node()". */
+	xmlXPathCompExpr *rest;
+	/* A union of plain or split paths: its parts. */
+	struct xp_expr *alts;
+	size_t nalts;
 };
 
 struct ds_xpath_set {
@@ -412,17 +425,34 @@ static const char *undeclared_prefix(const ds_xpath_set *s, const char *e, size_
 	return NULL;
 }
 
+/* The steps and split of e, not its text and compiled whole. */
+static void steps_free(struct xp_expr *e)
+{
+	for (size_t k = 0; k < e->nsteps; k++)
+		ds_free(e->steps[k].name);
+	ds_free(e->steps);
+	e->steps = NULL;
+	e->nsteps = 0;
+	xmlXPathFreeCompExpr(e->rest);
+	e->rest = NULL;
+}
+
+static void expr_free(struct xp_expr *e)
+{
+	ds_free(e->text);
+	xmlXPathFreeCompExpr(e->comp);
+	steps_free(e);
+	for (size_t k = 0; k < e->nalts; k++)
+		steps_free(&e->alts[k]);
+	ds_free(e->alts);
+}
+
 void ds_xpath_set_free(ds_xpath_set *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		ds_free(s->e[i].text);
-		xmlXPathFreeCompExpr(s->e[i].comp);
-		for (size_t k = 0; k < s->e[i].nsteps; k++)
-			ds_free(s->e[i].steps[k].name);
-		ds_free(s->e[i].steps);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		expr_free(&s->e[i]);
 	ds_free(s->e);
 	for (size_t i = 0; i < s->nns; i++) {
 		ds_free((void *)s->ns[i].prefix);
@@ -510,25 +540,28 @@ static const xmlChar *prefix_uri(const ds_xpath_set *s, const char *p, size_t n)
 	return NULL;
 }
 
-/* Reads expr as a plain path into e (steps, absolute); false when it is
- * anything else, or on allocation failure (libxml2 then evaluates it). */
-static bool plain_path(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+/* Reads the plain steps expr begins with into e (steps, nsteps, absolute)
+ * and returns where they end: at the end of expr for a plain path, at
+ * expr with no step (or on allocation failure, when libxml2 evaluates
+ * it all). */
+static const char *plain_steps(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
 	struct xp_step st[32];
 	size_t n = 0;
 	const char *p = expr;
+	const char *end = expr;
 	bool absolute = *p == '/';
 	if (absolute)
 		p++;
 	for (;;) {
 		if (n == sizeof st / sizeof *st)
-			goto no;
+			break;
 		bool attr = *p == '@';
 		if (attr)
 			p++;
 		const char *a = p;
 		if (!ncname_start((unsigned char)*p))
-			goto no;
+			break;
 		while (ncname_char((unsigned char)*p))
 			p++;
 		const char *local = a;
@@ -537,39 +570,235 @@ static bool plain_path(const ds_xpath_set *s, const char *expr, struct xp_expr *
 		if (*p == ':') {
 			/* A prefix: declared (checked before), and not "xml", whose
 			 * namespace libxml2 knows without a declaration. */
-			if (attr || (len == 3 && !strncmp(a, "xml", 3)) ||
+			if (attr || p[1] == ':' || (len == 3 && !strncmp(a, "xml", 3)) ||
 			    !(uri = prefix_uri(s, a, len)))
-				goto no;
+				break;
 			local = ++p;
 			if (!ncname_start((unsigned char)*p))
-				goto no;
+				break;
 			while (ncname_char((unsigned char)*p))
 				p++;
 			len = (size_t)(p - local);
 		}
+		/* A name followed by "(" is a function or node test, by "::" an axis. */
+		if (*p == '(' || (*p == ':' && p[1] == ':'))
+			break;
 		st[n].uri = uri;
 		st[n].attr = attr;
 		if (!(st[n].name = ds_strndup(local, len)))
 			goto no;
 		n++;
-		if (!*p && n)
-			break;
-		/* An attribute is the last step; "//" and the rest are not plain. */
+		end = p;
+		/* An attribute is the last step; "//" is not a child step. */
 		if (attr || *p != '/' || p[1] == '/')
-			goto no;
+			break;
 		p++;
 	}
+	if (!n)
+		return expr;
 	e->steps = ds_malloc(n * sizeof *e->steps);
 	if (!e->steps)
 		goto no;
 	memcpy(e->steps, st, n * sizeof *st);
 	e->nsteps = n;
 	e->absolute = absolute;
-	return true;
+	return end;
 no:
 	for (size_t k = 0; k < n; k++)
 		ds_free(st[k].name);
+	return expr;
+}
+
+/* Where the bracket, parenthesis or quote at p closes, or NULL. */
+static const char *closing(const char *p)
+{
+	char stack[64];
+	size_t depth = 0;
+	for (; *p; p++) {
+		char c = *p;
+		if (c == '"' || c == '\'') {
+			const char *q = strchr(p + 1, c);
+			if (!q)
+				return NULL;
+			p = q;
+			if (!depth)
+				return p;
+		} else if (c == '[' || c == '(') {
+			if (depth == sizeof stack)
+				return NULL;
+			stack[depth++] = c == '[' ? ']' : ')';
+		} else if (c == ']' || c == ')') {
+			if (!depth || stack[depth - 1] != c)
+				return NULL;
+			if (!--depth)
+				return p;
+		}
+	}
+	return NULL;
+}
+
+static bool starts_word(const char *p, const char *w, const char *before)
+{
+	size_t n = strlen(w);
+	return !strncmp(p, w, n) && !ncname_char((unsigned char)p[n]) && p[n] != ':' &&
+	       (p == before || (!ncname_char((unsigned char)p[-1]) && p[-1] != ':'));
+}
+
+/* Whether the predicate b..e (inside its brackets) is boolean whatever the
+ * document: a comparison, "and", "or", or a call of a boolean function,
+ * and does not ask the position. A number would select by position, which
+ * is not the same from "self::node()". */
+static bool boolean_predicate(const char *b, const char *e)
+{
+	static const char *const fns[] = { "not(", "starts-with(", "contains(", "boolean(",
+					   "true(", "false(", "lang(" };
+	for (const char *p = b; p < e; p++)
+		if (!strncmp(p, "position(", 9) || !strncmp(p, "last(", 5))
+			return false;
+	for (const char *p = b; p < e; p++) {
+		if (*p == '"' || *p == '\'' || *p == '[' || *p == '(') {
+			const char *c = closing(p);
+			if (!c || c >= e)
+				return false;
+			p = c;
+		} else if (*p == '=' || *p == '<' || *p == '>' || starts_word(p, "and", b) ||
+			   starts_word(p, "or", b)) {
+			return true;
+		}
+	}
+	while (b < e && (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'))
+		b++;
+	for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
+		size_t n = strlen(fns[i]);
+		if ((size_t)(e - b) > n && !strncmp(b, fns[i], n)) {
+			const char *c = closing(b + n - 1);
+			if (!c)
+				return false;
+			for (c++; c < e; c++)
+				if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
+					return false;
+			return true;
+		}
+	}
 	return false;
+}
+
+/* Whether rest (what follows the plain beginning, from its first "[") is
+ * predicates and child steps only, the predicates right after the plain
+ * part boolean ones. */
+static bool splittable(const char *p)
+{
+	bool first = true;
+	if (*p != '[')
+		return false;
+	while (*p) {
+		if (*p == '[') {
+			const char *c = closing(p);
+			if (!c || (first && !boolean_predicate(p + 1, c)))
+				return false;
+			p = c + 1;
+		} else if (*p == '/' && p[1] != '/') {
+			first = false;
+			p++;
+			if (*p == '@')
+				p++;
+			if (!ncname_start((unsigned char)*p))
+				return false;
+			while (ncname_char((unsigned char)*p))
+				p++;
+			if (*p == ':') {
+				p++;
+				if (!ncname_start((unsigned char)*p))
+					return false;
+				while (ncname_char((unsigned char)*p))
+					p++;
+			}
+			if (*p == '(' || *p == ':')
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static xmlXPathCompExpr *compile(const char *expr, xmlError *error)
+{
+	xmlXPathContext *ctx = xmlXPathNewContext(NULL);
+	if (!ctx)
+		return NULL;
+	ctx->error = quiet_xpath;
+	xmlXPathCompExpr *comp = xmlXPathCtxtCompile(ctx, (const xmlChar *)expr);
+	if (!comp && error)
+		xmlCopyError(&ctx->lastError, error);
+	xmlXPathFreeContext(ctx);
+	return comp;
+}
+
+/* Reads expr (len bytes) as a plain or split path into e; false when it is
+ * neither (e then has no steps). */
+static bool fast_path(const ds_xpath_set *s, const char *expr, size_t len, struct xp_expr *e)
+{
+	char *text = ds_strndup(expr, len);
+	if (!text)
+		return false;
+	char *p = text, *end = text + strlen(text);
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	const char *rest = plain_steps(s, p, e);
+	bool ok = false;
+	if (e->nsteps && !*rest) {
+		ok = true;
+	} else if (e->nsteps && !e->steps[e->nsteps - 1].attr && splittable(rest)) {
+		char *r = ds_malloc(strlen(rest) + sizeof "self::node()");
+		if (r) {
+			strcpy(r, "self::node()");
+			strcat(r, rest);
+			ok = (e->rest = compile(r, NULL)) != NULL;
+			ds_free(r);
+		}
+	}
+	if (!ok)
+		steps_free(e);
+	ds_free(text);
+	return ok;
+}
+
+/* Reads expr as a union of plain or split paths into e->alts; false when
+ * it is not one. */
+static bool fast_union(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+{
+	const char *cut[16];
+	size_t n = 0;
+	for (const char *p = expr; *p; p++) {
+		if (*p == '"' || *p == '\'' || *p == '[' || *p == '(') {
+			if (!(p = closing(p)))
+				return false;
+		} else if (*p == '|') {
+			if (n == sizeof cut / sizeof *cut - 1)
+				return false;
+			cut[n++] = p;
+		}
+	}
+	if (!n || !(e->alts = ds_calloc(n + 1, sizeof *e->alts)))
+		return false;
+	const char *from = expr;
+	for (size_t k = 0; k <= n; k++) {
+		const char *to = k < n ? cut[k] : expr + strlen(expr);
+		e->nalts = k + 1;
+		if (!fast_path(s, from, (size_t)(to - from), &e->alts[k])) {
+			for (size_t j = 0; j < k; j++)
+				steps_free(&e->alts[j]);
+			ds_free(e->alts);
+			e->alts = NULL;
+			e->nalts = 0;
+			return false;
+		}
+		from = to + 1;
+	}
+	return true;
 }
 
 int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *err)
@@ -591,24 +820,21 @@ int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *e
 	char *text = ds_strdup(expr);
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	xmlXPathContext *ctx = xmlXPathNewContext(NULL);
-	if (!ctx) {
-		ds_free(text);
-		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	}
-	ctx->error = quiet_xpath;
-	xmlXPathCompExpr *comp = xmlXPathCtxtCompile(ctx, (const xmlChar *)expr);
+	xmlError error = {0};
+	xmlXPathCompExpr *comp = compile(expr, &error);
 	if (!comp) {
-		int code = ctx->lastError.code == XML_ERR_NO_MEMORY ? DS_ENOMEM : DS_ECONFIG;
+		int code = error.code == XML_ERR_NO_MEMORY || !error.code ? DS_ENOMEM : DS_ECONFIG;
 		ds_err_set(err, code, "XPath \"%s\": %s", ds_quote(expr, q),
-			   xpath_msg(&ctx->lastError, m, sizeof m));
-		xmlXPathFreeContext(ctx);
+			   error.code ? xpath_msg(&error, m, sizeof m) : "out of memory");
+		xmlResetError(&error);
 		ds_free(text);
 		return code;
 	}
-	xmlXPathFreeContext(ctx);
-	s->e[s->n] = (struct xp_expr){ .text = text, .comp = comp };
-	plain_path(s, expr, &s->e[s->n]);
+	xmlResetError(&error);
+	struct xp_expr *e = &s->e[s->n];
+	*e = (struct xp_expr){ .text = text, .comp = comp };
+	if (!fast_path(s, expr, strlen(expr), e))
+		fast_union(s, expr, e);
 	if (index)
 		*index = s->n;
 	s->n++;
@@ -620,6 +846,14 @@ size_t ds_xpath_set_count(const ds_xpath_set *s)
 	return s->n;
 }
 
+const char *ds_xpath_set_how(const ds_xpath_set *s, size_t i)
+{
+	if (i >= s->n)
+		return NULL;
+	const struct xp_expr *e = &s->e[i];
+	return e->nalts ? "union" : e->rest ? "split" : e->steps ? "plain" : "libxml2";
+}
+
 const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
 {
 	return i < s->n ? s->e[i].text : NULL;
@@ -627,15 +861,13 @@ const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
 
 /* ---- evaluation ---- */
 
-/* Evaluates expression i; the result object is the caller's (free with
- * xmlXPathFreeObject). */
-static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_node *node,
-		xmlXPathObject **res, ds_err *err)
+/* Evaluates comp (of expression text) from node (NULL: the document); the
+ * result object is the caller's (free with xmlXPathFreeObject). */
+static int eval_comp(const ds_xpath_set *s, xmlXPathCompExpr *comp, const char *text,
+		     ds_xml_doc *d, const ds_xml_node *node, xmlXPathObject **res, ds_err *err)
 {
 	char q[72], m[256];
 	*res = NULL;
-	if (i >= s->n)
-		return ds_err_set(err, DS_EINTERNAL, "XPath pick %zu does not exist", i);
 	if (!d->xp) {
 		xmlXPathContext *xp = xmlXPathNewContext(d->doc);
 		if (!xp)
@@ -655,7 +887,7 @@ static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_nod
 	xp->opLimit = DS_XPATH_OP_LIMIT;
 	xp->opCount = 0;
 	xmlResetError(&xp->lastError);
-	xmlXPathObject *r = xmlXPathCompiledEval(s->e[i].comp, xp);
+	xmlXPathObject *r = xmlXPathCompiledEval(comp, xp);
 	xp->namespaces = NULL;
 	xp->nsNr = 0;
 	if (!r) {
@@ -664,13 +896,22 @@ static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_nod
 		if (xp->lastError.code == XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED)
 			return ds_err_set(err, DS_ELIMIT,
 					  "XPath \"%s\": more than %lu operations (DS_XPATH_OP_LIMIT)",
-					  ds_quote(s->e[i].text, q), DS_XPATH_OP_LIMIT);
-		return ds_err_set(err, DS_EINVAL, "XPath \"%s\": %s", ds_quote(s->e[i].text, q),
+					  ds_quote(text, q), DS_XPATH_OP_LIMIT);
+		return ds_err_set(err, DS_EINVAL, "XPath \"%s\": %s", ds_quote(text, q),
 				  xp->lastError.code ? xpath_msg(&xp->lastError, m, sizeof m)
 						     : "evaluation failed");
 	}
 	*res = r;
 	return DS_OK;
+}
+
+static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_node *node,
+		xmlXPathObject **res, ds_err *err)
+{
+	*res = NULL;
+	if (i >= s->n)
+		return ds_err_set(err, DS_EINTERNAL, "XPath pick %zu does not exist", i);
+	return eval_comp(s, s->e[i].comp, s->e[i].text, d, node, res, err);
 }
 
 /* ---- plain paths ---- */
@@ -765,6 +1006,55 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 	return DS_OK;
 }
 
+/* The nodes a plain or split path selects from node, in document order
+ * (the first only unless w->all), into w. */
+static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const char *text,
+		       ds_xml_doc *d, const ds_xml_node *node, walk *w, ds_err *err)
+{
+	if (!e->rest)
+		return walk_path(e, d, node, w->all, w, err);
+	walk heads;
+	int rc = walk_path(e, d, node, true, &heads, err);
+	for (size_t k = 0; !rc && k < heads.n; k++) {
+		xmlXPathObject *r = NULL;
+		if ((rc = eval_comp(s, e->rest, text, d, heads.nodes[k], &r, err)))
+			break;
+		bool more = true;
+		for (int j = 0; more && r->nodesetval && j < r->nodesetval->nodeNr; j++)
+			more = walk_add(w, r->nodesetval->nodeTab[j]);
+		xmlXPathFreeObject(r);
+		if (w->nomem)
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		if (!more)
+			break;
+	}
+	ds_free(heads.nodes);
+	return rc;
+}
+
+/* The first node expression i selects from node, in document order, when
+ * it is a plain or split path or a union of them: *fast false otherwise. */
+static int first_node(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_node *node,
+		      bool *fast, xmlNode **first, ds_err *err)
+{
+	const struct xp_expr *e = &s->e[i];
+	*first = NULL;
+	*fast = e->steps || e->nalts;
+	if (!*fast)
+		return DS_OK;
+	const struct xp_expr *parts = e->nalts ? e->alts : e;
+	size_t nparts = e->nalts ? e->nalts : 1;
+	for (size_t k = 0; k < nparts; k++) {
+		walk w = { .d = d };
+		int rc = select_path(s, &parts[k], e->text, d, node, &w, err);
+		if (rc)
+			return rc;
+		if (w.n && (!*first || xmlXPathCmpNodes(w.first, *first) > 0))
+			*first = w.first;
+	}
+	return DS_OK;
+}
+
 static bool xml_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -850,15 +1140,18 @@ int ds_xpath_eval_string(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
 {
 	xmlXPathObject *r = NULL;
 	*out = NULL;
-	if (i < s->n && s->e[i].steps) {
-		walk w;
+	if (i < s->n) {
+		bool fast;
+		xmlNode *first;
 		const char *v = NULL;
-		int rc = walk_path(&s->e[i], d, node, false, &w, err);
-		if (!rc && w.n)
-			rc = node_value(w.first, a, &v, err);
-		if (!rc && v && *v)
-			*out = v;
-		return rc;
+		int rc = first_node(s, i, d, node, &fast, &first, err);
+		if (fast) {
+			if (!rc && first)
+				rc = node_value(first, a, &v, err);
+			if (!rc && v && *v)
+				*out = v;
+			return rc;
+		}
 	}
 	int rc = eval(s, i, d, node, &r, err);
 	if (rc)
@@ -884,9 +1177,9 @@ int ds_xpath_eval_strings(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
 	*out = NULL;
 	*n = 0;
 	if (i < s->n && s->e[i].steps) {
-		walk w;
+		walk w = { .d = d, .all = true };
 		const char **v = NULL;
-		int rc = walk_path(&s->e[i], d, node, true, &w, err);
+		int rc = select_path(s, &s->e[i], s->e[i].text, d, node, &w, err);
 		if (!rc && w.n && !(v = ds_arena_alloc(a, w.n * sizeof *v)))
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		for (size_t k = 0; !rc && k < w.n; k++)
@@ -935,8 +1228,8 @@ int ds_xpath_eval_nodes(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
 	*out = NULL;
 	*n = 0;
 	if (i < s->n && s->e[i].steps) {
-		walk w;
-		int rc = walk_path(&s->e[i], d, node, true, &w, err);
+		walk w = { .d = d, .all = true };
+		int rc = select_path(s, &s->e[i], s->e[i].text, d, node, &w, err);
 		ds_xml_node **v = NULL;
 		if (!rc && w.n && !(v = ds_arena_alloc(a, w.n * sizeof *v)))
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");

@@ -120,6 +120,10 @@ int ds_xpath_set_new(ds_xpath_set **out, const ds_xml_ns *ns, size_t nns, ds_err
 int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *err);
 size_t ds_xpath_set_count(const ds_xpath_set *s);
 /* The source text of expression i (owned by the set). */
+/* How expression i is evaluated: "plain" (walked), "split" (a plain
+ * beginning walked, the rest by libxml2), "union" (of plain or split
+ * parts), "libxml2" (whole); NULL when there is no expression i. */
+const char *ds_xpath_set_how(const ds_xpath_set *s, size_t i);
 const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i);
 /* Frees the set; accepts NULL. */
 void ds_xpath_set_free(ds_xpath_set *s);

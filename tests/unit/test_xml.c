@@ -309,32 +309,90 @@ Test(xml, ubl_order_picks)
 	free(buf);
 }
 
-/* Plain paths are walked by xml.c itself; each must give what libxml2's
- * evaluator gives for the same path in parentheses (not plain, so libxml2
- * evaluates it): strings, all strings and nodes, from the document and
- * from each element as the context node. */
+static const char mixed_doc[] =
+	"<?xml version=\"1.0\"?>\n"
+	"<ord:Order xmlns:ord=\"urn:oasis:names:specification:ubl:schema:xsd:Order-2\"\n"
+	" xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\"\n"
+	" xmlns:x=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\">\n"
+	"  <ID>  A-1 </ID>\n"
+	"  <ID>A-2</ID>\n"
+	"  <Note><![CDATA[ cdata <b> ]]></Note>\n"
+	"  <Note>mixed <!-- c --> text <ID>inner</ID> tail&amp;more</Note>\n"
+	"  <Note>   </Note>\n"
+	"  <Note/>\n"
+	"  <x:OrderLine><x:LineItem><ID unit=\"C62\" x:unit=\"ns\">1</ID>"
+	"<ID unit=\"\">1b</ID></x:LineItem></x:OrderLine>\n"
+	"  <x:OrderLine><x:LineItem><ID>2</ID></x:LineItem>"
+	"<x:LineItem><ID unit=\"HUR\">3</ID></x:LineItem></x:OrderLine>\n"
+	"  <x:OrderLine/>\n"
+	"  <plain><ID>no namespace</ID></plain>\n"
+	"  <cbc:ID xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
+	"by another prefix</cbc:ID>\n"
+	"</ord:Order>\n";
+
+/* Each path must give what libxml2's evaluator gives for the same path in
+ * parentheses (which xml.c leaves to libxml2 whole): strings, all strings
+ * and nodes, from the document and from each element as the context
+ * node. Returns the number of evaluations compared. */
+static size_t compare_as_libxml2(const char *const *paths, size_t npaths)
+{
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	size_t fast[64], lib[64];
+	cr_assert_leq(npaths, N(fast));
+	char wrapped[512];
+	for (size_t k = 0; k < npaths; k++) {
+		fast[k] = add(s, paths[k]);
+		snprintf(wrapped, sizeof wrapped, "(%s)", paths[k]);
+		lib[k] = add(s, wrapped);
+	}
+	size_t every = add(s, "//*");
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *d = NULL;
+	cr_assert_eq(ds_xml_parse(x, mixed_doc, sizeof mixed_doc - 1, a, &d, &err), 0, "%s",
+		     err.msg);
+	ds_xml_node **ctx = NULL;
+	size_t nctx = 0;
+	cr_assert_eq(ds_xpath_eval_nodes(s, every, d, NULL, a, &ctx, &nctx, &err), 0);
+	cr_assert_gt(nctx, 20);
+	size_t compared = 0;
+	for (size_t c = 0; c <= nctx; c++) {
+		const ds_xml_node *node = c ? ctx[c - 1] : NULL;
+		for (size_t k = 0; k < npaths; k++) {
+			const char *v1 = "unset", *v2 = "unset";
+			cr_assert_eq(ds_xpath_eval_string(s, fast[k], d, node, a, &v1, &err), 0, "%s: %s",
+				     paths[k], err.msg);
+			cr_assert_eq(ds_xpath_eval_string(s, lib[k], d, node, a, &v2, &err), 0);
+			cr_assert((!v1 && !v2) || (v1 && v2 && !strcmp(v1, v2)), "%s at %zu: %s, not %s",
+				  paths[k], c, v1 ? v1 : "(missing)", v2 ? v2 : "(missing)");
+			const char **s1 = NULL, **s2 = NULL;
+			size_t n1 = 0, n2 = 0;
+			cr_assert_eq(ds_xpath_eval_strings(s, fast[k], d, node, a, &s1, &n1, &err), 0);
+			cr_assert_eq(ds_xpath_eval_strings(s, lib[k], d, node, a, &s2, &n2, &err), 0);
+			cr_assert_eq(n1, n2, "%s at %zu: %zu strings, not %zu", paths[k], c, n1, n2);
+			for (size_t i = 0; i < n1; i++)
+				cr_assert_str_eq(s1[i], s2[i], "%s at %zu, #%zu", paths[k], c, i);
+			ds_xml_node **m1 = NULL, **m2 = NULL;
+			cr_assert_eq(ds_xpath_eval_nodes(s, fast[k], d, node, a, &m1, &n1, &err), 0);
+			cr_assert_eq(ds_xpath_eval_nodes(s, lib[k], d, node, a, &m2, &n2, &err), 0);
+			cr_assert_eq(n1, n2, "%s at %zu: %zu nodes, not %zu", paths[k], c, n1, n2);
+			for (size_t i = 0; i < n1; i++)
+				cr_assert_eq(m1[i], m2[i], "%s at %zu, node #%zu", paths[k], c, i);
+			compared++;
+		}
+	}
+	ds_arena_free(a);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+	return compared;
+}
+
+/* Plain paths are walked by xml.c itself. */
 Test(xml, plain_paths_as_libxml2)
 {
-	static const char doc[] =
-		"<?xml version=\"1.0\"?>\n"
-		"<ord:Order xmlns:ord=\"urn:oasis:names:specification:ubl:schema:xsd:Order-2\"\n"
-		" xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\"\n"
-		" xmlns:x=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\">\n"
-		"  <ID>  A-1 </ID>\n"
-		"  <ID>A-2</ID>\n"
-		"  <Note><![CDATA[ cdata <b> ]]></Note>\n"
-		"  <Note>mixed <!-- c --> text <ID>inner</ID> tail&amp;more</Note>\n"
-		"  <Note>   </Note>\n"
-		"  <Note/>\n"
-		"  <x:OrderLine><x:LineItem><ID unit=\"C62\" x:unit=\"ns\">1</ID>"
-		"<ID unit=\"\">1b</ID></x:LineItem></x:OrderLine>\n"
-		"  <x:OrderLine><x:LineItem><ID>2</ID></x:LineItem>"
-		"<x:LineItem><ID unit=\"HUR\">3</ID></x:LineItem></x:OrderLine>\n"
-		"  <x:OrderLine/>\n"
-		"  <plain><ID>no namespace</ID></plain>\n"
-		"  <cbc:ID xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
-		"by another prefix</cbc:ID>\n"
-		"</ord:Order>\n";
 	static const char *const paths[] = {
 		"/ord:Order", "/ord:Order/cbc:ID", "/ord:Order/cbc:Note", "/ord:Order/cbc:Nothing",
 		"/cbc:Order", "/Order", "/ord:Order/cac:OrderLine",
@@ -345,55 +403,73 @@ Test(xml, plain_paths_as_libxml2)
 		"cac:LineItem/cbc:ID", "cac:LineItem/cbc:ID/@unit", "cbc:ID/@unit", "@unit",
 		"ID", "plain/ID", "ord:Order/cbc:ID",
 	};
+	fprintf(stderr, "xml: plain paths: %zu evaluations as libxml2's\n",
+		compare_as_libxml2(paths, N(paths)));
+}
+
+/* Paths that begin plain and go on with predicates are split, unions of
+ * them taken part by part; those that cannot be (a predicate asking the
+ * position, or a number, or a path) go to libxml2 whole. All must give
+ * what libxml2 gives. */
+Test(xml, split_paths_and_unions_as_libxml2)
+{
+	static const char *const paths[] = {
+		"/ord:Order/cac:OrderLine[cac:LineItem/cbc:ID = '2']/cac:LineItem/cbc:ID",
+		"/ord:Order/cac:OrderLine/cac:LineItem[cbc:ID = '3' or cbc:ID = '1b']/cbc:ID",
+		"/ord:Order/cac:OrderLine/cac:LineItem[cbc:ID/@unit != '']/cbc:ID/@unit",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID[@unit = 'HUR' or not(@unit)]",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID[starts-with(., '1')]",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID[ contains(., 'b') ]",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID[not(number(.) = 1)]",
+		"/ord:Order/cbc:ID[normalize-space(.) != normalize-space(../cbc:ID[2])]",
+		"/ord:Order/cbc:Note[. != ']']",
+		"/ord:Order/cbc:Note[string-length(.) > 3]/cbc:ID",
+		"/ord:Order/cac:OrderLine[1]/cac:LineItem/cbc:ID",
+		"/ord:Order/cac:OrderLine[last()]/cac:LineItem/cbc:ID",
+		"/ord:Order/cac:OrderLine[position() = 2]/cac:LineItem/cbc:ID",
+		"/ord:Order/cac:OrderLine[cac:LineItem]/cac:LineItem/cbc:ID",
+		"/ord:Order/cac:OrderLine[count(cac:LineItem) = 2][1]/cac:LineItem/cbc:ID",
+		"/ord:Order/cac:OrderLine/cac:LineItem[cbc:ID and cbc:ID != '2'][1]/cbc:ID",
+		"/ord:Order/cac:OrderLine[cac:LineItem]//cbc:ID",
+		"cac:LineItem[cbc:ID = '3']/cbc:ID",
+		"cbc:ID[. = '1b']/@unit",
+		"/ord:Order/cbc:Note | /ord:Order/cbc:ID",
+		"/ord:Order/cbc:ID | /ord:Order/cbc:Note",
+		"/ord:Order/cac:OrderLine[2]/cac:LineItem/cbc:ID | /ord:Order/cac:OrderLine/cac:LineItem/cbc:ID[. = '1b']",
+		"/ord:Order/cac:OrderLine/cac:LineItem/cbc:ID[. = '3'] | /ord:Order/plain/ID",
+		"/ord:Order/cbc:Nothing | /ord:Order/plain/ID | /ord:Order/cbc:Note[. = 'x']",
+		"cbc:ID | cac:LineItem/cbc:ID",
+		"/ord:Order/cbc:ID | /ord:Order/cbc:ID",
+		"/ord:Order/cbc:ID/@x | /ord:Order/cac:OrderLine/cac:LineItem/cbc:ID/@unit",
+	};
+	fprintf(stderr, "xml: split paths and unions: %zu evaluations as libxml2's\n",
+		compare_as_libxml2(paths, N(paths)));
+	/* And they are taken the way meant. */
+	static const struct {
+		const char *path, *how;
+	} hows[] = {
+		{ "/ord:Order/cbc:ID", "plain" },
+		{ "/ord:Order/cac:OrderLine[cac:LineItem/cbc:ID = '2']/cac:LineItem/cbc:ID", "split" },
+		{ "cbc:ID[. = '1b']/@unit", "split" },
+		{ "/ord:Order/cbc:ID[not(@x)]", "split" },
+		{ "/ord:Order/cbc:Note | /ord:Order/cbc:ID[. = 'x']", "union" },
+		{ "/ord:Order/cac:OrderLine[1]/cac:LineItem/cbc:ID", "libxml2" },
+		{ "/ord:Order/cac:OrderLine[last()]/cbc:ID", "libxml2" },
+		{ "/ord:Order/cac:OrderLine[position() = 2]/cbc:ID", "libxml2" },
+		{ "/ord:Order/cac:OrderLine[cac:LineItem]/cbc:ID", "libxml2" },
+		{ "/ord:Order/cac:OrderLine[. = 'x']//cbc:ID", "libxml2" },
+		{ "/ord:Order/cac:OrderLine[. = 'x']/../cbc:ID", "libxml2" },
+		{ "/ord:Order/cbc:ID | count(/ord:Order)", "libxml2" },
+		{ "normalize-space(/ord:Order/cbc:ID)", "libxml2" },
+		{ "/ord:Order/cbc:ID/@unit[. = 'x']", "libxml2" },
+	};
 	ds_err err = { 0 };
-	ds_xml *x = NULL;
 	ds_xpath_set *s = NULL;
-	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
 	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
-	size_t plain[N(paths)], lib[N(paths)];
-	char wrapped[256];
-	for (size_t k = 0; k < N(paths); k++) {
-		plain[k] = add(s, paths[k]);
-		snprintf(wrapped, sizeof wrapped, "(%s)", paths[k]);
-		lib[k] = add(s, wrapped);
-	}
-	size_t every = add(s, "//*");
-	ds_arena *a = ds_arena_new(4096);
-	ds_xml_doc *d = NULL;
-	cr_assert_eq(ds_xml_parse(x, doc, sizeof doc - 1, a, &d, &err), 0, "%s", err.msg);
-	ds_xml_node **ctx = NULL;
-	size_t nctx = 0;
-	cr_assert_eq(ds_xpath_eval_nodes(s, every, d, NULL, a, &ctx, &nctx, &err), 0);
-	cr_assert_gt(nctx, 20);
-	size_t compared = 0;
-	for (size_t c = 0; c <= nctx; c++) {
-		const ds_xml_node *node = c ? ctx[c - 1] : NULL;
-		for (size_t k = 0; k < N(paths); k++) {
-			const char *v1 = "unset", *v2 = "unset";
-			cr_assert_eq(ds_xpath_eval_string(s, plain[k], d, node, a, &v1, &err), 0);
-			cr_assert_eq(ds_xpath_eval_string(s, lib[k], d, node, a, &v2, &err), 0);
-			cr_assert((!v1 && !v2) || (v1 && v2 && !strcmp(v1, v2)), "%s at %zu: %s, not %s",
-				  paths[k], c, v1 ? v1 : "(missing)", v2 ? v2 : "(missing)");
-			const char **s1 = NULL, **s2 = NULL;
-			size_t n1 = 0, n2 = 0;
-			cr_assert_eq(ds_xpath_eval_strings(s, plain[k], d, node, a, &s1, &n1, &err), 0);
-			cr_assert_eq(ds_xpath_eval_strings(s, lib[k], d, node, a, &s2, &n2, &err), 0);
-			cr_assert_eq(n1, n2, "%s at %zu: %zu strings, not %zu", paths[k], c, n1, n2);
-			for (size_t i = 0; i < n1; i++)
-				cr_assert_str_eq(s1[i], s2[i], "%s at %zu, #%zu", paths[k], c, i);
-			ds_xml_node **m1 = NULL, **m2 = NULL;
-			cr_assert_eq(ds_xpath_eval_nodes(s, plain[k], d, node, a, &m1, &n1, &err), 0);
-			cr_assert_eq(ds_xpath_eval_nodes(s, lib[k], d, node, a, &m2, &n2, &err), 0);
-			cr_assert_eq(n1, n2, "%s at %zu: %zu nodes, not %zu", paths[k], c, n1, n2);
-			for (size_t i = 0; i < n1; i++)
-				cr_assert_eq(m1[i], m2[i], "%s at %zu, node #%zu", paths[k], c, i);
-			compared++;
-		}
-	}
-	fprintf(stderr, "xml: plain paths: %zu evaluations as libxml2's\n", compared);
-	ds_arena_free(a);
+	for (size_t k = 0; k < N(hows); k++)
+		cr_expect_str_eq(ds_xpath_set_how(s, add(s, hows[k].path)), hows[k].how, "%s",
+				 hows[k].path);
 	ds_xpath_set_free(s);
-	ds_xml_free(x);
 }
 
 Test(xml, xpath_set_errors)
