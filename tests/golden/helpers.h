@@ -51,6 +51,18 @@ static inline void th_home_fini(th_home *h)
 	cr_assert(system(cmd) == 0);
 }
 
+/* Replaces the home's schemas/ link by a copy of the repository's, with
+ * the files of the repository's DIR/schemas/ laid over it. */
+static inline void th_home_overlay(th_home *h, const char *dir)
+{
+	char cmd[PATH_MAX * 4];
+	snprintf(cmd, sizeof cmd,
+		 "rm '%s/schemas' && cp -r '%s/schemas' '%s/schemas' && "
+		 "cp -r '%s/%s/schemas/.' '%s/schemas/'",
+		 h->dir, h->repo, h->dir, h->repo, dir, h->dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
 /* Runs `dossier --home DIR ARGS` (ARGS is shell text) and returns its exit
  * code; stdout goes to *out (malloc'd, may be NULL), stderr to *errout. */
 static inline int th_run(th_home *h, char **out, char **errout, const char *fmt, ...)

@@ -13,12 +13,7 @@
 static void setup_home(th_home *h)
 {
 	th_home_init(h);
-	char cmd[PATH_MAX * 4];
-	snprintf(cmd, sizeof cmd,
-		 "rm '%s/schemas' && cp -r '%s/schemas' '%s/schemas' && "
-		 "cp -r '%s/tests/golden/thread/schemas/.' '%s/schemas/'",
-		 h->dir, h->repo, h->dir, h->repo, h->dir);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	th_home_overlay(h, "tests/golden/thread");
 }
 
 /* Writes a message to NAME.eml in the home; thread is extra header text. */
