@@ -26,6 +26,7 @@
 #include "config.h"
 #include "engine.h"
 #include "form.h"
+#include "graph.h"
 #include "hash.h"
 #include "input.h"
 #include "multipart.h"
@@ -190,6 +191,108 @@ static int cmd_check(ctx *c, int argc, char **argv)
 			       c->diag.warnings, c->diag.warnings == 1 ? "" : "s");
 	}
 	return c->diag.errors ? EX_USAGE : EX_OK;
+}
+
+/* ---- graph ---- */
+
+#define GRAPH_MAX_BYTES ((size_t)64 << 20)
+
+/* The diagram to stdout, to --out FILE, or in the --json object. */
+static int graph_emit(ctx *c, const ds_process *p, const char *format, const ds_buf *text,
+		      const char *out)
+{
+	if (out) {
+		FILE *f = strcmp(out, "-") ? fopen(out, "wb") : stdout;
+		if (!f || fwrite(text->data, 1, text->len, f) != text->len ||
+		    (f != stdout && fclose(f))) {
+			errorf("cannot write %s: %s", out, strerror(errno));
+			return EX_INTERNAL;
+		}
+	}
+	if (c->o.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "process", p->name);
+		cJSON_AddStringToObject(doc, "format", format);
+		if (out)
+			cJSON_AddStringToObject(doc, "path", out);
+		else
+			cJSON_AddStringToObject(doc, "diagram", text->data);
+		print_json(doc);
+	} else if (!out && fwrite(text->data, 1, text->len, stdout) != text->len) {
+		errorf("cannot write the diagram: %s", strerror(errno));
+		return EX_INTERNAL;
+	}
+	return EX_OK;
+}
+
+static int cmd_graph(ctx *c, int argc, char **argv)
+{
+	if (argc > 1 && is_help(argv[1])) {
+		puts("usage: dossier graph PROCESS [--format dot|svg] [--out FILE]\n\n"
+		     "Draws a process of HOME/schemas/processes/: its states in one box per lane,\n"
+		     "the entry point (labelled with the records that start a case), final states\n"
+		     "with a double border, output points as notes naming the document they print,\n"
+		     "each transition labelled with its guard, its event [and the roles that may\n"
+		     "send it] or its timer, and, dashed, the processes a state starts (with the\n"
+		     "fields passed) or that start this one.\n\n"
+		     "--format dot (default) prints Graphviz DOT text; --format svg runs Graphviz's\n"
+		     "`dot -Tsvg` on it. --out FILE writes to FILE instead of stdout. With --json:\n"
+		     "{process, format, diagram}, or {process, format, path} with --out.\n"
+		     "Exit 2 for an unknown process, or when --format svg finds no `dot` on PATH\n"
+		     "(apt-get install graphviz); 1 when dot fails.");
+		return EX_OK;
+	}
+	const char *name = NULL, *format = "dot", *out = NULL;
+	char q[72];
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			format = argv[++i];
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!name && argv[i][0] != '-') {
+			name = argv[i];
+		} else {
+			errorf("graph: unexpected argument %s", ds_quote(argv[i], q));
+			return EX_USAGE;
+		}
+	}
+	if (!name) {
+		errorf("graph: which process? (see `dossier graph --help`)");
+		return EX_USAGE;
+	}
+	if (strcmp(format, "dot") && strcmp(format, "svg")) {
+		errorf("graph: --format is dot or svg, not %s", ds_quote(format, q));
+		return EX_USAGE;
+	}
+	int rc = setup(c, false);
+	if (rc)
+		return rc;
+	const ds_process *p = ds_config_process(c->cfg, name);
+	ds_buf dot, img;
+	ds_buf_init(&dot, GRAPH_MAX_BYTES);
+	ds_buf_init(&img, GRAPH_MAX_BYTES);
+	ds_err err = {0};
+	if (!p) {
+		rc = ds_buf_printf(&dot, "graph: no process \"%s\"; the processes are:",
+				   ds_quote(name, q));
+		for (size_t i = 0; !rc && i < c->cfg->nprocesses; i++)
+			rc = ds_buf_printf(&dot, "%s %s", i ? "," : "", c->cfg->processes[i]->name);
+		if (!rc && !c->cfg->nprocesses)
+			rc = ds_buf_puts(&dot, " none");
+		errorf("%s", rc ? "graph: no such process" : dot.data);
+		rc = EX_USAGE;
+		goto done;
+	}
+	if ((rc = ds_graph_dot(p, c->cfg, &dot, &err)) ||
+	    (!strcmp(format, "svg") && (rc = ds_graph_render(dot.data, dot.len, format, &img, &err)))) {
+		rc = fail(&err);
+		goto done;
+	}
+	rc = graph_emit(c, p, format, strcmp(format, "svg") ? &dot : &img, out);
+done:
+	ds_buf_free(&dot);
+	ds_buf_free(&img);
+	return rc;
 }
 
 /* ---- ingest ---- */
@@ -2778,6 +2881,7 @@ static void usage(FILE *f)
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
 	      "  attachment list|get       files that came with a case's inputs\n"
+	      "  graph PROCESS             a process as a diagram (Graphviz DOT, or SVG)\n"
 	      "  quarantine list|show|replay  rejected inputs, why, and running them again\n\n"
 	      "global options (before the command):\n"
 	      "  --home DIR    where schemas/ and dossier.json live (default: .)\n"
@@ -2858,6 +2962,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_validate(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "quarantine"))
 		rc = cmd_quarantine(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "graph"))
+		rc = cmd_graph(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "help"))
 		usage(stdout), rc = EX_OK;
 	else {
