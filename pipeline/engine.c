@@ -219,13 +219,26 @@ int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, const ds_
 				  row->key, row->state, row->process);
 	w->row = *row;
 	w->base_version = row->version;
-	cJSON *data = NULL;
-	int rc = ds_json_parse(row->data, strlen(row->data), 512, &data, err);
-	if (rc)
-		return ds_err_prefix(err, "case %s data", row->key);
-	if (ds_arena_defer(a, free_json, data))
-		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	w->data = data;
+	/* The data is read when something needs it: a timer that only moves
+	 * the case does not. */
+	w->data_json = row->data;
+	return DS_OK;
+}
+
+int ds_engine_data(ds_case_work *w, cJSON **out, ds_err *err)
+{
+	if (!w->data) {
+		const char *txt = w->data_json ? w->data_json : "{}";
+		cJSON *data = NULL;
+		int rc = ds_json_parse(txt, strlen(txt), 512, &data, err);
+		if (rc)
+			return ds_err_prefix(err, "case %s data", w->row.key);
+		if (ds_arena_defer(w->a, free_json, data))
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		w->data = data;
+	}
+	if (out)
+		*out = w->data;
 	return DS_OK;
 }
 
@@ -268,6 +281,9 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 	if (w->p->states[w->state].final)
 		return ds_err_set(err, DS_EREFUSED, "case %s is in final state \"%s\" and cannot change",
 				  w->row.key, w->row.state);
+	int drc = ds_engine_data(w, NULL, err);
+	if (drc)
+		return drc;
 	cJSON *changed = cJSON_CreateArray();
 	if (!changed)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -341,8 +357,11 @@ int ds_engine_validate(ds_case_work *w, const ds_config *cfg, ds_err *err)
 		return DS_OK;
 	struct verrs v = { .n = 0 };
 	size_t n = 0;
+	int rc = ds_engine_data(w, NULL, err);
+	if (rc)
+		return rc;
 	ds_buf_init(&v.buf, 700);
-	int rc = ds_schema_validate(schema, w->data, on_verr, &v, &n, err);
+	rc = ds_schema_validate(schema, w->data, on_verr, &v, &n, err);
 	if (!rc && n)
 		rc = ds_err_set(err, DS_EREFUSED, "the change would make %s %s an invalid %s (%zu error%s): %s",
 				w->p->name, w->row.key, type, n, n == 1 ? "" : "s",
@@ -429,6 +448,9 @@ int ds_engine_settle(ds_case_work *w, ds_time now, ds_err *err)
 			const ds_transition_def *tr = &st->on[t];
 			if (tr->kind != DS_ON_WHEN)
 				continue;
+			int drc = ds_engine_data(w, NULL, err);
+			if (drc)
+				return drc;
 			bool ok = false;
 			ds_expr_env env = { resolve_case, w, now };
 			int rc = ds_expr_eval_bool(tr->guard, &env, &ok, err);
@@ -550,6 +572,9 @@ static int start_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 		cJSON_Delete(data);
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	}
+	int drc = ds_engine_data(w, NULL, err);
+	if (drc)
+		return drc;
 	for (size_t i = 0; i < sd->n; i++) {
 		const cJSON *v = ds_json_dotted(w->data, sd->from[i]);
 		if (!v)
@@ -663,6 +688,8 @@ static int produce_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 	cJSON_AddStringToObject(cs, "state", w->p->states[c->to].name);
 	cJSON_AddNumberToObject(cs, "version", (double)c->version);
 	/* The data is borrowed for the render, not copied. */
+	if ((rc = ds_engine_data(w, NULL, err)))
+		goto done;
 	cJSON_AddItemReferenceToObject(vars, "data", w->data);
 	ds_time_format(c->at, when);
 	cJSON_AddStringToObject(vars, "now", when);

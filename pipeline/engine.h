@@ -108,7 +108,8 @@ typedef struct ds_case_work {
 	ds_arena *a;                 /* borrowed; owns every string below */
 	const ds_process *p;
 	ds_case_row row;
-	cJSON *data;                 /* owned through the arena */
+	cJSON *data;                 /* owned through the arena; NULL until
+	                                ds_engine_data reads data_json */
 	const char *data_json;       /* data as JSON text while unchanged, or NULL */
 	bool is_new;
 	int64_t base_version;        /* the stored version; 0 when new */
@@ -143,6 +144,10 @@ int ds_engine_attach(ds_case_work *w, const ds_cause *cause, ds_time now, ds_err
  * top-level field must be editable by role in the current state, else
  * DS_EREFUSED naming the state, the field and the role. role NULL means
  * the process itself (no check). */
+/* The case's data as a tree, read from its text on first use (a loaded
+ * case is not parsed until something needs its fields). */
+int ds_engine_data(ds_case_work *w, cJSON **out, ds_err *err);
+
 int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 		   const ds_cause *cause, ds_time now, ds_err *err);
 /* Checks the case data against the schema of the record type that starts

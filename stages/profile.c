@@ -17,6 +17,9 @@ static ds_outcome profile_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err
 		if (!r->has_work || !r->process->profile_email)
 			continue;
 		ds_case_work *w = &r->work;
+		int drc = ds_engine_data(w, NULL, err);
+		if (drc)
+			return drc == DS_ENOMEM ? DS_STAGE_FAIL : DS_STAGE_REJECT;
 		const cJSON *e = ds_json_dotted(w->data, r->process->profile_email);
 		if (!cJSON_IsString(e))
 			continue;
