@@ -49,6 +49,10 @@
 # Disk: about 11 KB per email, 0.5 KB per form and 7 KB per order, twice
 # (the files and the raw bytes in the store).
 #
+# Then, in the emails' home, `dossier tick` 49 hours later fires the
+# 48-hour escalation timer of every complaint not acknowledged: timers that
+# move their case and print nothing, reported as timers/s.
+#
 # Exit status: 0 when every command ran (missing a target is reported, not
 # an error), 1 when a command failed, 2 on bad usage. Temporary homes are
 # removed however the script ends.
@@ -312,6 +316,14 @@ note: $channel: $read read, $new new, for $N_INPUTS files"
 note: $channel: $records records and $quarantined quarantined, where gen_inputs expected $want_records and $want_unmapped"
 	rows="$rows$channel $source $N_INPUTS $(gen_num bytes "$h/gen.txt") $(measured wall "$h/ingest.err") $read $records $(measured maxrss "$h/ingest.err") $(kib "$h/var") $(measured wall "$h/cat.err") $target
 "
+	if [ "$channel" = email ]; then
+		# 49 hours on, every complaint not acknowledged escalates: timers
+		# that only move their case, no document.
+		step "$h" tick "tick-timers" "$dossier" --home "$h" --quiet --json \
+			--now 2026-11-26T10:00:00Z tick
+		fired=$(count fired "$h/tick.json")
+		timers="$fired $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err")"
+	fi
 	rm -rf "$h"
 done
 
@@ -328,6 +340,13 @@ BEGIN {
 		$4 / ($3 > 0 ? $3 : 1) / 1024, $5, r, rate($7, $5), $8 / 1024, $9 / 1024, $10, $11,
 		(r >= $11 ? "ok" : "BELOW")
 }'
+if [ -n "${timers:-}" ]; then
+	printf '%s\n' "$timers" | awk '{
+		r = $1 / ($2 > 0 ? $2 : 0.001)
+		printf "\ntimers: tick 49 h after the emails: %d complaints escalated in %.3f s, %.0f timers/s (peak RSS %.1f MiB)  >= 100000 %s\n",
+			$1, $2, r, $3 / 1024, (r >= 100000 ? "ok" : "BELOW")
+	}'
+fi
 if [ -n "$notes" ]; then
 	printf '%s\n' "$notes"
 fi
