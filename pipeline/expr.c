@@ -1080,6 +1080,15 @@ void ds_expr_foreach_path(const ds_expr *e,
 		walk_paths(e->root, fn, ud);
 }
 
+void ds_expr_node_foreach_path(const ds_expr_node *n,
+			       void (*fn)(void *ud, const char *const *segs,
+					  size_t nsegs),
+			       void *ud)
+{
+	if (n)
+		walk_paths(n, fn, ud);
+}
+
 const cJSON *ds_expr_json_path(const cJSON *root, const char *const *segs,
 			       size_t nsegs)
 {
@@ -1558,13 +1567,19 @@ static int eval(const struct ev *x, const ds_expr_node *n, struct val *out)
 int ds_expr_eval_bool(const ds_expr *e, const ds_expr_env *env, bool *out,
 		      ds_err *err)
 {
+	return ds_expr_eval_node(e, e->root, env, out, err);
+}
+
+int ds_expr_eval_node(const ds_expr *e, const ds_expr_node *n,
+		      const ds_expr_env *env, bool *out, ds_err *err)
+{
 	struct ev x = { .e = e, .env = env, .err = err };
 	struct val v;
 	int rc;
 	*out = false;
-	if ((rc = eval(&x, e->root, &v)) < 0)
+	if ((rc = eval(&x, n, &v)) < 0)
 		return rc;
-	return truth(&x, e->root, &v, NULL, out);
+	return truth(&x, n, &v, NULL, out);
 }
 
 /* ---- canonical text ---- */

@@ -89,6 +89,8 @@
 #define DS_EXPR_MAX_LIST 1024
 
 typedef struct ds_expr ds_expr;
+/* A node of its syntax tree (below). */
+typedef struct ds_expr_node ds_expr_node;
 
 /* Parses src (NUL-terminated). On success *out owns a new expression, to be
  * released with ds_expr_free(). Errors: DS_EINVAL for a syntax error or a
@@ -128,6 +130,12 @@ typedef struct ds_expr_env {
 int ds_expr_eval_bool(const ds_expr *e, const ds_expr_env *env, bool *out,
 		      ds_err *err);
 
+/* ds_expr_eval_bool() of the subtree n of e (a node from ds_expr_root(e)
+ * or below it): what that part of the expression gives on its own, e.g.
+ * one operand of an 'and'. Same errors and thread-safety. */
+int ds_expr_eval_node(const ds_expr *e, const ds_expr_node *n,
+		      const ds_expr_env *env, bool *out, ds_err *err);
+
 /* Calls fn once per field path occurring in e (in source order, repeats
  * included), e.g. for `dossier check` to verify that guards name real
  * fields. The segments are owned by e. */
@@ -135,6 +143,12 @@ void ds_expr_foreach_path(const ds_expr *e,
 			  void (*fn)(void *ud, const char *const *segs,
 				     size_t nsegs),
 			  void *ud);
+
+/* ds_expr_foreach_path() over the subtree n of a parsed expression. */
+void ds_expr_node_foreach_path(const ds_expr_node *n,
+			       void (*fn)(void *ud, const char *const *segs,
+					  size_t nsegs),
+			       void *ud);
 
 /* Walks a JSON tree along segs: objects by key (case-sensitive, first
  * duplicate wins), arrays by a segment of digits. Returns the node (owned
@@ -176,8 +190,6 @@ typedef enum ds_expr_kind {
 typedef enum ds_expr_op {
 	DS_EXPR_EQ, DS_EXPR_NE, DS_EXPR_LT, DS_EXPR_LE, DS_EXPR_GT, DS_EXPR_GE,
 } ds_expr_op;
-
-typedef struct ds_expr_node ds_expr_node;
 
 struct ds_expr_node {
 	ds_expr_kind kind;

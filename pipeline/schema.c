@@ -143,6 +143,7 @@ struct node {
 	bool is_bool;               /* a boolean schema: bool_value says which */
 	bool bool_value;
 	bool additional_false;
+	bool additional_given;      /* additionalProperties present, whatever it says */
 	int format;
 	int scale;                  /* "scale" beside format decimal, or -1 */
 	struct num min, max, xmin, xmax;
@@ -1503,6 +1504,7 @@ static struct node *compile(struct cc *c, const cJSON *v, int depth)
 				req = m;
 			break;
 		case KW_ADDITIONAL:
+			n->additional_given = true;
 			if (cJSON_IsFalse(m)) {
 				n->additional_false = true;
 				n->has |= K_OBJECT;
@@ -2705,6 +2707,36 @@ int ds_schema_validate(const ds_schema *s, const cJSON *instance, ds_schema_erro
 
 /* ---- what a schema lets a record hold ---- */
 
+/* The first step of a JSON Pointer ("/a~1b/c"), unescaped into seg (at
+ * most 255 bytes, *len of them); returns the rest, or NULL when the step
+ * is too long. */
+static const char *first_step(const char *ptr, char seg[static 256], size_t *len)
+{
+	const char *p = ptr + 1;
+	*len = 0;
+	while (*p && *p != '/') {
+		char c = *p++;
+		if (c == '~' && (*p == '0' || *p == '1'))
+			c = *p++ == '0' ? '~' : '/';
+		if (*len + 1 >= 256)
+			return NULL;
+		seg[(*len)++] = c;
+	}
+	seg[*len] = '\0';
+	return p;
+}
+
+/* The subschema n gives a step by name (properties) or, for an index, by
+ * items; NULL when neither does. */
+static const struct node *step(const struct node *n, const char *seg, size_t len, bool index)
+{
+	for (size_t i = 0; i < n->nprops; i++)
+		if (n->props[i].len == len && !memcmp(n->props[i].name, seg, len) &&
+		    n->props[i].schema)
+			return n->props[i].schema;
+	return index ? n->items : NULL;
+}
+
 /* Whether an instance may hold a value at ptr (the rest of a JSON
  * Pointer) under n: every applicable branch ($ref, allOf) must let it
  * through, one of anyOf / oneOf when present, and the node's own
@@ -2733,32 +2765,63 @@ static bool allows(const struct node *n, const char *ptr, int depth)
 		if (!some)
 			return false;
 	}
-	/* The first segment, unescaped, and the rest. */
 	char seg[256];
-	size_t len = 0;
-	const char *p = ptr + 1;
-	while (*p && *p != '/') {
-		char c = *p++;
-		if (c == '~' && (*p == '0' || *p == '1'))
-			c = *p++ == '0' ? '~' : '/';
-		if (len + 1 >= sizeof seg)
-			return false;
-		seg[len++] = c;
-	}
-	seg[len] = '\0';
+	size_t len;
+	const char *p = first_step(ptr, seg, &len);
+	if (!p)
+		return false;
 	/* Something below this step needs an object or an array here. */
 	bool index = len && strspn(seg, "0123456789") == len;
 	if ((n->has & K_TYPE) && !(n->types & T_OBJECT) && !(index && (n->types & T_ARRAY)))
 		return false;
-	for (size_t i = 0; i < n->nprops; i++)
-		if (n->props[i].len == len && !memcmp(n->props[i].name, seg, len) &&
-		    n->props[i].schema)
-			return allows(n->props[i].schema, p, depth + 1);
-	if (n->items && index)
-		return allows(n->items, p, depth + 1);
+	const struct node *next = step(n, seg, len, index);
+	if (next)
+		return allows(next, p, depth + 1);
 	if (n->additional_false)
 		return false;
 	return allows(n->additional, p, depth + 1);
+}
+
+/* Whether the names along ptr are declared under n: 1 when they are (by
+ * properties, additionalProperties given, or items for an index), 0
+ * when a step is not (n lists its properties, and not this one), -1 when
+ * n says nothing of names there (no properties, or an empty schema). One
+ * applicable branch ($ref, allOf, anyOf, oneOf) declaring a name is
+ * enough: the names of an allOf are those of all its parts. */
+static int declared(const struct node *n, const char *ptr, int depth)
+{
+	if (!n || depth > DS_SCHEMA_MAX_REF_DEPTH)
+		return -1;
+	if (!*ptr)
+		return 1;
+	if (n->is_bool)
+		return n->bool_value ? -1 : 0;
+	char seg[256];
+	size_t len;
+	const char *p = first_step(ptr, seg, &len);
+	if (!p)
+		return 0;
+	bool index = len && strspn(seg, "0123456789") == len;
+	const struct node *next = step(n, seg, len, index);
+	if (!next)
+		next = n->additional;
+	int r = -1;
+	if (next)
+		r = declared(next, p, depth + 1) ? 1 : 0;
+	else if (n->additional_given && !n->additional_false)
+		r = 1;  /* "additionalProperties": true, said on purpose */
+	else if (n->nprops || n->additional_false)
+		r = 0;
+	struct node *const ref[1] = { n->target };
+	struct node *const *branches[4] = { ref, n->all, n->any, n->one };
+	size_t nbranches[4] = { n->target != NULL, n->nall, n->nany, n->none };
+	for (int k = 0; k < 4 && r != 1; k++)
+		for (size_t i = 0; i < nbranches[k] && r != 1; i++) {
+			int b = declared(branches[k][i], ptr, depth + 1);
+			if (b == 1 || (b == 0 && r == -1))
+				r = b;
+		}
+	return r;
 }
 
 bool ds_schema_allows_pointer(const ds_schema *s, const char *pointer)
@@ -2766,4 +2829,9 @@ bool ds_schema_allows_pointer(const ds_schema *s, const char *pointer)
 	if (!s || !pointer || (*pointer && *pointer != '/'))
 		return false;
 	return allows(s->root, pointer, 0);
+}
+
+bool ds_schema_declares_pointer(const ds_schema *s, const char *pointer)
+{
+	return ds_schema_allows_pointer(s, pointer) && declared(s->root, pointer, 0) != 0;
 }

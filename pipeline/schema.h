@@ -170,4 +170,12 @@ int ds_schema_validate(const ds_schema *s, const cJSON *instance,
  * It says nothing of the value's type. */
 bool ds_schema_allows_pointer(const ds_schema *s, const char *pointer);
 
+/* Stricter than ds_schema_allows_pointer(): every step must also be named
+ * by the schema (a property, the items of an array for an index, or any
+ * name where additionalProperties is given: a schema, or true), not only
+ * let through by a missing additionalProperties. A step under an object that declares no
+ * properties at all is accepted (the schema says nothing of its names).
+ * For readers of records (guards) that want to catch misspelt fields. */
+bool ds_schema_declares_pointer(const ds_schema *s, const char *pointer);
+
 #endif
