@@ -4,11 +4,13 @@
  * Everything that can be checked within one file is checked here: unknown
  * states in transitions, a transition with zero or several triggers, bad
  * guards and durations, unreachable states, non-final states with no way
- * out. Each problem is reported with its JSON path.
+ * out; and, as warnings, guards of one state that can be true together.
+ * Each problem is reported with its JSON path.
  */
 #include "process.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -389,6 +391,337 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 	return rc;
 }
 
+/* ---- guards that can be true together ---- */
+
+/*
+ * The guards of a state are tried in order and the first true one wins,
+ * so two that can both be true hide part of the second. That they can is
+ * shown by a witness: data built from the literals the guards compare
+ * their fields with (and values just around them), on which both guards,
+ * run by the evaluator over the engine's view of the case data, are true.
+ * No witness, no warning: every warning comes with data that really takes
+ * both guards, while overlaps the search does not find (fields compared
+ * with each other, regexes, array items) go unreported.
+ */
+
+#define OV_FIELDS 16         /* distinct fields read by two guards */
+#define OV_CONJ 64           /* operands of their top-level 'and's */
+#define OV_LITERALS 32       /* literals per field */
+#define OV_CANDIDATES 200    /* values tried per field */
+#define OV_FIELD_MAX 256     /* bytes of a dotted field path */
+
+struct ov_conj {
+	const ds_expr *e;
+	const ds_expr_node *n;
+	int field;               /* the one field it reads, or -1 */
+};
+
+struct overlap {
+	struct ov_conj conj[OV_CONJ];
+	size_t nconj;
+	char field[OV_FIELDS][OV_FIELD_MAX];
+	size_t nfields;
+	bool undecided;
+	int seen;                /* field of the operand walked: -1 none, -2 several */
+};
+
+/* The engine's view of the case data (engine.c): a path may start with
+ * "data", else it is read from the data all the same. */
+static const cJSON *ov_resolve(void *ud, const char *const *segs, size_t n)
+{
+	if (n && !strcmp(segs[0], "data"))
+		return ds_expr_json_path(ud, segs + 1, n - 1);
+	return ds_expr_json_path(ud, segs, n);
+}
+
+static void ov_path(void *ud, const char *const *segs, size_t n)
+{
+	struct overlap *o = ud;
+	char f[OV_FIELD_MAX];
+	size_t len = 0, i = n && !strcmp(segs[0], "data") ? 1 : 0;
+	/* The whole data, or array items: not searched. */
+	if (i == n)
+		o->undecided = true;
+	for (; i < n && !o->undecided; i++) {
+		size_t l = strlen(segs[i]);
+		if (strspn(segs[i], "0123456789") == l || len + l + 2 > sizeof f) {
+			o->undecided = true;
+			break;
+		}
+		if (len)
+			f[len++] = '.';
+		memcpy(f + len, segs[i], l);
+		len += l;
+	}
+	if (o->undecided)
+		return;
+	f[len] = '\0';
+	size_t k = 0;
+	while (k < o->nfields && strcmp(o->field[k], f))
+		k++;
+	if (k == OV_FIELDS) {
+		o->undecided = true;
+		return;
+	}
+	if (k == o->nfields)
+		memcpy(o->field[o->nfields++], f, len + 1);
+	o->seen = o->seen == -1 || o->seen == (int)k ? (int)k : -2;
+}
+
+/* Splits a guard into the operands of its 'and's, each with the field it
+ * reads when it reads one. */
+static void ov_conjuncts(struct overlap *o, const ds_expr *e, const ds_expr_node *n)
+{
+	if (n->kind == DS_EXPR_AND) {
+		for (size_t i = 0; i < n->nkids; i++)
+			ov_conjuncts(o, e, n->kids[i]);
+		return;
+	}
+	if (o->nconj == OV_CONJ) {
+		o->undecided = true;
+		return;
+	}
+	o->seen = -1;
+	ds_expr_node_foreach_path(n, ov_path, o);
+	o->conj[o->nconj++] = (struct ov_conj){ e, n, o->seen >= 0 ? o->seen : -1 };
+}
+
+/* What the operands about one field compare it with. */
+struct ov_lits {
+	ds_dec num[OV_LITERALS];
+	size_t nnum;
+	const char *str[OV_LITERALS];
+	size_t nstr;
+	bool boolean, null, now, dated, list;
+};
+
+static void ov_literals(const ds_expr_node *n, struct ov_lits *l)
+{
+	switch (n->kind) {
+	case DS_EXPR_NUMBER:
+		if (l->nnum < OV_LITERALS)
+			l->num[l->nnum++] = n->v.number;
+		break;
+	case DS_EXPR_DURATION:
+		/* Numbers compared with durations count days. */
+		if (l->nnum < OV_LITERALS)
+			l->num[l->nnum++] = ds_dec_from_int(ds_duration_seconds(n->v.duration) / 86400);
+		break;
+	case DS_EXPR_STRING:
+		if (l->nstr < OV_LITERALS)
+			l->str[l->nstr++] = n->v.string.s;
+		break;
+	case DS_EXPR_BOOL: l->boolean = true; break;
+	case DS_EXPR_NULL: l->null = true; break;
+	case DS_EXPR_NOW: l->now = true; break;
+	case DS_EXPR_DAYS_SINCE: l->dated = true; break;
+	case DS_EXPR_IN: l->list = l->list || n->kids[1]->kind == DS_EXPR_PATH; break;
+	case DS_EXPR_CONTAINS: l->list = l->list || n->kids[0]->kind == DS_EXPR_PATH; break;
+	default: break;
+	}
+	for (size_t i = 0; i < n->nkids; i++)
+		ov_literals(n->kids[i], l);
+}
+
+/* Adds v (taken) to the candidates. */
+static void ov_add(cJSON *cands, cJSON *v)
+{
+	if (v && cJSON_GetArraySize(cands) < OV_CANDIDATES)
+		cJSON_AddItemToArray(cands, v);
+	else
+		cJSON_Delete(v);
+}
+
+/* The day of t, as a date string (what days_since() and now() read). */
+static cJSON *ov_time(ds_time t)
+{
+	char buf[12];
+	ds_date_format(t, buf);
+	return cJSON_CreateString(buf);
+}
+
+/* A number as data, or, for a field read by days_since(), the day that
+ * many days before now. */
+static cJSON *ov_number(ds_dec d, bool dated, ds_time now)
+{
+	char buf[64];
+	if (dated) {
+		ds_dec secs;
+		if (ds_dec_mul(d, ds_dec_from_int(86400), &secs) || ds_dec_round(secs, 0, &secs) ||
+		    secs.units > 100000 * 86400LL || secs.units < -100000 * 86400LL)
+			return NULL;
+		return ov_time(now - secs.units);
+	}
+	ds_dec_format(d, buf, sizeof buf);
+	return cJSON_CreateNumber(strtod(buf, NULL));
+}
+
+/* The values tried for field f: its literals, and for numbers the values
+ * one unit and one step finer than any literal around each. */
+static cJSON *ov_candidates(const struct overlap *o, size_t f, ds_time now)
+{
+	struct ov_lits l = { .nnum = 0 };
+	for (size_t i = 0; i < o->nconj; i++)
+		if (o->conj[i].field == (int)f)
+			ov_literals(o->conj[i].n, &l);
+	cJSON *cands = cJSON_CreateArray();
+	if (!cands)
+		return NULL;
+	int scale = 0;
+	for (size_t i = 0; i < l.nnum; i++)
+		scale = l.num[i].scale > scale ? l.num[i].scale : scale;
+	ds_dec step = { .units = 1, .scale = scale < DS_DEC_MAX_SCALE ? scale + 1 : scale };
+	for (size_t i = 0; i < l.nnum; i++) {
+		ds_dec v[5] = { l.num[i] };
+		bool ok[5] = { true,
+			       !ds_dec_sub(l.num[i], ds_dec_from_int(1), &v[1]),
+			       !ds_dec_add(l.num[i], ds_dec_from_int(1), &v[2]),
+			       !ds_dec_sub(l.num[i], step, &v[3]),
+			       !ds_dec_add(l.num[i], step, &v[4]) };
+		for (int k = 0; k < 5; k++)
+			if (ok[k])
+				ov_add(cands, ov_number(v[k], l.dated, now));
+	}
+	for (size_t i = 0; i < l.nstr; i++)
+		ov_add(cands, cJSON_CreateString(l.str[i]));
+	if (l.boolean) {
+		ov_add(cands, cJSON_CreateTrue());
+		ov_add(cands, cJSON_CreateFalse());
+	}
+	if (l.null)
+		ov_add(cands, cJSON_CreateNull());
+	if (l.now) {
+		ov_add(cands, ov_time(now - 86400));
+		ov_add(cands, ov_time(now + 86400));
+	}
+	if (l.list) {
+		cJSON *arr = cJSON_CreateArray();
+		for (size_t i = 0; arr && i < l.nstr; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(l.str[i]));
+		for (size_t i = 0; arr && !l.dated && i < l.nnum; i++)
+			cJSON_AddItemToArray(arr, ov_number(l.num[i], false, now));
+		ov_add(cands, arr);
+	}
+	if (!cJSON_GetArraySize(cands))
+		ov_add(cands, cJSON_CreateString("x"));  /* enough for exists() */
+	return cands;
+}
+
+static bool ov_true(const ds_expr *e, const ds_expr_node *n, const cJSON *data, ds_time now)
+{
+	ds_expr_env env = { ov_resolve, (void *)data, now };
+	ds_err err = {0};
+	bool ok = false;
+	return !ds_expr_eval_node(e, n, &env, &ok, &err) && ok;
+}
+
+/* The first candidate that makes every operand about field f true. */
+static const cJSON *ov_pick(const struct overlap *o, size_t f, const cJSON *cands, ds_time now)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cands) {
+		cJSON *data = cJSON_CreateObject();
+		bool all = data && !ds_json_set_dotted(data, o->field[f], cJSON_Duplicate(c, true));
+		for (size_t i = 0; all && i < o->nconj; i++)
+			if (o->conj[i].field == (int)f)
+				all = ov_true(o->conj[i].e, o->conj[i].n, data, now);
+		cJSON_Delete(data);
+		if (all)
+			return c;
+	}
+	return NULL;
+}
+
+/* Data on which guards a and b are both true, or NULL when none was found
+ * (or memory ran out). The caller deletes it. */
+static cJSON *ov_witness(const ds_expr *a, const ds_expr *b, ds_time now)
+{
+	struct overlap *o = ds_calloc(1, sizeof *o);
+	cJSON *data = NULL;
+	if (!o)
+		return NULL;
+	ov_conjuncts(o, a, ds_expr_root(a));
+	ov_conjuncts(o, b, ds_expr_root(b));
+	/* customer and customer.email are not independent: not searched. */
+	for (size_t i = 0; i < o->nfields && !o->undecided; i++)
+		for (size_t j = 0; j < o->nfields; j++) {
+			size_t l = strlen(o->field[i]);
+			if (i != j && !strncmp(o->field[i], o->field[j], l) && o->field[j][l] == '.')
+				o->undecided = true;
+		}
+	if (o->undecided || !(data = cJSON_CreateObject()))
+		goto fail;
+	for (size_t f = 0; f < o->nfields; f++) {
+		cJSON *cands = ov_candidates(o, f, now);
+		const cJSON *pick = cands ? ov_pick(o, f, cands, now) : NULL;
+		int rc = pick ? ds_json_set_dotted(data, o->field[f], cJSON_Duplicate(pick, true)) : -1;
+		cJSON_Delete(cands);
+		if (rc)
+			goto fail;
+	}
+	if (!ov_true(a, ds_expr_root(a), data, now) || !ov_true(b, ds_expr_root(b), data, now))
+		goto fail;
+	ds_free(o);
+	return data;
+fail:
+	cJSON_Delete(data);
+	ds_free(o);
+	return NULL;
+}
+
+static bool same_guard(const ds_expr *a, const ds_expr *b)
+{
+	ds_buf x, y;
+	ds_buf_init(&x, DS_EXPR_MAX_SOURCE * 4);
+	ds_buf_init(&y, DS_EXPR_MAX_SOURCE * 4);
+	bool same = !ds_expr_format(a, &x) && !ds_expr_format(b, &y) && x.len == y.len &&
+		    !memcmp(x.data, y.data, x.len);
+	ds_buf_free(&x);
+	ds_buf_free(&y);
+	return same;
+}
+
+/* Warns of two guards of a state that can both be true and lead to
+ * different states (the first one listed wins), and of a guard repeated. */
+static void check_overlaps(const ds_process *p, ds_diag *diag)
+{
+	/* A fixed time, for guards that read the clock. */
+	ds_time now = ds_days_from_civil(2026, 6, 15) * 86400 + 12 * 3600;
+	for (size_t s = 0; s < p->nstates; s++) {
+		const ds_state_def *st = &p->states[s];
+		for (size_t j = 0; j < st->non; j++) {
+			const ds_transition_def *b = &st->on[j];
+			if (b->kind != DS_ON_WHEN || !b->guard)
+				continue;
+			char pa[600], pb[600];
+			snprintf(pb, sizeof pb, "/states/%s/on/%zu/when", st->name, j);
+			for (size_t i = 0; i < j; i++) {
+				const ds_transition_def *a = &st->on[i];
+				if (a->kind != DS_ON_WHEN || !a->guard)
+					continue;
+				snprintf(pa, sizeof pa, "/states/%s/on/%zu/when", st->name, i);
+				if (same_guard(a->guard, b->guard)) {
+					ds_diag_warn(diag, p->file, pb,
+						     "the same guard as at %s, which is tried first: "
+						     "this transition is never taken", pa);
+					continue;
+				}
+				if (a->to == b->to)
+					continue;
+				cJSON *w = ov_witness(a->guard, b->guard, now);
+				char *text = w ? cJSON_PrintUnformatted(w) : NULL;
+				if (text)
+					ds_diag_warn(diag, p->file, pb,
+						     "can be true together with the guard at %s (%.200s), "
+						     "e.g. for %.300s%s; the first one listed wins",
+						     pa, a->guard_src, text, strlen(text) > 300 ? "..." : "");
+				cJSON_free(text);
+				cJSON_Delete(w);
+			}
+		}
+	}
+}
+
 /* Marks the states reachable from the initial one. */
 static void reach(const ds_process *p, int s, bool *seen)
 {
@@ -506,6 +839,7 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 			p->states[s].on[t].to = idx;
 		}
 	}
+	check_overlaps(p, diag);
 	const cJSON *init = cJSON_GetObjectItemCaseSensitive(doc, "initial");
 	p->initial = cJSON_IsString(init) ? ds_process_state(p, init->valuestring) : -1;
 	if (p->initial < 0) {

@@ -99,7 +99,10 @@ typedef struct ds_process {
 	size_t nstates;
 } ds_process;
 
-/* Loads one definition; problems go to diag with the file and JSON path.
+/* Loads one definition; problems go to diag with the file and JSON path,
+ * and so do warnings: two guards of one state that some data makes both
+ * true while they lead to different states (shown with that data), a
+ * guard repeated.
  * Returns 0, or DS_ECONFIG when the definition has errors: *out is then
  * still set when the states could be read (for cross-checks; never run a
  * case on it), NULL otherwise. Cross-checks against record types and templates are done by
