@@ -88,6 +88,7 @@ void ds_config_free(ds_config *c)
 	for (size_t i = 0; i < c->ntemplates; i++)
 		ds_doc_template_free(c->templates[i]);
 	ds_free(c->templates);
+	free_list(c->roles, c->nroles);
 	ds_free(c->home);
 	ds_free(c->store_url);
 	ds_free(c->documents_dir);
@@ -124,6 +125,217 @@ const ds_doc_template *ds_config_template(const ds_config *c, const char *name)
 		if (!strcmp(ds_doc_template_name(c->templates[i]), name))
 			return c->templates[i];
 	return NULL;
+}
+
+bool ds_config_knows_role(const ds_config *c, const char *role)
+{
+	/* NULL: schemas/roles.json could not be read, and says so itself. */
+	if (!c->roles)
+		return true;
+	for (size_t i = 0; i < c->nroles; i++)
+		if (!strcmp(c->roles[i], role))
+			return true;
+	return false;
+}
+
+/* ---- roles ---- */
+
+/* The roles SPEC names, when schemas/roles.json does not declare them. */
+static const char *const spec_roles[] = { "sales", "manager", "technical", "marketing", "admin" };
+
+/* schemas/roles.json: {"description": "...", "roles": {"sales": "what
+ * the sales team does", ...}}; without it, SPEC's roles. */
+static int load_roles(ds_config *c, ds_diag *diag, ds_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/schemas/roles.json", c->home);
+	FILE *f = fopen(path, "r");
+	size_t n = sizeof spec_roles / sizeof *spec_roles;
+	if (!f) {
+		if (!(c->roles = ds_calloc(n, sizeof *c->roles)))
+			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			if (!(c->roles[c->nroles++] = ds_strdup(spec_roles[i])))
+				return ds_err_set(err, DS_ENOMEM, "out of memory");
+		return DS_OK;
+	}
+	fclose(f);
+	c->roles_declared = true;
+	cJSON *doc = ds_json_load_file(path, diag);
+	int rc = DS_OK;
+	if (!doc)
+		return DS_OK;
+	const cJSON *roles, *it;
+	if (!cJSON_IsObject(doc)) {
+		ds_diag_error(diag, path, "", "roles must be a JSON object");
+		goto done;
+	}
+	roles = cJSON_GetObjectItemCaseSensitive(doc, "roles");
+	cJSON_ArrayForEach(it, doc) {
+		char p[300] = "/";
+		ds_json_pointer_escape(it->string, p + 1, sizeof p - 1);
+		if (strcmp(it->string, "description") && strcmp(it->string, "roles"))
+			ds_diag_error(diag, path, p, "unknown member \"%s\"", it->string);
+	}
+	if (!cJSON_IsObject(roles) || !(n = (size_t)cJSON_GetArraySize(roles))) {
+		ds_diag_error(diag, path, "/roles", "\"roles\" must map each role to what it does");
+		goto done;
+	}
+	if (!(c->roles = ds_calloc(n, sizeof *c->roles))) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	cJSON_ArrayForEach(it, roles) {
+		char p[300] = "/roles/";
+		ds_json_pointer_escape(it->string, p + strlen(p), sizeof p - strlen(p));
+		/* Any text: a role is only ever compared. */
+		if (!*it->string || strlen(it->string) > DS_ROLE_MAX) {
+			ds_diag_error(diag, path, p, "a role is named by 1 to %d bytes", DS_ROLE_MAX);
+			continue;
+		}
+		if (!cJSON_IsString(it))
+			ds_diag_error(diag, path, p, "must say what the role does, as a string");
+		if (ds_config_knows_role(c, it->string)) {
+			ds_diag_error(diag, path, p, "role \"%s\" is declared twice", it->string);
+			continue;
+		}
+		if (!(c->roles[c->nroles++] = ds_strdup(it->string))) {
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+done:
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* Reports role when the configuration does not know it: an error against
+ * the roles schemas/roles.json declares; a warning against SPEC's, which a
+ * business that never declared its roles may well go beyond. */
+static void check_role(const ds_config *c, const char *file, const char *path, const char *role,
+		       ds_diag *diag)
+{
+	if (ds_config_knows_role(c, role))
+		return;
+	char known[400] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < c->nroles && len < sizeof known; i++)
+		len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+					c->roles[i]);
+	if (c->roles_declared)
+		ds_diag_error(diag, file, path,
+			      "unknown role \"%s\" (schemas/roles.json declares %s)", role, known);
+	else
+		ds_diag_warn(diag, file, path,
+			     "role \"%s\" is not one of %s: declare the business's roles in "
+			     "schemas/roles.json", role, known);
+}
+
+/* ---- what guards read ---- */
+
+/* Whether dotted paths a and b are the same field, or one is inside the
+ * other ("customer" and "customer.email"). */
+static bool dotted_overlap(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), l = la < lb ? la : lb;
+	return !strncmp(a, b, l) && (a[l] == '\0' || a[l] == '.') && (b[l] == '\0' || b[l] == '.');
+}
+
+/* Whether a process that starts p sets field of the new case. */
+static bool set_by_start(const ds_config *c, const ds_process *p, const char *field)
+{
+	for (size_t i = 0; i < c->nprocesses; i++)
+		for (size_t s = 0; s < c->processes[i]->nstates; s++) {
+			const ds_state_def *st = &c->processes[i]->states[s];
+			for (size_t k = 0; k < st->nstarts; k++)
+				for (size_t f = 0; !strcmp(st->starts[k].process, p->name) &&
+						   f < st->starts[k].n; f++)
+					if (dotted_overlap(st->starts[k].to[f], field))
+						return true;
+		}
+	return false;
+}
+
+struct guard_reads {
+	const ds_config *c;
+	const ds_process *p;
+	const char *path;        /* of the guard */
+	ds_diag *diag;
+	char reported[1024];     /* "\n"-separated fields already reported */
+};
+
+/* One field a guard reads (engine.c: "data.x" and "x" are both the
+ * data's x): it must be declared by one of the record types the process
+ * consumes, whose records make up the case's data, or set by a process
+ * that starts this one. */
+static void guard_reads_field(void *ud, const char *const *segs, size_t n)
+{
+	struct guard_reads *g = ud;
+	char ptr[512], dotted[512], types[400] = "";
+	size_t lp = 0, ld = 0, lt = 0, known = 0;
+	size_t i = n && !strcmp(segs[0], "data") ? 1 : 0;
+	if (i == n)
+		return;  /* the whole data */
+	for (; i < n; i++) {
+		char esc[256];
+		ds_json_pointer_escape(segs[i], esc, sizeof esc);
+		int a = snprintf(ptr + lp, sizeof ptr - lp, "/%s", esc);
+		int b = snprintf(dotted + ld, sizeof dotted - ld, "%s%s", ld ? "." : "", segs[i]);
+		if (a < 0 || b < 0 || (size_t)a >= sizeof ptr - lp || (size_t)b >= sizeof dotted - ld)
+			return;  /* too long to be any record's field */
+		lp += (size_t)a;
+		ld += (size_t)b;
+	}
+	for (size_t t = 0; t < g->p->nconsumes; t++) {
+		const ds_schema *schema = ds_schema_set_get(g->c->schemas, g->p->consumes[t]);
+		if (!schema)
+			continue;  /* reported as an unknown record type */
+		if (ds_schema_declares_pointer(schema, ptr))
+			return;
+		if (lt < sizeof types)
+			lt += (size_t)snprintf(types + lt, sizeof types - lt, "%s\"%s\"",
+					       known ? ", " : "", g->p->consumes[t]);
+		known++;
+	}
+	if (!known || set_by_start(g->c, g->p, dotted))
+		return;
+	char mark[520];
+	snprintf(mark, sizeof mark, "\n%s\n", dotted);
+	if (strstr(g->reported, mark))
+		return;
+	size_t lr = strlen(g->reported);
+	snprintf(g->reported + lr, sizeof g->reported - lr, "%s", mark + (lr ? 1 : 0));
+	if (known == 1)
+		ds_diag_error(g->diag, g->p->file, g->path,
+			      "reads \"%s\", a field record type %s does not declare", dotted, types);
+	else
+		ds_diag_error(g->diag, g->p->file, g->path,
+			      "reads \"%s\", a field none of the record types %s declares", dotted,
+			      types);
+}
+
+/* The roles a state names and the fields its guards read. */
+static void check_state(const ds_config *c, const ds_process *p, const ds_state_def *st,
+			ds_diag *diag)
+{
+	char sp[1024];
+	for (size_t r = 0; r < st->nrights; r++) {
+		int l = snprintf(sp, sizeof sp, "/states/%s/editable_by/", st->name);
+		ds_json_pointer_escape(st->rights[r].role, sp + l, sizeof sp - (size_t)l);
+		check_role(c, p->file, sp, st->rights[r].role, diag);
+	}
+	for (size_t t = 0; t < st->non; t++) {
+		const ds_transition_def *tr = &st->on[t];
+		for (size_t r = 0; r < tr->nroles; r++) {
+			snprintf(sp, sizeof sp, "/states/%s/on/%zu/roles/%zu", st->name, t, r);
+			check_role(c, p->file, sp, tr->roles[r], diag);
+		}
+		if (tr->kind != DS_ON_WHEN || !tr->guard)
+			continue;
+		snprintf(sp, sizeof sp, "/states/%s/on/%zu/when", st->name, t);
+		struct guard_reads g = { .c = c, .p = p, .path = sp, .diag = diag, .reported = "" };
+		ds_expr_foreach_path(tr->guard, guard_reads_field, &g);
+	}
 }
 
 /* The per-channel bounds "limits" may set: {"email": {"max_parts": 200}}. */
@@ -248,7 +460,9 @@ static void cross_check(ds_config *c, ds_diag *diag)
 					  ds_config_process_for(c, s->rules[r].record));
 		for (size_t j = 0; j < c->nprocesses && !granted; j++)
 			granted = ds_process_knows_role(c->processes[j], s->role);
-		if (*s->role && edits && !granted)
+		if (*s->role)
+			check_role(c, s->file, "/role", s->role, diag);
+		if (*s->role && ds_config_knows_role(c, s->role) && edits && !granted)
 			ds_diag_error(diag, s->file, "/role",
 				      "role \"%s\" is granted nothing by any process", s->role);
 		for (size_t r = 0; r < s->nrules; r++) {
@@ -311,6 +525,7 @@ static void cross_check(ds_config *c, ds_diag *diag)
 		for (size_t s = 0; s < p->nstates; s++) {
 			const ds_state_def *st = &p->states[s];
 			char sp[512];
+			check_state(c, p, st, diag);
 			if (st->output && !ds_config_template(c, st->output)) {
 				snprintf(sp, sizeof sp, "/states/%s/output", st->name);
 				ds_diag_error(diag, p->file, sp, "no document template \"%s\" in schemas/documents/",
@@ -355,6 +570,8 @@ int ds_config_load(const char *home, ds_diag *diag, ds_config **out, ds_err *err
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	}
 	load_settings(c, diag);
+	if ((rc = load_roles(c, diag, err)))
+		goto fail;
 
 	snprintf(dir, sizeof dir, "%s/schemas/records", home);
 	rc = ds_schema_set_load_dir(dir, diag, &c->schemas, err);

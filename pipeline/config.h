@@ -1,7 +1,7 @@
 /*
  * config.h - everything under a home directory: dossier.json settings and
  * the business definitions in schemas/ (record types, sources, processes,
- * document templates), loaded and cross-checked together.
+ * document templates, roles), loaded and cross-checked together.
  *
  * A ds_config is immutable once loaded and shared by every thread. Loading
  * reports every problem to a ds_diag (file, JSON path, message) rather than
@@ -10,6 +10,7 @@
 #ifndef DS_CONFIG_H
 #define DS_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "diag.h"
@@ -47,6 +48,9 @@ typedef struct ds_config {
 	size_t nprocesses;
 	ds_doc_template **templates;
 	size_t ntemplates;
+	char **roles;            /* the roles processes and sources may name */
+	size_t nroles;
+	bool roles_declared;     /* by schemas/roles.json, else SPEC's defaults */
 } ds_config;
 
 /* Loads home's configuration. Problems go to diag. Returns 0 when there is
@@ -63,5 +67,14 @@ const ds_process *ds_config_process(const ds_config *c, const char *name);
 const ds_process *ds_config_process_for(const ds_config *c, const char *type);
 const ds_doc_template *ds_config_template(const ds_config *c,
 					  const char *name);
+/* Longest name of a role in schemas/roles.json, in bytes. */
+#define DS_ROLE_MAX 63
+
+/* Whether role is one of the configuration's roles: those schemas/roles.json
+ * declares ({"roles": {"sales": "what they do", ...}}), or without that file
+ * the roles SPEC names (sales, manager, technical, marketing, admin). A
+ * process or source naming another role is a configuration error, or only
+ * a warning when the roles are not declared. */
+bool ds_config_knows_role(const ds_config *c, const char *role);
 
 #endif
