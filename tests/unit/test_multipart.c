@@ -21,6 +21,7 @@
 #include "err.h"
 #include "form.h"
 #include "hash.h"
+#include "json.h"
 #include "mem.h"
 #include "multipart.h"
 
@@ -159,18 +160,10 @@ static int parse2(const char *body, size_t len, const char *boundary,
 
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s", path);
-	ds_buf b;
-	ds_buf_init(&b, 1u << 20);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		cr_assert_eq(ds_buf_append(&b, tmp, n), 0);
-	fclose(f);
-	*len = b.len;
-	char *s = ds_buf_steal(&b);
-	return s ? s : ds_strdup("");
+	char *buf = NULL;
+	ds_err err = { 0 };
+	cr_assert_eq(ds_read_file(path, 64u << 20, &buf, len, &err), 0, "%s: %s", path, err.msg);
+	return buf;
 }
 
 static size_t unb64(const char *s, char *out)

@@ -53,17 +53,11 @@ static const char *here(const char *rel, char *buf, size_t n)
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	cr_assert(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)len + 1);
-	cr_assert(s);
-	cr_assert_eq(fread(s, 1, (size_t)len, f), (size_t)len);
-	s[len] = '\0';
-	fclose(f);
-	return s;
+	char *buf = NULL;
+	size_t len = 0;
+	ds_err err = { 0 };
+	cr_assert_eq(ds_read_file(path, 64u << 20, &buf, &len, &err), 0, "%s: %s", path, err.msg);
+	return buf;
 }
 
 static cJSON *load(const char *path)

@@ -154,17 +154,9 @@ struct corpus {
 
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
+	char *buf = NULL;
+	ds_err err = { 0 };
+	cr_assert_eq(ds_read_file(path, 64u << 20, &buf, len, &err), 0, "%s: %s", path, err.msg);
 	return buf;
 }
 
