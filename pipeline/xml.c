@@ -861,10 +861,14 @@ const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
 
 /* ---- evaluation ---- */
 
-/* Evaluates comp (of expression text) from node (NULL: the document); the
- * result object is the caller's (free with xmlXPathFreeObject). */
+/* Evaluates comp (of expression text) from node (NULL: the document),
+ * within *budget operations, which it lowers by what it spent: one pick
+ * that libxml2 evaluates from many nodes has one budget for all of them,
+ * DS_XPATH_OP_LIMIT. The result object is the caller's (free with
+ * xmlXPathFreeObject). */
 static int eval_comp(const ds_xpath_set *s, xmlXPathCompExpr *comp, const char *text,
-		     ds_xml_doc *d, const ds_xml_node *node, xmlXPathObject **res, ds_err *err)
+		     ds_xml_doc *d, const ds_xml_node *node, unsigned long *budget,
+		     xmlXPathObject **res, ds_err *err)
 {
 	char q[72], m[256];
 	*res = NULL;
@@ -884,10 +888,13 @@ static int eval_comp(const ds_xpath_set *s, xmlXPathCompExpr *comp, const char *
 	xp->node = node ? (xmlNode *)node : (xmlNode *)d->doc;
 	xp->contextSize = -1;
 	xp->proximityPosition = -1;
-	xp->opLimit = DS_XPATH_OP_LIMIT;
+	xp->opLimit = *budget ? *budget : 1;
 	xp->opCount = 0;
 	xmlResetError(&xp->lastError);
-	xmlXPathObject *r = xmlXPathCompiledEval(comp, xp);
+	xmlXPathObject *r = *budget ? xmlXPathCompiledEval(comp, xp) : NULL;
+	if (!*budget)
+		xp->lastError.code = XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED;
+	*budget -= xp->opCount < *budget ? xp->opCount : *budget;
 	xp->namespaces = NULL;
 	xp->nsNr = 0;
 	if (!r) {
@@ -911,7 +918,8 @@ static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_nod
 	*res = NULL;
 	if (i >= s->n)
 		return ds_err_set(err, DS_EINTERNAL, "XPath pick %zu does not exist", i);
-	return eval_comp(s, s->e[i].comp, s->e[i].text, d, node, res, err);
+	unsigned long budget = DS_XPATH_OP_LIMIT;
+	return eval_comp(s, s->e[i].comp, s->e[i].text, d, node, &budget, res, err);
 }
 
 /* ---- plain paths ---- */
@@ -1009,7 +1017,8 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 /* The nodes a plain or split path selects from node, in document order
  * (the first only unless w->all), into w. */
 static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const char *text,
-		       ds_xml_doc *d, const ds_xml_node *node, walk *w, ds_err *err)
+		       ds_xml_doc *d, const ds_xml_node *node, unsigned long *budget, walk *w,
+		       ds_err *err)
 {
 	if (!e->rest)
 		return walk_path(e, d, node, w->all, w, err);
@@ -1017,7 +1026,7 @@ static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const cha
 	int rc = walk_path(e, d, node, true, &heads, err);
 	for (size_t k = 0; !rc && k < heads.n; k++) {
 		xmlXPathObject *r = NULL;
-		if ((rc = eval_comp(s, e->rest, text, d, heads.nodes[k], &r, err)))
+		if ((rc = eval_comp(s, e->rest, text, d, heads.nodes[k], budget, &r, err)))
 			break;
 		bool more = true;
 		for (int j = 0; more && r->nodesetval && j < r->nodesetval->nodeNr; j++)
@@ -1044,9 +1053,10 @@ static int first_node(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_x
 		return DS_OK;
 	const struct xp_expr *parts = e->nalts ? e->alts : e;
 	size_t nparts = e->nalts ? e->nalts : 1;
+	unsigned long budget = DS_XPATH_OP_LIMIT;
 	for (size_t k = 0; k < nparts; k++) {
 		walk w = { .d = d };
-		int rc = select_path(s, &parts[k], e->text, d, node, &w, err);
+		int rc = select_path(s, &parts[k], e->text, d, node, &budget, &w, err);
 		if (rc)
 			return rc;
 		if (w.n && (!*first || xmlXPathCmpNodes(w.first, *first) > 0))
@@ -1179,7 +1189,8 @@ int ds_xpath_eval_strings(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
 	if (i < s->n && s->e[i].steps) {
 		walk w = { .d = d, .all = true };
 		const char **v = NULL;
-		int rc = select_path(s, &s->e[i], s->e[i].text, d, node, &w, err);
+		unsigned long budget = DS_XPATH_OP_LIMIT;
+		int rc = select_path(s, &s->e[i], s->e[i].text, d, node, &budget, &w, err);
 		if (!rc && w.n && !(v = ds_arena_alloc(a, w.n * sizeof *v)))
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		for (size_t k = 0; !rc && k < w.n; k++)
@@ -1229,7 +1240,8 @@ int ds_xpath_eval_nodes(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
 	*n = 0;
 	if (i < s->n && s->e[i].steps) {
 		walk w = { .d = d, .all = true };
-		int rc = select_path(s, &s->e[i], s->e[i].text, d, node, &w, err);
+		unsigned long budget = DS_XPATH_OP_LIMIT;
+		int rc = select_path(s, &s->e[i], s->e[i].text, d, node, &budget, &w, err);
 		ds_xml_node **v = NULL;
 		if (!rc && w.n && !(v = ds_arena_alloc(a, w.n * sizeof *v)))
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");

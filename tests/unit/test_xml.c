@@ -519,6 +519,16 @@ Test(xml, xpath_work_bound)
 	cr_assert_not_null(strstr(err.msg, "XPath \"count("), "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, "operations (DS_XPATH_OP_LIMIT)"), "%s", err.msg);
 	fprintf(stderr, "xml: work bound: %s\n", err.msg);
+	/* A split pick has one budget for all the nodes its plain part finds:
+	 * here each of the 2,000 stays under the bound, all together not. */
+	size_t j = add(s, "/r/e[count(//*[count(../*) > 0]) < 0]");
+	cr_assert_str_eq(ds_xpath_set_how(s, j), "split");
+	rc = ds_xpath_eval_string(s, j, d, NULL, a, &v, &err);
+	cr_assert_eq(rc, DS_ELIMIT, "%d %s", rc, v ? v : "");
+	cr_assert_not_null(strstr(err.msg, "XPath \"/r/e["), "%s", err.msg);
+	const char **vs = NULL;
+	size_t nv = 0;
+	cr_assert_eq(ds_xpath_eval_strings(s, j, d, NULL, a, &vs, &nv, &err), DS_ELIMIT);
 	ds_arena_free(a);
 	ds_buf_free(&b);
 	ds_xpath_set_free(s);
