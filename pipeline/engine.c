@@ -424,21 +424,6 @@ int ds_engine_timer(ds_case_work *w, int t, ds_time due, ds_time now, ds_err *er
 	return change_state(w, st->on[t].to, &c, NULL, now, err);
 }
 
-struct guard_env {
-	const ds_case_work *w;
-	cJSON *state;
-};
-
-static const cJSON *resolve_case(void *ud, const char *const *segs, size_t n)
-{
-	const ds_case_work *w = ud;
-	if (!n)
-		return NULL;
-	if (!strcmp(segs[0], "data"))
-		return ds_expr_json_path(w->data, segs + 1, n - 1);
-	return ds_expr_json_path(w->data, segs, n);
-}
-
 int ds_engine_settle(ds_case_work *w, ds_time now, ds_err *err)
 {
 	for (;;) {
@@ -452,7 +437,7 @@ int ds_engine_settle(ds_case_work *w, ds_time now, ds_err *err)
 			if (drc)
 				return drc;
 			bool ok = false;
-			ds_expr_env env = { resolve_case, w, now };
+			ds_expr_env env = { ds_process_guard_resolve, w->data, now };
 			int rc = ds_expr_eval_bool(tr->guard, &env, &ok, err);
 			if (rc)
 				return ds_err_prefix(err, "guard \"%s\" of state \"%s\"",

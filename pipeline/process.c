@@ -122,6 +122,13 @@ bool ds_process_consumes(const ds_process *p, const char *type)
 	return in_list(p->consumes, p->nconsumes, type);
 }
 
+const cJSON *ds_process_guard_resolve(void *data, const char *const *segs, size_t n)
+{
+	if (n && !strcmp(segs[0], "data"))
+		return ds_expr_json_path(data, segs + 1, n - 1);
+	return ds_expr_json_path(data, segs, n);
+}
+
 bool ds_process_can_start(const ds_process *p, const char *type)
 {
 	return in_list(p->starts_with, p->nstarts, type);
@@ -425,14 +432,6 @@ struct overlap {
 	int seen;                /* field of the operand walked: -1 none, -2 several */
 };
 
-/* The engine's view of the case data (engine.c): a path may start with
- * "data", else it is read from the data all the same. */
-static const cJSON *ov_resolve(void *ud, const char *const *segs, size_t n)
-{
-	if (n && !strcmp(segs[0], "data"))
-		return ds_expr_json_path(ud, segs + 1, n - 1);
-	return ds_expr_json_path(ud, segs, n);
-}
 
 static void ov_path(void *ud, const char *const *segs, size_t n)
 {
@@ -609,7 +608,7 @@ static cJSON *ov_candidates(const struct overlap *o, size_t f, ds_time now)
 
 static bool ov_true(const ds_expr *e, const ds_expr_node *n, const cJSON *data, ds_time now)
 {
-	ds_expr_env env = { ov_resolve, (void *)data, now };
+	ds_expr_env env = { ds_process_guard_resolve, (void *)data, now };
 	ds_err err = {0};
 	bool ok = false;
 	return !ds_expr_eval_node(e, n, &env, &ok, &err) && ok;

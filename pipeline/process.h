@@ -115,6 +115,10 @@ void ds_process_free(ds_process *p);
 int ds_process_state(const ds_process *p, const char *name);
 bool ds_process_consumes(const ds_process *p, const char *type);
 bool ds_process_can_start(const ds_process *p, const char *type);
+/* How a guard reads a case: data (a cJSON object) as an expression
+ * resolver, a path starting with "data" or not ("data.x" and "x" are the
+ * same field). The engine runs guards with it; check reasons with it. */
+const cJSON *ds_process_guard_resolve(void *data, const char *const *segs, size_t n);
 /* Whether role may change field in state s. */
 bool ds_process_may_edit(const ds_process *p, int s, const char *role,
 			 const char *field);
