@@ -1,7 +1,8 @@
 /*
  * config.h - everything under a home directory: dossier.json settings and
  * the business definitions in schemas/ (record types, sources, processes,
- * document templates, roles), loaded and cross-checked together.
+ * document templates, roles, profile rules), loaded and cross-checked
+ * together.
  *
  * A ds_config is immutable once loaded and shared by every thread. Loading
  * reports every problem to a ds_diag (file, JSON path, message) rather than
@@ -20,6 +21,7 @@
 #include "multipart.h"
 #include "pdf.h"
 #include "process.h"
+#include "profile_rules.h"
 #include "schema.h"
 #include "source.h"
 
@@ -51,6 +53,7 @@ typedef struct ds_config {
 	char **roles;            /* the roles processes and sources may name */
 	size_t nroles;
 	bool roles_declared;     /* by schemas/roles.json, else SPEC's defaults */
+	ds_profile_rules *profiles; /* schemas/profiles.json, or its defaults */
 } ds_config;
 
 /* Loads home's configuration. Problems go to diag. Returns 0 when there is

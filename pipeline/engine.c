@@ -2,6 +2,7 @@
  * engine.c - the state machine and the runtime; see engine.h.
  */
 #include "engine.h"
+#include "profile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +195,7 @@ int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p, const ch
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	w->data = data;
 	w->is_new = true;
+	w->old_state = -1;
 	w->state = p->initial;
 	w->row.process = p->name;
 	w->row.process_version = p->version;
@@ -219,6 +221,8 @@ int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, const ds_
 				  row->key, row->state, row->process);
 	w->row = *row;
 	w->base_version = row->version;
+	w->old_state = w->state;
+	w->old_data = row->data;
 	/* The data is read when something needs it: a timer that only moves
 	 * the case does not. */
 	w->data_json = row->data;
@@ -527,6 +531,9 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 				return rc;
 		}
 	}
+	/* The traits of the case's profile follow its state and data. */
+	if ((rc = ds_profile_case_changed(rt, w, err)))
+		return rc;
 	w->base_version = w->row.version;
 	w->is_new = false;
 	return start_cases(rt, w, depth, err);
@@ -586,8 +593,12 @@ static int start_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 	ds_cause cause = { .kind = DS_CAUSE_START, .by_process = w->p->name, .by_key = w->row.key,
 			   .by_state = st->name, .by_case = w->row.id };
 	ds_case_work nw;
-	if ((rc = ds_engine_create(&nw, w->a, np, key, data, true, &cause, c->at, err)) ||
-	    (rc = ds_engine_settle(&nw, c->at, err)) ||
+	if ((rc = ds_engine_create(&nw, w->a, np, key, data, true, &cause, c->at, err)))
+		return rc;
+	/* A case started by another serves the same customer. */
+	if (np->profile)
+		nw.row.profile_id = w->row.profile_id;
+	if ((rc = ds_engine_settle(&nw, c->at, err)) ||
 	    (rc = commit_at(rt, &nw, depth + 1, err)) ||
 	    (rc = ds_engine_produce(rt, &nw, err)))
 		return rc;

@@ -116,6 +116,13 @@ typedef struct ds_case_work {
 	int state;
 	ds_change changes[DS_MAX_CHANGES];
 	size_t nchanges;
+	/* What the case counted for its profile's traits before these
+	 * changes: its state (-1: none) and data text as loaded, or, once
+	 * counted (counted_known), the traits themselves. */
+	int old_state;
+	const char *old_data;
+	ds_traits counted;
+	bool counted_known;
 	/* The record that caused the changes, inserted at commit. */
 	const char *record_type;
 	const char *record_json;

@@ -96,8 +96,7 @@ void ds_process_free(ds_process *p)
 	ds_free(p->file);
 	ds_free(p->name);
 	ds_free(p->key);
-	ds_free(p->profile_email);
-	ds_free(p->profile_name);
+	ds_profile_block_free(p->profile);
 	ds_free(p);
 }
 
@@ -783,17 +782,10 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 	if (!p->key)
 		ds_diag_error(diag, path, "/key", "\"key\" must name the field that identifies a case");
 	const cJSON *prof = cJSON_GetObjectItemCaseSensitive(doc, "profile");
-	if (prof) {
-		if (!cJSON_IsObject(prof)) {
-			ds_diag_error(diag, path, "/profile", "\"profile\" must be an object");
-		} else {
-			p->profile_email = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "email"));
-			p->profile_name = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "name"));
-			if (!p->profile_email)
-				ds_diag_error(diag, path, "/profile/email",
-					      "\"email\" must name the field holding the customer's email");
-		}
-	}
+	if (prof && (rc = ds_profile_block_load(prof, true, path, "/profile", diag, &p->profile,
+						err)))
+		goto done;
+	rc = DS_ECONFIG;
 	const cJSON *states = cJSON_GetObjectItemCaseSensitive(doc, "states");
 	if (!cJSON_IsObject(states) || !cJSON_GetArraySize(states)) {
 		ds_diag_error(diag, path, "/states", "\"states\" must be a non-empty object");
@@ -839,6 +831,19 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 		}
 	}
 	check_overlaps(p, diag);
+	if (p->profile) {
+		const char **names = ds_calloc(p->nstates + 1, sizeof *names);
+		for (size_t s = 0; names && s < p->nstates; s++)
+			names[s] = p->states[s].name;
+		int brc = names ? ds_profile_block_bind(p->profile, names, p->nstates, path,
+							"/profile", diag, err)
+				: ds_err_set(err, DS_ENOMEM, "out of memory");
+		ds_free(names);
+		if (brc) {
+			rc = brc;
+			goto done;
+		}
+	}
 	const cJSON *init = cJSON_GetObjectItemCaseSensitive(doc, "initial");
 	p->initial = cJSON_IsString(init) ? ds_process_state(p, init->valuestring) : -1;
 	if (p->initial < 0) {

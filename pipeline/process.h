@@ -9,7 +9,9 @@
  * File format (one process per file):
  *   {"name": "offer", "version": 1, "consumes": ["offer"],
  *    "starts_with": ["offer"], "key": "reference", "initial": "draft",
- *    "profile": {"email": "customer.email", "name": "customer.name"},
+ *    "profile": {"identities": {"email": "customer.email"},
+ *                "attributes": {"name": "customer.name"},
+ *                "traits": {"offers_accepted": {"in": ["accepted"]}}},
  *    "states": {
  *      "draft": {"lane": "sales", "editable_by": {"sales": ["*"]},
  *                "on": [{"when": "discount_pct > 20", "to": "pending_approval"},
@@ -26,6 +28,8 @@
  * language), "event" (with the "roles" allowed to send it) or "after" (a
  * timer counted from the entry into the state). "editable_by" maps a role
  * to the top-level data fields it may change in that state ("*": all).
+ * "profile" says how a case names its customer and which traits its
+ * states feed (profile_rules.h).
  */
 #ifndef DS_PROCESS_H
 #define DS_PROCESS_H
@@ -37,6 +41,7 @@
 #include "diag.h"
 #include "err.h"
 #include "expr.h"
+#include "profile_rules.h"
 
 #define DS_STATE_NAME_MAX 63
 
@@ -92,8 +97,7 @@ typedef struct ds_process {
 	char **starts_with;
 	size_t nstarts;
 	char *key;               /* dotted path of the key field in the data */
-	char *profile_email;     /* dotted path, or NULL */
-	char *profile_name;
+	ds_profile_block *profile; /* or NULL: cases name no customer */
 	int initial;
 	ds_state_def *states;
 	size_t nstates;

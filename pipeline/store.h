@@ -180,30 +180,196 @@ int64_t ds_store_timer_pending_count(ds_store *s);
 
 /* ---- profiles ---- */
 
-/* Finds or creates the profile of a normalised email; sets name when the
- * profile has none. */
-int ds_store_profile_upsert(ds_store *s, const char *email, const char *name,
-			    ds_time at, int64_t *id, bool *created,
-			    ds_err *err);
+/* The traits kept per profile, one column each, so that a filter over them
+ * compiles to indexed SQL. Values are whole numbers: a count; money in
+ * cents (exact, never a float); a date as YYYYMMDD (0: none); a time as a
+ * ds_time (0: none). */
+enum {
+	DS_TRAIT_ORDERS_COUNT, DS_TRAIT_TOTAL_SPENT, DS_TRAIT_LAST_ORDER_AT,
+	DS_TRAIT_OFFERS_SENT, DS_TRAIT_OFFERS_ACCEPTED, DS_TRAIT_OFFERS_REJECTED,
+	DS_TRAIT_OPEN_COMPLAINTS, DS_TRAIT_LAST_INTERACTION_AT, DS_NTRAITS
+};
+typedef enum { DS_TRAIT_COUNT, DS_TRAIT_CENTS, DS_TRAIT_DATE, DS_TRAIT_TIME } ds_trait_kind;
+typedef struct ds_traits {
+	int64_t v[DS_NTRAITS];
+} ds_traits;
+/* "orders_count"... for a trait index; -1 for an unknown name. */
+const char *ds_trait_name(int trait);
+ds_trait_kind ds_trait_kind_of(int trait);
+int ds_trait_index(const char *name);
+
 typedef struct ds_profile_row {
 	int64_t id;
-	const char *email;
-	const char *name;
 	ds_time created_at;
 	ds_time updated_at;
+	int64_t merged_into;         /* 0 unless merged into that profile */
+	ds_traits traits;
 } ds_profile_row;
-int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
-				ds_profile_row *out, ds_err *err);
+
+int ds_store_profile_create(ds_store *s, ds_time at, int64_t *id, ds_err *err);
+/* DS_ENOTFOUND when absent (a merged profile is still found). */
+int ds_store_profile_get(ds_store *s, int64_t id, ds_profile_row *out,
+			 ds_err *err);
+/* Profiles not merged into another, in id order. */
+int ds_store_profile_list(ds_store *s,
+			  int (*fn)(void *ud, const ds_profile_row *p),
+			  void *ud, ds_err *err);
+/* add: counts and cents are added, dates and times kept at the latest (a
+ * 0 leaves them); else every trait is set to t. updated_at becomes at
+ * unless it is later already. */
+int ds_store_profile_traits(ds_store *s, int64_t id, const ds_traits *t,
+			    bool add, ds_time at, ds_err *err);
+
+/* An identity: a normalised email, an E.164 phone, an external id. scope
+ * is "" or, for an id that means something only within its source, the
+ * source's name. */
+typedef struct ds_identity_row {
+	int64_t id;
+	int64_t profile_id;
+	const char *kind;
+	const char *scope;
+	const char *value;
+	int64_t record_id;           /* the record it came from, 0: none */
+	ds_time at;
+} ds_identity_row;
+
+/* Each profile holding (kind, scope, value), in id order: fn gets its id
+ * and the profile it was merged into (0: none). */
+int ds_store_identity_find(ds_store *s, const char *kind, const char *scope,
+			   const char *value,
+			   int (*fn)(void *ud, int64_t profile_id,
+				     int64_t merged_into),
+			   void *ud, ds_err *err);
+/* Adds the identity to the profile unless it holds it already. */
+int ds_store_identity_add(ds_store *s, const ds_identity_row *r, ds_err *err);
+int ds_store_identity_list(ds_store *s, int64_t profile_id,
+			   int (*fn)(void *ud, const ds_identity_row *r),
+			   void *ud, ds_err *err);
+
+/* An attribute's value and where it came from. */
+typedef struct ds_attribute_row {
+	int64_t profile_id;
+	const char *name;
+	const char *value;           /* text; a JSON object or array as JSON */
+	int64_t record_id;           /* 0: none */
+	const char *source;          /* NULL: none */
+	int trust;
+	ds_time at;                  /* the time of the interaction */
+} ds_attribute_row;
+
+/* The current attributes, by name. */
+int ds_store_attribute_list(ds_store *s, int64_t profile_id,
+			    int (*fn)(void *ud, const ds_attribute_row *r),
+			    void *ud, ds_err *err);
+/* Makes r the current value of its attribute and keeps it in the
+ * attribute's history (the caller decided that it wins). */
+int ds_store_attribute_set(ds_store *s, const ds_attribute_row *r,
+			   ds_err *err);
+
+/* A consent statement: granted or withdrawn, for a purpose ("marketing")
+ * and a channel (email, sms, post, phone), when, and the interaction that
+ * proves it. */
+typedef struct ds_consent_row {
+	int64_t profile_id;
+	const char *purpose;
+	const char *channel;
+	bool granted;
+	ds_time at;                  /* the time of the interaction */
+	int64_t interaction_id;
+	int64_t record_id;
+	const char *source;
+} ds_consent_row;
+
+/* Keeps the statement in the consent history; it becomes the current
+ * consent of its purpose and channel if it is later than the current one,
+ * or as late and a withdrawal of a grant. */
+int ds_store_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err);
+/* The current consent by purpose and channel, or with history every
+ * statement in time order. */
+int ds_store_consent_list(ds_store *s, int64_t profile_id, bool history,
+			  int (*fn)(void *ud, const ds_consent_row *r),
+			  void *ud, ds_err *err);
+
+/* Interests (a set of words) of a profile. */
+int ds_store_interest_add(ds_store *s, int64_t profile_id, const char *value,
+			  ds_time at, ds_err *err);
+int ds_store_interest_list(ds_store *s, int64_t profile_id,
+			   int (*fn)(void *ud, const char *value), void *ud,
+			   ds_err *err);
+int ds_store_interest_clear(ds_store *s, int64_t profile_id, ds_err *err);
+
+/* Recomputes the current attributes and consent of a profile from their
+ * histories (after its history rows moved in a merge or an unmerge). */
+int ds_store_profile_settle(ds_store *s, int64_t profile_id, ds_err *err);
+
+/* A merge: every identity, attribute and consent statement, timeline entry
+ * and case of merged moved to survivor; what moved is logged with it so
+ * that an unmerge puts exactly that back. */
+typedef struct ds_merge_row {
+	int64_t id;
+	int64_t survivor;
+	int64_t merged;
+	ds_time at;
+	int64_t record_id;           /* the record that linked them, 0: by hand */
+	const char *reason;
+	ds_time undone_at;           /* 0 while in force */
+} ds_merge_row;
+
+/* Merges m->merged into m->survivor (m->id is set); the merged profile's
+ * current attributes, consent and interests are emptied and its traits
+ * zeroed, and it points to the survivor. The caller settles the survivor
+ * and rebuilds its traits. */
+int ds_store_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err);
+/* Moves back what merge id moved, if it is still with the survivor.
+ * DS_ENOTFOUND, or DS_EREFUSED when it was undone already or the survivor
+ * was merged into another profile since (undo that first). *out gets the
+ * merge. The caller settles both profiles and rebuilds their traits. */
+int ds_store_profile_unmerge(ds_store *s, int64_t id, ds_time at,
+			     ds_arena *a, ds_merge_row *out, ds_err *err);
+int ds_store_merge_get(ds_store *s, int64_t id, ds_arena *a,
+		       ds_merge_row *out, ds_err *err);
+/* Merges into or of a profile, in id order. */
+int ds_store_merge_list(ds_store *s, int64_t profile_id,
+			int (*fn)(void *ud, const ds_merge_row *m), void *ud,
+			ds_err *err);
+/* Whether a merge of a and b (either way) was undone: they are two people. */
+bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b);
+
+/* The cases linked to a profile, in id order. */
+int ds_store_case_list_profile(ds_store *s, int64_t profile_id,
+			       int (*fn)(void *ud, const ds_case_row *c),
+			       void *ud, ds_err *err);
+
+/* The records on a profile's timeline, with the source and time of their
+ * interaction, in id order. */
+typedef struct ds_timeline_record {
+	int64_t id;
+	const char *type;
+	const char *data;            /* JSON text */
+	int64_t case_id;             /* 0: none */
+	int64_t interaction_id;
+	const char *source;
+	ds_time received_at;
+} ds_timeline_record;
+int ds_store_profile_records(ds_store *s, int64_t profile_id,
+			     int (*fn)(void *ud, const ds_timeline_record *r),
+			     void *ud, ds_err *err);
+
 /* Adds an entry to the profile's timeline, once per (profile, kind, ref):
  * what happened to the person stays theirs even if a case later changes
- * hands. */
+ * hands. kind is "record" (ref: a record id) or "case" (a case id). */
 int ds_store_timeline_add(ds_store *s, int64_t profile_id, const char *kind,
 			  int64_t ref, ds_time at, ds_err *err);
-/* The profile's timeline, oldest first. */
+/* The profile's timeline, oldest first, with what each entry names: a
+ * record's type and its case's key and state, or a case's process, key
+ * and state (NULL when gone). */
 typedef struct ds_timeline_row {
 	const char *kind;
 	int64_t ref;
 	ds_time at;
+	const char *type;            /* record type, or the case's process */
+	const char *key;             /* the case's key */
+	const char *state;           /* the case's state */
 } ds_timeline_row;
 int ds_store_timeline_list(ds_store *s, int64_t profile_id,
 			   int (*fn)(void *ud, const ds_timeline_row *r),

@@ -52,10 +52,46 @@ struct ds_store_ops {
 	int (*timer_done)(ds_store *, int64_t, ds_time, bool, bool *,
 			  ds_err *);
 	int64_t (*timer_pending_count)(ds_store *);
-	int (*profile_upsert)(ds_store *, const char *, const char *, ds_time,
-			      int64_t *, bool *, ds_err *);
-	int (*profile_find_email)(ds_store *, const char *, ds_arena *,
-				  ds_profile_row *, ds_err *);
+	int (*profile_create)(ds_store *, ds_time, int64_t *, ds_err *);
+	int (*profile_get)(ds_store *, int64_t, ds_profile_row *, ds_err *);
+	int (*profile_list)(ds_store *, int (*)(void *, const ds_profile_row *),
+			    void *, ds_err *);
+	int (*profile_traits)(ds_store *, int64_t, const ds_traits *, bool, ds_time,
+			      ds_err *);
+	int (*identity_find)(ds_store *, const char *, const char *, const char *,
+			     int (*)(void *, int64_t, int64_t), void *, ds_err *);
+	int (*identity_add)(ds_store *, const ds_identity_row *, ds_err *);
+	int (*identity_list)(ds_store *, int64_t,
+			     int (*)(void *, const ds_identity_row *), void *,
+			     ds_err *);
+	int (*attribute_list)(ds_store *, int64_t,
+			      int (*)(void *, const ds_attribute_row *), void *,
+			      ds_err *);
+	int (*attribute_set)(ds_store *, const ds_attribute_row *, ds_err *);
+	int (*consent_add)(ds_store *, const ds_consent_row *, ds_err *);
+	int (*consent_list)(ds_store *, int64_t, bool,
+			    int (*)(void *, const ds_consent_row *), void *,
+			    ds_err *);
+	int (*interest_add)(ds_store *, int64_t, const char *, ds_time, ds_err *);
+	int (*interest_list)(ds_store *, int64_t, int (*)(void *, const char *),
+			     void *, ds_err *);
+	int (*interest_clear)(ds_store *, int64_t, ds_err *);
+	int (*profile_settle)(ds_store *, int64_t, ds_err *);
+	int (*profile_merge)(ds_store *, ds_merge_row *, ds_err *);
+	int (*profile_unmerge)(ds_store *, int64_t, ds_time, ds_arena *,
+			       ds_merge_row *, ds_err *);
+	int (*merge_get)(ds_store *, int64_t, ds_arena *, ds_merge_row *,
+			 ds_err *);
+	int (*merge_list)(ds_store *, int64_t,
+			  int (*)(void *, const ds_merge_row *), void *,
+			  ds_err *);
+	bool (*kept_apart)(ds_store *, int64_t, int64_t);
+	int (*case_list_profile)(ds_store *, int64_t,
+				 int (*)(void *, const ds_case_row *), void *,
+				 ds_err *);
+	int (*profile_records)(ds_store *, int64_t,
+			       int (*)(void *, const ds_timeline_record *), void *,
+			       ds_err *);
 	int (*timeline_add)(ds_store *, int64_t, const char *, int64_t,
 			    ds_time, ds_err *);
 	int (*timeline_list)(ds_store *, int64_t,

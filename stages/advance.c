@@ -58,19 +58,21 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 {
 	const ds_process *p = ds_config_process_for(rt->cfg, r->type);
 	int rc;
+	r->has_work = false;
 	if (!p) {
 		/* A record no process consumes is kept for the profile store. */
 		const char *rec_json = record_text(env, r, err);
 		if (!rec_json)
 			return DS_STAGE_FAIL;
 		rc = ds_store_record_add(rt->store, env->interaction_id, r->type, rec_json, 0,
-					 rt->now, NULL, err);
+					 rt->now, &r->record_id, err);
 		if (rc)
 			return fail_or_reject(rc);
 		rt->stats.records++;
 		return DS_STAGE_CONTINUE;
 	}
 	r->process = p;
+	r->record_id = 0;
 	const cJSON *k = ds_json_dotted(r->data, p->key);
 	char keybuf[64];
 	const char *key = NULL;
