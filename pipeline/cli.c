@@ -2903,13 +2903,6 @@ static cJSON *traits_json(const ds_traits *t)
 	return o;
 }
 
-/* An attribute's text: a JSON object or array it holds as itself. */
-static cJSON *attr_value_json(const char *v)
-{
-	cJSON *j = (*v == '{' || *v == '[') ? cJSON_Parse(v) : NULL;
-	return j ? j : cJSON_CreateString(v);
-}
-
 static void add_time(cJSON *o, const char *key, ds_time t)
 {
 	char buf[24];
@@ -2932,7 +2925,7 @@ static void add_id(cJSON *o, const char *key, int64_t id)
 /* Everything profile show prints, gathered as JSON first. */
 struct pshow {
 	cJSON *doc;
-	cJSON *emails, *phones, *ids, *attrs, *consent, *history, *interests, *timeline, *merges;
+	cJSON *emails, *phones, *ids, *consent, *history, *interests, *timeline, *merges;
 };
 
 static int ps_identity(void *ud, const ds_identity_row *r)
@@ -2953,20 +2946,30 @@ static int ps_identity(void *ud, const ds_identity_row *r)
 	return 0;
 }
 
-static int ps_attr(void *ud, const ds_attribute_row *r)
+/* An attribute value as profile show gives it: its time as ISO 8601. */
+static void attr_entry_json(cJSON *e)
 {
-	struct pshow *p = ud;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "value", attr_value_json(r->value));
-	add_id(o, "record", r->record_id);
-	if (r->source)
-		cJSON_AddStringToObject(o, "source", r->source);
-	else
-		cJSON_AddNullToObject(o, "source");
-	cJSON_AddNumberToObject(o, "trust", r->trust);
-	add_time(o, "at", r->at);
-	cJSON_AddItemToObject(p->attrs, r->name, o);
-	return 0;
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(e, "at");
+	ds_time t = cJSON_IsNumber(at) ? (ds_time)at->valuedouble : 0;
+	cJSON_DeleteItemFromObjectCaseSensitive(e, "at");
+	add_time(e, "at", t);
+	if (!cJSON_GetObjectItemCaseSensitive(e, "record"))
+		cJSON_AddNullToObject(e, "record");
+	if (!cJSON_GetObjectItemCaseSensitive(e, "source"))
+		cJSON_AddNullToObject(e, "source");
+}
+
+static void ps_attributes(struct pshow *p, const char *text)
+{
+	cJSON *cur = ds_profile_attributes(text, false), *old = ds_profile_attributes(text, true);
+	cJSON *it, *e;
+	cJSON_ArrayForEach(it, cur)
+		attr_entry_json(it);
+	cJSON_ArrayForEach(it, old)
+		cJSON_ArrayForEach(e, it)
+			attr_entry_json(e);
+	cJSON_ReplaceItemInObjectCaseSensitive(p->doc, "attributes", cur);
+	cJSON_ReplaceItemInObjectCaseSensitive(p->doc, "attribute_history", old);
 }
 
 static cJSON *consent_json(const ds_consent_row *r, bool with_what)
@@ -3044,8 +3047,11 @@ static int ps_merge(void *ud, const ds_merge_row *m)
 static cJSON *profile_doc(ds_store *s, int64_t pid, ds_err *err)
 {
 	ds_profile_row p;
-	if (ds_store_profile_get(s, pid, &p, err))
+	ds_arena *a = ds_arena_new(4096);
+	if (!a || ds_store_profile_get(s, pid, a, &p, err)) {
+		ds_arena_free(a);
 		return NULL;
+	}
 	struct pshow v = { .doc = cJSON_CreateObject() };
 	cJSON *d = v.doc;
 	cJSON_AddNumberToObject(d, "id", (double)p.id);
@@ -3054,7 +3060,10 @@ static cJSON *profile_doc(ds_store *s, int64_t pid, ds_err *err)
 	v.emails = cJSON_AddArrayToObject(d, "emails");
 	v.phones = cJSON_AddArrayToObject(d, "phones");
 	v.ids = cJSON_AddArrayToObject(d, "identities");
-	v.attrs = cJSON_AddObjectToObject(d, "attributes");
+	cJSON_AddObjectToObject(d, "attributes");
+	cJSON_AddObjectToObject(d, "attribute_history");
+	ps_attributes(&v, p.attributes);
+	ds_arena_free(a);
 	v.consent = cJSON_AddObjectToObject(d, "consent");
 	v.history = cJSON_AddArrayToObject(d, "consent_history");
 	cJSON *traits = traits_json(&p.traits);
@@ -3065,7 +3074,6 @@ static cJSON *profile_doc(ds_store *s, int64_t pid, ds_err *err)
 	v.timeline = cJSON_AddArrayToObject(d, "timeline");
 	v.merges = cJSON_AddArrayToObject(d, "merges");
 	if (ds_store_identity_list(s, pid, ps_identity, &v, err) ||
-	    ds_store_attribute_list(s, pid, ps_attr, &v, err) ||
 	    ds_store_consent_list(s, pid, false, ps_consent, &v, err) ||
 	    ds_store_consent_list(s, pid, true, ps_history, &v, err) ||
 	    ds_store_interest_list(s, pid, ps_interest, &v, err) ||

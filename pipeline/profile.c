@@ -1,10 +1,20 @@
 /*
  * profile.c - the customer profile store; see profile.h.
  *
- * The hot path is one record: its identities are looked up (one indexed
- * query each), the profile's current attributes read once and only what
- * changes written, and the traits and last interaction updated in one
- * statement. Merges, unmerges and rebuilds are rare and do more.
+ * The hot path is one record: its strong identities are looked up (one
+ * indexed query each, which also reads the profile's attributes and last
+ * interaction), and what changes of the attributes, traits and last
+ * interaction is written in one statement. Merges, unmerges and rebuilds
+ * are rare and do more.
+ *
+ * A profile's attributes are one JSON document: for each name, the values
+ * that were current in turn, best first (by trust, then time), each with
+ * the record, source, trust and time that gave it:
+ *   {"name": [{"value": "Hélène Dupré", "record": 11,
+ *              "source": "api-offers", "trust": 2, "at": 1795510800}]}
+ * A merge puts the two lists of a name together in that order; an unmerge
+ * takes out the values the merged profile brought. At most
+ * MAX_ATTR_VALUES values are kept per name (the worst go).
  */
 #include "profile.h"
 
@@ -18,10 +28,21 @@
 #include "normalize.h"
 
 #define MAX_ATTRS 32
-#define MAX_ATTR_VALUE 4096
+#define MAX_ATTR_VALUE 4096          /* bytes of text in one value */
+#define MAX_ATTR_VALUES 16           /* values kept per attribute */
 #define MAX_HITS 16
 #define MAX_INTERESTS 256
 #define MAX_INTEREST 100
+
+/* Distinct profile ids, ascending, with their last interaction and
+ * attributes when known (0, NULL: not known). */
+typedef struct hits {
+	int64_t v[MAX_HITS];
+	ds_time last[MAX_HITS];
+	const char *attrs[MAX_HITS];
+	int64_t digest[MAX_HITS];    /* the attributes' digest */
+	size_t n;
+} hits;
 
 typedef struct fact_id {
 	const ds_identity_kind *kind;
@@ -29,11 +50,12 @@ typedef struct fact_id {
 	const char *value;
 	bool shared;
 	int64_t found;               /* the profile it led to, 0: none */
+	hits roots;                  /* the profiles holding it (merges followed) */
 } fact_id;
 
 typedef struct fact_attr {
 	const char *name;
-	const char *value;
+	const cJSON *value;          /* in the record or case data */
 } fact_attr;
 
 /* What one record says about its person. */
@@ -42,13 +64,8 @@ typedef struct facts {
 	size_t nids;
 	fact_attr attrs[MAX_ATTRS];
 	size_t nattrs;
+	int64_t digest;              /* of the attributes and their source */
 } facts;
-
-/* Distinct profile ids, in the order met. */
-typedef struct hits {
-	int64_t v[MAX_HITS];
-	size_t n;
-} hits;
 
 static bool hit_has(const hits *h, int64_t id)
 {
@@ -58,10 +75,23 @@ static bool hit_has(const hits *h, int64_t id)
 	return false;
 }
 
-static void hit_add(hits *h, int64_t id)
+/* Adds id in ascending order: the oldest profile first. */
+static void hit_add(hits *h, int64_t id, ds_time last, const char *attrs, int64_t digest)
 {
-	if (id && !hit_has(h, id) && h->n < MAX_HITS)
-		h->v[h->n++] = id;
+	if (!id || hit_has(h, id) || h->n >= MAX_HITS)
+		return;
+	size_t i = h->n;
+	for (; i > 0 && h->v[i - 1] > id; i--) {
+		h->v[i] = h->v[i - 1];
+		h->last[i] = h->last[i - 1];
+		h->attrs[i] = h->attrs[i - 1];
+		h->digest[i] = h->digest[i - 1];
+	}
+	h->v[i] = id;
+	h->last[i] = last;
+	h->attrs[i] = attrs;
+	h->digest[i] = digest;
+	h->n++;
 }
 
 /* ---- reading facts ---- */
@@ -98,22 +128,28 @@ static int add_id(ds_arena *a, facts *f, const ds_identity_kind *k, const char *
 			return DS_OK;
 	if (f->nids >= DS_PROFILE_MAX_IDS)
 		return DS_OK;
-	f->ids[f->nids++] = (fact_id){ k, scope, v, ds_profile_is_shared(k, v), 0 };
+	fact_id *id = &f->ids[f->nids++];
+	memset(id, 0, sizeof *id);
+	id->kind = k;
+	id->scope = scope;
+	id->value = v;
+	id->shared = ds_profile_is_shared(k, v);
 	return DS_OK;
 }
 
-/* An attribute's text: strings as they are, other values as JSON. */
-static const char *attr_text(ds_arena *a, const cJSON *v)
+/* Whether v is a value an attribute may hold: not null, at most
+ * MAX_ATTR_VALUE bytes of text in all, 4 levels deep. */
+static bool attr_value_ok(const cJSON *v, int depth, size_t *bytes)
 {
+	if (!v || cJSON_IsNull(v) || depth > 4)
+		return false;
 	if (cJSON_IsString(v))
-		return *v->valuestring && strlen(v->valuestring) <= MAX_ATTR_VALUE ? v->valuestring
-										      : NULL;
-	if (!v || cJSON_IsNull(v))
-		return NULL;
-	char *json = cJSON_PrintUnformatted(v);
-	const char *text = json && strlen(json) <= MAX_ATTR_VALUE ? ds_arena_strdup(a, json) : NULL;
-	cJSON_free(json);
-	return text;
+		*bytes += strlen(v->valuestring);
+	*bytes += v->string ? strlen(v->string) : 0;
+	for (const cJSON *c = v->child; c && *bytes <= MAX_ATTR_VALUE; c = c->next)
+		if (!attr_value_ok(c, depth + 1, bytes))
+			return false;
+	return *bytes <= MAX_ATTR_VALUE && !(cJSON_IsString(v) && !*v->valuestring);
 }
 
 static int gather(const ds_profile_rules *rules, const ds_profile_block *b, const cJSON *data,
@@ -141,14 +177,226 @@ static int gather(const ds_profile_rules *rules, const ds_profile_block *b, cons
 		for (size_t k = 0; k < f->nattrs && !known; k++)
 			known = !strcmp(f->attrs[k].name, fd->name);
 		for (size_t p = 0; !known && p < fd->npaths && f->nattrs < MAX_ATTRS; p++) {
-			const char *text = attr_text(a, ds_json_dotted(data, fd->paths[p]));
-			if (text) {
-				f->attrs[f->nattrs++] = (fact_attr){ fd->name, text };
+			const cJSON *v = ds_json_dotted(data, fd->paths[p]);
+			size_t bytes = 0;
+			if (attr_value_ok(v, 0, &bytes)) {
+				f->attrs[f->nattrs++] = (fact_attr){ fd->name, v };
 				known = true;
 			}
 		}
 	}
 	return DS_OK;
+}
+
+/* ---- attributes ---- */
+
+static cJSON *attrs_parse(const char *text)
+{
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		o = cJSON_CreateObject();
+	}
+	return o;
+}
+
+static double entry_num(const cJSON *e, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Whether value a comes before b: more trusted, or as trusted and later. */
+static bool ranks_before(const cJSON *a, const cJSON *b)
+{
+	double ta = entry_num(a, "trust"), tb = entry_num(b, "trust");
+	return ta > tb || (ta == tb && entry_num(a, "at") > entry_num(b, "at"));
+}
+
+static void trim(cJSON *list)
+{
+	while (cJSON_GetArraySize(list) > MAX_ATTR_VALUES)
+		cJSON_DeleteItemFromArray(list, cJSON_GetArraySize(list) - 1);
+}
+
+/* Puts e (taken) into list before the first value it ranks before. */
+static void insert_ranked(cJSON *list, cJSON *e)
+{
+	int i = 0;
+	const cJSON *x = list->child;
+	while (x && !ranks_before(e, x)) {
+		x = x->next;
+		i++;
+	}
+	if (x)
+		cJSON_InsertItemInArray(list, i, e);
+	else
+		cJSON_AddItemToArray(list, e);
+	trim(list);
+}
+
+/* The values of f that win over attrs' current ones: from a more trusted
+ * source, or from as trusted a source and not older (and different).
+ * *changed tells whether attrs changed. DS_ENOMEM. */
+static int attrs_apply(cJSON *attrs, const facts *f, const ds_profile_input *in, int trust,
+		       bool *changed)
+{
+	for (size_t i = 0; i < f->nattrs; i++) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(attrs, f->attrs[i].name);
+		const cJSON *cur = cJSON_IsArray(list) ? list->child : NULL;
+		double ct = entry_num(cur, "trust"), cat = entry_num(cur, "at");
+		bool wins = !cur || trust > ct ||
+			    (trust == ct && (double)in->at >= cat &&
+			     !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(cur, "value"),
+					    f->attrs[i].value, true));
+		if (!wins)
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		cJSON *v = cJSON_Duplicate(f->attrs[i].value, true);
+		if (!e || !v) {
+			cJSON_Delete(e);
+			cJSON_Delete(v);
+			return DS_ENOMEM;
+		}
+		cJSON_AddItemToObject(e, "value", v);
+		if (in->record_id)
+			cJSON_AddNumberToObject(e, "record", (double)in->record_id);
+		if (in->source)
+			cJSON_AddStringToObject(e, "source", in->source);
+		cJSON_AddNumberToObject(e, "trust", trust);
+		cJSON_AddNumberToObject(e, "at", (double)in->at);
+		if (!cJSON_IsArray(list)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(attrs, f->attrs[i].name);
+			if (!(list = cJSON_AddArrayToObject(attrs, f->attrs[i].name))) {
+				cJSON_Delete(e);
+				return DS_ENOMEM;
+			}
+		}
+		cJSON_InsertItemInArray(list, 0, e);
+		trim(list);
+		*changed = true;
+	}
+	return DS_OK;
+}
+
+/* Whether every value of f is the current one of attrs. */
+static bool attrs_hold(const cJSON *attrs, const facts *f)
+{
+	for (size_t i = 0; i < f->nattrs; i++) {
+		const cJSON *list = cJSON_GetObjectItemCaseSensitive(attrs, f->attrs[i].name);
+		const cJSON *cur = cJSON_IsArray(list) ? list->child : NULL;
+		if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(cur, "value"), f->attrs[i].value,
+				   true))
+			return false;
+	}
+	return true;
+}
+
+/* FNV-1a over bytes. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211u;
+	return h;
+}
+
+static uint64_t hash_json(uint64_t h, const cJSON *v)
+{
+	h = fnv(h, &v->type, sizeof v->type);
+	if (v->string)
+		h = fnv(h, v->string, strlen(v->string) + 1);
+	if (cJSON_IsString(v))
+		h = fnv(h, v->valuestring, strlen(v->valuestring) + 1);
+	else if (cJSON_IsNumber(v))
+		h = fnv(h, &v->valuedouble, sizeof v->valuedouble);
+	for (const cJSON *c = v->child; c; c = c->next)
+		h = hash_json(h, c);
+	return h;
+}
+
+/* A digest of f's attributes and their source (0 when none): a record
+ * with the digest the profile keeps says exactly what its attributes hold
+ * already, so it changes nothing. */
+static int64_t attrs_digest(const facts *f, const char *source)
+{
+	if (!f->nattrs)
+		return 0;
+	uint64_t h = 14695981039346656037u;
+	h = fnv(h, source ? source : "", source ? strlen(source) + 1 : 1);
+	for (size_t i = 0; i < f->nattrs; i++) {
+		h = fnv(h, f->attrs[i].name, strlen(f->attrs[i].name) + 1);
+		h = hash_json(h, f->attrs[i].value);
+	}
+	int64_t d = (int64_t)(h >> 1);
+	return d ? d : 1;
+}
+
+/* The values of b joined to a's, each at its rank (a's first among equals). */
+static void attrs_union(cJSON *a, const cJSON *b)
+{
+	const cJSON *name;
+	cJSON_ArrayForEach(name, b) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(a, name->string);
+		if (!cJSON_IsArray(list) && !(list = cJSON_AddArrayToObject(a, name->string)))
+			continue;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, name) {
+			cJSON *copy = cJSON_Duplicate(e, true);
+			if (copy)
+				insert_ranked(list, copy);
+		}
+	}
+}
+
+/* a without the values b holds (those a merge brought). */
+static void attrs_minus(cJSON *a, const cJSON *b)
+{
+	const cJSON *name;
+	cJSON_ArrayForEach(name, b) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(a, name->string);
+		const cJSON *e;
+		cJSON_ArrayForEach(e, name) {
+			int i = 0;
+			for (cJSON *x = cJSON_IsArray(list) ? list->child : NULL; x; x = x->next, i++) {
+				if (cJSON_Compare(x, e, true)) {
+					cJSON_DeleteItemFromArray(list, i);
+					break;
+				}
+			}
+		}
+		if (cJSON_IsArray(list) && !cJSON_GetArraySize(list))
+			cJSON_DeleteItemFromObjectCaseSensitive(a, name->string);
+	}
+}
+
+/* attrs as text in the arena; NULL when out of memory. */
+static const char *attrs_text(ds_arena *a, const cJSON *attrs)
+{
+	char *t = cJSON_PrintUnformatted(attrs);
+	const char *out = t ? ds_arena_strdup(a, t) : NULL;
+	cJSON_free(t);
+	return out;
+}
+
+cJSON *ds_profile_attributes(const char *text, bool history)
+{
+	cJSON *all = attrs_parse(text), *out = cJSON_CreateObject();
+	const cJSON *name;
+	cJSON_ArrayForEach(name, all) {
+		const cJSON *e = history ? name->child ? name->child->next : NULL : name->child;
+		if (!cJSON_IsObject(e))
+			continue;
+		if (history) {
+			cJSON *list = cJSON_AddArrayToObject(out, name->string);
+			for (; e; e = e->next)
+				cJSON_AddItemToArray(list, cJSON_Duplicate(e, true));
+		} else {
+			cJSON_AddItemToObject(out, name->string, cJSON_Duplicate(e, true));
+		}
+	}
+	cJSON_Delete(all);
+	return out;
 }
 
 /* ---- finding a profile ---- */
@@ -157,7 +405,7 @@ int ds_profile_root(ds_store *s, int64_t pid, int64_t *root, ds_err *err)
 {
 	for (int depth = 0; depth < DS_PROFILE_MAX_DEPTH; depth++) {
 		ds_profile_row p;
-		int rc = ds_store_profile_get(s, pid, &p, err);
+		int rc = ds_store_profile_get(s, pid, NULL, &p, err);
 		if (rc)
 			return rc;
 		if (!p.merged_into) {
@@ -172,28 +420,37 @@ int ds_profile_root(ds_store *s, int64_t pid, int64_t *root, ds_err *err)
 
 struct find_ctx {
 	ds_store *s;
-	hits *h;
+	ds_arena *a;                 /* keeps the attributes, or NULL */
+	int64_t digest;              /* attributes with this digest need no copy */
+	hits **h;                    /* per key */
 	ds_err *err;
 };
 
-static int on_found(void *ud, int64_t pid, int64_t merged_into)
+static int on_found(void *ud, size_t key, const ds_identity_hit *hit)
 {
 	struct find_ctx *c = ud;
-	int64_t root = pid;
-	if (merged_into) {
-		int rc = ds_profile_root(c->s, merged_into, &root, c->err);
+	int64_t root = hit->profile_id;
+	if (hit->merged_into) {
+		int rc = ds_profile_root(c->s, hit->merged_into, &root, c->err);
 		if (rc)
 			return rc;
 	}
-	hit_add(c->h, root);
+	bool own = !hit->merged_into;
+	bool same = own && c->digest && hit->attrs_digest == c->digest;
+	const char *attrs = own && !same && c->a && hit->attributes
+			    ? ds_arena_strdup(c->a, hit->attributes) : NULL;
+	hit_add(c->h[key], root, own ? hit->last_interaction_at : 0, attrs,
+		own ? hit->attrs_digest : 0);
 	return 0;
 }
 
-static int find_roots(ds_store *s, const char *kind, const char *scope, const char *value,
-		      hits *h, ds_err *err)
+/* The profiles holding each of keys[0..n), into *h[i]; their attributes
+ * are copied into a unless their digest is digest. */
+static int find_roots(ds_store *s, ds_arena *a, int64_t digest, const ds_identity_key *keys,
+		      size_t n, hits **h, ds_err *err)
 {
-	struct find_ctx c = { s, h, err };
-	return ds_store_identity_find(s, kind, scope, value, on_found, &c, err);
+	struct find_ctx c = { s, a, digest, h, err };
+	return ds_store_identity_find(s, keys, n, on_found, &c, err);
 }
 
 /* Why a record merged two profiles, for the merge log. */
@@ -215,27 +472,64 @@ static const char *merge_reason(ds_arena *a, const facts *f, int64_t survivor, i
 			       y->value, merged);
 }
 
+/* What resolve found: the profile, and what the lookups told of it. */
+typedef struct lookup {
+	int64_t pid;
+	ds_time last;                /* last interaction, 0: not known */
+	const char *attrs;           /* attributes, NULL: not known */
+	int64_t digest;              /* their digest, 0: not known */
+	bool created;                /* with the record's attributes and time */
+} lookup;
+
+/* A new profile with what the record says of its attributes. */
+static int create(ds_store *s, ds_arena *a, const facts *f, const ds_profile_input *in, int trust,
+		  int64_t *pid, ds_err *err)
+{
+	cJSON *attrs = cJSON_CreateObject();
+	bool changed = false;
+	int rc = attrs ? attrs_apply(attrs, f, in, trust, &changed) : DS_ENOMEM;
+	const char *text = rc ? NULL : attrs_text(a, attrs);
+	cJSON_Delete(attrs);
+	if (!text)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	return ds_store_profile_create(s, in->at, text, f->digest, in->at, pid, err);
+}
+
 /* The profile of facts: see profile.h. prefer is the case's profile, kept
  * when no strong identity says otherwise. */
-static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer, int64_t record_id,
-		   ds_time at, int64_t *out, ds_err *err)
+static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
+		   const ds_profile_input *in, lookup *out, ds_err *err)
 {
+	int64_t record_id = in->record_id;
+	ds_time at = in->at;
 	ds_store *s = rt->store;
 	hits strong = { .n = 0 }, weak = { .n = 0 };
 	bool any_strong = false;
 	int rc;
-	*out = 0;
+	memset(out, 0, sizeof *out);
+	ds_identity_key keys[DS_PROFILE_MAX_IDS];
+	ds_identity_row add[DS_PROFILE_MAX_IDS];
+	size_t nadd = 0;
+	hits *into[DS_PROFILE_MAX_IDS];
+	size_t n = 0;
 	for (size_t i = 0; i < f->nids; i++) {
 		fact_id *id = &f->ids[i];
+		any_strong = any_strong || (id->kind->merge && !id->shared);
 		if (id->shared)
 			continue;
-		hits h = { .n = 0 };
-		if ((rc = find_roots(s, id->kind->name, id->scope, id->value, &h, err)))
-			return rc;
-		id->found = h.n ? h.v[0] : 0;
-		any_strong = any_strong || id->kind->merge;
-		for (size_t k = 0; k < h.n; k++)
-			hit_add(id->kind->merge ? &strong : &weak, h.v[k]);
+		keys[n] = (ds_identity_key){ id->kind->name, id->scope, id->value };
+		into[n++] = &id->roots;
+	}
+	/* One query: the strong identities decide, the weak ones only when no
+	 * strong one is given, and the rows found are not written again. */
+	if (n && (rc = find_roots(s, a, f->digest, keys, n, into, err)))
+		return rc;
+	for (size_t i = 0; i < f->nids; i++) {
+		fact_id *id = &f->ids[i];
+		id->found = id->roots.n ? id->roots.v[0] : 0;
+		for (size_t k = 0; k < id->roots.n; k++)
+			hit_add(id->kind->merge ? &strong : &weak, id->roots.v[k], id->roots.last[k],
+				id->roots.attrs[k], id->roots.digest[k]);
 	}
 	/* The profiles this record is about: one, or several merged into the
 	 * oldest of them. */
@@ -248,18 +542,33 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer, int64_
 			pid = weak.v[0];
 		else if (!f->nids)
 			return DS_OK;
-		else if ((rc = ds_store_profile_create(s, at, &pid, err)))
+		else if ((rc = create(s, a, f, in, ds_profile_trust(rt->cfg->profiles, in->source),
+				      &pid, err)))
 			return rc;
-		hit_add(&group, pid);
+		else
+			out->created = true;
+		hit_add(&group, pid, 0, NULL, 0);
+		if (weak.n && pid == weak.v[0]) {
+			out->last = weak.last[0];
+			out->attrs = weak.attrs[0];
+			out->digest = weak.digest[0];
+		}
 	} else {
 		int64_t target = hit_has(&strong, prefer) ? prefer : strong.v[0];
-		hit_add(&group, target);
+		hit_add(&group, target, 0, NULL, 0);
 		for (size_t i = 0; i < strong.n; i++) {
-			bool apart = false;
+			bool apart = hit_has(&group, strong.v[i]);
 			for (size_t g = 0; g < group.n && !apart; g++)
 				apart = ds_store_kept_apart(s, group.v[g], strong.v[i]);
 			if (!apart)
-				hit_add(&group, strong.v[i]);
+				hit_add(&group, strong.v[i], 0, NULL, 0);
+		}
+		for (size_t i = 0; group.n == 1 && i < strong.n; i++) {
+			if (strong.v[i] == target) {
+				out->last = strong.last[i];
+				out->attrs = strong.attrs[i];
+				out->digest = strong.digest[i];
+			}
 		}
 		pid = group.v[0];
 		for (size_t g = 1; g < group.n; g++)
@@ -276,16 +585,21 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer, int64_
 	}
 	for (size_t i = 0; i < f->nids; i++) {
 		const fact_id *id = &f->ids[i];
-		/* A strong identity of a profile kept apart from this one stays
-		 * that profile's. */
-		if (id->kind->merge && id->found && !hit_has(&group, id->found))
+		/* Held already by the profile (or one merged into it): not
+		 * written again; a strong identity of another profile, kept
+		 * apart from this one, stays that profile's. */
+		bool held = false;
+		for (size_t k = 0; k < id->roots.n && !held; k++)
+			held = hit_has(&group, id->roots.v[k]);
+		if (held || (id->kind->merge && id->roots.n))
 			continue;
-		ds_identity_row r = { .profile_id = pid, .kind = id->kind->name, .scope = id->scope,
-				      .value = id->value, .record_id = record_id, .at = at };
-		if ((rc = ds_store_identity_add(s, &r, err)))
-			return rc;
+		add[nadd++] = (ds_identity_row){ .profile_id = pid, .kind = id->kind->name,
+						 .scope = id->scope, .value = id->value,
+						 .record_id = record_id, .at = at };
 	}
-	*out = pid;
+	if (nadd && (rc = ds_store_identity_add(s, add, nadd, err)))
+		return rc;
+	out->pid = pid;
 	return DS_OK;
 }
 
@@ -416,10 +730,12 @@ static bool needs_data(const ds_process *p)
 }
 
 /* Adds to pid's traits the change from old to now (counts and money by
- * difference, dates and times when later); a date or time that went back
- * makes the profile's traits computed again. */
-static int apply_traits(ds_store *s, const ds_config *cfg, int64_t pid, const ds_traits *old,
-			const ds_traits *now, ds_time at, ds_err *err)
+ * difference, dates and times when later), with the new attributes when
+ * attrs is not NULL, in one statement; a date or time that went back makes
+ * the profile's traits computed again. */
+static int update_profile(ds_store *s, const ds_config *cfg, int64_t pid, const char *attrs,
+			  const int64_t *digest, const ds_traits *old, const ds_traits *now,
+			  ds_time at, ds_err *err)
 {
 	ds_traits d;
 	bool any = false, back = false;
@@ -433,7 +749,9 @@ static int apply_traits(ds_store *s, const ds_config *cfg, int64_t pid, const ds
 		}
 		any = any || d.v[k];
 	}
-	int rc = any ? ds_store_profile_traits(s, pid, &d, true, at, err) : DS_OK;
+	int rc = any || attrs || digest
+		 ? ds_store_profile_update(s, pid, attrs, digest, any ? &d : NULL, true, at, err)
+		 : DS_OK;
 	if (!rc && back)
 		rc = ds_profile_rebuild(s, cfg, pid, at, true, NULL, NULL, NULL, err);
 	return rc;
@@ -485,7 +803,7 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		return rc;
 	w->counted = now;
 	w->counted_known = true;
-	return apply_traits(rt->store, rt->cfg, pid, &old, &now, rt->now, err);
+	return update_profile(rt->store, rt->cfg, pid, NULL, NULL, &old, &now, rt->now, err);
 }
 
 /* ---- rebuilding ---- */
@@ -604,7 +922,7 @@ int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	ds_profile_row p;
 	struct stored_interests si = { &r, 0, true };
-	int rc = ds_store_profile_get(s, pid, &p, err);
+	int rc = ds_store_profile_get(s, pid, NULL, &p, err);
 	if (!rc)
 		rc = ds_store_case_list_profile(s, pid, rebuild_case, &r, err);
 	if (!rc)
@@ -621,7 +939,7 @@ int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 		*same = !memcmp(&p.traits, &r.t, sizeof r.t) && si.same && si.n == r.ninterests;
 	if (!write)
 		goto done;
-	if ((rc = ds_store_profile_traits(s, pid, &r.t, false, at, err)) ||
+	if ((rc = ds_store_profile_update(s, pid, NULL, NULL, &r.t, false, at, err)) ||
 	    (rc = ds_store_interest_clear(s, pid, err)))
 		goto done;
 	for (size_t i = 0; i < r.ninterests && !rc; i++)
@@ -638,25 +956,48 @@ int ds_profile_merge(ds_store *s, const ds_config *cfg, int64_t survivor, int64_
 		     ds_err *err)
 {
 	ds_profile_row a, b;
+	ds_arena *ar = ds_arena_new(4096);
+	cJSON *attrs = NULL, *battrs = NULL;
+	const char *text;
 	int rc;
-	if (survivor == merged)
-		return ds_err_set(err, DS_EREFUSED, "a profile cannot be merged into itself");
-	if ((rc = ds_store_profile_get(s, survivor, &a, err)) ||
-	    (rc = ds_store_profile_get(s, merged, &b, err)))
-		return rc;
-	if (a.merged_into || b.merged_into)
-		return ds_err_set(err, DS_EREFUSED, "profile %" PRId64 " was merged into profile %"
-				  PRId64 " already", a.merged_into ? survivor : merged,
-				  a.merged_into ? a.merged_into : b.merged_into);
+	if (!ar)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (survivor == merged) {
+		rc = ds_err_set(err, DS_EREFUSED, "a profile cannot be merged into itself");
+		goto done;
+	}
+	if ((rc = ds_store_profile_get(s, survivor, ar, &a, err)) ||
+	    (rc = ds_store_profile_get(s, merged, ar, &b, err)))
+		goto done;
+	if (a.merged_into || b.merged_into) {
+		rc = ds_err_set(err, DS_EREFUSED, "profile %" PRId64 " was merged into profile %" PRId64
+				" already", a.merged_into ? survivor : merged,
+				a.merged_into ? a.merged_into : b.merged_into);
+		goto done;
+	}
 	ds_merge_row m = { .survivor = survivor, .merged = merged, .at = at,
 			   .record_id = record_id, .reason = reason };
+	const int64_t zero = 0;
+	attrs = attrs_parse(a.attributes);
+	battrs = attrs_parse(b.attributes);
+	if (attrs && battrs)
+		attrs_union(attrs, battrs);
+	if (!attrs || !battrs || !(text = attrs_text(ar, attrs))) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
 	if ((rc = ds_store_profile_merge(s, &m, err)) ||
+	    (rc = ds_store_profile_update(s, survivor, text, &zero, NULL, true, at, err)) ||
 	    (rc = ds_store_profile_settle(s, survivor, err)) ||
 	    (rc = ds_profile_rebuild(s, cfg, survivor, at, true, NULL, NULL, NULL, err)))
-		return rc;
+		goto done;
 	if (merge_id)
 		*merge_id = m.id;
-	return DS_OK;
+done:
+	cJSON_Delete(attrs);
+	cJSON_Delete(battrs);
+	ds_arena_free(ar);
+	return rc;
 }
 
 struct active_merge {
@@ -680,7 +1021,7 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 {
 	ds_profile_row p;
 	struct active_merge c = { pid, 0, 0 };
-	int rc = ds_store_profile_get(s, pid, &p, err);
+	int rc = ds_store_profile_get(s, pid, NULL, &p, err);
 	if (!rc)
 		rc = ds_store_merge_list(s, pid, find_active, &c, err);
 	if (rc)
@@ -690,6 +1031,22 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 				  pid, c.count ? " (profiles were merged into it: unmerge those "
 				  "by their own ids, as `profile show` lists them)" : "");
 	if ((rc = ds_store_profile_unmerge(s, c.id, at, a, out, err)) ||
+	    (rc = ds_store_profile_get(s, out->survivor, a, &p, err)))
+		return rc;
+	/* The survivor keeps its values and those that came since; the
+	 * merged profile gets back the values it had. */
+	cJSON *attrs = attrs_parse(p.attributes), *brought = attrs_parse(out->attributes);
+	if (attrs && brought)
+		attrs_minus(attrs, brought);
+	const char *text = attrs && brought ? attrs_text(a, attrs) : NULL;
+	cJSON_Delete(attrs);
+	cJSON_Delete(brought);
+	if (!text)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	const int64_t zero = 0;
+	if ((rc = ds_store_profile_update(s, out->survivor, text, &zero, NULL, true, at, err)) ||
+	    (rc = ds_store_profile_update(s, out->merged, out->attributes, &zero, NULL, true, at,
+					  err)) ||
 	    (rc = ds_store_profile_settle(s, out->survivor, err)) ||
 	    (rc = ds_store_profile_settle(s, out->merged, err)) ||
 	    (rc = ds_profile_rebuild(s, cfg, out->survivor, at, true, NULL, NULL, NULL, err)) ||
@@ -699,64 +1056,6 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 }
 
 /* ---- one record ---- */
-
-struct current_attr {
-	const char *name;
-	const char *value;
-	int trust;
-	ds_time at;
-};
-
-struct current_attrs {
-	ds_arena *a;
-	struct current_attr v[MAX_ATTRS * 2];
-	size_t n;
-};
-
-static int on_attr(void *ud, const ds_attribute_row *r)
-{
-	struct current_attrs *c = ud;
-	if (c->n >= sizeof c->v / sizeof *c->v)
-		return 0;
-	struct current_attr *x = &c->v[c->n];
-	x->name = ds_arena_strdup(c->a, r->name);
-	x->value = ds_arena_strdup(c->a, r->value);
-	x->trust = r->trust;
-	x->at = r->at;
-	if (x->name && x->value)
-		c->n++;
-	return 0;
-}
-
-/* A value replaces the current one from a more trusted source, or from as
- * trusted a source when it is not older (and differs). */
-static int apply_attrs(ds_runtime *rt, ds_arena *a, const facts *f, int64_t pid,
-		       const ds_profile_input *in, ds_err *err)
-{
-	if (!f->nattrs)
-		return DS_OK;
-	struct current_attrs cur = { .a = a, .n = 0 };
-	int rc = ds_store_attribute_list(rt->store, pid, on_attr, &cur, err);
-	if (rc)
-		return rc;
-	int trust = ds_profile_trust(rt->cfg->profiles, in->source);
-	for (size_t i = 0; i < f->nattrs; i++) {
-		const struct current_attr *c = NULL;
-		for (size_t k = 0; k < cur.n && !c; k++)
-			if (!strcmp(cur.v[k].name, f->attrs[i].name))
-				c = &cur.v[k];
-		bool wins = !c || trust > c->trust ||
-			    (trust == c->trust && in->at >= c->at && strcmp(c->value, f->attrs[i].value));
-		if (!wins)
-			continue;
-		ds_attribute_row r = { .profile_id = pid, .name = f->attrs[i].name,
-				       .value = f->attrs[i].value, .record_id = in->record_id,
-				       .source = in->source, .trust = trust, .at = in->at };
-		if ((rc = ds_store_attribute_set(rt->store, &r, err)))
-			return rc;
-	}
-	return DS_OK;
-}
 
 static int apply_consent(ds_runtime *rt, const ds_profile_block *b, int64_t pid,
 			 const ds_profile_input *in, ds_err *err)
@@ -788,15 +1087,13 @@ static int apply_interests(ds_runtime *rt, ds_arena *a, const ds_profile_block *
 	return rc;
 }
 
-/* Links the case of w to pid: its timeline entry, and what it counts moves
- * from the profile it had (computed again) to pid (added to *now). */
-static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, ds_time at, ds_traits *now,
-		     ds_err *err)
+/* Links the case of w to pid: what it counts moves from the profile it
+ * had (computed again) to pid (added to *now). The record's timeline entry
+ * names the case. */
+static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, ds_traits *now, ds_err *err)
 {
 	int64_t old = w->row.profile_id;
 	int rc = ds_store_case_set_profile(rt->store, w->row.id, pid, err);
-	if (!rc)
-		rc = ds_store_timeline_add(rt->store, pid, "case", w->row.id, at, err);
 	w->row.profile_id = pid;
 	if (!rc && old)
 		rc = ds_profile_rebuild(rt->store, rt->cfg, old, rt->now, true, NULL, NULL, NULL,
@@ -833,22 +1130,48 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 	}
 	if (rb && (rc = gather(rules, rb, in->record, in->source, a, f)))
 		return rc;
-	int64_t pid = 0;
-	if ((rc = resolve(rt, a, f, w ? w->row.profile_id : 0, in->record_id, in->at, &pid, err)))
+	f->digest = attrs_digest(f, in->source);
+	lookup fd;
+	if ((rc = resolve(rt, a, f, w ? w->row.profile_id : 0, in, &fd, err)))
 		return rc;
+	int64_t pid = fd.pid;
 	if (!pid)
 		return DS_OK;
 	ds_traits zero, now;
 	memset(&zero, 0, sizeof zero);
 	memset(&now, 0, sizeof now);
-	now.v[DS_TRAIT_LAST_INTERACTION_AT] = in->at;
-	if ((w && w->row.profile_id != pid && (rc = link_case(rt, w, pid, in->at, &now, err))) ||
-	    (rc = apply_attrs(rt, a, f, pid, in, err)) ||
+	/* A known profile's last interaction is written only when it moves;
+	 * a new one has it, and the record's attributes, already. */
+	if (!fd.created && (!fd.last || in->at > fd.last))
+		now.v[DS_TRAIT_LAST_INTERACTION_AT] = in->at;
+	/* The attributes: nothing to do when the profile holds exactly what
+	 * this record says (the same digest). */
+	const char *attrs_out = NULL;
+	int64_t digest = 0;
+	bool new_digest = false;
+	if (f->nattrs && !fd.created && (!f->digest || fd.digest != f->digest)) {
+		ds_profile_row p;
+		if (!fd.attrs && (rc = ds_store_profile_get(rt->store, pid, a, &p, err)))
+			return rc;
+		cJSON *attrs = attrs_parse(fd.attrs ? fd.attrs : p.attributes);
+		bool changed = false;
+		rc = attrs ? attrs_apply(attrs, f, in, ds_profile_trust(rules, in->source), &changed)
+			   : DS_ENOMEM;
+		if (!rc && changed && !(attrs_out = attrs_text(a, attrs)))
+			rc = DS_ENOMEM;
+		digest = attrs && attrs_hold(attrs, f) ? f->digest : 0;
+		new_digest = digest != fd.digest;
+		cJSON_Delete(attrs);
+		if (rc)
+			return ds_err_set(err, rc, "out of memory");
+	}
+	if ((w && w->row.profile_id != pid && (rc = link_case(rt, w, pid, &now, err))) ||
 	    (rc = apply_consent(rt, rb, pid, in, err)) ||
 	    (rc = apply_interests(rt, a, rb, pid, in, err)) ||
 	    (in->record_id &&
 	     (rc = ds_store_timeline_add(rt->store, pid, "record", in->record_id, in->at, err))) ||
-	    (rc = apply_traits(rt->store, rt->cfg, pid, &zero, &now, in->at, err)))
+	    (rc = update_profile(rt->store, rt->cfg, pid, attrs_out, new_digest ? &digest : NULL,
+				 &zero, &now, in->at, err)))
 		return rc;
 	*out = pid;
 	return DS_OK;
@@ -896,8 +1219,9 @@ int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *
 		return ds_err_set(err, DS_ENOTFOUND, "no profile holds %s %s", kind, value);
 	if (rc)
 		return ds_err_set(err, rc, "out of memory");
-	hits h = { .n = 0 };
-	if ((rc = find_roots(s, kind, scope, norm, &h, err)))
+	hits h = { .n = 0 }, *hp = &h;
+	ds_identity_key key = { kind, scope, norm };
+	if ((rc = find_roots(s, NULL, 0, &key, 1, &hp, err)))
 		return rc;
 	if (!h.n)
 		return ds_err_set(err, DS_ENOTFOUND, "no profile holds %s %s", kind, norm);

@@ -82,6 +82,11 @@ int ds_profile_merge(ds_store *s, const ds_config *cfg, int64_t survivor,
 int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid,
 		       ds_time at, ds_arena *a, ds_merge_row *out, ds_err *err);
 
+/* A profile's attributes (ds_profile_row's text) as an object: each name's
+ * current value {value, record, source, trust, at (a ds_time)}, or with
+ * history the values it replaced, best first. The caller frees it. */
+cJSON *ds_profile_attributes(const char *text, bool history);
+
 /* The profile a merged profile lives on in (pid itself when not merged). */
 int ds_profile_root(ds_store *s, int64_t pid, int64_t *root, ds_err *err);
 

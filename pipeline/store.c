@@ -115,29 +115,25 @@ int ds_trait_index(const char *name)
 	return -1;
 }
 
-int ds_store_profile_create(ds_store *s, ds_time at, int64_t *id, ds_err *err)
-{ return s->ops->profile_create(s, at, id, err); }
-int ds_store_profile_get(ds_store *s, int64_t id, ds_profile_row *out, ds_err *err)
-{ return s->ops->profile_get(s, id, out, err); }
+int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
+			    ds_time last, int64_t *id, ds_err *err)
+{ return s->ops->profile_create(s, at, attributes, digest, last, id, err); }
+int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
+{ return s->ops->profile_get(s, id, a, out, err); }
 int ds_store_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row *), void *ud,
 			  ds_err *err)
 { return s->ops->profile_list(s, fn, ud, err); }
-int ds_store_profile_traits(ds_store *s, int64_t id, const ds_traits *t, bool add, ds_time at,
-			    ds_err *err)
-{ return s->ops->profile_traits(s, id, t, add, at, err); }
-int ds_store_identity_find(ds_store *s, const char *kind, const char *scope, const char *value,
-			   int (*fn)(void *, int64_t, int64_t), void *ud, ds_err *err)
-{ return s->ops->identity_find(s, kind, scope, value, fn, ud, err); }
-int ds_store_identity_add(ds_store *s, const ds_identity_row *r, ds_err *err)
-{ return s->ops->identity_add(s, r, err); }
+int ds_store_profile_update(ds_store *s, int64_t id, const char *attributes, const int64_t *digest,
+			    const ds_traits *t, bool add, ds_time at, ds_err *err)
+{ return s->ops->profile_update(s, id, attributes, digest, t, add, at, err); }
+int ds_store_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
+			   int (*fn)(void *, size_t, const ds_identity_hit *), void *ud, ds_err *err)
+{ return s->ops->identity_find(s, keys, n, fn, ud, err); }
+int ds_store_identity_add(ds_store *s, const ds_identity_row *r, size_t n, ds_err *err)
+{ return s->ops->identity_add(s, r, n, err); }
 int ds_store_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const ds_identity_row *),
 			   void *ud, ds_err *err)
 { return s->ops->identity_list(s, pid, fn, ud, err); }
-int ds_store_attribute_list(ds_store *s, int64_t pid,
-			    int (*fn)(void *, const ds_attribute_row *), void *ud, ds_err *err)
-{ return s->ops->attribute_list(s, pid, fn, ud, err); }
-int ds_store_attribute_set(ds_store *s, const ds_attribute_row *r, ds_err *err)
-{ return s->ops->attribute_set(s, r, err); }
 int ds_store_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 { return s->ops->consent_add(s, r, err); }
 int ds_store_consent_list(ds_store *s, int64_t pid, bool history,

@@ -204,21 +204,36 @@ typedef struct ds_profile_row {
 	ds_time updated_at;
 	int64_t merged_into;         /* 0 unless merged into that profile */
 	ds_traits traits;
+	/* JSON: each attribute's values, best first, each with the record,
+	 * source, trust and time that gave it (profile.c keeps it); in the
+	 * arena given to profile_get, NULL when none was */
+	const char *attributes;
+	/* A digest of what the last record said of the attributes when the
+	 * attributes held exactly that, else 0 (profile.c) */
+	int64_t attrs_digest;
 } ds_profile_row;
 
-int ds_store_profile_create(ds_store *s, ds_time at, int64_t *id, ds_err *err);
-/* DS_ENOTFOUND when absent (a merged profile is still found). */
-int ds_store_profile_get(ds_store *s, int64_t id, ds_profile_row *out,
-			 ds_err *err);
-/* Profiles not merged into another, in id order. */
+/* A new profile created at, with its attributes (JSON text) and their
+ * digest, and its last interaction (0: none). */
+int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes,
+			    int64_t digest, ds_time last_interaction, int64_t *id,
+			    ds_err *err);
+/* DS_ENOTFOUND when absent (a merged profile is still found). The
+ * attributes are copied into a when it is not NULL. */
+int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a,
+			 ds_profile_row *out, ds_err *err);
+/* Profiles not merged into another, in id order (attributes as text valid
+ * during the call). */
 int ds_store_profile_list(ds_store *s,
 			  int (*fn)(void *ud, const ds_profile_row *p),
 			  void *ud, ds_err *err);
-/* add: counts and cents are added, dates and times kept at the latest (a
- * 0 leaves them); else every trait is set to t. updated_at becomes at
- * unless it is later already. */
-int ds_store_profile_traits(ds_store *s, int64_t id, const ds_traits *t,
-			    bool add, ds_time at, ds_err *err);
+/* Writes attributes (NULL: unchanged), their digest (NULL: unchanged) and
+ * traits (NULL: unchanged): with add, counts and cents are added, dates
+ * and times kept at the latest (a 0 leaves them); else every trait is set
+ * to t. updated_at becomes at unless it is later already. */
+int ds_store_profile_update(ds_store *s, int64_t id, const char *attributes,
+			    const int64_t *digest, const ds_traits *t, bool add,
+			    ds_time at, ds_err *err);
 
 /* An identity: a normalised email, an E.164 phone, an external id. scope
  * is "" or, for an id that means something only within its source, the
@@ -233,38 +248,34 @@ typedef struct ds_identity_row {
 	ds_time at;
 } ds_identity_row;
 
-/* Each profile holding (kind, scope, value), in id order: fn gets its id
- * and the profile it was merged into (0: none). */
-int ds_store_identity_find(ds_store *s, const char *kind, const char *scope,
-			   const char *value,
-			   int (*fn)(void *ud, int64_t profile_id,
-				     int64_t merged_into),
+/* A profile holding an identity, with what the profile stage needs of it
+ * (valid during the callback). */
+typedef struct ds_identity_hit {
+	int64_t profile_id;
+	int64_t merged_into;         /* 0: none */
+	ds_time last_interaction_at; /* 0: none */
+	const char *attributes;      /* ds_profile_row's */
+	int64_t attrs_digest;
+} ds_identity_hit;
+
+typedef struct ds_identity_key {
+	const char *kind;
+	const char *scope;           /* NULL: "" */
+	const char *value;
+} ds_identity_key;
+
+/* The profiles holding any of keys[0..n) (distinct keys): fn gets the index
+ * of the key and the profile, in no particular order. */
+int ds_store_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
+			   int (*fn)(void *ud, size_t key,
+				     const ds_identity_hit *h),
 			   void *ud, ds_err *err);
-/* Adds the identity to the profile unless it holds it already. */
-int ds_store_identity_add(ds_store *s, const ds_identity_row *r, ds_err *err);
+/* Adds identities r[0..n) to their profiles, each unless held already. */
+int ds_store_identity_add(ds_store *s, const ds_identity_row *r, size_t n,
+			  ds_err *err);
 int ds_store_identity_list(ds_store *s, int64_t profile_id,
 			   int (*fn)(void *ud, const ds_identity_row *r),
 			   void *ud, ds_err *err);
-
-/* An attribute's value and where it came from. */
-typedef struct ds_attribute_row {
-	int64_t profile_id;
-	const char *name;
-	const char *value;           /* text; a JSON object or array as JSON */
-	int64_t record_id;           /* 0: none */
-	const char *source;          /* NULL: none */
-	int trust;
-	ds_time at;                  /* the time of the interaction */
-} ds_attribute_row;
-
-/* The current attributes, by name. */
-int ds_store_attribute_list(ds_store *s, int64_t profile_id,
-			    int (*fn)(void *ud, const ds_attribute_row *r),
-			    void *ud, ds_err *err);
-/* Makes r the current value of its attribute and keeps it in the
- * attribute's history (the caller decided that it wins). */
-int ds_store_attribute_set(ds_store *s, const ds_attribute_row *r,
-			   ds_err *err);
 
 /* A consent statement: granted or withdrawn, for a purpose ("marketing")
  * and a channel (email, sms, post, phone), when, and the interaction that
@@ -298,13 +309,13 @@ int ds_store_interest_list(ds_store *s, int64_t profile_id,
 			   ds_err *err);
 int ds_store_interest_clear(ds_store *s, int64_t profile_id, ds_err *err);
 
-/* Recomputes the current attributes and consent of a profile from their
- * histories (after its history rows moved in a merge or an unmerge). */
+/* Recomputes the current consent of a profile from its history (after
+ * statements moved in a merge or an unmerge). */
 int ds_store_profile_settle(ds_store *s, int64_t profile_id, ds_err *err);
 
-/* A merge: every identity, attribute and consent statement, timeline entry
- * and case of merged moved to survivor; what moved is logged with it so
- * that an unmerge puts exactly that back. */
+/* A merge: every identity, consent statement, timeline entry and case of
+ * merged moved to survivor; what moved, and the attributes merged had, are
+ * logged with it so that an unmerge puts exactly that back. */
 typedef struct ds_merge_row {
 	int64_t id;
 	int64_t survivor;
@@ -313,12 +324,13 @@ typedef struct ds_merge_row {
 	int64_t record_id;           /* the record that linked them, 0: by hand */
 	const char *reason;
 	ds_time undone_at;           /* 0 while in force */
+	const char *attributes;      /* merged's attributes when merged (JSON) */
 } ds_merge_row;
 
 /* Merges m->merged into m->survivor (m->id is set); the merged profile's
- * current attributes, consent and interests are emptied and its traits
- * zeroed, and it points to the survivor. The caller settles the survivor
- * and rebuilds its traits. */
+ * attributes, current consent and interests are emptied and its traits
+ * zeroed, and it points to the survivor. The caller gives the survivor its
+ * attributes, settles its consent and rebuilds its traits. */
 int ds_store_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err);
 /* Moves back what merge id moved, if it is still with the survivor.
  * DS_ENOTFOUND, or DS_EREFUSED when it was undone already or the survivor

@@ -52,22 +52,20 @@ struct ds_store_ops {
 	int (*timer_done)(ds_store *, int64_t, ds_time, bool, bool *,
 			  ds_err *);
 	int64_t (*timer_pending_count)(ds_store *);
-	int (*profile_create)(ds_store *, ds_time, int64_t *, ds_err *);
-	int (*profile_get)(ds_store *, int64_t, ds_profile_row *, ds_err *);
+	int (*profile_create)(ds_store *, ds_time, const char *, int64_t, ds_time,
+			      int64_t *, ds_err *);
+	int (*profile_get)(ds_store *, int64_t, ds_arena *, ds_profile_row *, ds_err *);
 	int (*profile_list)(ds_store *, int (*)(void *, const ds_profile_row *),
 			    void *, ds_err *);
-	int (*profile_traits)(ds_store *, int64_t, const ds_traits *, bool, ds_time,
-			      ds_err *);
-	int (*identity_find)(ds_store *, const char *, const char *, const char *,
-			     int (*)(void *, int64_t, int64_t), void *, ds_err *);
-	int (*identity_add)(ds_store *, const ds_identity_row *, ds_err *);
+	int (*profile_update)(ds_store *, int64_t, const char *, const int64_t *,
+			      const ds_traits *, bool, ds_time, ds_err *);
+	int (*identity_find)(ds_store *, const ds_identity_key *, size_t,
+			     int (*)(void *, size_t, const ds_identity_hit *), void *,
+			     ds_err *);
+	int (*identity_add)(ds_store *, const ds_identity_row *, size_t, ds_err *);
 	int (*identity_list)(ds_store *, int64_t,
 			     int (*)(void *, const ds_identity_row *), void *,
 			     ds_err *);
-	int (*attribute_list)(ds_store *, int64_t,
-			      int (*)(void *, const ds_attribute_row *), void *,
-			      ds_err *);
-	int (*attribute_set)(ds_store *, const ds_attribute_row *, ds_err *);
 	int (*consent_add)(ds_store *, const ds_consent_row *, ds_err *);
 	int (*consent_list)(ds_store *, int64_t, bool,
 			    int (*)(void *, const ds_consent_row *), void *,

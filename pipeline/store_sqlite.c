@@ -102,13 +102,16 @@ static const char *const migrations[] = {
 	"CREATE INDEX interactions_thread ON interactions(identity)"
 	" WHERE identity IS NOT NULL;"
 	"CREATE INDEX records_interaction ON records(interaction_id);",
-	/* 4: the profile store: identities, attributes and consent with their
-	 * history, interests, traits as columns (a filter over them is indexed
-	 * SQL), merges and what each one moved */
+	/* 4: the profile store: identities, attributes (one JSON document per
+	 * profile: values best first, with their provenance) and consent with
+	 * its history, interests, traits as columns (a filter over them is
+	 * indexed SQL), merges and what each one moved */
 	"CREATE TABLE profiles_v4("
 	" id INTEGER PRIMARY KEY,"
 	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
 	" merged_into INTEGER,"
+	" attributes TEXT NOT NULL DEFAULT '{}',"
+	" attrs_digest INTEGER NOT NULL DEFAULT 0,"
 	" orders_count INTEGER NOT NULL DEFAULT 0,"
 	" total_spent INTEGER NOT NULL DEFAULT 0,"
 	" last_order_at TEXT,"
@@ -117,8 +120,10 @@ static const char *const migrations[] = {
 	" offers_rejected INTEGER NOT NULL DEFAULT 0,"
 	" open_complaints INTEGER NOT NULL DEFAULT 0,"
 	" last_interaction_at INTEGER);"
-	"INSERT INTO profiles_v4(id, created_at, updated_at)"
-	" SELECT id, created_at, updated_at FROM profiles;"
+	"INSERT INTO profiles_v4(id, created_at, updated_at, attributes)"
+	" SELECT id, created_at, updated_at, CASE WHEN name IS NULL THEN '{}' ELSE"
+	" json_object('name', json_array(json_object('value', name, 'trust', 1,"
+	" 'at', created_at))) END FROM profiles;"
 	"CREATE TABLE identities("
 	" id INTEGER PRIMARY KEY,"
 	" profile_id INTEGER NOT NULL, kind TEXT NOT NULL,"
@@ -128,20 +133,6 @@ static const char *const migrations[] = {
 	"CREATE INDEX identities_profile ON identities(profile_id);"
 	"INSERT INTO identities(profile_id, kind, value, at)"
 	" SELECT id, 'email', email, created_at FROM profiles WHERE email IS NOT NULL;"
-	"CREATE TABLE attribute_history("
-	" id INTEGER PRIMARY KEY,"
-	" profile_id INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
-	" record_id INTEGER, source TEXT, trust INTEGER NOT NULL, at INTEGER NOT NULL);"
-	"CREATE INDEX attribute_history_profile ON attribute_history(profile_id);"
-	"CREATE TABLE attributes("
-	" profile_id INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
-	" record_id INTEGER, source TEXT, trust INTEGER NOT NULL, at INTEGER NOT NULL,"
-	" PRIMARY KEY(profile_id, name));"
-	"CREATE INDEX attributes_value ON attributes(name, value);"
-	"INSERT INTO attribute_history(profile_id, name, value, trust, at)"
-	" SELECT id, 'name', name, 1, created_at FROM profiles WHERE name IS NOT NULL;"
-	"INSERT INTO attributes(profile_id, name, value, trust, at)"
-	" SELECT id, 'name', name, 1, created_at FROM profiles WHERE name IS NOT NULL;"
 	"CREATE TABLE consent_history("
 	" id INTEGER PRIMARY KEY,"
 	" profile_id INTEGER NOT NULL, purpose TEXT NOT NULL, channel TEXT NOT NULL,"
@@ -179,16 +170,15 @@ enum stmt {
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
-	S_P_CREATE, S_P_GET, S_P_LIST, S_P_TRAITS_ADD, S_P_TRAITS_PUT,
-	S_ID_FIND, S_ID_ADD, S_ID_LIST,
-	S_ATTR_LIST, S_ATTR_HIST, S_ATTR_SET,
+	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
+	S_ID_FIND1, S_ID_FIND2, S_ID_FIND3, S_ID_FIND4, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
 	S_CONSENT_HIST, S_CONSENT_SET, S_CONSENT_LIST, S_CONSENT_HISTORY,
 	S_INTEREST_ADD, S_INTEREST_LIST, S_INTEREST_CLEAR,
-	S_SETTLE_ATTR_DEL, S_SETTLE_ATTR, S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
-	S_MERGE_LOG, S_MERGE_IDS, S_MERGE_ATTR, S_MERGE_CONSENT, S_MERGE_CASES,
-	S_MERGE_TIMELINE, S_MERGE_CLEAR_ATTR, S_MERGE_CLEAR_CONSENT,
+	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
+	S_MERGE_LOG, S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
+	S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
 	S_MERGE_CLEAR_INTERESTS, S_MERGE_MARK,
-	S_UNMERGE_READ, S_UNMERGE_IDS, S_UNMERGE_ATTR, S_UNMERGE_CONSENT,
+	S_UNMERGE_READ, S_UNMERGE_IDS, S_UNMERGE_CONSENT,
 	S_UNMERGE_CASES, S_UNMERGE_TIMELINE, S_UNMERGE_MARK, S_UNMERGE_DONE,
 	S_MERGE_GET, S_MERGE_LIST, S_KEPT_APART,
 	S_CASE_LIST_PROFILE, S_P_RECORDS,
@@ -205,11 +195,11 @@ enum stmt {
 #define ATT_COLS "id, interaction_id, seq, part, filename, content_type, size, sha256"
 #define PROFILE_COLS "id, created_at, updated_at, coalesce(merged_into, 0)," \
 	" orders_count, total_spent, last_order_at, offers_sent, offers_accepted," \
-	" offers_rejected, open_complaints, last_interaction_at"
+	" offers_rejected, open_complaints, last_interaction_at, attributes, attrs_digest"
 #define CONSENT_COLS "profile_id, purpose, channel, granted, at," \
 	" coalesce(interaction_id, 0), coalesce(record_id, 0), source"
 #define MERGE_COLS "id, survivor, merged, at, coalesce(record_id, 0), reason," \
-	" coalesce(undone_at, 0)"
+	" coalesce(undone_at, 0), json_extract(moved, '$.attributes')"
 #define DOC_COLS "d.id, d.case_id, d.audit_id, c.key, d.template, d.path," \
 	" d.sha256, d.size, d.created_at"
 
@@ -259,36 +249,41 @@ static const char *const sql[S_COUNT_] = {
 	[S_TIMER_DONE] = "UPDATE timers SET done_at = ?, fired = ?"
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
-	[S_P_CREATE] = "INSERT INTO profiles(created_at, updated_at) VALUES(?1, ?1)",
+	[S_P_CREATE] = "INSERT INTO profiles(created_at, updated_at, attributes,"
+		" last_interaction_at, attrs_digest) VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4)",
 	[S_P_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
 	[S_P_LIST] = "SELECT " PROFILE_COLS " FROM profiles WHERE merged_into IS NULL ORDER BY id",
 	/* max(a, b) is NULL when either is: coalesce keeps the other. */
-	[S_P_TRAITS_ADD] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+	[S_P_UPDATE_ADD] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
 		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
 		" last_order_at = coalesce(max(last_order_at, ?5), last_order_at, ?5),"
 		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
 		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
 		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
 		" last_interaction_at, ?10) WHERE id = ?1",
-	[S_P_TRAITS_PUT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+	[S_P_UPDATE_PUT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
 		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
 		" last_interaction_at = ?10 WHERE id = ?1",
-	[S_ID_FIND] = "SELECT i.profile_id, coalesce(p.merged_into, 0) FROM identities i"
-		" JOIN profiles p ON p.id = i.profile_id WHERE i.kind = ?1 AND i.value = ?2"
-		" AND i.scope = ?3 ORDER BY i.profile_id",
+	/* One query for up to four identities of a record: each term of the
+	 * OR is a lookup of the (kind, value, scope) index. */
+#define ID_FIND "SELECT i.kind, i.value, i.scope, i.profile_id, coalesce(p.merged_into, 0)," \
+	" coalesce(p.last_interaction_at, 0), p.attributes, p.attrs_digest FROM identities i" \
+	" JOIN profiles p ON p.id = i.profile_id WHERE (i.kind = ?1 AND i.value = ?2 AND i.scope = ?3)"
+#define ID_OR(a, b, c) " OR (i.kind = ?" #a " AND i.value = ?" #b " AND i.scope = ?" #c ")"
+	[S_ID_FIND1] = ID_FIND,
+	[S_ID_FIND2] = ID_FIND ID_OR(4, 5, 6),
+	[S_ID_FIND3] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9),
+	[S_ID_FIND4] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9) ID_OR(10, 11, 12),
 	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?)",
+	/* A new profile's email and phone in one statement. */
+	[S_ID_ADD2] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
+		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?)",
 	[S_ID_LIST] = "SELECT id, profile_id, kind, scope, value, coalesce(record_id, 0), at"
 		" FROM identities WHERE profile_id = ? ORDER BY kind, id",
-	[S_ATTR_LIST] = "SELECT profile_id, name, value, coalesce(record_id, 0), source, trust,"
-		" at FROM attributes WHERE profile_id = ? ORDER BY name",
-	[S_ATTR_HIST] = "INSERT INTO attribute_history(profile_id, name, value, record_id,"
-		" source, trust, at) VALUES(?,?,?,?,?,?,?)",
-	[S_ATTR_SET] = "INSERT INTO attributes(profile_id, name, value, record_id, source,"
-		" trust, at) VALUES(?,?,?,?,?,?,?) ON CONFLICT(profile_id, name) DO UPDATE SET"
-		" value = excluded.value, record_id = excluded.record_id,"
-		" source = excluded.source, trust = excluded.trust, at = excluded.at",
 	[S_CONSENT_HIST] = "INSERT INTO consent_history(profile_id, purpose, channel, granted,"
 		" at, interaction_id, record_id, source) VALUES(?,?,?,?,?,?,?,?)",
 	/* The later statement wins; at the same time a withdrawal beats a
@@ -307,14 +302,6 @@ static const char *const sql[S_COUNT_] = {
 	[S_INTEREST_ADD] = "INSERT OR IGNORE INTO interests(profile_id, value, at) VALUES(?,?,?)",
 	[S_INTEREST_LIST] = "SELECT value FROM interests WHERE profile_id = ? ORDER BY value",
 	[S_INTEREST_CLEAR] = "DELETE FROM interests WHERE profile_id = ?",
-	[S_SETTLE_ATTR_DEL] = "DELETE FROM attributes WHERE profile_id = ?1",
-	/* A value entered the history only when it won: the best by trust,
-	 * then time, then arrival is the current one. */
-	[S_SETTLE_ATTR] = "INSERT INTO attributes(profile_id, name, value, record_id, source,"
-		" trust, at) SELECT profile_id, name, value, record_id, source, trust, at FROM"
-		" (SELECT *, row_number() OVER (PARTITION BY name"
-		" ORDER BY trust DESC, at DESC, id DESC) AS n"
-		" FROM attribute_history WHERE profile_id = ?1) WHERE n = 1",
 	[S_SETTLE_CONSENT_DEL] = "DELETE FROM consent WHERE profile_id = ?1",
 	[S_SETTLE_CONSENT] = "INSERT INTO consent(profile_id, purpose, channel, granted, at,"
 		" interaction_id, record_id, source) SELECT profile_id, purpose, channel, granted,"
@@ -327,8 +314,7 @@ static const char *const sql[S_COUNT_] = {
 		" VALUES(?1, ?2, ?3, ?4, ?5, json_object("
 		"'identities', json((SELECT json_group_array(id) FROM identities"
 		" WHERE profile_id = ?2)),"
-		"'attribute_history', json((SELECT json_group_array(id) FROM attribute_history"
-		" WHERE profile_id = ?2)),"
+		"'attributes', json((SELECT attributes FROM profiles WHERE id = ?2)),"
 		"'consent_history', json((SELECT json_group_array(id) FROM consent_history"
 		" WHERE profile_id = ?2)),"
 		"'cases', json((SELECT json_group_array(id) FROM cases WHERE profile_id = ?2)),"
@@ -337,14 +323,13 @@ static const char *const sql[S_COUNT_] = {
 	/* An identity or timeline entry both hold stays with the merged
 	 * profile (OR IGNORE), which is where an unmerge wants it. */
 	[S_MERGE_IDS] = "UPDATE OR IGNORE identities SET profile_id = ?1 WHERE profile_id = ?2",
-	[S_MERGE_ATTR] = "UPDATE attribute_history SET profile_id = ?1 WHERE profile_id = ?2",
 	[S_MERGE_CONSENT] = "UPDATE consent_history SET profile_id = ?1 WHERE profile_id = ?2",
 	[S_MERGE_CASES] = "UPDATE cases SET profile_id = ?1 WHERE profile_id = ?2",
 	[S_MERGE_TIMELINE] = "UPDATE OR IGNORE timeline SET profile_id = ?1 WHERE profile_id = ?2",
-	[S_MERGE_CLEAR_ATTR] = "DELETE FROM attributes WHERE profile_id = ?2",
 	[S_MERGE_CLEAR_CONSENT] = "DELETE FROM consent WHERE profile_id = ?2",
 	[S_MERGE_CLEAR_INTERESTS] = "DELETE FROM interests WHERE profile_id = ?2",
 	[S_MERGE_MARK] = "UPDATE profiles SET merged_into = ?1, updated_at = max(updated_at, ?3),"
+		" attributes = '{}', attrs_digest = 0,"
 		" orders_count = 0, total_spent = 0, last_order_at = NULL, offers_sent = 0,"
 		" offers_accepted = 0, offers_rejected = 0, open_complaints = 0,"
 		" last_interaction_at = NULL WHERE id = ?2",
@@ -353,8 +338,6 @@ static const char *const sql[S_COUNT_] = {
 	/* ?1 survivor, ?2 merged, ?3 what moved, ?4 time, ?5 the merge */
 	[S_UNMERGE_IDS] = "UPDATE identities SET profile_id = ?2 WHERE profile_id = ?1"
 		" AND id IN (SELECT value FROM json_each(?3, '$.identities'))",
-	[S_UNMERGE_ATTR] = "UPDATE attribute_history SET profile_id = ?2 WHERE profile_id = ?1"
-		" AND id IN (SELECT value FROM json_each(?3, '$.attribute_history'))",
 	[S_UNMERGE_CONSENT] = "UPDATE consent_history SET profile_id = ?2 WHERE profile_id = ?1"
 		" AND id IN (SELECT value FROM json_each(?3, '$.consent_history'))",
 	[S_UNMERGE_CASES] = "UPDATE cases SET profile_id = ?2 WHERE profile_id = ?1"
@@ -1307,36 +1290,43 @@ static void read_traits(sqlite3_stmt *q, int first, ds_traits *t)
 	}
 }
 
-static void read_profile(sqlite3_stmt *q, ds_profile_row *p)
+static void read_profile(ds_arena *a, sqlite3_stmt *q, ds_profile_row *p)
 {
 	p->id = sqlite3_column_int64(q, 0);
 	p->created_at = sqlite3_column_int64(q, 1);
 	p->updated_at = sqlite3_column_int64(q, 2);
 	p->merged_into = sqlite3_column_int64(q, 3);
 	read_traits(q, 4, &p->traits);
+	p->attributes = col_text(a, q, 4 + DS_NTRAITS);
+	p->attrs_digest = sqlite3_column_int64(q, 5 + DS_NTRAITS);
 }
 
 static int row_profile(const struct walk_ctx *w, sqlite3_stmt *q)
 {
 	ds_profile_row p;
-	read_profile(q, &p);
+	read_profile(NULL, q, &p);
 	return ((int (*)(void *, const ds_profile_row *))w->fn)(w->ud, &p);
 }
 
-static int lite_profile_create(ds_store *s, ds_time at, int64_t *id, ds_err *err)
+static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
+			       ds_time last, int64_t *id, ds_err *err)
 {
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_P_CREATE, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, at);
+	bind_text(q, 2, attributes);
+	bind_id(q, 3, last);
+	sqlite3_bind_int64(q, 4, digest);
 	int rc = run(l, q, err, "create profile");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(l->db);
 	return rc;
 }
 
-static int lite_profile_get(ds_store *s, int64_t id, ds_profile_row *out, ds_err *err)
+static int lite_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
+			    ds_err *err)
 {
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_P_GET, err);
@@ -1344,11 +1334,14 @@ static int lite_profile_get(ds_store *s, int64_t id, ds_profile_row *out, ds_err
 		return err->code;
 	sqlite3_bind_int64(q, 1, id);
 	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		read_profile(q, out);
+	if (rc == SQLITE_ROW) {
+		read_profile(a, q, out);
+		if (!a)
+			out->attributes = NULL;
+	}
 	sqlite3_reset(q);
 	if (rc == SQLITE_ROW)
-		return DS_OK;
+		return !a || out->attributes ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
 	if (rc == SQLITE_DONE)
 		return ds_err_set(err, DS_ENOTFOUND, "no profile %lld", (long long)id);
 	return db_error(l, err, "read profile");
@@ -1365,52 +1358,99 @@ static int lite_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row
 	return walk(l, q, row_profile, &w, err, "list profiles");
 }
 
-static int lite_profile_traits(ds_store *s, int64_t id, const ds_traits *t, bool add, ds_time at,
+static int lite_profile_update(ds_store *s, int64_t id, const char *attributes,
+			       const int64_t *digest, const ds_traits *t, bool add, ds_time at,
 			       ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, add ? S_P_TRAITS_ADD : S_P_TRAITS_PUT, err);
+	if (!t && !add)
+		return ds_err_set(err, DS_EINTERNAL, "profile update: traits to set are missing");
+	ds_traits none;
+	memset(&none, 0, sizeof none);
+	sqlite3_stmt *q = st(l, add ? S_P_UPDATE_ADD : S_P_UPDATE_PUT, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, at);
-	bind_traits(q, 3, t);
-	return run(l, q, err, "write traits");
+	bind_traits(q, 3, t ? t : &none);
+	bind_text(q, 11, attributes);
+	if (digest)
+		sqlite3_bind_int64(q, 12, *digest);
+	return run(l, q, err, "update profile");
 }
 
-static int row_pid(const struct walk_ctx *w, sqlite3_stmt *q)
-{
-	return ((int (*)(void *, int64_t, int64_t))w->fn)(w->ud, sqlite3_column_int64(q, 0),
-							  sqlite3_column_int64(q, 1));
-}
-
-static int lite_identity_find(ds_store *s, const char *kind, const char *scope, const char *value,
-			      int (*fn)(void *, int64_t, int64_t), void *ud, ds_err *err)
+static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
+			      int (*fn)(void *, size_t, const ds_identity_hit *), void *ud,
+			      ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_ID_FIND, err);
-	if (!q)
-		return err->code;
-	bind_text(q, 1, kind);
-	bind_text(q, 2, value);
-	bind_text(q, 3, scope ? scope : "");
-	struct walk_ctx w = { (void (*)(void))fn, ud };
-	return walk(l, q, row_pid, &w, err, "find identity");
+	for (size_t from = 0; from < n; from += 4) {
+		size_t m = n - from < 4 ? n - from : 4;
+		sqlite3_stmt *q = st(l, (enum stmt)(S_ID_FIND1 + m - 1), err);
+		if (!q)
+			return err->code;
+		for (size_t k = 0; k < m; k++) {
+			const ds_identity_key *key = &keys[from + k];
+			bind_text(q, (int)(3 * k + 1), key->kind);
+			bind_text(q, (int)(3 * k + 2), key->value);
+			bind_text(q, (int)(3 * k + 3), key->scope ? key->scope : "");
+		}
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			const char *kind = (const char *)sqlite3_column_text(q, 0);
+			const char *value = (const char *)sqlite3_column_text(q, 1);
+			const char *scope = (const char *)sqlite3_column_text(q, 2);
+			size_t k = 0;
+			for (; k < m; k++) {
+				const ds_identity_key *key = &keys[from + k];
+				if (!strcmp(kind, key->kind) && !strcmp(value, key->value) &&
+				    !strcmp(scope, key->scope ? key->scope : ""))
+					break;
+			}
+			if (k == m)
+				continue;
+			ds_identity_hit h = {
+				.profile_id = sqlite3_column_int64(q, 3),
+				.merged_into = sqlite3_column_int64(q, 4),
+				.last_interaction_at = sqlite3_column_int64(q, 5),
+				.attributes = col_text(NULL, q, 6),
+				.attrs_digest = sqlite3_column_int64(q, 7),
+			};
+			int x = fn(ud, from + k, &h);
+			if (x) {
+				sqlite3_reset(q);
+				return x;
+			}
+		}
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			return db_error(l, err, "find identities");
+	}
+	return DS_OK;
 }
 
-static int lite_identity_add(ds_store *s, const ds_identity_row *r, ds_err *err)
+static int lite_identity_add(ds_store *s, const ds_identity_row *r, size_t n, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_ID_ADD, err);
-	if (!q)
-		return err->code;
-	sqlite3_bind_int64(q, 1, r->profile_id);
-	bind_text(q, 2, r->kind);
-	bind_text(q, 3, r->scope ? r->scope : "");
-	bind_text(q, 4, r->value);
-	bind_id(q, 5, r->record_id);
-	sqlite3_bind_int64(q, 6, r->at);
-	return run(l, q, err, "add identity");
+	for (size_t i = 0; i < n;) {
+		size_t m = n - i >= 2 ? 2 : 1;
+		sqlite3_stmt *q = st(l, m == 2 ? S_ID_ADD2 : S_ID_ADD, err);
+		if (!q)
+			return err->code;
+		for (size_t k = 0; k < m; k++, i++) {
+			int b = (int)(6 * k);
+			sqlite3_bind_int64(q, b + 1, r[i].profile_id);
+			bind_text(q, b + 2, r[i].kind);
+			bind_text(q, b + 3, r[i].scope ? r[i].scope : "");
+			bind_text(q, b + 4, r[i].value);
+			bind_id(q, b + 5, r[i].record_id);
+			sqlite3_bind_int64(q, b + 6, r[i].at);
+		}
+		int rc = run(l, q, err, "add identity");
+		if (rc)
+			return rc;
+	}
+	return DS_OK;
 }
 
 static int row_identity(const struct walk_ctx *w, sqlite3_stmt *q)
@@ -1445,49 +1485,6 @@ static int lite_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const 
 {
 	return walk_profile(L(s), S_ID_LIST, pid, row_identity, (void (*)(void))fn, ud, err,
 			    "list identities");
-}
-
-static int row_attribute(const struct walk_ctx *w, sqlite3_stmt *q)
-{
-	ds_attribute_row r = {
-		.profile_id = sqlite3_column_int64(q, 0),
-		.name = col_text(NULL, q, 1),
-		.value = col_text(NULL, q, 2),
-		.record_id = sqlite3_column_int64(q, 3),
-		.source = col_text(NULL, q, 4),
-		.trust = sqlite3_column_int(q, 5),
-		.at = sqlite3_column_int64(q, 6),
-	};
-	return ((int (*)(void *, const ds_attribute_row *))w->fn)(w->ud, &r);
-}
-
-static int lite_attribute_list(ds_store *s, int64_t pid,
-			       int (*fn)(void *, const ds_attribute_row *), void *ud, ds_err *err)
-{
-	return walk_profile(L(s), S_ATTR_LIST, pid, row_attribute, (void (*)(void))fn, ud, err,
-			    "list attributes");
-}
-
-static int lite_attribute_set(ds_store *s, const ds_attribute_row *r, ds_err *err)
-{
-	lite *l = L(s);
-	static const enum stmt k[] = { S_ATTR_HIST, S_ATTR_SET };
-	for (size_t i = 0; i < 2; i++) {
-		sqlite3_stmt *q = st(l, k[i], err);
-		if (!q)
-			return err->code;
-		sqlite3_bind_int64(q, 1, r->profile_id);
-		bind_text(q, 2, r->name);
-		bind_text(q, 3, r->value);
-		bind_id(q, 4, r->record_id);
-		bind_text(q, 5, r->source);
-		sqlite3_bind_int(q, 6, r->trust);
-		sqlite3_bind_int64(q, 7, r->at);
-		int rc = run(l, q, err, "set attribute");
-		if (rc)
-			return rc;
-	}
-	return DS_OK;
 }
 
 static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
@@ -1594,8 +1591,7 @@ static int lite_interest_clear(ds_store *s, int64_t pid, ds_err *err)
 
 static int lite_profile_settle(ds_store *s, int64_t pid, ds_err *err)
 {
-	static const enum stmt k[] = { S_SETTLE_ATTR_DEL, S_SETTLE_ATTR, S_SETTLE_CONSENT_DEL,
-				       S_SETTLE_CONSENT };
+	static const enum stmt k[] = { S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT };
 	return run_steps(L(s), k, sizeof k / sizeof *k, pid, 0, NULL, 0, 0, err);
 }
 
@@ -1615,8 +1611,8 @@ static int lite_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err)
 		return rc;
 	m->id = sqlite3_last_insert_rowid(l->db);
 	/* ?1 survivor, ?2 merged */
-	static const enum stmt k[] = { S_MERGE_IDS, S_MERGE_ATTR, S_MERGE_CONSENT, S_MERGE_CASES,
-				       S_MERGE_TIMELINE, S_MERGE_CLEAR_ATTR, S_MERGE_CLEAR_CONSENT,
+	static const enum stmt k[] = { S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
+				       S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
 				       S_MERGE_CLEAR_INTERESTS };
 	if ((rc = run_steps(l, k, sizeof k / sizeof *k, m->survivor, m->merged, NULL, 0, 0, err)))
 		return rc;
@@ -1637,6 +1633,7 @@ static void read_merge(ds_arena *a, sqlite3_stmt *q, ds_merge_row *m)
 	m->record_id = sqlite3_column_int64(q, 4);
 	m->reason = col_text(a, q, 5);
 	m->undone_at = sqlite3_column_int64(q, 6);
+	m->attributes = col_text(a, q, 7);
 }
 
 static int row_merge(const struct walk_ctx *w, sqlite3_stmt *q)
@@ -1658,7 +1655,8 @@ static int lite_merge_get(ds_store *s, int64_t id, ds_arena *a, ds_merge_row *ou
 		read_merge(a, q, out);
 	sqlite3_reset(q);
 	if (rc == SQLITE_ROW)
-		return out->reason ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
+		return out->reason && out->attributes ? DS_OK
+						      : ds_err_set(err, DS_ENOMEM, "out of memory");
 	if (rc == SQLITE_DONE)
 		return ds_err_set(err, DS_ENOTFOUND, "no merge %lld", (long long)id);
 	return db_error(l, err, "read merge");
@@ -1694,7 +1692,7 @@ static int lite_profile_unmerge(ds_store *s, int64_t id, ds_time at, ds_arena *a
 				  "was merged into profile %lld since: unmerge profile %lld first",
 				  (long long)m->survivor, (long long)m->merged, (long long)into,
 				  (long long)m->survivor);
-	static const enum stmt k[] = { S_UNMERGE_IDS, S_UNMERGE_ATTR, S_UNMERGE_CONSENT,
+	static const enum stmt k[] = { S_UNMERGE_IDS, S_UNMERGE_CONSENT,
 				       S_UNMERGE_CASES, S_UNMERGE_TIMELINE, S_UNMERGE_MARK,
 				       S_UNMERGE_DONE };
 	if ((rc = run_steps(l, k, sizeof k / sizeof *k, m->survivor, m->merged, moved, at, id, err)))
@@ -1994,12 +1992,10 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.profile_create = lite_profile_create,
 	.profile_get = lite_profile_get,
 	.profile_list = lite_profile_list,
-	.profile_traits = lite_profile_traits,
+	.profile_update = lite_profile_update,
 	.identity_find = lite_identity_find,
 	.identity_add = lite_identity_add,
 	.identity_list = lite_identity_list,
-	.attribute_list = lite_attribute_list,
-	.attribute_set = lite_attribute_set,
 	.consent_add = lite_consent_add,
 	.consent_list = lite_consent_list,
 	.interest_add = lite_interest_add,

@@ -183,12 +183,7 @@ static int count_entry(void *ud, const ds_timeline_row *r)
 	return 0;
 }
 
-static int name_of(void *ud, const ds_attribute_row *r)
-{
-	if (!strcmp(r->name, "name"))
-		snprintf(ud, 64, "%s", r->value);
-	return 0;
-}
+
 
 Test(chain, the_record_joins_its_customers_timeline)
 {
@@ -202,9 +197,13 @@ Test(chain, the_record_joins_its_customers_timeline)
 	int64_t pid = 0;
 	cr_assert_eq(ds_profile_find(store, cfg, ar, "Helene.Dupre@example.fr", &pid, &err), 0,
 		     "%s", err.msg);
-	char name[64] = "";
-	cr_assert_eq(ds_store_attribute_list(store, pid, name_of, name, &err), 0, "%s", err.msg);
-	cr_expect_str_eq(name, "Hélène Dupré");
+	ds_profile_row p;
+	cr_assert_eq(ds_store_profile_get(store, pid, ar, &p, &err), 0, "%s", err.msg);
+	cJSON *attrs = ds_profile_attributes(p.attributes, false);
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(attrs, "name"), "value");
+	cr_expect(cJSON_IsString(name) && !strcmp(name->valuestring, "Hélène Dupré"));
+	cJSON_Delete(attrs);
 	size_t n = 0;
 	cr_assert_eq(ds_store_timeline_list(store, pid, count_entry, &n, &err), 0, "%s", err.msg);
 	cr_expect_eq(n, 2);
