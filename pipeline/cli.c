@@ -3141,7 +3141,7 @@ static void print_profile(const cJSON *d)
 	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(d, "traits");
 	cJSON_ArrayForEach(it, traits) {
 		if (cJSON_IsArray(it)) {
-			printf("  %-20s", it->string);
+			printf("  %-20s%s", it->string, cJSON_GetArraySize(it) ? "" : " -");
 			cJSON_ArrayForEach(sub, it)
 				printf(" %s%s", sub->valuestring, sub->next ? "," : "");
 			printf("\n");
@@ -3151,11 +3151,11 @@ static void print_profile(const cJSON *d)
 	}
 	printf("timeline:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "timeline")) {
-		printf("  %s  %-6s %-6s %-20s %s (%s)\n", jtext(it, "at", b1, sizeof b1),
+		const char *key = ds_json_str(it, "case"), *state = ds_json_str(it, "state");
+		printf("  %s  %-6s %-6s %-20s %s%s%s%s\n", jtext(it, "at", b1, sizeof b1),
 		       ds_json_str(it, "kind"), jtext(it, "ref", b2, sizeof b2),
-		       jtext(it, "type", b3, sizeof b3), ds_json_str(it, "case") ?
-		       ds_json_str(it, "case") : "-", ds_json_str(it, "state") ?
-		       ds_json_str(it, "state") : "-");
+		       jtext(it, "type", b3, sizeof b3), key ? key : "(no case)",
+		       state ? " (" : "", state ? state : "", state ? ")" : "");
 	}
 	const cJSON *merges = cJSON_GetObjectItemCaseSensitive(d, "merges");
 	if (cJSON_GetArraySize(merges))

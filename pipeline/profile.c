@@ -1201,12 +1201,12 @@ int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *
 	}
 	const ds_identity_kind *ik = kind ? ds_profile_kind(cfg->profiles, kind) : NULL;
 	if (!ik)
-		return ds_err_set(err, DS_EINVAL, "\"%s\" is no profile id, email, phone or KIND:VALUE",
+		return ds_err_set(err, DS_ECONFIG, "\"%s\" is no profile id, email, phone or KIND:VALUE",
 				  ref);
 	if (ik->per_source) {
 		const char *c2 = strchr(value, ':');
 		if (!c2)
-			return ds_err_set(err, DS_EINVAL, "%s ids are per source: write %s:SOURCE:VALUE",
+			return ds_err_set(err, DS_ECONFIG, "%s ids are per source: write %s:SOURCE:VALUE",
 					  kind, kind);
 		scope = ds_arena_strndup(a, value, (size_t)(c2 - value));
 		value = c2 + 1;
@@ -1226,7 +1226,7 @@ int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *
 	if (!h.n)
 		return ds_err_set(err, DS_ENOTFOUND, "no profile holds %s %s", kind, norm);
 	if (h.n > 1)
-		return ds_err_set(err, DS_EINVAL, "%s %s is held by %zu profiles (%" PRId64 ", %" PRId64
+		return ds_err_set(err, DS_ECONFIG, "%s %s is held by %zu profiles (%" PRId64 ", %" PRId64
 				  "%s): name one by its id", kind, norm, h.n, h.v[0], h.v[1],
 				  h.n > 2 ? ", ..." : "");
 	*pid = h.v[0];

@@ -92,8 +92,9 @@ int ds_profile_root(ds_store *s, int64_t pid, int64_t *root, ds_err *err);
 
 /* A profile by reference: its id, an email, a phone (+33...), or
  * KIND:VALUE (KIND:SOURCE:VALUE for an id per source); a merged profile
- * gives the one it was merged into. DS_ENOTFOUND, or DS_EINVAL when the
- * reference is held by several profiles (a shared phone). */
+ * gives the one it was merged into. DS_ENOTFOUND; DS_ECONFIG for a
+ * reference of no known form, or held by several profiles (a shared
+ * phone). */
 int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a,
 		    const char *ref, int64_t *pid, ds_err *err);
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The reference business on fixtures/: ingest the offers, try a refused
-# approval, approve one as a manager, let the 5-day timer fire, and show
-# where the documents and the database are. Runs in var/demo/ (recreated).
+# approval, approve one as a manager, let the 5-day timer fire, show a
+# customer's profile, and where the documents and the database are. Runs in var/demo/ (recreated).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -27,6 +27,7 @@ d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role sales
 d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role manager --actor "Claire Martin"
 d --now 2026-12-01T09:00:00Z tick
 d document list
+d profile show helene.dupre@example.fr
 d quarantine list
 d --now 2026-12-01T09:00:00Z ingest fixtures/
 
@@ -36,6 +37,7 @@ Where to look:
   database   $demo/dossier.db        (SQLite; \`dossier --home var/demo ...\` to explore)
   documents  $demo/documents/offer/  (the offer PDFs, one per validated offer)
   try        ./dossier --home var/demo case show DEV-2026-0005
+             ./dossier --home var/demo profile list
              ./dossier --home var/demo quarantine show 1
              ./dossier --home var/demo --json document list
 EOT

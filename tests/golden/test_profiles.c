@@ -1,6 +1,7 @@
 /*
  * test_profiles.c - the profile store on the cases of fixtures/profiles/:
- * each folder holds inputs and a case.json,
+ * each folder holds inputs, and fixtures/expected/profiles/FOLDER.json the
+ * case:
  *
  *   {"description": "...",
  *    "steps": [{"now": "2026-11-02T09:00:00Z", "ingest": "01-offer.json"},
@@ -29,6 +30,7 @@
 #include "helpers.h"
 
 #define CASES "fixtures/profiles"
+#define EXPECTED "fixtures/expected/profiles"
 
 static bool in_list(const cJSON *list, const char *s)
 {
@@ -215,10 +217,11 @@ static void run_step(th_home *h, const char *dir, const char *name, const cJSON 
 static void run_case(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s/case.json", dir, name);
+	snprintf(path, sizeof path, "%s/%s.json", EXPECTED, name);
+	cr_assert(access(path, R_OK) == 0, "%s: no case %s", name, path);
 	char *raw = th_slurp(path, NULL);
 	cJSON *c = cJSON_Parse(raw);
-	cr_assert(c, "%s: case.json is not JSON", name);
+	cr_assert(c, "%s: %s is not JSON", name, path);
 	th_home h;
 	th_home_init(&h);
 	const cJSON *step;
@@ -284,7 +287,8 @@ static void run_case(const char *dir, const char *name)
 
 static int is_case(const struct dirent *e)
 {
-	return e->d_name[0] != '.';
+	size_t n = strlen(e->d_name);
+	return e->d_name[0] != '.' && !(n > 3 && !strcmp(e->d_name + n - 3, ".md"));
 }
 
 Test(profiles, fixture_cases)
@@ -294,6 +298,17 @@ Test(profiles, fixture_cases)
 	cr_assert(n > 0, "no cases under %s", CASES);
 	for (int i = 0; i < n; i++) {
 		run_case(CASES, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	/* and no case without its folder */
+	n = scandir(EXPECTED, &names, is_case, alphasort);
+	for (int i = 0; i < n; i++) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s/%.*s", CASES, (int)strlen(names[i]->d_name) - 5,
+			 names[i]->d_name);
+		cr_expect(access(dir, X_OK) == 0, "%s/%s has no folder %s", EXPECTED,
+			  names[i]->d_name, dir);
 		free(names[i]);
 	}
 	free(names);
