@@ -3397,23 +3397,15 @@ static int rebuild_one(ctx *c, struct rebuild_args *r, int64_t pid, ds_err *err)
 struct rebuild_walk {
 	ctx *c;
 	struct rebuild_args *r;
-	int64_t *ids;
-	size_t n, cap;
+	ds_err *err;
 };
 
-static int collect_pid(void *ud, const ds_profile_row *p)
+/* Rebuilding writes only traits and interests, never what the walk over
+ * the profiles reads (their ids and merges). */
+static int rebuild_row(void *ud, const ds_profile_row *p)
 {
 	struct rebuild_walk *w = ud;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 1024;
-		int64_t *v = ds_realloc(w->ids, cap * sizeof *v);
-		if (!v)
-			return DS_ENOMEM;
-		w->ids = v;
-		w->cap = cap;
-	}
-	w->ids[w->n++] = p->id;
-	return 0;
+	return rebuild_one(w->c, w->r, p->id, w->err);
 }
 
 static int do_rebuild(ctx *c, void *ud, ds_err *err)
@@ -3421,15 +3413,8 @@ static int do_rebuild(ctx *c, void *ud, ds_err *err)
 	struct rebuild_args *r = ud;
 	if (r->only)
 		return rebuild_one(c, r, r->only, err);
-	/* The ids first: rebuilding writes the table being listed. */
-	struct rebuild_walk w = { c, r, NULL, 0, 0 };
-	int rc = ds_store_profile_list(c->store, collect_pid, &w, err);
-	if (rc == DS_ENOMEM)
-		ds_err_set(err, rc, "out of memory");
-	for (size_t i = 0; !rc && i < w.n; i++)
-		rc = rebuild_one(c, r, w.ids[i], err);
-	ds_free(w.ids);
-	return rc;
+	struct rebuild_walk w = { c, r, err };
+	return ds_store_profile_list(c->store, rebuild_row, &w, err);
 }
 
 static int profile_rebuild(ctx *c, int argc, char **argv)

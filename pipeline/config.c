@@ -69,9 +69,7 @@ oom:
 
 static void free_list(char **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		ds_free(v[i]);
-	ds_free(v);
+	ds_strv_free(v, n);
 }
 
 void ds_config_free(ds_config *c)

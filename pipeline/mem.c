@@ -55,6 +55,13 @@ char *ds_strdup(const char *s)
 
 void ds_free(void *p) { free(p); }
 
+void ds_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		ds_free(v[i]);
+	ds_free(v);
+}
+
 void ds_mem_init(void)
 {
 	cJSON_Hooks hooks = { .malloc_fn = ds_malloc, .free_fn = ds_free };

@@ -29,6 +29,8 @@ void *ds_realloc(void *p, size_t n);
 char *ds_strdup(const char *s);
 char *ds_strndup(const char *s, size_t n);
 void ds_free(void *p);
+/* Frees the n strings of v and v itself; accepts NULL. */
+void ds_strv_free(char **v, size_t n);
 
 /* Installs the wrapper as cJSON's allocator; call once at start-up. */
 void ds_mem_init(void);

@@ -53,11 +53,7 @@ static int str_array(const cJSON *arr, const char *file, const char *path, ds_di
 
 static void free_strs(char **v, size_t n)
 {
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		ds_free(v[i]);
-	ds_free(v);
+	ds_strv_free(v, n);
 }
 
 void ds_process_free(ds_process *p)

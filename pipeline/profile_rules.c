@@ -13,15 +13,6 @@
 #include "normalize.h"
 #include "store.h"
 
-static void free_strs(char **v, size_t n)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		ds_free(v[i]);
-	ds_free(v);
-}
-
 /* A JSON Pointer under base for member name, escaped. */
 static void sub(char *out, size_t n, const char *base, const char *name)
 {
@@ -69,7 +60,7 @@ static int strs(const cJSON *v, const char *file, const char *path, const char *
 			continue;
 		}
 		if (!(list[(*n)++] = ds_strdup(it->valuestring))) {
-			free_strs(list, *n);
+			ds_strv_free(list, *n);
 			*n = 0;
 			return DS_ENOMEM;
 		}
@@ -97,7 +88,7 @@ static void free_fields(ds_profile_field *f, size_t n)
 {
 	for (size_t i = 0; f && i < n; i++) {
 		ds_free(f[i].name);
-		free_strs(f[i].paths, f[i].npaths);
+		ds_strv_free(f[i].paths, f[i].npaths);
 	}
 	ds_free(f);
 }
@@ -114,10 +105,10 @@ void ds_profile_block_free(ds_profile_block *b)
 		ds_free(b->consent[i].channel);
 	}
 	ds_free(b->consent);
-	free_strs(b->interests, b->ninterests);
+	ds_strv_free(b->interests, b->ninterests);
 	for (size_t i = 0; i < b->ntraits; i++) {
 		ds_trait_def *t = &b->traits[i];
-		free_strs(t->states, t->nstates);
+		ds_strv_free(t->states, t->nstates);
 		ds_free(t->in);
 		ds_free(t->amount);
 		ds_free(t->currency);
@@ -137,18 +128,18 @@ static int add_field(ds_profile_field **list, size_t *n, size_t cap, const char 
 			f = &(*list)[i];
 	if (!f) {
 		if (*n >= cap) {
-			free_strs(paths, npaths);
+			ds_strv_free(paths, npaths);
 			return DS_OK;
 		}
 		f = &(*list)[(*n)++];
 		if (!(f->name = ds_strdup(name))) {
-			free_strs(paths, npaths);
+			ds_strv_free(paths, npaths);
 			return DS_ENOMEM;
 		}
 	}
 	char **all = ds_realloc(f->paths, (f->npaths + npaths) * sizeof *all);
 	if (!all) {
-		free_strs(paths, npaths);
+		ds_strv_free(paths, npaths);
 		return DS_ENOMEM;
 	}
 	memcpy(all + f->npaths, paths, npaths * sizeof *all);
@@ -418,8 +409,8 @@ void ds_profile_rules_free(ds_profile_rules *r)
 		return;
 	for (size_t i = 0; i < r->nkinds; i++) {
 		ds_free(r->kinds[i].name);
-		free_strs(r->kinds[i].normalize, r->kinds[i].nnormalize);
-		free_strs(r->kinds[i].shared, r->kinds[i].nshared);
+		ds_strv_free(r->kinds[i].normalize, r->kinds[i].nnormalize);
+		ds_strv_free(r->kinds[i].shared, r->kinds[i].nshared);
 	}
 	ds_free(r->kinds);
 	for (size_t i = 0; i < r->ntrust; i++)
@@ -505,6 +496,21 @@ static int load_kind(const cJSON *it, const char *file, const char *p, ds_diag *
 	return DS_OK;
 }
 
+/* For an object of named members at path (when present): an array of as
+ * many zeroed items of size bytes into *out (left NULL for none); what
+ * else it is gets reported with message. DS_ENOMEM only. */
+static int members(const cJSON *obj, const char *file, const char *path, const char *message,
+		   ds_diag *diag, void **out, size_t size)
+{
+	*out = NULL;
+	if (obj && !cJSON_IsObject(obj))
+		ds_diag_error(diag, file, path, "%s", message);
+	else if (obj && cJSON_GetArraySize(obj) &&
+		 !(*out = ds_calloc((size_t)cJSON_GetArraySize(obj), size)))
+		return DS_ENOMEM;
+	return DS_OK;
+}
+
 static int load_rules_doc(ds_profile_rules *r, const cJSON *doc, const char *file,
 			  ds_diag *diag, ds_err *err)
 {
@@ -539,11 +545,10 @@ static int load_rules_doc(ds_profile_rules *r, const cJSON *doc, const char *fil
 				return ds_err_set(err, DS_ENOMEM, "out of memory");
 		}
 	}
-	if (trust && !cJSON_IsObject(trust)) {
-		ds_diag_error(diag, file, "/trust", "\"trust\" must map source names to numbers");
-	} else if (trust && cJSON_GetArraySize(trust)) {
-		if (!(r->trust = ds_calloc((size_t)cJSON_GetArraySize(trust), sizeof *r->trust)))
-			return ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (members(trust, file, "/trust", "\"trust\" must map source names to numbers", diag,
+		    (void **)&r->trust, sizeof *r->trust))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (r->trust) {
 		cJSON_ArrayForEach(it, trust) {
 			char p[512];
 			sub(p, sizeof p, "/trust", it->string);
@@ -559,12 +564,10 @@ static int load_rules_doc(ds_profile_rules *r, const cJSON *doc, const char *fil
 				return ds_err_set(err, DS_ENOMEM, "out of memory");
 		}
 	}
-	if (recs && !cJSON_IsObject(recs)) {
-		ds_diag_error(diag, file, "/records", "\"records\" must map record types to profile "
-			      "blocks");
-	} else if (recs && cJSON_GetArraySize(recs)) {
-		if (!(r->records = ds_calloc((size_t)cJSON_GetArraySize(recs), sizeof *r->records)))
-			return ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (members(recs, file, "/records", "\"records\" must map record types to profile blocks",
+		    diag, (void **)&r->records, sizeof *r->records))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (r->records) {
 		cJSON_ArrayForEach(it, recs) {
 			char p[512];
 			sub(p, sizeof p, "/records", it->string);
@@ -644,6 +647,17 @@ bool ds_profile_is_shared(const ds_identity_kind *k, const char *value)
 	return false;
 }
 
+/* Reports the member name of base in file as an unknown what, unless known. */
+static void report_unknown(bool known, const char *file, const char *base, const char *what,
+			   const char *name, ds_diag *diag)
+{
+	if (known)
+		return;
+	char p[300];
+	sub(p, sizeof p, base, name);
+	ds_diag_error(diag, file, p, "unknown %s \"%s\"", what, name);
+}
+
 void ds_profile_rules_check(const ds_profile_rules *r, const ds_profile_block *const *blocks,
 			    const char *const *files, size_t nblocks,
 			    bool (*has_type)(const void *ud, const char *type),
@@ -666,18 +680,10 @@ void ds_profile_rules_check(const ds_profile_rules *r, const ds_profile_block *c
 				      "the kinds", b->ids[k].name);
 		}
 	}
-	for (size_t i = 0; i < r->nrecords; i++) {
-		if (has_type(ud, r->records[i].type))
-			continue;
-		char p[300];
-		sub(p, sizeof p, "/records", r->records[i].type);
-		ds_diag_error(diag, file, p, "unknown record type \"%s\"", r->records[i].type);
-	}
-	for (size_t i = 0; i < r->ntrust; i++) {
-		if (has_source(ud, r->trust[i].source))
-			continue;
-		char p[300];
-		sub(p, sizeof p, "/trust", r->trust[i].source);
-		ds_diag_error(diag, file, p, "unknown source \"%s\"", r->trust[i].source);
-	}
+	for (size_t i = 0; i < r->nrecords; i++)
+		report_unknown(has_type(ud, r->records[i].type), file, "/records", "record type",
+			       r->records[i].type, diag);
+	for (size_t i = 0; i < r->ntrust; i++)
+		report_unknown(has_source(ud, r->trust[i].source), file, "/trust", "source",
+			       r->trust[i].source, diag);
 }
