@@ -434,3 +434,47 @@ Test(profiles, commands_answer_as_the_specification_says)
 	cJSON_Delete(m);
 	th_home_fini(&h);
 }
+
+/* A contact form granting consent on the 10th is quarantined (the
+ * configuration refused it), a withdrawal arrives on the 20th, and the
+ * form is replayed on the 25th once the configuration is fixed: it counts
+ * at the time it was received, so the withdrawal stands. */
+Test(profiles, a_replayed_grant_counts_when_it_was_received)
+{
+	th_home h;
+	th_home_init(&h);
+	char schema[PATH_MAX + 64], cmd[3 * PATH_MAX];
+	snprintf(cmd, sizeof cmd, "rm '%s/schemas' && cp -r '%s/schemas' '%s/schemas'", h.dir,
+		 h.repo, h.dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(schema, sizeof schema, "%s/schemas/records/lead.schema.json", h.dir);
+	/* a configuration that wants messages of at most 3 characters */
+	snprintf(cmd, sizeof cmd, "sed -i 's/\"maxLength\": 5000/\"maxLength\": 3/' '%s'", schema);
+	cr_assert_eq(system(cmd), 0);
+	char *err = NULL;
+	const char *dir = "fixtures/profiles/consent-older-grant-after-withdrawal";
+	cr_expect_eq(th_run(&h, NULL, &err, "--now 2026-11-10T09:00:00Z ingest %s/01-grant.form", dir),
+		     3, "%s", err);
+	free(err);
+	snprintf(cmd, sizeof cmd, "cp '%s/schemas/records/lead.schema.json' '%s'", h.repo, schema);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-20T09:00:00Z ingest %s/02-withdraw.form",
+			    dir), 0, "%s", err);
+	free(err);
+	cJSON *r = th_json(&h, 0, "--now 2026-11-25T09:00:00Z quarantine replay --all");
+	cr_expect_eq(th_num(r, "passed"), 1);
+	cJSON *p = th_json(&h, 0, "profile show emma.leroy@example.fr");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "consent"),
+						 "marketing"), "email");
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "granted")));
+	cr_expect_str_eq(th_str(c, "at"), "2026-11-20T09:00:00Z");
+	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(p, "consent_history");
+	cr_assert_eq(cJSON_GetArraySize(hist), 2);
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(hist, 0), "at"), "2026-11-10T09:00:00Z");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(hist, 0),
+								"granted")));
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+	th_home_fini(&h);
+}
