@@ -621,22 +621,24 @@ static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
  * Reading an input (the file, its SHA-256, its parse) is most of what an
  * email or an XML document costs, and none of it touches the store. So
  * when the machine has more than one CPU, ingest hands the files it meets
- * to reader threads (one per CPU, at most MAX_READERS) and runs the chain
- * on this thread over what they read, in the order the files were met:
- * the store, the messages and the exit code are those of reading the
- * files one after the other. Each input has a slot, with its own arenas and
- * XML parser (a document keeps its parser's dictionary), handed between
- * the threads under the mutex; the number of slots and AHEAD_BYTES bound
- * the memory read ahead. An XML document is freed by the reader that next
- * fills its slot, keeping that work off this thread, which the chain keeps
- * busy. An input a reader could not parse reaches the read stage without a
+ * to reader threads (one per CPU but one, at most MAX_READERS) and runs the
+ * chain on this thread over what they read, in the order the files were
+ * met: the store, the messages and the exit code are those of reading the
+ * files one after the other. When the oldest input is not read yet, this
+ * thread reads the next queued one itself rather than wait, so that every
+ * CPU stays busy whichever side is ahead. Each input has a slot, with its
+ * own arenas and XML parser, handed between the threads under the mutex
+ * (one thread at a time); the number of slots and AHEAD_BYTES bound the
+ * memory read ahead. What libxml2 allocates while a slot is read comes
+ * from the slot's parsed arena (ds_xml_zone), and an XML document is
+ * freed with the slot's next input. An input a reader could not parse reaches the read stage without a
  * document and is parsed again there, so its quarantine reason is the
  * same. Standard input and NDJSON files are read on this thread, once the
  * files met before them are through the chain.
  */
 
 #define MAX_READERS 8
-#define SLOTS_PER_READER 8
+#define SLOTS_PER_READER 32
 /* Bytes of files read ahead at most (one file may be larger), and the
  * largest buffer a slot keeps for its next file. */
 #define AHEAD_BYTES (64u << 20)
@@ -727,6 +729,9 @@ static void read_slot(ingest *g, slot *s)
 	}
 	cJSON *doc = NULL;
 	ds_xml_doc *xdoc = NULL;
+	/* libxml2's allocations come from the parsed arena, reset with the
+	 * slot's next input. */
+	ds_xml_zone(s->parsed);
 	if (ds_input_parse(s->channel, (const char *)b, n, &cfg->limits, s->xml, s->parsed, &doc,
 			   &xdoc, &err) == DS_OK) {
 		s->doc = doc;
@@ -744,6 +749,7 @@ static void read_slot(ingest *g, slot *s)
 	} else {
 		cJSON_Delete(doc);
 	}
+	ds_xml_zone(NULL);
 }
 
 static void *reader(void *p)
@@ -831,7 +837,7 @@ static ahead *ahead_new(ingest *g)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 2)
 		return NULL;
-	size_t readers = cpus > MAX_READERS ? MAX_READERS : (size_t)cpus;
+	size_t readers = cpus - 1 > MAX_READERS ? MAX_READERS : (size_t)cpus - 1;
 	ahead *a = ds_calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -849,7 +855,7 @@ static ahead *ahead_new(ingest *g)
 	for (size_t i = 0; i < a->nslots; i++) {
 		reading_init(&a->slots[i].r, g->c->cfg->limits.max_input_bytes);
 		if (!(a->slots[i].arena = ds_arena_new(64 * 1024)) ||
-		    !(a->slots[i].parsed = ds_arena_new(4 * 1024))) {
+		    !(a->slots[i].parsed = ds_arena_new(64 * 1024))) {
 			ahead_free(a);
 			return NULL;
 		}
@@ -883,6 +889,16 @@ static int ahead_run_head(ingest *g)
 	if (s->state != SLOT_READY && a->idle && a->next != a->tail)
 		pthread_cond_broadcast(&a->queued); /* no more to wait for */
 	while (s->state != SLOT_READY) {
+		if (a->next != a->tail) {
+			/* Rather than wait, read the next queued slot here. */
+			slot *t = &a->slots[a->next++ % a->nslots];
+			t->state = SLOT_TAKEN;
+			pthread_mutex_unlock(&a->mu);
+			read_slot(g, t);
+			pthread_mutex_lock(&a->mu);
+			t->state = SLOT_READY;
+			continue;
+		}
 		a->waiting = true;
 		pthread_cond_wait(&a->ready, &a->mu);
 		a->waiting = false;

@@ -7,7 +7,7 @@
  * is ever stored, let alone expanded. Element depth is checked in the
  * start-element callback. The callbacks find their parser through a
  * thread-local pointer set for the duration of one parse, which is why a
- * ds_xml belongs to one thread.
+ * ds_xml is used by one thread at a time.
  *
  * libxml2 interns names in its parser context's dictionary, which lives as
  * long as the context; to keep a long-lived parser's memory bounded the
@@ -33,7 +33,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -104,12 +106,104 @@ struct ds_xpath_set {
 
 static _Thread_local ds_xml *current;
 
+/* ---- memory ---- */
+
+/* Every block libxml2 allocates carries a header saying where it came
+ * from: the C heap, or the zone (an arena) of the thread that allocated
+ * it. Freeing a zone block does nothing; the arena's reset takes it back.
+ * The heap is malloc's, not ds_malloc's: the allocation failures tests
+ * inject are ours, not libxml2's. */
+#define HEAP_BLOCK 0x48454150u
+#define ZONE_BLOCK 0x5a4f4e45u
+/* A zone serves at most this much; past it, libxml2 uses the heap again,
+ * so that a document whose parse frees and allocates much stays bounded. */
+#define ZONE_MAX (64u << 20)
+
+typedef struct block_head {
+	size_t size;
+	uint32_t from;
+	uint32_t unused;
+} block_head;
+_Static_assert(sizeof(block_head) == 16, "libxml2's blocks stay 16-byte aligned");
+
+static _Thread_local ds_arena *zone;
+
+static void *mem_alloc(size_t n)
+{
+	if (n > SIZE_MAX - sizeof(block_head))
+		return NULL;
+	block_head *h = NULL;
+	if (zone && ds_arena_size(zone) < ZONE_MAX && (h = ds_arena_alloc(zone, sizeof *h + n))) {
+		h->from = ZONE_BLOCK;
+	} else {
+		if (!(h = malloc(sizeof *h + n)))
+			return NULL;
+		h->from = HEAP_BLOCK;
+	}
+	h->size = n;
+	return h + 1;
+}
+
+static void mem_free(void *p)
+{
+	if (!p)
+		return;
+	block_head *h = (block_head *)p - 1;
+	if (h->from == ZONE_BLOCK)
+		return;
+	h->from = 0;
+	free(h);
+}
+
+static void *mem_realloc(void *p, size_t n)
+{
+	if (!p)
+		return mem_alloc(n);
+	block_head *h = (block_head *)p - 1;
+	if (h->from == HEAP_BLOCK) {
+		if (n > SIZE_MAX - sizeof *h)
+			return NULL;
+		block_head *r = realloc(h, sizeof *h + n);
+		if (!r)
+			return NULL;
+		r->size = n;
+		return r + 1;
+	}
+	void *q = mem_alloc(n);
+	if (q)
+		memcpy(q, p, h->size < n ? h->size : n);
+	return q;
+}
+
+static char *mem_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = mem_alloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+void ds_xml_zone(ds_arena *a)
+{
+	if (!a && zone)
+		xmlResetLastError(); /* its copies of the last message are zone blocks */
+	zone = a;
+}
+
+/* Before main, so that no block libxml2 hands out lacks its header, even
+ * one of a caller that uses libxml2 before any ds_xml function. */
+__attribute__((constructor)) static void set_hooks(void)
+{
+	xmlMemSetup(mem_free, mem_alloc, mem_realloc, mem_strdup);
+}
+
 static void init_once(void)
 {
 	xmlInitParser();
 }
 
-static void init_libxml(void)
+void ds_xml_init(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, init_once);
@@ -242,13 +336,16 @@ int ds_xml_new(ds_xml **out, const ds_xml_opts *opts, ds_err *err)
 				  INT_MAX);
 	if (o.max_depth > 256)
 		return ds_err_set(err, DS_ECONFIG, "XML max_depth %u is above 256", o.max_depth);
-	init_libxml();
+	ds_xml_init();
 	ds_xml *x = ds_calloc(1, sizeof *x);
 	if (!x)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	x->max_size = o.max_size;
 	x->max_depth = o.max_depth;
+	ds_arena *z = zone; /* the context outlives any zone */
+	zone = NULL;
 	x->ctxt = new_ctxt();
+	zone = z;
 	if (!x->ctxt) {
 		ds_free(x);
 		return ds_err_set(err, DS_ENOMEM, "out of memory (XML parser)");
@@ -293,19 +390,23 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 	if (len > x->max_size)
 		return ds_err_set(err, DS_ELIMIT, "XML input of %zu bytes is larger than %zu (max_size)",
 				  len, x->max_size);
-	if (!x->ctxt && !(x->ctxt = new_ctxt()))
+	/* In a zone, a context of the document's own (see ds_xml_zone). */
+	xmlParserCtxt *ctxt = zone ? new_ctxt() : x->ctxt ? x->ctxt : (x->ctxt = new_ctxt());
+	if (!ctxt)
 		return ds_err_set(err, DS_ENOMEM, "out of memory (XML parser)");
 	x->refused = 0;
 	x->have_error = false;
 	x->why[0] = '\0';
 	current = x;
-	xmlDoc *doc = xmlCtxtReadMemory(x->ctxt, buf ? buf : "", (int)len, NULL, NULL,
+	xmlDoc *doc = xmlCtxtReadMemory(ctxt, buf ? buf : "", (int)len, NULL, NULL,
 					XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
 	current = NULL;
-	bool ok = doc && x->ctxt->wellFormed && !x->refused && !x->have_error;
-	int errno_xml = x->ctxt->errNo;
-	/* Keep the dictionary bounded: start again with a fresh context. */
-	if (x->ctxt->dict && xmlDictSize(x->ctxt->dict) > DICT_MAX) {
+	bool ok = doc && ctxt->wellFormed && !x->refused && !x->have_error;
+	int errno_xml = ctxt->errNo;
+	if (ctxt != x->ctxt) {
+		xmlFreeParserCtxt(ctxt); /* closes its input's decoder */
+	} else if (ctxt->dict && xmlDictSize(ctxt->dict) > DICT_MAX) {
+		/* Keep the dictionary bounded: start again with a fresh context. */
 		xmlFreeParserCtxt(x->ctxt);
 		x->ctxt = new_ctxt(); /* NULL is retried at the next parse */
 	}
@@ -481,7 +582,7 @@ int ds_xpath_set_new(ds_xpath_set **out, const ds_xml_ns *ns, size_t nns, ds_err
 						  "namespace prefix \"%s\" is declared twice",
 						  ds_quote(ns[i].prefix, q));
 	}
-	init_libxml();
+	ds_xml_init();
 	ds_xpath_set *s = ds_calloc(1, sizeof *s);
 	if (!s)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");

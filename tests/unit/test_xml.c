@@ -635,3 +635,54 @@ Test(xml, allocation_failures)
 	fprintf(stderr, "xml: allocation failures: %ld points\n", k);
 	free(buf);
 }
+
+/* A document parsed and picked in a memory zone gives what it gives on the
+ * heap; its blocks may be freed in or out of the zone, from heap blocks
+ * made before; and an error met in a zone leaves nothing behind that a
+ * later error, once the zone is reset, would touch. */
+Test(xml, memory_zone)
+{
+	size_t len;
+	char *buf = slurp(UBL_ORDER, &len);
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	size_t id = add(s, "/ord:Order/cbc:ID");
+	size_t sum = add(s, "sum(//cac:LineItem/cbc:LineExtensionAmount)");
+	xmlChar *heap = xmlStrdup(BAD_CAST "made before the zone");
+	ds_arena *zone = ds_arena_new(64 * 1024);
+	ds_arena *out = ds_arena_new(4096);
+	for (int round = 0; round < 3; round++) {
+		ds_xml_zone(zone);
+		ds_xml_doc *d = NULL;
+		cr_assert_eq(ds_xml_parse(x, buf, len, zone, &d, &err), 0, "%s", err.msg);
+		expect(s, id, d, NULL, out, "34");
+		expect(s, sum, d, NULL, out, "6225");
+		heap = xmlRealloc(heap, 64); /* a heap block stays on the heap */
+		cr_assert_str_eq((char *)heap, "made before the zone");
+		xmlChar *in = xmlStrdup(BAD_CAST "in the zone");
+		in = xmlRealloc(in, 4096);
+		cr_assert_str_eq((char *)in, "in the zone");
+		cr_assert_neq(parse_str("<a><b></a>", 10, NULL, &err), 0);
+		cr_assert(strstr(err.msg, "not well-formed"), "%s", err.msg);
+		ds_xml_zone(NULL);
+		xmlFree(in); /* out of the zone: nothing */
+		ds_arena_reset(zone);
+		cr_assert_eq(ds_arena_size(zone), 64 * 1024, "one block left, reused");
+		memset(ds_arena_alloc(zone, 60 * 1024), 0xa5, 60 * 1024);
+		ds_arena_reset(zone);
+		cr_assert_neq(parse_str("<a>&undeclared;</a>", 19, NULL, &err), 0);
+	}
+	xmlFree(heap);
+	/* The heap again, as before any zone. */
+	ds_xml_doc *d = NULL;
+	cr_assert_eq(ds_xml_parse(x, buf, len, out, &d, &err), 0, "%s", err.msg);
+	expect(s, id, d, NULL, out, "34");
+	ds_arena_free(out);
+	ds_arena_free(zone);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+	free(buf);
+}
