@@ -202,6 +202,14 @@ static void expect(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_
 		cr_assert_null(v, "%s gave %s", ds_xpath_set_expr(s, i), v);
 }
 
+/* A parser and an empty set of picks with the UBL prefixes. */
+static void open_ubl(ds_xml **x, ds_xpath_set **s)
+{
+	ds_err err = { 0 };
+	cr_assert_eq(ds_xml_new(x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+}
+
 Test(xml, ubl_order_picks)
 {
 	size_t len;
@@ -209,8 +217,7 @@ Test(xml, ubl_order_picks)
 	ds_err err = { 0 };
 	ds_xml *x = NULL;
 	ds_xpath_set *s = NULL;
-	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
-	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	open_ubl(&x, &s);
 	size_t id = add(s, "/ord:Order/cbc:ID");
 	size_t date = add(s, "/ord:Order/cbc:IssueDate");
 	size_t buyer = add(s, "/ord:Order/cac:BuyerCustomerParty/cac:Party/cac:PartyName/cbc:Name");
@@ -647,8 +654,7 @@ Test(xml, memory_zone)
 	ds_err err = { 0 };
 	ds_xml *x = NULL;
 	ds_xpath_set *s = NULL;
-	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
-	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	open_ubl(&x, &s);
 	size_t id = add(s, "/ord:Order/cbc:ID");
 	size_t sum = add(s, "sum(//cac:LineItem/cbc:LineExtensionAmount)");
 	xmlChar *heap = xmlStrdup(BAD_CAST "made before the zone");
