@@ -1493,8 +1493,10 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 			       w.row.version);
 			if (w.row.profile_id)
 				printf("profile: %" PRId64 "\n", w.row.profile_id);
-			char *data = cJSON_Print(w.data);
-			printf("data:\n%s\n", data ? data : "?");
+			/* The case's data is read from its text on first use. */
+			cJSON *tree = NULL;
+			char *data = ds_engine_data(&w, &tree, &err) ? NULL : cJSON_Print(tree);
+			printf("data:\n%s\n", data ? data : err.code ? err.msg : "?");
 			cJSON_free(data);
 			printf("history:\n");
 		}
