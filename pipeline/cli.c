@@ -743,7 +743,8 @@ static void read_slot(ingest *g, slot *s)
 		 * does not free what another thread allocated (a lock per call
 		 * in malloc). */
 		if (src && ds_source_keeps_input(src) && !ds_arena_defer(s->parsed, free_json, doc)) {
-			ds_premap_run(&s->premap, cfg, src, doc, xdoc, g->rt.now, s->parsed);
+			ds_premap_run(&s->premap, cfg, src, doc, xdoc, s->sha256, g->rt.now,
+				      s->parsed);
 			s->premapped = true;
 		}
 	} else {
@@ -2848,10 +2849,14 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	if (!perr && src) {
 		struct inspect_emit ie = { cJSON_CreateArray(), c->cfg, 0, { 0 } };
 		stage = "map";
-		/* The mapping may take its input over: give it a copy. */
+		/* The mapping may take its input over: give it a copy. The
+		 * SHA-256 is that of the bytes ingest would store. */
 		cJSON *copy = doc ? cJSON_Duplicate(doc, true) : NULL;
-		perr = xdoc ? ds_source_map_xml(src, xdoc, a, inspect_record, &ie, &err)
-			    : ds_source_map(src, &copy, ds_time_now(), a, inspect_record, &ie, &err);
+		char sha[65];
+		ds_sha256_hex(text, len, sha);
+		perr = xdoc ? ds_source_map_xml(src, xdoc, sha, a, inspect_record, &ie, &err)
+			    : ds_source_map(src, &copy, sha, ds_time_now(), a, inspect_record, &ie,
+					    &err);
 		cJSON_Delete(copy);
 		if (!perr && !cJSON_GetArraySize(ie.records))
 			perr = ds_reason_unmapped(src, doc, xdoc, &err);
