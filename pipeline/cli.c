@@ -1316,7 +1316,7 @@ static int list_case(void *ud, const ds_case_row *r)
 	}
 	char t[24];
 	fmt_time(r->updated_at, t);
-	printf("%-6" PRId64 " %-10s %-20s %-18s v%-4" PRId64 " %s\n", r->id, r->process, r->key,
+	printf("%-6" PRId64 " %-10s %-21s %-18s v%-4" PRId64 " %s\n", r->id, r->process, r->key,
 	       r->state, r->version, t);
 	return 0;
 }
@@ -1349,7 +1349,7 @@ static int case_list(ctx *c, int argc, char **argv)
 	struct list_ctx l = { c, c->o.json ? cJSON_CreateArray() : NULL, 0 };
 	ds_err err = {0};
 	if (!c->o.json && !c->o.quiet)
-		printf("%-6s %-10s %-20s %-18s %-5s %s\n", "ID", "PROCESS", "KEY", "STATE", "VER",
+		printf("%-6s %-10s %-21s %-18s %-5s %s\n", "ID", "PROCESS", "KEY", "STATE", "VER",
 		       "UPDATED");
 	rc = ds_store_case_list(c->store, process, state, list_case, &l, &err);
 	if (rc < 0) {
