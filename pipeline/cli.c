@@ -729,27 +729,32 @@ static void read_slot(ingest *g, slot *s)
 	}
 	cJSON *doc = NULL;
 	ds_xml_doc *xdoc = NULL;
-	/* libxml2's allocations come from the parsed arena, reset with the
-	 * slot's next input. */
+	/* Mapping and validation need neither the store nor the order of
+	 * inputs: done here, they leave the chain's thread less to do. What
+	 * they make, and the document, stay the slot's, and are freed with
+	 * its next input. So libxml2's allocations, and then cJSON's, come
+	 * from the parsed arena (zones: see mem.h), and freeing them one by
+	 * one costs nothing. A document that is not mapped here is the
+	 * chain's: cJSON's heap makes it. */
+	bool premap = src && ds_source_keeps_input(src);
 	ds_xml_zone(s->parsed);
+	if (premap)
+		ds_json_zone(s->parsed);
 	if (ds_input_parse(s->channel, (const char *)b, n, &cfg->limits, s->xml, s->parsed, &doc,
 			   &xdoc, &err) == DS_OK) {
 		s->doc = doc;
 		s->xdoc = xdoc;
-		/* Mapping and validation need neither the store nor the order of
-		 * inputs: done here, they leave the chain's thread less to do.
-		 * What they make, and the document, are then freed by this
-		 * thread with the slot's next input, so that the chain's thread
-		 * does not free what another thread allocated (a lock per call
-		 * in malloc). */
-		if (src && ds_source_keeps_input(src) && !ds_arena_defer(s->parsed, free_json, doc)) {
+		if (premap && !ds_arena_defer(s->parsed, free_json, doc)) {
 			ds_premap_run(&s->premap, cfg, src, doc, xdoc, s->sha256, g->rt.now,
 				      s->parsed);
 			s->premapped = true;
+		} else if (premap) {
+			s->doc = NULL; /* freed: the read stage parses it again */
 		}
 	} else {
 		cJSON_Delete(doc);
 	}
+	ds_json_zone(NULL);
 	ds_xml_zone(NULL);
 }
 

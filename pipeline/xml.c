@@ -33,7 +33,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,70 +107,24 @@ static _Thread_local ds_xml *current;
 
 /* ---- memory ---- */
 
-/* Every block libxml2 allocates carries a header saying where it came
- * from: the C heap, or the zone (an arena) of the thread that allocated
- * it. Freeing a zone block does nothing; the arena's reset takes it back.
- * The heap is malloc's, not ds_malloc's: the allocation failures tests
- * inject are ours, not libxml2's. */
-#define HEAP_BLOCK 0x48454150u
-#define ZONE_BLOCK 0x5a4f4e45u
-/* A zone serves at most this much; past it, libxml2 uses the heap again,
- * so that a document whose parse frees and allocates much stays bounded. */
-#define ZONE_MAX (64u << 20)
-
-typedef struct block_head {
-	size_t size;
-	uint32_t from;
-	uint32_t unused;
-} block_head;
-_Static_assert(sizeof(block_head) == 16, "libxml2's blocks stay 16-byte aligned");
-
+/* libxml2's blocks are zoned blocks (mem.h): from the thread's zone while
+ * one is set, from malloc otherwise (not ds_malloc: the allocation
+ * failures tests inject are ours, not libxml2's). */
 static _Thread_local ds_arena *zone;
+/* Blocks the heap served while a zone was set (it was full). */
+static _Thread_local unsigned long zone_spills;
 
 static void *mem_alloc(size_t n)
 {
-	if (n > SIZE_MAX - sizeof(block_head))
-		return NULL;
-	block_head *h = NULL;
-	if (zone && ds_arena_size(zone) < ZONE_MAX && (h = ds_arena_alloc(zone, sizeof *h + n))) {
-		h->from = ZONE_BLOCK;
-	} else {
-		if (!(h = malloc(sizeof *h + n)))
-			return NULL;
-		h->from = HEAP_BLOCK;
-	}
-	h->size = n;
-	return h + 1;
-}
-
-static void mem_free(void *p)
-{
-	if (!p)
-		return;
-	block_head *h = (block_head *)p - 1;
-	if (h->from == ZONE_BLOCK)
-		return;
-	h->from = 0;
-	free(h);
+	void *p = ds_zone_alloc(zone, n, false);
+	zone_spills += zone && p && !ds_zone_owns(p);
+	return p;
 }
 
 static void *mem_realloc(void *p, size_t n)
 {
-	if (!p)
-		return mem_alloc(n);
-	block_head *h = (block_head *)p - 1;
-	if (h->from == HEAP_BLOCK) {
-		if (n > SIZE_MAX - sizeof *h)
-			return NULL;
-		block_head *r = realloc(h, sizeof *h + n);
-		if (!r)
-			return NULL;
-		r->size = n;
-		return r + 1;
-	}
-	void *q = mem_alloc(n);
-	if (q)
-		memcpy(q, p, h->size < n ? h->size : n);
+	void *q = ds_zone_realloc(zone, p, n, false);
+	zone_spills += zone && q && !ds_zone_owns(q);
 	return q;
 }
 
@@ -195,7 +148,7 @@ void ds_xml_zone(ds_arena *a)
  * one of a caller that uses libxml2 before any ds_xml function. */
 __attribute__((constructor)) static void set_hooks(void)
 {
-	xmlMemSetup(mem_free, mem_alloc, mem_realloc, mem_strdup);
+	xmlMemSetup(ds_zone_free, mem_alloc, mem_realloc, mem_strdup);
 }
 
 static void init_once(void)
@@ -397,6 +350,7 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 	x->refused = 0;
 	x->have_error = false;
 	x->why[0] = '\0';
+	unsigned long spills = zone_spills;
 	current = x;
 	xmlDoc *doc = xmlCtxtReadMemory(ctxt, buf ? buf : "", (int)len, NULL, NULL,
 					XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
@@ -424,7 +378,10 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 			return ds_err_set(err, DS_EINVAL, "%s", x->why);
 		return ds_err_set(err, DS_EINVAL, "XML not well-formed");
 	}
-	if (ds_arena_defer(a, free_doc, doc))
+	/* A tree made wholly in the zone a is given back by a's reset alone:
+	 * walking it to free each node would free nothing. */
+	bool zoned = ctxt != x->ctxt && zone == a && zone_spills == spills;
+	if (!zoned && ds_arena_defer(a, free_doc, doc))
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	ds_xml_doc *d = ds_arena_alloc(a, sizeof *d);
 	if (!d)
