@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "json.h"
 #include "mem.h"
 
@@ -91,6 +92,13 @@ void ds_process_free(ds_process *p)
 		ds_free(st->starts);
 	}
 	ds_free(p->states);
+	for (size_t m = 0; m < p->nmigrates; m++) {
+		free_strs(p->migrates[m].old_states, p->migrates[m].n);
+		free_strs(p->migrates[m].new_states, p->migrates[m].n);
+		ds_free(p->migrates[m].path);
+	}
+	ds_free(p->migrates);
+	ds_free(p->canonical);
 	free_strs(p->consumes, p->nconsumes);
 	free_strs(p->starts_with, p->nstarts);
 	ds_free(p->file);
@@ -149,6 +157,26 @@ bool ds_process_may_edit(const ds_process *p, int s, const char *role, const cha
 	return false;
 }
 
+const ds_migrate_def *ds_process_migration(const ds_process *p, int from)
+{
+	for (size_t i = 0; i < p->nmigrates; i++)
+		if (p->migrates[i].from == from)
+			return &p->migrates[i];
+	return NULL;
+}
+
+const char *ds_process_successor(const ds_process *p, const ds_migrate_def *m,
+				 const char *state)
+{
+	for (size_t i = 0; m && i < m->n; i++)
+		if (!strcmp(m->old_states[i], state)) {
+			int s = ds_process_state(p, m->new_states[i]);
+			return s < 0 ? NULL : p->states[s].name;
+		}
+	int s = ds_process_state(p, state);
+	return s < 0 ? NULL : p->states[s].name;
+}
+
 bool ds_process_knows_role(const ds_process *p, const char *role)
 {
 	for (size_t s = 0; s < p->nstates; s++) {
@@ -165,8 +193,9 @@ bool ds_process_knows_role(const ds_process *p, const char *role)
 
 static const char *const process_keys[] = {
 	"name", "version", "title", "description", "consumes", "starts_with",
-	"key", "initial", "profile", "states", NULL,
+	"key", "initial", "profile", "states", "migrate", NULL,
 };
+static const char *const migrate_keys[] = { "from", "states", "description", NULL };
 static const char *const state_keys[] = {
 	"lane", "final", "output", "editable_by", "on", "start", "title", "description", NULL,
 };
@@ -731,7 +760,90 @@ static void reach(const ds_process *p, int s, bool *seen)
 		reach(p, p->states[s].on[t].to, seen);
 }
 
-int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *err)
+/* "migrate": {"from": N, "states": {"old": "new", ...}}, or an array of
+ * such objects. That the new states exist is checked once every state is
+ * known; the old ones belong to a version only the store knows. */
+static int load_migrates(ds_process *p, const cJSON *j, ds_diag *diag)
+{
+	const char *file = p->file;
+	bool one = cJSON_IsObject(j);
+	if (!one && !cJSON_IsArray(j)) {
+		ds_diag_error(diag, file, "/migrate",
+			      "\"migrate\" must be {\"from\": VERSION, \"states\": {OLD: NEW}}, "
+			      "or an array of them");
+		return DS_ECONFIG;
+	}
+	size_t n = one ? 1 : (size_t)cJSON_GetArraySize(j);
+	p->migrates = ds_calloc(n ? n : 1, sizeof *p->migrates);
+	if (!p->migrates)
+		return DS_ENOMEM;
+	const cJSON *e = one ? j : j->child;
+	for (size_t i = 0; e; i++, e = one ? NULL : e->next) {
+		char path[64], sub[128];
+		snprintf(path, sizeof path, one ? "/migrate" : "/migrate/%zu", i);
+		if (!cJSON_IsObject(e)) {
+			ds_diag_error(diag, file, path,
+				      "a migration must be an object with \"from\" and \"states\"");
+			continue;
+		}
+		unknown_keys(e, migrate_keys, file, path, diag);
+		const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "from");
+		const cJSON *states = cJSON_GetObjectItemCaseSensitive(e, "states");
+		snprintf(sub, sizeof sub, "%s/from", path);
+		if (!cJSON_IsNumber(from) || from->valueint < 1 || from->valueint >= p->version ||
+		    (double)from->valueint != from->valuedouble) {
+			if (p->version == 1)
+				ds_diag_error(diag, file, sub,
+					      "version 1 has no earlier version to migrate from");
+			else
+				ds_diag_error(diag, file, sub,
+					      "\"from\" must be an earlier version of this process (1 to %d)",
+					      p->version - 1);
+			continue;
+		}
+		if (ds_process_migration(p, from->valueint)) {
+			ds_diag_error(diag, file, sub, "a second migration from version %d",
+				      from->valueint);
+			continue;
+		}
+		snprintf(sub, sizeof sub, "%s/states", path);
+		if (!cJSON_IsObject(states)) {
+			ds_diag_error(diag, file, sub,
+				      "\"states\" must map states of version %d to states of version %d",
+				      from->valueint, p->version);
+			continue;
+		}
+		ds_migrate_def *m = &p->migrates[p->nmigrates++];
+		size_t k = (size_t)cJSON_GetArraySize(states);
+		m->from = from->valueint;
+		m->path = ds_strdup(path);
+		m->old_states = ds_calloc(k ? k : 1, sizeof *m->old_states);
+		m->new_states = ds_calloc(k ? k : 1, sizeof *m->new_states);
+		if (!m->path || !m->old_states || !m->new_states)
+			return DS_ENOMEM;
+		const cJSON *st;
+		cJSON_ArrayForEach(st, states) {
+			if (!cJSON_IsString(st) || !*st->valuestring) {
+				char tok[256], sp[400];
+				ds_json_pointer_escape(st->string, tok, sizeof tok);
+				snprintf(sp, sizeof sp, "%s/%s", sub, tok);
+				ds_diag_error(diag, file, sp, "must name a state of version %d",
+					      p->version);
+				continue;
+			}
+			m->old_states[m->n] = ds_strdup(st->string);
+			m->new_states[m->n] = ds_strdup(st->valuestring);
+			if (!m->old_states[m->n] || !m->new_states[m->n++])
+				return DS_ENOMEM;
+		}
+	}
+	return DS_OK;
+}
+
+/* Loads a definition from its parsed document (NULL when it could not be
+ * read: the problem is already reported), reporting against label. */
+static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **out,
+		ds_err *err)
 {
 	*out = NULL;
 	size_t errors_before = diag ? diag->errors : 0;
@@ -740,17 +852,17 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 		ds_diag_init(&local);
 		diag = &local;
 	}
-	cJSON *doc = ds_json_load_file(path, diag);
 	ds_process *p = NULL;
 	const cJSON ***to_names = NULL;
 	int rc = DS_ECONFIG;
 	if (!doc)
 		goto done;
 	p = ds_calloc(1, sizeof *p);
-	if (!p || !(p->file = ds_strdup(path))) {
+	if (!p || !(p->file = ds_strdup(path)) || !(p->canonical = ds_json_print(doc))) {
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		goto done;
 	}
+	ds_sha256_hex(p->canonical, strlen(p->canonical), p->sha256);
 	if (!cJSON_IsObject(doc)) {
 		ds_diag_error(diag, path, "", "a process must be a JSON object");
 		goto done;
@@ -793,6 +905,11 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 				ds_diag_error(diag, path, "/profile/email",
 					      "\"email\" must name the field holding the customer's email");
 		}
+	}
+	const cJSON *mig = cJSON_GetObjectItemCaseSensitive(doc, "migrate");
+	if (mig && load_migrates(p, mig, diag) == DS_ENOMEM) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
 	}
 	const cJSON *states = cJSON_GetObjectItemCaseSensitive(doc, "states");
 	if (!cJSON_IsObject(states) || !cJSON_GetArraySize(states)) {
@@ -838,6 +955,18 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 			p->states[s].on[t].to = idx;
 		}
 	}
+	for (size_t m = 0; m < p->nmigrates; m++) {
+		const ds_migrate_def *md = &p->migrates[m];
+		for (size_t i = 0; i < md->n; i++) {
+			if (ds_process_state(p, md->new_states[i]) >= 0)
+				continue;
+			char tok[256], sp[400];
+			ds_json_pointer_escape(md->old_states[i], tok, sizeof tok);
+			snprintf(sp, sizeof sp, "%s/states/%s", md->path, tok);
+			ds_diag_error(diag, path, sp, "unknown state \"%s\": version %d has no such state",
+				      md->new_states[i], p->version);
+		}
+	}
 	check_overlaps(p, diag);
 	const cJSON *init = cJSON_GetObjectItemCaseSensitive(doc, "initial");
 	p->initial = cJSON_IsString(init) ? ds_process_state(p, init->valuestring) : -1;
@@ -870,7 +999,6 @@ done:
 			ds_free(to_names[s]);
 		ds_free(to_names);
 	}
-	cJSON_Delete(doc);
 	/* A definition with errors is still returned once its states are
 	 * known, so that `check` can cross-check the rest of it; the config
 	 * refuses to run with it. */
@@ -884,5 +1012,25 @@ done:
 	*out = p;
 	if (diag == &local)
 		ds_diag_free(&local);
+	return rc;
+}
+
+int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *err)
+{
+	cJSON *doc = ds_json_load_file(path, diag);
+	int rc = load(path, doc, diag, out, err);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+int ds_process_parse(const char *label, const char *text, size_t len, ds_diag *diag,
+		     ds_process **out, ds_err *err)
+{
+	cJSON *doc = NULL;
+	ds_err e = {0};
+	if (ds_json_parse(text, len, DS_JSON_MAX_DEPTH, &doc, &e))
+		ds_diag_error(diag, label, "", "%s", e.msg);
+	int rc = load(label, doc, diag, out, err);
+	cJSON_Delete(doc);
 	return rc;
 }
