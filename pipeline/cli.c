@@ -32,6 +32,7 @@
 #include "multipart.h"
 #include "json.h"
 #include "mem.h"
+#include "procver.h"
 #include "store.h"
 #include "xml.h"
 
@@ -111,8 +112,18 @@ static void print_diag(const ds_diag *d, bool warnings)
 	}
 }
 
-/* Loads the configuration and opens the store; on failure prints why and
- * returns the exit code. */
+static void migrated(void *ud, const ds_process *p, int from, int64_t cases)
+{
+	const ctx *c = ud;
+	if (!c->o.quiet)
+		fprintf(stderr, "dossier: %s: %" PRId64 " case%s of version %d moved to version %d "
+			"(\"migrate\" in %s)\n", p->name, cases, cases == 1 ? "" : "s", from,
+			p->version, p->file);
+}
+
+/* Loads the configuration and opens the store, where the process
+ * definitions are recorded and declared migrations done (procver.h); on
+ * failure prints why and returns the exit code. */
 static int setup(ctx *c, bool need_store)
 {
 	ds_err err = {0};
@@ -130,7 +141,13 @@ static int setup(ctx *c, bool need_store)
 	const char *url = c->o.store ? c->o.store : c->cfg->store_url;
 	if ((rc = ds_store_open(url, c->o.home, &c->store, &err)))
 		return fail(&err);
-	return EX_OK;
+	rc = ds_procver_sync(c->cfg, c->store, ds_time_now(), migrated, c, &c->diag, &err);
+	if (rc == DS_ECONFIG) {
+		print_diag(&c->diag, false);
+		errorf("%s; run `dossier check` for details", err.msg);
+		return EX_USAGE;
+	}
+	return rc ? fail(&err) : EX_OK;
 }
 
 static void teardown(ctx *c)
@@ -148,8 +165,12 @@ static int cmd_check(ctx *c, int argc, char **argv)
 	if (argc > 1 && is_help(argv[1])) {
 		puts("usage: dossier check\n\n"
 		     "Loads and cross-checks every record schema, source, process and document\n"
-		     "template under HOME/schemas/, and dossier.json. Prints each problem with its\n"
-		     "file and JSON path. Exit 0 when there is none, 2 when there are errors\n"
+		     "template under HOME/schemas/, and dossier.json. When the store exists, the\n"
+		     "process definitions are also compared with the versions it has run: a\n"
+		     "definition changed without raising its \"version\", or a version that drops a\n"
+		     "state where cases of an earlier one still are (without a \"migrate\" for\n"
+		     "them), is an error. Nothing is written. Prints each problem with its file\n"
+		     "and JSON path. Exit 0 when there is none, 2 when there are errors\n"
 		     "(warnings alone do not fail).");
 		return EX_OK;
 	}
@@ -161,6 +182,14 @@ static int cmd_check(ctx *c, int argc, char **argv)
 	ds_diag_init(&c->diag);
 	int rc = ds_config_load(c->o.home, &c->diag, &c->cfg, &err);
 	if (rc && rc != DS_ECONFIG)
+		return fail(&err);
+	/* With a store, the definitions against what it has run; check never
+	 * creates one. */
+	const char *url = c->o.store ? c->o.store : c->cfg->store_url;
+	rc = ds_store_open_existing(url, c->o.home, &c->store, &err);
+	if (!rc)
+		rc = ds_procver_check(c->cfg, c->store, &c->diag, &err);
+	if (rc && rc != DS_ECONFIG && rc != DS_ENOTFOUND)
 		return fail(&err);
 	if (c->o.json) {
 		cJSON *doc = cJSON_CreateObject();
@@ -1413,6 +1442,11 @@ static int history_row(void *ud, const ds_audit_row *r)
 			 ds_json_str(cause, "due"));
 	} else if (type && !strcmp(type, "guard")) {
 		snprintf(what, sizeof what, "guard %s", ds_json_str(cause, "when"));
+	} else if (type && !strcmp(type, "migration")) {
+		const cJSON *vf = cJSON_GetObjectItemCaseSensitive(cause, "from_version");
+		const cJSON *vt = cJSON_GetObjectItemCaseSensitive(cause, "to_version");
+		snprintf(what, sizeof what, "migration from version %d to version %d",
+			 cJSON_IsNumber(vf) ? vf->valueint : 0, cJSON_IsNumber(vt) ? vt->valueint : 0);
 	} else {
 		snprintf(what, sizeof what, "%s", r->cause);
 	}

@@ -44,8 +44,11 @@ typedef struct ds_config {
 	ds_schema_set *schemas;
 	ds_source **sources;
 	size_t nsources;
-	ds_process **processes;
+	ds_process **processes;  /* the newest version of each, from the files */
 	size_t nprocesses;
+	ds_process **versions;   /* earlier versions, from the store: cases that
+	                            started under one run by it (procver.h) */
+	size_t nversions;
 	ds_doc_template **templates;
 	size_t ntemplates;
 	char **roles;            /* the roles processes and sources may name */
@@ -63,6 +66,12 @@ void ds_config_free(ds_config *c);
 
 const ds_source *ds_config_source(const ds_config *c, const char *name);
 const ds_process *ds_config_process(const ds_config *c, const char *name);
+/* Version `version` of a process: the file's, or an earlier one added
+ * from the store; NULL when neither. */
+const ds_process *ds_config_process_version(const ds_config *c,
+					    const char *name, int version);
+/* Adds an earlier version (taken, freed with c) before c is shared. */
+int ds_config_add_version(ds_config *c, ds_process *p, ds_err *err);
 /* The process that consumes a record type, or NULL. */
 const ds_process *ds_config_process_for(const ds_config *c, const char *type);
 const ds_doc_template *ds_config_template(const ds_config *c,
