@@ -17,14 +17,24 @@
 #include "json.h"
 #include "mem.h"
 
-static char *dup_str(const cJSON *v)
+/* A copy of s for p's definition; running out of memory marks p, which
+ * is then not returned (rather than returned with a part missing). */
+static char *keep(ds_process *p, const char *s)
 {
-	return cJSON_IsString(v) ? ds_strdup(v->valuestring) : NULL;
+	char *c = ds_strdup(s);
+	if (!c)
+		p->oom = true;
+	return c;
+}
+
+static char *dup_str(ds_process *p, const cJSON *v)
+{
+	return cJSON_IsString(v) ? keep(p, v->valuestring) : NULL;
 }
 
 /* Reads an array of strings; reports non-strings. */
-static int str_array(const cJSON *arr, const char *file, const char *path, ds_diag *diag,
-		     char ***out, size_t *n)
+static int str_array(ds_process *p, const cJSON *arr, const char *file, const char *path,
+		     ds_diag *diag, char ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -36,8 +46,10 @@ static int str_array(const cJSON *arr, const char *file, const char *path, ds_di
 	}
 	size_t count = (size_t)cJSON_GetArraySize(arr);
 	char **v = ds_calloc(count + 1, sizeof *v);
-	if (!v)
+	if (!v) {
+		p->oom = true;
 		return DS_ENOMEM;
+	}
 	size_t i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
@@ -45,7 +57,9 @@ static int str_array(const cJSON *arr, const char *file, const char *path, ds_di
 			ds_diag_error(diag, file, path, "item %zu must be a non-empty string", i);
 			continue;
 		}
-		v[i++] = ds_strdup(it->valuestring);
+		if (!(v[i] = keep(p, it->valuestring)))
+			break;
+		i++;
 	}
 	*out = v;
 	*n = i;
@@ -253,7 +267,7 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 			return DS_ECONFIG;
 		}
 		ds_err e = {0};
-		tr->guard_src = ds_strdup(when->valuestring);
+		tr->guard_src = keep(p, when->valuestring);
 		if (ds_expr_parse(when->valuestring, &tr->guard, &e)) {
 			ds_diag_error(diag, file, sub, "%s", e.msg);
 			return DS_ECONFIG;
@@ -265,7 +279,9 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 			ds_diag_error(diag, file, sub, "\"event\" must be a name");
 			return DS_ECONFIG;
 		}
-		tr->event = ds_strdup(event->valuestring);
+		tr->event = keep(p, event->valuestring);
+		if (!tr->event)
+			return DS_ENOMEM;
 		snprintf(sub, sizeof sub, "%s/roles", path);
 		const cJSON *roles = cJSON_GetObjectItemCaseSensitive(j, "roles");
 		if (!roles) {
@@ -274,7 +290,7 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 				      tr->event);
 			return DS_ECONFIG;
 		}
-		if (str_array(roles, file, sub, diag, &tr->roles, &tr->nroles))
+		if (str_array(p, roles, file, sub, diag, &tr->roles, &tr->nroles))
 			return DS_ECONFIG;
 		if (!tr->nroles)
 			ds_diag_error(diag, file, sub, "no role may send event \"%s\"", tr->event);
@@ -286,7 +302,7 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 				      "\"after\" must be a duration such as \"30m\", \"48h\", \"5d\" or \"5bd\"");
 			return DS_ECONFIG;
 		}
-		tr->after_src = ds_strdup(after->valuestring);
+		tr->after_src = keep(p, after->valuestring);
 	}
 	if (!when && cJSON_GetObjectItemCaseSensitive(j, "roles") && !event) {
 		snprintf(sub, sizeof sub, "%s/roles", path);
@@ -296,9 +312,10 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 }
 
 /* "start": [{"process": NAME, "with": {"new.field": "this.field", ...}}] */
-static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const char *path,
+static int load_starts(ds_process *p, ds_state_def *st, const cJSON *j, const char *path,
 		       ds_diag *diag)
 {
+	const char *file = p->file;
 	char sub[700];
 	snprintf(sub, sizeof sub, "%s/start", path);
 	if (!cJSON_IsArray(j)) {
@@ -324,7 +341,7 @@ static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const
 		unknown_keys(it, start_keys, file, sub, diag);
 		ds_start_def *sd = &st->starts[st->nstarts++];
 		size_t m = (size_t)cJSON_GetArraySize(with);
-		sd->process = ds_strdup(proc->valuestring);
+		sd->process = keep(p, proc->valuestring);
 		sd->to = ds_calloc(m ? m : 1, sizeof *sd->to);
 		sd->from = ds_calloc(m ? m : 1, sizeof *sd->from);
 		if (!sd->process || !sd->to || !sd->from)
@@ -337,11 +354,11 @@ static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const
 				ds_diag_error(diag, file, wp, "must name a field of this case");
 				continue;
 			}
-			sd->to[sd->n] = ds_strdup(w->string);
-			sd->from[sd->n] = ds_strdup(w->valuestring);
-			if (!sd->to[sd->n] || !sd->from[sd->n])
+			size_t k = sd->n++;  /* counted first: freed with p */
+			sd->to[k] = keep(p, w->string);
+			sd->from[k] = keep(p, w->valuestring);
+			if (!sd->to[k] || !sd->from[k])
 				return DS_ENOMEM;
-			sd->n++;
 		}
 	}
 	return DS_OK;
@@ -358,7 +375,7 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 		return DS_ECONFIG;
 	}
 	unknown_keys(j, state_keys, file, path, diag);
-	st->lane = dup_str(cJSON_GetObjectItemCaseSensitive(j, "lane"));
+	st->lane = dup_str(p, cJSON_GetObjectItemCaseSensitive(j, "lane"));
 	st->final = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "final"));
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	if (out) {
@@ -366,12 +383,12 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 			snprintf(sub, sizeof sub, "%s/output", path);
 			ds_diag_error(diag, file, sub, "\"output\" must name a document template");
 		} else {
-			st->output = ds_strdup(out->valuestring);
+			st->output = keep(p, out->valuestring);
 		}
 	}
 	const cJSON *start = cJSON_GetObjectItemCaseSensitive(j, "start");
 	if (start) {
-		int src = load_starts(st, start, file, path, diag);
+		int src = load_starts(p, st, start, path, diag);
 		if (src == DS_ENOMEM)
 			return src;
 	}
@@ -390,9 +407,10 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 				char rp[700];
 				snprintf(rp, sizeof rp, "%s/%s", sub, r->string);
 				ds_edit_right *er = &st->rights[st->nrights++];
-				er->role = ds_strdup(r->string);
-				if (str_array(r, file, rp, diag, &er->fields, &er->nfields))
-					return DS_ECONFIG;
+				if (!(er->role = keep(p, r->string)))
+					return DS_ENOMEM;
+				if (str_array(p, r, file, rp, diag, &er->fields, &er->nfields))
+					return p->oom ? DS_ENOMEM : DS_ECONFIG;
 			}
 		}
 	}
@@ -795,6 +813,9 @@ static int load_migrates(ds_process *p, const cJSON *j, ds_diag *diag)
 			if (p->version == 1)
 				ds_diag_error(diag, file, sub,
 					      "version 1 has no earlier version to migrate from");
+			else if (p->version == 2)
+				ds_diag_error(diag, file, sub,
+					      "\"from\" must be 1, the version before this one");
 			else
 				ds_diag_error(diag, file, sub,
 					      "\"from\" must be an earlier version of this process (1 to %d)",
@@ -814,11 +835,11 @@ static int load_migrates(ds_process *p, const cJSON *j, ds_diag *diag)
 			continue;
 		}
 		ds_migrate_def *m = &p->migrates[p->nmigrates++];
-		size_t k = (size_t)cJSON_GetArraySize(states);
+		size_t count = (size_t)cJSON_GetArraySize(states);
 		m->from = from->valueint;
-		m->path = ds_strdup(path);
-		m->old_states = ds_calloc(k ? k : 1, sizeof *m->old_states);
-		m->new_states = ds_calloc(k ? k : 1, sizeof *m->new_states);
+		m->path = keep(p, path);
+		m->old_states = ds_calloc(count ? count : 1, sizeof *m->old_states);
+		m->new_states = ds_calloc(count ? count : 1, sizeof *m->new_states);
 		if (!m->path || !m->old_states || !m->new_states)
 			return DS_ENOMEM;
 		const cJSON *st;
@@ -831,9 +852,10 @@ static int load_migrates(ds_process *p, const cJSON *j, ds_diag *diag)
 					      p->version);
 				continue;
 			}
-			m->old_states[m->n] = ds_strdup(st->string);
-			m->new_states[m->n] = ds_strdup(st->valuestring);
-			if (!m->old_states[m->n] || !m->new_states[m->n++])
+			size_t at = m->n++;  /* counted first: freed with p */
+			m->old_states[at] = keep(p, st->string);
+			m->new_states[at] = keep(p, st->valuestring);
+			if (!m->old_states[at] || !m->new_states[at])
 				return DS_ENOMEM;
 		}
 	}
@@ -868,7 +890,7 @@ static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **
 		goto done;
 	}
 	unknown_keys(doc, process_keys, path, "", diag);
-	p->name = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "name"));
+	p->name = dup_str(p, cJSON_GetObjectItemCaseSensitive(doc, "name"));
 	if (!p->name || !*p->name) {
 		ds_diag_error(diag, path, "/name", "\"name\" is required");
 		goto done;
@@ -881,9 +903,9 @@ static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **
 		else
 			p->version = ver->valueint;
 	}
-	if (str_array(cJSON_GetObjectItemCaseSensitive(doc, "consumes"), path, "/consumes", diag,
+	if (str_array(p, cJSON_GetObjectItemCaseSensitive(doc, "consumes"), path, "/consumes", diag,
 		      &p->consumes, &p->nconsumes) ||
-	    str_array(cJSON_GetObjectItemCaseSensitive(doc, "starts_with"), path, "/starts_with",
+	    str_array(p, cJSON_GetObjectItemCaseSensitive(doc, "starts_with"), path, "/starts_with",
 		      diag, &p->starts_with, &p->nstarts))
 		goto done;
 	for (size_t i = 0; i < p->nstarts; i++)
@@ -891,7 +913,7 @@ static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **
 			ds_diag_error(diag, path, "/starts_with",
 				      "record type \"%s\" starts cases but is not in \"consumes\"",
 				      p->starts_with[i]);
-	p->key = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "key"));
+	p->key = dup_str(p, cJSON_GetObjectItemCaseSensitive(doc, "key"));
 	if (!p->key)
 		ds_diag_error(diag, path, "/key", "\"key\" must name the field that identifies a case");
 	const cJSON *prof = cJSON_GetObjectItemCaseSensitive(doc, "profile");
@@ -899,8 +921,8 @@ static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **
 		if (!cJSON_IsObject(prof)) {
 			ds_diag_error(diag, path, "/profile", "\"profile\" must be an object");
 		} else {
-			p->profile_email = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "email"));
-			p->profile_name = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "name"));
+			p->profile_email = dup_str(p, cJSON_GetObjectItemCaseSensitive(prof, "email"));
+			p->profile_name = dup_str(p, cJSON_GetObjectItemCaseSensitive(prof, "name"));
 			if (!p->profile_email)
 				ds_diag_error(diag, path, "/profile/email",
 					      "\"email\" must name the field holding the customer's email");
@@ -937,7 +959,8 @@ static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 			goto done;
 		}
-		load_state(p, st, sj, diag, &to_names[p->nstates]);
+		if (load_state(p, st, sj, diag, &to_names[p->nstates]) == DS_ENOMEM)
+			p->oom = true;
 		p->nstates++;
 	}
 	/* Resolve targets now that every state is known. */
@@ -955,6 +978,8 @@ static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **
 			p->states[s].on[t].to = idx;
 		}
 	}
+	if (p->oom)
+		goto done;
 	for (size_t m = 0; m < p->nmigrates; m++) {
 		const ds_migrate_def *md = &p->migrates[m];
 		for (size_t i = 0; i < md->n; i++) {
@@ -999,6 +1024,8 @@ done:
 			ds_free(to_names[s]);
 		ds_free(to_names);
 	}
+	if (p && p->oom)
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	/* A definition with errors is still returned once its states are
 	 * known, so that `check` can cross-check the rest of it; the config
 	 * refuses to run with it. */

@@ -117,6 +117,7 @@ typedef struct ds_process {
 	int initial;
 	ds_state_def *states;
 	size_t nstates;
+	bool oom;                /* memory ran out while loading: never returned */
 } ds_process;
 
 /* Loads one definition; problems go to diag with the file and JSON path,
