@@ -3,9 +3,11 @@
  * the business definitions in schemas/ (record types, sources, processes,
  * document templates, roles), loaded and cross-checked together.
  *
- * A ds_config is immutable once loaded and shared by every thread. Loading
- * reports every problem to a ds_diag (file, JSON path, message) rather than
- * stopping at the first, which is what `dossier check` prints.
+ * A ds_config is immutable once loaded and shared by every thread (the
+ * earlier process versions the store holds are added before that, when
+ * the store opens: procver.h). Loading reports every problem to a ds_diag
+ * (file, JSON path, message) rather than stopping at the first, which is
+ * what `dossier check` prints.
  */
 #ifndef DS_CONFIG_H
 #define DS_CONFIG_H
