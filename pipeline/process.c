@@ -27,6 +27,16 @@ static char *keep(ds_process *p, const char *s)
 	return c;
 }
 
+/* Copies x and y as the next items of the arrays a and b (count *n),
+ * counted first so that p frees them whatever happens. */
+static int keep_pair(ds_process *p, char **a, char **b, size_t *n, const char *x, const char *y)
+{
+	size_t i = (*n)++;
+	a[i] = keep(p, x);
+	b[i] = keep(p, y);
+	return a[i] && b[i] ? DS_OK : DS_ENOMEM;
+}
+
 static char *dup_str(ds_process *p, const cJSON *v)
 {
 	return cJSON_IsString(v) ? keep(p, v->valuestring) : NULL;
@@ -354,10 +364,7 @@ static int load_starts(ds_process *p, ds_state_def *st, const cJSON *j, const ch
 				ds_diag_error(diag, file, wp, "must name a field of this case");
 				continue;
 			}
-			size_t k = sd->n++;  /* counted first: freed with p */
-			sd->to[k] = keep(p, w->string);
-			sd->from[k] = keep(p, w->valuestring);
-			if (!sd->to[k] || !sd->from[k])
+			if (keep_pair(p, sd->to, sd->from, &sd->n, w->string, w->valuestring))
 				return DS_ENOMEM;
 		}
 	}
@@ -852,10 +859,8 @@ static int load_migrates(ds_process *p, const cJSON *j, ds_diag *diag)
 					      p->version);
 				continue;
 			}
-			size_t at = m->n++;  /* counted first: freed with p */
-			m->old_states[at] = keep(p, st->string);
-			m->new_states[at] = keep(p, st->valuestring);
-			if (!m->old_states[at] || !m->new_states[at])
+			if (keep_pair(p, m->old_states, m->new_states, &m->n, st->string,
+				      st->valuestring))
 				return DS_ENOMEM;
 		}
 	}

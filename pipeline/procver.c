@@ -24,17 +24,27 @@ typedef struct stored {
 	size_t n, cap;
 } stored;
 
+/* The array v of n items of `size` bytes, with room for one more
+ * (capacity *cap, doubled when full); NULL when memory runs out (v is
+ * then unchanged). */
+static void *room(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *nv = ds_realloc(v, c * size);
+	if (nv)
+		*cap = c;
+	return nv;
+}
+
 static int collect_def(void *ud, const ds_process_def_row *d)
 {
 	stored *s = ud;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		ds_process_def_row *v = ds_realloc(s->v, cap * sizeof *v);
-		if (!v)
-			return DS_ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	ds_process_def_row *v = room(s->v, s->n, &s->cap, sizeof *v);
+	if (!v)
+		return DS_ENOMEM;
+	s->v = v;
 	ds_process_def_row *r = &s->v[s->n];
 	*r = *d;
 	r->process = ds_arena_strdup(s->a, d->process);
@@ -250,14 +260,10 @@ struct ids {
 static int collect_id(void *ud, const ds_case_row *c)
 {
 	struct ids *l = ud;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		int64_t *v = ds_realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return DS_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	int64_t *v = room(l->v, l->n, &l->cap, sizeof *v);
+	if (!v)
+		return DS_ENOMEM;
+	l->v = v;
 	l->v[l->n++] = c->id;
 	return 0;
 }

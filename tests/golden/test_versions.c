@@ -32,6 +32,17 @@ static void act(th_home *h, const char *now, const char *ref, const char *event)
 	free(err);
 }
 
+/* Runs `tick` at now: fired timers fired, and obsolete ones no longer
+ * applying (-1: not counted). */
+static void tick(th_home *h, const char *now, int fired, int obsolete)
+{
+	cJSON *t = th_json(h, 0, "--now %s tick", now);
+	cr_expect_eq(th_num(t, "fired"), fired, "tick at %s", now);
+	if (obsolete >= 0)
+		cr_expect_eq(th_num(t, "obsolete"), obsolete, "tick at %s", now);
+	cJSON_Delete(t);
+}
+
 /* Runs `check` and returns its problems of one kind ("errors",
  * "warnings") as text, asserting the exit code. */
 static char *check(th_home *h, int want_rc, const char *kind)
@@ -80,9 +91,7 @@ Test(versions, a_running_case_keeps_its_version)
 	expect_case(&h, "DEV-2026-0005", "pending_approval", 1);
 
 	/* 2 days: only the version 2 timer is due */
-	cJSON *t = th_json(&h, 0, "--now 2026-11-26T10:00:00Z tick");
-	cr_expect_eq(th_num(t, "fired"), 1);
-	cJSON_Delete(t);
+	tick(&h, "2026-11-26T10:00:00Z", 1, -1);
 	expect_case(&h, "DEV-2026-0001", "validated", 2);
 	expect_case(&h, "DEV-2026-0005", "pending_approval", 1);
 
@@ -96,9 +105,7 @@ Test(versions, a_running_case_keeps_its_version)
 	cJSON_Delete(l);
 
 	/* 5 days: version 1's timer */
-	t = th_json(&h, 0, "--now 2026-11-29T10:00:00Z tick");
-	cr_expect_eq(th_num(t, "fired"), 1);
-	cJSON_Delete(t);
+	tick(&h, "2026-11-29T10:00:00Z", 1, -1);
 	expect_case(&h, "DEV-2026-0005", "validated", 1);
 	th_home_fini(&h);
 }
@@ -206,9 +213,7 @@ Test(versions, earlier_cases_keep_their_rights_after_a_state_is_dropped)
 			  "\\\"unreachable\\\", which version 2 does not have"), "%s", warns);
 	free(warns);
 	/* its version 1 timer still fires: 3 days, back to to_resend */
-	cJSON *t = th_json(&h, 0, "--now 2026-11-28T12:00:00Z tick");
-	cr_expect_eq(th_num(t, "fired"), 1);
-	cJSON_Delete(t);
+	tick(&h, "2026-11-28T12:00:00Z", 1, -1);
 	expect_case(&h, "DEV-2026-0001", "to_resend", 1);
 	th_home_fini(&h);
 }
@@ -257,15 +262,9 @@ Test(versions, a_migration_moves_the_cases_once)
 
 	/* version 1's timers lapse: unreachable's 3 days, and the approval's 5
 	 * days, which version 2 counts again from the same entry */
-	cJSON *t = th_json(&h, 0, "--now 2026-11-28T09:00:00Z tick");
-	cr_expect_eq(th_num(t, "fired"), 0);
-	cr_expect_eq(th_num(t, "obsolete"), 1);
-	cJSON_Delete(t);
+	tick(&h, "2026-11-28T09:00:00Z", 0, 1);
 	expect_case(&h, "DEV-2026-0001", "to_resend", 2);
-	t = th_json(&h, 0, "--now 2026-11-29T13:00:00Z tick");
-	cr_expect_eq(th_num(t, "fired"), 1);
-	cr_expect_eq(th_num(t, "obsolete"), 1);
-	cJSON_Delete(t);
+	tick(&h, "2026-11-29T13:00:00Z", 1, 1);
 	expect_case(&h, "DEV-2026-0042", "validated", 2);
 	th_home_fini(&h);
 }
