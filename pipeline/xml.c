@@ -24,11 +24,16 @@
  * costly part of its evaluation, the steps down from the root; since the
  * rest only goes down, the results stay in document order. A union of such
  * paths ("/a:B/c:C | /a:B/d:D") gives its first node as the earliest of
- * each part's first. Anything else (axes, functions, "//"...) goes to
- * libxml2 whole.
+ * each part's first. An expression of functions over absolute plain paths
+ * ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))") is bound: each such
+ * path given as an argument becomes a variable whose nodes xml.c walks
+ * when libxml2 asks for them, so libxml2 evaluates the functions only.
+ * Anything else (axes, "//", positions...) goes to libxml2 whole, as does
+ * an expression in parentheses as a whole.
  */
 #include "xml.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -93,6 +98,11 @@ struct xp_expr {
 	/* A union of plain or split paths: its parts. */
 	struct xp_expr *alts;
 	size_t nalts;
+	/* A bound expression: comp is the text with each absolute plain path
+	 * given as a function's argument replaced by a variable, $ds_pK for
+	 * the path vars[K], which xml.c walks when libxml2 asks its value. */
+	struct xp_expr *vars;
+	size_t nvars;
 };
 
 struct ds_xpath_set {
@@ -421,6 +431,11 @@ void ds_xml_root_name(const ds_xml_doc *d, char *buf, size_t n)
 
 /* ---- XPath sets ---- */
 
+static bool xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static bool ncname_start(unsigned char c)
 {
 	return c >= 0x80 || c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -503,6 +518,9 @@ static void expr_free(struct xp_expr *e)
 	for (size_t k = 0; k < e->nalts; k++)
 		steps_free(&e->alts[k]);
 	ds_free(e->alts);
+	for (size_t k = 0; k < e->nvars; k++)
+		steps_free(&e->vars[k]);
+	ds_free(e->vars);
 }
 
 void ds_xpath_set_free(ds_xpath_set *s)
@@ -859,6 +877,72 @@ static bool fast_union(const ds_xpath_set *s, const char *expr, struct xp_expr *
 	return true;
 }
 
+#define MAX_BOUND 16
+
+/* Makes e a bound expression when expr gives absolute plain paths as
+ * function arguments ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))"):
+ * libxml2 then evaluates the functions only, not the steps down from the
+ * root. An expression that is in parentheses as a whole, or uses
+ * variables, is left as it is. False when e is not bound (unchanged). */
+static bool bind_paths(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+{
+	const char *p = expr;
+	while (xml_space(*p))
+		p++;
+	if (*p == '(' || strchr(expr, '$'))
+		return false;
+	size_t len = strlen(expr);
+	char *text = ds_malloc(len + MAX_BOUND * sizeof "$ds_p15" + 1);
+	struct xp_expr vars[MAX_BOUND];
+	size_t n = 0, o = 0;
+	char prev = '\0';
+	if (!text)
+		return false;
+	for (p = expr; *p;) {
+		if (*p == '"' || *p == '\'') {
+			const char *q = strchr(p + 1, *p);
+			size_t k = q ? (size_t)(q + 1 - p) : strlen(p);
+			memcpy(text + o, p, k);
+			o += k;
+			p += k;
+			prev = '"';
+			continue;
+		}
+		if (*p == '/' && (prev == '(' || prev == ',') && n < MAX_BOUND) {
+			struct xp_expr v = { 0 };
+			const char *end = plain_steps(s, p, &v);
+			const char *q = end;
+			while (xml_space(*q))
+				q++;
+			if (v.nsteps && (*q == ')' || *q == ',')) {
+				vars[n] = v;
+				o += (size_t)sprintf(text + o, "$ds_p%zu", n++);
+				p = end;
+				prev = 'v';
+				continue;
+			}
+			steps_free(&v);
+		}
+		if (!xml_space(*p))
+			prev = *p;
+		text[o++] = *p++;
+	}
+	text[o] = '\0';
+	xmlXPathCompExpr *comp = n ? compile(text, NULL) : NULL;
+	ds_free(text);
+	if (comp && (e->vars = ds_malloc(n * sizeof *e->vars))) {
+		memcpy(e->vars, vars, n * sizeof *vars);
+		e->nvars = n;
+		xmlXPathFreeCompExpr(e->comp);
+		e->comp = comp;
+		return true;
+	}
+	xmlXPathFreeCompExpr(comp);
+	for (size_t k = 0; k < n; k++)
+		steps_free(&vars[k]);
+	return false;
+}
+
 int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *err)
 {
 	char q[72], m[256];
@@ -891,8 +975,8 @@ int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *e
 	xmlResetError(&error);
 	struct xp_expr *e = &s->e[s->n];
 	*e = (struct xp_expr){ .text = text, .comp = comp };
-	if (!fast_path(s, expr, strlen(expr), e))
-		fast_union(s, expr, e);
+	if (!fast_path(s, expr, strlen(expr), e) && !fast_union(s, expr, e))
+		bind_paths(s, expr, e);
 	if (index)
 		*index = s->n;
 	s->n++;
@@ -909,7 +993,7 @@ const char *ds_xpath_set_how(const ds_xpath_set *s, size_t i)
 	if (i >= s->n)
 		return NULL;
 	const struct xp_expr *e = &s->e[i];
-	return e->nalts ? "union" : e->rest ? "split" : e->steps ? "plain" : "libxml2";
+	return e->nalts ? "union" : e->rest ? "split" : e->steps ? "plain" : e->nvars ? "bound" : "libxml2";
 }
 
 const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
@@ -924,9 +1008,17 @@ const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
  * that libxml2 evaluates from many nodes has one budget for all of them,
  * DS_XPATH_OP_LIMIT. The result object is the caller's (free with
  * xmlXPathFreeObject). */
+typedef struct binding {
+	const struct xp_expr *e;  /* a bound expression */
+	ds_xml_doc *d;
+	bool nomem;
+} binding;
+
+static xmlXPathObject *bound_path(void *data, const xmlChar *name, const xmlChar *uri);
+
 static int eval_comp(const ds_xpath_set *s, xmlXPathCompExpr *comp, const char *text,
-		     ds_xml_doc *d, const ds_xml_node *node, unsigned long *budget,
-		     xmlXPathObject **res, ds_err *err)
+		     const struct xp_expr *bound, ds_xml_doc *d, const ds_xml_node *node,
+		     unsigned long *budget, xmlXPathObject **res, ds_err *err)
 {
 	char q[72], m[256];
 	*res = NULL;
@@ -949,12 +1041,20 @@ static int eval_comp(const ds_xpath_set *s, xmlXPathCompExpr *comp, const char *
 	xp->opLimit = *budget ? *budget : 1;
 	xp->opCount = 0;
 	xmlResetError(&xp->lastError);
+	binding b = { .e = bound, .d = d };
+	if (bound && bound->nvars)
+		xmlXPathRegisterVariableLookup(xp, bound_path, &b);
 	xmlXPathObject *r = *budget ? xmlXPathCompiledEval(comp, xp) : NULL;
 	if (!*budget)
 		xp->lastError.code = XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED;
 	*budget -= xp->opCount < *budget ? xp->opCount : *budget;
 	xp->namespaces = NULL;
 	xp->nsNr = 0;
+	xmlXPathRegisterVariableLookup(xp, NULL, NULL);
+	if (b.nomem) {
+		xmlXPathFreeObject(r);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
 	if (!r) {
 		if (xp->lastError.code == XML_ERR_NO_MEMORY)
 			return ds_err_set(err, DS_ENOMEM, "out of memory (XPath)");
@@ -977,7 +1077,7 @@ static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_nod
 	if (i >= s->n)
 		return ds_err_set(err, DS_EINTERNAL, "XPath pick %zu does not exist", i);
 	unsigned long budget = DS_XPATH_OP_LIMIT;
-	return eval_comp(s, s->e[i].comp, s->e[i].text, d, node, &budget, res, err);
+	return eval_comp(s, s->e[i].comp, s->e[i].text, &s->e[i], d, node, &budget, res, err);
 }
 
 /* ---- plain paths ---- */
@@ -1072,6 +1172,39 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 	return DS_OK;
 }
 
+/* libxml2's value of variable $ds_pK of a bound expression: the nodes of
+ * its path K, in document order. */
+static xmlXPathObject *bound_path(void *data, const xmlChar *name, const xmlChar *uri)
+{
+	binding *b = data;
+	const char *n = (const char *)name;
+	if (uri || strncmp(n, "ds_p", 4) || !isdigit((unsigned char)n[4]))
+		return NULL;
+	char *end = NULL;
+	unsigned long k = strtoul(n + 4, &end, 10);
+	if (*end || k >= b->e->nvars)
+		return NULL;
+	walk w;
+	ds_err err = { 0 };
+	xmlXPathObject *o = NULL;
+	if (!walk_path(&b->e->vars[k], b->d, NULL, true, &w, &err) &&
+	    (o = xmlXPathNewNodeSet(NULL)) && o->nodesetval) {
+		for (size_t i = 0; i < w.n; i++)
+			if (xmlXPathNodeSetAddUnique(o->nodesetval, w.nodes[i]) < 0) {
+				xmlXPathFreeObject(o);
+				o = NULL;
+				break;
+			}
+	}
+	ds_free(w.nodes);
+	if (o && !o->nodesetval) {
+		xmlXPathFreeObject(o);
+		o = NULL;
+	}
+	b->nomem |= !o;
+	return o;
+}
+
 /* The nodes a plain or split path selects from node, in document order
  * (the first only unless w->all), into w. */
 static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const char *text,
@@ -1084,7 +1217,7 @@ static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const cha
 	int rc = walk_path(e, d, node, true, &heads, err);
 	for (size_t k = 0; !rc && k < heads.n; k++) {
 		xmlXPathObject *r = NULL;
-		if ((rc = eval_comp(s, e->rest, text, d, heads.nodes[k], budget, &r, err)))
+		if ((rc = eval_comp(s, e->rest, text, NULL, d, heads.nodes[k], budget, &r, err)))
 			break;
 		bool more = true;
 		for (int j = 0; more && r->nodesetval && j < r->nodesetval->nodeNr; j++)
@@ -1123,10 +1256,6 @@ static int first_node(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_x
 	return DS_OK;
 }
 
-static bool xml_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 /* A trimmed copy of s in the arena; *out NULL when s is NULL. */
 static int trimmed(ds_arena *a, const xmlChar *s, const char **out, ds_err *err)
