@@ -134,7 +134,7 @@ static void map_one(const ds_source *src, cJSON **input, ds_time at, ds_arena *a
 		    struct sink *k)
 {
 	ds_err err = { 0, "" };
-	if (ds_source_map(src, input, at, a, emit, k, &err))
+	if (ds_source_map(src, input, NULL, at, a, emit, k, &err))
 		die("mapping failed: %s", err.msg);
 	cJSON_Delete(*input);       /* unless the record took it */
 	*input = NULL;

@@ -225,12 +225,12 @@ static int emit(void *ud, const char *type, cJSON *record)
 	return DS_OK;
 }
 
-ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, ds_time now,
-			ds_arena *arena, ds_mapped *recs, size_t *nrecs, ds_err *err)
+ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, const char *sha256,
+			ds_time now, ds_arena *arena, ds_mapped *recs, size_t *nrecs, ds_err *err)
 {
 	struct mapping m = { arena, recs, 0 };
-	int rc = xml ? ds_source_map_xml(s, xml, arena, emit, &m, err)
-		     : ds_source_map(s, doc, now, arena, emit, &m, err);
+	int rc = xml ? ds_source_map_xml(s, xml, sha256, arena, emit, &m, err)
+		     : ds_source_map(s, doc, sha256, now, arena, emit, &m, err);
 	*nrecs = m.n;
 	if (rc == DS_ENOMEM) {
 		ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -266,12 +266,13 @@ ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_
 }
 
 void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
-		   ds_xml_doc *xml, ds_time now, ds_arena *arena)
+		   ds_xml_doc *xml, const char *sha256, ds_time now, ds_arena *arena)
 {
 	p->source = s;
 	p->map_err = (ds_err){0};
 	p->valid_err = (ds_err){0};
-	p->map = ds_map_input(s, &doc, xml, now, arena, p->records, &p->nrecords, &p->map_err);
+	p->map = ds_map_input(s, &doc, xml, sha256, now, arena, p->records, &p->nrecords,
+			      &p->map_err);
 	p->valid = p->map == DS_STAGE_CONTINUE
 			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
 			   : p->map;

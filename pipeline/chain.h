@@ -117,11 +117,12 @@ typedef struct ds_env {
 void ds_env_init(ds_env *env);
 
 /* What the map stage does: the rules of source s over the parsed input (doc,
- * or xml for the XML channel) make up to DS_ENV_MAX_RECORDS records into
+ * or xml for the XML channel; sha256 the SHA-256 of its raw bytes, for
+ * interaction picks) make up to DS_ENV_MAX_RECORDS records into
  * recs, freed with arena. *doc may be taken over by a record (set to NULL).
  * DS_STAGE_REJECT with the reason in err when nothing maps or a pick fails. */
-ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, ds_time now,
-			ds_arena *arena, ds_mapped *recs, size_t *nrecs, ds_err *err);
+ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, const char *sha256,
+			ds_time now, ds_arena *arena, ds_mapped *recs, size_t *nrecs, ds_err *err);
 
 /* What the validate stage does: every record against its type's schema. */
 ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_t nrecs,
@@ -130,7 +131,7 @@ ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_
 /* Maps and validates ahead into p, for a source whose rules leave the
  * input as it is (ds_source_keeps_input). */
 void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
-		   ds_xml_doc *xml, ds_time now, ds_arena *arena);
+		   ds_xml_doc *xml, const char *sha256, ds_time now, ds_arena *arena);
 
 typedef struct ds_stage_type {
 	const char *name;

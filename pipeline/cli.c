@@ -34,6 +34,7 @@
 #include "profile.h"
 #include "json.h"
 #include "mem.h"
+#include "procver.h"
 #include "store.h"
 #include "xml.h"
 
@@ -113,8 +114,18 @@ static void print_diag(const ds_diag *d, bool warnings)
 	}
 }
 
-/* Loads the configuration and opens the store; on failure prints why and
- * returns the exit code. */
+static void migrated(void *ud, const ds_process *p, int from, int64_t cases)
+{
+	const ctx *c = ud;
+	if (!c->o.quiet)
+		fprintf(stderr, "dossier: %s: %" PRId64 " case%s of version %d moved to version %d "
+			"(\"migrate\" in %s)\n", p->name, cases, cases == 1 ? "" : "s", from,
+			p->version, p->file);
+}
+
+/* Loads the configuration and opens the store, where the process
+ * definitions are recorded and declared migrations done (procver.h); on
+ * failure prints why and returns the exit code. */
 static int setup(ctx *c, bool need_store)
 {
 	ds_err err = {0};
@@ -132,7 +143,13 @@ static int setup(ctx *c, bool need_store)
 	const char *url = c->o.store ? c->o.store : c->cfg->store_url;
 	if ((rc = ds_store_open(url, c->o.home, &c->store, &err)))
 		return fail(&err);
-	return EX_OK;
+	rc = ds_procver_sync(c->cfg, c->store, ds_time_now(), migrated, c, &c->diag, &err);
+	if (rc == DS_ECONFIG) {
+		print_diag(&c->diag, false);
+		errorf("%s; run `dossier check` for details", err.msg);
+		return EX_USAGE;
+	}
+	return rc ? fail(&err) : EX_OK;
 }
 
 static void teardown(ctx *c)
@@ -150,8 +167,12 @@ static int cmd_check(ctx *c, int argc, char **argv)
 	if (argc > 1 && is_help(argv[1])) {
 		puts("usage: dossier check\n\n"
 		     "Loads and cross-checks every record schema, source, process and document\n"
-		     "template under HOME/schemas/, and dossier.json. Prints each problem with its\n"
-		     "file and JSON path. Exit 0 when there is none, 2 when there are errors\n"
+		     "template under HOME/schemas/, and dossier.json. When the store exists, the\n"
+		     "process definitions are also compared with the versions it has run: a\n"
+		     "definition changed without raising its \"version\", or a version that drops a\n"
+		     "state where cases of an earlier one still are (without a \"migrate\" for\n"
+		     "them), is an error. Nothing is written. Prints each problem with its file\n"
+		     "and JSON path. Exit 0 when there is none, 2 when there are errors\n"
 		     "(warnings alone do not fail).");
 		return EX_OK;
 	}
@@ -163,6 +184,14 @@ static int cmd_check(ctx *c, int argc, char **argv)
 	ds_diag_init(&c->diag);
 	int rc = ds_config_load(c->o.home, &c->diag, &c->cfg, &err);
 	if (rc && rc != DS_ECONFIG)
+		return fail(&err);
+	/* With a store, the definitions against what it has run; check never
+	 * creates one. */
+	const char *url = c->o.store ? c->o.store : c->cfg->store_url;
+	rc = ds_store_open_existing(url, c->o.home, &c->store, &err);
+	if (!rc)
+		rc = ds_procver_check(c->cfg, c->store, &c->diag, &err);
+	if (rc && rc != DS_ECONFIG && rc != DS_ENOTFOUND)
 		return fail(&err);
 	if (c->o.json) {
 		cJSON *doc = cJSON_CreateObject();
@@ -623,22 +652,24 @@ static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
  * Reading an input (the file, its SHA-256, its parse) is most of what an
  * email or an XML document costs, and none of it touches the store. So
  * when the machine has more than one CPU, ingest hands the files it meets
- * to reader threads (one per CPU, at most MAX_READERS) and runs the chain
- * on this thread over what they read, in the order the files were met:
- * the store, the messages and the exit code are those of reading the
- * files one after the other. Each input has a slot, with its own arenas and
- * XML parser (a document keeps its parser's dictionary), handed between
- * the threads under the mutex; the number of slots and AHEAD_BYTES bound
- * the memory read ahead. An XML document is freed by the reader that next
- * fills its slot, keeping that work off this thread, which the chain keeps
- * busy. An input a reader could not parse reaches the read stage without a
+ * to reader threads (one per CPU but one, at most MAX_READERS) and runs the
+ * chain on this thread over what they read, in the order the files were
+ * met: the store, the messages and the exit code are those of reading the
+ * files one after the other. When the oldest input is not read yet, this
+ * thread reads the next queued one itself rather than wait, so that every
+ * CPU stays busy whichever side is ahead. Each input has a slot, with its
+ * own arenas and XML parser, handed between the threads under the mutex
+ * (one thread at a time); the number of slots and AHEAD_BYTES bound the
+ * memory read ahead. What libxml2 allocates while a slot is read comes
+ * from the slot's parsed arena (ds_xml_zone), and an XML document is
+ * freed with the slot's next input. An input a reader could not parse reaches the read stage without a
  * document and is parsed again there, so its quarantine reason is the
  * same. Standard input and NDJSON files are read on this thread, once the
  * files met before them are through the chain.
  */
 
 #define MAX_READERS 8
-#define SLOTS_PER_READER 8
+#define SLOTS_PER_READER 32
 /* Bytes of files read ahead at most (one file may be larger), and the
  * largest buffer a slot keeps for its next file. */
 #define AHEAD_BYTES (64u << 20)
@@ -729,23 +760,33 @@ static void read_slot(ingest *g, slot *s)
 	}
 	cJSON *doc = NULL;
 	ds_xml_doc *xdoc = NULL;
+	/* Mapping and validation need neither the store nor the order of
+	 * inputs: done here, they leave the chain's thread less to do. What
+	 * they make, and the document, stay the slot's, and are freed with
+	 * its next input. So libxml2's allocations, and then cJSON's, come
+	 * from the parsed arena (zones: see mem.h), and freeing them one by
+	 * one costs nothing. A document that is not mapped here is the
+	 * chain's: cJSON's heap makes it. */
+	bool premap = src && ds_source_keeps_input(src);
+	ds_xml_zone(s->parsed);
+	if (premap)
+		ds_json_zone(s->parsed);
 	if (ds_input_parse(s->channel, (const char *)b, n, &cfg->limits, s->xml, s->parsed, &doc,
 			   &xdoc, &err) == DS_OK) {
 		s->doc = doc;
 		s->xdoc = xdoc;
-		/* Mapping and validation need neither the store nor the order of
-		 * inputs: done here, they leave the chain's thread less to do.
-		 * What they make, and the document, are then freed by this
-		 * thread with the slot's next input, so that the chain's thread
-		 * does not free what another thread allocated (a lock per call
-		 * in malloc). */
-		if (src && ds_source_keeps_input(src) && !ds_arena_defer(s->parsed, free_json, doc)) {
-			ds_premap_run(&s->premap, cfg, src, doc, xdoc, g->rt.now, s->parsed);
+		if (premap && !ds_arena_defer(s->parsed, free_json, doc)) {
+			ds_premap_run(&s->premap, cfg, src, doc, xdoc, s->sha256, g->rt.now,
+				      s->parsed);
 			s->premapped = true;
+		} else if (premap) {
+			s->doc = NULL; /* freed: the read stage parses it again */
 		}
 	} else {
 		cJSON_Delete(doc);
 	}
+	ds_json_zone(NULL);
+	ds_xml_zone(NULL);
 }
 
 static void *reader(void *p)
@@ -833,7 +874,7 @@ static ahead *ahead_new(ingest *g)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 2)
 		return NULL;
-	size_t readers = cpus > MAX_READERS ? MAX_READERS : (size_t)cpus;
+	size_t readers = cpus - 1 > MAX_READERS ? MAX_READERS : (size_t)cpus - 1;
 	ahead *a = ds_calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -851,7 +892,7 @@ static ahead *ahead_new(ingest *g)
 	for (size_t i = 0; i < a->nslots; i++) {
 		reading_init(&a->slots[i].r, g->c->cfg->limits.max_input_bytes);
 		if (!(a->slots[i].arena = ds_arena_new(64 * 1024)) ||
-		    !(a->slots[i].parsed = ds_arena_new(4 * 1024))) {
+		    !(a->slots[i].parsed = ds_arena_new(64 * 1024))) {
 			ahead_free(a);
 			return NULL;
 		}
@@ -885,6 +926,16 @@ static int ahead_run_head(ingest *g)
 	if (s->state != SLOT_READY && a->idle && a->next != a->tail)
 		pthread_cond_broadcast(&a->queued); /* no more to wait for */
 	while (s->state != SLOT_READY) {
+		if (a->next != a->tail) {
+			/* Rather than wait, read the next queued slot here. */
+			slot *t = &a->slots[a->next++ % a->nslots];
+			t->state = SLOT_TAKEN;
+			pthread_mutex_unlock(&a->mu);
+			read_slot(g, t);
+			pthread_mutex_lock(&a->mu);
+			t->state = SLOT_READY;
+			continue;
+		}
 		a->waiting = true;
 		pthread_cond_wait(&a->ready, &a->mu);
 		a->waiting = false;
@@ -1301,7 +1352,7 @@ static int list_case(void *ud, const ds_case_row *r)
 	}
 	char t[24];
 	fmt_time(r->updated_at, t);
-	printf("%-6" PRId64 " %-10s %-20s %-18s v%-4" PRId64 " %s\n", r->id, r->process, r->key,
+	printf("%-6" PRId64 " %-10s %-21s %-18s v%-4" PRId64 " %s\n", r->id, r->process, r->key,
 	       r->state, r->version, t);
 	return 0;
 }
@@ -1334,7 +1385,7 @@ static int case_list(ctx *c, int argc, char **argv)
 	struct list_ctx l = { c, c->o.json ? cJSON_CreateArray() : NULL, 0 };
 	ds_err err = {0};
 	if (!c->o.json && !c->o.quiet)
-		printf("%-6s %-10s %-20s %-18s %-5s %s\n", "ID", "PROCESS", "KEY", "STATE", "VER",
+		printf("%-6s %-10s %-21s %-18s %-5s %s\n", "ID", "PROCESS", "KEY", "STATE", "VER",
 		       "UPDATED");
 	rc = ds_store_case_list(c->store, process, state, list_case, &l, &err);
 	if (rc < 0) {
@@ -1393,6 +1444,11 @@ static int history_row(void *ud, const ds_audit_row *r)
 			 ds_json_str(cause, "due"));
 	} else if (type && !strcmp(type, "guard")) {
 		snprintf(what, sizeof what, "guard %s", ds_json_str(cause, "when"));
+	} else if (type && !strcmp(type, "migration")) {
+		const cJSON *vf = cJSON_GetObjectItemCaseSensitive(cause, "from_version");
+		const cJSON *vt = cJSON_GetObjectItemCaseSensitive(cause, "to_version");
+		snprintf(what, sizeof what, "migration from version %d to version %d",
+			 cJSON_IsNumber(vf) ? vf->valueint : 0, cJSON_IsNumber(vt) ? vt->valueint : 0);
 	} else {
 		snprintf(what, sizeof what, "%s", r->cause);
 	}
@@ -1479,8 +1535,10 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 			       w.row.version);
 			if (w.row.profile_id)
 				printf("profile: %" PRId64 "\n", w.row.profile_id);
-			char *data = cJSON_Print(w.data);
-			printf("data:\n%s\n", data ? data : "?");
+			/* The case's data is read from its text on first use. */
+			cJSON *tree = NULL;
+			char *data = ds_engine_data(&w, &tree, &err) ? NULL : cJSON_Print(tree);
+			printf("data:\n%s\n", data ? data : err.code ? err.msg : "?");
 			cJSON_free(data);
 			printf("history:\n");
 		}
@@ -2832,10 +2890,14 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	if (!perr && src) {
 		struct inspect_emit ie = { cJSON_CreateArray(), c->cfg, 0, { 0 } };
 		stage = "map";
-		/* The mapping may take its input over: give it a copy. */
+		/* The mapping may take its input over: give it a copy. The
+		 * SHA-256 is that of the bytes ingest would store. */
 		cJSON *copy = doc ? cJSON_Duplicate(doc, true) : NULL;
-		perr = xdoc ? ds_source_map_xml(src, xdoc, a, inspect_record, &ie, &err)
-			    : ds_source_map(src, &copy, ds_time_now(), a, inspect_record, &ie, &err);
+		char sha[65];
+		ds_sha256_hex(text, len, sha);
+		perr = xdoc ? ds_source_map_xml(src, xdoc, sha, a, inspect_record, &ie, &err)
+			    : ds_source_map(src, &copy, sha, ds_time_now(), a, inspect_record, &ie,
+					    &err);
 		cJSON_Delete(copy);
 		if (!perr && !cJSON_GetArraySize(ie.records))
 			perr = ds_reason_unmapped(src, doc, xdoc, &err);

@@ -83,6 +83,9 @@ void ds_config_free(ds_config *c)
 	for (size_t i = 0; i < c->nprocesses; i++)
 		ds_process_free(c->processes[i]);
 	ds_free(c->processes);
+	for (size_t i = 0; i < c->nversions; i++)
+		ds_process_free(c->versions[i]);
+	ds_free(c->versions);
 	for (size_t i = 0; i < c->ntemplates; i++)
 		ds_doc_template_free(c->templates[i]);
 	ds_free(c->templates);
@@ -108,6 +111,29 @@ const ds_process *ds_config_process(const ds_config *c, const char *name)
 		if (!strcmp(c->processes[i]->name, name))
 			return c->processes[i];
 	return NULL;
+}
+
+const ds_process *ds_config_process_version(const ds_config *c, const char *name, int version)
+{
+	const ds_process *p = ds_config_process(c, name);
+	if (p && p->version == version)
+		return p;
+	for (size_t i = 0; i < c->nversions; i++)
+		if (c->versions[i]->version == version && !strcmp(c->versions[i]->name, name))
+			return c->versions[i];
+	return NULL;
+}
+
+int ds_config_add_version(ds_config *c, ds_process *p, ds_err *err)
+{
+	ds_process **v = ds_realloc(c->versions, (c->nversions + 1) * sizeof *v);
+	if (!v) {
+		ds_process_free(p);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	c->versions = v;
+	c->versions[c->nversions++] = p;
+	return DS_OK;
 }
 
 const ds_process *ds_config_process_for(const ds_config *c, const char *type)

@@ -32,6 +32,7 @@
 #include "hash.h"
 #include "json.h"
 #include "mem.h"
+#include "xml.h"
 
 /* Marks a fold while a header is decoded: a space outside encoded words,
  * nothing inside one. Input control bytes become spaces, so it is unique. */
@@ -42,7 +43,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static void init_libs(void)
 {
 	g_mime_init();
-	xmlInitParser();
+	ds_xml_init();
 }
 
 /* ---- charsets ---- */

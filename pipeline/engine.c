@@ -149,6 +149,10 @@ char *ds_cause_json(ds_arena *a, const ds_cause *c)
 		member(&b, "state", c->by_state);
 		ds_buf_printf(&b, ",\"case_id\":%" PRId64, c->by_case);
 		break;
+	case DS_CAUSE_MIGRATION:
+		ds_buf_printf(&b, "{\"type\":\"migration\",\"from_version\":%d,\"to_version\":%d",
+			      c->from_version, c->to_version);
+		break;
 	}
 	int rc = ds_buf_putc(&b, '}');
 	char *r = rc ? NULL : ds_arena_strndup(a, b.data, b.len);
@@ -167,6 +171,7 @@ static int change_state(ds_case_work *w, int to, const ds_cause *cause, const ch
 				  w->row.key, DS_MAX_CHANGES);
 	ds_change *c = &w->changes[w->nchanges++];
 	c->from = w->nchanges == 1 && w->is_new ? -1 : w->state;
+	c->from_state = c->from >= 0 ? w->p->states[c->from].name : NULL;
 	c->to = to;
 	c->at = now;
 	c->cause = *cause;
@@ -211,10 +216,15 @@ int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, const ds_
 {
 	memset(w, 0, sizeof *w);
 	w->a = a;
-	w->p = ds_config_process(cfg, row->process);
-	if (!w->p)
+	w->p = ds_config_process_version(cfg, row->process, row->process_version);
+	if (!w->p && !ds_config_process(cfg, row->process))
 		return ds_err_set(err, DS_ECONFIG, "case %s belongs to process \"%s\", which is not declared",
 				  row->key, row->process);
+	if (!w->p)
+		return ds_err_set(err, DS_ECONFIG,
+				  "case %s runs version %d of process \"%s\", which neither "
+				  "schemas/processes/ nor the store holds",
+				  row->key, row->process_version, row->process);
 	w->state = ds_process_state(w->p, row->state);
 	if (w->state < 0)
 		return ds_err_set(err, DS_ECONFIG, "case %s is in state \"%s\", which process \"%s\" no longer has",
@@ -270,6 +280,37 @@ int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg, ds_store 
 	if (rc)
 		return rc;
 	return ds_engine_load(w, a, cfg, &row, err);
+}
+
+int ds_engine_migrate(ds_case_work *w, ds_arena *a, const ds_process *np,
+		      const ds_case_row *row, const char *to, ds_time now, ds_err *err)
+{
+	memset(w, 0, sizeof *w);
+	w->a = a;
+	w->p = np;
+	w->state = ds_process_state(np, to);
+	if (w->state < 0)
+		return ds_err_set(err, DS_ECONFIG, "case %s cannot move to version %d of %s, which has no state \"%s\"",
+				  row->key, np->version, np->name, to);
+	w->row = *row;
+	w->base_version = row->version;
+	w->data_json = row->data;
+	const char *from = ds_arena_strdup(a, row->state);
+	if (!from)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	ds_cause c = { .kind = DS_CAUSE_MIGRATION, .from_version = row->process_version,
+		       .to_version = np->version };
+	w->row.process_version = np->version;
+	w->row.state = np->states[w->state].name;
+	/* A change within the state, as a data edit is: not an entry. */
+	int rc = change_state(w, w->state, &c, NULL, now, err);
+	if (rc)
+		return rc;
+	w->changes[w->nchanges - 1].from_state = from;
+	/* The earlier version's timers belong to the entry they were set
+	 * for: a new one, at the same time, gets np's. */
+	w->row.state_version = w->row.version;
+	return DS_OK;
 }
 
 int ds_engine_attach(ds_case_work *w, const ds_cause *cause, ds_time now, ds_err *err)
@@ -500,7 +541,7 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 		ds_audit_row r = {
 			.case_id = w->row.id,
 			.version = c->version,
-			.from_state = c->from >= 0 ? w->p->states[c->from].name : NULL,
+			.from_state = c->from_state,
 			.to_state = w->p->states[c->to].name,
 			.at = c->at,
 			.cause = cause,

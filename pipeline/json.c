@@ -598,5 +598,8 @@ int ds_buf_json_string(ds_buf *b, const char *s)
 
 char *ds_json_print(const cJSON *v)
 {
-	return cJSON_PrintUnformatted(v);
+	char *p = cJSON_PrintUnformatted(v);
+	char *s = p ? ds_strdup(p) : NULL; /* cJSON's blocks are not ds_free's */
+	cJSON_free(p);
+	return s;
 }

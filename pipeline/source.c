@@ -22,6 +22,7 @@ static void free_fields(ds_field_map *fields, size_t n)
 		ds_field_map *fm = &fields[f];
 		ds_free(fm->target);
 		ds_free(fm->pick);
+		ds_free(fm->prefix);
 		for (size_t k = 0; k < fm->nnorms; k++)
 			ds_free(fm->norm_names[k]);
 		ds_free(fm->norm_names);
@@ -64,6 +65,11 @@ static bool valid_field(const char *p)
 	return *p && strlen(p) <= 1024;
 }
 
+static bool valid_fact(const char *p)
+{
+	return !strcmp(p, "sha256");
+}
+
 /* The kinds of pick: one interface, one member name per kind, each for
  * the channels whose parsed input it can read. */
 static const struct pick_kind {
@@ -81,6 +87,8 @@ static const struct pick_kind {
 	  "\"xpath\" must be an XPath expression" },
 	{ "regex", DS_PICK_REGEX, "json form email", valid_field,
 	  "\"regex\" must be a pattern with a named group" },
+	{ "interaction", DS_PICK_INTERACTION, "json form email xml", valid_fact,
+	  "\"interaction\" must be \"sha256\", the SHA-256 of the interaction's raw bytes" },
 };
 
 static const struct pick_kind *pick_kind_of(const char *member)
@@ -171,6 +179,45 @@ static void load_each(ds_source *s, ds_field_map *fm, const cJSON *each, const c
 	}
 }
 
+/* "digits" of an interaction pick (8 to 64 hex digits of the hash; all of
+ * them without it) and "prefix", text put before a text value. */
+static void load_text_options(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
+			      ds_diag *diag)
+{
+	char sub[700];
+	const cJSON *digits = cJSON_GetObjectItemCaseSensitive(j, "digits");
+	fm->digits = 64;
+	snprintf(sub, sizeof sub, "%s/digits", path);
+	if (digits && fm->kind != DS_PICK_INTERACTION)
+		ds_diag_error(diag, s->file, sub, "\"digits\" goes with an \"interaction\" pick");
+	else if (digits && (!cJSON_IsNumber(digits) || digits->valuedouble < 8 ||
+			    digits->valuedouble > 64 ||
+			    digits->valuedouble != (double)(int)digits->valuedouble))
+		ds_diag_error(diag, s->file, sub,
+			      "\"digits\" is a whole number from 8 to 64 (hex digits of the SHA-256)");
+	else if (digits)
+		fm->digits = (unsigned)digits->valueint;
+	const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(j, "prefix");
+	if (!prefix)
+		return;
+	snprintf(sub, sizeof sub, "%s/prefix", path);
+	bool plain = cJSON_IsString(prefix) && *prefix->valuestring &&
+		     strlen(prefix->valuestring) <= 64;
+	for (const char *c = plain ? prefix->valuestring : ""; *c; c++)
+		plain = plain && (unsigned char)*c >= 0x20 && *c != 0x7f;
+	if (!plain)
+		ds_diag_error(diag, s->file, sub, "\"prefix\" is text of 1 to 64 characters, "
+			      "no control characters");
+	else if (fm->result != DS_NORM_STRING)
+		ds_diag_error(diag, s->file, sub, "\"prefix\" goes before text; normalizer \"%s\" "
+			      "makes the value a %s", fm->norm_names[fm->nnorms - 1],
+			      fm->result == DS_NORM_BOOLEAN ? "boolean" : "number");
+	else if (fm->each)
+		ds_diag_error(diag, s->file, sub, "\"prefix\" goes with a pick of text, not an \"each\"");
+	else
+		fm->prefix = ds_strdup(prefix->valuestring);
+}
+
 static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const char *path,
 		       ds_diag *diag, int depth)
 {
@@ -192,7 +239,8 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 		}
 		if (strcmp(it->string, "normalize") && strcmp(it->string, "default") &&
 		    strcmp(it->string, "each") && strcmp(it->string, "in") &&
-		    strcmp(it->string, "group") && strcmp(it->string, "list"))
+		    strcmp(it->string, "group") && strcmp(it->string, "list") &&
+		    strcmp(it->string, "digits") && strcmp(it->string, "prefix"))
 			ds_diag_error(diag, s->file, path, "unknown member \"%s\"", it->string);
 	}
 	if (!kind) {
@@ -204,6 +252,10 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 				      "\"xpath\" for XML) or a constant \"default\"");
 		else if (!(fm->deflt = cJSON_Duplicate(def, true)))
 			ds_diag_error(diag, s->file, path, "out of memory");
+		if (cJSON_GetObjectItemCaseSensitive(j, "prefix") ||
+		    cJSON_GetObjectItemCaseSensitive(j, "digits"))
+			ds_diag_error(diag, s->file, path, "\"prefix\" and \"digits\" go with a pick; "
+				      "a default is written as it is");
 		return;
 	}
 	const cJSON *pick = cJSON_GetObjectItemCaseSensitive(j, kind->member);
@@ -270,6 +322,7 @@ static void load_field(ds_source *s, ds_field_map *fm, const cJSON *j, const cha
 			ds_diag_error(diag, s->file, sub, "\"list\" goes with a \"field\" pick");
 		fm->list = cJSON_IsTrue(list);
 	}
+	load_text_options(s, fm, j, path, diag);
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(j, "default");
 	if (def)
 		fm->deflt = cJSON_Duplicate(def, true);
@@ -518,7 +571,30 @@ static cJSON *typed(const ds_field_map *fm, const char *s)
 	}
 	if (fm->result == DS_NORM_NUMBER)
 		return cJSON_CreateNumber(strtod(s, NULL));
-	return cJSON_CreateString(s);
+	if (!fm->prefix)
+		return cJSON_CreateString(s);
+	size_t np = strlen(fm->prefix), ns = strlen(s);
+	char *t = ds_malloc(np + ns + 1);
+	if (!t)
+		return NULL;
+	memcpy(t, fm->prefix, np);
+	memcpy(t + np, s, ns + 1);
+	cJSON *v = cJSON_CreateString(t);
+	ds_free(t);
+	return v;
+}
+
+/* The text of an interaction pick in *raw: the first digits of the
+ * SHA-256 of the raw bytes; NULL when it is not known. */
+static int fact_text(const ds_field_map *fm, const char *sha256, ds_arena *a, const char **raw,
+		     ds_err *err)
+{
+	*raw = NULL;
+	if (!sha256 || strlen(sha256) != 64)
+		return DS_OK;
+	if (!(*raw = ds_arena_strndup(a, sha256, fm->digits)))
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	return DS_OK;
 }
 
 static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSON **out,
@@ -571,12 +647,17 @@ static int repeated(const ds_field_map *fm, const cJSON *v, ds_err *err)
 
 /* The value a field mapping gives (new tree, caller frees), or NULL in
  * *out when the pick is missing and there is no default. */
-static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJSON **out,
-		     ds_err *err)
+static int map_value(const ds_field_map *fm, const cJSON *input, const char *sha256,
+		     ds_arena *a, cJSON **out, ds_err *err)
 {
 	const cJSON *v = NULL;
 	*out = NULL;
-	if (fm->pick && fm->kind == DS_PICK_POINTER) {
+	if (fm->pick && fm->kind == DS_PICK_INTERACTION) {
+		const char *raw = NULL;
+		int rc = fact_text(fm, sha256, a, &raw, err);
+		if (rc || raw)
+			return rc ? rc : norm_value(fm, raw, a, out, err);
+	} else if (fm->pick && fm->kind == DS_PICK_POINTER) {
 		v = ds_json_pointer(input, fm->pick);
 	} else if (fm->pick && fm->kind == DS_PICK_REGEX && fm->re && fm->re_group) {
 		const cJSON *t = ds_json_pointer(input, fm->re_in);
@@ -615,9 +696,10 @@ static int map_value(const ds_field_map *fm, const cJSON *input, ds_arena *a, cJ
 		if (!fm->deflt)
 			return DS_OK; /* absent stays absent: the schema decides */
 		*out = cJSON_Duplicate(fm->deflt, true);
-	} else if (fm->nnorms) {
+	} else if (fm->nnorms || fm->prefix) {
 		if (!cJSON_IsString(v))
-			return ds_err_set(err, DS_EINVAL, "%s: expected text to normalize", fm->pick);
+			return ds_err_set(err, DS_EINVAL, "%s: expected text to %s", fm->pick,
+					  fm->nnorms ? "normalize" : "prefix");
 		const char *s = v->valuestring;
 		for (size_t i = 0; i < fm->nnorms; i++) {
 			int rc = fm->norms[i](a, s, &s, err);
@@ -664,7 +746,8 @@ bool ds_source_keeps_input(const ds_source *s)
 
 #define MAX_FIELDS 256
 
-int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,
+int ds_source_map(const ds_source *s, cJSON **input, const char *sha256, ds_time now,
+		  ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record), void *ud,
 		  ds_err *err)
 {
@@ -697,7 +780,7 @@ int ds_source_map(const ds_source *s, cJSON **input, ds_time now, ds_arena *a,
 		/* Every value is picked from the input as received, before the
 		 * record (which may be the input itself) is changed. */
 		for (size_t f = 0; f < rule->nfields && !rc; f++)
-			rc = map_value(&rule->fields[f], *input, a, &vals[f], err);
+			rc = map_value(&rule->fields[f], *input, sha256, a, &vals[f], err);
 		if (!rc && rule->copy) {
 			cJSON *base = (cJSON *)ds_json_pointer(*input, rule->copy);
 			if (!cJSON_IsObject(base)) {
@@ -783,13 +866,17 @@ static int norm_value(const ds_field_map *fm, const char *raw, ds_arena *a, cJSO
  * in *out when missing without a default; at is the field's place in the
  * record, for messages. */
 static int xml_value(const ds_source *src, const ds_field_map *fm, const place *at,
-		     ds_xml_doc *doc, const ds_xml_node *node, ds_arena *a, cJSON **out,
-		     ds_err *err)
+		     ds_xml_doc *doc, const ds_xml_node *node, const char *sha256, ds_arena *a,
+		     cJSON **out, ds_err *err)
 {
 	int rc;
 	char b[512];
 	*out = NULL;
-	if (fm->pick && fm->each) {
+	if (fm->pick && fm->kind == DS_PICK_INTERACTION) {
+		const char *raw = NULL;
+		if ((rc = fact_text(fm, sha256, a, &raw, err)) || raw)
+			return rc ? rc : norm_named(fm, NULL, at, raw, a, out, err);
+	} else if (fm->pick && fm->each) {
 		ds_xml_node **nodes = NULL;
 		size_t n = 0;
 		if ((rc = ds_xpath_eval_nodes(src->xpaths, fm->xpath, doc, node, a, &nodes, &n, err)))
@@ -804,7 +891,8 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, const place *
 			for (size_t i = 0; i < n && !rc && scalar; i++) {
 				cJSON *v = NULL;
 				place item = { at, i, "" };
-				rc = xml_value(src, &fm->each[0], &item, doc, nodes[i], a, &v, err);
+				rc = xml_value(src, &fm->each[0], &item, doc, nodes[i], sha256, a, &v,
+					       err);
 				if (!rc && v && !cJSON_AddItemToArray(arr, v)) {
 					cJSON_Delete(v);
 					rc = ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -820,7 +908,8 @@ static int xml_value(const ds_source *src, const ds_field_map *fm, const place *
 				for (size_t k = 0; k < fm->neach && !rc; k++) {
 					cJSON *v = NULL;
 					place below = { at, i, fm->each[k].target };
-					rc = xml_value(src, &fm->each[k], &below, doc, nodes[i], a, &v, err);
+					rc = xml_value(src, &fm->each[k], &below, doc, nodes[i], sha256, a,
+						       &v, err);
 					if (!rc && v)
 						rc = set_pointer(item, fm->each[k].target, v, err);
 				}
@@ -876,7 +965,7 @@ int ds_source_accepts_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a, bool
 	return DS_OK;
 }
 
-int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
+int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, const char *sha256, ds_arena *a,
 		      int (*emit)(void *ud, const char *type, cJSON *record), void *ud,
 		      ds_err *err)
 {
@@ -896,7 +985,7 @@ int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
 		for (size_t f = 0; f < rule->nfields && !rc; f++) {
 			cJSON *v = NULL;
 			place at = { NULL, 0, rule->fields[f].target };
-			rc = xml_value(s, &rule->fields[f], &at, doc, NULL, a, &v, err);
+			rc = xml_value(s, &rule->fields[f], &at, doc, NULL, sha256, a, &v, err);
 			if (!rc && v)
 				rc = set_pointer(rec, rule->fields[f].target, v, err);
 		}

@@ -16,8 +16,17 @@
  * starting object, then each entry of "fields" sets the target pointer to
  * the picked value, passed through the normalizers in order; "default" is
  * used when the pick is missing (a field with a default and no pick is a
- * constant). Picks are one interface with one kind per
- * channel; this build has JSON Pointer picks.
+ * constant). Picks are one interface with one kind per channel: "pick"
+ * (a JSON Pointer into the parsed input), "field" (a form field), "xpath"
+ * (XML), "regex" (a named group of a pattern over the text at "in"), and,
+ * on every channel, "interaction": a fact about the interaction itself
+ * rather than its content. "interaction": "sha256" is the SHA-256 of the
+ * raw bytes in lower-case hex, its first "digits" (8 to 64, all by
+ * default) kept; it gives a record a reference where the input carries
+ * none (a contact form): the same bytes give the same reference, so a
+ * replayed input reaches the same case, and different bytes another.
+ * "prefix" is text written before a picked text value, after its
+ * normalizers ("LEAD-"); a default is written as it is.
  *
  * A form field sent several times (checkboxes of one name) is an array of
  * its values: a "field" pick with "list": true gives the values as an array
@@ -43,13 +52,16 @@
 #include "normalize.h"
 #include "xml.h"
 
-typedef enum { DS_PICK_POINTER, DS_PICK_FIELD, DS_PICK_XPATH, DS_PICK_REGEX } ds_pick_kind;
+typedef enum {
+	DS_PICK_POINTER, DS_PICK_FIELD, DS_PICK_XPATH, DS_PICK_REGEX, DS_PICK_INTERACTION
+} ds_pick_kind;
 
 typedef struct ds_field_map ds_field_map;
 struct ds_field_map {
 	char *target;            /* JSON Pointer in the record */
 	ds_pick_kind kind;
-	char *pick;              /* JSON Pointer in the input */
+	char *pick;              /* JSON Pointer in the input; the fact of an
+	                            interaction pick */
 	ds_normalizer_fn *norms;
 	char **norm_names;
 	size_t nnorms;
@@ -62,6 +74,8 @@ struct ds_field_map {
 	ds_field_map *each;      /* XPath picks of nodes: fields of one array item */
 	size_t neach;
 	bool list;               /* DS_PICK_FIELD: every value, as an array */
+	unsigned digits;         /* DS_PICK_INTERACTION: hex digits kept */
+	char *prefix;            /* written before a text value, or NULL */
 };
 
 typedef struct ds_map_rule {
@@ -94,14 +108,16 @@ void ds_source_free(ds_source *s);
 int ds_source_accepts(const ds_source *s, const cJSON *input, ds_time now,
 		      bool *yes, ds_err *err);
 
-/* Applies the source's rules to a parsed input. For each rule that
- * matches, calls emit(ud, type, record) with a new record tree that the
- * callee owns from then on. The last matching rule that copies the whole
+/* Applies the source's rules to a parsed input whose raw bytes have the
+ * SHA-256 sha256 (64 lower-case hex digits; NULL when unknown: its
+ * interaction picks are then missing). For each rule that matches, calls
+ * emit(ud, type, record) with a new record tree that the callee owns from
+ * then on. The last matching rule that copies the whole
  * input takes the input tree itself instead of a copy: *input is then set
  * to NULL and the tree belongs to that record. Returns 0, or DS_EINVAL
  * when a normalizer refuses a value (err says which field and shows the
  * raw value). */
-int ds_source_map(const ds_source *s, cJSON **input, ds_time now,
+int ds_source_map(const ds_source *s, cJSON **input, const char *sha256, ds_time now,
 		  ds_arena *a,
 		  int (*emit)(void *ud, const char *type, cJSON *record),
 		  void *ud, ds_err *err);
@@ -120,7 +136,7 @@ int ds_source_accepts_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a, bool
  * (an XML rule has no "copy"). An "each" of one field with the target ""
  * gives an array of that field's values (missing ones left out) instead
  * of objects; an "each" that finds nothing is missing. */
-int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, ds_arena *a,
+int ds_source_map_xml(const ds_source *s, ds_xml_doc *doc, const char *sha256, ds_arena *a,
 		      int (*emit)(void *ud, const char *type, cJSON *record),
 		      void *ud, ds_err *err);
 

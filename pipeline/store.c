@@ -9,10 +9,11 @@ static const struct ds_store_ops *const backends[] = {
 	&ds_store_sqlite_ops,
 };
 
-int ds_store_open(const char *url, const char *home, ds_store **out,
-		  ds_err *err)
+/* The backend of url, and where its target starts; DS_ECONFIG naming the
+ * problem when there is none. */
+static int backend_of(const char *url, const struct ds_store_ops **ops, const char **target,
+		      ds_err *err)
 {
-	*out = NULL;
 	const char *colon = strchr(url, ':');
 	if (!colon)
 		return ds_err_set(err, DS_ECONFIG,
@@ -20,14 +21,38 @@ int ds_store_open(const char *url, const char *home, ds_store **out,
 				  url);
 	size_t n = (size_t)(colon - url);
 	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
-		const struct ds_store_ops *ops = backends[i];
-		if (strlen(ops->scheme) == n && !strncmp(url, ops->scheme, n))
-			return ops->open(colon + 1, home, out, err);
+		if (strlen(backends[i]->scheme) == n && !strncmp(url, backends[i]->scheme, n)) {
+			*ops = backends[i];
+			*target = colon + 1;
+			return DS_OK;
+		}
 	}
 	if (!strncmp(url, "postgresql", n) || !strncmp(url, "postgres", n))
 		return ds_err_set(err, DS_ECONFIG,
 				  "the PostgreSQL store is not available in this build; use sqlite:PATH");
 	return ds_err_set(err, DS_ECONFIG, "unknown store scheme in '%s'", url);
+}
+
+int ds_store_open(const char *url, const char *home, ds_store **out, ds_err *err)
+{
+	const struct ds_store_ops *ops;
+	const char *target;
+	*out = NULL;
+	int rc = backend_of(url, &ops, &target, err);
+	return rc ? rc : ops->open(target, home, out, err);
+}
+
+int ds_store_open_existing(const char *url, const char *home, ds_store **out, ds_err *err)
+{
+	const struct ds_store_ops *ops;
+	const char *target;
+	*out = NULL;
+	int rc = backend_of(url, &ops, &target, err);
+	if (rc)
+		return rc;
+	if (!ops->exists(target, home))
+		return ds_err_set(err, DS_ENOTFOUND, "no store at %s", url);
+	return ops->open(target, home, out, err);
 }
 
 void ds_store_close(ds_store *s)
@@ -75,6 +100,17 @@ int ds_store_case_set_profile(ds_store *s, int64_t case_id, int64_t profile_id, 
 int ds_store_case_list(ds_store *s, const char *process, const char *state,
 		       int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
 { return s->ops->case_list(s, process, state, fn, ud, err); }
+int ds_store_case_list_version(ds_store *s, const char *process, int version,
+			       int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
+{ return s->ops->case_list_version(s, process, version, fn, ud, err); }
+int ds_store_case_states(ds_store *s, const char *process, int version,
+			 int (*fn)(void *, const char *, int64_t), void *ud, ds_err *err)
+{ return s->ops->case_states(s, process, version, fn, ud, err); }
+int ds_store_process_def_add(ds_store *s, const ds_process_def_row *d, bool *added, ds_err *err)
+{ return s->ops->process_def_add(s, d, added, err); }
+int ds_store_process_def_list(ds_store *s, int (*fn)(void *, const ds_process_def_row *),
+			      void *ud, ds_err *err)
+{ return s->ops->process_def_list(s, fn, ud, err); }
 int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
 { return s->ops->audit_add(s, r, err); }
 int ds_store_audit_list(ds_store *s, int64_t case_id,

@@ -34,6 +34,10 @@ typedef struct ds_store ds_store;
  * unavailable scheme. */
 int ds_store_open(const char *url, const char *home, ds_store **out,
 		  ds_err *err);
+/* The same for a store that exists already: DS_ENOTFOUND, creating
+ * nothing, when there is none (what `dossier check` compares with). */
+int ds_store_open_existing(const char *url, const char *home, ds_store **out,
+			   ds_err *err);
 void ds_store_close(ds_store *s);
 
 int ds_store_begin(ds_store *s, ds_err *err);
@@ -123,9 +127,19 @@ int ds_store_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
  * email's Message-ID) is id. DS_ENOTFOUND when none. */
 int ds_store_case_by_thread(ds_store *s, const char *process, const char *id,
 			    ds_arena *a, ds_case_row *out, ds_err *err);
+/* Cases of one version of a process, in id order. */
+int ds_store_case_list_version(ds_store *s, const char *process, int version,
+			       int (*fn)(void *ud, const ds_case_row *c),
+			       void *ud, ds_err *err);
+/* How many cases of one version of a process are in each state (states
+ * without cases are not listed). */
+int ds_store_case_states(ds_store *s, const char *process, int version,
+			 int (*fn)(void *ud, const char *state, int64_t n),
+			 void *ud, ds_err *err);
 /* Inserts c (c->id is set). DS_EBUSY if (process, key) already exists. */
 int ds_store_case_insert(ds_store *s, ds_case_row *c, ds_err *err);
-/* Writes c if the stored version is still expected_version, else DS_EBUSY:
+/* Writes c (its process version too) if the stored version is still
+ * expected_version, else DS_EBUSY:
  * the optimistic lock that serialises changes to one case. */
 int ds_store_case_update(ds_store *s, const ds_case_row *c,
 			 int64_t expected_version, ds_err *err);
@@ -135,6 +149,26 @@ int ds_store_case_set_profile(ds_store *s, int64_t case_id,
 int ds_store_case_list(ds_store *s, const char *process, const char *state,
 		       int (*fn)(void *ud, const ds_case_row *c), void *ud,
 		       ds_err *err);
+
+/* ---- process definitions: every version the store has run ---- */
+
+typedef struct ds_process_def_row {
+	const char *process;
+	int version;
+	char sha256[65];             /* hex, of definition */
+	const char *definition;      /* its JSON text */
+	ds_time first_run;
+} ds_process_def_row;
+
+/* Records a definition unless its (process, version) is already there;
+ * *added says which. Whether the stored one is the same is the caller's
+ * to check (ds_store_process_def_list). */
+int ds_store_process_def_add(ds_store *s, const ds_process_def_row *d,
+			     bool *added, ds_err *err);
+/* Every stored definition, by process then version. */
+int ds_store_process_def_list(ds_store *s,
+			      int (*fn)(void *ud, const ds_process_def_row *d),
+			      void *ud, ds_err *err);
 
 /* ---- audit: every change of a case ---- */
 

@@ -14,6 +14,8 @@ struct ds_store_ops {
 	const char *scheme;
 	int (*open)(const char *target, const char *home, ds_store **out,
 		    ds_err *err);
+	/* Whether the store target names exists (nothing is created). */
+	bool (*exists)(const char *target, const char *home);
 	void (*close)(ds_store *s);
 	/* Transaction control: one of DS_TX_*; a rollback reports no error. */
 	int (*tx)(ds_store *s, int op, ds_err *err);
@@ -41,6 +43,17 @@ struct ds_store_ops {
 	int (*case_list)(ds_store *, const char *, const char *,
 			 int (*)(void *, const ds_case_row *), void *,
 			 ds_err *);
+	int (*case_list_version)(ds_store *, const char *, int,
+				 int (*)(void *, const ds_case_row *), void *,
+				 ds_err *);
+	int (*case_states)(ds_store *, const char *, int,
+			   int (*)(void *, const char *, int64_t), void *,
+			   ds_err *);
+	int (*process_def_add)(ds_store *, const ds_process_def_row *, bool *,
+			       ds_err *);
+	int (*process_def_list)(ds_store *,
+				int (*)(void *, const ds_process_def_row *),
+				void *, ds_err *);
 	int (*audit_add)(ds_store *, ds_audit_row *, ds_err *);
 	int (*audit_list)(ds_store *, int64_t,
 			  int (*)(void *, const ds_audit_row *), void *,

@@ -102,7 +102,14 @@ static const char *const migrations[] = {
 	"CREATE INDEX interactions_thread ON interactions(identity)"
 	" WHERE identity IS NOT NULL;"
 	"CREATE INDEX records_interaction ON records(interaction_id);",
-	/* 4: the profile store: identities, attributes (one JSON document per
+	/* 4: every process definition the store has run, so a case keeps
+	 * running by the version it started with; cases found by version */
+	"CREATE TABLE process_defs("
+	" process TEXT NOT NULL, version INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, definition TEXT NOT NULL, first_run INTEGER NOT NULL,"
+	" PRIMARY KEY(process, version));"
+	"CREATE INDEX cases_version ON cases(process, process_version, state);",
+	/* 5: the profile store: identities, attributes (one JSON document per
 	 * profile: values best first, with their provenance) and consent with
 	 * its history, interests, traits as columns (a filter over them is
 	 * indexed SQL), merges and what each one moved */
@@ -168,6 +175,7 @@ enum stmt {
 	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE,
 	S_CASE_SET_PROFILE,
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
+	S_CASE_LIST_V, S_CASE_STATES, S_PDEF_ADD, S_PDEF_LIST,
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
@@ -229,14 +237,22 @@ static const char *const sql[S_COUNT_] = {
 		" profile_id, data) VALUES(?,?,?,?,?,?,?,?,?,?,?)"
 		" ON CONFLICT(process, key) DO NOTHING",
 	[S_CASE_UPDATE] = "UPDATE cases SET state = ?, version = ?,"
-		" state_version = ?, state_since = ?, updated_at = ?, data = ?"
-		" WHERE id = ? AND version = ?",
+		" state_version = ?, state_since = ?, updated_at = ?, data = ?,"
+		" process_version = ? WHERE id = ? AND version = ?",
 	[S_CASE_SET_PROFILE] = "UPDATE cases SET profile_id = ? WHERE id = ?",
 	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY id",
 	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM cases WHERE process = ? ORDER BY id",
 	[S_CASE_LIST_S] = "SELECT " CASE_COLS " FROM cases WHERE state = ? ORDER BY id",
 	[S_CASE_LIST_PS] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
 		" AND state = ? ORDER BY id",
+	[S_CASE_LIST_V] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
+		" AND process_version = ? ORDER BY id",
+	[S_CASE_STATES] = "SELECT state, count(*) FROM cases WHERE process = ?"
+		" AND process_version = ? GROUP BY state ORDER BY state",
+	[S_PDEF_ADD] = "INSERT INTO process_defs(process, version, sha256, definition,"
+		" first_run) VALUES(?,?,?,?,?) ON CONFLICT(process, version) DO NOTHING",
+	[S_PDEF_LIST] = "SELECT process, version, sha256, definition, first_run"
+		" FROM process_defs ORDER BY process, version",
 	[S_AUDIT_ADD] = "INSERT INTO audit(case_id, version, from_state, to_state,"
 		" at, cause, changed) VALUES(?,?,?,?,?,?,?)",
 	[S_AUDIT_LIST] = "SELECT id, case_id, version, from_state, to_state, at,"
@@ -670,19 +686,35 @@ static void lite_close(ds_store *s)
 	ds_free(l);
 }
 
+/* The database file of target: relative to home unless absolute. */
+static int db_path(const char *target, const char *home, char path[PATH_MAX], ds_err *err)
+{
+	int rc;
+	if (!*target)
+		return ds_err_set(err, DS_ECONFIG, "sqlite store URL has no path");
+	if (target[0] == '/' || !home || !*home)
+		rc = snprintf(path, PATH_MAX, "%s", target);
+	else
+		rc = snprintf(path, PATH_MAX, "%s/%s", home, target);
+	if (rc < 0 || rc >= PATH_MAX)
+		return ds_err_set(err, DS_ECONFIG, "store path too long");
+	return DS_OK;
+}
+
+static bool lite_exists(const char *target, const char *home)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	return !db_path(target, home, path, NULL) && stat(path, &sb) == 0;
+}
+
 static int lite_open(const char *target, const char *home, ds_store **out, ds_err *err)
 {
 	char path[PATH_MAX];
 	int rc;
 	lite *l = NULL;
-	if (!*target)
-		return ds_err_set(err, DS_ECONFIG, "sqlite store URL has no path");
-	if (target[0] == '/' || !home || !*home)
-		rc = snprintf(path, sizeof path, "%s", target);
-	else
-		rc = snprintf(path, sizeof path, "%s/%s", home, target);
-	if (rc < 0 || rc >= (int)sizeof path)
-		return ds_err_set(err, DS_ECONFIG, "store path too long");
+	if ((rc = db_path(target, home, path, err)))
+		return rc;
 	/* The store's folder may not exist yet. */
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", path);
@@ -1107,8 +1139,9 @@ static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected,
 	sqlite3_bind_int64(q, 4, c->state_since);
 	sqlite3_bind_int64(q, 5, c->updated_at);
 	bind_text(q, 6, c->data);
-	sqlite3_bind_int64(q, 7, c->id);
-	sqlite3_bind_int64(q, 8, expected);
+	sqlite3_bind_int(q, 7, c->process_version);
+	sqlite3_bind_int64(q, 8, c->id);
+	sqlite3_bind_int64(q, 9, expected);
 	int rc = run(l, q, err, "update case");
 	if (rc)
 		return rc;
@@ -1145,6 +1178,81 @@ static int lite_case_list(ds_store *s, const char *process, const char *state,
 		bind_text(q, i++, state);
 	struct walk_ctx w = { (void (*)(void))fn, ud };
 	return walk(l, q, row_case, &w, err, "list cases");
+}
+
+static int lite_case_list_version(ds_store *s, const char *process, int version,
+				  int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_LIST_V, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, process);
+	sqlite3_bind_int(q, 2, version);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_case, &w, err, "list cases of a version");
+}
+
+static int row_state_count(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	return ((int (*)(void *, const char *, int64_t))w->fn)(w->ud, col_text(NULL, q, 0),
+								 sqlite3_column_int64(q, 1));
+}
+
+static int lite_case_states(ds_store *s, const char *process, int version,
+			    int (*fn)(void *, const char *, int64_t), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_STATES, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, process);
+	sqlite3_bind_int(q, 2, version);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_state_count, &w, err, "count cases by state");
+}
+
+/* ---- process definitions ---- */
+
+static int lite_process_def_add(ds_store *s, const ds_process_def_row *d, bool *added,
+				ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PDEF_ADD, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, d->process);
+	sqlite3_bind_int(q, 2, d->version);
+	bind_text(q, 3, d->sha256);
+	bind_text(q, 4, d->definition);
+	sqlite3_bind_int64(q, 5, d->first_run);
+	int rc = run(l, q, err, "record process definition");
+	if (!rc)
+		*added = sqlite3_changes(l->db) == 1;
+	return rc;
+}
+
+static int row_process_def(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_process_def_row d = {
+		.process = col_text(NULL, q, 0),
+		.version = sqlite3_column_int(q, 1),
+		.definition = col_text(NULL, q, 3),
+		.first_run = sqlite3_column_int64(q, 4),
+	};
+	col_hex(q, 2, d.sha256);
+	return ((int (*)(void *, const ds_process_def_row *))w->fn)(w->ud, &d);
+}
+
+static int lite_process_def_list(ds_store *s, int (*fn)(void *, const ds_process_def_row *),
+				 void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PDEF_LIST, err);
+	if (!q)
+		return err->code;
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_process_def, &w, err, "list process definitions");
 }
 
 /* ---- audit ---- */
@@ -1968,6 +2076,7 @@ static int64_t lite_quarantine_count(ds_store *s) { return count_of(L(s), S_Q_CO
 const struct ds_store_ops ds_store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = lite_open,
+	.exists = lite_exists,
 	.close = lite_close,
 	.tx = lite_tx,
 	.interaction_add = lite_interaction_add,
@@ -1983,6 +2092,10 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.case_update = lite_case_update,
 	.case_set_profile = lite_case_set_profile,
 	.case_list = lite_case_list,
+	.case_list_version = lite_case_list_version,
+	.case_states = lite_case_states,
+	.process_def_add = lite_process_def_add,
+	.process_def_list = lite_process_def_list,
 	.audit_add = lite_audit_add,
 	.audit_list = lite_audit_list,
 	.timer_add = lite_timer_add,

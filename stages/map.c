@@ -28,7 +28,8 @@ static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *er
 		if (o != DS_STAGE_CONTINUE)
 			*err = p->map_err;
 	} else {
-		o = ds_map_input(env->source, &env->doc, env->xml, rt->now, env->arena, recs, &n, err);
+		o = ds_map_input(env->source, &env->doc, env->xml, env->sha256[0] ? env->sha256 : NULL,
+				 rt->now, env->arena, recs, &n, err);
 	}
 	for (size_t i = 0; i < n; i++)
 		env->records[i] = (ds_env_record){ .type = from[i].type, .data = from[i].data };

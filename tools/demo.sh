@@ -1,7 +1,9 @@
 #!/bin/sh
 # The reference business on fixtures/: ingest the offers, try a refused
-# approval, approve one as a manager, let the 5-day timer fire, show a
-# customer's profile, and where the documents and the database are. Runs in var/demo/ (recreated).
+# approval, approve one as a manager, let the 5-day timer fire (and the
+# contact requests nobody answered in 2 business days go overdue), show a
+# customer's profile, and where the documents and the database are. Runs
+# in var/demo/ (recreated).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -26,6 +28,7 @@ d case show DEV-2026-0042
 d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role sales
 d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role manager --actor "Claire Martin"
 d --now 2026-12-01T09:00:00Z tick
+d case list --process lead
 d document list
 d profile show helene.dupre@example.fr
 d quarantine list

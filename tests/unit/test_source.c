@@ -77,7 +77,7 @@ Test(source, one_report_gives_three_records)
 	ds_arena *a = ds_arena_new(4096);
 	struct emitted e = { .n = 0 };
 	ds_err err = {0};
-	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
 	cr_assert_eq(e.n, 3);
 	cr_expect_str_eq(e.type[0], "intervention_report");
 	cr_expect_str_eq(e.type[1], "opportunity");
@@ -96,7 +96,7 @@ Test(source, one_report_gives_three_records)
 	/* a routine visit: one record, the unticked boxes are false */
 	doc = form_fixture("intervention-0102-routine.form");
 	e.n = 0;
-	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
 	cr_assert_eq(e.n, 1);
 	cr_expect(cJSON_IsFalse(ds_json_pointer(e.rec[0], "/need_mentioned")));
 	cr_expect_str_eq(str_at(e.rec[0], "/date"), "2026-11-24");
@@ -114,7 +114,7 @@ Test(source, contact_form_in_windows_1252)
 	ds_arena *a = ds_arena_new(4096);
 	struct emitted e = { .n = 0 };
 	ds_err err = {0};
-	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
 	cr_assert_eq(e.n, 1);
 	cr_expect_str_eq(str_at(e.rec[0], "/name"), "François Ménard");
 	cr_expect(strstr(str_at(e.rec[0], "/message"), "Coût €"));
@@ -124,7 +124,7 @@ Test(source, contact_form_in_windows_1252)
 
 	doc = form_fixture("contact-legoff-no-consent.form");
 	e.n = 0;
-	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
 	cr_expect(cJSON_IsFalse(ds_json_pointer(e.rec[0], "/consent_marketing")));
 	cr_expect_str_eq(str_at(e.rec[0], "/phone"), "+33298001122");
 	emitted_free(&e);
@@ -133,7 +133,7 @@ Test(source, contact_form_in_windows_1252)
 	/* a value a normalizer cannot read names the field and shows it */
 	doc = form_fixture("broken-contact-bad-phone.form");
 	e.n = 0;
-	cr_expect_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), DS_EINVAL);
+	cr_expect_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), DS_EINVAL);
 	cr_expect(strstr(err.msg, "telephone") && strstr(err.msg, "01 23"), "%s", err.msg);
 	cr_expect_eq(e.n, 0);
 	cJSON_Delete(doc);
@@ -150,7 +150,7 @@ Test(source, repeated_form_fields)
 	struct emitted e = { .n = 0 };
 	ds_err err = {0};
 	cJSON *doc = form_fixture("contact-santoni-bastia-0033.form");
-	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
 	const cJSON *in = ds_json_pointer(e.rec[0], "/interests");
 	cr_assert_eq(cJSON_GetArraySize(in), 3);
 	cr_expect_str_eq(cJSON_GetArrayItem(in, 0)->valuestring, "Pompe à chaleur");
@@ -159,7 +159,7 @@ Test(source, repeated_form_fields)
 
 	doc = form_fixture("contact-coeurdevey-iso-8859-1.form");
 	e.n = 0;
-	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
 	in = ds_json_pointer(e.rec[0], "/interests");
 	cr_assert_eq(cJSON_GetArraySize(in), 1, "one box ticked: an array of one");
 	cr_expect_str_eq(cJSON_GetArrayItem(in, 0)->valuestring, "Entretien");
@@ -170,14 +170,14 @@ Test(source, repeated_form_fields)
 	doc = cJSON_Parse("{\"email\": \"a@example.fr\", \"message\": \"x\", "
 			  "\"interets\": [\"\", \"  \"]}");
 	e.n = 0;
-	cr_assert_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
 	cr_expect_null(ds_json_pointer(e.rec[0], "/interests"));
 	emitted_free(&e);
 	cJSON_Delete(doc);
 
 	doc = form_fixture("broken-contact-email-twice.form");
 	e.n = 0;
-	cr_expect_eq(ds_source_map(s, &doc, 0, a, emit, &e, &err), DS_EINVAL);
+	cr_expect_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), DS_EINVAL);
 	cr_expect(strstr(err.msg, "email: the form field is sent 2 times (\"v.besson@example.fr\", "
 			 "\"veronique.besson@example.com\")"), "%s", err.msg);
 	cr_expect_eq(e.n, 0);
@@ -234,7 +234,7 @@ Test(source, ubl_order_with_xpath_picks)
 	ds_xml_doc *doc = NULL;
 	cr_assert_eq(ds_xml_parse(x, text, len, a, &doc, &err), 0, "%s", err.msg);
 	struct emitted e = { .n = 0 };
-	cr_assert_eq(ds_source_map_xml(s, doc, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_source_map_xml(s, doc, NULL, a, emit, &e, &err), 0, "%s", err.msg);
 	cr_assert_eq(e.n, 1);
 	cr_expect_str_eq(e.type[0], "order");
 	cr_expect_str_eq(str_at(e.rec[0], "/order_number"), "CMD-2026-0101");
@@ -283,7 +283,7 @@ static int map_xml_text(const ds_source *s, const char *xml, struct emitted *e, 
 	bool yes = false;
 	cr_assert_eq(ds_source_accepts_xml(s, doc, a, &yes, err), 0, "%s", err->msg);
 	e->n = 0;
-	int rc = ds_source_map_xml(s, doc, a, emit, e, err);
+	int rc = ds_source_map_xml(s, doc, NULL, a, emit, e, err);
 	cr_expect_eq(yes, rc == 0 && e->n > 0, "accepts and maps agree");
 	ds_arena_free(a);
 	ds_xml_free(x);
@@ -357,4 +357,65 @@ Test(source, xml_conditions_and_arrays_of_values)
 	cr_expect(item, "\"\" beside another target");
 	cr_expect(copy, "copy in an XML rule");
 	ds_diag_free(&d);
+}
+
+/* A contact form carries no reference: the lead's is made from the raw
+ * bytes' SHA-256 ("interaction" pick, its first "digits", normalized, a
+ * "prefix" before it). The same bytes give the same reference, other bytes
+ * another; without the SHA-256 the pick is missing and its default, if
+ * any, is written as it is. */
+Test(source, interaction_picks_give_a_reference_from_the_bytes)
+{
+	static const char sha_a[] = "b26ea0652ba0dadac1cfebd7772450d31d92eff55380cc6f2b6289afe0090e7c";
+	static const char sha_b[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	ds_source *s = load("web-contact");
+	ds_arena *a = ds_arena_new(4096);
+	struct emitted e = { .n = 0 };
+	ds_err err = {0};
+	cJSON *doc = form_fixture("contact-helene-dupre.form");
+	cr_assert_eq(ds_source_map(s, &doc, sha_a, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(str_at(e.rec[0], "/reference"), "LEAD-B26EA0652BA0DADA");
+	emitted_free(&e);
+	e.n = 0;
+	cr_assert_eq(ds_source_map(s, &doc, sha_b, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(str_at(e.rec[0], "/reference"), "LEAD-0123456789ABCDEF");
+	emitted_free(&e);
+	e.n = 0;
+	cr_assert_eq(ds_source_map(s, &doc, NULL, 0, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_expect_null(ds_json_pointer(e.rec[0], "/reference"), "no SHA-256, no reference");
+	emitted_free(&e);
+	cJSON_Delete(doc);
+	ds_source_free(s);
+
+	/* every channel has it, XML too; all 64 digits by default; a default
+	 * stands in when the SHA-256 is not known */
+	ds_diag d;
+	ds_diag_init(&d);
+	cr_assert_eq(load_text(
+		"{\"name\": \"t\", \"channel\": \"xml\", \"role\": \"sales\","
+		" \"rules\": [{\"record\": \"order\", \"fields\": {"
+		"  \"/id\": {\"xpath\": \"/Order/ID\", \"prefix\": \"CMD-\"},"
+		"  \"/sha\": {\"interaction\": \"sha256\"},"
+		"  \"/short\": {\"interaction\": \"sha256\", \"digits\": 8, \"prefix\": \"X-\","
+		"             \"default\": \"none\"}}}]}", &d, &s), 0);
+	cr_assert_eq(map_xml_text(s, "<Order><ID>7</ID></Order>", &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(e.n, 1);
+	cr_expect_str_eq(str_at(e.rec[0], "/id"), "CMD-7");
+	cr_expect_null(ds_json_pointer(e.rec[0], "/sha"));
+	cr_expect_str_eq(str_at(e.rec[0], "/short"), "none");
+	emitted_free(&e);
+	ds_xml *x = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0, "%s", err.msg);
+	ds_xml_doc *xd = NULL;
+	cr_assert_eq(ds_xml_parse(x, "<Order/>", 8, a, &xd, &err), 0, "%s", err.msg);
+	e.n = 0;
+	cr_assert_eq(ds_source_map_xml(s, xd, sha_b, a, emit, &e, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(str_at(e.rec[0], "/sha"), sha_b);
+	cr_expect_str_eq(str_at(e.rec[0], "/short"), "X-01234567");
+	cr_expect_null(ds_json_pointer(e.rec[0], "/id"));
+	emitted_free(&e);
+	ds_xml_free(x);
+	ds_source_free(s);
+	ds_diag_free(&d);
+	ds_arena_free(a);
 }

@@ -235,7 +235,7 @@ static void one_file(struct corpus *c, const char *name)
 	cr_assert_eq(ds_source_accepts_xml(c->src, doc, a, &accepts, &err), 0, "%s: %s", name,
 		     err.msg);
 	struct emitted e = { .n = 0 };
-	int rc = ds_source_map_xml(c->src, doc, a, emit, &e, &err);
+	int rc = ds_source_map_xml(c->src, doc, NULL, a, emit, &e, &err);
 	cr_assert_eq(rc, 0, "%s: %s", name, err.msg);
 	if (is_order) {
 		c->orders++;
