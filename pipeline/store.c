@@ -228,3 +228,49 @@ int ds_store_quarantine_get(ds_store *s, int64_t id, ds_arena *a, ds_quarantine_
 int ds_store_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err)
 { return s->ops->quarantine_mark_replayed(s, id, err); }
 int64_t ds_store_quarantine_count(ds_store *s) { return s->ops->quarantine_count(s); }
+
+int ds_store_person_records(ds_store *s, const char *ids,
+			    int (*fn)(void *, const ds_timeline_record *), void *ud, ds_err *err)
+{ return s->ops->person_records(s, ids, fn, ud, err); }
+int ds_store_person_interactions(ds_store *s, const char *ids,
+				 int (*fn)(void *, const ds_interaction *, ds_time), void *ud,
+				 ds_err *err)
+{ return s->ops->person_interactions(s, ids, fn, ud, err); }
+int ds_store_person_attachments(ds_store *s, const char *ids,
+				int (*fn)(void *, const ds_attachment_row *), void *ud, ds_err *err)
+{ return s->ops->person_attachments(s, ids, fn, ud, err); }
+int ds_store_quarantine_scan(ds_store *s, int (*fn)(void *, const ds_quarantine_row *), void *ud,
+			     ds_err *err)
+{ return s->ops->quarantine_scan(s, fn, ud, err); }
+int ds_store_record_list_case(ds_store *s, int64_t case_id,
+			      int (*fn)(void *, const ds_timeline_record *), void *ud, ds_err *err)
+{ return s->ops->record_list_case(s, case_id, fn, ud, err); }
+int ds_store_record_set_data(ds_store *s, int64_t id, const char *data, ds_err *err)
+{ return s->ops->record_set_data(s, id, data, err); }
+int ds_store_case_erase(ds_store *s, int64_t id, const char *data, const char *key, ds_time at,
+			bool retention, ds_erase_counts *n, ds_err *err)
+{ return s->ops->case_erase(s, id, data, key, at, retention, n, err); }
+int ds_store_person_erase(ds_store *s, const char *ids, int64_t pseudonym, ds_time at,
+			  ds_erase_counts *n, ds_err *err)
+{ return s->ops->person_erase(s, ids, pseudonym, at, n, err); }
+int ds_store_quarantine_erase(ds_store *s, int64_t id, ds_time at, ds_erase_counts *n,
+			      ds_err *err)
+{ return s->ops->quarantine_erase(s, id, at, n, err); }
+int ds_store_interactions_expire(ds_store *s, ds_time cutoff, ds_time *from, size_t limit,
+				 ds_time at, ds_erase_counts *n, ds_err *err)
+{ return s->ops->interactions_expire(s, cutoff, from, limit, at, n, err); }
+int64_t ds_store_interactions_kept(ds_store *s, ds_time cutoff)
+{ return s->ops->interactions_kept(s, cutoff); }
+int ds_store_quarantine_expire(ds_store *s, ds_time cutoff, size_t limit, ds_erase_counts *n,
+			       ds_err *err)
+{ return s->ops->quarantine_expire(s, cutoff, limit, n, err); }
+int ds_store_case_list_since(ds_store *s, const char *process, int version, const char *state,
+			     ds_time cutoff, size_t limit, int (*fn)(void *, const ds_case_row *),
+			     void *ud, ds_err *err)
+{ return s->ops->case_list_since(s, process, version, state, cutoff, limit, fn, ud, err); }
+int ds_store_document_pending(ds_store *s, int (*fn)(void *, int64_t, const char *), void *ud,
+			      ds_err *err)
+{ return s->ops->document_pending(s, fn, ud, err); }
+int ds_store_document_cleared(ds_store *s, int64_t id, ds_err *err)
+{ return s->ops->document_cleared(s, id, err); }
+int ds_store_scrub(ds_store *s, ds_err *err) { return s->ops->scrub(s, err); }

@@ -115,6 +115,7 @@ typedef struct ds_case_row {
 	ds_time updated_at;
 	int64_t profile_id;          /* 0 when none */
 	const char *data;            /* JSON text */
+	ds_time erased_at;           /* 0 unless its personal data was erased */
 } ds_case_row;
 
 /* DS_ENOTFOUND when absent. */
@@ -245,6 +246,9 @@ typedef struct ds_profile_row {
 	/* A digest of what the last record said of the attributes when the
 	 * attributes held exactly that, else 0 (profile.c) */
 	int64_t attrs_digest;
+	/* 0, or when the person was forgotten: the profile is then the
+	 * pseudonym that keeps their cases and counts (privacy.h) */
+	ds_time forgotten_at;
 } ds_profile_row;
 
 /* A new profile created at, with its attributes (JSON text) and their
@@ -478,5 +482,103 @@ int ds_store_quarantine_get(ds_store *s, int64_t id, ds_arena *a,
 			    ds_quarantine_row *out, ds_err *err);
 int ds_store_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err);
 int64_t ds_store_quarantine_count(ds_store *s);
+
+/* ---- privacy: access, erasure and retention (privacy.h) ----
+ *
+ * A person is a profile and every profile merged into it, given to these
+ * calls as a JSON array of ids ("[7,9]", a bound parameter). Erasing a raw
+ * interaction empties its bytes, its origin (a file name) and its identity
+ * (an email's Message-ID), deletes the rows of the files it carried and the
+ * quarantine entries that point to it, and sets erased_at; its SHA-256
+ * stays, so the same bytes ingested again are a duplicate and bring
+ * nothing back. Everything runs in the caller's transaction. */
+
+/* What an erasure changed, added to by each call. */
+typedef struct ds_erase_counts {
+	int64_t profiles, identities, consent, merges, cases, rekeyed, records,
+		interactions, attachments, documents, timers, quarantine;
+} ds_erase_counts;
+
+/* The records on the timeline of any profile of ids, or of a case linked
+ * to one of them, in id order (each once). */
+int ds_store_person_records(ds_store *s, const char *ids,
+			    int (*fn)(void *ud, const ds_timeline_record *r),
+			    void *ud, ds_err *err);
+/* The raw interactions of those records and of the consent statements of
+ * ids, bytes included (valid during the call), in id order; erased ones
+ * have no bytes and erased_at set. */
+int ds_store_person_interactions(ds_store *s, const char *ids,
+				 int (*fn)(void *ud, const ds_interaction *in,
+					   ds_time erased_at),
+				 void *ud, ds_err *err);
+/* The files those interactions carried, in id order. */
+int ds_store_person_attachments(ds_store *s, const char *ids,
+				int (*fn)(void *ud, const ds_attachment_row *a),
+				void *ud, ds_err *err);
+/* Every quarantine entry, replayed or not, with its input's bytes (its own,
+ * or those of the interaction it points to; valid during the call). */
+int ds_store_quarantine_scan(ds_store *s,
+			     int (*fn)(void *ud, const ds_quarantine_row *q),
+			     void *ud, ds_err *err);
+/* The records of a case, in id order. */
+int ds_store_record_list_case(ds_store *s, int64_t case_id,
+			      int (*fn)(void *ud, const ds_timeline_record *r),
+			      void *ud, ds_err *err);
+int ds_store_record_set_data(ds_store *s, int64_t id, const char *data,
+			     ds_err *err);
+
+/* Erases case id: its data becomes data (what its counts are computed
+ * from), its key becomes key unless NULL (and so do the start causes that
+ * name it), its audit entries lose the Message-IDs that tied inputs to it
+ * and the names of the fields edits changed, its documents are marked
+ * erased (their files are the caller's: ds_store_document_pending), and
+ * the raw interactions of its records are erased. With retention, an
+ * interaction that proves a consent in force or gave a record to a case not
+ * erased is kept, and pending timers are left; without (forget), pending
+ * timers are dropped: the case stops where it is. */
+int ds_store_case_erase(ds_store *s, int64_t id, const char *data,
+			const char *key, ds_time at, bool retention,
+			ds_erase_counts *n, ds_err *err);
+/* Erases the profiles of ids: the records on their timelines and the raw
+ * interactions of those and of their consent statements; their identities,
+ * consent and its history, interests and merges are deleted; their cases
+ * and timeline go to profile pseudonym, which is marked forgotten at at;
+ * the profiles themselves are deleted. */
+int ds_store_person_erase(ds_store *s, const char *ids, int64_t pseudonym,
+			  ds_time at, ds_erase_counts *n, ds_err *err);
+/* Deletes quarantine entry id and erases the interaction it points to. */
+int ds_store_quarantine_erase(ds_store *s, int64_t id, ds_time at,
+			      ds_erase_counts *n, ds_err *err);
+
+/* Retention: erases up to limit raw interactions received before cutoff
+ * and at or after *from (oldest first), except the proofs of a consent in
+ * force; *from moves to the last one seen. */
+int ds_store_interactions_expire(ds_store *s, ds_time cutoff, ds_time *from,
+				 size_t limit, ds_time at, ds_erase_counts *n,
+				 ds_err *err);
+/* How many raw interactions received before cutoff are kept as proofs of a
+ * consent in force. */
+int64_t ds_store_interactions_kept(ds_store *s, ds_time cutoff);
+/* Deletes up to limit quarantine entries made before cutoff. */
+int ds_store_quarantine_expire(ds_store *s, ds_time cutoff, size_t limit,
+			       ds_erase_counts *n, ds_err *err);
+/* Up to limit cases of a process version, not erased, in state since
+ * before cutoff, oldest first. */
+int ds_store_case_list_since(ds_store *s, const char *process, int version,
+			     const char *state, ds_time cutoff, size_t limit,
+			     int (*fn)(void *ud, const ds_case_row *c),
+			     void *ud, ds_err *err);
+
+/* Documents marked erased whose file may still be on disk (path kept). */
+int ds_store_document_pending(ds_store *s,
+			      int (*fn)(void *ud, int64_t id, const char *path),
+			      void *ud, ds_err *err);
+/* The file of erased document id is gone: forgets its path and SHA-256. */
+int ds_store_document_cleared(ds_store *s, int64_t id, ds_err *err);
+/* Copies the write-ahead log into the database and empties it, so that
+ * what erasures overwrote is nowhere on disk (deleted content is zeroed:
+ * the store runs with secure_delete). Outside a transaction. DS_EBUSY when
+ * a reader kept the log from being emptied. */
+int ds_store_scrub(ds_store *s, ds_err *err);
 
 #endif

@@ -124,6 +124,33 @@ struct ds_store_ops {
 			      ds_quarantine_row *, ds_err *);
 	int (*quarantine_mark_replayed)(ds_store *, int64_t, ds_err *);
 	int64_t (*quarantine_count)(ds_store *);
+	int (*person_records)(ds_store *, const char *,
+			      int (*)(void *, const ds_timeline_record *), void *, ds_err *);
+	int (*person_interactions)(ds_store *, const char *,
+				   int (*)(void *, const ds_interaction *, ds_time), void *,
+				   ds_err *);
+	int (*person_attachments)(ds_store *, const char *,
+				  int (*)(void *, const ds_attachment_row *), void *, ds_err *);
+	int (*quarantine_scan)(ds_store *, int (*)(void *, const ds_quarantine_row *), void *,
+			       ds_err *);
+	int (*record_list_case)(ds_store *, int64_t,
+				int (*)(void *, const ds_timeline_record *), void *, ds_err *);
+	int (*record_set_data)(ds_store *, int64_t, const char *, ds_err *);
+	int (*case_erase)(ds_store *, int64_t, const char *, const char *, ds_time, bool,
+			  ds_erase_counts *, ds_err *);
+	int (*person_erase)(ds_store *, const char *, int64_t, ds_time, ds_erase_counts *,
+			    ds_err *);
+	int (*quarantine_erase)(ds_store *, int64_t, ds_time, ds_erase_counts *, ds_err *);
+	int (*interactions_expire)(ds_store *, ds_time, ds_time *, size_t, ds_time,
+				   ds_erase_counts *, ds_err *);
+	int64_t (*interactions_kept)(ds_store *, ds_time);
+	int (*quarantine_expire)(ds_store *, ds_time, size_t, ds_erase_counts *, ds_err *);
+	int (*case_list_since)(ds_store *, const char *, int, const char *, ds_time, size_t,
+			       int (*)(void *, const ds_case_row *), void *, ds_err *);
+	int (*document_pending)(ds_store *, int (*)(void *, int64_t, const char *), void *,
+				ds_err *);
+	int (*document_cleared)(ds_store *, int64_t, ds_err *);
+	int (*scrub)(ds_store *, ds_err *);
 };
 
 enum { DS_TX_BEGIN, DS_TX_COMMIT, DS_TX_ROLLBACK, DS_TX_SAVEPOINT, DS_TX_RELEASE,

@@ -166,6 +166,23 @@ static const char *const migrations[] = {
 	"CREATE INDEX cases_profile ON cases(profile_id) WHERE profile_id IS NOT NULL;"
 	"DROP TABLE profiles;"
 	"ALTER TABLE profiles_v4 RENAME TO profiles;",
+	/* 6: the rights of the people in the store (privacy.h): the pseudonym
+	 * that keeps a forgotten person's cases and counts, what erasure or
+	 * retention erased, and indexes that find what retention is due to
+	 * erase without reading again what it erased already */
+	"ALTER TABLE profiles ADD COLUMN forgotten_at INTEGER;"
+	"ALTER TABLE interactions ADD COLUMN erased_at INTEGER;"
+	"ALTER TABLE cases ADD COLUMN erased_at INTEGER;"
+	"ALTER TABLE documents ADD COLUMN erased_at INTEGER;"
+	"CREATE INDEX interactions_unerased ON interactions(received_at)"
+	" WHERE erased_at IS NULL;"
+	"CREATE INDEX cases_unerased ON cases(process, process_version, state, state_since)"
+	" WHERE erased_at IS NULL;"
+	"CREATE INDEX documents_erasing ON documents(id)"
+	" WHERE erased_at IS NOT NULL AND path != '';"
+	"CREATE INDEX consent_proof ON consent(interaction_id) WHERE granted = 1;"
+	"CREATE INDEX audit_started_by ON audit(json_extract(cause, '$.case_id'))"
+	" WHERE cause LIKE '{\"type\":\"start\",%';",
 };
 
 enum stmt {
@@ -193,17 +210,25 @@ enum stmt {
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
+	S_PERSON_RECORDS, S_PERSON_IX, S_PERSON_ATT, S_Q_SCAN, S_RECORD_LIST_CASE,
+	S_RECORD_SET, S_E_CASE, S_E_AUDIT, S_E_STARTED, S_E_DOCS, S_E_TIMERS,
+	S_E_MARK_CASE, S_E_PERSON_RECORDS, S_E_MARK_PERSON, S_E_IDS, S_E_CONSENT,
+	S_E_HISTORY, S_E_INTERESTS, S_E_MERGES, S_E_TIMELINE, S_E_TIMELINE_LEFT,
+	S_E_CASES, S_E_PROFILES, S_E_FORGOTTEN, S_E_MARK_Q, S_E_Q,
+	S_SWEEP_IX, S_SWEEP_ATT, S_SWEEP_Q, S_SWEEP_CLEAR,
+	S_X_MARK, S_X_LAST, S_X_KEPT, S_X_Q, S_CASE_SINCE, S_DOC_PENDING, S_DOC_CLEARED,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_COUNT_
 };
 
 #define CASE_COLS "id, process, process_version, key, state, version," \
 	" state_version, state_since, created_at, updated_at," \
-	" coalesce(profile_id, 0), data"
+	" coalesce(profile_id, 0), data, coalesce(erased_at, 0)"
 #define ATT_COLS "id, interaction_id, seq, part, filename, content_type, size, sha256"
 #define PROFILE_COLS "id, created_at, updated_at, coalesce(merged_into, 0)," \
 	" orders_count, total_spent, last_order_at, offers_sent, offers_accepted," \
-	" offers_rejected, open_complaints, last_interaction_at, attributes, attrs_digest"
+	" offers_rejected, open_complaints, last_interaction_at, attributes, attrs_digest," \
+	" coalesce(forgotten_at, 0)"
 #define CONSENT_COLS "profile_id, purpose, channel, granted, at," \
 	" coalesce(interaction_id, 0), coalesce(record_id, 0), source"
 #define MERGE_COLS "id, survivor, merged, at, coalesce(record_id, 0), reason," \
@@ -387,11 +412,12 @@ static const char *const sql[S_COUNT_] = {
 		" sha256, size, created_at) VALUES(?,?,?,?,?,?,?)"
 		" ON CONFLICT(audit_id, template) DO NOTHING",
 	[S_DOC_EXISTS] = "SELECT 1 FROM documents WHERE audit_id = ? AND template = ?",
+	/* An erased document is no longer listed or given (privacy.h). */
 	[S_DOC_LIST] = "SELECT " DOC_COLS " FROM documents d JOIN cases c"
-		" ON c.id = d.case_id ORDER BY d.id",
+		" ON c.id = d.case_id WHERE d.erased_at IS NULL ORDER BY d.id",
 	[S_DOC_LIST_CASE] = "SELECT " DOC_COLS " FROM documents d JOIN cases c"
-		" ON c.id = d.case_id WHERE d.case_id = ? ORDER BY d.id",
-	[S_DOC_GET] = "SELECT " DOC_COLS " FROM documents d JOIN cases c"
+		" ON c.id = d.case_id WHERE d.case_id = ? AND d.erased_at IS NULL ORDER BY d.id",
+	[S_DOC_GET] = "SELECT " DOC_COLS ", d.erased_at FROM documents d JOIN cases c"
 		" ON c.id = d.case_id WHERE d.id = ?",
 	[S_Q_ADD] = "INSERT INTO quarantine(interaction_id, source, channel, origin,"
 		" stage, reason, at, sha256, size, bytes) VALUES(?,?,?,?,?,?,?,?,?,?)"
@@ -407,6 +433,91 @@ static const char *const sql[S_COUNT_] = {
 		" FROM quarantine WHERE id = ?",
 	[S_Q_REPLAYED] = "UPDATE quarantine SET replayed = 1 WHERE id = ?",
 	[S_Q_COUNT] = "SELECT count(*) FROM quarantine WHERE replayed = 0",
+	/* ---- privacy: named parameters, bound by bind_args() ---- */
+#define IN_PERSON " IN (SELECT value FROM json_each(:ids))"
+#define PERSON_RECORDS "(r.id IN (SELECT t.ref FROM timeline t WHERE t.kind = 'record'" \
+	" AND t.profile_id" IN_PERSON ") OR r.case_id IN (SELECT c.id FROM cases c" \
+	" WHERE c.profile_id" IN_PERSON "))"
+#define PERSON_IX "SELECT r.interaction_id FROM records r WHERE " PERSON_RECORDS \
+	" UNION SELECT h.interaction_id FROM consent_history h WHERE h.profile_id" IN_PERSON \
+	" AND h.interaction_id IS NOT NULL"
+#define RECORD_COLS "r.id, r.type, r.data, coalesce(r.case_id, 0), r.interaction_id," \
+	" i.source, i.received_at FROM records r JOIN interactions i ON i.id = r.interaction_id"
+	[S_PERSON_RECORDS] = "SELECT " RECORD_COLS " WHERE " PERSON_RECORDS " ORDER BY r.id",
+	[S_PERSON_IX] = "SELECT id, source, channel, origin, received_at, sha256, bytes,"
+		" identity, coalesce(erased_at, 0) FROM interactions WHERE id IN (" PERSON_IX ")"
+		" ORDER BY id",
+	[S_PERSON_ATT] = "SELECT " ATT_COLS " FROM attachments WHERE interaction_id IN ("
+		PERSON_IX ") ORDER BY id",
+	[S_Q_SCAN] = "SELECT q.id, coalesce(q.interaction_id, 0), q.source, q.channel,"
+		" q.origin, q.stage, q.reason, q.at, q.sha256, q.replayed, q.size,"
+		" coalesce(q.bytes, i.bytes) FROM quarantine q LEFT JOIN interactions i"
+		" ON i.id = q.interaction_id ORDER BY q.id",
+	[S_RECORD_LIST_CASE] = "SELECT " RECORD_COLS " WHERE r.case_id = :id ORDER BY r.id",
+	[S_RECORD_SET] = "UPDATE records SET data = :data WHERE id = :id",
+	[S_E_CASE] = "UPDATE cases SET data = :data, key = coalesce(:key, key), erased_at = :at"
+		" WHERE id = :id",
+	[S_E_AUDIT] = "UPDATE audit SET cause = json_remove(cause, '$.thread'), changed = NULL"
+		" WHERE case_id = :id AND (changed IS NOT NULL OR instr(cause, '\"thread\":') > 0)",
+	/* audit_started_by: the cases this one started name its key */
+	[S_E_STARTED] = "UPDATE audit SET cause = json_set(cause, '$.case', :key)"
+		" WHERE cause LIKE '{\"type\":\"start\",%' AND json_extract(cause, '$.case_id') = :id",
+	[S_E_DOCS] = "UPDATE documents SET erased_at = :at WHERE case_id = :id"
+		" AND erased_at IS NULL",
+	[S_E_TIMERS] = "UPDATE timers SET done_at = :at, fired = 0 WHERE done_at IS NULL"
+		" AND case_id = :id",
+	/* With retention (:keep), a raw input that proves a consent in force,
+	 * or gave a record to a case not erased, stays. */
+	[S_E_MARK_CASE] = "INSERT OR IGNORE INTO temp.erase_ix(id) SELECT r.interaction_id"
+		" FROM records r WHERE r.case_id = :id AND (NOT :keep OR (NOT EXISTS"
+		" (SELECT 1 FROM consent c WHERE c.interaction_id = r.interaction_id"
+		" AND c.granted = 1) AND NOT EXISTS (SELECT 1 FROM records r2 JOIN cases c2"
+		" ON c2.id = r2.case_id WHERE r2.interaction_id = r.interaction_id"
+		" AND c2.erased_at IS NULL)))",
+	[S_E_PERSON_RECORDS] = "UPDATE records SET data = '{}' WHERE id IN (SELECT t.ref"
+		" FROM timeline t WHERE t.kind = 'record' AND t.profile_id" IN_PERSON ")"
+		" AND data != '{}'",
+	[S_E_MARK_PERSON] = "INSERT OR IGNORE INTO temp.erase_ix(id) " PERSON_IX,
+	[S_E_IDS] = "DELETE FROM identities WHERE profile_id" IN_PERSON,
+	[S_E_CONSENT] = "DELETE FROM consent WHERE profile_id" IN_PERSON,
+	[S_E_HISTORY] = "DELETE FROM consent_history WHERE profile_id" IN_PERSON,
+	[S_E_INTERESTS] = "DELETE FROM interests WHERE profile_id" IN_PERSON,
+	[S_E_MERGES] = "DELETE FROM merges WHERE survivor" IN_PERSON " OR merged" IN_PERSON,
+	[S_E_TIMELINE] = "UPDATE OR IGNORE timeline SET profile_id = :pseudonym"
+		" WHERE profile_id" IN_PERSON,
+	[S_E_TIMELINE_LEFT] = "DELETE FROM timeline WHERE profile_id" IN_PERSON,
+	[S_E_CASES] = "UPDATE cases SET profile_id = :pseudonym WHERE profile_id" IN_PERSON,
+	[S_E_PROFILES] = "DELETE FROM profiles WHERE id" IN_PERSON,
+	[S_E_FORGOTTEN] = "UPDATE profiles SET forgotten_at = :at WHERE id = :pseudonym",
+	[S_E_MARK_Q] = "INSERT OR IGNORE INTO temp.erase_ix(id) SELECT interaction_id"
+		" FROM quarantine WHERE id = :id AND interaction_id IS NOT NULL",
+	[S_E_Q] = "DELETE FROM quarantine WHERE id = :id",
+	/* The interactions marked in temp.erase_ix are erased: the SHA-256
+	 * stays, so the same input again is a duplicate. */
+	[S_SWEEP_IX] = "UPDATE interactions SET bytes = x'', origin = NULL, identity = NULL,"
+		" erased_at = :at WHERE id IN (SELECT id FROM temp.erase_ix) AND erased_at IS NULL",
+	[S_SWEEP_ATT] = "DELETE FROM attachments WHERE interaction_id IN"
+		" (SELECT id FROM temp.erase_ix)",
+	[S_SWEEP_Q] = "DELETE FROM quarantine WHERE interaction_id IN"
+		" (SELECT id FROM temp.erase_ix)",
+	[S_SWEEP_CLEAR] = "DELETE FROM temp.erase_ix",
+#define NOT_PROOF "NOT EXISTS (SELECT 1 FROM consent c WHERE c.interaction_id = i.id" \
+	" AND c.granted = 1)"
+	[S_X_MARK] = "INSERT INTO temp.erase_ix(id) SELECT i.id FROM interactions i"
+		" WHERE i.erased_at IS NULL AND i.received_at < :cutoff AND i.received_at >= :from"
+		" AND " NOT_PROOF " ORDER BY i.received_at LIMIT :limit",
+	[S_X_LAST] = "SELECT max(i.received_at), count(*) FROM temp.erase_ix e"
+		" JOIN interactions i ON i.id = e.id",
+	[S_X_KEPT] = "SELECT count(*) FROM interactions i WHERE i.erased_at IS NULL"
+		" AND i.received_at < :cutoff AND NOT " NOT_PROOF,
+	[S_X_Q] = "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine"
+		" WHERE at < :cutoff ORDER BY id LIMIT :limit)",
+	[S_CASE_SINCE] = "SELECT " CASE_COLS " FROM cases WHERE process = :process"
+		" AND process_version = :version AND state = :state AND state_since < :cutoff"
+		" AND erased_at IS NULL ORDER BY state_since LIMIT :limit",
+	[S_DOC_PENDING] = "SELECT id, path FROM documents WHERE erased_at IS NOT NULL"
+		" AND path != ''",
+	[S_DOC_CLEARED] = "UPDATE documents SET path = '', sha256 = '' WHERE id = :id",
 	/* Transaction control runs per input: prepared once, like the rest. */
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -745,6 +856,9 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 			   "PRAGMA cache_size = -16384;"
 
 			   "PRAGMA temp_store = MEMORY;"
+			   /* Deleted content is overwritten with zeros, so what an
+			    * erasure removes is gone from the file too (privacy.h). */
+			   "PRAGMA secure_delete = ON;"
 			   "PRAGMA foreign_keys = OFF;", err)))
 		goto fail;
 	/* The durability promise rests on WAL: refuse to run without it. */
@@ -1046,6 +1160,7 @@ static void read_case(ds_arena *a, sqlite3_stmt *q, ds_case_row *c)
 	c->updated_at = sqlite3_column_int64(q, 9);
 	c->profile_id = sqlite3_column_int64(q, 10);
 	c->data = col_text(a, q, 11);
+	c->erased_at = sqlite3_column_int64(q, 12);
 }
 
 static int one_case(lite *l, sqlite3_stmt *q, ds_arena *a, ds_case_row *out, ds_err *err,
@@ -1407,6 +1522,7 @@ static void read_profile(ds_arena *a, sqlite3_stmt *q, ds_profile_row *p)
 	read_traits(q, 4, &p->traits);
 	p->attributes = col_text(a, q, 4 + DS_NTRAITS);
 	p->attrs_digest = sqlite3_column_int64(q, 5 + DS_NTRAITS);
+	p->forgotten_at = sqlite3_column_int64(q, 6 + DS_NTRAITS);
 }
 
 static int row_profile(const struct walk_ctx *w, sqlite3_stmt *q)
@@ -1951,12 +2067,14 @@ static int lite_document_get(ds_store *s, int64_t id, ds_arena *a, ds_document_r
 		return err->code;
 	sqlite3_bind_int64(q, 1, id);
 	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 9) == SQLITE_NULL) {
 		read_doc(a, q, out);
 		sqlite3_reset(q);
 		return DS_OK;
 	}
 	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return ds_err_set(err, DS_ENOTFOUND, "document %lld was erased", (long long)id);
 	if (rc == SQLITE_DONE)
 		return ds_err_set(err, DS_ENOTFOUND, "no such document: %lld", (long long)id);
 	return db_error(l, err, "read document");
@@ -2073,6 +2191,324 @@ static int lite_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err)
 
 static int64_t lite_quarantine_count(ds_store *s) { return count_of(L(s), S_Q_COUNT); }
 
+/* ---- privacy: access, erasure, retention ---- */
+
+/* The values privacy statements name (:id, :ids, :data...). */
+typedef struct pargs {
+	int64_t id, pseudonym, limit;
+	int version;
+	const char *ids, *data, *key, *process, *state;
+	ds_time at, cutoff, from;
+	bool keep;
+} pargs;
+
+static void bind_args(sqlite3_stmt *q, const pargs *a)
+{
+	int n = sqlite3_bind_parameter_count(q);
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(q, i);
+		if (!name)
+			continue;
+		name++;
+		const struct { const char *name, *text; } texts[] = {
+			{ "ids", a->ids }, { "data", a->data }, { "key", a->key },
+			{ "process", a->process }, { "state", a->state },
+		};
+		const struct { const char *name; int64_t v; } ints[] = {
+			{ "id", a->id }, { "pseudonym", a->pseudonym }, { "limit", a->limit },
+			{ "version", a->version }, { "at", a->at }, { "cutoff", a->cutoff },
+			{ "from", a->from }, { "keep", a->keep },
+		};
+		for (size_t k = 0; k < sizeof texts / sizeof *texts; k++)
+			if (!strcmp(name, texts[k].name))
+				bind_text(q, i, texts[k].text);
+		for (size_t k = 0; k < sizeof ints / sizeof *ints; k++)
+			if (!strcmp(name, ints[k].name))
+				sqlite3_bind_int64(q, i, ints[k].v);
+	}
+}
+
+/* The statement k with a's values bound; NULL with err set on failure. */
+static sqlite3_stmt *st_args(lite *l, enum stmt k, const pargs *a, ds_err *err)
+{
+	sqlite3_stmt *q = st(l, k, err);
+	if (q)
+		bind_args(q, a);
+	return q;
+}
+
+/* One statement of an erasure and the counter its changes add to. */
+#define NO_COUNT SIZE_MAX
+#define COUNTER(f) offsetof(ds_erase_counts, f)
+typedef struct step {
+	enum stmt k;
+	size_t counter;
+} step;
+
+static int run_args(lite *l, const step *steps, size_t n, const pargs *a, ds_erase_counts *c,
+		    ds_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = st_args(l, steps[i].k, a, err);
+		if (!q)
+			return err->code;
+		int rc = run(l, q, err, sql[steps[i].k]);
+		if (rc)
+			return rc;
+		if (steps[i].counter != NO_COUNT && c)
+			*(int64_t *)((char *)c + steps[i].counter) += sqlite3_changes(l->db);
+	}
+	return DS_OK;
+}
+
+/* Erases the interactions marked in temp.erase_ix (see store.h). */
+static const step sweep[] = {
+	{ S_SWEEP_IX, COUNTER(interactions) }, { S_SWEEP_ATT, COUNTER(attachments) },
+	{ S_SWEEP_Q, COUNTER(quarantine) }, { S_SWEEP_CLEAR, NO_COUNT },
+};
+#define NSWEEP (sizeof sweep / sizeof *sweep)
+
+/* The table of interactions to erase, made when first needed. */
+static int erase_ready(lite *l, ds_err *err)
+{
+	return exec_sql(l, "CREATE TEMP TABLE IF NOT EXISTS erase_ix(id INTEGER PRIMARY KEY)", err);
+}
+
+static int walk_args(lite *l, enum stmt k, const pargs *a,
+		     int (*row)(const struct walk_ctx *, sqlite3_stmt *), void (*fn)(void), void *ud,
+		     ds_err *err, const char *what)
+{
+	sqlite3_stmt *q = st_args(l, k, a, err);
+	if (!q)
+		return err->code;
+	struct walk_ctx w = { fn, ud };
+	return walk(l, q, row, &w, err, what);
+}
+
+static int lite_person_records(ds_store *s, const char *ids,
+			       int (*fn)(void *, const ds_timeline_record *), void *ud, ds_err *err)
+{
+	pargs a = { .ids = ids };
+	return walk_args(L(s), S_PERSON_RECORDS, &a, row_precord, (void (*)(void))fn, ud, err,
+			 "list a person's records");
+}
+
+static int row_person_ix(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_interaction in = {
+		.id = sqlite3_column_int64(q, 0),
+		.source = col_text(NULL, q, 1),
+		.channel = col_text(NULL, q, 2),
+		.origin = col_text(NULL, q, 3),
+		.received_at = sqlite3_column_int64(q, 4),
+		.bytes = sqlite3_column_blob(q, 6),
+		.len = (size_t)sqlite3_column_bytes(q, 6),
+		.identity = col_text(NULL, q, 7),
+	};
+	col_sha(q, 5, in.sha256);
+	return ((int (*)(void *, const ds_interaction *, ds_time))w->fn)(w->ud, &in,
+									 sqlite3_column_int64(q, 8));
+}
+
+static int lite_person_interactions(ds_store *s, const char *ids,
+				    int (*fn)(void *, const ds_interaction *, ds_time), void *ud,
+				    ds_err *err)
+{
+	pargs a = { .ids = ids };
+	return walk_args(L(s), S_PERSON_IX, &a, row_person_ix, (void (*)(void))fn, ud, err,
+			 "list a person's interactions");
+}
+
+static int lite_person_attachments(ds_store *s, const char *ids,
+				   int (*fn)(void *, const ds_attachment_row *), void *ud, ds_err *err)
+{
+	pargs a = { .ids = ids };
+	return walk_args(L(s), S_PERSON_ATT, &a, row_att, (void (*)(void))fn, ud, err,
+			 "list a person's attachments");
+}
+
+static int row_q_scan(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_quarantine_row r;
+	read_q(NULL, q, &r);
+	r.bytes = sqlite3_column_blob(q, 11);
+	r.len = (size_t)sqlite3_column_bytes(q, 11);
+	return ((int (*)(void *, const ds_quarantine_row *))w->fn)(w->ud, &r);
+}
+
+static int lite_quarantine_scan(ds_store *s, int (*fn)(void *, const ds_quarantine_row *),
+				void *ud, ds_err *err)
+{
+	pargs a = { 0 };
+	return walk_args(L(s), S_Q_SCAN, &a, row_q_scan, (void (*)(void))fn, ud, err,
+			 "read quarantine");
+}
+
+static int lite_record_list_case(ds_store *s, int64_t case_id,
+				 int (*fn)(void *, const ds_timeline_record *), void *ud, ds_err *err)
+{
+	pargs a = { .id = case_id };
+	return walk_args(L(s), S_RECORD_LIST_CASE, &a, row_precord, (void (*)(void))fn, ud, err,
+			 "list a case's records");
+}
+
+static int lite_record_set_data(ds_store *s, int64_t id, const char *data, ds_err *err)
+{
+	pargs a = { .id = id, .data = data };
+	static const step k[] = { { S_RECORD_SET, NO_COUNT } };
+	return run_args(L(s), k, 1, &a, NULL, err);
+}
+
+static int lite_case_erase(ds_store *s, int64_t id, const char *data, const char *key,
+			   ds_time at, bool retention, ds_erase_counts *n, ds_err *err)
+{
+	lite *l = L(s);
+	int rc = erase_ready(l, err);
+	if (rc)
+		return rc;
+	pargs a = { .id = id, .data = data, .key = key, .at = at, .keep = retention };
+	step k[8 + NSWEEP];
+	size_t m = 0;
+	k[m++] = (step){ S_E_CASE, COUNTER(cases) };
+	k[m++] = (step){ S_E_AUDIT, NO_COUNT };
+	if (key)
+		k[m++] = (step){ S_E_STARTED, NO_COUNT };
+	k[m++] = (step){ S_E_DOCS, COUNTER(documents) };
+	if (!retention)
+		k[m++] = (step){ S_E_TIMERS, COUNTER(timers) };
+	k[m++] = (step){ S_E_MARK_CASE, NO_COUNT };
+	memcpy(k + m, sweep, sizeof sweep);
+	m += NSWEEP;
+	if ((rc = run_args(l, k, m, &a, n, err)))
+		return rc;
+	if (key)
+		n->rekeyed++;
+	return DS_OK;
+}
+
+static int lite_person_erase(ds_store *s, const char *ids, int64_t pseudonym, ds_time at,
+			     ds_erase_counts *n, ds_err *err)
+{
+	lite *l = L(s);
+	int rc = erase_ready(l, err);
+	if (rc)
+		return rc;
+	pargs a = { .ids = ids, .pseudonym = pseudonym, .at = at };
+	/* The interactions are marked before the records and consent that
+	 * lead to them go. */
+	static const step before[] = {
+		{ S_E_MARK_PERSON, NO_COUNT }, { S_E_PERSON_RECORDS, COUNTER(records) },
+	};
+	static const step after[] = {
+		{ S_E_IDS, COUNTER(identities) }, { S_E_CONSENT, NO_COUNT },
+		{ S_E_HISTORY, COUNTER(consent) }, { S_E_INTERESTS, NO_COUNT },
+		{ S_E_MERGES, COUNTER(merges) }, { S_E_TIMELINE, NO_COUNT },
+		{ S_E_TIMELINE_LEFT, NO_COUNT }, { S_E_CASES, NO_COUNT },
+		{ S_E_PROFILES, COUNTER(profiles) }, { S_E_FORGOTTEN, NO_COUNT },
+	};
+	if ((rc = run_args(l, before, sizeof before / sizeof *before, &a, n, err)) ||
+	    (rc = run_args(l, sweep, NSWEEP, &a, n, err)))
+		return rc;
+	return run_args(l, after, sizeof after / sizeof *after, &a, n, err);
+}
+
+static int lite_quarantine_erase(ds_store *s, int64_t id, ds_time at, ds_erase_counts *n,
+				 ds_err *err)
+{
+	lite *l = L(s);
+	int rc = erase_ready(l, err);
+	if (rc)
+		return rc;
+	pargs a = { .id = id, .at = at };
+	static const step k[] = { { S_E_MARK_Q, NO_COUNT }, { S_E_Q, COUNTER(quarantine) } };
+	if ((rc = run_args(l, k, 2, &a, n, err)))
+		return rc;
+	return run_args(l, sweep, NSWEEP, &a, n, err);
+}
+
+static int lite_interactions_expire(ds_store *s, ds_time cutoff, ds_time *from, size_t limit,
+				    ds_time at, ds_erase_counts *n, ds_err *err)
+{
+	lite *l = L(s);
+	int rc = erase_ready(l, err);
+	if (rc)
+		return rc;
+	pargs a = { .cutoff = cutoff, .from = *from, .limit = (int64_t)limit, .at = at };
+	static const step k[] = { { S_X_MARK, NO_COUNT } };
+	if ((rc = run_args(l, k, 1, &a, n, err)))
+		return rc;
+	sqlite3_stmt *q = st(l, S_X_LAST, err);
+	if (!q)
+		return err->code;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_int64(q, 1))
+		*from = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW)
+		return db_error(l, err, "read expired interactions");
+	return run_args(l, sweep, NSWEEP, &a, n, err);
+}
+
+static int64_t lite_interactions_kept(ds_store *s, ds_time cutoff)
+{
+	pargs a = { .cutoff = cutoff };
+	sqlite3_stmt *q = st_args(L(s), S_X_KEPT, &a, NULL);
+	int64_t n = -1;
+	if (q && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	if (q)
+		sqlite3_reset(q);
+	return n;
+}
+
+static int lite_quarantine_expire(ds_store *s, ds_time cutoff, size_t limit, ds_erase_counts *n,
+				  ds_err *err)
+{
+	pargs a = { .cutoff = cutoff, .limit = (int64_t)limit };
+	static const step k[] = { { S_X_Q, COUNTER(quarantine) } };
+	return run_args(L(s), k, 1, &a, n, err);
+}
+
+static int lite_case_list_since(ds_store *s, const char *process, int version, const char *state,
+				ds_time cutoff, size_t limit, int (*fn)(void *, const ds_case_row *),
+				void *ud, ds_err *err)
+{
+	pargs a = { .process = process, .version = version, .state = state, .cutoff = cutoff,
+		    .limit = (int64_t)limit };
+	return walk_args(L(s), S_CASE_SINCE, &a, row_case, (void (*)(void))fn, ud, err,
+			 "list cases due for retention");
+}
+
+static int row_pending(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	return ((int (*)(void *, int64_t, const char *))w->fn)(w->ud, sqlite3_column_int64(q, 0),
+								col_text(NULL, q, 1));
+}
+
+static int lite_document_pending(ds_store *s, int (*fn)(void *, int64_t, const char *), void *ud,
+				 ds_err *err)
+{
+	pargs a = { 0 };
+	return walk_args(L(s), S_DOC_PENDING, &a, row_pending, (void (*)(void))fn, ud, err,
+			 "list erased documents");
+}
+
+static int lite_document_cleared(ds_store *s, int64_t id, ds_err *err)
+{
+	pargs a = { .id = id };
+	static const step k[] = { { S_DOC_CLEARED, NO_COUNT } };
+	return run_args(L(s), k, 1, &a, NULL, err);
+}
+
+static int lite_scrub(ds_store *s, ds_err *err)
+{
+	lite *l = L(s);
+	int rc = sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return ds_err_set(err, DS_EBUSY, "store: another connection is reading the "
+				  "write-ahead log, which is emptied at the next checkpoint instead");
+	return rc == SQLITE_OK ? DS_OK : db_error(l, err, "checkpoint");
+}
+
 const struct ds_store_ops ds_store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = lite_open,
@@ -2133,4 +2569,20 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.quarantine_get = lite_quarantine_get,
 	.quarantine_mark_replayed = lite_quarantine_mark_replayed,
 	.quarantine_count = lite_quarantine_count,
+	.person_records = lite_person_records,
+	.person_interactions = lite_person_interactions,
+	.person_attachments = lite_person_attachments,
+	.quarantine_scan = lite_quarantine_scan,
+	.record_list_case = lite_record_list_case,
+	.record_set_data = lite_record_set_data,
+	.case_erase = lite_case_erase,
+	.person_erase = lite_person_erase,
+	.quarantine_erase = lite_quarantine_erase,
+	.interactions_expire = lite_interactions_expire,
+	.interactions_kept = lite_interactions_kept,
+	.quarantine_expire = lite_quarantine_expire,
+	.case_list_since = lite_case_list_since,
+	.document_pending = lite_document_pending,
+	.document_cleared = lite_document_cleared,
+	.scrub = lite_scrub,
 };
