@@ -34,6 +34,7 @@
 #include "profile.h"
 #include "json.h"
 #include "mem.h"
+#include "privacy.h"
 #include "procver.h"
 #include "store.h"
 #include "xml.h"
@@ -1134,6 +1135,12 @@ static void print_counts(const ctx *c, const ds_stats *s, bool tick)
 			cJSON_AddNumberToObject(doc, "transitions", (double)s->transitions);
 			cJSON_AddNumberToObject(doc, "documents", (double)s->documents);
 			cJSON_AddNumberToObject(doc, "purged", (double)s->purged);
+			cJSON *r = cJSON_AddObjectToObject(doc, "retention");
+			cJSON_AddNumberToObject(r, "interactions", (double)s->purged_interactions);
+			cJSON_AddNumberToObject(r, "closed_cases", (double)s->purged_cases);
+			cJSON_AddNumberToObject(r, "documents", (double)s->purged_documents);
+			cJSON_AddNumberToObject(r, "quarantine", (double)s->purged_quarantine);
+			cJSON_AddNumberToObject(r, "kept_as_consent_proof", (double)s->kept_proofs);
 			cJSON_AddNumberToObject(doc, "obsolete", (double)s->obsolete);
 			cJSON_AddNumberToObject(doc, "failed", (double)s->failed);
 			cJSON_AddNumberToObject(doc, "max_late_seconds", (double)s->max_late);
@@ -1152,17 +1159,26 @@ static void print_counts(const ctx *c, const ds_stats *s, bool tick)
 	}
 	if (c->o.quiet)
 		return;
-	if (tick)
+	if (tick) {
 		printf("fired %" PRId64 " timer%s (%" PRId64 " no longer applied), %" PRId64
 		       " transition%s, %" PRId64 " document%s, purged %" PRId64 "\n",
 		       s->fired, s->fired == 1 ? "" : "s", s->obsolete, s->transitions,
 		       s->transitions == 1 ? "" : "s", s->documents, s->documents == 1 ? "" : "s",
 		       s->purged);
-	else
+		if (s->purged || s->kept_proofs)
+			printf("retention: erased %" PRId64 " raw interaction%s (%" PRId64 " older kept as "
+			       "proof of a consent in force), %" PRId64 " closed case%s (%" PRId64
+			       " document%s), %" PRId64 " quarantine entr%s\n", s->purged_interactions,
+			       s->purged_interactions == 1 ? "" : "s", s->kept_proofs, s->purged_cases,
+			       s->purged_cases == 1 ? "" : "s", s->purged_documents,
+			       s->purged_documents == 1 ? "" : "s", s->purged_quarantine,
+			       s->purged_quarantine == 1 ? "y" : "ies");
+	} else {
 		printf("read %" PRId64 ", new %" PRId64 ", duplicates %" PRId64 ", quarantined %" PRId64
 		       ", records %" PRId64 ", transitions %" PRId64 ", documents %" PRId64 "%s\n",
 		       s->read, s->new_, s->duplicates, s->quarantined, s->records, s->transitions,
 		       s->documents, s->unreadable ? "; some paths could not be read (above)" : "");
+	}
 }
 
 static int cmd_ingest(ctx *c, int argc, char **argv)
@@ -1280,7 +1296,13 @@ static int cmd_tick(ctx *c, int argc, char **argv)
 		     "exactly once, however long dossier was not run; prints how late each fired.\n"
 		     "A timer whose case cannot move (e.g. its document fails on the case's data) is\n"
 		     "reported, stays due, and makes the exit code 1; the others fire. Run it from\n"
-		     "cron.");
+		     "cron.\n\n"
+		     "Then applies the \"retention\" of dossier.json ({\"interactions\": \"365d\",\n"
+		     "\"closed_cases\": \"730d\"}): raw inputs received longer ago are erased (bytes,\n"
+		     "file names, attachments, quarantine entries), except those that prove a consent\n"
+		     "in force; cases closed longer ago keep their state, history and what their\n"
+		     "customer's counts need, the rest of their data, records, raw inputs and\n"
+		     "documents erased. It says what it purged (--json: purged, retention).");
 		return EX_OK;
 	}
 	if (argc > 1) {
@@ -3119,6 +3141,8 @@ static cJSON *profile_doc(ds_store *s, int64_t pid, ds_err *err)
 	cJSON_AddNumberToObject(d, "id", (double)p.id);
 	add_time(d, "created_at", p.created_at);
 	add_time(d, "updated_at", p.updated_at);
+	if (p.forgotten_at)
+		add_time(d, "forgotten_at", p.forgotten_at);
 	v.emails = cJSON_AddArrayToObject(d, "emails");
 	v.phones = cJSON_AddArrayToObject(d, "phones");
 	v.ids = cJSON_AddArrayToObject(d, "identities");
@@ -3293,6 +3317,8 @@ static int plist_row(void *ud, const ds_profile_row *p)
 							      : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "emails", cJSON_DetachItemFromObject(d, "emails"));
 	cJSON_AddItemToObject(o, "phones", cJSON_DetachItemFromObject(d, "phones"));
+	if (p->forgotten_at)
+		add_time(o, "forgotten_at", p->forgotten_at);
 	cJSON_Delete(d);
 	name = cJSON_GetObjectItemCaseSensitive(o, "name");
 	if (l->arr) {
@@ -3305,7 +3331,14 @@ static int plist_row(void *ud, const ds_profile_row *p)
 		snprintf(line + strlen(line), sizeof line - strlen(line), " %s", it->valuestring);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "phones"))
 		snprintf(line + strlen(line), sizeof line - strlen(line), " %s", it->valuestring);
-	printf("%-6" PRId64 " %-30s%s\n", p->id, cJSON_IsString(name) ? name->valuestring : "-", line);
+	char gone[48] = "-";
+	if (p->forgotten_at) {
+		char when[24];
+		fmt_time(p->forgotten_at, when);
+		snprintf(gone, sizeof gone, "(forgotten %.10s)", when);
+	}
+	printf("%-6" PRId64 " %-30s%s\n", p->id, cJSON_IsString(name) ? name->valuestring : gone,
+	       line);
 	cJSON_Delete(o);
 	return 0;
 }
@@ -3537,6 +3570,204 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/* ---- profile export and forget (privacy.h) ---- */
+
+/* The person ref names, or the exit code after saying why not. */
+static int find_person(ctx *c, const char *ref, ds_person **p)
+{
+	ds_err err = {0};
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	return ds_person_find(c->store, c->cfg, ref, p, &err) ? fail(&err) : EX_OK;
+}
+
+static int profile_export(ctx *c, int argc, char **argv)
+{
+	const char *ref = NULL, *out = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: dossier profile export ID|EMAIL|PHONE|KIND:VALUE [--out FILE]\n\n"
+			       "Writes everything the store holds on a person (the profile found and\n"
+			       "those merged into it) as one JSON document: the profile with its\n"
+			       "attributes' provenance and traits, identities, consent and its history,\n"
+			       "merges, cases with their data and history, documents, records, raw\n"
+			       "interactions (as text when they are UTF-8, else base64), the files they\n"
+			       "carried, and the quarantine entries that name the person. On stdout, or\n"
+			       "in FILE (readable by its owner only; written whole or not at all).\n"
+			       "Exit 5 when nobody holds the reference.\n");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!ref && (argv[i][0] != '-' || !argv[i][1]))
+			ref = argv[i];
+		else {
+			errorf("profile export: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (!ref) {
+		errorf("profile export: give the person's id, email or phone");
+		return EX_USAGE;
+	}
+	ds_person *p = NULL;
+	int rc = find_person(c, ref, &p);
+	if (rc)
+		return rc;
+	char tmp[PATH_MAX];
+	FILE *f = stdout;
+	if (out && strcmp(out, "-")) {
+		snprintf(tmp, sizeof tmp, "%s.tmp", out);
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || !(f = fdopen(fd, "w"))) {
+			errorf("cannot write %s: %s", tmp, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			ds_person_free(p);
+			return EX_USAGE;
+		}
+	}
+	ds_err err = {0};
+	rc = ds_privacy_export(c->store, c->cfg, p, ds_time_now(), f, &err);
+	if (f != stdout) {
+		if (!rc && (fflush(f) || fsync(fileno(f))))
+			rc = ds_err_set(&err, DS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (fclose(f) && !rc)
+			rc = ds_err_set(&err, DS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (!rc && rename(tmp, out))
+			rc = ds_err_set(&err, DS_EIO, "cannot write %s: %s", out, strerror(errno));
+		if (rc)
+			unlink(tmp);
+		else if (!c->o.quiet)
+			fprintf(stderr, "profile %" PRId64 " exported to %s\n", p->root, out);
+	}
+	ds_person_free(p);
+	return rc ? fail(&err) : EX_OK;
+}
+
+/* What forget erased, or would. */
+static cJSON *forget_json(const ds_person *p, const ds_forget_result *r, bool applied)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "profile", (double)p->root);
+	cJSON *ids = cJSON_AddArrayToObject(o, "profiles");
+	for (size_t i = 0; i < p->n; i++)
+		cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)p->ids[i]));
+	cJSON *who = cJSON_AddArrayToObject(o, "identities");
+	for (size_t i = 0; i < p->nlabels; i++)
+		cJSON_AddItemToArray(who, cJSON_CreateString(p->labels[i]));
+	cJSON_AddBoolToObject(o, "erased", applied);
+	if (applied)
+		cJSON_AddNumberToObject(o, "pseudonym", (double)r->pseudonym);
+	else
+		cJSON_AddNullToObject(o, "pseudonym");
+	cJSON *n = cJSON_AddObjectToObject(o, applied ? "counts" : "would_erase");
+	const ds_erase_counts *k = &r->n;
+	const struct { const char *name; int64_t v; } f[] = {
+		{ "profiles", k->profiles }, { "identities", k->identities },
+		{ "consent_statements", k->consent }, { "merges", k->merges },
+		{ "cases", k->cases }, { "case_keys", k->rekeyed }, { "records", k->records },
+		{ "interactions", k->interactions }, { "attachments", k->attachments },
+		{ "documents", k->documents }, { "timers", k->timers },
+		{ "quarantine", k->quarantine }, { "open_cases", r->open_cases },
+	};
+	for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+		cJSON_AddNumberToObject(n, f[i].name, (double)f[i].v);
+	if (applied) {
+		cJSON_AddNumberToObject(o, "files_deleted", (double)r->files);
+		cJSON_AddBoolToObject(o, "log_emptied", r->scrubbed);
+	}
+	return o;
+}
+
+static void print_forget(const ds_person *p, const ds_forget_result *r, bool applied)
+{
+	const ds_erase_counts *k = &r->n;
+	FILE *f = applied ? stdout : stderr;
+	fprintf(f, "%s profile %" PRId64, applied ? "forgot" : "profile forget would erase, for",
+		p->root);
+	for (size_t i = 1; i < p->n; i++)
+		fprintf(f, "%s%" PRId64, i == 1 ? " (and merged into it: " : ", ", p->ids[i]);
+	fprintf(f, "%s:\n", p->n > 1 ? ")" : "");
+	for (size_t i = 0; i < p->nlabels; i++)
+		fprintf(f, "  %s\n", p->labels[i]);
+	fprintf(f, "  %" PRId64 " identit%s, %" PRId64 " consent statement%s, %" PRId64 " merge%s,"
+		" the attributes and interests of %" PRId64 " profile%s\n", k->identities,
+		k->identities == 1 ? "y" : "ies", k->consent, k->consent == 1 ? "" : "s", k->merges,
+		k->merges == 1 ? "" : "s", k->profiles, k->profiles == 1 ? "" : "s");
+	fprintf(f, "  the data of %" PRId64 " case%s (%" PRId64 " still open: %" PRId64 " pending "
+		"timer%s dropped; %" PRId64 " key%s naming them replaced)\n", k->cases,
+		k->cases == 1 ? "" : "s", r->open_cases, k->timers, k->timers == 1 ? "" : "s",
+		k->rekeyed, k->rekeyed == 1 ? "" : "s");
+	fprintf(f, "  %" PRId64 " record%s, %" PRId64 " raw interaction%s, %" PRId64
+		" attachment%s, %" PRId64 " document%s (PDF files deleted), %" PRId64
+		" quarantine entr%s\n", k->records, k->records == 1 ? "" : "s", k->interactions,
+		k->interactions == 1 ? "" : "s", k->attachments, k->attachments == 1 ? "" : "s",
+		k->documents, k->documents == 1 ? "" : "s", k->quarantine,
+		k->quarantine == 1 ? "y" : "ies");
+	if (applied)
+		fprintf(f, "their cases' history and their counts are kept under pseudonymous "
+			"profile %" PRId64 "\n", r->pseudonym);
+	else
+		fprintf(f, "and keep their cases' history and their counts under a new pseudonymous "
+			"profile.\nNothing was erased: run again with --yes to erase.\n");
+}
+
+static int profile_forget(ctx *c, int argc, char **argv)
+{
+	const char *ref = NULL;
+	bool yes = false;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: dossier profile forget ID|EMAIL|PHONE|KIND:VALUE --yes\n\n"
+			       "Erases a person (the profile found and those merged into it): their\n"
+			       "identities, attributes, consent and its history, interests and merges;\n"
+			       "the data of their cases but what their counts are computed from; their\n"
+			       "records, raw interactions and the files these carried; the quarantine\n"
+			       "entries that name them; their documents, PDF files deleted. Their\n"
+			       "cases keep their states and history, and the counts (orders, money\n"
+			       "spent, offers...) go to a new pseudonymous profile. A case still open\n"
+			       "stops where it is (its pending timers are dropped). One transaction;\n"
+			       "see docs/privacy.md.\n\n"
+			       "Without --yes nothing is erased: it says what would be, and exits 2.\n"
+			       "Exit 5 when nobody holds the reference, 4 for a pseudonym.\n");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--yes"))
+			yes = true;
+		else if (!ref && (argv[i][0] != '-' || !argv[i][1]))
+			ref = argv[i];
+		else {
+			errorf("profile forget: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (!ref) {
+		errorf("profile forget: give the person's id, email or phone");
+		return EX_USAGE;
+	}
+	ds_person *p = NULL;
+	int rc = find_person(c, ref, &p);
+	if (rc)
+		return rc;
+	ds_forget_result r;
+	ds_err err = {0};
+	rc = ds_privacy_forget(c->store, c->cfg, p, ds_time_now(), yes, &r, &err);
+	if (rc) {
+		ds_person_free(p);
+		return fail(&err);
+	}
+	if (c->o.json)
+		print_json(forget_json(p, &r, yes));
+	else if (!c->o.quiet || !yes)
+		print_forget(p, &r, yes);
+	if (yes && !r.scrubbed)
+		errorf("warning: %s", r.scrub.msg);
+	ds_person_free(p);
+	return yes ? EX_OK : EX_USAGE;
+}
+
 static int cmd_profile(ctx *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
@@ -3548,7 +3779,9 @@ static int cmd_profile(ctx *c, int argc, char **argv)
 		      "                                consent, traits, timeline, merges\n"
 		      "  merge KEEP OTHER              merge OTHER into KEEP by hand\n"
 		      "  unmerge ID                    undo the merge of profile ID into another\n"
-		      "  rebuild [--check] [ID]        compute traits again from cases and records\n", f);
+		      "  rebuild [--check] [ID]        compute traits again from cases and records\n"
+		      "  export ID [--out FILE]        everything held on a person, as JSON\n"
+		      "  forget ID --yes               erase a person, keeping anonymous history\n", f);
 		return sub ? EX_OK : EX_USAGE;
 	}
 	if (!strcmp(sub, "show"))
@@ -3561,7 +3794,12 @@ static int cmd_profile(ctx *c, int argc, char **argv)
 		return profile_merge_cmd(c, argc - 1, argv + 1, true);
 	if (!strcmp(sub, "rebuild"))
 		return profile_rebuild(c, argc - 1, argv + 1);
-	errorf("profile: unknown command \"%s\" (list, show, merge, unmerge, rebuild)", sub);
+	if (!strcmp(sub, "export"))
+		return profile_export(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "forget"))
+		return profile_forget(c, argc - 1, argv + 1);
+	errorf("profile: unknown command \"%s\" (list, show, merge, unmerge, rebuild, export, "
+	       "forget)", sub);
 	return EX_USAGE;
 }
 
@@ -3580,7 +3818,7 @@ static void usage(FILE *f)
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
 	      "  attachment list|get       files that came with a case's inputs\n"
-	      "  profile list|show|merge|unmerge|rebuild  customer profiles\n"
+	      "  profile list|show|merge|unmerge|rebuild|export|forget  customer profiles\n"
 	      "  graph PROCESS             a process as a diagram (Graphviz DOT, or SVG)\n"
 	      "  quarantine list|show|replay  rejected inputs, why, and running them again\n\n"
 	      "global options (before the command):\n"

@@ -423,6 +423,34 @@ static void load_limits(ds_config *c, const cJSON *lim, const char *path, ds_dia
 	}
 }
 
+/* "retention": {"interactions": "365d", "closed_cases": "730d"}. */
+static void load_retention(ds_config *c, const cJSON *r, const char *path, ds_diag *diag)
+{
+	if (!cJSON_IsObject(r)) {
+		ds_diag_error(diag, path, "/retention", "retention must be an object such as "
+			      "{\"interactions\": \"365d\", \"closed_cases\": \"730d\"}");
+		return;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, r) {
+		char p[300];
+		snprintf(p, sizeof p, "/retention/%.200s", it->string);
+		bool ix = !strcmp(it->string, "interactions");
+		if (!ix && strcmp(it->string, "closed_cases")) {
+			ds_diag_error(diag, path, p, "unknown retention (interactions or closed_cases)");
+			continue;
+		}
+		ds_duration d;
+		if (!cJSON_IsString(it) || ds_duration_parse(it->valuestring, &d) || !d.amount) {
+			ds_diag_error(diag, path, p, "must be a duration such as \"365d\" (m, h, d "
+				      "or bd business days, more than 0)");
+			continue;
+		}
+		*(ix ? &c->retention.interactions : &c->retention.closed_cases) = d;
+		*(ix ? &c->retention.interactions_set : &c->retention.closed_cases_set) = true;
+	}
+}
+
 static void load_settings(ds_config *c, ds_diag *diag)
 {
 	char path[PATH_MAX];
@@ -462,6 +490,8 @@ static void load_settings(ds_config *c, ds_diag *diag)
 			c->limits.max_depth = it->valueint;
 		} else if (!strcmp(it->string, "limits")) {
 			load_limits(c, it, path, diag);
+		} else if (!strcmp(it->string, "retention")) {
+			load_retention(c, it, path, diag);
 		} else {
 			ds_diag_error(diag, path, p, "unknown setting or bad value");
 		}

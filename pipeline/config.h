@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "caltime.h"
 #include "diag.h"
 #include "email.h"
 #include "err.h"
@@ -39,12 +40,21 @@ typedef struct ds_limits {
 	size_t xml_max_depth;    /* element nesting */
 } ds_limits;
 
+/* How long the store keeps raw interactions and closed cases ("retention"
+ * in dossier.json: {"interactions": "365d", "closed_cases": "730d"}, in the
+ * timers' syntax); an unset one is kept for ever. */
+typedef struct ds_retention {
+	bool interactions_set, closed_cases_set;
+	ds_duration interactions, closed_cases;
+} ds_retention;
+
 typedef struct ds_config {
 	char *home;
 	char *store_url;         /* from dossier.json, or the default */
 	char *documents_dir;     /* absolute or relative to home */
 	size_t batch_size;       /* inputs per transaction */
 	ds_limits limits;
+	ds_retention retention;
 	ds_schema_set *schemas;
 	ds_source **sources;
 	size_t nsources;

@@ -2,6 +2,7 @@
  * engine.c - the state machine and the runtime; see engine.h.
  */
 #include "engine.h"
+#include "privacy.h"
 #include "profile.h"
 
 #include <errno.h>
@@ -906,6 +907,8 @@ int ds_engine_tick(ds_runtime *rt,
 			goto fail;
 		ds_runtime_committed(rt);
 	}
+	/* Then what the retention settings say is old (privacy.h). */
+	rc = ds_privacy_purge(rt, err);
 	goto done;
 fail:
 	ds_store_rollback(rt->store);

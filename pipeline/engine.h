@@ -36,6 +36,11 @@ typedef struct ds_stats {
 		documents, fired, obsolete, failed, purged, unreadable,
 		started;             /* cases started by other cases */
 	int64_t max_late;        /* seconds, timers */
+	/* Retention (privacy.h; purged is their sum): raw interactions,
+	 * closed cases and their documents, quarantine entries erased; raw
+	 * interactions kept as proofs of a consent in force. */
+	int64_t purged_interactions, purged_cases, purged_documents,
+		purged_quarantine, kept_proofs;
 } ds_stats;
 
 /* What one thread works with. Not shared between threads. */
@@ -199,7 +204,8 @@ int ds_engine_produce(ds_runtime *rt, ds_case_work *w, ds_err *err);
  * transactions of cfg->batch_size; report (may be NULL) is told of each
  * timer fired. A timer whose case cannot move (its guard or its document
  * fails on the data) is undone alone, left pending for the next tick and
- * passed to failed (may be NULL); the others go on. Returns 0, or the
+ * passed to failed (may be NULL); the others go on. Then purges what the
+ * retention settings say is old (ds_privacy_purge). Returns 0, or the
  * error that stopped the run (store, memory). */
 int ds_engine_tick(ds_runtime *rt,
 		   void (*report)(void *ud, const ds_case_work *w,

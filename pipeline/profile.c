@@ -495,6 +495,16 @@ static int create(ds_store *s, ds_arena *a, const facts *f, const ds_profile_inp
 	return ds_store_profile_create(s, in->at, text, f->digest, in->at, pid, err);
 }
 
+/* Sets *pid to 0 when it is the pseudonym of a forgotten person. */
+static int forgotten(ds_store *s, int64_t *pid, ds_err *err)
+{
+	ds_profile_row p;
+	int rc = ds_store_profile_get(s, *pid, NULL, &p, err);
+	if (!rc && p.forgotten_at)
+		*pid = 0;
+	return rc;
+}
+
 /* The profile of facts: see profile.h. prefer is the case's profile, kept
  * when no strong identity says otherwise. */
 static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
@@ -535,6 +545,10 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 	 * oldest of them. */
 	hits group = { .n = 0 };
 	int64_t pid = 0;
+	/* The pseudonym of a forgotten person (privacy.h) is nobody's: a
+	 * record of one of its cases goes to the profile of whom it names. */
+	if (!strong.n && prefer && (rc = forgotten(s, &prefer, err)))
+		return rc;
 	if (!strong.n) {
 		if (prefer)
 			pid = prefer;
