@@ -261,9 +261,11 @@ static const char *const sql[S_COUNT_] = {
 		" version, state_version, state_since, created_at, updated_at,"
 		" profile_id, data) VALUES(?,?,?,?,?,?,?,?,?,?,?)"
 		" ON CONFLICT(process, key) DO NOTHING",
+	/* A case that changes after an erasure may hold personal data again:
+	 * retention looks at it again. */
 	[S_CASE_UPDATE] = "UPDATE cases SET state = ?, version = ?,"
 		" state_version = ?, state_since = ?, updated_at = ?, data = ?,"
-		" process_version = ? WHERE id = ? AND version = ?",
+		" process_version = ?, erased_at = NULL WHERE id = ? AND version = ?",
 	[S_CASE_SET_PROFILE] = "UPDATE cases SET profile_id = ? WHERE id = ?",
 	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY id",
 	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM cases WHERE process = ? ORDER BY id",
