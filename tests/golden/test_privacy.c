@@ -474,3 +474,148 @@ Test(privacy, fixture_cases, .timeout = 300)
 	}
 	free(names);
 }
+
+static bool has(const char *text, const char *part)
+{
+	return text && strstr(text, part);
+}
+
+/* The id of the document of case key, 0 when it has none. */
+static double document_of(th_home *h, const char *key)
+{
+	cJSON *list = th_json(h, 0, "document list");
+	const cJSON *d;
+	double id = 0;
+	cJSON_ArrayForEach(d, list)
+		if (!strcmp(th_str(d, "case"), key))
+			id = th_num(d, "id");
+	cJSON_Delete(list);
+	return id;
+}
+
+Test(privacy, commands_answer_as_the_specification_says)
+{
+	th_home h;
+	th_home_init(&h);
+	char *out = NULL, *err = NULL;
+	static const char *const subs[] = { "export", "forget" };
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+		char usage[64];
+		snprintf(usage, sizeof usage, "usage: dossier profile %s", subs[i]);
+		cr_expect_eq(th_run(&h, &out, NULL, "profile %s --help", subs[i]), 0);
+		cr_expect(has(out, usage), "%s", out);
+		free(out);
+		cr_expect_eq(th_run(&h, NULL, &err, "profile %s", subs[i]), 2);
+		cr_expect(has(err, "give the person's id, email or phone"), "%s", err);
+		free(err);
+	}
+	cr_expect_eq(th_run(&h, &out, NULL, "profile --help"), 0);
+	cr_expect(has(out, "forget ID --yes"), "%s", out);
+	free(out);
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
+			    "fixtures/offers/DEV-2026-0011.json fixtures/forms/contact-helene-dupre.form "
+			    "fixtures/email/2026-11-06-horde-double-prelevement.eml"), 0, "%s", err);
+	free(err);
+	/* nobody: 5 */
+	cr_expect_eq(th_run(&h, NULL, &err, "profile export nobody@example.fr"), 5);
+	cr_expect(has(err, "no profile holds email nobody@example.fr"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile forget nobody@example.fr --yes"), 5);
+	/* an email in ISO-8859-15 is exported in base64, byte for byte */
+	cr_assert_eq(th_run(&h, &out, NULL, "profile export jp.lemaire@example.org"), 0);
+	cJSON *doc = cJSON_Parse(out);
+	cr_assert(doc, "%s", out);
+	free(out);
+	const cJSON *in = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "interactions"), 0);
+	cr_assert(in);
+	cr_expect_str_eq(th_str(in, "encoding"), "base64");
+	FILE *p = popen("base64 -w0 fixtures/email/2026-11-06-horde-double-prelevement.eml", "r");
+	char b64[16384] = "";
+	cr_assert(p && fgets(b64, sizeof b64, p));
+	pclose(p);
+	cr_expect_str_eq(th_str(in, "content"), b64);
+	cJSON_Delete(doc);
+	/* --out: written whole, or not at all */
+	char file[PATH_MAX + 32];
+	snprintf(file, sizeof file, "%s/helene.json", h.dir);
+	cr_expect_eq(th_run(&h, NULL, &err, "profile export helene.dupre@example.fr --out '%s'", file), 0);
+	cr_expect(has(err, "exported to"), "%s", err);
+	free(err);
+	char *raw = th_slurp(file, NULL);
+	doc = cJSON_Parse(raw);
+	cr_expect(doc && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "records")) == 2);
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "interactions"),
+						    0), "encoding"), "utf-8");
+	cJSON_Delete(doc);
+	free(raw);
+	snprintf(file, sizeof file, "%s/helene.json.tmp", h.dir);
+	cr_expect(access(file, F_OK), "the temporary file is left behind");
+	cr_expect_eq(th_run(&h, NULL, &err, "profile export helene.dupre@example.fr "
+			    "--out /nonexistent/helene.json"), 2);
+	cr_expect(has(err, "cannot write /nonexistent/helene.json.tmp"), "%s", err);
+	free(err);
+	/* forget without --yes: says what, erases nothing */
+	double doc_id = document_of(&h, "DEV-2026-0011");
+	cr_assert(doc_id > 0);
+	cr_expect_eq(th_run(&h, NULL, &err, "profile forget helene.dupre@example.fr"), 2);
+	cr_expect(has(err, "would erase") && has(err, "email helene.dupre@example.fr") &&
+		  has(err, "2 records") && has(err, "1 document (PDF files deleted)") &&
+		  has(err, "run again with --yes"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile show helene.dupre@example.fr"), 0);
+	cr_expect_eq(document_of(&h, "DEV-2026-0011"), doc_id);
+	/* with --yes */
+	cr_expect_eq(th_run(&h, &out, NULL, "profile forget helene.dupre@example.fr --yes"), 0);
+	cr_expect(has(out, "forgot profile") && has(out, "pseudonymous profile"), "%s", out);
+	free(out);
+	cr_expect_eq(document_of(&h, "DEV-2026-0011"), 0, "an erased document is listed");
+	cr_expect_eq(th_run(&h, NULL, &err, "document get %.0f", doc_id), 5);
+	cr_expect(has(err, "was erased"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile show helene.dupre@example.fr"), 5);
+	cr_expect_eq(th_run(&h, &out, NULL, "profile list"), 0);
+	cr_expect(has(out, "(forgotten 2026-"), "%s", out);
+	free(out);
+	/* the other customer is still there */
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile show jp.lemaire@example.org"), 0);
+	th_home_fini(&h);
+}
+
+/* The state a crash leaves between an erasure's commit and the deletion of
+ * its files: a document marked erased, its file still there. The next tick
+ * deletes the file and forgets its path. */
+Test(privacy, an_erasure_cut_short_is_finished_by_the_next_tick)
+{
+	th_home h;
+	th_home_init(&h);
+	char *err = NULL;
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
+			    "fixtures/offers/DEV-2026-0011.json"), 0, "%s", err);
+	free(err);
+	cJSON *d = th_json(&h, 0, "document get %.0f", document_of(&h, "DEV-2026-0011"));
+	char pdf[PATH_MAX];
+	snprintf(pdf, sizeof pdf, "%s", th_str(d, "path"));
+	cJSON_Delete(d);
+	cr_assert_eq(access(pdf, F_OK), 0);
+	char db[PATH_MAX + 32];
+	snprintf(db, sizeof db, "%s/var/dossier.db", h.dir);
+	sqlite3 *c = NULL;
+	cr_assert_eq(sqlite3_open(db, &c), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(c, "UPDATE documents SET erased_at = 1", NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(c);
+	cr_expect_eq(document_of(&h, "DEV-2026-0011"), 0, "an erased document is listed");
+	cr_expect_eq(access(pdf, F_OK), 0);
+	cJSON_Delete(th_json(&h, 0, "--now 2026-11-24T10:00:00Z tick"));
+	cr_expect(access(pdf, F_OK), "%s is still there", pdf);
+	cr_assert_eq(sqlite3_open(db, &c), SQLITE_OK);
+	sqlite3_stmt *q = NULL;
+	cr_assert_eq(sqlite3_prepare_v2(c, "SELECT path, sha256 FROM documents", -1, &q, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_expect_str_eq((const char *)sqlite3_column_text(q, 0), "");
+	cr_expect_str_eq((const char *)sqlite3_column_text(q, 1), "");
+	sqlite3_finalize(q);
+	sqlite3_close(c);
+	th_home_fini(&h);
+}
