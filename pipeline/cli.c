@@ -1488,15 +1488,7 @@ static int att_row(void *ud, const ds_attachment_row *r)
 	struct list_ctx *l = ud;
 	l->n++;
 	if (l->arr) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "id", (double)r->id);
-		cJSON_AddNumberToObject(o, "interaction", (double)r->interaction_id);
-		cJSON_AddStringToObject(o, "part", r->part);
-		cJSON_AddStringToObject(o, "filename", r->filename);
-		cJSON_AddStringToObject(o, "content_type", r->content_type);
-		cJSON_AddNumberToObject(o, "size", (double)r->size);
-		cJSON_AddStringToObject(o, "sha256", r->sha256);
-		cJSON_AddItemToArray(l->arr, o);
+		cJSON_AddItemToArray(l->arr, ds_attachment_json(r));
 		return 0;
 	}
 	printf("  %-5" PRId64 " %s (%s, %" PRId64 " bytes, sha256 %.16s…) from interaction %" PRId64
@@ -3582,38 +3574,54 @@ static int find_person(ctx *c, const char *ref, ds_person **p)
 	return ds_person_find(c->store, c->cfg, ref, p, &err) ? fail(&err) : EX_OK;
 }
 
-static int profile_export(ctx *c, int argc, char **argv)
+/* `profile WHAT REF [OPTION]`, OPTION "--out FILE" (*out) or "--yes"
+ * (*yes): EX_OK with *ref set, or after printing help (*ref NULL), or the
+ * exit code after saying what is wrong. */
+static int person_args(const char *what, const char *help, int argc, char **argv,
+		       const char **ref, const char **out, bool *yes)
 {
-	const char *ref = NULL, *out = NULL;
+	*ref = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i])) {
-			printf("usage: dossier profile export ID|EMAIL|PHONE|KIND:VALUE [--out FILE]\n\n"
-			       "Writes everything the store holds on a person (the profile found and\n"
-			       "those merged into it) as one JSON document: the profile with its\n"
-			       "attributes' provenance and traits, identities, consent and its history,\n"
-			       "merges, cases with their data and history, documents, records, raw\n"
-			       "interactions (as text when they are UTF-8, else base64), the files they\n"
-			       "carried, and the quarantine entries that name the person. On stdout, or\n"
-			       "in FILE (readable by its owner only; written whole or not at all).\n"
-			       "Exit 5 when nobody holds the reference.\n");
+			fputs(help, stdout);
+			*ref = NULL;
 			return EX_OK;
 		}
-		if (!strcmp(argv[i], "--out") && i + 1 < argc)
-			out = argv[++i];
-		else if (!ref && (argv[i][0] != '-' || !argv[i][1]))
-			ref = argv[i];
+		if (out && !strcmp(argv[i], "--out") && i + 1 < argc)
+			*out = argv[++i];
+		else if (yes && !strcmp(argv[i], "--yes"))
+			*yes = true;
+		else if (!*ref && (argv[i][0] != '-' || !argv[i][1]))
+			*ref = argv[i];
 		else {
-			errorf("profile export: unexpected argument %s", argv[i]);
+			errorf("profile %s: unexpected argument %s", what, argv[i]);
 			return EX_USAGE;
 		}
 	}
-	if (!ref) {
-		errorf("profile export: give the person's id, email or phone");
+	if (!*ref) {
+		errorf("profile %s: give the person's id, email or phone", what);
 		return EX_USAGE;
 	}
+	return EX_OK;
+}
+
+static int profile_export(ctx *c, int argc, char **argv)
+{
+	const char *ref, *out = NULL;
+	int rc = person_args("export",
+			     "usage: dossier profile export ID|EMAIL|PHONE|KIND:VALUE [--out FILE]\n\n"
+			     "Writes everything the store holds on a person (the profile found and\n"
+			     "those merged into it) as one JSON document: the profile with its\n"
+			     "attributes' provenance and traits, identities, consent and its history,\n"
+			     "merges, cases with their data and history, documents, records, raw\n"
+			     "interactions (as text when they are UTF-8, else base64), the files they\n"
+			     "carried, and the quarantine entries that name the person. On stdout, or\n"
+			     "in FILE (readable by its owner only; written whole or not at all).\n"
+			     "Exit 5 when nobody holds the reference.\n", argc, argv, &ref, &out, NULL);
+	if (rc || !ref)
+		return rc;
 	ds_person *p = NULL;
-	int rc = find_person(c, ref, &p);
-	if (rc)
+	if ((rc = find_person(c, ref, &p)))
 		return rc;
 	char tmp[PATH_MAX];
 	FILE *f = stdout;
@@ -3716,40 +3724,26 @@ static void print_forget(const ds_person *p, const ds_forget_result *r, bool app
 
 static int profile_forget(ctx *c, int argc, char **argv)
 {
-	const char *ref = NULL;
+	const char *ref;
 	bool yes = false;
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			printf("usage: dossier profile forget ID|EMAIL|PHONE|KIND:VALUE --yes\n\n"
-			       "Erases a person (the profile found and those merged into it): their\n"
-			       "identities, attributes, consent and its history, interests and merges;\n"
-			       "the data of their cases but what their counts are computed from; their\n"
-			       "records, raw interactions and the files these carried; the quarantine\n"
-			       "entries that name them; their documents, PDF files deleted. Their\n"
-			       "cases keep their states and history, and the counts (orders, money\n"
-			       "spent, offers...) go to a new pseudonymous profile. A case still open\n"
-			       "stops where it is (its pending timers are dropped). One transaction;\n"
-			       "see docs/privacy.md.\n\n"
-			       "Without --yes nothing is erased: it says what would be, and exits 2.\n"
-			       "Exit 5 when nobody holds the reference, 4 for a pseudonym.\n");
-			return EX_OK;
-		}
-		if (!strcmp(argv[i], "--yes"))
-			yes = true;
-		else if (!ref && (argv[i][0] != '-' || !argv[i][1]))
-			ref = argv[i];
-		else {
-			errorf("profile forget: unexpected argument %s", argv[i]);
-			return EX_USAGE;
-		}
-	}
-	if (!ref) {
-		errorf("profile forget: give the person's id, email or phone");
-		return EX_USAGE;
-	}
+	int rc = person_args("forget",
+			     "usage: dossier profile forget ID|EMAIL|PHONE|KIND:VALUE --yes\n\n"
+			     "Erases a person (the profile found and those merged into it): their\n"
+			     "identities, attributes, consent and its history, interests and merges;\n"
+			     "the data of their cases but what their counts are computed from; their\n"
+			     "records, raw interactions and the files these carried; the quarantine\n"
+			     "entries that name them; their documents, PDF files deleted. Their\n"
+			     "cases keep their states and history, and the counts (orders, money\n"
+			     "spent, offers...) go to a new pseudonymous profile. A case still open\n"
+			     "stops where it is (its pending timers are dropped). One transaction;\n"
+			     "see docs/privacy.md.\n\n"
+			     "Without --yes nothing is erased: it says what would be, and exits 2.\n"
+			     "Exit 5 when nobody holds the reference, 4 for a pseudonym.\n",
+			     argc, argv, &ref, NULL, &yes);
+	if (rc || !ref)
+		return rc;
 	ds_person *p = NULL;
-	int rc = find_person(c, ref, &p);
-	if (rc)
+	if ((rc = find_person(c, ref, &p)))
 		return rc;
 	ds_forget_result r;
 	ds_err err = {0};

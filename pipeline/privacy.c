@@ -42,6 +42,22 @@ static int push(char ***v, size_t *n, const char *s)
 	return DS_OK;
 }
 
+/* An arena array v of n elements of size bytes, with room for *cap, that
+ * has room for one more: v, or a copy twice as large; NULL when out of
+ * memory. */
+static void *room(ds_arena *a, void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	size_t c = *cap ? 2 * *cap : 16;
+	void *w = ds_arena_alloc(a, c * size);
+	if (w && n)
+		memcpy(w, v, n * size);
+	if (w)
+		*cap = c;
+	return w;
+}
+
 void ds_person_free(ds_person *p)
 {
 	if (!p)
@@ -389,16 +405,8 @@ struct recs {
 static int collect_record(void *ud, const ds_timeline_record *r)
 {
 	struct recs *l = ud;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		rec_ref *v = ds_arena_alloc(l->a, cap * sizeof *v);
-		if (!v)
-			return DS_ENOMEM;
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof *v);
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!(l->v = room(l->a, l->v, l->n, &l->cap, sizeof *l->v)))
+		return DS_ENOMEM;
 	rec_ref *x = &l->v[l->n++];
 	x->id = r->id;
 	x->type = ds_arena_strdup(l->a, r->type);
@@ -453,16 +461,8 @@ struct cases {
 static int collect_case(void *ud, const ds_case_row *c)
 {
 	struct cases *l = ud;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		ds_case_row *v = ds_arena_alloc(l->a, cap * sizeof *v);
-		if (!v)
-			return DS_ENOMEM;
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof *v);
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!(l->v = room(l->a, l->v, l->n, &l->cap, sizeof *l->v)))
+		return DS_ENOMEM;
 	ds_case_row *x = &l->v[l->n++];
 	*x = *c;
 	x->process = ds_arena_strdup(l->a, c->process);
@@ -482,6 +482,7 @@ static bool is_final(const ds_config *cfg, const ds_case_row *c)
 /* ---- forgetting ---- */
 
 struct named {
+	ds_arena *a;
 	const ds_person *p;
 	int64_t *v;
 	size_t n, cap;
@@ -492,14 +493,8 @@ static int collect_named(void *ud, const ds_quarantine_row *q)
 	struct named *l = ud;
 	if (!ds_person_named(l->p, q->bytes, q->len))
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		int64_t *v = ds_realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return DS_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!(l->v = room(l->a, l->v, l->n, &l->cap, sizeof *l->v)))
+		return DS_ENOMEM;
 	l->v[l->n++] = q->id;
 	return 0;
 }
@@ -509,7 +504,7 @@ static int forget_in_tx(ds_store *s, const ds_config *cfg, const ds_person *p, d
 			ds_arena *a, ds_forget_result *out, ds_err *err)
 {
 	struct cases cs = { .a = a };
-	struct named q = { .p = p };
+	struct named q = { .a = a, .p = p };
 	ds_profile_row root;
 	int rc = DS_OK;
 	for (size_t i = 0; i < p->n && !rc; i++)
@@ -525,7 +520,6 @@ static int forget_in_tx(ds_store *s, const ds_config *cfg, const ds_person *p, d
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < q.n; i++)
 		rc = ds_store_quarantine_erase(s, q.v[i], now, &out->n, err);
-	ds_free(q.v);
 	/* The pseudonym: the counts, nothing else. */
 	if (!rc && !(rc = ds_store_profile_get(s, p->root, NULL, &root, err)))
 		rc = ds_store_profile_create(s, now, "{}", 0,
@@ -573,32 +567,20 @@ int ds_privacy_forget(ds_store *s, const ds_config *cfg, const ds_person *p, ds_
 
 struct pending {
 	ds_arena *a;
-	int64_t *ids;
-	const char **paths;
+	struct doc_file {
+		int64_t id;
+		const char *path;
+	} *v;
 	size_t n, cap;
 };
 
 static int collect_pending(void *ud, int64_t id, const char *path)
 {
 	struct pending *l = ud;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		int64_t *ids = ds_arena_alloc(l->a, cap * sizeof *ids);
-		const char **paths = ds_arena_alloc(l->a, cap * sizeof *paths);
-		if (!ids || !paths)
-			return DS_ENOMEM;
-		if (l->n) {
-			memcpy(ids, l->ids, l->n * sizeof *ids);
-			memcpy(paths, l->paths, l->n * sizeof *paths);
-		}
-		l->ids = ids;
-		l->paths = paths;
-		l->cap = cap;
-	}
-	l->ids[l->n] = id;
-	if (!(l->paths[l->n++] = ds_arena_strdup(l->a, path)))
+	if (!(l->v = room(l->a, l->v, l->n, &l->cap, sizeof *l->v)))
 		return DS_ENOMEM;
-	return 0;
+	l->v[l->n].id = id;
+	return (l->v[l->n++].path = ds_arena_strdup(l->a, path)) ? 0 : DS_ENOMEM;
 }
 
 /* Makes the removal of a file durable: its folder is flushed. */
@@ -629,15 +611,15 @@ int ds_privacy_finish(ds_store *s, bool scrub, int64_t *files, ds_err *scrub_err
 	if (rc > 0)
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < l.n; i++) {
-		if (unlink(l.paths[i]) && errno != ENOENT)
-			rc = ds_err_set(err, DS_EIO, "cannot delete %s: %s", l.paths[i], strerror(errno));
-		else if (!(rc = sync_dir_of(l.paths[i], err)))
+		if (unlink(l.v[i].path) && errno != ENOENT)
+			rc = ds_err_set(err, DS_EIO, "cannot delete %s: %s", l.v[i].path, strerror(errno));
+		else if (!(rc = sync_dir_of(l.v[i].path, err)))
 			(*files)++;
 	}
 	/* Only once the files are gone for good are their paths forgotten. */
 	if (!rc && l.n && !(rc = ds_store_begin(s, err))) {
 		for (size_t i = 0; !rc && i < l.n; i++)
-			rc = ds_store_document_cleared(s, l.ids[i], err);
+			rc = ds_store_document_cleared(s, l.v[i].id, err);
 		if (rc)
 			ds_store_rollback(s);
 		else

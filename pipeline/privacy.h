@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "config.h"
 #include "engine.h"
 #include "err.h"
@@ -67,6 +69,9 @@ bool ds_person_named(const ds_person *p, const void *bytes, size_t n);
  * fails. */
 int ds_privacy_export(ds_store *s, const ds_config *cfg, const ds_person *p,
 		      ds_time now, FILE *out, ds_err *err);
+
+/* An attachment row as JSON, as the export and `case show` give it. */
+cJSON *ds_attachment_json(const ds_attachment_row *r);
 
 typedef struct ds_forget_result {
 	ds_erase_counts n;

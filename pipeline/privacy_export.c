@@ -406,7 +406,7 @@ static int on_interaction(void *ud, const ds_interaction *in, ds_time erased_at)
 	return emit_bytes(ud, o, in->bytes, in->len);
 }
 
-static int on_attachment(void *ud, const ds_attachment_row *r)
+cJSON *ds_attachment_json(const ds_attachment_row *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)r->id);
@@ -416,7 +416,12 @@ static int on_attachment(void *ud, const ds_attachment_row *r)
 	cJSON_AddStringToObject(o, "content_type", r->content_type);
 	cJSON_AddNumberToObject(o, "size", (double)r->size);
 	cJSON_AddStringToObject(o, "sha256", r->sha256);
-	return emit(ud, o, true);
+	return o;
+}
+
+static int on_attachment(void *ud, const ds_attachment_row *r)
+{
+	return emit(ud, ds_attachment_json(r), true);
 }
 
 static int on_quarantine(void *ud, const ds_quarantine_row *q)

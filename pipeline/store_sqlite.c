@@ -2287,12 +2287,19 @@ static int walk_args(lite *l, enum stmt k, const pargs *a,
 	return walk(l, q, row, &w, err, what);
 }
 
+/* The walks of a person's rows: statement k with their ids bound. */
+static int walk_person(lite *l, enum stmt k, const char *ids,
+		       int (*row)(const struct walk_ctx *, sqlite3_stmt *), void (*fn)(void),
+		       void *ud, ds_err *err)
+{
+	pargs a = { .ids = ids };
+	return walk_args(l, k, &a, row, fn, ud, err, "read a person's data");
+}
+
 static int lite_person_records(ds_store *s, const char *ids,
 			       int (*fn)(void *, const ds_timeline_record *), void *ud, ds_err *err)
 {
-	pargs a = { .ids = ids };
-	return walk_args(L(s), S_PERSON_RECORDS, &a, row_precord, (void (*)(void))fn, ud, err,
-			 "list a person's records");
+	return walk_person(L(s), S_PERSON_RECORDS, ids, row_precord, (void (*)(void))fn, ud, err);
 }
 
 static int row_person_ix(const struct walk_ctx *w, sqlite3_stmt *q)
@@ -2316,17 +2323,13 @@ static int lite_person_interactions(ds_store *s, const char *ids,
 				    int (*fn)(void *, const ds_interaction *, ds_time), void *ud,
 				    ds_err *err)
 {
-	pargs a = { .ids = ids };
-	return walk_args(L(s), S_PERSON_IX, &a, row_person_ix, (void (*)(void))fn, ud, err,
-			 "list a person's interactions");
+	return walk_person(L(s), S_PERSON_IX, ids, row_person_ix, (void (*)(void))fn, ud, err);
 }
 
 static int lite_person_attachments(ds_store *s, const char *ids,
 				   int (*fn)(void *, const ds_attachment_row *), void *ud, ds_err *err)
 {
-	pargs a = { .ids = ids };
-	return walk_args(L(s), S_PERSON_ATT, &a, row_att, (void (*)(void))fn, ud, err,
-			 "list a person's attachments");
+	return walk_person(L(s), S_PERSON_ATT, ids, row_att, (void (*)(void))fn, ud, err);
 }
 
 static int row_q_scan(const struct walk_ctx *w, sqlite3_stmt *q)

@@ -64,6 +64,24 @@ static inline void th_home_overlay(th_home *h, const char *dir)
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
+/* Reads f to its end into a malloc'd NUL-terminated buffer (its length in
+ * *len when not NULL); does not close f. */
+static inline char *th_read_all(FILE *f, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+	cr_assert(m);
+	char chunk[8192];
+	size_t r;
+	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+		fwrite(chunk, 1, r, m);
+	fclose(m);
+	if (len)
+		*len = n;
+	return buf;
+}
+
 /* Runs `dossier --home DIR ARGS` (ARGS is shell text) and returns its exit
  * code; stdout goes to *out (malloc'd, may be NULL), stderr to *errout. */
 static inline int th_run(th_home *h, char **out, char **errout, const char *fmt, ...)
@@ -84,14 +102,7 @@ static inline int th_run(th_home *h, char **out, char **errout, const char *fmt,
 	for (int i = 0; i < 2; i++) {
 		FILE *f = fopen(files[i], "rb");
 		cr_assert(f);
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&buf, &len);
-		char chunk[8192];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-			fwrite(chunk, 1, n, m);
-		fclose(m);
+		char *buf = th_read_all(f, NULL);
 		fclose(f);
 		if (dest[i])
 			*dest[i] = buf;
@@ -139,17 +150,8 @@ static inline char *th_slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	cr_assert(f, "cannot open %s", path);
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *m = open_memstream(&buf, &n);
-	char chunk[8192];
-	size_t r;
-	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-		fwrite(chunk, 1, r, m);
-	fclose(m);
+	char *buf = th_read_all(f, len);
 	fclose(f);
-	if (len)
-		*len = n;
 	return buf;
 }
 

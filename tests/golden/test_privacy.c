@@ -71,14 +71,8 @@ static bool output_holds(const char *command, const char *path, const char *need
 	snprintf(cmd, sizeof cmd, "%s '%s'", command, path);
 	FILE *p = popen(cmd, "r");
 	cr_assert(p, "cannot run %s", cmd);
-	char *text = NULL;
-	size_t n = 0;
-	FILE *m = open_memstream(&text, &n);
-	char chunk[4096];
-	size_t r;
-	while ((r = fread(chunk, 1, sizeof chunk, p)) > 0)
-		fwrite(chunk, 1, r, m);
-	fclose(m);
+	size_t n;
+	char *text = th_read_all(p, &n);
 	pclose(p);
 	bool hit = holds(text, n, needle);
 	free(text);
