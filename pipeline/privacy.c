@@ -625,9 +625,10 @@ int ds_privacy_finish(ds_store *s, bool scrub, int64_t *files, ds_err *scrub_err
 		else
 			rc = ds_store_commit(s, err);
 	}
-	ds_arena_free(l.a);
-	if (!rc && scrub)
+	/* The log is emptied after an erasure, or after one cut short. */
+	if (!rc && (scrub || l.n))
 		ds_store_scrub(s, scrub_err);
+	ds_arena_free(l.a);
 	return rc;
 }
 
@@ -709,8 +710,9 @@ int ds_privacy_purge(ds_runtime *rt, ds_err *err)
 	const ds_retention *r = &rt->cfg->retention;
 	ds_erase_counts n;
 	memset(&n, 0, sizeof n);
-	int rc = DS_OK;
-	if (r->closed_cases_set)
+	int rc = r->closed_cases_set || r->interactions_set
+		 ? ds_store_retention_prepare(rt->store, err) : DS_OK;
+	if (!rc && r->closed_cases_set)
 		rc = purge_cases(rt, cutoff_of(rt->now, r->closed_cases), &n, err);
 	if (!rc && r->interactions_set) {
 		ds_time cutoff = cutoff_of(rt->now, r->interactions), from = INT64_MIN;

@@ -274,3 +274,4 @@ int ds_store_document_pending(ds_store *s, int (*fn)(void *, int64_t, const char
 int ds_store_document_cleared(ds_store *s, int64_t id, ds_err *err)
 { return s->ops->document_cleared(s, id, err); }
 int ds_store_scrub(ds_store *s, ds_err *err) { return s->ops->scrub(s, err); }
+int ds_store_retention_prepare(ds_store *s, ds_err *err) { return s->ops->retention_prepare(s, err); }

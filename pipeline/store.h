@@ -575,6 +575,10 @@ int ds_store_document_pending(ds_store *s,
 			      void *ud, ds_err *err);
 /* The file of erased document id is gone: forgets its path and SHA-256. */
 int ds_store_document_cleared(ds_store *s, int64_t id, ds_err *err);
+/* Makes the indexes retention reads by, when they are not there yet (a
+ * store that keeps everything does not maintain them). Outside a
+ * transaction. */
+int ds_store_retention_prepare(ds_store *s, ds_err *err);
 /* Copies the write-ahead log into the database and empties it, so that
  * what erasures overwrote is nowhere on disk (deleted content is zeroed:
  * the store runs with secure_delete). Outside a transaction. DS_EBUSY when

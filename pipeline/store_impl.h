@@ -151,6 +151,7 @@ struct ds_store_ops {
 				ds_err *);
 	int (*document_cleared)(ds_store *, int64_t, ds_err *);
 	int (*scrub)(ds_store *, ds_err *);
+	int (*retention_prepare)(ds_store *, ds_err *);
 };
 
 enum { DS_TX_BEGIN, DS_TX_COMMIT, DS_TX_ROLLBACK, DS_TX_SAVEPOINT, DS_TX_RELEASE,

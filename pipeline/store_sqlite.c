@@ -167,23 +167,29 @@ static const char *const migrations[] = {
 	"DROP TABLE profiles;"
 	"ALTER TABLE profiles_v4 RENAME TO profiles;",
 	/* 6: the rights of the people in the store (privacy.h): the pseudonym
-	 * that keeps a forgotten person's cases and counts, what erasure or
-	 * retention erased, and indexes that find what retention is due to
-	 * erase without reading again what it erased already */
+	 * that keeps a forgotten person's cases and counts, and what erasure
+	 * or retention erased (the indexes retention reads by are made by its
+	 * first run: retention_indexes) */
 	"ALTER TABLE profiles ADD COLUMN forgotten_at INTEGER;"
 	"ALTER TABLE interactions ADD COLUMN erased_at INTEGER;"
 	"ALTER TABLE cases ADD COLUMN erased_at INTEGER;"
 	"ALTER TABLE documents ADD COLUMN erased_at INTEGER;"
-	"CREATE INDEX interactions_unerased ON interactions(received_at)"
-	" WHERE erased_at IS NULL;"
-	"CREATE INDEX cases_unerased ON cases(process, process_version, state, state_since)"
-	" WHERE erased_at IS NULL;"
 	"CREATE INDEX documents_erasing ON documents(id)"
-	" WHERE erased_at IS NOT NULL AND path != '';"
-	"CREATE INDEX consent_proof ON consent(interaction_id) WHERE granted = 1;"
-	"CREATE INDEX audit_started_by ON audit(json_extract(cause, '$.case_id'))"
-	" WHERE cause LIKE '{\"type\":\"start\",%';",
+	" WHERE erased_at IS NOT NULL AND path != '';",
 };
+
+/* What retention is due to erase, found without reading again what it
+ * erased already: made by the first purge, so that a store that keeps
+ * everything does not maintain them on every input. */
+static const char retention_indexes[] =
+	"CREATE INDEX IF NOT EXISTS interactions_unerased ON interactions(received_at)"
+	" WHERE erased_at IS NULL;"
+	"CREATE INDEX IF NOT EXISTS cases_unerased ON cases(process, process_version, state,"
+	" state_since) WHERE erased_at IS NULL;"
+	"CREATE INDEX IF NOT EXISTS consent_proof ON consent(interaction_id) WHERE granted = 1;"
+	/* the cases a case started name its key: S_E_STARTED */
+	"CREATE INDEX IF NOT EXISTS audit_started_by ON audit(json_extract(cause, '$.case_id'))"
+	" WHERE cause LIKE '{\"type\":\"start\",%';";
 
 enum stmt {
 	S_INTERACTION_ADD, S_INTERACTION_FIND, S_INTERACTION_GET,
@@ -461,7 +467,7 @@ static const char *const sql[S_COUNT_] = {
 		" WHERE id = :id",
 	[S_E_AUDIT] = "UPDATE audit SET cause = json_remove(cause, '$.thread'), changed = NULL"
 		" WHERE case_id = :id AND (changed IS NOT NULL OR instr(cause, '\"thread\":') > 0)",
-	/* audit_started_by: the cases this one started name its key */
+	/* the cases this one started name its key */
 	[S_E_STARTED] = "UPDATE audit SET cause = json_set(cause, '$.case', :key)"
 		" WHERE cause LIKE '{\"type\":\"start\",%' AND json_extract(cause, '$.case_id') = :id",
 	[S_E_DOCS] = "UPDATE documents SET erased_at = :at WHERE case_id = :id"
@@ -2504,6 +2510,11 @@ static int lite_document_cleared(ds_store *s, int64_t id, ds_err *err)
 	return run_args(L(s), k, 1, &a, NULL, err);
 }
 
+static int lite_retention_prepare(ds_store *s, ds_err *err)
+{
+	return exec_sql(L(s), retention_indexes, err);
+}
+
 static int lite_scrub(ds_store *s, ds_err *err)
 {
 	lite *l = L(s);
@@ -2590,4 +2601,5 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.document_pending = lite_document_pending,
 	.document_cleared = lite_document_cleared,
 	.scrub = lite_scrub,
+	.retention_prepare = lite_retention_prepare,
 };
