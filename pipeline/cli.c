@@ -3637,7 +3637,7 @@ static int profile_export(ctx *c, int argc, char **argv)
 		}
 	}
 	ds_err err = {0};
-	rc = ds_privacy_export(c->store, c->cfg, p, ds_time_now(), f, &err);
+	rc = ds_privacy_export(c->store, p, ds_time_now(), f, &err);
 	if (f != stdout) {
 		if (!rc && (fflush(f) || fsync(fileno(f))))
 			rc = ds_err_set(&err, DS_EIO, "cannot write %s: %s", tmp, strerror(errno));

@@ -722,7 +722,8 @@ int ds_privacy_purge(ds_runtime *rt, ds_err *err)
 		more = true;
 		while (!rc && more)
 			rc = expire_batch(rt, cutoff, &from, false, &n, &more, err);
-		rt->stats.kept_proofs = rc ? 0 : ds_store_interactions_kept(rt->store, cutoff);
+		int64_t kept = rc ? 0 : ds_store_interactions_kept(rt->store, cutoff);
+		rt->stats.kept_proofs = kept > 0 ? kept : 0;
 	}
 	int64_t files = 0;
 	ds_err scrub = {0};

@@ -67,8 +67,8 @@ bool ds_person_named(const ds_person *p, const void *bytes, size_t n);
  * interactions (as text when they are UTF-8, else base64), the files they
  * carried, and the quarantine entries that name p. DS_EIO when writing
  * fails. */
-int ds_privacy_export(ds_store *s, const ds_config *cfg, const ds_person *p,
-		      ds_time now, FILE *out, ds_err *err);
+int ds_privacy_export(ds_store *s, const ds_person *p, ds_time now, FILE *out,
+		      ds_err *err);
 
 /* An attachment row as JSON, as the export and `case show` give it. */
 cJSON *ds_attachment_json(const ds_attachment_row *r);

@@ -443,10 +443,8 @@ static int on_quarantine(void *ud, const ds_quarantine_row *q)
 	return emit_bytes(w, o, q->bytes, q->len);
 }
 
-int ds_privacy_export(ds_store *s, const ds_config *cfg, const ds_person *p, ds_time now,
-		      FILE *out, ds_err *err)
+int ds_privacy_export(ds_store *s, const ds_person *p, ds_time now, FILE *out, ds_err *err)
 {
-	(void)cfg;
 	writer w = { .f = out, .p = p, .s = s, .err = err };
 	char when[24];
 	ds_time_format(now, when);

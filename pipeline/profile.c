@@ -989,6 +989,11 @@ int ds_profile_merge(ds_store *s, const ds_config *cfg, int64_t survivor, int64_
 				a.merged_into ? a.merged_into : b.merged_into);
 		goto done;
 	}
+	if (a.forgotten_at || b.forgotten_at) {
+		rc = ds_err_set(err, DS_EREFUSED, "profile %" PRId64 " is the pseudonym of a forgotten "
+				"person: it is nobody's", a.forgotten_at ? survivor : merged);
+		goto done;
+	}
 	ds_merge_row m = { .survivor = survivor, .merged = merged, .at = at,
 			   .record_id = record_id, .reason = reason };
 	const int64_t zero = 0;

@@ -71,7 +71,8 @@ int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid,
 /* Merges profile merged into survivor (logged with reason and the record
  * that linked them, 0: by hand), then settles the survivor's attributes and
  * consent and rebuilds its traits. DS_EREFUSED when either is merged
- * already or they are the same. */
+ * already or is a forgotten person's pseudonym (privacy.h), or they are
+ * the same. */
 int ds_profile_merge(ds_store *s, const ds_config *cfg, int64_t survivor,
 		     int64_t merged, ds_time at, int64_t record_id,
 		     const char *reason, int64_t *merge_id, ds_err *err);

@@ -567,9 +567,24 @@ Test(privacy, commands_answer_as_the_specification_says)
 	cr_expect(has(err, "was erased"), "%s", err);
 	free(err);
 	cr_expect_eq(th_run(&h, NULL, NULL, "profile show helene.dupre@example.fr"), 5);
+	cJSON *list = th_json(&h, 0, "profile list");
+	const cJSON *it;
+	double pseudonym = 0;
+	cJSON_ArrayForEach(it, list)
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "forgotten_at")))
+			pseudonym = th_num(it, "id");
+	cJSON_Delete(list);
+	cr_assert(pseudonym > 0, "no pseudonym in the profile list");
 	cr_expect_eq(th_run(&h, &out, NULL, "profile list"), 0);
 	cr_expect(has(out, "(forgotten 2026-"), "%s", out);
 	free(out);
+	/* a pseudonym is nobody's: not merged by hand, not forgotten again */
+	cr_expect_eq(th_run(&h, NULL, &err, "profile merge %.0f jp.lemaire@example.org", pseudonym), 4);
+	cr_expect(has(err, "pseudonym of a forgotten person"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, &err, "profile forget %.0f --yes", pseudonym), 4);
+	cr_expect(has(err, "holds nothing personal"), "%s", err);
+	free(err);
 	/* the other customer is still there */
 	cr_expect_eq(th_run(&h, NULL, NULL, "profile show jp.lemaire@example.org"), 0);
 	th_home_fini(&h);
