@@ -1351,6 +1351,10 @@ static cJSON *case_json(const ds_case_row *r, bool with_data)
 		cJSON_AddNumberToObject(o, "profile", (double)r->profile_id);
 	else
 		cJSON_AddNullToObject(o, "profile");
+	if (r->erased_at) {
+		fmt_time(r->erased_at, t);
+		cJSON_AddStringToObject(o, "erased_at", t);
+	}
 	if (with_data) {
 		cJSON *d = cJSON_Parse(r->data);
 		cJSON_AddItemToObject(o, "data", d ? d : cJSON_CreateNull());
@@ -1549,6 +1553,10 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 			       w.row.version);
 			if (w.row.profile_id)
 				printf("profile: %" PRId64 "\n", w.row.profile_id);
+			if (w.row.erased_at) {
+				fmt_time(w.row.erased_at, t);
+				printf("erased:  %s (its data keeps what its customer's counts need)\n", t);
+			}
 			/* The case's data is read from its text on first use. */
 			cJSON *tree = NULL;
 			char *data = ds_engine_data(&w, &tree, &err) ? NULL : cJSON_Print(tree);

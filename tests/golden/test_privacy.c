@@ -12,7 +12,8 @@
  *              {"check": "before"}, {"check": "after"},
  *              {"now": "...", "forget": "REF", "counts": {...},
  *               "export": {"records": 5, ...}},
- *              {"case": "KEY", "state": "...", "history": 4, "data": {...}},
+ *              {"case": "KEY", "state": "...", "history": 4, "data": {...},
+ *               "erased": true},
  *              {"profile": "REF", "traits": {...}, "identities": 1,
  *               "interactions": {"erased": 4, "kept": 1}}],
  *    "gone": ["strings"], "kept": ["strings"]}
@@ -334,6 +335,9 @@ static void case_step(story *s, const cJSON *step)
 	const cJSON *w;
 	if ((w = cJSON_GetObjectItemCaseSensitive(step, "state")))
 		cr_expect_str_eq(th_str(d, "state"), w->valuestring, "%s: %s", s->name, th_str(step, "case"));
+	if ((w = cJSON_GetObjectItemCaseSensitive(step, "erased")))
+		cr_expect_eq(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "erased_at")),
+			     cJSON_IsTrue(w), "%s: %s erased or not", s->name, th_str(step, "case"));
 	if ((w = cJSON_GetObjectItemCaseSensitive(step, "history")))
 		cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "history")),
 			     w->valueint, "%s: history of %s", s->name, th_str(step, "case"));
