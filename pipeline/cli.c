@@ -3621,7 +3621,7 @@ static int profile_export(ctx *c, int argc, char **argv)
 			     "Writes everything the store holds on a person (the profile found and\n"
 			     "those merged into it) as one JSON document: the profile with its\n"
 			     "attributes' provenance and traits, identities, consent and its history,\n"
-			     "merges, cases with their data and history, documents, records, raw\n"
+			     "merges, timeline, cases with their data and history, documents, records, raw\n"
 			     "interactions (as text when they are UTF-8, else base64), the files they\n"
 			     "carried, and the quarantine entries that name the person. On stdout, or\n"
 			     "in FILE (readable by its owner only; written whole or not at all).\n"

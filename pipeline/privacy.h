@@ -63,10 +63,10 @@ bool ds_person_named(const ds_person *p, const void *bytes, size_t n);
 /* Writes everything the store holds on p to out as one JSON document,
  * streamed (raw inputs are not held in memory whole): the profile with its
  * attributes' provenance and traits, identities, consent and its history,
- * merges, cases with their data and history, documents, records, raw
- * interactions (as text when they are UTF-8, else base64), the files they
- * carried, and the quarantine entries that name p. DS_EIO when writing
- * fails. */
+ * merges, timeline, cases with their data and history, documents,
+ * records, raw interactions (as text when they are UTF-8, else base64),
+ * the files they carried, and the quarantine entries that name p. DS_EIO
+ * when writing fails. */
 int ds_privacy_export(ds_store *s, const ds_person *p, ds_time now, FILE *out,
 		      ds_err *err);
 

@@ -302,6 +302,22 @@ static int walk_merges(writer *w, int64_t pid)
 	return ds_store_merge_list(w->s, pid, on_merge, &c, w->err);
 }
 
+static int on_timeline(void *ud, const ds_timeline_row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_time(o, "at", r->at);
+	cJSON_AddStringToObject(o, "kind", r->kind);
+	cJSON_AddNumberToObject(o, "ref", (double)r->ref);
+	cJSON_AddItemToObject(o, "type", r->type ? cJSON_CreateString(r->type) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "case", r->key ? cJSON_CreateString(r->key) : cJSON_CreateNull());
+	return emit(ud, o, true);
+}
+
+static int walk_timeline(writer *w, int64_t pid)
+{
+	return ds_store_timeline_list(w->s, pid, on_timeline, w, w->err);
+}
+
 /* ---- cases, documents, records ---- */
 
 struct case_ctx {
@@ -458,6 +474,8 @@ int ds_privacy_export(ds_store *s, const ds_person *p, ds_time now, FILE *out, d
 		rc = per_member(&w, "consent_history", walk_history);
 	if (!rc)
 		rc = per_member(&w, "merges", walk_merges);
+	if (!rc)
+		rc = per_member(&w, "timeline", walk_timeline);
 	if (!rc)
 		rc = per_member(&w, "cases", walk_cases);
 	if (!rc)
