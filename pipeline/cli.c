@@ -37,6 +37,7 @@
 #include "privacy.h"
 #include "procver.h"
 #include "store.h"
+#include "store_json.h"
 #include "xml.h"
 
 #include <libxml/tree.h>
@@ -1331,37 +1332,6 @@ static int cmd_tick(ctx *c, int argc, char **argv)
 
 /* ---- case ---- */
 
-static cJSON *case_json(const ds_case_row *r, bool with_data)
-{
-	cJSON *o = cJSON_CreateObject();
-	char t[24];
-	cJSON_AddNumberToObject(o, "id", (double)r->id);
-	cJSON_AddStringToObject(o, "process", r->process);
-	cJSON_AddStringToObject(o, "key", r->key);
-	cJSON_AddStringToObject(o, "state", r->state);
-	cJSON_AddNumberToObject(o, "version", (double)r->version);
-	cJSON_AddNumberToObject(o, "process_version", r->process_version);
-	fmt_time(r->state_since, t);
-	cJSON_AddStringToObject(o, "state_since", t);
-	fmt_time(r->created_at, t);
-	cJSON_AddStringToObject(o, "created_at", t);
-	fmt_time(r->updated_at, t);
-	cJSON_AddStringToObject(o, "updated_at", t);
-	if (r->profile_id)
-		cJSON_AddNumberToObject(o, "profile", (double)r->profile_id);
-	else
-		cJSON_AddNullToObject(o, "profile");
-	if (r->erased_at) {
-		fmt_time(r->erased_at, t);
-		cJSON_AddStringToObject(o, "erased_at", t);
-	}
-	if (with_data) {
-		cJSON *d = cJSON_Parse(r->data);
-		cJSON_AddItemToObject(o, "data", d ? d : cJSON_CreateNull());
-	}
-	return o;
-}
-
 struct list_ctx {
 	const ctx *c;
 	cJSON *arr;
@@ -1373,7 +1343,7 @@ static int list_case(void *ud, const ds_case_row *r)
 	struct list_ctx *l = ud;
 	l->n++;
 	if (l->arr) {
-		cJSON_AddItemToArray(l->arr, case_json(r, false));
+		cJSON_AddItemToArray(l->arr, ds_case_json(r, false));
 		return 0;
 	}
 	char t[24];
@@ -1530,7 +1500,7 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 	}
 	struct hist_ctx h = { c, &w, NULL };
 	if (c->o.json) {
-		cJSON *doc = history_only ? NULL : case_json(&w.row, true);
+		cJSON *doc = history_only ? NULL : ds_case_json(&w.row, true);
 		h.arr = cJSON_CreateArray();
 		rc = ds_store_audit_list(c->store, w.row.id, history_row, &h, &err);
 		if (history_only) {
@@ -1621,7 +1591,7 @@ static int case_act(ctx *c, const char *ref, const char *role,
 	}
 	ds_runtime_committed(&rt);
 	if (c->o.json) {
-		cJSON *doc = case_json(&w.row, false);
+		cJSON *doc = ds_case_json(&w.row, false);
 		cJSON_AddNumberToObject(doc, "transitions", (double)rt.stats.transitions);
 		cJSON_AddNumberToObject(doc, "documents", (double)rt.stats.documents);
 		print_json(doc);
@@ -3096,14 +3066,7 @@ static int ps_interest(void *ud, const char *v)
 
 static int ps_timeline(void *ud, const ds_timeline_row *r)
 {
-	cJSON *o = cJSON_CreateObject();
-	add_time(o, "at", r->at);
-	cJSON_AddStringToObject(o, "kind", r->kind);
-	cJSON_AddNumberToObject(o, "ref", (double)r->ref);
-	cJSON_AddItemToObject(o, "type", r->type ? cJSON_CreateString(r->type) : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "case", r->key ? cJSON_CreateString(r->key) : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "state", r->state ? cJSON_CreateString(r->state) : cJSON_CreateNull());
-	cJSON_AddItemToArray(((struct pshow *)ud)->timeline, o);
+	cJSON_AddItemToArray(((struct pshow *)ud)->timeline, ds_timeline_json(r));
 	return 0;
 }
 

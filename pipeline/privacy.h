@@ -26,8 +26,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <cjson/cJSON.h>
-
 #include "config.h"
 #include "engine.h"
 #include "err.h"
@@ -69,9 +67,6 @@ bool ds_person_named(const ds_person *p, const void *bytes, size_t n);
  * when writing fails. */
 int ds_privacy_export(ds_store *s, const ds_person *p, ds_time now, FILE *out,
 		      ds_err *err);
-
-/* An attachment row as JSON, as the export and `case show` give it. */
-cJSON *ds_attachment_json(const ds_attachment_row *r);
 
 typedef struct ds_forget_result {
 	ds_erase_counts n;

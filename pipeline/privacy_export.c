@@ -19,6 +19,7 @@
 #include "decimal.h"
 #include "json.h"
 #include "profile.h"
+#include "store_json.h"
 
 typedef struct writer {
 	FILE *f;
@@ -304,13 +305,7 @@ static int walk_merges(writer *w, int64_t pid)
 
 static int on_timeline(void *ud, const ds_timeline_row *r)
 {
-	cJSON *o = cJSON_CreateObject();
-	add_time(o, "at", r->at);
-	cJSON_AddStringToObject(o, "kind", r->kind);
-	cJSON_AddNumberToObject(o, "ref", (double)r->ref);
-	cJSON_AddItemToObject(o, "type", r->type ? cJSON_CreateString(r->type) : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "case", r->key ? cJSON_CreateString(r->key) : cJSON_CreateNull());
-	return emit(ud, o, true);
+	return emit(ud, ds_timeline_json(r), true);
 }
 
 static int walk_timeline(writer *w, int64_t pid)
@@ -342,16 +337,7 @@ static int on_audit(void *ud, const ds_audit_row *r)
 static int on_case(void *ud, const ds_case_row *c)
 {
 	writer *w = ud;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)c->id);
-	cJSON_AddStringToObject(o, "process", c->process);
-	cJSON_AddNumberToObject(o, "process_version", c->process_version);
-	cJSON_AddStringToObject(o, "key", c->key);
-	cJSON_AddStringToObject(o, "state", c->state);
-	cJSON_AddNumberToObject(o, "version", (double)c->version);
-	add_time(o, "created_at", c->created_at);
-	add_time(o, "updated_at", c->updated_at);
-	add_time(o, "erased_at", c->erased_at);
+	cJSON *o = ds_case_json(c, false);
 	cJSON_AddItemToObject(o, "data", nested(c->data));
 	cJSON *h = cJSON_AddArrayToObject(o, "history");
 	int rc = ds_store_audit_list(w->s, c->id, on_audit, h, w->err);
@@ -420,19 +406,6 @@ static int on_interaction(void *ud, const ds_interaction *in, ds_time erased_at)
 	cJSON_AddStringToObject(o, "sha256", in->sha256);
 	add_time(o, "erased_at", erased_at);
 	return emit_bytes(ud, o, in->bytes, in->len);
-}
-
-cJSON *ds_attachment_json(const ds_attachment_row *r)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)r->id);
-	cJSON_AddNumberToObject(o, "interaction", (double)r->interaction_id);
-	cJSON_AddStringToObject(o, "part", r->part);
-	cJSON_AddStringToObject(o, "filename", r->filename);
-	cJSON_AddStringToObject(o, "content_type", r->content_type);
-	cJSON_AddNumberToObject(o, "size", (double)r->size);
-	cJSON_AddStringToObject(o, "sha256", r->sha256);
-	return o;
 }
 
 static int on_attachment(void *ud, const ds_attachment_row *r)
