@@ -33,6 +33,7 @@
 #include "json.h"
 #include "mem.h"
 #include "store.h"
+#include "view.h"
 #include "xml.h"
 
 #include <libxml/tree.h>
@@ -1273,33 +1274,6 @@ static int cmd_tick(ctx *c, int argc, char **argv)
 
 /* ---- case ---- */
 
-static cJSON *case_json(const ds_case_row *r, bool with_data)
-{
-	cJSON *o = cJSON_CreateObject();
-	char t[24];
-	cJSON_AddNumberToObject(o, "id", (double)r->id);
-	cJSON_AddStringToObject(o, "process", r->process);
-	cJSON_AddStringToObject(o, "key", r->key);
-	cJSON_AddStringToObject(o, "state", r->state);
-	cJSON_AddNumberToObject(o, "version", (double)r->version);
-	cJSON_AddNumberToObject(o, "process_version", r->process_version);
-	fmt_time(r->state_since, t);
-	cJSON_AddStringToObject(o, "state_since", t);
-	fmt_time(r->created_at, t);
-	cJSON_AddStringToObject(o, "created_at", t);
-	fmt_time(r->updated_at, t);
-	cJSON_AddStringToObject(o, "updated_at", t);
-	if (r->profile_id)
-		cJSON_AddNumberToObject(o, "profile", (double)r->profile_id);
-	else
-		cJSON_AddNullToObject(o, "profile");
-	if (with_data) {
-		cJSON *d = cJSON_Parse(r->data);
-		cJSON_AddItemToObject(o, "data", d ? d : cJSON_CreateNull());
-	}
-	return o;
-}
-
 struct list_ctx {
 	const ctx *c;
 	cJSON *arr;
@@ -1311,7 +1285,7 @@ static int list_case(void *ud, const ds_case_row *r)
 	struct list_ctx *l = ud;
 	l->n++;
 	if (l->arr) {
-		cJSON_AddItemToArray(l->arr, case_json(r, false));
+		cJSON_AddItemToArray(l->arr, ds_view_case(r, false));
 		return 0;
 	}
 	char t[24];
@@ -1373,19 +1347,7 @@ static int history_row(void *ud, const ds_audit_row *r)
 	char t[24];
 	fmt_time(r->at, t);
 	if (h->arr) {
-		cJSON *o = cJSON_CreateObject();
-		if (r->from_state)
-			cJSON_AddStringToObject(o, "from", r->from_state);
-		else
-			cJSON_AddNullToObject(o, "from");
-		cJSON_AddStringToObject(o, "to", r->to_state);
-		cJSON_AddStringToObject(o, "at", t);
-		cJSON *cause = cJSON_Parse(r->cause);
-		cJSON_AddItemToObject(o, "cause", cause ? cause : cJSON_CreateString(r->cause));
-		cJSON *ch = r->changed ? cJSON_Parse(r->changed) : NULL;
-		cJSON_AddItemToObject(o, "changed", ch ? ch : cJSON_CreateArray());
-		cJSON_AddNumberToObject(o, "version", (double)r->version);
-		cJSON_AddItemToArray(h->arr, o);
+		cJSON_AddItemToArray(h->arr, ds_view_audit(r));
 		return 0;
 	}
 	cJSON *cause = cJSON_Parse(r->cause);
@@ -1425,15 +1387,7 @@ static int att_row(void *ud, const ds_attachment_row *r)
 	struct list_ctx *l = ud;
 	l->n++;
 	if (l->arr) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "id", (double)r->id);
-		cJSON_AddNumberToObject(o, "interaction", (double)r->interaction_id);
-		cJSON_AddStringToObject(o, "part", r->part);
-		cJSON_AddStringToObject(o, "filename", r->filename);
-		cJSON_AddStringToObject(o, "content_type", r->content_type);
-		cJSON_AddNumberToObject(o, "size", (double)r->size);
-		cJSON_AddStringToObject(o, "sha256", r->sha256);
-		cJSON_AddItemToArray(l->arr, o);
+		cJSON_AddItemToArray(l->arr, ds_view_attachment(r));
 		return 0;
 	}
 	printf("  %-5" PRId64 " %s (%s, %" PRId64 " bytes, sha256 %.16s…) from interaction %" PRId64
@@ -1471,7 +1425,7 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 	}
 	struct hist_ctx h = { c, &w, NULL };
 	if (c->o.json) {
-		cJSON *doc = history_only ? NULL : case_json(&w.row, true);
+		cJSON *doc = history_only ? NULL : ds_view_case(&w.row, true);
 		h.arr = cJSON_CreateArray();
 		rc = ds_store_audit_list(c->store, w.row.id, history_row, &h, &err);
 		if (history_only) {
@@ -1558,7 +1512,7 @@ static int case_act(ctx *c, const char *ref, const char *role,
 	}
 	ds_runtime_committed(&rt);
 	if (c->o.json) {
-		cJSON *doc = case_json(&w.row, false);
+		cJSON *doc = ds_view_case(&w.row, false);
 		cJSON_AddNumberToObject(doc, "transitions", (double)rt.stats.transitions);
 		cJSON_AddNumberToObject(doc, "documents", (double)rt.stats.documents);
 		print_json(doc);
@@ -1747,16 +1701,7 @@ static int doc_row(void *ud, const ds_document_row *d)
 	char t[24];
 	fmt_time(d->created_at, t);
 	if (l->arr) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "id", (double)d->id);
-		cJSON_AddStringToObject(o, "case", d->case_key);
-		cJSON_AddNumberToObject(o, "case_id", (double)d->case_id);
-		cJSON_AddStringToObject(o, "template", d->template_name);
-		cJSON_AddStringToObject(o, "path", d->path);
-		cJSON_AddStringToObject(o, "sha256", d->sha256);
-		cJSON_AddNumberToObject(o, "size", (double)d->size);
-		cJSON_AddStringToObject(o, "created_at", t);
-		cJSON_AddItemToArray(l->arr, o);
+		cJSON_AddItemToArray(l->arr, ds_view_document(d));
 		return 0;
 	}
 	printf("  %-5" PRId64 " %-18s %-8s %s  %s\n", d->id, d->case_key, d->template_name, t,

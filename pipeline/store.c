@@ -123,3 +123,12 @@ int ds_store_quarantine_get(ds_store *s, int64_t id, ds_arena *a, ds_quarantine_
 int ds_store_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err)
 { return s->ops->quarantine_mark_replayed(s, id, err); }
 int64_t ds_store_quarantine_count(ds_store *s) { return s->ops->quarantine_count(s); }
+int ds_store_interaction_records(ds_store *s, int64_t iid,
+				 int (*fn)(void *, const ds_record_ref *), void *ud, ds_err *err)
+{ return s->ops->interaction_records(s, iid, fn, ud, err); }
+int64_t ds_store_timer_due_count(ds_store *s, ds_time t) { return s->ops->timer_due_count(s, t); }
+int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
+{ return s->ops->profile_get(s, id, a, out, err); }
+int ds_store_quarantine_of(ds_store *s, int64_t iid, ds_arena *a, ds_quarantine_row *out,
+			   ds_err *err)
+{ return s->ops->quarantine_of(s, iid, a, out, err); }

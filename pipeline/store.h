@@ -66,6 +66,17 @@ int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *duplicate,
 int ds_store_interaction_get(ds_store *s, int64_t id, ds_arena *a,
 			     ds_interaction *out, ds_err *err);
 
+/* What became of a stored interaction: its records (id, type, and the case
+ * each went to, 0 when none), in the order they were written. */
+typedef struct ds_record_ref {
+	int64_t id;
+	const char *type;
+	int64_t case_id;
+} ds_record_ref;
+int ds_store_interaction_records(ds_store *s, int64_t interaction_id,
+				 int (*fn)(void *ud, const ds_record_ref *r), void *ud,
+				 ds_err *err);
+
 /* ---- attachments: the files an interaction carried ---- */
 
 /* The bytes stay in the interaction; a row says where they are (an email's
@@ -177,6 +188,8 @@ int ds_store_timer_due(ds_store *s, ds_time now, ds_time after_due,
 int ds_store_timer_done(ds_store *s, int64_t id, ds_time at, bool fired,
 			bool *was_pending, ds_err *err);
 int64_t ds_store_timer_pending_count(ds_store *s);
+/* Pending timers due at or before t (-1 on a store error). */
+int64_t ds_store_timer_due_count(ds_store *s, ds_time t);
 
 /* ---- profiles ---- */
 
@@ -194,6 +207,9 @@ typedef struct ds_profile_row {
 } ds_profile_row;
 int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
 				ds_profile_row *out, ds_err *err);
+/* DS_ENOTFOUND when there is no profile id. */
+int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
+			 ds_err *err);
 /* Adds an entry to the profile's timeline, once per (profile, kind, ref):
  * what happened to the person stays theirs even if a case later changes
  * hands. */
@@ -264,6 +280,10 @@ int ds_store_quarantine_list(ds_store *s,
 			     void *ud, ds_err *err);
 int ds_store_quarantine_get(ds_store *s, int64_t id, ds_arena *a,
 			    ds_quarantine_row *out, ds_err *err);
+/* The open (unreplayed) entry of a stored interaction, the newest;
+ * DS_ENOTFOUND when it has none. */
+int ds_store_quarantine_of(ds_store *s, int64_t interaction_id, ds_arena *a,
+			   ds_quarantine_row *out, ds_err *err);
 int ds_store_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err);
 int64_t ds_store_quarantine_count(ds_store *s);
 

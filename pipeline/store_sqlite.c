@@ -117,6 +117,7 @@ enum stmt {
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
+	S_RECORDS_OF, S_TIMER_DUE_COUNT, S_PROFILE_GET, S_Q_OF,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_COUNT_
 };
@@ -206,6 +207,15 @@ static const char *const sql[S_COUNT_] = {
 		" FROM quarantine WHERE id = ?",
 	[S_Q_REPLAYED] = "UPDATE quarantine SET replayed = 1 WHERE id = ?",
 	[S_Q_COUNT] = "SELECT count(*) FROM quarantine WHERE replayed = 0",
+	[S_RECORDS_OF] = "SELECT id, type, coalesce(case_id, 0) FROM records"
+		" WHERE interaction_id = ? ORDER BY id",
+	[S_TIMER_DUE_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL AND due <= ?",
+	[S_PROFILE_GET] = "SELECT id, email, name, created_at, updated_at"
+		" FROM profiles WHERE id = ?",
+	[S_Q_OF] = "SELECT id, coalesce(interaction_id, 0), source, channel,"
+		" origin, stage, reason, at, sha256, replayed, size, NULL"
+		" FROM quarantine WHERE interaction_id = ? AND replayed = 0"
+		" ORDER BY id DESC LIMIT 1",
 	/* Transaction control runs per input: prepared once, like the rest. */
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -1343,6 +1353,76 @@ static int lite_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err)
 
 static int64_t lite_quarantine_count(ds_store *s) { return count_of(L(s), S_Q_COUNT); }
 
+/* ---- what the HTTP API reads ---- */
+
+static int row_record_ref(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_record_ref r = {
+		.id = sqlite3_column_int64(q, 0),
+		.type = col_text(NULL, q, 1),
+		.case_id = sqlite3_column_int64(q, 2),
+	};
+	return ((int (*)(void *, const ds_record_ref *))w->fn)(w->ud, &r);
+}
+
+static int lite_interaction_records(ds_store *s, int64_t iid,
+				    int (*fn)(void *, const ds_record_ref *), void *ud,
+				    ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_RECORDS_OF, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, iid);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_record_ref, &w, err, "list records");
+}
+
+static int64_t lite_timer_due_count(ds_store *s, ds_time t)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMER_DUE_COUNT, NULL);
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, t);
+	int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+	sqlite3_reset(q);
+	return n;
+}
+
+static int lite_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
+			    ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PROFILE_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	char what[24];
+	snprintf(what, sizeof what, "%lld", (long long)id);
+	return one_profile(l, q, a, out, err, what);
+}
+
+static int lite_quarantine_of(ds_store *s, int64_t iid, ds_arena *a, ds_quarantine_row *out,
+			      ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_Q_OF, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, iid);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		read_q(a, q, out);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return DS_OK;
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "interaction %lld is not in quarantine",
+				  (long long)iid);
+	return db_error(l, err, "read quarantine");
+}
+
 const struct ds_store_ops ds_store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = lite_open,
@@ -1380,4 +1460,8 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.quarantine_get = lite_quarantine_get,
 	.quarantine_mark_replayed = lite_quarantine_mark_replayed,
 	.quarantine_count = lite_quarantine_count,
+	.interaction_records = lite_interaction_records,
+	.timer_due_count = lite_timer_due_count,
+	.profile_get = lite_profile_get,
+	.quarantine_of = lite_quarantine_of,
 };

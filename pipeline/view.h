@@ -1,0 +1,26 @@
+/*
+ * view.h - the JSON views of what the store holds, one shape for the
+ * command line (--json) and the HTTP API: a case, an audit entry, a
+ * document, an attachment. Each returns a new cJSON tree the caller owns,
+ * or NULL when out of memory.
+ */
+#ifndef DS_VIEW_H
+#define DS_VIEW_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "store.h"
+
+/* {id, process, key, state, version, process_version, state_since,
+ * created_at, updated_at, profile} and, with with_data, data. */
+cJSON *ds_view_case(const ds_case_row *r, bool with_data);
+/* {from, to, at, cause, changed, version}. */
+cJSON *ds_view_audit(const ds_audit_row *r);
+/* {id, case, case_id, template, path, sha256, size, created_at}. */
+cJSON *ds_view_document(const ds_document_row *d);
+/* {id, interaction, part, filename, content_type, size, sha256}. */
+cJSON *ds_view_attachment(const ds_attachment_row *r);
+
+#endif
