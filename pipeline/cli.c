@@ -32,6 +32,7 @@
 #include "multipart.h"
 #include "json.h"
 #include "mem.h"
+#include "server.h"
 #include "store.h"
 #include "view.h"
 #include "xml.h"
@@ -2834,6 +2835,45 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	return perr ? EX_QUARANTINED : EX_OK;
 }
 
+/* ---- serve ---- */
+
+static int cmd_serve(ctx *c, int argc, char **argv)
+{
+	ds_server_opts so = { .ready = stdout };
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			puts("usage: dossier serve [--listen HOST:PORT]\n\n"
+			     "The HTTP API (default 127.0.0.1:8080; port 0 takes a free port): inputs\n"
+			     "posted to POST /v1/ingest/SOURCE go through the same stages as `ingest`\n"
+			     "and are answered 202 only once committed to disk; cases, documents and\n"
+			     "profiles for bearer tokens with a role; GET /healthz and GET /metrics.\n"
+			     "Settings in dossier.json \"serve\" (tokens by environment variable, limits,\n"
+			     "rates, TLS). Prints \"dossier: listening on URL\" once it serves, one JSON\n"
+			     "line per request on stderr (not with --quiet), fires due timers by itself,\n"
+			     "and stops on SIGTERM or SIGINT after answering and committing what is in\n"
+			     "flight (exit 0). Exit 2 when the address is in use or a setting is wrong.");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
+			so.listen = argv[++i];
+		} else if (!strncmp(argv[i], "--listen=", 9)) {
+			so.listen = argv[i] + 9;
+		} else {
+			errorf("serve: unexpected argument %s (see dossier serve --help)", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	int rc = setup(c, false);
+	if (rc)
+		return rc;
+	so.store_url = c->o.store;
+	so.quiet = c->o.quiet;
+	ds_err err = {0};
+	if ((rc = ds_server_run(c->cfg, &so, &err)))
+		return fail(&err);
+	return EX_OK;
+}
+
 /* ---- top level ---- */
 
 static void usage(FILE *f)
@@ -2846,6 +2886,7 @@ static void usage(FILE *f)
 	      "  ingest [--source S] PATH  ingest files, folders or - (stdin)\n"
 	      "  inspect [--source S] FILE what dossier reads from one input (stores nothing)\n"
 	      "  tick                      fire due timers\n"
+	      "  serve [--listen HOST:PORT]  the HTTP API (webhooks, cases, metrics)\n"
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
 	      "  attachment list|get       files that came with a case's inputs\n"
@@ -2918,6 +2959,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_ingest(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "tick"))
 		rc = cmd_tick(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "serve"))
+		rc = cmd_serve(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "case"))
 		rc = cmd_case(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "document"))
