@@ -710,7 +710,8 @@ static void *committer_main(void *p)
 {
 	ds_server *srv = p;
 	struct timespec next;
-	clock_gettime(CLOCK_MONOTONIC, &next);   /* timers fire at start */
+	clock_gettime(CLOCK_MONOTONIC, &next);   /* the start fired the due ones */
+	next.tv_sec += (time_t)srv->cfg->serve.tick_seconds;
 	pthread_mutex_lock(&srv->mu);
 	for (;;) {
 		struct timespec now;
@@ -1495,6 +1496,9 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
 	signal(SIGPIPE, SIG_IGN);
+	/* Timers that fell due while no server ran fire before the first
+	 * request is read. */
+	fire_timers(&srv);
 	if (pthread_create(&srv.committer, NULL, committer_main, &srv)) {
 		rc = ds_err_set(err, DS_EINTERNAL, "cannot start the committer thread");
 		goto unmask;
