@@ -87,6 +87,12 @@ typedef struct job {
 	const char *bytes;
 	size_t len;
 	const char *identity;    /* or NULL */
+	/* read ahead by the request thread (see read_ahead) */
+	ds_arena *arena;         /* the input's; emptied by the committer */
+	char sha256[65];
+	cJSON *doc;
+	bool premapped;
+	ds_premap premap;
 	const char *ref;         /* case */
 	const char *event;
 	const token *who;
@@ -450,7 +456,14 @@ static int run_ingest(ds_server *srv, job *j)
 	ds_env *env = srv->env;
 	ds_err err = {0};
 	ds_env_init(env);
-	env->arena = srv->arena;
+	env->arena = j->arena;
+	memcpy(env->sha256, j->sha256, sizeof env->sha256);
+	env->doc = j->doc;
+	env->premap = j->premapped ? &j->premap : NULL;
+	/* The chain's from here on, and gone with the arena's reset below: a
+	 * batch run again parses the input again. */
+	j->doc = NULL;
+	j->premapped = false;
 	env->origin = "http";
 	env->source = srv->srcs[j->src].s;
 	env->channel = j->channel;
@@ -464,7 +477,7 @@ static int run_ingest(ds_server *srv, job *j)
 			  o == DS_STAGE_RETRY ? "busy" : "internal", err.msg, NULL);
 		j->retry_after = o == DS_STAGE_RETRY ? "1" : NULL;
 		j->final = true;
-		ds_arena_reset(srv->arena);
+		ds_arena_reset(j->arena);
 		return -1;
 	}
 	cJSON *doc = cJSON_CreateObject();
@@ -479,7 +492,7 @@ static int run_ingest(ds_server *srv, job *j)
 		ds_store_interaction_records(srv->store, env->interaction_id, add_ids, &x, &e2);
 		/* A repeat of an input that went to quarantine answers as it did. */
 		if (env->duplicate && !cJSON_GetArraySize(x.records) &&
-		    !ds_store_quarantine_of(srv->store, env->interaction_id, srv->arena, &q, &e2)) {
+		    !ds_store_quarantine_of(srv->store, env->interaction_id, j->arena, &q, &e2)) {
 			rejected = true;
 			stage = q.stage;
 			reason = q.reason;
@@ -495,7 +508,7 @@ static int run_ingest(ds_server *srv, job *j)
 			char *text = print_json(doc, &len);
 			job_answer(j, env->duplicate ? 200 : 202, text, len);
 			j->outcome = env->duplicate ? DS_OUTCOME_DUPLICATE : DS_OUTCOME_ACCEPTED;
-			ds_arena_reset(srv->arena);
+			ds_arena_reset(j->arena);
 			return 0;
 		}
 	}
@@ -517,7 +530,7 @@ static int run_ingest(ds_server *srv, job *j)
 	char *text = print_json(doc, &len);
 	job_answer(j, 400, text, len);
 	j->outcome = DS_OUTCOME_QUARANTINED;
-	ds_arena_reset(srv->arena);
+	ds_arena_reset(j->arena);
 	return 0;
 }
 
@@ -830,6 +843,48 @@ static enum MHD_Result ingest_begin(ds_server *srv, req *r, struct MHD_Connectio
 	return MHD_YES;
 }
 
+static void free_json(void *p) { cJSON_Delete(p); }
+
+/* What the committer would do first and needs no store, done by the
+ * request thread so that the committer's thread only writes: the SHA-256,
+ * the parse, the mapping and the validation (as `ingest`'s readers do).
+ * An input that cannot be parsed here is parsed again by the read stage,
+ * so its rejection reads the same. XML is left to the committer (its
+ * parser is one per thread). */
+static void read_ahead(ds_server *srv, job *j)
+{
+	const ds_config *cfg = srv->cfg;
+	ds_sha256_hex(j->bytes, j->len, j->sha256);
+	if (!strcmp(j->channel, "xml") || j->len > cfg->limits.max_input_bytes)
+		return;
+	cJSON *doc = NULL;
+	ds_xml_doc *none = NULL;
+	ds_err err = {0};
+	if (ds_input_parse(j->channel, j->bytes, j->len, &cfg->limits, NULL, j->arena, &doc, &none,
+			   &err) || !doc) {
+		cJSON_Delete(doc);
+		return;
+	}
+	ds_premap *p = &j->premap;
+	const ds_source *source = srv->srcs[j->src].s;
+	p->source = source;
+	p->map_err = (ds_err){0};
+	p->valid_err = (ds_err){0};
+	/* A rule that copies the whole input may take the tree itself: then
+	 * doc is NULL and the record owns it. */
+	p->map = ds_map_input(source, &doc, NULL, j->sha256, ds_time_now(), j->arena, p->records,
+			      &p->nrecords, &p->map_err);
+	if (doc && ds_arena_defer(j->arena, free_json, doc))
+		return;  /* doc is freed; the read stage parses again */
+	p->valid = p->map == DS_STAGE_CONTINUE
+			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
+			   : p->map;
+	/* With a premap the document is only read (an email's Message-ID, a
+	 * form's files); it is never freed by the chain. */
+	j->doc = doc ? doc : p->nrecords ? p->records[0].data : NULL;
+	j->premapped = j->doc != NULL;
+}
+
 /* The last call of an ingest: signature, identity, then the committer. */
 static enum MHD_Result ingest_end(ds_server *srv, req *r, struct MHD_Connection *c)
 {
@@ -871,6 +926,9 @@ static enum MHD_Result ingest_end(ds_server *srv, req *r, struct MHD_Connection 
 		r->job.bytes = r->wrapped;
 		r->job.len = n;
 	}
+	if (!(r->job.arena = ds_arena_new(16384)))
+		return send_error(r, c, 503, "busy", "out of memory", "1");
+	read_ahead(srv, &r->job);
 	return enqueue(srv, r, c);
 }
 
@@ -1284,6 +1342,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 					       : "GET");
 	}
 	cJSON_Delete(r->job.fields);
+	ds_arena_free(r->job.arena);
 	free(r->job.answer);
 	free(r->body);
 	ds_free(r->wrapped);
