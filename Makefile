@@ -45,7 +45,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 # Debian packages: build dependencies and the tools the tests call.
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libcjson-dev libpcre2-dev \
 	libssl-dev libhpdf-dev libcriterion-dev libxml2-dev libgmime-3.0-dev \
-	poppler-utils fonts-dejavu-core graphviz libmicrohttpd-dev wrk chromium
+	poppler-utils fonts-dejavu-core graphviz libmicrohttpd-dev wrk chromium openssl
 
 .PHONY: all deps oracle test asan fuzz fuzzers demo bench install clean unit-tests
 .DEFAULT_GOAL := all

@@ -703,9 +703,11 @@ static void timer_failed(void *ud, const ds_timer_row *t, const ds_err *e)
 	ds_server *srv = ud;
 	if (srv->o.quiet)
 		return;
+	/* The reason may quote case data: `dossier tick` shows it; the log
+	 * names the timer and the kind of failure only. */
 	fprintf(stderr, "{\"event\":\"timer_failed\",\"timer\":%" PRId64 ",\"case\":%" PRId64
-		",\"state\":\"%s\",\"reason_length\":%zu}\n", t->id, t->case_id, t->state,
-		strlen(e->msg));
+		",\"state\":\"%s\",\"error\":\"%s\"}\n", t->id, t->case_id, t->state,
+		ds_err_name(e->code));
 }
 
 static void fire_timers(ds_server *srv)

@@ -2,8 +2,9 @@
  * test_serve_clients.c - `dossier serve` with real clients: the
  * standardwebhooks npm package as the sender of signed webhooks, and
  * Debian's headless chromium, driven by playwright-core, filling in the
- * reference contact form (accents, the consent box, a file upload). The
- * npm packages are pinned by tests/oracle/package-lock.json and installed
+ * reference contact form (accents, the consent box, a file upload); and
+ * TLS with a certificate made by openssl, spoken to by node's https
+ * client. The npm packages are pinned by tests/oracle/package-lock.json and installed
  * by `make test`; chromium by `make deps`.
  */
 #include "serve.h"
@@ -152,5 +153,46 @@ Test(serve_clients, chromium_fills_the_contact_form, .timeout = 120)
 	cr_assert(!memcmp(out, jpeg, sizeof jpeg), "the uploaded bytes come back");
 	free(out);
 	free(err);
+	th_home_fini(&h);
+}
+
+Test(serve_clients, tls_with_the_configured_certificate, .timeout = 60)
+{
+	th_home h;
+	th_home_init(&h);
+	char *out = NULL;
+	cr_assert_eq(run(&out, "cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
+			 "-out cert.pem -days 2 -subj /CN=127.0.0.1 >/dev/null 2>&1 && echo made",
+			 h.dir), 0, "openssl could not make a certificate");
+	free(out);
+	char settings[PATH_MAX * 2 + 128];
+	snprintf(settings, sizeof settings,
+		 "{\"serve\": {\"tls\": {\"cert\": \"%s/cert.pem\", \"key\": \"%s/key.pem\"}}}",
+		 h.dir, h.dir);
+	ts_write(&h, "dossier.json", settings);
+	ts_server s;
+	ts_start(&h, &s, "");
+	/* Node's https client, trusting this one certificate. */
+	int rc = run(&out, "node -e \"require('https').get({host: '127.0.0.1', port: %d, "
+		     "path: '/healthz', ca: require('fs').readFileSync('%s/cert.pem'), "
+		     "checkServerIdentity: () => undefined}, (r) => { let b = ''; "
+		     "r.on('data', (d) => b += d); r.on('end', () => console.log(r.statusCode + ' ' + b)); "
+		     "}).on('error', (e) => { console.log('error ' + e.message); process.exit(1); })\"",
+		     s.port, h.dir);
+	cr_assert_eq(rc, 0, "%s", out ? out : "");
+	cr_assert(out && !strcmp(out, "200 {\"status\":\"ok\"}\n"), "%s", out ? out : "");
+	free(out);
+	/* Plain HTTP on the TLS port gets no HTTP answer. */
+	ts_resp r;
+	cr_assert_neq(ts_request(s.port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200,
+		      1);
+	ts_resp_free(&r);
+	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
+	/* A key that is not PEM stops the start (exit 2). */
+	ts_write(&h, "key.pem", "not a key");
+	char *o2 = NULL, *e2 = NULL;
+	cr_assert_eq(th_run(&h, &o2, &e2, "serve --listen 127.0.0.1:0"), 2, "%s", e2);
+	free(o2);
+	free(e2);
 	th_home_fini(&h);
 }
