@@ -689,9 +689,6 @@ static void run_batch(ds_server *srv, job *list)
 	pthread_mutex_unlock(&srv->mu);
 	for (job *j = list, *next; j; j = next) {
 		next = j->next;
-		if (j->kind == JOB_INGEST)
-			ds_metrics_input(srv->metrics, j->src,
-					 j->status >= 500 ? DS_OUTCOME_REFUSED : j->outcome);
 		j->done = true;
 		/* From here on the job is the request thread's. */
 		MHD_resume_connection(j->conn);
@@ -837,7 +834,11 @@ static enum MHD_Result ingest_begin(ds_server *srv, req *r, struct MHD_Connectio
 	}
 	r->max = srv->max_body;
 	if (cl) {
+		/* Room for the announced body, up to 1 MiB: beyond, it grows as
+		 * the bytes arrive. */
 		size_t want = (size_t)strtoull(cl, NULL, 10);
+		if (want > (1u << 20))
+			want = 1u << 20;
 		if (want && !(r->body = malloc(want + 1)))
 			return send_error(r, c, 503, "busy", "out of memory", "1");
 		r->cap = want ? want + 1 : 0;
@@ -1335,6 +1336,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 	double s = since(&r->t0);
 	ds_metrics_request(srv->metrics, r->route, r->status, s);
+	/* An input turned away before the committer (signature, type, size,
+	 * rate, a full queue) or by it (5xx) is refused; the others are
+	 * counted as committed. */
+	if (r->route == DS_ROUTE_INGEST && r->src != SIZE_MAX)
+		ds_metrics_input(srv->metrics, r->src,
+				 r->queued && r->job.done && r->status < 500 ? r->job.outcome
+									       : DS_OUTCOME_REFUSED);
 	if (!srv->o.quiet) {
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
