@@ -100,6 +100,18 @@ static bool is_help(const char *a)
 	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
+/* The value of option name ("--source") at argv[*i], given as "--source V"
+ * (then *i moves past V) or "--source=V"; NULL when argv[*i] is not it. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (!strcmp(argv[*i], name) && *i + 1 < argc)
+		return argv[++*i];
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	return NULL;
+}
+
 /* ---- setup ---- */
 
 static void print_diag(const ds_diag *d, bool warnings)
@@ -1149,10 +1161,9 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 			     "list`); 2 when some paths could not be read (each is named on stderr).");
 			return EX_OK;
 		}
-		if (!strcmp(argv[first], "--source") && first + 1 < argc) {
-			source = argv[++first];
-		} else if (!strncmp(argv[first], "--source=", 9)) {
-			source = argv[first] + 9;
+		const char *v = opt_value(argc, argv, &first, "--source");
+		if (v) {
+			source = v;
 		} else if (argv[first][0] == '-' && argv[first][1]) {
 			errorf("ingest: unknown option %s", argv[first]);
 			return EX_USAGE;
@@ -2854,10 +2865,9 @@ static int cmd_serve(ctx *c, int argc, char **argv)
 			     "flight (exit 0). Exit 2 when the address is in use or a setting is wrong.");
 			return EX_OK;
 		}
-		if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
-			so.listen = argv[++i];
-		} else if (!strncmp(argv[i], "--listen=", 9)) {
-			so.listen = argv[i] + 9;
+		const char *v = opt_value(argc, argv, &i, "--listen");
+		if (v) {
+			so.listen = v;
 		} else {
 			errorf("serve: unexpected argument %s (see dossier serve --help)", argv[i]);
 			return EX_USAGE;

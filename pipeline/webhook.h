@@ -46,11 +46,6 @@ int ds_webhook_sign(const unsigned char *key, size_t keylen, const char *id,
 int ds_hmac_sha256(const unsigned char *key, size_t keylen, const void *const *parts,
 		   const size_t *lens, size_t n, unsigned char out[32]);
 
-/* Standard base64, '=' padding optional. Returns the decoded length, or
- * -1 for a character outside the alphabet, bad padding, or more than cap
- * bytes. */
-long ds_base64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
-
 /* Whether a and b (n bytes each) are equal, in time independent of where
  * they differ. */
 bool ds_equal_ct(const void *a, const void *b, size_t n);

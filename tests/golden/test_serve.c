@@ -66,12 +66,24 @@ static const char TOKENS[] =
 	"{\"env\": \"DOSSIER_TEST_TOKEN_MARKETING\", \"role\": \"marketing\"},"
 	"{\"env\": \"DOSSIER_TEST_TOKEN_TECH\", \"role\": \"technical\"}]}}\n";
 
-static void tokens(void)
+/* A fresh home whose dossier.json gives the four tokens, and its server
+ * started with the global options global. */
+static void start_with_tokens(th_home *h, ts_server *s, const char *global)
 {
+	th_home_init(h);
+	ts_write(h, "dossier.json", TOKENS);
 	setenv("DOSSIER_TEST_TOKEN_SALES", "sales-token-4a1f", 1);
 	setenv("DOSSIER_TEST_TOKEN_MANAGER", "manager-token-9c2e", 1);
 	setenv("DOSSIER_TEST_TOKEN_MARKETING", "marketing-token-77d0", 1);
 	setenv("DOSSIER_TEST_TOKEN_TECH", "technical-token-1b3c", 1);
+	ts_start(h, s, global);
+}
+
+/* SIGTERM: the server must exit 0; then the home goes. */
+static void finish(th_home *h, ts_server *s)
+{
+	cr_assert_eq(ts_stop(s, SIGTERM), 0);
+	th_home_fini(h);
 }
 
 /* ---- ingest ---- */
@@ -207,11 +219,8 @@ static int post_mime(int port, const char *path, const char *file, ts_resp *r)
 Test(serve, every_channel_posts_through_its_parser)
 {
 	th_home h;
-	th_home_init(&h);
-	ts_write(&h, "dossier.json", TOKENS);
-	tokens();
 	ts_server s;
-	ts_start(&h, &s, "--now 2026-11-24T09:00:00Z");
+	start_with_tokens(&h, &s, "--now 2026-11-24T09:00:00Z");
 	ts_resp r;
 	cr_assert_eq(ts_post_file(s.port, "/v1/ingest/web-contact",
 				  "fixtures/forms/contact-helene-dupre.form",
@@ -241,8 +250,7 @@ Test(serve, every_channel_posts_through_its_parser)
 	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(lead, "attachments")), 1);
 	cJSON_Delete(lead);
 	ts_resp_free(&r);
-	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
-	th_home_fini(&h);
+	finish(&h, &s);
 }
 
 /* ---- cases, documents, profiles, segments ---- */
@@ -250,11 +258,8 @@ Test(serve, every_channel_posts_through_its_parser)
 Test(serve, case_routes_follow_the_engine_rights)
 {
 	th_home h;
-	th_home_init(&h);
-	ts_write(&h, "dossier.json", TOKENS);
-	tokens();
 	ts_server s;
-	ts_start(&h, &s, "--now 2026-11-24T09:00:00Z");
+	start_with_tokens(&h, &s, "--now 2026-11-24T09:00:00Z");
 	ts_resp r;
 	char code[64];
 	/* DEV-2026-0003 has a discount over 20 %: it waits for a manager. */
@@ -515,8 +520,7 @@ Test(serve, signed_offers_are_taken_once_and_forgeries_refused)
 	cr_assert_eq(post_json(s.port, "/v1/ingest/partner-a", NULL, offer, &r), 401);
 	ts_resp_free(&r);
 	free(offer);
-	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
-	th_home_fini(&h);
+	finish(&h, &s);
 }
 
 Test(serve, an_unset_secret_or_token_variable_stops_the_start)
@@ -614,8 +618,7 @@ Test(serve, limits_answer_413_429_431_and_503)
 	int st;
 	cr_assert_eq(waitpid(waiter, &st, 0), waiter);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the waiting request got no 202");
-	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
-	th_home_fini(&h);
+	finish(&h, &s);
 }
 
 Test(serve, idle_clients_are_timed_out_and_connections_bounded)
@@ -641,8 +644,7 @@ Test(serve, idle_clients_are_timed_out_and_connections_bounded)
 	ts_resp r;
 	cr_assert_eq(get(s.port, "/healthz", NULL, &r), 200);
 	ts_resp_free(&r);
-	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
-	th_home_fini(&h);
+	finish(&h, &s);
 }
 
 /* ---- timers ---- */
@@ -650,11 +652,8 @@ Test(serve, idle_clients_are_timed_out_and_connections_bounded)
 Test(serve, the_server_fires_due_timers_itself)
 {
 	th_home h;
-	th_home_init(&h);
-	ts_write(&h, "dossier.json", TOKENS);
-	tokens();
 	ts_server s;
-	ts_start(&h, &s, "--now 2026-11-24T09:00:00Z");
+	start_with_tokens(&h, &s, "--now 2026-11-24T09:00:00Z");
 	ts_resp r;
 	cr_assert_eq(ts_post_file(s.port, "/v1/ingest/api-offers", OFFERS "DEV-2026-0003.json",
 				  "application/json", NULL, &r), 202);
@@ -671,8 +670,7 @@ Test(serve, the_server_fires_due_timers_itself)
 	cr_assert_eq(get(s.port, "/metrics", NULL, &r), 200);
 	cr_assert(strstr(r.body, "dossier_timers_fired_total 1\n"), "%s", r.body);
 	ts_resp_free(&r);
-	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
-	th_home_fini(&h);
+	finish(&h, &s);
 }
 
 /* ---- crashes and stops ---- */
@@ -727,11 +725,8 @@ static void *poster(void *p)
 Test(serve, kill_9_under_load_loses_no_acknowledged_input, .timeout = 120)
 {
 	th_home h;
-	th_home_init(&h);
-	ts_write(&h, "dossier.json", TOKENS);
-	tokens();
 	ts_server s;
-	ts_start(&h, &s, "--quiet");
+	start_with_tokens(&h, &s, "--quiet");
 	struct load l = { .port = s.port, .cap = 1000000 };
 	l.acked = calloc(l.cap, 32);
 	pthread_mutex_init(&l.mu, NULL);
@@ -814,6 +809,5 @@ Test(serve, help_and_a_port_in_use)
 	cr_assert(strstr(err, "HOST:PORT"), "%s", err);
 	free(out);
 	free(err);
-	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
-	th_home_fini(&h);
+	finish(&h, &s);
 }

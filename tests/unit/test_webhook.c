@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "webhook.h"
 
 #define SW "../shared/corpus/webhooks/standard-webhooks-vectors.visible.json"
