@@ -126,10 +126,10 @@ static inline int ts_request(int port, const char *method, const char *path,
 	int fd = ts_connect(port);
 	if (fd < 0)
 		return -1;
-	char head[16384];
-	int hn = snprintf(head, sizeof head,
-			  "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+	char *head = NULL;
+	int hn = asprintf(&head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
 			  "Content-Length: %zu\r\n\r\n", method, path, headers ? headers : "", len);
+	cr_assert(hn > 0);
 	const char *parts[2] = { head, body };
 	size_t lens[2] = { (size_t)hn, body ? len : 0 };
 	for (int i = 0; i < 2; i++) {
@@ -141,6 +141,7 @@ static inline int ts_request(int port, const char *method, const char *path,
 			off += (size_t)w;
 		}
 	}
+	free(head);
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *m = open_memstream(&buf, &n);
