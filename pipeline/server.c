@@ -882,8 +882,12 @@ static void read_ahead(ds_server *srv, job *j)
 	p->valid = p->map == DS_STAGE_CONTINUE
 			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
 			   : p->map;
-	/* With a premap the document is only read (an email's Message-ID, a
-	 * form's files); it is never freed by the chain. */
+	/* With a premap the document is only read (an email's Message-ID and
+	 * thread, a form's files); it is never freed by the chain. A JSON
+	 * input taken over by its record is not read again: the record stands
+	 * for it. Another channel's is parsed again by the read stage. */
+	if (!doc && strcmp(j->channel, "json"))
+		return;
 	j->doc = doc ? doc : p->nrecords ? p->records[0].data : NULL;
 	j->premapped = j->doc != NULL;
 }
