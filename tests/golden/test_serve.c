@@ -722,7 +722,11 @@ static void *poster(void *p)
 	return NULL;
 }
 
-Test(serve, kill_9_under_load_loses_no_acknowledged_input, .timeout = 120)
+/* Posts new offers from POSTERS threads until ACKS_BEFORE_KILL were
+ * acknowledged, stops the server with sig (it must exit as want_exit:
+ * -1 for killed), restarts it on the same store and checks that every
+ * acknowledged offer is a case. */
+static void load_then_stop(int sig, int want_exit)
 {
 	th_home h;
 	ts_server s;
@@ -738,7 +742,7 @@ Test(serve, kill_9_under_load_loses_no_acknowledged_input, .timeout = 120)
 	while (l.nacked < ACKS_BEFORE_KILL && l.finished < POSTERS)
 		pthread_cond_wait(&l.cv, &l.mu);
 	pthread_mutex_unlock(&l.mu);
-	cr_assert_eq(ts_stop(&s, SIGKILL), -1);
+	cr_assert_eq(ts_stop(&s, sig), want_exit);
 	for (int i = 0; i < POSTERS; i++)
 		pthread_join(t[i], NULL);
 	size_t acked = l.nacked;
@@ -762,9 +766,18 @@ Test(serve, kill_9_under_load_loses_no_acknowledged_input, .timeout = 120)
 	cr_assert_eq(found, acked, "%zu of %zu acknowledged offers are in the store", found, acked);
 	cr_assert_geq((size_t)cJSON_GetArraySize(list), acked);
 	cJSON_Delete(list);
-	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
 	free(l.acked);
-	th_home_fini(&h);
+	finish(&h, &s);
+}
+
+Test(serve, kill_9_under_load_loses_no_acknowledged_input, .timeout = 120)
+{
+	load_then_stop(SIGKILL, -1);
+}
+
+Test(serve, sigterm_under_load_exits_0_and_keeps_every_acknowledged_input, .timeout = 120)
+{
+	load_then_stop(SIGTERM, 0);
 }
 
 Test(serve, sigterm_answers_what_is_in_flight_and_exits_0)
