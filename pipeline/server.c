@@ -411,22 +411,64 @@ static void job_error(job *j, int status, const char *code, const char *message,
 	job_answer(j, status, text, len);
 }
 
+/* The ids an input gave, at most DS_ENV_MAX_RECORDS of each. */
 struct ids {
-	cJSON *records, *cases;
+	int64_t records[DS_ENV_MAX_RECORDS], cases[DS_ENV_MAX_RECORDS];
+	size_t nrecords, ncases;
 };
 
-static int add_ids(void *ud, const ds_record_ref *r)
+static void add_id(struct ids *x, int64_t record, int64_t case_id)
 {
-	struct ids *x = ud;
-	cJSON_AddItemToArray(x->records, cJSON_CreateNumber((double)r->id));
-	if (!r->case_id)
-		return 0;
-	const cJSON *c;
-	cJSON_ArrayForEach(c, x->cases)
-		if ((int64_t)c->valuedouble == r->case_id)
-			return 0;
-	cJSON_AddItemToArray(x->cases, cJSON_CreateNumber((double)r->case_id));
+	if (x->nrecords < DS_ENV_MAX_RECORDS)
+		x->records[x->nrecords++] = record;
+	if (!case_id)
+		return;
+	for (size_t i = 0; i < x->ncases; i++)
+		if (x->cases[i] == case_id)
+			return;
+	if (x->ncases < DS_ENV_MAX_RECORDS)
+		x->cases[x->ncases++] = case_id;
+}
+
+static int add_ref(void *ud, const ds_record_ref *r)
+{
+	add_id(ud, r->id, r->case_id);
 	return 0;
+}
+
+/* The ids of what env's input gave: from the chain when every record went
+ * to a case (it knows their ids), else from the store. */
+static void input_ids(ds_server *srv, const ds_env *env, struct ids *x)
+{
+	bool known = env->nrecords > 0 && !env->duplicate;
+	for (size_t i = 0; i < env->nrecords && known; i++)
+		known = env->records[i].has_work && env->records[i].work.record_id;
+	if (known) {
+		for (size_t i = 0; i < env->nrecords; i++)
+			add_id(x, env->records[i].work.record_id, env->records[i].work.row.id);
+		return;
+	}
+	ds_err err = {0};
+	ds_store_interaction_records(srv->store, env->interaction_id, add_ref, x, &err);
+}
+
+/* {"interaction": N, "records": [...], "cases": [...], "duplicate": B} */
+static char *ids_json(int64_t interaction, const struct ids *x, bool duplicate, size_t *len)
+{
+	char buf[64 + 2 * DS_ENV_MAX_RECORDS * 24];
+	size_t n = (size_t)snprintf(buf, sizeof buf, "{\"interaction\":%" PRId64 ",\"records\":[",
+				    interaction);
+	for (size_t i = 0; i < x->nrecords; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
+				      x->records[i]);
+	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"cases\":[");
+	for (size_t i = 0; i < x->ncases; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
+				      x->cases[i]);
+	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"duplicate\":%s}",
+			      duplicate ? "true" : "false");
+	*len = n;
+	return dup_text(buf, n);
 }
 
 /* The first JSON Pointer of a validation reason ("offer record: 1 error:
@@ -480,38 +522,32 @@ static int run_ingest(ds_server *srv, job *j)
 		ds_arena_reset(j->arena);
 		return -1;
 	}
-	cJSON *doc = cJSON_CreateObject();
 	ds_quarantine_row q = {0};
 	const char *stage = env->stage;
 	const char *reason = err.msg;
 	int64_t qid = env->quarantine_id;
 	bool rejected = o == DS_STAGE_REJECT;
 	if (!rejected) {
-		struct ids x = { cJSON_CreateArray(), cJSON_CreateArray() };
+		struct ids x = { .nrecords = 0 };
 		ds_err e2 = {0};
-		ds_store_interaction_records(srv->store, env->interaction_id, add_ids, &x, &e2);
+		input_ids(srv, env, &x);
 		/* A repeat of an input that went to quarantine answers as it did. */
-		if (env->duplicate && !cJSON_GetArraySize(x.records) &&
+		if (env->duplicate && !x.nrecords &&
 		    !ds_store_quarantine_of(srv->store, env->interaction_id, j->arena, &q, &e2)) {
 			rejected = true;
 			stage = q.stage;
 			reason = q.reason;
 			qid = q.id;
-			cJSON_Delete(x.records);
-			cJSON_Delete(x.cases);
 		} else {
-			cJSON_AddNumberToObject(doc, "interaction", (double)env->interaction_id);
-			cJSON_AddItemToObject(doc, "records", x.records);
-			cJSON_AddItemToObject(doc, "cases", x.cases);
-			cJSON_AddBoolToObject(doc, "duplicate", env->duplicate);
 			size_t len;
-			char *text = print_json(doc, &len);
+			char *text = ids_json(env->interaction_id, &x, env->duplicate, &len);
 			job_answer(j, env->duplicate ? 200 : 202, text, len);
 			j->outcome = env->duplicate ? DS_OUTCOME_DUPLICATE : DS_OUTCOME_ACCEPTED;
 			ds_arena_reset(j->arena);
 			return 0;
 		}
 	}
+	cJSON *doc = cJSON_CreateObject();
 	char field[256];
 	const char *f = reason_field(reason, field, sizeof field);
 	cJSON *e = cJSON_AddObjectToObject(doc, "error");
