@@ -770,12 +770,12 @@ static void load_then_stop(int sig, int want_exit)
 	finish(&h, &s);
 }
 
-Test(serve, kill_9_under_load_loses_no_acknowledged_input, .timeout = 120)
+Test(serve, kill_9_under_load_loses_no_acknowledged_input)
 {
 	load_then_stop(SIGKILL, -1);
 }
 
-Test(serve, sigterm_under_load_exits_0_and_keeps_every_acknowledged_input, .timeout = 120)
+Test(serve, sigterm_under_load_exits_0_and_keeps_every_acknowledged_input)
 {
 	load_then_stop(SIGTERM, 0);
 }

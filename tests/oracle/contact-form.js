@@ -26,6 +26,7 @@ async function main() {
   });
   try {
     const page = await browser.newPage();
+    page.setDefaultTimeout(30000);
     await page.setContent(html);
     await page.fill('input[name=nom]', 'Hélène Lefèvre-Dupré');
     await page.fill('input[name=email]', 'helene.lefevre@example.fr');

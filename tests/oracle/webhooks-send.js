@@ -16,6 +16,7 @@ async function post(url, headers, body) {
     method: 'POST',
     headers: Object.assign({ 'content-type': 'application/json' }, headers),
     body,
+    signal: AbortSignal.timeout(20000),
   });
   await r.text();
   return r.status;
