@@ -111,6 +111,7 @@ typedef struct job {
 typedef struct req {
 	struct ds_server *srv;
 	int route;
+	char method[8];          /* as sent when one of ours, else "other" */
 	struct timespec t0;
 	char ref[SEGMENT_MAX + 1];     /* source, case, document, profile, segment */
 	char event[SEGMENT_MAX + 1];
@@ -1288,6 +1289,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		clock_gettime(CLOCK_MONOTONIC, &r->t0);
 		r->srv = srv;
 		r->src = SIZE_MAX;
+		/* The method is logged: only one of a known few, never raw text. */
+		static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
+							"DELETE", "OPTIONS", NULL };
+		snprintf(r->method, sizeof r->method, "other");
+		for (const char *const *m = methods; *m; m++)
+			if (!strcmp(method, *m))
+				snprintf(r->method, sizeof r->method, "%s", *m);
 		*con_cls = r;
 		pthread_mutex_lock(&srv->mu);
 		srv->active++;
@@ -1344,13 +1352,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 /* One line of JSON per request on stderr: no token, no body, no query. */
-static void log_request(ds_server *srv, const req *r, double seconds, const char *method)
+static void log_request(ds_server *srv, const req *r, double seconds)
 {
 	char line[768], when[24];
 	ds_time_format((ds_time)time(NULL), when);
 	int n = snprintf(line, sizeof line,
 			 "{\"time\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
-			 "\"ms\":%.3f", when, method, ds_metrics_route_name(r->route), r->status,
+			 "\"ms\":%.3f", when, r->method, ds_metrics_route_name(r->route), r->status,
 			 seconds * 1000);
 	if (r->route == DS_ROUTE_INGEST && r->src != SIZE_MAX && r->ref[0])
 		n += snprintf(line + n, sizeof line - (size_t)n, ",\"source\":\"%s\",\"bytes\":%zu",
@@ -1368,6 +1376,7 @@ static void log_request(ds_server *srv, const req *r, double seconds, const char
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	(void)c;
 	(void)toe;
 	ds_server *srv = cls;
 	req *r = *con_cls;
@@ -1383,14 +1392,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		ds_metrics_input(srv->metrics, r->src,
 				 r->queued && r->job.done && r->status < 500 ? r->job.outcome
 									       : DS_OUTCOME_REFUSED);
-	if (!srv->o.quiet) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-		(void)ci;
-		log_request(srv, r, s, r->route == DS_ROUTE_INGEST || r->route == DS_ROUTE_CASE_EVENT
-					       ? "POST" : r->route == DS_ROUTE_CASE_PATCH ? "PATCH"
-					       : "GET");
-	}
+	if (!srv->o.quiet)
+		log_request(srv, r, s);
 	cJSON_Delete(r->job.fields);
 	ds_arena_free(r->job.arena);
 	free(r->job.answer);
@@ -1533,8 +1536,6 @@ static int bind_listen(const char *listen_on, int *fd, int *port, ds_err *err)
 	return rc;
 }
 
-static void close_reader(void *p) { (void)p; /* closed by the server once threads are gone */ }
-
 static void server_free(ds_server *srv)
 {
 	for (size_t i = 0; i < srv->nreaders; i++)
@@ -1575,7 +1576,9 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	pthread_cond_init(&srv.cv, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&srv.idle, NULL);
-	pthread_key_create(&srv.reader_key, close_reader);
+	/* The read connections are closed by the server once its threads are
+	 * gone, not by the threads. */
+	pthread_key_create(&srv.reader_key, NULL);
 	if (!(srv.metrics = ds_metrics_new(cfg)) || !(srv.arena = ds_arena_new(64 * 1024)) ||
 	    !(srv.env = ds_malloc(sizeof *srv.env))) {
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
