@@ -324,6 +324,21 @@ Test(serve, case_routes_follow_the_engine_rights)
 	cr_assert_eq(with_token(s.port, "PATCH", "/v1/cases/DEV-2026-0003", "sales-token-4a1f",
 				"[1]", &r), 400);
 	ts_resp_free(&r);
+	/* A manager lowers the discount of an offer waiting for approval: the
+	 * guard validates it and the offer PDF is printed. */
+	cr_assert_eq(ts_post_file(s.port, "/v1/ingest/api-offers", OFFERS "DEV-2026-0009.json",
+				  "application/json", NULL, &r), 202);
+	ts_resp_free(&r);
+	cr_assert_eq(with_token(s.port, "PATCH", "/v1/cases/DEV-2026-0009", "manager-token-9c2e",
+				"{\"discount_pct\": \"beaucoup\"}", &r), 400, "%s", r.body);
+	ts_resp_free(&r);
+	cr_assert_eq(with_token(s.port, "PATCH", "/v1/cases/DEV-2026-0009", "manager-token-9c2e",
+				"{\"discount_pct\": 15}", &r), 200, "%s", r.body);
+	c = ts_json(&r);
+	cr_assert_str_eq(th_str(c, "state"), "validated");
+	cr_assert_eq(num(c, "documents"), 1);
+	cJSON_Delete(c);
+	ts_resp_free(&r);
 
 	/* Documents as PDF. */
 	cr_assert_eq(get(s.port, "/v1/cases/DEV-2026-0003/documents", "sales-token-4a1f", &r), 200);
@@ -367,7 +382,7 @@ Test(serve, case_routes_follow_the_engine_rights)
 	cr_assert_eq(get(s.port, "/metrics", NULL, &r), 200);
 	cr_assert(strstr(r.body, "dossier_http_requests_total{route=\"POST /v1/cases/{id}/events/"
 			 "{event}\",status=\"403\"} 1"), "%s", r.body);
-	cr_assert(strstr(r.body, "dossier_inputs_total{source=\"api-offers\",outcome=\"accepted\"} 2"));
+	cr_assert(strstr(r.body, "dossier_inputs_total{source=\"api-offers\",outcome=\"accepted\"} 3"));
 	cr_assert(strstr(r.body, "dossier_commit_batch_size_count "));
 	cr_assert(strstr(r.body, "dossier_timers_pending "));
 	cr_assert(strstr(r.body, "dossier_http_request_duration_seconds_bucket"));
