@@ -5,14 +5,15 @@
  * early what can be refused from its headers (unknown source, type, size,
  * rate, a stopping server); the body is read into a buffer bounded by
  * max_body_bytes; the last call checks the signature or the token and
- * either answers at once (reads) or suspends the connection and queues a
- * job for the committer, which resumes it once the job's transaction is
- * committed. on_completed() logs the request and counts it.
+ * either answers at once (reads) or suspends the connection and hands a
+ * job to the committer (committer.h), whose done callback resumes it once
+ * the job's transaction is committed. on_completed() logs the request and
+ * counts it.
  *
  * Ownership: a request (struct req) belongs to its connection and is freed
  * by on_completed(); the job inside it belongs to the committer from the
- * moment it is queued until the committer resumes the connection, after
- * which the committer never touches it again.
+ * moment it is pushed until job_done() resumes the connection, after which
+ * the committer never touches it again.
  */
 #include "server.h"
 
@@ -35,8 +36,8 @@
 #include <openssl/evp.h>
 
 #include "chain.h"
+#include "committer.h"
 #include "engine.h"
-#include "hash.h"
 #include "input.h"
 #include "json.h"
 #include "metrics.h"
@@ -76,38 +77,6 @@ typedef struct src {
 
 /* ---- requests and jobs ---- */
 
-enum job_kind { JOB_INGEST, JOB_EVENT, JOB_EDIT };
-
-typedef struct job {
-	struct job *next;
-	enum job_kind kind;
-	struct MHD_Connection *conn;
-	size_t src;
-	const char *channel;
-	const char *bytes;
-	size_t len;
-	const char *identity;    /* or NULL */
-	/* read ahead by the request thread (see read_ahead) */
-	ds_arena *arena;         /* the input's; emptied by the committer */
-	char sha256[65];
-	cJSON *doc;
-	bool premapped;
-	ds_premap premap;
-	const char *ref;         /* case */
-	const char *event;
-	const token *who;
-	cJSON *fields;           /* edit: owned by the request */
-	/* the answer, set by the committer */
-	int status;
-	char *answer;            /* malloc'd */
-	size_t answer_len;
-	const char *retry_after;
-	int outcome;             /* DS_OUTCOME_*, ingest */
-	int64_t interaction;
-	bool final;              /* answered even if the batch is undone */
-	bool done;
-} job;
-
 typedef struct req {
 	struct ds_server *srv;
 	int route;
@@ -124,7 +93,9 @@ typedef struct req {
 	int status;
 	char identity[IDENTITY_MAX + 16];
 	char *wrapped;           /* a multipart body with its Content-Type line */
-	job job;
+	struct MHD_Connection *conn;   /* while its job is the committer's */
+	ds_job job;
+	bool done;               /* the committer answered the job */
 } req;
 
 typedef struct ds_server {
@@ -137,25 +108,11 @@ typedef struct ds_server {
 	src *srcs;
 	ds_metrics *metrics;
 	size_t max_body;
-	/* the committer */
-	pthread_t committer;
-	bool committer_started;
+	ds_committer *cm;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;           /* the committer waits for work */
 	pthread_cond_t idle;         /* the main thread waits for requests to end */
-	job *head, *tail;
-	size_t queued;               /* queued or reserved, not yet answered */
-	size_t reserved;             /* slots taken, job not queued yet */
 	size_t active;               /* requests between first call and completion */
-	bool waiting;                /* the committer sleeps on cv */
-	bool stop;                   /* the committer stops once the queue is empty */
 	atomic_bool stopping;        /* SIGTERM received: no new work */
-	ds_store *store;             /* the committer's */
-	ds_runtime rt;
-	bool rt_ready;
-	ds_chain *chain;
-	ds_arena *arena;
-	ds_env *env;
 	/* request threads' read connections */
 	pthread_key_t reader_key;
 	ds_store *readers[READERS_MAX];
@@ -170,38 +127,6 @@ static double since(const struct timespec *t0)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static char *dup_text(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
-static char *print_json(cJSON *doc, size_t *len)
-{
-	char *s = doc ? cJSON_PrintUnformatted(doc) : NULL;
-	cJSON_Delete(doc);
-	char *out = s ? dup_text(s, strlen(s)) : NULL;
-	cJSON_free(s);
-	*len = out ? strlen(out) : 0;
-	return out;
-}
-
-/* {"error": {"code", "message", "field"}} as malloc'd text. */
-static char *error_json(const char *code, const char *message, const char *field, size_t *len)
-{
-	cJSON *doc = cJSON_CreateObject();
-	cJSON *e = cJSON_AddObjectToObject(doc, "error");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", message);
-	if (field)
-		cJSON_AddStringToObject(e, "field", field);
-	return print_json(doc, len);
 }
 
 static enum MHD_Result send_answer(req *r, struct MHD_Connection *c, int status,
@@ -227,7 +152,7 @@ static enum MHD_Result send_answer(req *r, struct MHD_Connection *c, int status,
 static enum MHD_Result send_json(req *r, struct MHD_Connection *c, int status, cJSON *doc)
 {
 	size_t len;
-	char *text = print_json(doc, &len);
+	char *text = ds_view_text(doc, &len);
 	if (!text)
 		return MHD_NO;
 	enum MHD_Result ok = send_answer(r, c, status, "application/json", text, len, NULL);
@@ -239,7 +164,7 @@ static enum MHD_Result send_error(req *r, struct MHD_Connection *c, int status, 
 				  const char *message, const char *retry_after)
 {
 	size_t len;
-	char *text = error_json(code, message, NULL, &len);
+	char *text = ds_view_error(code, message, NULL, &len);
 	if (!text)
 		return MHD_NO;
 	enum MHD_Result ok = send_answer(r, c, status, "application/json", text, len, retry_after);
@@ -395,435 +320,32 @@ static ds_store *reader(ds_server *srv, ds_err *err)
 
 /* ---- the committer ---- */
 
-/* Sets a job's answer (malloc'd text taken over). */
-static void job_answer(job *j, int status, char *text, size_t len)
+/* Called by the committer once r's job is answered: the request thread
+ * takes it from here. */
+static void job_done(void *ud, ds_job *j)
 {
-	free(j->answer);
-	j->status = status;
-	j->answer = text;
-	j->answer_len = len;
-}
-
-static void job_error(job *j, int status, const char *code, const char *message,
-		      const char *field)
-{
-	size_t len;
-	char *text = error_json(code, message, field, &len);
-	job_answer(j, status, text, len);
-}
-
-/* The ids an input gave, at most DS_ENV_MAX_RECORDS of each. */
-struct ids {
-	int64_t records[DS_ENV_MAX_RECORDS], cases[DS_ENV_MAX_RECORDS];
-	size_t nrecords, ncases;
-};
-
-static void add_id(struct ids *x, int64_t record, int64_t case_id)
-{
-	if (x->nrecords < DS_ENV_MAX_RECORDS)
-		x->records[x->nrecords++] = record;
-	if (!case_id)
-		return;
-	for (size_t i = 0; i < x->ncases; i++)
-		if (x->cases[i] == case_id)
-			return;
-	if (x->ncases < DS_ENV_MAX_RECORDS)
-		x->cases[x->ncases++] = case_id;
-}
-
-static int add_ref(void *ud, const ds_record_ref *r)
-{
-	add_id(ud, r->id, r->case_id);
-	return 0;
-}
-
-/* The ids of what env's input gave: from the chain when every record went
- * to a case (it knows their ids), else from the store. */
-static void input_ids(ds_server *srv, const ds_env *env, struct ids *x)
-{
-	bool known = env->nrecords > 0 && !env->duplicate;
-	for (size_t i = 0; i < env->nrecords && known; i++)
-		known = env->records[i].has_work && env->records[i].work.record_id;
-	if (known) {
-		for (size_t i = 0; i < env->nrecords; i++)
-			add_id(x, env->records[i].work.record_id, env->records[i].work.row.id);
-		return;
-	}
-	ds_err err = {0};
-	ds_store_interaction_records(srv->store, env->interaction_id, add_ref, x, &err);
-}
-
-/* {"interaction": N, "records": [...], "cases": [...], "duplicate": B} */
-static char *ids_json(int64_t interaction, const struct ids *x, bool duplicate, size_t *len)
-{
-	char buf[64 + 2 * DS_ENV_MAX_RECORDS * 24];
-	size_t n = (size_t)snprintf(buf, sizeof buf, "{\"interaction\":%" PRId64 ",\"records\":[",
-				    interaction);
-	for (size_t i = 0; i < x->nrecords; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
-				      x->records[i]);
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"cases\":[");
-	for (size_t i = 0; i < x->ncases; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
-				      x->cases[i]);
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"duplicate\":%s}",
-			      duplicate ? "true" : "false");
-	*len = n;
-	return dup_text(buf, n);
-}
-
-/* The first JSON Pointer of a validation reason ("offer record: 1 error:
- * /lines/0/quantity: must be..."), or NULL. */
-static const char *reason_field(const char *reason, char *buf, size_t cap)
-{
-	const char *p = strstr(reason, " error: ");
-	if (!p)
-		p = strstr(reason, " errors: ");
-	if (!p)
-		return NULL;
-	p = strchr(p, ':') + 2;
-	if (*p != '/')
-		return NULL;
-	size_t n = strcspn(p, ":");
-	if (n >= cap)
-		return NULL;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return buf;
-}
-
-/* Runs one posted input through the chain. Returns 0, or -1 when the batch
- * must be undone (the job is then answered on its own). */
-static int run_ingest(ds_server *srv, job *j)
-{
-	ds_env *env = srv->env;
-	ds_err err = {0};
-	ds_env_init(env);
-	env->arena = j->arena;
-	memcpy(env->sha256, j->sha256, sizeof env->sha256);
-	env->doc = j->doc;
-	env->premap = j->premapped ? &j->premap : NULL;
-	/* The chain's from here on, and gone with the arena's reset below: a
-	 * batch run again parses the input again. */
-	j->doc = NULL;
-	j->premapped = false;
-	env->origin = "http";
-	env->source = srv->srcs[j->src].s;
-	env->channel = j->channel;
-	env->bytes = (const unsigned char *)j->bytes;
-	env->len = j->len;
-	env->identity = j->identity;
-	ds_outcome o = ds_chain_run(srv->chain, env, &err);
-	j->interaction = env->interaction_id;
-	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
-		job_error(j, o == DS_STAGE_RETRY ? 503 : 500,
-			  o == DS_STAGE_RETRY ? "busy" : "internal", err.msg, NULL);
-		j->retry_after = o == DS_STAGE_RETRY ? "1" : NULL;
-		j->final = true;
-		ds_arena_reset(j->arena);
-		return -1;
-	}
-	ds_quarantine_row q = {0};
-	const char *stage = env->stage;
-	const char *reason = err.msg;
-	int64_t qid = env->quarantine_id;
-	bool rejected = o == DS_STAGE_REJECT;
-	if (!rejected) {
-		struct ids x = { .nrecords = 0 };
-		ds_err e2 = {0};
-		input_ids(srv, env, &x);
-		/* A repeat of an input that went to quarantine answers as it did. */
-		if (env->duplicate && !x.nrecords &&
-		    !ds_store_quarantine_of(srv->store, env->interaction_id, j->arena, &q, &e2)) {
-			rejected = true;
-			stage = q.stage;
-			reason = q.reason;
-			qid = q.id;
-		} else {
-			size_t len;
-			char *text = ids_json(env->interaction_id, &x, env->duplicate, &len);
-			job_answer(j, env->duplicate ? 200 : 202, text, len);
-			j->outcome = env->duplicate ? DS_OUTCOME_DUPLICATE : DS_OUTCOME_ACCEPTED;
-			ds_arena_reset(j->arena);
-			return 0;
-		}
-	}
-	cJSON *doc = cJSON_CreateObject();
-	char field[256];
-	const char *f = reason_field(reason, field, sizeof field);
-	cJSON *e = cJSON_AddObjectToObject(doc, "error");
-	cJSON_AddStringToObject(e, "code", "invalid");
-	cJSON_AddStringToObject(e, "message", reason);
-	if (f)
-		cJSON_AddStringToObject(e, "field", f);
-	cJSON_AddStringToObject(doc, "stage", stage ? stage : "");
-	cJSON_AddNumberToObject(doc, "quarantine", (double)qid);
-	if (env->interaction_id)
-		cJSON_AddNumberToObject(doc, "interaction", (double)env->interaction_id);
-	else
-		cJSON_AddNullToObject(doc, "interaction");
-	cJSON_AddBoolToObject(doc, "duplicate", env->duplicate || env->quarantine_dup);
-	size_t len;
-	char *text = print_json(doc, &len);
-	job_answer(j, 400, text, len);
-	j->outcome = DS_OUTCOME_QUARANTINED;
-	ds_arena_reset(j->arena);
-	return 0;
-}
-
-/* Whether the engine's refusal is the role's (403: no state of the process
- * lets it do this) rather than the state's (409). */
-static bool refused_for_role(const ds_process *p, const job *j)
-{
-	const char *role = j->who->role;
-	if (!ds_process_knows_role(p, role))
-		return true;
-	if (j->kind == JOB_EVENT) {
-		for (size_t s = 0; s < p->nstates; s++)
-			for (size_t t = 0; t < p->states[s].non; t++) {
-				const ds_transition_def *d = &p->states[s].on[t];
-				if (d->kind != DS_ON_EVENT || strcmp(d->event, j->event))
-					continue;
-				for (size_t k = 0; k < d->nroles; k++)
-					if (!strcmp(d->roles[k], role))
-						return false;
-			}
-		return true;
-	}
-	const cJSON *f;
-	cJSON_ArrayForEach(f, j->fields) {
-		bool somewhere = false;
-		for (size_t s = 0; s < p->nstates && !somewhere; s++)
-			somewhere = ds_process_may_edit(p, (int)s, role, f->string);
-		if (!somewhere)
-			return true;
-	}
-	return false;
-}
-
-/* A user action on a case (an event, an edit) inside the batch, undone
- * alone when refused. */
-static int run_case_action(ds_server *srv, job *j)
-{
-	ds_runtime *rt = &srv->rt;
-	ds_err err = {0};
-	ds_case_work w;
-	size_t mark = ds_runtime_mark(rt);
-	ds_stats before = rt->stats;
-	int status = 0;
-	const char *code = NULL;
-	if (ds_store_savepoint(srv->store, &err)) {
-		job_error(j, 503, "busy", err.msg, NULL);
-		j->retry_after = "1";
-		j->final = true;
-		return -1;
-	}
-	int rc = ds_engine_find(&w, srv->arena, srv->cfg, srv->store, j->ref, &err);
-	if (rc) {
-		status = rc == DS_ENOTFOUND ? 404 : rc == DS_ECONFIG ? 409 : 500;
-		code = rc == DS_ENOTFOUND ? "not_found" : "error";
-		goto done;
-	}
-	if (j->kind == JOB_EVENT) {
-		rc = ds_engine_event(&w, j->event, j->who->role, j->who->name, rt->now, &err);
-	} else {
-		ds_cause cause = { .kind = DS_CAUSE_EDIT, .role = j->who->role,
-				   .actor = j->who->name };
-		rc = ds_engine_edit(&w, j->fields, j->who->role, &cause, rt->now, &err);
-		if (!rc && (rc = ds_engine_validate(&w, srv->cfg, &err)) == DS_EREFUSED) {
-			status = 400;
-			code = "invalid";
-			goto done;
-		}
-	}
-	if (rc == DS_EREFUSED) {
-		bool role = refused_for_role(w.p, j);
-		status = role ? 403 : 409;
-		code = role ? "forbidden" : "not_allowed";
-		goto done;
-	}
-	if (!rc && !(rc = ds_engine_settle(&w, rt->now, &err)) &&
-	    !(rc = ds_engine_commit(rt, &w, &err)))
-		rc = ds_engine_produce(rt, &w, &err);
-	if (rc) {
-		/* A conflict with another change, or a document that fails on the
-		 * data: the case cannot take this change now. */
-		bool conflict = rc == DS_EBUSY || rc == DS_EINVAL || rc == DS_EREFUSED;
-		status = conflict ? 409 : 500;
-		code = conflict ? "conflict" : "internal";
-	}
-done:
-	if (status) {
-		ds_store_rollback_to(srv->store);
-		ds_store_release(srv->store, NULL);
-		ds_runtime_discard(rt, mark);
-		rt->stats = before;
-		job_error(j, status, code, err.msg, NULL);
-		ds_arena_reset(srv->arena);
-		return 0;
-	}
-	if (ds_store_release(srv->store, &err)) {
-		job_error(j, 500, "internal", err.msg, NULL);
-		j->final = true;
-		ds_arena_reset(srv->arena);
-		return -1;
-	}
-	cJSON *doc = ds_view_case(&w.row, false);
-	cJSON_AddNumberToObject(doc, "transitions", (double)(rt->stats.transitions - before.transitions));
-	cJSON_AddNumberToObject(doc, "documents", (double)(rt->stats.documents - before.documents));
-	size_t len;
-	char *text = print_json(doc, &len);
-	job_answer(j, 200, text, len);
-	ds_arena_reset(srv->arena);
-	return 0;
-}
-
-/* Answers every job of the list that has not been answered with status. */
-static void answer_all(job *list, int status, const char *code, const char *message)
-{
-	for (job *j = list; j; j = j->next)
-		if (!j->final) {
-			job_error(j, status, code, message, NULL);
-			j->retry_after = status == 503 ? "1" : NULL;
-		}
-}
-
-/* Runs a group of jobs in one transaction, then answers them all. */
-static void run_batch(ds_server *srv, job *list)
-{
-	size_t n = 0;
-	for (job *j = list; j; j = j->next)
-		n++;
-	ds_metrics_batch(srv->metrics, n);
-	ds_err err = {0};
-	srv->rt.now = ds_time_now();
-	bool again = true;
-	/* Each pass either commits, or answers one more job on its own: at
-	 * most n + 1 passes. */
-	while (again) {
-		again = false;
-		if (ds_chain_batch_begin(srv->chain, &err)) {
-			answer_all(list, 503, "busy", err.msg);
-			break;
-		}
-		bool undone = false;
-		for (job *j = list; j && !undone; j = j->next) {
-			if (j->final)
-				continue;
-			int rc = j->kind == JOB_INGEST ? run_ingest(srv, j) : run_case_action(srv, j);
-			undone = rc != 0;
-		}
-		if (undone) {
-			ds_chain_batch_abort(srv->chain);
-			again = true;
-			continue;
-		}
-		if (ds_chain_batch_end(srv->chain, &err))
-			answer_all(list, 503, "busy", err.msg);
-	}
-	pthread_mutex_lock(&srv->mu);
-	srv->queued -= n;
-	pthread_mutex_unlock(&srv->mu);
-	for (job *j = list, *next; j; j = next) {
-		next = j->next;
-		j->done = true;
-		/* From here on the job is the request thread's. */
-		MHD_resume_connection(j->conn);
-	}
-}
-
-static void timer_failed(void *ud, const ds_timer_row *t, const ds_err *e)
-{
-	ds_server *srv = ud;
-	if (srv->o.quiet)
-		return;
-	/* The reason may quote case data: `dossier tick` shows it; the log
-	 * names the timer and the kind of failure only. */
-	fprintf(stderr, "{\"event\":\"timer_failed\",\"timer\":%" PRId64 ",\"case\":%" PRId64
-		",\"state\":\"%s\",\"error\":\"%s\"}\n", t->id, t->case_id, t->state,
-		ds_err_name(e->code));
-}
-
-static void fire_timers(ds_server *srv)
-{
-	ds_err err = {0};
-	srv->rt.now = ds_time_now();
-	int64_t before = srv->rt.stats.fired;
-	if (ds_engine_tick(&srv->rt, NULL, timer_failed, srv, &err) && !srv->o.quiet)
-		fprintf(stderr, "{\"event\":\"tick_failed\",\"code\":\"%s\"}\n",
-			ds_err_name(err.code));
-	ds_metrics_timers_fired(srv->metrics, srv->rt.stats.fired - before);
-}
-
-static void *committer_main(void *p)
-{
-	ds_server *srv = p;
-	struct timespec next;
-	clock_gettime(CLOCK_MONOTONIC, &next);   /* the start fired the due ones */
-	next.tv_sec += (time_t)srv->cfg->serve.tick_seconds;
-	pthread_mutex_lock(&srv->mu);
-	for (;;) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		bool tick_due = now.tv_sec > next.tv_sec ||
-				(now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec);
-		if (srv->head) {
-			job *list = srv->head;
-			srv->head = srv->tail = NULL;
-			pthread_mutex_unlock(&srv->mu);
-			run_batch(srv, list);
-			pthread_mutex_lock(&srv->mu);
-			continue;
-		}
-		if (srv->stop && !srv->reserved)
-			break;
-		if (tick_due && !srv->stop) {
-			pthread_mutex_unlock(&srv->mu);
-			fire_timers(srv);
-			clock_gettime(CLOCK_MONOTONIC, &next);
-			next.tv_sec += (time_t)srv->cfg->serve.tick_seconds;
-			pthread_mutex_lock(&srv->mu);
-			continue;
-		}
-		srv->waiting = true;
-		pthread_cond_timedwait(&srv->cv, &srv->mu, &next);
-		srv->waiting = false;
-	}
-	pthread_mutex_unlock(&srv->mu);
-	return NULL;
+	(void)ud;
+	req *r = j->ud;
+	r->done = true;
+	MHD_resume_connection(r->conn);
 }
 
 /* Hands r's job to the committer and suspends the connection; answers 503
  * at once when the queue is full or the server is stopping. */
 static enum MHD_Result enqueue(ds_server *srv, req *r, struct MHD_Connection *c)
 {
-	pthread_mutex_lock(&srv->mu);
-	bool full = srv->queued >= srv->cfg->serve.queue_max;
-	bool stopping = srv->stop || atomic_load(&srv->stopping);
-	if (!full && !stopping) {
-		srv->queued++;
-		srv->reserved++;
-	}
-	pthread_mutex_unlock(&srv->mu);
-	if (stopping)
+	int rc = atomic_load(&srv->stopping) ? DS_EREFUSED : ds_committer_reserve(srv->cm);
+	if (rc == DS_EREFUSED)
 		return send_error(r, c, 503, "stopping", "the server is stopping", "5");
-	if (full)
+	if (rc)
 		return send_error(r, c, 503, "busy",
 				  "the store cannot keep up: too many requests waiting for their commit",
 				  "1");
-	r->job.conn = c;
+	r->conn = c;
+	r->job.ud = r;
 	r->queued = true;
 	MHD_suspend_connection(c);
-	pthread_mutex_lock(&srv->mu);
-	srv->reserved--;
-	if (srv->tail)
-		srv->tail->next = &r->job;
-	else
-		srv->head = &r->job;
-	srv->tail = &r->job;
-	if (srv->waiting)
-		pthread_cond_signal(&srv->cv);
-	pthread_mutex_unlock(&srv->mu);
+	ds_committer_push(srv->cm, &r->job);
 	return MHD_YES;
 }
 
@@ -883,52 +405,6 @@ static enum MHD_Result ingest_begin(ds_server *srv, req *r, struct MHD_Connectio
 	return MHD_YES;
 }
 
-static void free_json(void *p) { cJSON_Delete(p); }
-
-/* What the committer would do first and needs no store, done by the
- * request thread so that the committer's thread only writes: the SHA-256,
- * the parse, the mapping and the validation (as `ingest`'s readers do).
- * An input that cannot be parsed here is parsed again by the read stage,
- * so its rejection reads the same. XML is left to the committer (its
- * parser is one per thread). */
-static void read_ahead(ds_server *srv, job *j)
-{
-	const ds_config *cfg = srv->cfg;
-	ds_sha256_hex(j->bytes, j->len, j->sha256);
-	if (!strcmp(j->channel, "xml") || j->len > cfg->limits.max_input_bytes)
-		return;
-	cJSON *doc = NULL;
-	ds_xml_doc *none = NULL;
-	ds_err err = {0};
-	if (ds_input_parse(j->channel, j->bytes, j->len, &cfg->limits, NULL, j->arena, &doc, &none,
-			   &err) || !doc) {
-		cJSON_Delete(doc);
-		return;
-	}
-	ds_premap *p = &j->premap;
-	const ds_source *source = srv->srcs[j->src].s;
-	p->source = source;
-	p->map_err = (ds_err){0};
-	p->valid_err = (ds_err){0};
-	/* A rule that copies the whole input may take the tree itself: then
-	 * doc is NULL and the record owns it. */
-	p->map = ds_map_input(source, &doc, NULL, j->sha256, ds_time_now(), j->arena, p->records,
-			      &p->nrecords, &p->map_err);
-	if (doc && ds_arena_defer(j->arena, free_json, doc))
-		return;  /* doc is freed; the read stage parses again */
-	p->valid = p->map == DS_STAGE_CONTINUE
-			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
-			   : p->map;
-	/* With a premap the document is only read (an email's Message-ID and
-	 * thread, a form's files); it is never freed by the chain. A JSON
-	 * input taken over by its record is not read again: the record stands
-	 * for it. Another channel's is parsed again by the read stage. */
-	if (!doc && strcmp(j->channel, "json"))
-		return;
-	j->doc = doc ? doc : p->nrecords ? p->records[0].data : NULL;
-	j->premapped = j->doc != NULL;
-}
-
 /* The last call of an ingest: signature, identity, then the committer. */
 static enum MHD_Result ingest_end(ds_server *srv, req *r, struct MHD_Connection *c)
 {
@@ -955,8 +431,9 @@ static enum MHD_Result ingest_end(ds_server *srv, req *r, struct MHD_Connection 
 				  : "idempotency-key", ident);
 		r->job.identity = r->identity;
 	}
-	r->job.kind = JOB_INGEST;
-	r->job.src = r->src;
+	r->job.kind = DS_JOB_INGEST;
+	r->job.source = s->s;
+	r->job.source_index = r->src;
 	r->job.bytes = r->body ? r->body : "";
 	r->job.len = r->len;
 	const char *type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -972,7 +449,7 @@ static enum MHD_Result ingest_end(ds_server *srv, req *r, struct MHD_Connection 
 	}
 	if (!(r->job.arena = ds_arena_new(16384)))
 		return send_error(r, c, 503, "busy", "out of memory", "1");
-	read_ahead(srv, &r->job);
+	ds_job_read_ahead(srv->cfg, &r->job);
 	return enqueue(srv, r, c);
 }
 
@@ -980,11 +457,12 @@ static enum MHD_Result ingest_end(ds_server *srv, req *r, struct MHD_Connection 
 static enum MHD_Result case_action(ds_server *srv, req *r, struct MHD_Connection *c,
 				   const token *who)
 {
-	r->job.kind = r->route == DS_ROUTE_CASE_EVENT ? JOB_EVENT : JOB_EDIT;
+	r->job.kind = r->route == DS_ROUTE_CASE_EVENT ? DS_JOB_EVENT : DS_JOB_EDIT;
 	r->job.ref = r->ref;
 	r->job.event = r->event;
-	r->job.who = who;
-	if (r->job.kind == JOB_EDIT) {
+	r->job.role = who->role;
+	r->job.actor = who->name;
+	if (r->job.kind == DS_JOB_EDIT) {
 		ds_err err = {0};
 		cJSON *f = NULL;
 		if (!r->len || ds_json_parse(r->body, r->len, srv->cfg->limits.max_depth, &f, &err) ||
@@ -1216,9 +694,7 @@ static enum MHD_Result metrics_route(ds_server *srv, req *r, struct MHD_Connecti
 		g.timers_overdue =
 			ds_store_timer_due_count(st, now - (ds_time)srv->cfg->serve.tick_seconds);
 	}
-	pthread_mutex_lock(&srv->mu);
-	g.queue = (int64_t)srv->queued;
-	pthread_mutex_unlock(&srv->mu);
+	g.queue = (int64_t)ds_committer_queued(srv->cm);
 	ds_buf b;
 	ds_buf_init(&b, 4u << 20);
 	enum MHD_Result ok;
@@ -1342,7 +818,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (r->queued) {
-		if (!r->job.done)
+		if (!r->done)
 			return MHD_YES;
 		return send_answer(r, c, r->job.status, "application/json",
 				   r->job.answer ? r->job.answer : "", r->job.answer_len,
@@ -1366,9 +842,9 @@ static void log_request(ds_server *srv, const req *r, double seconds)
 	if (r->job.interaction)
 		n += snprintf(line + n, sizeof line - (size_t)n, ",\"interaction\":%" PRId64,
 			      r->job.interaction);
-	if (r->job.who)
+	if (r->job.role)
 		n += snprintf(line + n, sizeof line - (size_t)n, ",\"role\":\"%s\"",
-			      r->job.who->role);
+			      r->job.role);
 	snprintf(line + n, sizeof line - (size_t)n, "}\n");
 	fputs(line, stderr);
 }
@@ -1390,7 +866,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	 * counted as committed. */
 	if (r->route == DS_ROUTE_INGEST && r->src != SIZE_MAX)
 		ds_metrics_input(srv->metrics, r->src,
-				 r->queued && r->job.done && r->status < 500 ? r->job.outcome
+				 r->queued && r->done && r->status < 500 ? r->job.outcome
 									       : DS_OUTCOME_REFUSED);
 	if (!srv->o.quiet)
 		log_request(srv, r, s);
@@ -1540,12 +1016,7 @@ static void server_free(ds_server *srv)
 {
 	for (size_t i = 0; i < srv->nreaders; i++)
 		ds_store_close(srv->readers[i]);
-	ds_chain_free(srv->chain);
-	if (srv->rt_ready)
-		ds_runtime_fini(&srv->rt);
-	ds_store_close(srv->store);
-	ds_arena_free(srv->arena);
-	ds_free(srv->env);
+	ds_committer_free(srv->cm);
 	if (srv->srcs)
 		for (size_t i = 0; i < srv->cfg->nsources; i++)
 			pthread_mutex_destroy(&srv->srcs[i].rate.mu);
@@ -1570,17 +1041,11 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	size_t kl, cl;
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.readers_mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&srv.cv, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&srv.idle, NULL);
 	/* The read connections are closed by the server once its threads are
 	 * gone, not by the threads. */
 	pthread_key_create(&srv.reader_key, NULL);
-	if (!(srv.metrics = ds_metrics_new(cfg)) || !(srv.arena = ds_arena_new(64 * 1024)) ||
-	    !(srv.env = ds_malloc(sizeof *srv.env))) {
+	if (!(srv.metrics = ds_metrics_new(cfg))) {
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -1593,11 +1058,9 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 		err->code = rc = DS_ECONFIG;
 		goto done;
 	}
-	if ((rc = ds_store_open(srv.store_url, cfg->home, &srv.store, err)) ||
-	    (rc = ds_runtime_init(&srv.rt, cfg, srv.store, ds_time_now(), err)))
-		goto done;
-	srv.rt_ready = true;
-	if ((rc = ds_chain_new(&srv.rt, &srv.chain, err)) ||
+	/* The committer fires the timers due now before the first request. */
+	if ((rc = ds_committer_new(cfg, srv.store_url, srv.metrics, o->quiet, job_done, &srv,
+				   &srv.cm, err)) ||
 	    (rc = bind_listen(listen_on, &fd, &port, err)))
 		goto done;
 	/* The signals that stop the server are taken by this thread alone:
@@ -1608,14 +1071,8 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
 	signal(SIGPIPE, SIG_IGN);
-	/* Timers that fell due while no server ran fire before the first
-	 * request is read. */
-	fire_timers(&srv);
-	if (pthread_create(&srv.committer, NULL, committer_main, &srv)) {
-		rc = ds_err_set(err, DS_EINTERNAL, "cannot start the committer thread");
+	if ((rc = ds_committer_start(srv.cm, err)))
 		goto unmask;
-	}
-	srv.committer_started = true;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (tls_cert)
@@ -1655,12 +1112,7 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	/* Stop accepting; what is in flight is answered and committed. */
 	atomic_store(&srv.stopping, true);
 	MHD_socket lfd = MHD_quiesce_daemon(srv.d);
-	pthread_mutex_lock(&srv.mu);
-	srv.stop = true;
-	pthread_cond_signal(&srv.cv);
-	pthread_mutex_unlock(&srv.mu);
-	pthread_join(srv.committer, NULL);
-	srv.committer_started = false;
+	ds_committer_stop(srv.cm);
 	/* Requests still being read are answered (503) as they complete; give
 	 * them the connection timeout at most. */
 	struct timespec until;
@@ -1680,13 +1132,7 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 			sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rc = DS_OK;
 unmask:
-	if (srv.committer_started) {
-		pthread_mutex_lock(&srv.mu);
-		srv.stop = true;
-		pthread_cond_signal(&srv.cv);
-		pthread_mutex_unlock(&srv.mu);
-		pthread_join(srv.committer, NULL);
-	}
+	ds_committer_stop(srv.cm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 done:
 	if (fd >= 0)
@@ -1695,7 +1141,6 @@ done:
 	ds_free(tls_key);
 	ds_free(tls_cert);
 	pthread_key_delete(srv.reader_key);
-	pthread_cond_destroy(&srv.cv);
 	pthread_cond_destroy(&srv.idle);
 	pthread_mutex_destroy(&srv.mu);
 	pthread_mutex_destroy(&srv.readers_mu);

@@ -3,6 +3,9 @@
  */
 #include "view.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "caltime.h"
 
 static void add_time(cJSON *o, const char *name, ds_time t)
@@ -85,4 +88,29 @@ cJSON *ds_view_attachment(const ds_attachment_row *r)
 	cJSON_AddNumberToObject(o, "size", (double)r->size);
 	cJSON_AddStringToObject(o, "sha256", r->sha256);
 	return o;
+}
+
+char *ds_view_text(cJSON *doc, size_t *len)
+{
+	char *s = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	cJSON_Delete(doc);
+	size_t n = s ? strlen(s) : 0;
+	/* cJSON's allocator is dossier's; the text is handed out as malloc'd. */
+	char *out = s ? malloc(n + 1) : NULL;
+	if (out)
+		memcpy(out, s, n + 1);
+	cJSON_free(s);
+	*len = out ? n : 0;
+	return out;
+}
+
+char *ds_view_error(const char *code, const char *message, const char *field, size_t *len)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(doc, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", message);
+	if (field)
+		cJSON_AddStringToObject(e, "field", field);
+	return ds_view_text(doc, len);
 }

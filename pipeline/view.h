@@ -2,7 +2,7 @@
  * view.h - the JSON views of what the store holds, one shape for the
  * command line (--json) and the HTTP API: a case, an audit entry, a
  * document, an attachment. Each returns a new cJSON tree the caller owns,
- * or NULL when out of memory.
+ * or NULL when out of memory; ds_view_text and ds_view_error give text.
  */
 #ifndef DS_VIEW_H
 #define DS_VIEW_H
@@ -22,5 +22,12 @@ cJSON *ds_view_audit(const ds_audit_row *r);
 cJSON *ds_view_document(const ds_document_row *d);
 /* {id, interaction, part, filename, content_type, size, sha256}. */
 cJSON *ds_view_attachment(const ds_attachment_row *r);
+
+/* doc as compact JSON text (malloc'd: free() it), its length in *len;
+ * doc is deleted. NULL when out of memory. */
+char *ds_view_text(cJSON *doc, size_t *len);
+/* The HTTP API's error body, {"error": {"code", "message", "field"}}
+ * (field left out when NULL), as ds_view_text gives it. */
+char *ds_view_error(const char *code, const char *message, const char *field, size_t *len);
 
 #endif
