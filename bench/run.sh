@@ -102,6 +102,12 @@ want() {
 	case " $PARTS " in *" $1 "*) return 0 ;; esac
 	return 1
 }
+for p in $PARTS; do
+	case $p in
+	validate | engine | channels | serve) ;;
+	*) echo "bench: unknown part in PARTS: $p (validate, engine, channels, serve)" >&2; exit 2 ;;
+	esac
+done
 
 root=$(pwd)
 dossier=$root/dossier
