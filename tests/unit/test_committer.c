@@ -80,16 +80,42 @@ static double num(const char *json, const char *key)
 	return x;
 }
 
+/* A committer over a fresh home, with queue_max jobs at most, its
+ * answers counted in a. */
+struct fixture {
+	th_engine e;
+	ds_metrics *m;
+	struct answers a;
+	ds_committer *c;
+};
+
+static void fixture_open(struct fixture *f, size_t queue_max)
+{
+	ds_err err = {0};
+	th_engine_open(&f->e, 1795510800);
+	f->e.cfg->serve.queue_max = queue_max;
+	cr_assert(f->m = ds_metrics_new(f->e.cfg));
+	pthread_mutex_init(&f->a.mu, NULL);
+	pthread_cond_init(&f->a.cv, NULL);
+	f->a.n = 0;
+	cr_assert_eq(ds_committer_new(f->e.cfg, "sqlite:var/test.db", f->m, true, done, &f->a,
+				      &f->c, &err), 0, "%s", err.msg);
+}
+
+static void fixture_close(struct fixture *f)
+{
+	ds_committer_free(f->c);
+	ds_metrics_free(f->m);
+	th_engine_close(&f->e);
+}
+
 Test(committer, jobs_waiting_form_one_group_answered_once_committed)
 {
-	th_engine e;
-	th_engine_open(&e, 1795510800);
-	ds_metrics *m = ds_metrics_new(e.cfg);
-	struct answers a = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
-	ds_committer *c = NULL;
+	struct fixture f;
+	fixture_open(&f, 100);
+	th_engine e = f.e;
+	ds_committer *c = f.c;
 	ds_err err = {0};
-	cr_assert_eq(ds_committer_new(e.cfg, "sqlite:var/test.db", m, true, done, &a, &c, &err), 0,
-		     "%s", err.msg);
 	ds_job j[4];
 	input_job(&j[0], e.cfg, "fixtures/offers/DEV-2026-0001.json");
 	input_job(&j[1], e.cfg, "fixtures/offers/DEV-2026-0003.json");
@@ -107,9 +133,9 @@ Test(committer, jobs_waiting_form_one_group_answered_once_committed)
 		ds_committer_push(c, &j[i]);
 	}
 	cr_assert_eq(ds_committer_queued(c), 4);
-	cr_assert_eq(a.n, 0, "nothing is answered before the commit");
+	cr_assert_eq(f.a.n, 0, "nothing is answered before the commit");
 	cr_assert_eq(ds_committer_start(c, &err), 0);
-	wait_for(&a, 4);
+	wait_for(&f.a, 4);
 	cr_assert_eq(j[0].status, 202, "%s", j[0].answer);
 	cr_assert_eq(j[1].status, 202, "%s", j[1].answer);
 	cr_assert_eq(j[2].status, 200, "%s", j[2].answer);
@@ -121,7 +147,7 @@ Test(committer, jobs_waiting_form_one_group_answered_once_committed)
 	ds_buf b;
 	ds_buf_init(&b, 1 << 20);
 	ds_metrics_gauges g = {0};
-	cr_assert_eq(ds_metrics_render(m, &g, &b), 0);
+	cr_assert_eq(ds_metrics_render(f.m, &g, &b), 0);
 	cr_assert(strstr(b.data, "dossier_commit_batch_size_count 1\n"), "%s", b.data);
 	cr_assert(strstr(b.data, "dossier_commit_batch_size_sum 4\n"), "%s", b.data);
 	ds_buf_free(&b);
@@ -137,24 +163,18 @@ Test(committer, jobs_waiting_form_one_group_answered_once_committed)
 
 	ds_committer_stop(c);
 	cr_assert_eq(ds_committer_reserve(c), DS_EREFUSED, "no job once stopped");
-	ds_committer_free(c);
 	for (int i = 0; i < 4; i++)
 		job_free(&j[i]);
-	ds_metrics_free(m);
-	th_engine_close(&e);
+	fixture_close(&f);
 }
 
 Test(committer, the_queue_is_bounded)
 {
-	th_engine e;
-	th_engine_open(&e, 1795510800);
-	ds_metrics *m = ds_metrics_new(e.cfg);
-	struct answers a = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
-	ds_committer *c = NULL;
+	struct fixture f;
+	fixture_open(&f, 2);
+	th_engine e = f.e;
+	ds_committer *c = f.c;
 	ds_err err = {0};
-	e.cfg->serve.queue_max = 2;
-	cr_assert_eq(ds_committer_new(e.cfg, "sqlite:var/test.db", m, true, done, &a, &c, &err), 0,
-		     "%s", err.msg);
 	ds_job j[2];
 	input_job(&j[0], e.cfg, "fixtures/offers/DEV-2026-0001.json");
 	input_job(&j[1], e.cfg, "fixtures/offers/DEV-2026-0002.json");
@@ -164,16 +184,14 @@ Test(committer, the_queue_is_bounded)
 	ds_committer_push(c, &j[0]);
 	ds_committer_push(c, &j[1]);
 	cr_assert_eq(ds_committer_start(c, &err), 0);
-	wait_for(&a, 2);
+	wait_for(&f.a, 2);
 	cr_assert_eq(j[0].status, 202);
 	cr_assert_eq(j[1].status, 202);
 	cr_assert_eq(ds_committer_reserve(c), 0, "room again once answered");
 	ds_committer_push(c, &j[1]);  /* the same input again: a duplicate */
-	wait_for(&a, 3);
+	wait_for(&f.a, 3);
 	cr_assert_eq(j[1].status, 200);
-	ds_committer_free(c);
 	job_free(&j[0]);
 	job_free(&j[1]);
-	ds_metrics_free(m);
-	th_engine_close(&e);
+	fixture_close(&f);
 }
