@@ -155,6 +155,16 @@ static const char *reason_field(const char *reason, char *buf, size_t cap)
 
 /* Runs one posted input through the chain. Returns 0, or -1 when the batch
  * must be undone (the job is then answered on its own). */
+/* What the chain left in an input's arena: a document it parsed itself
+ * has a cleanup that reads env, so it is freed now; what was read ahead
+ * (and what the chain added to it) is freed by the caller with the arena,
+ * on its own thread, which allocated most of it. */
+static void release(ds_job *j, const ds_env *env)
+{
+	if (!env->premap)
+		ds_arena_reset(j->arena);
+}
+
 static int run_ingest(ds_committer *cm, ds_job *j)
 {
 	ds_env *env = cm->env;
@@ -164,8 +174,8 @@ static int run_ingest(ds_committer *cm, ds_job *j)
 	memcpy(env->sha256, j->sha256, sizeof env->sha256);
 	env->doc = j->doc;
 	env->premap = j->premapped ? &j->premap : NULL;
-	/* The chain's from here on, and gone with the arena's reset below: a
-	 * batch run again parses the input again. */
+	/* The chain's from here on: a group run again parses the input
+	 * again. */
 	j->doc = NULL;
 	j->premapped = false;
 	env->origin = "http";
@@ -181,7 +191,7 @@ static int run_ingest(ds_committer *cm, ds_job *j)
 			  o == DS_STAGE_RETRY ? "busy" : "internal", err.msg, NULL);
 		j->retry_after = o == DS_STAGE_RETRY ? "1" : NULL;
 		j->final = true;
-		ds_arena_reset(j->arena);
+		release(j, env);
 		return -1;
 	}
 	ds_quarantine_row q = {0};
@@ -205,7 +215,7 @@ static int run_ingest(ds_committer *cm, ds_job *j)
 			char *text = ids_json(env->interaction_id, &x, env->duplicate, &len);
 			job_answer(j, env->duplicate ? 200 : 202, text, len);
 			j->outcome = env->duplicate ? DS_OUTCOME_DUPLICATE : DS_OUTCOME_ACCEPTED;
-			ds_arena_reset(j->arena);
+			release(j, env);
 			return 0;
 		}
 	}
@@ -228,7 +238,7 @@ static int run_ingest(ds_committer *cm, ds_job *j)
 	char *text = ds_view_text(doc, &len);
 	job_answer(j, 400, text, len);
 	j->outcome = DS_OUTCOME_QUARANTINED;
-	ds_arena_reset(j->arena);
+	release(j, env);
 	return 0;
 }
 

@@ -40,7 +40,7 @@ typedef struct ds_job {
 	size_t len;
 	const char *identity;        /* the sender's id, or NULL */
 	/* read ahead by ds_job_read_ahead() */
-	ds_arena *arena;             /* the input's; the caller frees it */
+	ds_arena *arena;             /* the input's; the caller frees it, after done */
 	char sha256[65];
 	cJSON *doc;
 	bool premapped;
