@@ -373,10 +373,7 @@ static void attrs_minus(cJSON *a, const cJSON *b)
 /* attrs as text in the arena; NULL when out of memory. */
 static const char *attrs_text(ds_arena *a, const cJSON *attrs)
 {
-	char *t = cJSON_PrintUnformatted(attrs);
-	const char *out = t ? ds_arena_strdup(a, t) : NULL;
-	cJSON_free(t);
-	return out;
+	return ds_json_print_arena(a, attrs);
 }
 
 cJSON *ds_profile_attributes(const char *text, bool history)
