@@ -66,6 +66,8 @@ typedef struct ds_env_record {
 	const char *type;
 	cJSON *data;                 /* owned through env->arena */
 	const ds_process *process;   /* set by advance */
+	int64_t record_id;           /* set by advance for a record no process
+	                                consumes (else work.record_id) */
 	ds_case_work work;           /* the case it moved */
 	bool has_work;
 } ds_env_record;
@@ -100,6 +102,7 @@ typedef struct ds_env {
 	size_t nthread;
 	/* store_raw; set by the driver when replaying a stored input */
 	int64_t interaction_id;
+	ds_time received_at;         /* when the interaction was first stored */
 	bool duplicate;
 	bool done;                   /* stop without error */
 	/* reject */

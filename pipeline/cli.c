@@ -24,15 +24,18 @@
 
 #include "chain.h"
 #include "config.h"
+#include "decimal.h"
 #include "engine.h"
 #include "form.h"
 #include "graph.h"
 #include "hash.h"
 #include "input.h"
 #include "multipart.h"
+#include "profile.h"
 #include "json.h"
 #include "mem.h"
 #include "server.h"
+#include "procver.h"
 #include "store.h"
 #include "view.h"
 #include "xml.h"
@@ -125,8 +128,18 @@ static void print_diag(const ds_diag *d, bool warnings)
 	}
 }
 
-/* Loads the configuration and opens the store; on failure prints why and
- * returns the exit code. */
+static void migrated(void *ud, const ds_process *p, int from, int64_t cases)
+{
+	const ctx *c = ud;
+	if (!c->o.quiet)
+		fprintf(stderr, "dossier: %s: %" PRId64 " case%s of version %d moved to version %d "
+			"(\"migrate\" in %s)\n", p->name, cases, cases == 1 ? "" : "s", from,
+			p->version, p->file);
+}
+
+/* Loads the configuration and opens the store, where the process
+ * definitions are recorded and declared migrations done (procver.h); on
+ * failure prints why and returns the exit code. */
 static int setup(ctx *c, bool need_store)
 {
 	ds_err err = {0};
@@ -144,7 +157,13 @@ static int setup(ctx *c, bool need_store)
 	const char *url = c->o.store ? c->o.store : c->cfg->store_url;
 	if ((rc = ds_store_open(url, c->o.home, &c->store, &err)))
 		return fail(&err);
-	return EX_OK;
+	rc = ds_procver_sync(c->cfg, c->store, ds_time_now(), migrated, c, &c->diag, &err);
+	if (rc == DS_ECONFIG) {
+		print_diag(&c->diag, false);
+		errorf("%s; run `dossier check` for details", err.msg);
+		return EX_USAGE;
+	}
+	return rc ? fail(&err) : EX_OK;
 }
 
 static void teardown(ctx *c)
@@ -162,8 +181,12 @@ static int cmd_check(ctx *c, int argc, char **argv)
 	if (argc > 1 && is_help(argv[1])) {
 		puts("usage: dossier check\n\n"
 		     "Loads and cross-checks every record schema, source, process and document\n"
-		     "template under HOME/schemas/, and dossier.json. Prints each problem with its\n"
-		     "file and JSON path. Exit 0 when there is none, 2 when there are errors\n"
+		     "template under HOME/schemas/, and dossier.json. When the store exists, the\n"
+		     "process definitions are also compared with the versions it has run: a\n"
+		     "definition changed without raising its \"version\", or a version that drops a\n"
+		     "state where cases of an earlier one still are (without a \"migrate\" for\n"
+		     "them), is an error. Nothing is written. Prints each problem with its file\n"
+		     "and JSON path. Exit 0 when there is none, 2 when there are errors\n"
 		     "(warnings alone do not fail).");
 		return EX_OK;
 	}
@@ -175,6 +198,14 @@ static int cmd_check(ctx *c, int argc, char **argv)
 	ds_diag_init(&c->diag);
 	int rc = ds_config_load(c->o.home, &c->diag, &c->cfg, &err);
 	if (rc && rc != DS_ECONFIG)
+		return fail(&err);
+	/* With a store, the definitions against what it has run; check never
+	 * creates one. */
+	const char *url = c->o.store ? c->o.store : c->cfg->store_url;
+	rc = ds_store_open_existing(url, c->o.home, &c->store, &err);
+	if (!rc)
+		rc = ds_procver_check(c->cfg, c->store, &c->diag, &err);
+	if (rc && rc != DS_ECONFIG && rc != DS_ENOTFOUND)
 		return fail(&err);
 	if (c->o.json) {
 		cJSON *doc = cJSON_CreateObject();
@@ -743,27 +774,32 @@ static void read_slot(ingest *g, slot *s)
 	}
 	cJSON *doc = NULL;
 	ds_xml_doc *xdoc = NULL;
-	/* libxml2's allocations come from the parsed arena, reset with the
-	 * slot's next input. */
+	/* Mapping and validation need neither the store nor the order of
+	 * inputs: done here, they leave the chain's thread less to do. What
+	 * they make, and the document, stay the slot's, and are freed with
+	 * its next input. So libxml2's allocations, and then cJSON's, come
+	 * from the parsed arena (zones: see mem.h), and freeing them one by
+	 * one costs nothing. A document that is not mapped here is the
+	 * chain's: cJSON's heap makes it. */
+	bool premap = src && ds_source_keeps_input(src);
 	ds_xml_zone(s->parsed);
+	if (premap)
+		ds_json_zone(s->parsed);
 	if (ds_input_parse(s->channel, (const char *)b, n, &cfg->limits, s->xml, s->parsed, &doc,
 			   &xdoc, &err) == DS_OK) {
 		s->doc = doc;
 		s->xdoc = xdoc;
-		/* Mapping and validation need neither the store nor the order of
-		 * inputs: done here, they leave the chain's thread less to do.
-		 * What they make, and the document, are then freed by this
-		 * thread with the slot's next input, so that the chain's thread
-		 * does not free what another thread allocated (a lock per call
-		 * in malloc). */
-		if (src && ds_source_keeps_input(src) && !ds_arena_defer(s->parsed, free_json, doc)) {
+		if (premap && !ds_arena_defer(s->parsed, free_json, doc)) {
 			ds_premap_run(&s->premap, cfg, src, doc, xdoc, s->sha256, g->rt.now,
 				      s->parsed);
 			s->premapped = true;
+		} else if (premap) {
+			s->doc = NULL; /* freed: the read stage parses it again */
 		}
 	} else {
 		cJSON_Delete(doc);
 	}
+	ds_json_zone(NULL);
 	ds_xml_zone(NULL);
 }
 
@@ -1382,6 +1418,11 @@ static int history_row(void *ud, const ds_audit_row *r)
 			 ds_json_str(cause, "due"));
 	} else if (type && !strcmp(type, "guard")) {
 		snprintf(what, sizeof what, "guard %s", ds_json_str(cause, "when"));
+	} else if (type && !strcmp(type, "migration")) {
+		const cJSON *vf = cJSON_GetObjectItemCaseSensitive(cause, "from_version");
+		const cJSON *vt = cJSON_GetObjectItemCaseSensitive(cause, "to_version");
+		snprintf(what, sizeof what, "migration from version %d to version %d",
+			 cJSON_IsNumber(vf) ? vf->valueint : 0, cJSON_IsNumber(vt) ? vt->valueint : 0);
 	} else {
 		snprintf(what, sizeof what, "%s", r->cause);
 	}
@@ -2884,6 +2925,641 @@ static int cmd_serve(ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/* ---- profile ---- */
+
+/* A trait as JSON: money as an exact decimal string, dates and times as
+ * ISO 8601 text, counts as numbers; NULL when a date or time is unset. */
+static cJSON *trait_json(int k, int64_t v)
+{
+	char buf[32];
+	switch (ds_trait_kind_of(k)) {
+	case DS_TRAIT_CENTS:
+		ds_dec_format((ds_dec){ v, 2 }, buf, sizeof buf);
+		return cJSON_CreateString(buf);
+	case DS_TRAIT_DATE:
+		if (!v)
+			return cJSON_CreateNull();
+		snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)(v / 10000), (int)(v / 100 % 100),
+			 (int)(v % 100));
+		return cJSON_CreateString(buf);
+	case DS_TRAIT_TIME:
+		if (!v)
+			return cJSON_CreateNull();
+		fmt_time(v, buf);
+		return cJSON_CreateString(buf);
+	default:
+		return cJSON_CreateNumber((double)v);
+	}
+}
+
+static cJSON *traits_json(const ds_traits *t)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (int k = 0; k < DS_NTRAITS; k++)
+		cJSON_AddItemToObject(o, ds_trait_name(k), trait_json(k, t->v[k]));
+	return o;
+}
+
+static void add_time(cJSON *o, const char *key, ds_time t)
+{
+	char buf[24];
+	if (!t) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	fmt_time(t, buf);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static void add_id(cJSON *o, const char *key, int64_t id)
+{
+	if (id)
+		cJSON_AddNumberToObject(o, key, (double)id);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* Everything profile show prints, gathered as JSON first. */
+struct pshow {
+	cJSON *doc;
+	cJSON *emails, *phones, *ids, *consent, *history, *interests, *timeline, *merges;
+};
+
+static int ps_identity(void *ud, const ds_identity_row *r)
+{
+	struct pshow *p = ud;
+	if (!strcmp(r->kind, "email"))
+		cJSON_AddItemToArray(p->emails, cJSON_CreateString(r->value));
+	else if (!strcmp(r->kind, "phone"))
+		cJSON_AddItemToArray(p->phones, cJSON_CreateString(r->value));
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", r->kind);
+	if (*r->scope)
+		cJSON_AddStringToObject(o, "source", r->scope);
+	cJSON_AddStringToObject(o, "value", r->value);
+	add_id(o, "record", r->record_id);
+	add_time(o, "at", r->at);
+	cJSON_AddItemToArray(p->ids, o);
+	return 0;
+}
+
+/* An attribute value as profile show gives it: its time as ISO 8601. */
+static void attr_entry_json(cJSON *e)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(e, "at");
+	ds_time t = cJSON_IsNumber(at) ? (ds_time)at->valuedouble : 0;
+	cJSON_DeleteItemFromObjectCaseSensitive(e, "at");
+	add_time(e, "at", t);
+	if (!cJSON_GetObjectItemCaseSensitive(e, "record"))
+		cJSON_AddNullToObject(e, "record");
+	if (!cJSON_GetObjectItemCaseSensitive(e, "source"))
+		cJSON_AddNullToObject(e, "source");
+}
+
+static void ps_attributes(struct pshow *p, const char *text)
+{
+	cJSON *cur = ds_profile_attributes(text, false), *old = ds_profile_attributes(text, true);
+	cJSON *it, *e;
+	cJSON_ArrayForEach(it, cur)
+		attr_entry_json(it);
+	cJSON_ArrayForEach(it, old)
+		cJSON_ArrayForEach(e, it)
+			attr_entry_json(e);
+	cJSON_ReplaceItemInObjectCaseSensitive(p->doc, "attributes", cur);
+	cJSON_ReplaceItemInObjectCaseSensitive(p->doc, "attribute_history", old);
+}
+
+static cJSON *consent_json(const ds_consent_row *r, bool with_what)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (with_what) {
+		cJSON_AddStringToObject(o, "purpose", r->purpose);
+		cJSON_AddStringToObject(o, "channel", r->channel);
+	}
+	cJSON_AddBoolToObject(o, "granted", r->granted);
+	add_time(o, "at", r->at);
+	add_id(o, "interaction", r->interaction_id);
+	add_id(o, "record", r->record_id);
+	if (r->source)
+		cJSON_AddStringToObject(o, "source", r->source);
+	return o;
+}
+
+static int ps_consent(void *ud, const ds_consent_row *r)
+{
+	struct pshow *p = ud;
+	cJSON *purpose = cJSON_GetObjectItemCaseSensitive(p->consent, r->purpose);
+	if (!purpose)
+		purpose = cJSON_AddObjectToObject(p->consent, r->purpose);
+	cJSON_AddItemToObject(purpose, r->channel, consent_json(r, false));
+	return 0;
+}
+
+static int ps_history(void *ud, const ds_consent_row *r)
+{
+	cJSON_AddItemToArray(((struct pshow *)ud)->history, consent_json(r, true));
+	return 0;
+}
+
+static int ps_interest(void *ud, const char *v)
+{
+	cJSON_AddItemToArray(((struct pshow *)ud)->interests, cJSON_CreateString(v));
+	return 0;
+}
+
+static int ps_timeline(void *ud, const ds_timeline_row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_time(o, "at", r->at);
+	cJSON_AddStringToObject(o, "kind", r->kind);
+	cJSON_AddNumberToObject(o, "ref", (double)r->ref);
+	cJSON_AddItemToObject(o, "type", r->type ? cJSON_CreateString(r->type) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "case", r->key ? cJSON_CreateString(r->key) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "state", r->state ? cJSON_CreateString(r->state) : cJSON_CreateNull());
+	cJSON_AddItemToArray(((struct pshow *)ud)->timeline, o);
+	return 0;
+}
+
+static cJSON *merge_json(const ds_merge_row *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)m->id);
+	cJSON_AddNumberToObject(o, "survivor", (double)m->survivor);
+	cJSON_AddNumberToObject(o, "merged", (double)m->merged);
+	add_time(o, "at", m->at);
+	add_id(o, "record", m->record_id);
+	cJSON_AddStringToObject(o, "reason", m->reason ? m->reason : "");
+	add_time(o, "undone_at", m->undone_at);
+	return o;
+}
+
+static int ps_merge(void *ud, const ds_merge_row *m)
+{
+	cJSON_AddItemToArray(((struct pshow *)ud)->merges, merge_json(m));
+	return 0;
+}
+
+/* The profile pid as profile show prints it (keys of SPEC section 3 and
+ * more); NULL with err set on failure. */
+cJSON *ds_cli_profile_doc(ds_store *s, int64_t pid, ds_err *err)
+{
+	ds_profile_row p;
+	ds_arena *a = ds_arena_new(4096);
+	if (!a || ds_store_profile_get(s, pid, a, &p, err)) {
+		ds_arena_free(a);
+		return NULL;
+	}
+	struct pshow v = { .doc = cJSON_CreateObject() };
+	cJSON *d = v.doc;
+	cJSON_AddNumberToObject(d, "id", (double)p.id);
+	add_time(d, "created_at", p.created_at);
+	add_time(d, "updated_at", p.updated_at);
+	v.emails = cJSON_AddArrayToObject(d, "emails");
+	v.phones = cJSON_AddArrayToObject(d, "phones");
+	v.ids = cJSON_AddArrayToObject(d, "identities");
+	cJSON_AddObjectToObject(d, "attributes");
+	cJSON_AddObjectToObject(d, "attribute_history");
+	ps_attributes(&v, p.attributes);
+	ds_arena_free(a);
+	v.consent = cJSON_AddObjectToObject(d, "consent");
+	v.history = cJSON_AddArrayToObject(d, "consent_history");
+	cJSON *traits = traits_json(&p.traits);
+	cJSON_AddItemToObject(d, "traits", traits);
+	v.interests = cJSON_AddArrayToObject(traits, "interests");
+	/* Tags are not kept in this build: the key is there, empty. */
+	cJSON_AddArrayToObject(d, "tags");
+	v.timeline = cJSON_AddArrayToObject(d, "timeline");
+	v.merges = cJSON_AddArrayToObject(d, "merges");
+	if (ds_store_identity_list(s, pid, ps_identity, &v, err) ||
+	    ds_store_consent_list(s, pid, false, ps_consent, &v, err) ||
+	    ds_store_consent_list(s, pid, true, ps_history, &v, err) ||
+	    ds_store_interest_list(s, pid, ps_interest, &v, err) ||
+	    ds_store_timeline_list(s, pid, ps_timeline, &v, err) ||
+	    ds_store_merge_list(s, pid, ps_merge, &v, err)) {
+		cJSON_Delete(d);
+		return NULL;
+	}
+	return d;
+}
+
+static const char *jtext(const cJSON *o, const char *key, char *buf, size_t n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (cJSON_IsNumber(v)) {
+		snprintf(buf, n, "%.0f", v->valuedouble);
+		return buf;
+	}
+	if (cJSON_IsBool(v))
+		return cJSON_IsTrue(v) ? "true" : "false";
+	if (!v || cJSON_IsNull(v))
+		return "-";
+	char *t = cJSON_PrintUnformatted(v);
+	snprintf(buf, n, "%s", t ? t : "?");
+	cJSON_free(t);
+	return buf;
+}
+
+static void print_profile(const cJSON *d)
+{
+	char b1[512], b2[64], b3[64];
+	const cJSON *it, *sub;
+	printf("profile %s (created %s, updated %s)\n", jtext(d, "id", b1, sizeof b1),
+	       jtext(d, "created_at", b2, sizeof b2), jtext(d, "updated_at", b3, sizeof b3));
+	printf("identities:\n");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "identities")) {
+		const char *src = ds_json_str(it, "source");
+		printf("  %-8s %s%s%s%s (record %s)\n", ds_json_str(it, "kind"),
+		       ds_json_str(it, "value"), src ? " (" : "", src ? src : "", src ? ")" : "",
+		       jtext(it, "record", b2, sizeof b2));
+	}
+	printf("attributes:\n");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "attributes")) {
+		char val[512];
+		printf("  %-12s %s  (%s, record %s, %s)\n", it->string,
+		       jtext(it, "value", val, sizeof val), jtext(it, "source", b1, sizeof b1),
+		       jtext(it, "record", b2, sizeof b2), jtext(it, "at", b3, sizeof b3));
+	}
+	printf("consent:\n");
+	size_t n = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "consent")) {
+		cJSON_ArrayForEach(sub, it) {
+			n++;
+			printf("  %s by %s: %s %s (interaction %s, %s)\n", it->string, sub->string,
+			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sub, "granted"))
+			       ? "granted" : "withdrawn", jtext(sub, "at", b1, sizeof b1),
+			       jtext(sub, "interaction", b2, sizeof b2), jtext(sub, "source", b3, sizeof b3));
+		}
+	}
+	if (!n)
+		printf("  (none stated)\n");
+	printf("traits:\n");
+	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(d, "traits");
+	cJSON_ArrayForEach(it, traits) {
+		if (cJSON_IsArray(it)) {
+			printf("  %-20s%s", it->string, cJSON_GetArraySize(it) ? "" : " -");
+			cJSON_ArrayForEach(sub, it)
+				printf(" %s%s", sub->valuestring, sub->next ? "," : "");
+			printf("\n");
+		} else {
+			printf("  %-20s %s\n", it->string, jtext(traits, it->string, b1, sizeof b1));
+		}
+	}
+	printf("timeline:\n");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "timeline")) {
+		const char *key = ds_json_str(it, "case"), *state = ds_json_str(it, "state");
+		printf("  %s  %-6s %-6s %-20s %s%s%s%s\n", jtext(it, "at", b1, sizeof b1),
+		       ds_json_str(it, "kind"), jtext(it, "ref", b2, sizeof b2),
+		       jtext(it, "type", b3, sizeof b3), key ? key : "(no case)",
+		       state ? " (" : "", state ? state : "", state ? ")" : "");
+	}
+	const cJSON *merges = cJSON_GetObjectItemCaseSensitive(d, "merges");
+	if (cJSON_GetArraySize(merges))
+		printf("merges:\n");
+	cJSON_ArrayForEach(it, merges) {
+		char b4[32];
+		const cJSON *undone = cJSON_GetObjectItemCaseSensitive(it, "undone_at");
+		printf("  merge %s: profile %s into %s at %s: %s%s%s\n", jtext(it, "id", b1, sizeof b1),
+		       jtext(it, "merged", b2, sizeof b2), jtext(it, "survivor", b3, sizeof b3),
+		       jtext(it, "at", b4, sizeof b4), ds_json_str(it, "reason"),
+		       cJSON_IsString(undone) ? "; undone " : "",
+		       cJSON_IsString(undone) ? undone->valuestring : "");
+	}
+}
+
+static int profile_show(ctx *c, int argc, char **argv)
+{
+	if (argc != 2 || is_help(argv[1])) {
+		printf("usage: dossier profile show ID|EMAIL|PHONE|KIND:VALUE\n\n"
+		       "Prints a profile: its identities, attributes (with the record, source and\n"
+		       "time that set each), consent by purpose and channel with its history,\n"
+		       "traits, timeline and merges. A merged profile shows the one it was\n"
+		       "merged into. An id per source is written KIND:SOURCE:VALUE\n"
+		       "(erp_id:api-orders:C-10442).\n");
+		return argc == 2 ? EX_OK : EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ds_err err = {0};
+	ds_arena *a = ds_arena_new(4096);
+	int64_t pid = 0;
+	if (!a)
+		return EX_INTERNAL;
+	rc = ds_profile_find(c->store, c->cfg, a, argv[1], &pid, &err);
+	ds_arena_free(a);
+	if (rc)
+		return fail(&err);
+	cJSON *doc = ds_cli_profile_doc(c->store, pid, &err);
+	if (!doc)
+		return fail(&err);
+	char *end;
+	long long asked = strtoll(argv[1], &end, 10);
+	if (!*end && asked != pid && !c->o.json && !c->o.quiet)
+		printf("profile %lld was merged into profile %" PRId64 "\n", asked, pid);
+	if (c->o.json) {
+		print_json(doc);
+		return EX_OK;
+	}
+	print_profile(doc);
+	cJSON_Delete(doc);
+	return EX_OK;
+}
+
+struct plist {
+	ds_store *s;
+	cJSON *arr;
+	ds_err *err;
+};
+
+static int plist_row(void *ud, const ds_profile_row *p)
+{
+	struct plist *l = ud;
+	cJSON *d = ds_cli_profile_doc(l->s, p->id, l->err);
+	if (!d)
+		return l->err->code;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)p->id);
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "attributes"),
+						 "name"), "value");
+	cJSON_AddItemToObject(o, "name", cJSON_IsString(name) ? cJSON_CreateString(name->valuestring)
+							      : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "emails", cJSON_DetachItemFromObject(d, "emails"));
+	cJSON_AddItemToObject(o, "phones", cJSON_DetachItemFromObject(d, "phones"));
+	cJSON_Delete(d);
+	name = cJSON_GetObjectItemCaseSensitive(o, "name");
+	if (l->arr) {
+		cJSON_AddItemToArray(l->arr, o);
+		return 0;
+	}
+	char line[1024] = "";
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "emails"))
+		snprintf(line + strlen(line), sizeof line - strlen(line), " %s", it->valuestring);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "phones"))
+		snprintf(line + strlen(line), sizeof line - strlen(line), " %s", it->valuestring);
+	printf("%-6" PRId64 " %-30s%s\n", p->id, cJSON_IsString(name) ? name->valuestring : "-", line);
+	cJSON_Delete(o);
+	return 0;
+}
+
+static int profile_list(ctx *c, int argc, char **argv)
+{
+	if (argc > 1) {
+		printf("usage: dossier profile list\n\n"
+		       "Lists the profiles (merged ones left out): id, name, emails and phones.\n");
+		return is_help(argv[1]) ? EX_OK : EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ds_err err = {0};
+	struct plist l = { c->store, c->o.json ? cJSON_CreateArray() : NULL, &err };
+	rc = ds_store_profile_list(c->store, plist_row, &l, &err);
+	if (rc) {
+		cJSON_Delete(l.arr);
+		return fail(&err);
+	}
+	if (l.arr)
+		print_json(l.arr);
+	return EX_OK;
+}
+
+/* Runs fn in one transaction; on failure prints why. */
+static int in_tx(ctx *c, int (*fn)(ctx *c, void *ud, ds_err *err), void *ud)
+{
+	ds_err err = {0};
+	int rc = ds_store_begin(c->store, &err);
+	if (!rc && (rc = fn(c, ud, &err)))
+		ds_store_rollback(c->store);
+	else if (!rc)
+		rc = ds_store_commit(c->store, &err);
+	return rc ? fail(&err) : EX_OK;
+}
+
+struct merge_args {
+	const char *keep, *other;
+	ds_arena *a;
+	ds_merge_row m;
+	int64_t id;
+};
+
+static int do_unmerge(ctx *c, void *ud, ds_err *err)
+{
+	struct merge_args *m = ud;
+	char *end;
+	long long id = strtoll(m->other, &end, 10);
+	if (*end || id <= 0)
+		return ds_err_set(err, DS_ECONFIG, "profile unmerge: expected the id of a merged "
+				  "profile, got %s", m->other);
+	return ds_profile_unmerge(c->store, c->cfg, id, ds_time_now(), m->a, &m->m, err);
+}
+
+static int do_merge(ctx *c, void *ud, ds_err *err)
+{
+	struct merge_args *m = ud;
+	int64_t keep = 0, other = 0;
+	int rc = ds_profile_find(c->store, c->cfg, m->a, m->keep, &keep, err);
+	if (!rc)
+		rc = ds_profile_find(c->store, c->cfg, m->a, m->other, &other, err);
+	if (rc)
+		return rc;
+	const char *why = ds_arena_printf(m->a, "merged by hand (%s and %s)", m->keep, m->other);
+	if ((rc = ds_profile_merge(c->store, c->cfg, keep, other, ds_time_now(), 0,
+				   why ? why : "merged by hand", &m->id, err)))
+		return rc;
+	return ds_store_merge_get(c->store, m->id, m->a, &m->m, err);
+}
+
+static int profile_merge_cmd(ctx *c, int argc, char **argv, bool undo)
+{
+	if (argc != (undo ? 2 : 3) || is_help(argv[1])) {
+		if (undo)
+			printf("usage: dossier profile unmerge ID\n\n"
+			       "Undoes the merge that folded profile ID into another: both profiles\n"
+			       "get back their identities, attributes, consent, timeline and cases as\n"
+			       "they were before it (what arrived since stays with the other), their\n"
+			       "traits are computed again, and the two are never merged again.\n"
+			       "`profile show` lists a profile's merges.\n");
+		else
+			printf("usage: dossier profile merge KEEP OTHER\n\n"
+			       "Merges profile OTHER into KEEP (each an id, email, phone or\n"
+			       "KIND:VALUE), as a record naming both would; logged, and undone by\n"
+			       "`dossier profile unmerge OTHER`.\n");
+		return argc > 1 && is_help(argv[1]) ? EX_OK : EX_USAGE;
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	struct merge_args m = { .keep = undo ? NULL : argv[1], .other = argv[undo ? 1 : 2],
+				.a = ds_arena_new(4096) };
+	if (!m.a)
+		return EX_INTERNAL;
+	rc = in_tx(c, undo ? do_unmerge : do_merge, &m);
+	if (!rc && c->o.json) {
+		print_json(merge_json(&m.m));
+	} else if (!rc && !c->o.quiet) {
+		if (undo)
+			printf("profile %" PRId64 " unmerged from profile %" PRId64 " (merge %" PRId64
+			       " undone)\n", m.m.merged, m.m.survivor, m.m.id);
+		else
+			printf("profile %" PRId64 " merged into profile %" PRId64 " (merge %" PRId64 ")\n",
+			       m.m.merged, m.m.survivor, m.m.id);
+	}
+	ds_arena_free(m.a);
+	return rc;
+}
+
+struct rebuild_args {
+	int64_t only;
+	bool write;
+	int64_t n, changed;
+	cJSON *diffs;
+};
+
+static int rebuild_one(ctx *c, struct rebuild_args *r, int64_t pid, ds_err *err)
+{
+	ds_traits before, after;
+	bool same = true;
+	int rc = ds_profile_rebuild(c->store, c->cfg, pid, ds_time_now(), r->write, &before, &after,
+				    &same, err);
+	if (rc)
+		return rc;
+	r->n++;
+	if (same)
+		return 0;
+	r->changed++;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)pid);
+	cJSON *was = cJSON_AddObjectToObject(o, "stored"), *now = cJSON_AddObjectToObject(o, "rebuilt");
+	for (int k = 0; k < DS_NTRAITS; k++) {
+		if (before.v[k] == after.v[k])
+			continue;
+		cJSON_AddItemToObject(was, ds_trait_name(k), trait_json(k, before.v[k]));
+		cJSON_AddItemToObject(now, ds_trait_name(k), trait_json(k, after.v[k]));
+	}
+	cJSON_AddItemToArray(r->diffs, o);
+	if (!c->o.json && !c->o.quiet) {
+		char *w = cJSON_PrintUnformatted(was), *n = cJSON_PrintUnformatted(now);
+		printf("profile %" PRId64 ": stored %s, rebuilt %s%s\n", pid, w ? w : "?", n ? n : "?",
+		       cJSON_GetArraySize(was) ? "" : " (interests differ)");
+		cJSON_free(w);
+		cJSON_free(n);
+	}
+	return 0;
+}
+
+struct rebuild_walk {
+	ctx *c;
+	struct rebuild_args *r;
+	ds_err *err;
+};
+
+/* Rebuilding writes only traits and interests, never what the walk over
+ * the profiles reads (their ids and merges). */
+static int rebuild_row(void *ud, const ds_profile_row *p)
+{
+	struct rebuild_walk *w = ud;
+	return rebuild_one(w->c, w->r, p->id, w->err);
+}
+
+static int do_rebuild(ctx *c, void *ud, ds_err *err)
+{
+	struct rebuild_args *r = ud;
+	if (r->only)
+		return rebuild_one(c, r, r->only, err);
+	struct rebuild_walk w = { c, r, err };
+	return ds_store_profile_list(c->store, rebuild_row, &w, err);
+}
+
+static int profile_rebuild(ctx *c, int argc, char **argv)
+{
+	struct rebuild_args r = { .write = true };
+	const char *ref = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: dossier profile rebuild [--check] [ID|EMAIL]\n\n"
+			       "Computes the traits (orders, money spent, offers, open complaints,\n"
+			       "last order and interaction, interests) of every profile, or of one,\n"
+			       "again from its cases and records, reports each profile whose stored\n"
+			       "traits differed, and stores the new ones (--check: stores nothing).\n"
+			       "Traits are kept up to date as records and transitions happen; this\n"
+			       "checks them, and fills them in for a store written before profiles\n"
+			       "had traits.\n");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--check"))
+			r.write = false;
+		else if (!ref && argv[i][0] != '-')
+			ref = argv[i];
+		else {
+			errorf("profile rebuild: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	ds_err err = {0};
+	if (ref) {
+		ds_arena *a = ds_arena_new(4096);
+		rc = a ? ds_profile_find(c->store, c->cfg, a, ref, &r.only, &err) : DS_ENOMEM;
+		ds_arena_free(a);
+		if (rc)
+			return fail(&err);
+	}
+	r.diffs = cJSON_CreateArray();
+	if ((rc = in_tx(c, do_rebuild, &r))) {
+		cJSON_Delete(r.diffs);
+		return rc;
+	}
+	if (c->o.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddNumberToObject(doc, "profiles", (double)r.n);
+		cJSON_AddNumberToObject(doc, "changed", (double)r.changed);
+		cJSON_AddBoolToObject(doc, "written", r.write);
+		cJSON_AddItemToObject(doc, "differences", r.diffs);
+		print_json(doc);
+		return EX_OK;
+	}
+	cJSON_Delete(r.diffs);
+	if (!c->o.quiet)
+		printf("%" PRId64 " profile%s rebuilt from their cases and records; %" PRId64
+		       " differed from the stored traits%s\n", r.n, r.n == 1 ? "" : "s", r.changed,
+		       r.write ? "" : " (--check: nothing stored)");
+	return EX_OK;
+}
+
+static int cmd_profile(ctx *c, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	if (!sub || is_help(sub)) {
+		FILE *f = sub ? stdout : stderr;
+		fputs("usage: dossier profile COMMAND\n\n"
+		      "  list                          profiles: id, name, emails, phones\n"
+		      "  show ID|EMAIL|PHONE|KIND:VALUE  one profile: identities, attributes,\n"
+		      "                                consent, traits, timeline, merges\n"
+		      "  merge KEEP OTHER              merge OTHER into KEEP by hand\n"
+		      "  unmerge ID                    undo the merge of profile ID into another\n"
+		      "  rebuild [--check] [ID]        compute traits again from cases and records\n", f);
+		return sub ? EX_OK : EX_USAGE;
+	}
+	if (!strcmp(sub, "show"))
+		return profile_show(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "list"))
+		return profile_list(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "merge"))
+		return profile_merge_cmd(c, argc - 1, argv + 1, false);
+	if (!strcmp(sub, "unmerge"))
+		return profile_merge_cmd(c, argc - 1, argv + 1, true);
+	if (!strcmp(sub, "rebuild"))
+		return profile_rebuild(c, argc - 1, argv + 1);
+	errorf("profile: unknown command \"%s\" (list, show, merge, unmerge, rebuild)", sub);
+	return EX_USAGE;
+}
+
 /* ---- top level ---- */
 
 static void usage(FILE *f)
@@ -2900,6 +3576,7 @@ static void usage(FILE *f)
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
 	      "  attachment list|get       files that came with a case's inputs\n"
+	      "  profile list|show|merge|unmerge|rebuild  customer profiles\n"
 	      "  graph PROCESS             a process as a diagram (Graphviz DOT, or SVG)\n"
 	      "  quarantine list|show|replay  rejected inputs, why, and running them again\n\n"
 	      "global options (before the command):\n"
@@ -2977,6 +3654,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_document(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "attachment"))
 		rc = cmd_attachment(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "profile"))
+		rc = cmd_profile(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "inspect"))
 		rc = cmd_inspect(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "validate"))

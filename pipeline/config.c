@@ -69,9 +69,7 @@ oom:
 
 static void free_list(char **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		ds_free(v[i]);
-	ds_free(v);
+	ds_strv_free(v, n);
 }
 
 static void free_serve(ds_serve_settings *s)
@@ -101,10 +99,14 @@ void ds_config_free(ds_config *c)
 	for (size_t i = 0; i < c->nprocesses; i++)
 		ds_process_free(c->processes[i]);
 	ds_free(c->processes);
+	for (size_t i = 0; i < c->nversions; i++)
+		ds_process_free(c->versions[i]);
+	ds_free(c->versions);
 	for (size_t i = 0; i < c->ntemplates; i++)
 		ds_doc_template_free(c->templates[i]);
 	ds_free(c->templates);
 	free_list(c->roles, c->nroles);
+	ds_profile_rules_free(c->profiles);
 	ds_free(c->home);
 	ds_free(c->store_url);
 	ds_free(c->documents_dir);
@@ -126,6 +128,29 @@ const ds_process *ds_config_process(const ds_config *c, const char *name)
 		if (!strcmp(c->processes[i]->name, name))
 			return c->processes[i];
 	return NULL;
+}
+
+const ds_process *ds_config_process_version(const ds_config *c, const char *name, int version)
+{
+	const ds_process *p = ds_config_process(c, name);
+	if (p && p->version == version)
+		return p;
+	for (size_t i = 0; i < c->nversions; i++)
+		if (c->versions[i]->version == version && !strcmp(c->versions[i]->name, name))
+			return c->versions[i];
+	return NULL;
+}
+
+int ds_config_add_version(ds_config *c, ds_process *p, ds_err *err)
+{
+	ds_process **v = ds_realloc(c->versions, (c->nversions + 1) * sizeof *v);
+	if (!v) {
+		ds_process_free(p);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	c->versions = v;
+	c->versions[c->nversions++] = p;
+	return DS_OK;
 }
 
 const ds_process *ds_config_process_for(const ds_config *c, const char *type)
@@ -608,8 +633,38 @@ done:
 	cJSON_Delete(doc);
 }
 
+static bool has_type(const void *ud, const char *type)
+{
+	return ds_schema_set_get(((const ds_config *)ud)->schemas, type) != NULL;
+}
+
+static bool has_source(const void *ud, const char *name)
+{
+	return ds_config_source(ud, name) != NULL;
+}
+
+/* Identity kinds of the processes' profile blocks, record types and
+ * sources of schemas/profiles.json. */
+static void check_profiles(ds_config *c, ds_diag *diag)
+{
+	const ds_profile_block **blocks = ds_calloc(c->nprocesses + 1, sizeof *blocks);
+	const char **files = ds_calloc(c->nprocesses + 1, sizeof *files);
+	size_t n = 0;
+	for (size_t i = 0; blocks && files && i < c->nprocesses; i++) {
+		if (!c->processes[i]->profile)
+			continue;
+		blocks[n] = c->processes[i]->profile;
+		files[n++] = c->processes[i]->file;
+	}
+	if (blocks && files)
+		ds_profile_rules_check(c->profiles, blocks, files, n, has_type, has_source, c, diag);
+	ds_free(blocks);
+	ds_free(files);
+}
+
 static void cross_check(ds_config *c, ds_diag *diag)
 {
+	check_profiles(c, diag);
 	for (size_t i = 0; i < c->nsources; i++) {
 		const ds_source *s = c->sources[i];
 		for (size_t j = 0; j < i; j++)
@@ -812,6 +867,9 @@ int ds_config_load(const char *home, ds_diag *diag, ds_config **out, ds_err *err
 		ds_diag_error(diag, dir, "", "no schemas/ folder under %s (use --home)", home);
 	else
 		closedir(d);
+
+	if ((rc = ds_profile_rules_load(home, diag, &c->profiles, err)))
+		goto fail;
 
 	cross_check(c, diag);
 	*out = c;

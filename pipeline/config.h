@@ -1,11 +1,14 @@
 /*
  * config.h - everything under a home directory: dossier.json settings and
  * the business definitions in schemas/ (record types, sources, processes,
- * document templates, roles), loaded and cross-checked together.
+ * document templates, roles, profile rules), loaded and cross-checked
+ * together.
  *
- * A ds_config is immutable once loaded and shared by every thread. Loading
- * reports every problem to a ds_diag (file, JSON path, message) rather than
- * stopping at the first, which is what `dossier check` prints.
+ * A ds_config is immutable once loaded and shared by every thread (the
+ * earlier process versions the store holds are added before that, when
+ * the store opens: procver.h). Loading reports every problem to a ds_diag
+ * (file, JSON path, message) rather than stopping at the first, which is
+ * what `dossier check` prints.
  */
 #ifndef DS_CONFIG_H
 #define DS_CONFIG_H
@@ -20,6 +23,7 @@
 #include "multipart.h"
 #include "pdf.h"
 #include "process.h"
+#include "profile_rules.h"
 #include "schema.h"
 #include "source.h"
 
@@ -77,13 +81,17 @@ typedef struct ds_config {
 	ds_schema_set *schemas;
 	ds_source **sources;
 	size_t nsources;
-	ds_process **processes;
+	ds_process **processes;  /* the newest version of each, from the files */
 	size_t nprocesses;
+	ds_process **versions;   /* earlier versions, from the store: cases that
+	                            started under one run by it (procver.h) */
+	size_t nversions;
 	ds_doc_template **templates;
 	size_t ntemplates;
 	char **roles;            /* the roles processes and sources may name */
 	size_t nroles;
 	bool roles_declared;     /* by schemas/roles.json, else SPEC's defaults */
+	ds_profile_rules *profiles; /* schemas/profiles.json, or its defaults */
 } ds_config;
 
 /* Loads home's configuration. Problems go to diag. Returns 0 when there is
@@ -96,6 +104,12 @@ void ds_config_free(ds_config *c);
 
 const ds_source *ds_config_source(const ds_config *c, const char *name);
 const ds_process *ds_config_process(const ds_config *c, const char *name);
+/* Version `version` of a process: the file's, or an earlier one added
+ * from the store; NULL when neither. */
+const ds_process *ds_config_process_version(const ds_config *c,
+					    const char *name, int version);
+/* Adds an earlier version (taken, freed with c) before c is shared. */
+int ds_config_add_version(ds_config *c, ds_process *p, ds_err *err);
 /* The process that consumes a record type, or NULL. */
 const ds_process *ds_config_process_for(const ds_config *c, const char *type);
 const ds_doc_template *ds_config_template(const ds_config *c,

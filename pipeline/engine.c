@@ -2,6 +2,7 @@
  * engine.c - the state machine and the runtime; see engine.h.
  */
 #include "engine.h"
+#include "profile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,6 +149,10 @@ char *ds_cause_json(ds_arena *a, const ds_cause *c)
 		member(&b, "state", c->by_state);
 		ds_buf_printf(&b, ",\"case_id\":%" PRId64, c->by_case);
 		break;
+	case DS_CAUSE_MIGRATION:
+		ds_buf_printf(&b, "{\"type\":\"migration\",\"from_version\":%d,\"to_version\":%d",
+			      c->from_version, c->to_version);
+		break;
 	}
 	int rc = ds_buf_putc(&b, '}');
 	char *r = rc ? NULL : ds_arena_strndup(a, b.data, b.len);
@@ -166,6 +171,7 @@ static int change_state(ds_case_work *w, int to, const ds_cause *cause, const ch
 				  w->row.key, DS_MAX_CHANGES);
 	ds_change *c = &w->changes[w->nchanges++];
 	c->from = w->nchanges == 1 && w->is_new ? -1 : w->state;
+	c->from_state = c->from >= 0 ? w->p->states[c->from].name : NULL;
 	c->to = to;
 	c->at = now;
 	c->cause = *cause;
@@ -194,6 +200,7 @@ int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p, const ch
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	w->data = data;
 	w->is_new = true;
+	w->old_state = -1;
 	w->state = p->initial;
 	w->row.process = p->name;
 	w->row.process_version = p->version;
@@ -209,16 +216,23 @@ int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, const ds_
 {
 	memset(w, 0, sizeof *w);
 	w->a = a;
-	w->p = ds_config_process(cfg, row->process);
-	if (!w->p)
+	w->p = ds_config_process_version(cfg, row->process, row->process_version);
+	if (!w->p && !ds_config_process(cfg, row->process))
 		return ds_err_set(err, DS_ECONFIG, "case %s belongs to process \"%s\", which is not declared",
 				  row->key, row->process);
+	if (!w->p)
+		return ds_err_set(err, DS_ECONFIG,
+				  "case %s runs version %d of process \"%s\", which neither "
+				  "schemas/processes/ nor the store holds",
+				  row->key, row->process_version, row->process);
 	w->state = ds_process_state(w->p, row->state);
 	if (w->state < 0)
 		return ds_err_set(err, DS_ECONFIG, "case %s is in state \"%s\", which process \"%s\" no longer has",
 				  row->key, row->state, row->process);
 	w->row = *row;
 	w->base_version = row->version;
+	w->old_state = w->state;
+	w->old_data = row->data;
 	/* The data is read when something needs it: a timer that only moves
 	 * the case does not. */
 	w->data_json = row->data;
@@ -266,6 +280,37 @@ int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg, ds_store 
 	if (rc)
 		return rc;
 	return ds_engine_load(w, a, cfg, &row, err);
+}
+
+int ds_engine_migrate(ds_case_work *w, ds_arena *a, const ds_process *np,
+		      const ds_case_row *row, const char *to, ds_time now, ds_err *err)
+{
+	memset(w, 0, sizeof *w);
+	w->a = a;
+	w->p = np;
+	w->state = ds_process_state(np, to);
+	if (w->state < 0)
+		return ds_err_set(err, DS_ECONFIG, "case %s cannot move to version %d of %s, which has no state \"%s\"",
+				  row->key, np->version, np->name, to);
+	w->row = *row;
+	w->base_version = row->version;
+	w->data_json = row->data;
+	const char *from = ds_arena_strdup(a, row->state);
+	if (!from)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	ds_cause c = { .kind = DS_CAUSE_MIGRATION, .from_version = row->process_version,
+		       .to_version = np->version };
+	w->row.process_version = np->version;
+	w->row.state = np->states[w->state].name;
+	/* A change within the state, as a data edit is: not an entry. */
+	int rc = change_state(w, w->state, &c, NULL, now, err);
+	if (rc)
+		return rc;
+	w->changes[w->nchanges - 1].from_state = from;
+	/* The earlier version's timers belong to the entry they were set
+	 * for: a new one, at the same time, gets np's. */
+	w->row.state_version = w->row.version;
+	return DS_OK;
 }
 
 int ds_engine_attach(ds_case_work *w, const ds_cause *cause, ds_time now, ds_err *err)
@@ -463,7 +508,7 @@ static int start_cases(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err);
 static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 {
 	ds_store *s = rt->store;
-	char *data = w->data_json ? NULL : cJSON_PrintUnformatted(w->data);
+	char *data = w->data_json ? NULL : ds_json_print_arena(w->a, w->data);
 	int rc;
 	if (!data && !w->data_json)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -476,7 +521,6 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 		rc = DS_OK;
 	}
 	w->row.data = NULL;
-	cJSON_free(data);
 	if (rc)
 		return rc;
 	if (w->record_type) {
@@ -496,7 +540,7 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 		ds_audit_row r = {
 			.case_id = w->row.id,
 			.version = c->version,
-			.from_state = c->from >= 0 ? w->p->states[c->from].name : NULL,
+			.from_state = c->from_state,
 			.to_state = w->p->states[c->to].name,
 			.at = c->at,
 			.cause = cause,
@@ -527,6 +571,9 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 				return rc;
 		}
 	}
+	/* The traits of the case's profile follow its state and data. */
+	if ((rc = ds_profile_case_changed(rt, w, err)))
+		return rc;
 	w->base_version = w->row.version;
 	w->is_new = false;
 	return start_cases(rt, w, depth, err);
@@ -586,8 +633,12 @@ static int start_one(ds_runtime *rt, ds_case_work *w, const ds_change *c,
 	ds_cause cause = { .kind = DS_CAUSE_START, .by_process = w->p->name, .by_key = w->row.key,
 			   .by_state = st->name, .by_case = w->row.id };
 	ds_case_work nw;
-	if ((rc = ds_engine_create(&nw, w->a, np, key, data, true, &cause, c->at, err)) ||
-	    (rc = ds_engine_settle(&nw, c->at, err)) ||
+	if ((rc = ds_engine_create(&nw, w->a, np, key, data, true, &cause, c->at, err)))
+		return rc;
+	/* A case started by another serves the same customer. */
+	if (np->profile)
+		nw.row.profile_id = w->row.profile_id;
+	if ((rc = ds_engine_settle(&nw, c->at, err)) ||
 	    (rc = commit_at(rt, &nw, depth + 1, err)) ||
 	    (rc = ds_engine_produce(rt, &nw, err)))
 		return rc;

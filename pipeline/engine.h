@@ -69,7 +69,7 @@ void ds_runtime_discard(ds_runtime *rt, size_t mark);
 
 typedef enum {
 	DS_CAUSE_RECORD, DS_CAUSE_EVENT, DS_CAUSE_EDIT, DS_CAUSE_TIMER, DS_CAUSE_GUARD,
-	DS_CAUSE_START
+	DS_CAUSE_START, DS_CAUSE_MIGRATION
 } ds_cause_kind;
 
 typedef struct ds_cause {
@@ -90,6 +90,8 @@ typedef struct ds_cause {
 	const char *by_key;
 	const char *by_state;
 	int64_t by_case;
+	int from_version;            /* MIGRATION: the process versions */
+	int to_version;
 } ds_cause;
 
 #define DS_MAX_CHANGES 32
@@ -97,6 +99,8 @@ typedef struct ds_cause {
 typedef struct ds_change {
 	int from;                    /* -1 at creation */
 	int to;
+	const char *from_state;      /* the name of from, or NULL; for a
+	                                migration, a state of the earlier version */
 	ds_time at;
 	ds_cause cause;
 	char *changed;               /* JSON array text of changed fields, or NULL */
@@ -116,6 +120,13 @@ typedef struct ds_case_work {
 	int state;
 	ds_change changes[DS_MAX_CHANGES];
 	size_t nchanges;
+	/* What the case counted for its profile's traits before these
+	 * changes: its state (-1: none) and data text as loaded, or, once
+	 * counted (counted_known), the traits themselves. */
+	int old_state;
+	const char *old_data;
+	ds_traits counted;
+	bool counted_known;
 	/* The record that caused the changes, inserted at commit. */
 	const char *record_type;
 	const char *record_json;
@@ -128,13 +139,25 @@ typedef struct ds_case_work {
 int ds_engine_create(ds_case_work *w, ds_arena *a, const ds_process *p,
 		     const char *key, cJSON *data, bool arena_owned,
 		     const ds_cause *cause, ds_time now, ds_err *err);
-/* Loads a stored case. DS_ENOTFOUND, DS_ECONFIG (process unknown). */
+/* Loads a stored case, under the version of its process it started with
+ * (or was migrated to). DS_ENOTFOUND, DS_ECONFIG (process or version
+ * unknown). */
 int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg,
 		   const ds_case_row *row, ds_err *err);
 /* Finds a case by id ("12") or key ("DEV-2026-0042", or "offer:DEV-..."
  * when two processes share a key) and loads it. */
 int ds_engine_find(ds_case_work *w, ds_arena *a, const ds_config *cfg,
 		   ds_store *store, const char *ref, ds_err *err);
+
+/* Moves a stored case of an earlier version of its process to version np
+ * and its state `to` (ds_process_successor): one audit entry (cause:
+ * migration), no document and no start, as entering a state would; the
+ * data and the time the case entered its state are kept. The timers of
+ * `to` in np are counted from that time; those of the earlier version no
+ * longer apply. DS_ECONFIG when np has no state `to`. */
+int ds_engine_migrate(ds_case_work *w, ds_arena *a, const ds_process *np,
+		      const ds_case_row *row, const char *to, ds_time now,
+		      ds_err *err);
 
 /* Records, as one audit entry that changes neither state nor data, that
  * something reached the case (a reply to one of its messages). */

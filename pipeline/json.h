@@ -87,5 +87,9 @@ int ds_buf_json_string(ds_buf *b, const char *s);
 
 /* Serialises compactly into a string owned by the caller (ds_free). */
 char *ds_json_print(const cJSON *v);
+/* Serialises compactly into memory of the arena a; NULL when out of
+ * memory. Most values are printed in one pass into one block, without the
+ * copies of a growing buffer. */
+char *ds_json_print_arena(ds_arena *a, const cJSON *v);
 
 #endif

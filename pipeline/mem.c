@@ -55,9 +55,86 @@ char *ds_strdup(const char *s)
 
 void ds_free(void *p) { free(p); }
 
+void ds_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		ds_free(v[i]);
+	ds_free(v);
+}
+
+/* ---- zoned blocks ---- */
+
+#define HEAP_BLOCK 0x48454150u
+#define ZONE_BLOCK 0x5a4f4e45u
+
+typedef struct zone_head {
+	size_t size;
+	uint32_t from;
+	uint32_t unused;
+} zone_head;
+_Static_assert(sizeof(zone_head) == 16, "zoned blocks stay 16-byte aligned");
+
+void *ds_zone_alloc(ds_arena *zone, size_t n, bool injected)
+{
+	if (n > SIZE_MAX - sizeof(zone_head))
+		return NULL;
+	zone_head *h = NULL;
+	if (zone && ds_arena_size(zone) < DS_ZONE_MAX && (h = ds_arena_alloc(zone, sizeof *h + n))) {
+		h->from = ZONE_BLOCK;
+	} else {
+		if (!(h = injected ? ds_malloc(sizeof *h + n) : malloc(sizeof *h + n)))
+			return NULL;
+		h->from = HEAP_BLOCK;
+	}
+	h->size = n;
+	return h + 1;
+}
+
+void ds_zone_free(void *p)
+{
+	if (!p)
+		return;
+	zone_head *h = (zone_head *)p - 1;
+	if (h->from == ZONE_BLOCK)
+		return;
+	h->from = 0;
+	free(h);
+}
+
+void *ds_zone_realloc(ds_arena *zone, void *p, size_t n, bool injected)
+{
+	if (!p)
+		return ds_zone_alloc(zone, n, injected);
+	zone_head *h = (zone_head *)p - 1;
+	if (h->from == HEAP_BLOCK) {
+		if (n > SIZE_MAX - sizeof *h)
+			return NULL;
+		zone_head *r = injected ? ds_realloc(h, sizeof *h + n) : realloc(h, sizeof *h + n);
+		if (!r)
+			return NULL;
+		r->size = n;
+		return r + 1;
+	}
+	void *q = ds_zone_alloc(zone, n, injected);
+	if (q)
+		memcpy(q, p, h->size < n ? h->size : n);
+	return q;
+}
+
+bool ds_zone_owns(const void *p)
+{
+	return ((const zone_head *)p - 1)->from == ZONE_BLOCK;
+}
+
+static _Thread_local ds_arena *json_zone;
+
+void ds_json_zone(ds_arena *a) { json_zone = a; }
+
+static void *json_alloc(size_t n) { return ds_zone_alloc(json_zone, n, true); }
+
 void ds_mem_init(void)
 {
-	cJSON_Hooks hooks = { .malloc_fn = ds_malloc, .free_fn = ds_free };
+	cJSON_Hooks hooks = { .malloc_fn = json_alloc, .free_fn = ds_zone_free };
 	cJSON_InitHooks(&hooks);
 }
 

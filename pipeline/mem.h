@@ -3,7 +3,8 @@
  *
  * All allocation goes through ds_malloc() and friends so that tests can make
  * the N-th allocation fail (ds_mem_fail_after) and walk the error paths.
- * cJSON is routed through the same wrapper by ds_mem_init().
+ * cJSON is routed through the same wrapper by ds_mem_init(), as zoned
+ * blocks (below): free cJSON's strings with cJSON_free, never ds_free.
  *
  * An arena owns every temporary allocation of one record, plus cleanups for
  * foreign objects (cJSON trees, statements...) registered with
@@ -29,6 +30,8 @@ void *ds_realloc(void *p, size_t n);
 char *ds_strdup(const char *s);
 char *ds_strndup(const char *s, size_t n);
 void ds_free(void *p);
+/* Frees the n strings of v and v itself; accepts NULL. */
+void ds_strv_free(char **v, size_t n);
 
 /* Installs the wrapper as cJSON's allocator; call once at start-up. */
 void ds_mem_init(void);
@@ -57,6 +60,25 @@ char *ds_arena_printf(ds_arena *a, const char *fmt, ...)
 int ds_arena_defer(ds_arena *a, void (*fn)(void *), void *p);
 /* Total bytes currently reserved by the arena (for tests and limits). */
 size_t ds_arena_size(const ds_arena *a);
+
+/* Zoned blocks, for the allocators of libraries (libxml2, cJSON) whose
+ * objects one thread makes and drops by the thousand. Each block carries
+ * a 16-byte header saying where it came from: an arena, the zone, or the
+ * heap. ds_zone_alloc takes from zone when one is given and it has served
+ * less than DS_ZONE_MAX bytes, else from the heap (ds_malloc when
+ * injected, so that tests can make it fail; malloc otherwise).
+ * ds_zone_free frees a heap block and leaves a zone block alone: the
+ * arena's reset or free takes it back; so a zone must outlive every use of
+ * its blocks. Heap and zone blocks may be freed from any thread. */
+#define DS_ZONE_MAX (64u << 20)
+void *ds_zone_alloc(ds_arena *zone, size_t n, bool injected);
+void *ds_zone_realloc(ds_arena *zone, void *p, size_t n, bool injected);
+void ds_zone_free(void *p);
+/* Whether the block p came from a zone. */
+bool ds_zone_owns(const void *p);
+
+/* The calling thread's zone for cJSON's allocations (NULL: the heap). */
+void ds_json_zone(ds_arena *a);
 
 /* Grows the heap buffer *buf (capacity *cap) to hold at least need bytes,
  * doubling from 256; the caller bounds need. 0 or DS_ENOMEM (*buf then

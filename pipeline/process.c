@@ -13,17 +13,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "json.h"
 #include "mem.h"
 
-static char *dup_str(const cJSON *v)
+/* A copy of s for p's definition; running out of memory marks p, which
+ * is then not returned (rather than returned with a part missing). */
+static char *keep(ds_process *p, const char *s)
 {
-	return cJSON_IsString(v) ? ds_strdup(v->valuestring) : NULL;
+	char *c = ds_strdup(s);
+	if (!c)
+		p->oom = true;
+	return c;
+}
+
+/* Copies x and y as the next items of the arrays a and b (count *n),
+ * counted first so that p frees them whatever happens. */
+static int keep_pair(ds_process *p, char **a, char **b, size_t *n, const char *x, const char *y)
+{
+	size_t i = (*n)++;
+	a[i] = keep(p, x);
+	b[i] = keep(p, y);
+	return a[i] && b[i] ? DS_OK : DS_ENOMEM;
+}
+
+static char *dup_str(ds_process *p, const cJSON *v)
+{
+	return cJSON_IsString(v) ? keep(p, v->valuestring) : NULL;
 }
 
 /* Reads an array of strings; reports non-strings. */
-static int str_array(const cJSON *arr, const char *file, const char *path, ds_diag *diag,
-		     char ***out, size_t *n)
+static int str_array(ds_process *p, const cJSON *arr, const char *file, const char *path,
+		     ds_diag *diag, char ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -35,8 +56,10 @@ static int str_array(const cJSON *arr, const char *file, const char *path, ds_di
 	}
 	size_t count = (size_t)cJSON_GetArraySize(arr);
 	char **v = ds_calloc(count + 1, sizeof *v);
-	if (!v)
+	if (!v) {
+		p->oom = true;
 		return DS_ENOMEM;
+	}
 	size_t i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
@@ -44,7 +67,9 @@ static int str_array(const cJSON *arr, const char *file, const char *path, ds_di
 			ds_diag_error(diag, file, path, "item %zu must be a non-empty string", i);
 			continue;
 		}
-		v[i++] = ds_strdup(it->valuestring);
+		if (!(v[i] = keep(p, it->valuestring)))
+			break;
+		i++;
 	}
 	*out = v;
 	*n = i;
@@ -53,11 +78,7 @@ static int str_array(const cJSON *arr, const char *file, const char *path, ds_di
 
 static void free_strs(char **v, size_t n)
 {
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		ds_free(v[i]);
-	ds_free(v);
+	ds_strv_free(v, n);
 }
 
 void ds_process_free(ds_process *p)
@@ -91,13 +112,19 @@ void ds_process_free(ds_process *p)
 		ds_free(st->starts);
 	}
 	ds_free(p->states);
+	for (size_t m = 0; m < p->nmigrates; m++) {
+		free_strs(p->migrates[m].old_states, p->migrates[m].n);
+		free_strs(p->migrates[m].new_states, p->migrates[m].n);
+		ds_free(p->migrates[m].path);
+	}
+	ds_free(p->migrates);
+	ds_free(p->canonical);
 	free_strs(p->consumes, p->nconsumes);
 	free_strs(p->starts_with, p->nstarts);
 	ds_free(p->file);
 	ds_free(p->name);
 	ds_free(p->key);
-	ds_free(p->profile_email);
-	ds_free(p->profile_name);
+	ds_profile_block_free(p->profile);
 	ds_free(p);
 }
 
@@ -149,6 +176,26 @@ bool ds_process_may_edit(const ds_process *p, int s, const char *role, const cha
 	return false;
 }
 
+const ds_migrate_def *ds_process_migration(const ds_process *p, int from)
+{
+	for (size_t i = 0; i < p->nmigrates; i++)
+		if (p->migrates[i].from == from)
+			return &p->migrates[i];
+	return NULL;
+}
+
+const char *ds_process_successor(const ds_process *p, const ds_migrate_def *m,
+				 const char *state)
+{
+	for (size_t i = 0; m && i < m->n; i++)
+		if (!strcmp(m->old_states[i], state)) {
+			int s = ds_process_state(p, m->new_states[i]);
+			return s < 0 ? NULL : p->states[s].name;
+		}
+	int s = ds_process_state(p, state);
+	return s < 0 ? NULL : p->states[s].name;
+}
+
 bool ds_process_knows_role(const ds_process *p, const char *role)
 {
 	for (size_t s = 0; s < p->nstates; s++) {
@@ -165,8 +212,9 @@ bool ds_process_knows_role(const ds_process *p, const char *role)
 
 static const char *const process_keys[] = {
 	"name", "version", "title", "description", "consumes", "starts_with",
-	"key", "initial", "profile", "states", NULL,
+	"key", "initial", "profile", "states", "migrate", NULL,
 };
+static const char *const migrate_keys[] = { "from", "states", "description", NULL };
 static const char *const state_keys[] = {
 	"lane", "final", "output", "editable_by", "on", "start", "title", "description", NULL,
 };
@@ -224,7 +272,7 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 			return DS_ECONFIG;
 		}
 		ds_err e = {0};
-		tr->guard_src = ds_strdup(when->valuestring);
+		tr->guard_src = keep(p, when->valuestring);
 		if (ds_expr_parse(when->valuestring, &tr->guard, &e)) {
 			ds_diag_error(diag, file, sub, "%s", e.msg);
 			return DS_ECONFIG;
@@ -236,7 +284,9 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 			ds_diag_error(diag, file, sub, "\"event\" must be a name");
 			return DS_ECONFIG;
 		}
-		tr->event = ds_strdup(event->valuestring);
+		tr->event = keep(p, event->valuestring);
+		if (!tr->event)
+			return DS_ENOMEM;
 		snprintf(sub, sizeof sub, "%s/roles", path);
 		const cJSON *roles = cJSON_GetObjectItemCaseSensitive(j, "roles");
 		if (!roles) {
@@ -245,7 +295,7 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 				      tr->event);
 			return DS_ECONFIG;
 		}
-		if (str_array(roles, file, sub, diag, &tr->roles, &tr->nroles))
+		if (str_array(p, roles, file, sub, diag, &tr->roles, &tr->nroles))
 			return DS_ECONFIG;
 		if (!tr->nroles)
 			ds_diag_error(diag, file, sub, "no role may send event \"%s\"", tr->event);
@@ -257,7 +307,7 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 				      "\"after\" must be a duration such as \"30m\", \"48h\", \"5d\" or \"5bd\"");
 			return DS_ECONFIG;
 		}
-		tr->after_src = ds_strdup(after->valuestring);
+		tr->after_src = keep(p, after->valuestring);
 	}
 	if (!when && cJSON_GetObjectItemCaseSensitive(j, "roles") && !event) {
 		snprintf(sub, sizeof sub, "%s/roles", path);
@@ -267,9 +317,10 @@ static int load_transition(ds_process *p, ds_transition_def *tr, const cJSON *j,
 }
 
 /* "start": [{"process": NAME, "with": {"new.field": "this.field", ...}}] */
-static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const char *path,
+static int load_starts(ds_process *p, ds_state_def *st, const cJSON *j, const char *path,
 		       ds_diag *diag)
 {
+	const char *file = p->file;
 	char sub[700];
 	snprintf(sub, sizeof sub, "%s/start", path);
 	if (!cJSON_IsArray(j)) {
@@ -295,7 +346,7 @@ static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const
 		unknown_keys(it, start_keys, file, sub, diag);
 		ds_start_def *sd = &st->starts[st->nstarts++];
 		size_t m = (size_t)cJSON_GetArraySize(with);
-		sd->process = ds_strdup(proc->valuestring);
+		sd->process = keep(p, proc->valuestring);
 		sd->to = ds_calloc(m ? m : 1, sizeof *sd->to);
 		sd->from = ds_calloc(m ? m : 1, sizeof *sd->from);
 		if (!sd->process || !sd->to || !sd->from)
@@ -308,11 +359,8 @@ static int load_starts(ds_state_def *st, const cJSON *j, const char *file, const
 				ds_diag_error(diag, file, wp, "must name a field of this case");
 				continue;
 			}
-			sd->to[sd->n] = ds_strdup(w->string);
-			sd->from[sd->n] = ds_strdup(w->valuestring);
-			if (!sd->to[sd->n] || !sd->from[sd->n])
+			if (keep_pair(p, sd->to, sd->from, &sd->n, w->string, w->valuestring))
 				return DS_ENOMEM;
-			sd->n++;
 		}
 	}
 	return DS_OK;
@@ -329,7 +377,7 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 		return DS_ECONFIG;
 	}
 	unknown_keys(j, state_keys, file, path, diag);
-	st->lane = dup_str(cJSON_GetObjectItemCaseSensitive(j, "lane"));
+	st->lane = dup_str(p, cJSON_GetObjectItemCaseSensitive(j, "lane"));
 	st->final = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "final"));
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(j, "output");
 	if (out) {
@@ -337,12 +385,12 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 			snprintf(sub, sizeof sub, "%s/output", path);
 			ds_diag_error(diag, file, sub, "\"output\" must name a document template");
 		} else {
-			st->output = ds_strdup(out->valuestring);
+			st->output = keep(p, out->valuestring);
 		}
 	}
 	const cJSON *start = cJSON_GetObjectItemCaseSensitive(j, "start");
 	if (start) {
-		int src = load_starts(st, start, file, path, diag);
+		int src = load_starts(p, st, start, path, diag);
 		if (src == DS_ENOMEM)
 			return src;
 	}
@@ -361,9 +409,10 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 				char rp[700];
 				snprintf(rp, sizeof rp, "%s/%s", sub, r->string);
 				ds_edit_right *er = &st->rights[st->nrights++];
-				er->role = ds_strdup(r->string);
-				if (str_array(r, file, rp, diag, &er->fields, &er->nfields))
-					return DS_ECONFIG;
+				if (!(er->role = keep(p, r->string)))
+					return DS_ENOMEM;
+				if (str_array(p, r, file, rp, diag, &er->fields, &er->nfields))
+					return p->oom ? DS_ENOMEM : DS_ECONFIG;
 			}
 		}
 	}
@@ -731,7 +780,92 @@ static void reach(const ds_process *p, int s, bool *seen)
 		reach(p, p->states[s].on[t].to, seen);
 }
 
-int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *err)
+/* "migrate": {"from": N, "states": {"old": "new", ...}}, or an array of
+ * such objects. That the new states exist is checked once every state is
+ * known; the old ones belong to a version only the store knows. */
+static int load_migrates(ds_process *p, const cJSON *j, ds_diag *diag)
+{
+	const char *file = p->file;
+	bool one = cJSON_IsObject(j);
+	if (!one && !cJSON_IsArray(j)) {
+		ds_diag_error(diag, file, "/migrate",
+			      "\"migrate\" must be {\"from\": VERSION, \"states\": {OLD: NEW}}, "
+			      "or an array of them");
+		return DS_ECONFIG;
+	}
+	size_t n = one ? 1 : (size_t)cJSON_GetArraySize(j);
+	p->migrates = ds_calloc(n ? n : 1, sizeof *p->migrates);
+	if (!p->migrates)
+		return DS_ENOMEM;
+	const cJSON *e = one ? j : j->child;
+	for (size_t i = 0; e; i++, e = one ? NULL : e->next) {
+		char path[64], sub[128];
+		snprintf(path, sizeof path, one ? "/migrate" : "/migrate/%zu", i);
+		if (!cJSON_IsObject(e)) {
+			ds_diag_error(diag, file, path,
+				      "a migration must be an object with \"from\" and \"states\"");
+			continue;
+		}
+		unknown_keys(e, migrate_keys, file, path, diag);
+		const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "from");
+		const cJSON *states = cJSON_GetObjectItemCaseSensitive(e, "states");
+		snprintf(sub, sizeof sub, "%s/from", path);
+		if (!cJSON_IsNumber(from) || from->valueint < 1 || from->valueint >= p->version ||
+		    (double)from->valueint != from->valuedouble) {
+			if (p->version == 1)
+				ds_diag_error(diag, file, sub,
+					      "version 1 has no earlier version to migrate from");
+			else if (p->version == 2)
+				ds_diag_error(diag, file, sub,
+					      "\"from\" must be 1, the version before this one");
+			else
+				ds_diag_error(diag, file, sub,
+					      "\"from\" must be an earlier version of this process (1 to %d)",
+					      p->version - 1);
+			continue;
+		}
+		if (ds_process_migration(p, from->valueint)) {
+			ds_diag_error(diag, file, sub, "a second migration from version %d",
+				      from->valueint);
+			continue;
+		}
+		snprintf(sub, sizeof sub, "%s/states", path);
+		if (!cJSON_IsObject(states)) {
+			ds_diag_error(diag, file, sub,
+				      "\"states\" must map states of version %d to states of version %d",
+				      from->valueint, p->version);
+			continue;
+		}
+		ds_migrate_def *m = &p->migrates[p->nmigrates++];
+		size_t count = (size_t)cJSON_GetArraySize(states);
+		m->from = from->valueint;
+		m->path = keep(p, path);
+		m->old_states = ds_calloc(count ? count : 1, sizeof *m->old_states);
+		m->new_states = ds_calloc(count ? count : 1, sizeof *m->new_states);
+		if (!m->path || !m->old_states || !m->new_states)
+			return DS_ENOMEM;
+		const cJSON *st;
+		cJSON_ArrayForEach(st, states) {
+			if (!cJSON_IsString(st) || !*st->valuestring) {
+				char tok[256], sp[400];
+				ds_json_pointer_escape(st->string, tok, sizeof tok);
+				snprintf(sp, sizeof sp, "%s/%s", sub, tok);
+				ds_diag_error(diag, file, sp, "must name a state of version %d",
+					      p->version);
+				continue;
+			}
+			if (keep_pair(p, m->old_states, m->new_states, &m->n, st->string,
+				      st->valuestring))
+				return DS_ENOMEM;
+		}
+	}
+	return DS_OK;
+}
+
+/* Loads a definition from its parsed document (NULL when it could not be
+ * read: the problem is already reported), reporting against label. */
+static int load(const char *path, const cJSON *doc, ds_diag *diag, ds_process **out,
+		ds_err *err)
 {
 	*out = NULL;
 	size_t errors_before = diag ? diag->errors : 0;
@@ -740,23 +874,23 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 		ds_diag_init(&local);
 		diag = &local;
 	}
-	cJSON *doc = ds_json_load_file(path, diag);
 	ds_process *p = NULL;
 	const cJSON ***to_names = NULL;
 	int rc = DS_ECONFIG;
 	if (!doc)
 		goto done;
 	p = ds_calloc(1, sizeof *p);
-	if (!p || !(p->file = ds_strdup(path))) {
+	if (!p || !(p->file = ds_strdup(path)) || !(p->canonical = ds_json_print(doc))) {
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 		goto done;
 	}
+	ds_sha256_hex(p->canonical, strlen(p->canonical), p->sha256);
 	if (!cJSON_IsObject(doc)) {
 		ds_diag_error(diag, path, "", "a process must be a JSON object");
 		goto done;
 	}
 	unknown_keys(doc, process_keys, path, "", diag);
-	p->name = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "name"));
+	p->name = dup_str(p, cJSON_GetObjectItemCaseSensitive(doc, "name"));
 	if (!p->name || !*p->name) {
 		ds_diag_error(diag, path, "/name", "\"name\" is required");
 		goto done;
@@ -769,9 +903,9 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 		else
 			p->version = ver->valueint;
 	}
-	if (str_array(cJSON_GetObjectItemCaseSensitive(doc, "consumes"), path, "/consumes", diag,
+	if (str_array(p, cJSON_GetObjectItemCaseSensitive(doc, "consumes"), path, "/consumes", diag,
 		      &p->consumes, &p->nconsumes) ||
-	    str_array(cJSON_GetObjectItemCaseSensitive(doc, "starts_with"), path, "/starts_with",
+	    str_array(p, cJSON_GetObjectItemCaseSensitive(doc, "starts_with"), path, "/starts_with",
 		      diag, &p->starts_with, &p->nstarts))
 		goto done;
 	for (size_t i = 0; i < p->nstarts; i++)
@@ -779,20 +913,18 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 			ds_diag_error(diag, path, "/starts_with",
 				      "record type \"%s\" starts cases but is not in \"consumes\"",
 				      p->starts_with[i]);
-	p->key = dup_str(cJSON_GetObjectItemCaseSensitive(doc, "key"));
+	p->key = dup_str(p, cJSON_GetObjectItemCaseSensitive(doc, "key"));
 	if (!p->key)
 		ds_diag_error(diag, path, "/key", "\"key\" must name the field that identifies a case");
 	const cJSON *prof = cJSON_GetObjectItemCaseSensitive(doc, "profile");
-	if (prof) {
-		if (!cJSON_IsObject(prof)) {
-			ds_diag_error(diag, path, "/profile", "\"profile\" must be an object");
-		} else {
-			p->profile_email = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "email"));
-			p->profile_name = dup_str(cJSON_GetObjectItemCaseSensitive(prof, "name"));
-			if (!p->profile_email)
-				ds_diag_error(diag, path, "/profile/email",
-					      "\"email\" must name the field holding the customer's email");
-		}
+	if (prof && (rc = ds_profile_block_load(prof, true, path, "/profile", diag, &p->profile,
+						err)))
+		goto done;
+	rc = DS_ECONFIG;
+	const cJSON *mig = cJSON_GetObjectItemCaseSensitive(doc, "migrate");
+	if (mig && load_migrates(p, mig, diag) == DS_ENOMEM) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto done;
 	}
 	const cJSON *states = cJSON_GetObjectItemCaseSensitive(doc, "states");
 	if (!cJSON_IsObject(states) || !cJSON_GetArraySize(states)) {
@@ -820,7 +952,8 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 			goto done;
 		}
-		load_state(p, st, sj, diag, &to_names[p->nstates]);
+		if (load_state(p, st, sj, diag, &to_names[p->nstates]) == DS_ENOMEM)
+			p->oom = true;
 		p->nstates++;
 	}
 	/* Resolve targets now that every state is known. */
@@ -838,7 +971,34 @@ int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *e
 			p->states[s].on[t].to = idx;
 		}
 	}
+	if (p->oom)
+		goto done;
+	for (size_t m = 0; m < p->nmigrates; m++) {
+		const ds_migrate_def *md = &p->migrates[m];
+		for (size_t i = 0; i < md->n; i++) {
+			if (ds_process_state(p, md->new_states[i]) >= 0)
+				continue;
+			char tok[256], sp[400];
+			ds_json_pointer_escape(md->old_states[i], tok, sizeof tok);
+			snprintf(sp, sizeof sp, "%s/states/%s", md->path, tok);
+			ds_diag_error(diag, path, sp, "unknown state \"%s\": version %d has no such state",
+				      md->new_states[i], p->version);
+		}
+	}
 	check_overlaps(p, diag);
+	if (p->profile) {
+		const char **names = ds_calloc(p->nstates + 1, sizeof *names);
+		for (size_t s = 0; names && s < p->nstates; s++)
+			names[s] = p->states[s].name;
+		int brc = names ? ds_profile_block_bind(p->profile, names, p->nstates, path,
+							"/profile", diag, err)
+				: ds_err_set(err, DS_ENOMEM, "out of memory");
+		ds_free(names);
+		if (brc) {
+			rc = brc;
+			goto done;
+		}
+	}
 	const cJSON *init = cJSON_GetObjectItemCaseSensitive(doc, "initial");
 	p->initial = cJSON_IsString(init) ? ds_process_state(p, init->valuestring) : -1;
 	if (p->initial < 0) {
@@ -870,7 +1030,8 @@ done:
 			ds_free(to_names[s]);
 		ds_free(to_names);
 	}
-	cJSON_Delete(doc);
+	if (p && p->oom)
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	/* A definition with errors is still returned once its states are
 	 * known, so that `check` can cross-check the rest of it; the config
 	 * refuses to run with it. */
@@ -884,5 +1045,25 @@ done:
 	*out = p;
 	if (diag == &local)
 		ds_diag_free(&local);
+	return rc;
+}
+
+int ds_process_load(const char *path, ds_diag *diag, ds_process **out, ds_err *err)
+{
+	cJSON *doc = ds_json_load_file(path, diag);
+	int rc = load(path, doc, diag, out, err);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+int ds_process_parse(const char *label, const char *text, size_t len, ds_diag *diag,
+		     ds_process **out, ds_err *err)
+{
+	cJSON *doc = NULL;
+	ds_err e = {0};
+	if (ds_json_parse(text, len, DS_JSON_MAX_DEPTH, &doc, &e))
+		ds_diag_error(diag, label, "", "%s", e.msg);
+	int rc = load(label, doc, diag, out, err);
+	cJSON_Delete(doc);
 	return rc;
 }

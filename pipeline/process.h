@@ -9,7 +9,9 @@
  * File format (one process per file):
  *   {"name": "offer", "version": 1, "consumes": ["offer"],
  *    "starts_with": ["offer"], "key": "reference", "initial": "draft",
- *    "profile": {"email": "customer.email", "name": "customer.name"},
+ *    "profile": {"identities": {"email": "customer.email"},
+ *                "attributes": {"name": "customer.name"},
+ *                "traits": {"offers_accepted": {"in": ["accepted"]}}},
  *    "states": {
  *      "draft": {"lane": "sales", "editable_by": {"sales": ["*"]},
  *                "on": [{"when": "discount_pct > 20", "to": "pending_approval"},
@@ -26,6 +28,14 @@
  * language), "event" (with the "roles" allowed to send it) or "after" (a
  * timer counted from the entry into the state). "editable_by" maps a role
  * to the top-level data fields it may change in that state ("*": all).
+ * "profile" says how a case names its customer and which traits its
+ * states feed (profile_rules.h).
+ *
+ * "version" (default 1) numbers the definition: a case runs by the version
+ * it started with (see procver.h). A version may move the cases of an
+ * earlier one to itself: "migrate": {"from": 1, "states": {"unreachable":
+ * "to_resend"}} (or an array of such objects, one per earlier version);
+ * states it does not map keep their name, which this version must have.
  */
 #ifndef DS_PROCESS_H
 #define DS_PROCESS_H
@@ -37,6 +47,7 @@
 #include "diag.h"
 #include "err.h"
 #include "expr.h"
+#include "profile_rules.h"
 
 #define DS_STATE_NAME_MAX 63
 
@@ -83,20 +94,34 @@ typedef struct ds_state_def {
 	size_t non;
 } ds_state_def;
 
+/* "migrate": the cases of version `from` move to this version; a case in
+ * old_states[i] goes to new_states[i], one in another state keeps it. */
+typedef struct ds_migrate_def {
+	int from;
+	char **old_states;
+	char **new_states;       /* states of this version */
+	size_t n;
+	char *path;              /* JSON path of the entry: "/migrate", "/migrate/1" */
+} ds_migrate_def;
+
 typedef struct ds_process {
 	char *file;
 	char *name;
 	int version;
+	char *canonical;         /* the definition as compact JSON text */
+	char sha256[65];         /* of canonical: what "the same version" means */
+	ds_migrate_def *migrates;
+	size_t nmigrates;
 	char **consumes;
 	size_t nconsumes;
 	char **starts_with;
 	size_t nstarts;
 	char *key;               /* dotted path of the key field in the data */
-	char *profile_email;     /* dotted path, or NULL */
-	char *profile_name;
+	ds_profile_block *profile; /* or NULL: cases name no customer */
 	int initial;
 	ds_state_def *states;
 	size_t nstates;
+	bool oom;                /* memory ran out while loading: never returned */
 } ds_process;
 
 /* Loads one definition; problems go to diag with the file and JSON path,
@@ -109,7 +134,19 @@ typedef struct ds_process {
  * config.c, which knows them all. */
 int ds_process_load(const char *path, ds_diag *diag, ds_process **out,
 		    ds_err *err);
+/* The same from a definition's JSON text (len bytes, as canonical holds
+ * it), reported against label: an earlier version kept by the store. */
+int ds_process_parse(const char *label, const char *text, size_t len,
+		     ds_diag *diag, ds_process **out, ds_err *err);
 void ds_process_free(ds_process *p);
+
+/* The migration p declares from version `from`, or NULL. */
+const ds_migrate_def *ds_process_migration(const ds_process *p, int from);
+/* The state of p that a case of an earlier version in `state` would be
+ * in: the one m maps it to (m may be NULL), else the state of the same
+ * name. NULL when p has none: such a case cannot move to p. */
+const char *ds_process_successor(const ds_process *p, const ds_migrate_def *m,
+				 const char *state);
 
 /* Index of a state by name, or -1. */
 int ds_process_state(const ds_process *p, const char *name);

@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "chain.h"
+#include "cli.h"
 #include "committer.h"
 #include "engine.h"
 #include "input.h"
@@ -515,18 +516,6 @@ static int list_att(void *ud, const ds_attachment_row *row)
 	return 0;
 }
 
-static int list_timeline(void *ud, const ds_timeline_row *row)
-{
-	cJSON *o = cJSON_CreateObject();
-	char t[24];
-	ds_time_format(row->at, t);
-	cJSON_AddStringToObject(o, "kind", row->kind);
-	cJSON_AddNumberToObject(o, "ref", (double)row->ref);
-	cJSON_AddStringToObject(o, "at", t);
-	cJSON_AddItemToArray(ud, o);
-	return 0;
-}
-
 static enum MHD_Result store_error(req *r, struct MHD_Connection *c, const ds_err *err)
 {
 	switch (err->code) {
@@ -651,27 +640,8 @@ static enum MHD_Result read_route(ds_server *srv, req *r, struct MHD_Connection 
 			ok = store_error(r, c, &err);
 			break;
 		}
-		cJSON *doc = cJSON_CreateObject();
-		char t[24];
-		cJSON_AddNumberToObject(doc, "id", (double)p.id);
-		cJSON *emails = cJSON_AddArrayToObject(doc, "emails");
-		if (p.email)
-			cJSON_AddItemToArray(emails, cJSON_CreateString(p.email));
-		if (p.name)
-			cJSON_AddStringToObject(doc, "name", p.name);
-		else
-			cJSON_AddNullToObject(doc, "name");
-		ds_time_format(p.created_at, t);
-		cJSON_AddStringToObject(doc, "created_at", t);
-		ds_time_format(p.updated_at, t);
-		cJSON_AddStringToObject(doc, "updated_at", t);
-		if ((rc = ds_store_timeline_list(st, p.id, list_timeline,
-						 cJSON_AddArrayToObject(doc, "timeline"), &err)) < 0) {
-			cJSON_Delete(doc);
-			ok = store_error(r, c, &err);
-		} else {
-			ok = send_json(r, c, 200, doc);
-		}
+		cJSON *doc = ds_cli_profile_doc(st, p.id, &err);
+		ok = doc ? send_json(r, c, 200, doc) : store_error(r, c, &err);
 		break;
 	}
 	default:

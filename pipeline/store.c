@@ -9,10 +9,11 @@ static const struct ds_store_ops *const backends[] = {
 	&ds_store_sqlite_ops,
 };
 
-int ds_store_open(const char *url, const char *home, ds_store **out,
-		  ds_err *err)
+/* The backend of url, and where its target starts; DS_ECONFIG naming the
+ * problem when there is none. */
+static int backend_of(const char *url, const struct ds_store_ops **ops, const char **target,
+		      ds_err *err)
 {
-	*out = NULL;
 	const char *colon = strchr(url, ':');
 	if (!colon)
 		return ds_err_set(err, DS_ECONFIG,
@@ -20,14 +21,38 @@ int ds_store_open(const char *url, const char *home, ds_store **out,
 				  url);
 	size_t n = (size_t)(colon - url);
 	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
-		const struct ds_store_ops *ops = backends[i];
-		if (strlen(ops->scheme) == n && !strncmp(url, ops->scheme, n))
-			return ops->open(colon + 1, home, out, err);
+		if (strlen(backends[i]->scheme) == n && !strncmp(url, backends[i]->scheme, n)) {
+			*ops = backends[i];
+			*target = colon + 1;
+			return DS_OK;
+		}
 	}
 	if (!strncmp(url, "postgresql", n) || !strncmp(url, "postgres", n))
 		return ds_err_set(err, DS_ECONFIG,
 				  "the PostgreSQL store is not available in this build; use sqlite:PATH");
 	return ds_err_set(err, DS_ECONFIG, "unknown store scheme in '%s'", url);
+}
+
+int ds_store_open(const char *url, const char *home, ds_store **out, ds_err *err)
+{
+	const struct ds_store_ops *ops;
+	const char *target;
+	*out = NULL;
+	int rc = backend_of(url, &ops, &target, err);
+	return rc ? rc : ops->open(target, home, out, err);
+}
+
+int ds_store_open_existing(const char *url, const char *home, ds_store **out, ds_err *err)
+{
+	const struct ds_store_ops *ops;
+	const char *target;
+	*out = NULL;
+	int rc = backend_of(url, &ops, &target, err);
+	if (rc)
+		return rc;
+	if (!ops->exists(target, home))
+		return ds_err_set(err, DS_ENOTFOUND, "no store at %s", url);
+	return ops->open(target, home, out, err);
 }
 
 void ds_store_close(ds_store *s)
@@ -75,6 +100,17 @@ int ds_store_case_set_profile(ds_store *s, int64_t case_id, int64_t profile_id, 
 int ds_store_case_list(ds_store *s, const char *process, const char *state,
 		       int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
 { return s->ops->case_list(s, process, state, fn, ud, err); }
+int ds_store_case_list_version(ds_store *s, const char *process, int version,
+			       int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
+{ return s->ops->case_list_version(s, process, version, fn, ud, err); }
+int ds_store_case_states(ds_store *s, const char *process, int version,
+			 int (*fn)(void *, const char *, int64_t), void *ud, ds_err *err)
+{ return s->ops->case_states(s, process, version, fn, ud, err); }
+int ds_store_process_def_add(ds_store *s, const ds_process_def_row *d, bool *added, ds_err *err)
+{ return s->ops->process_def_add(s, d, added, err); }
+int ds_store_process_def_list(ds_store *s, int (*fn)(void *, const ds_process_def_row *),
+			      void *ud, ds_err *err)
+{ return s->ops->process_def_list(s, fn, ud, err); }
 int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
 { return s->ops->audit_add(s, r, err); }
 int ds_store_audit_list(ds_store *s, int64_t case_id,
@@ -90,12 +126,81 @@ int ds_store_timer_done(ds_store *s, int64_t id, ds_time at, bool fired, bool *w
 			ds_err *err)
 { return s->ops->timer_done(s, id, at, fired, was_pending, err); }
 int64_t ds_store_timer_pending_count(ds_store *s) { return s->ops->timer_pending_count(s); }
-int ds_store_profile_upsert(ds_store *s, const char *email, const char *name, ds_time at,
-			    int64_t *id, bool *created, ds_err *err)
-{ return s->ops->profile_upsert(s, email, name, at, id, created, err); }
-int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
-				ds_profile_row *out, ds_err *err)
-{ return s->ops->profile_find_email(s, email, a, out, err); }
+static const struct {
+	const char *name;
+	ds_trait_kind kind;
+} traits[DS_NTRAITS] = {
+	[DS_TRAIT_ORDERS_COUNT] = { "orders_count", DS_TRAIT_COUNT },
+	[DS_TRAIT_TOTAL_SPENT] = { "total_spent", DS_TRAIT_CENTS },
+	[DS_TRAIT_LAST_ORDER_AT] = { "last_order_at", DS_TRAIT_DATE },
+	[DS_TRAIT_OFFERS_SENT] = { "offers_sent", DS_TRAIT_COUNT },
+	[DS_TRAIT_OFFERS_ACCEPTED] = { "offers_accepted", DS_TRAIT_COUNT },
+	[DS_TRAIT_OFFERS_REJECTED] = { "offers_rejected", DS_TRAIT_COUNT },
+	[DS_TRAIT_OPEN_COMPLAINTS] = { "open_complaints", DS_TRAIT_COUNT },
+	[DS_TRAIT_LAST_INTERACTION_AT] = { "last_interaction_at", DS_TRAIT_TIME },
+};
+
+const char *ds_trait_name(int t) { return t >= 0 && t < DS_NTRAITS ? traits[t].name : NULL; }
+ds_trait_kind ds_trait_kind_of(int t) { return t >= 0 && t < DS_NTRAITS ? traits[t].kind : DS_TRAIT_COUNT; }
+
+int ds_trait_index(const char *name)
+{
+	for (int t = 0; t < DS_NTRAITS; t++)
+		if (!strcmp(traits[t].name, name))
+			return t;
+	return -1;
+}
+
+int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
+			    ds_time last, int64_t *id, ds_err *err)
+{ return s->ops->profile_create(s, at, attributes, digest, last, id, err); }
+int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
+{ return s->ops->profile_get(s, id, a, out, err); }
+int ds_store_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row *), void *ud,
+			  ds_err *err)
+{ return s->ops->profile_list(s, fn, ud, err); }
+int ds_store_profile_update(ds_store *s, int64_t id, const char *attributes, const int64_t *digest,
+			    const ds_traits *t, bool add, ds_time at, ds_err *err)
+{ return s->ops->profile_update(s, id, attributes, digest, t, add, at, err); }
+int ds_store_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
+			   int (*fn)(void *, size_t, const ds_identity_hit *), void *ud, ds_err *err)
+{ return s->ops->identity_find(s, keys, n, fn, ud, err); }
+int ds_store_identity_add(ds_store *s, const ds_identity_row *r, size_t n, ds_err *err)
+{ return s->ops->identity_add(s, r, n, err); }
+int ds_store_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const ds_identity_row *),
+			   void *ud, ds_err *err)
+{ return s->ops->identity_list(s, pid, fn, ud, err); }
+int ds_store_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
+{ return s->ops->consent_add(s, r, err); }
+int ds_store_consent_list(ds_store *s, int64_t pid, bool history,
+			  int (*fn)(void *, const ds_consent_row *), void *ud, ds_err *err)
+{ return s->ops->consent_list(s, pid, history, fn, ud, err); }
+int ds_store_interest_add(ds_store *s, int64_t pid, const char *value, ds_time at, ds_err *err)
+{ return s->ops->interest_add(s, pid, value, at, err); }
+int ds_store_interest_list(ds_store *s, int64_t pid, int (*fn)(void *, const char *), void *ud,
+			   ds_err *err)
+{ return s->ops->interest_list(s, pid, fn, ud, err); }
+int ds_store_interest_clear(ds_store *s, int64_t pid, ds_err *err)
+{ return s->ops->interest_clear(s, pid, err); }
+int ds_store_profile_settle(ds_store *s, int64_t pid, ds_err *err)
+{ return s->ops->profile_settle(s, pid, err); }
+int ds_store_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err)
+{ return s->ops->profile_merge(s, m, err); }
+int ds_store_profile_unmerge(ds_store *s, int64_t id, ds_time at, ds_arena *a, ds_merge_row *out,
+			     ds_err *err)
+{ return s->ops->profile_unmerge(s, id, at, a, out, err); }
+int ds_store_merge_get(ds_store *s, int64_t id, ds_arena *a, ds_merge_row *out, ds_err *err)
+{ return s->ops->merge_get(s, id, a, out, err); }
+int ds_store_merge_list(ds_store *s, int64_t pid, int (*fn)(void *, const ds_merge_row *),
+			void *ud, ds_err *err)
+{ return s->ops->merge_list(s, pid, fn, ud, err); }
+bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b) { return s->ops->kept_apart(s, a, b); }
+int ds_store_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
+			       void *ud, ds_err *err)
+{ return s->ops->case_list_profile(s, pid, fn, ud, err); }
+int ds_store_profile_records(ds_store *s, int64_t pid,
+			     int (*fn)(void *, const ds_timeline_record *), void *ud, ds_err *err)
+{ return s->ops->profile_records(s, pid, fn, ud, err); }
 int ds_store_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t ref, ds_time at,
 			  ds_err *err)
 { return s->ops->timeline_add(s, pid, kind, ref, at, err); }
@@ -127,8 +232,6 @@ int ds_store_interaction_records(ds_store *s, int64_t iid,
 				 int (*fn)(void *, const ds_record_ref *), void *ud, ds_err *err)
 { return s->ops->interaction_records(s, iid, fn, ud, err); }
 int64_t ds_store_timer_due_count(ds_store *s, ds_time t) { return s->ops->timer_due_count(s, t); }
-int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
-{ return s->ops->profile_get(s, id, a, out, err); }
 int ds_store_quarantine_of(ds_store *s, int64_t iid, ds_arena *a, ds_quarantine_row *out,
 			   ds_err *err)
 { return s->ops->quarantine_of(s, iid, a, out, err); }

@@ -34,6 +34,10 @@ typedef struct ds_store ds_store;
  * unavailable scheme. */
 int ds_store_open(const char *url, const char *home, ds_store **out,
 		  ds_err *err);
+/* The same for a store that exists already: DS_ENOTFOUND, creating
+ * nothing, when there is none (what `dossier check` compares with). */
+int ds_store_open_existing(const char *url, const char *home, ds_store **out,
+			   ds_err *err);
 void ds_store_close(ds_store *s);
 
 int ds_store_begin(ds_store *s, ds_err *err);
@@ -134,9 +138,19 @@ int ds_store_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
  * email's Message-ID) is id. DS_ENOTFOUND when none. */
 int ds_store_case_by_thread(ds_store *s, const char *process, const char *id,
 			    ds_arena *a, ds_case_row *out, ds_err *err);
+/* Cases of one version of a process, in id order. */
+int ds_store_case_list_version(ds_store *s, const char *process, int version,
+			       int (*fn)(void *ud, const ds_case_row *c),
+			       void *ud, ds_err *err);
+/* How many cases of one version of a process are in each state (states
+ * without cases are not listed). */
+int ds_store_case_states(ds_store *s, const char *process, int version,
+			 int (*fn)(void *ud, const char *state, int64_t n),
+			 void *ud, ds_err *err);
 /* Inserts c (c->id is set). DS_EBUSY if (process, key) already exists. */
 int ds_store_case_insert(ds_store *s, ds_case_row *c, ds_err *err);
-/* Writes c if the stored version is still expected_version, else DS_EBUSY:
+/* Writes c (its process version too) if the stored version is still
+ * expected_version, else DS_EBUSY:
  * the optimistic lock that serialises changes to one case. */
 int ds_store_case_update(ds_store *s, const ds_case_row *c,
 			 int64_t expected_version, ds_err *err);
@@ -146,6 +160,26 @@ int ds_store_case_set_profile(ds_store *s, int64_t case_id,
 int ds_store_case_list(ds_store *s, const char *process, const char *state,
 		       int (*fn)(void *ud, const ds_case_row *c), void *ud,
 		       ds_err *err);
+
+/* ---- process definitions: every version the store has run ---- */
+
+typedef struct ds_process_def_row {
+	const char *process;
+	int version;
+	char sha256[65];             /* hex, of definition */
+	const char *definition;      /* its JSON text */
+	ds_time first_run;
+} ds_process_def_row;
+
+/* Records a definition unless its (process, version) is already there;
+ * *added says which. Whether the stored one is the same is the caller's
+ * to check (ds_store_process_def_list). */
+int ds_store_process_def_add(ds_store *s, const ds_process_def_row *d,
+			     bool *added, ds_err *err);
+/* Every stored definition, by process then version. */
+int ds_store_process_def_list(ds_store *s,
+			      int (*fn)(void *ud, const ds_process_def_row *d),
+			      void *ud, ds_err *err);
 
 /* ---- audit: every change of a case ---- */
 
@@ -193,33 +227,208 @@ int64_t ds_store_timer_due_count(ds_store *s, ds_time t);
 
 /* ---- profiles ---- */
 
-/* Finds or creates the profile of a normalised email; sets name when the
- * profile has none. */
-int ds_store_profile_upsert(ds_store *s, const char *email, const char *name,
-			    ds_time at, int64_t *id, bool *created,
-			    ds_err *err);
+/* The traits kept per profile, one column each, so that a filter over them
+ * compiles to indexed SQL. Values are whole numbers: a count; money in
+ * cents (exact, never a float); a date as YYYYMMDD (0: none); a time as a
+ * ds_time (0: none). */
+enum {
+	DS_TRAIT_ORDERS_COUNT, DS_TRAIT_TOTAL_SPENT, DS_TRAIT_LAST_ORDER_AT,
+	DS_TRAIT_OFFERS_SENT, DS_TRAIT_OFFERS_ACCEPTED, DS_TRAIT_OFFERS_REJECTED,
+	DS_TRAIT_OPEN_COMPLAINTS, DS_TRAIT_LAST_INTERACTION_AT, DS_NTRAITS
+};
+typedef enum { DS_TRAIT_COUNT, DS_TRAIT_CENTS, DS_TRAIT_DATE, DS_TRAIT_TIME } ds_trait_kind;
+typedef struct ds_traits {
+	int64_t v[DS_NTRAITS];
+} ds_traits;
+/* "orders_count"... for a trait index; -1 for an unknown name. */
+const char *ds_trait_name(int trait);
+ds_trait_kind ds_trait_kind_of(int trait);
+int ds_trait_index(const char *name);
+
 typedef struct ds_profile_row {
 	int64_t id;
-	const char *email;
-	const char *name;
 	ds_time created_at;
 	ds_time updated_at;
+	int64_t merged_into;         /* 0 unless merged into that profile */
+	ds_traits traits;
+	/* JSON: each attribute's values, best first, each with the record,
+	 * source, trust and time that gave it (profile.c keeps it); in the
+	 * arena given to profile_get, NULL when none was */
+	const char *attributes;
+	/* A digest of what the last record said of the attributes when the
+	 * attributes held exactly that, else 0 (profile.c) */
+	int64_t attrs_digest;
 } ds_profile_row;
-int ds_store_profile_find_email(ds_store *s, const char *email, ds_arena *a,
-				ds_profile_row *out, ds_err *err);
-/* DS_ENOTFOUND when there is no profile id. */
-int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
-			 ds_err *err);
+
+/* A new profile created at, with its attributes (JSON text) and their
+ * digest, and its last interaction (0: none). */
+int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes,
+			    int64_t digest, ds_time last_interaction, int64_t *id,
+			    ds_err *err);
+/* DS_ENOTFOUND when absent (a merged profile is still found). The
+ * attributes are copied into a when it is not NULL. */
+int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a,
+			 ds_profile_row *out, ds_err *err);
+/* Profiles not merged into another, in id order (attributes as text valid
+ * during the call). */
+int ds_store_profile_list(ds_store *s,
+			  int (*fn)(void *ud, const ds_profile_row *p),
+			  void *ud, ds_err *err);
+/* Writes attributes (NULL: unchanged), their digest (NULL: unchanged) and
+ * traits (NULL: unchanged): with add, counts and cents are added, dates
+ * and times kept at the latest (a 0 leaves them); else every trait is set
+ * to t. updated_at becomes at unless it is later already. */
+int ds_store_profile_update(ds_store *s, int64_t id, const char *attributes,
+			    const int64_t *digest, const ds_traits *t, bool add,
+			    ds_time at, ds_err *err);
+
+/* An identity: a normalised email, an E.164 phone, an external id. scope
+ * is "" or, for an id that means something only within its source, the
+ * source's name. */
+typedef struct ds_identity_row {
+	int64_t id;
+	int64_t profile_id;
+	const char *kind;
+	const char *scope;
+	const char *value;
+	int64_t record_id;           /* the record it came from, 0: none */
+	ds_time at;
+} ds_identity_row;
+
+/* A profile holding an identity, with what the profile stage needs of it
+ * (valid during the callback). */
+typedef struct ds_identity_hit {
+	int64_t profile_id;
+	int64_t merged_into;         /* 0: none */
+	ds_time last_interaction_at; /* 0: none */
+	const char *attributes;      /* ds_profile_row's */
+	int64_t attrs_digest;
+} ds_identity_hit;
+
+typedef struct ds_identity_key {
+	const char *kind;
+	const char *scope;           /* NULL: "" */
+	const char *value;
+} ds_identity_key;
+
+/* The profiles holding any of keys[0..n) (distinct keys): fn gets the index
+ * of the key and the profile, in no particular order. */
+int ds_store_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
+			   int (*fn)(void *ud, size_t key,
+				     const ds_identity_hit *h),
+			   void *ud, ds_err *err);
+/* Adds identities r[0..n) to their profiles, each unless held already. */
+int ds_store_identity_add(ds_store *s, const ds_identity_row *r, size_t n,
+			  ds_err *err);
+int ds_store_identity_list(ds_store *s, int64_t profile_id,
+			   int (*fn)(void *ud, const ds_identity_row *r),
+			   void *ud, ds_err *err);
+
+/* A consent statement: granted or withdrawn, for a purpose ("marketing")
+ * and a channel (email, sms, post, phone), when, and the interaction that
+ * proves it. */
+typedef struct ds_consent_row {
+	int64_t profile_id;
+	const char *purpose;
+	const char *channel;
+	bool granted;
+	ds_time at;                  /* the time of the interaction */
+	int64_t interaction_id;
+	int64_t record_id;
+	const char *source;
+} ds_consent_row;
+
+/* Keeps the statement in the consent history; it becomes the current
+ * consent of its purpose and channel if it is later than the current one,
+ * or as late and a withdrawal of a grant. */
+int ds_store_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err);
+/* The current consent by purpose and channel, or with history every
+ * statement in time order. */
+int ds_store_consent_list(ds_store *s, int64_t profile_id, bool history,
+			  int (*fn)(void *ud, const ds_consent_row *r),
+			  void *ud, ds_err *err);
+
+/* Interests (a set of words) of a profile. */
+int ds_store_interest_add(ds_store *s, int64_t profile_id, const char *value,
+			  ds_time at, ds_err *err);
+int ds_store_interest_list(ds_store *s, int64_t profile_id,
+			   int (*fn)(void *ud, const char *value), void *ud,
+			   ds_err *err);
+int ds_store_interest_clear(ds_store *s, int64_t profile_id, ds_err *err);
+
+/* Recomputes the current consent of a profile from its history (after
+ * statements moved in a merge or an unmerge). */
+int ds_store_profile_settle(ds_store *s, int64_t profile_id, ds_err *err);
+
+/* A merge: every identity, consent statement, timeline entry and case of
+ * merged moved to survivor; what moved, and the attributes merged had, are
+ * logged with it so that an unmerge puts exactly that back. */
+typedef struct ds_merge_row {
+	int64_t id;
+	int64_t survivor;
+	int64_t merged;
+	ds_time at;
+	int64_t record_id;           /* the record that linked them, 0: by hand */
+	const char *reason;
+	ds_time undone_at;           /* 0 while in force */
+	const char *attributes;      /* merged's attributes when merged (JSON) */
+} ds_merge_row;
+
+/* Merges m->merged into m->survivor (m->id is set); the merged profile's
+ * attributes, current consent and interests are emptied and its traits
+ * zeroed, and it points to the survivor. The caller gives the survivor its
+ * attributes, settles its consent and rebuilds its traits. */
+int ds_store_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err);
+/* Moves back what merge id moved, if it is still with the survivor.
+ * DS_ENOTFOUND, or DS_EREFUSED when it was undone already or the survivor
+ * was merged into another profile since (undo that first). *out gets the
+ * merge. The caller settles both profiles and rebuilds their traits. */
+int ds_store_profile_unmerge(ds_store *s, int64_t id, ds_time at,
+			     ds_arena *a, ds_merge_row *out, ds_err *err);
+int ds_store_merge_get(ds_store *s, int64_t id, ds_arena *a,
+		       ds_merge_row *out, ds_err *err);
+/* Merges into or of a profile, in id order. */
+int ds_store_merge_list(ds_store *s, int64_t profile_id,
+			int (*fn)(void *ud, const ds_merge_row *m), void *ud,
+			ds_err *err);
+/* Whether a merge of a and b (either way) was undone: they are two people. */
+bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b);
+
+/* The cases linked to a profile, in id order. */
+int ds_store_case_list_profile(ds_store *s, int64_t profile_id,
+			       int (*fn)(void *ud, const ds_case_row *c),
+			       void *ud, ds_err *err);
+
+/* The records on a profile's timeline, with the source and time of their
+ * interaction, in id order. */
+typedef struct ds_timeline_record {
+	int64_t id;
+	const char *type;
+	const char *data;            /* JSON text */
+	int64_t case_id;             /* 0: none */
+	int64_t interaction_id;
+	const char *source;
+	ds_time received_at;
+} ds_timeline_record;
+int ds_store_profile_records(ds_store *s, int64_t profile_id,
+			     int (*fn)(void *ud, const ds_timeline_record *r),
+			     void *ud, ds_err *err);
+
 /* Adds an entry to the profile's timeline, once per (profile, kind, ref):
  * what happened to the person stays theirs even if a case later changes
- * hands. */
+ * hands. kind is "record" (ref: a record id) or "case" (a case id). */
 int ds_store_timeline_add(ds_store *s, int64_t profile_id, const char *kind,
 			  int64_t ref, ds_time at, ds_err *err);
-/* The profile's timeline, oldest first. */
+/* The profile's timeline, oldest first, with what each entry names: a
+ * record's type and its case's key and state, or a case's process, key
+ * and state (NULL when gone). */
 typedef struct ds_timeline_row {
 	const char *kind;
 	int64_t ref;
 	ds_time at;
+	const char *type;            /* record type, or the case's process */
+	const char *key;             /* the case's key */
+	const char *state;           /* the case's state */
 } ds_timeline_row;
 int ds_store_timeline_list(ds_store *s, int64_t profile_id,
 			   int (*fn)(void *ud, const ds_timeline_row *r),

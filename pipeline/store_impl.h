@@ -14,6 +14,8 @@ struct ds_store_ops {
 	const char *scheme;
 	int (*open)(const char *target, const char *home, ds_store **out,
 		    ds_err *err);
+	/* Whether the store target names exists (nothing is created). */
+	bool (*exists)(const char *target, const char *home);
 	void (*close)(ds_store *s);
 	/* Transaction control: one of DS_TX_*; a rollback reports no error. */
 	int (*tx)(ds_store *s, int op, ds_err *err);
@@ -41,6 +43,17 @@ struct ds_store_ops {
 	int (*case_list)(ds_store *, const char *, const char *,
 			 int (*)(void *, const ds_case_row *), void *,
 			 ds_err *);
+	int (*case_list_version)(ds_store *, const char *, int,
+				 int (*)(void *, const ds_case_row *), void *,
+				 ds_err *);
+	int (*case_states)(ds_store *, const char *, int,
+			   int (*)(void *, const char *, int64_t), void *,
+			   ds_err *);
+	int (*process_def_add)(ds_store *, const ds_process_def_row *, bool *,
+			       ds_err *);
+	int (*process_def_list)(ds_store *,
+				int (*)(void *, const ds_process_def_row *),
+				void *, ds_err *);
 	int (*audit_add)(ds_store *, ds_audit_row *, ds_err *);
 	int (*audit_list)(ds_store *, int64_t,
 			  int (*)(void *, const ds_audit_row *), void *,
@@ -52,10 +65,44 @@ struct ds_store_ops {
 	int (*timer_done)(ds_store *, int64_t, ds_time, bool, bool *,
 			  ds_err *);
 	int64_t (*timer_pending_count)(ds_store *);
-	int (*profile_upsert)(ds_store *, const char *, const char *, ds_time,
-			      int64_t *, bool *, ds_err *);
-	int (*profile_find_email)(ds_store *, const char *, ds_arena *,
-				  ds_profile_row *, ds_err *);
+	int (*profile_create)(ds_store *, ds_time, const char *, int64_t, ds_time,
+			      int64_t *, ds_err *);
+	int (*profile_get)(ds_store *, int64_t, ds_arena *, ds_profile_row *, ds_err *);
+	int (*profile_list)(ds_store *, int (*)(void *, const ds_profile_row *),
+			    void *, ds_err *);
+	int (*profile_update)(ds_store *, int64_t, const char *, const int64_t *,
+			      const ds_traits *, bool, ds_time, ds_err *);
+	int (*identity_find)(ds_store *, const ds_identity_key *, size_t,
+			     int (*)(void *, size_t, const ds_identity_hit *), void *,
+			     ds_err *);
+	int (*identity_add)(ds_store *, const ds_identity_row *, size_t, ds_err *);
+	int (*identity_list)(ds_store *, int64_t,
+			     int (*)(void *, const ds_identity_row *), void *,
+			     ds_err *);
+	int (*consent_add)(ds_store *, const ds_consent_row *, ds_err *);
+	int (*consent_list)(ds_store *, int64_t, bool,
+			    int (*)(void *, const ds_consent_row *), void *,
+			    ds_err *);
+	int (*interest_add)(ds_store *, int64_t, const char *, ds_time, ds_err *);
+	int (*interest_list)(ds_store *, int64_t, int (*)(void *, const char *),
+			     void *, ds_err *);
+	int (*interest_clear)(ds_store *, int64_t, ds_err *);
+	int (*profile_settle)(ds_store *, int64_t, ds_err *);
+	int (*profile_merge)(ds_store *, ds_merge_row *, ds_err *);
+	int (*profile_unmerge)(ds_store *, int64_t, ds_time, ds_arena *,
+			       ds_merge_row *, ds_err *);
+	int (*merge_get)(ds_store *, int64_t, ds_arena *, ds_merge_row *,
+			 ds_err *);
+	int (*merge_list)(ds_store *, int64_t,
+			  int (*)(void *, const ds_merge_row *), void *,
+			  ds_err *);
+	bool (*kept_apart)(ds_store *, int64_t, int64_t);
+	int (*case_list_profile)(ds_store *, int64_t,
+				 int (*)(void *, const ds_case_row *), void *,
+				 ds_err *);
+	int (*profile_records)(ds_store *, int64_t,
+			       int (*)(void *, const ds_timeline_record *), void *,
+			       ds_err *);
 	int (*timeline_add)(ds_store *, int64_t, const char *, int64_t,
 			    ds_time, ds_err *);
 	int (*timeline_list)(ds_store *, int64_t,
@@ -78,7 +125,6 @@ struct ds_store_ops {
 	int (*interaction_records)(ds_store *, int64_t,
 				   int (*)(void *, const ds_record_ref *), void *, ds_err *);
 	int64_t (*timer_due_count)(ds_store *, ds_time);
-	int (*profile_get)(ds_store *, int64_t, ds_arena *, ds_profile_row *, ds_err *);
 	int (*quarantine_of)(ds_store *, int64_t, ds_arena *, ds_quarantine_row *, ds_err *);
 	int (*quarantine_mark_replayed)(ds_store *, int64_t, ds_err *);
 	int64_t (*quarantine_count)(ds_store *);

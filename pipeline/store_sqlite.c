@@ -102,6 +102,70 @@ static const char *const migrations[] = {
 	"CREATE INDEX interactions_thread ON interactions(identity)"
 	" WHERE identity IS NOT NULL;"
 	"CREATE INDEX records_interaction ON records(interaction_id);",
+	/* 4: every process definition the store has run, so a case keeps
+	 * running by the version it started with; cases found by version */
+	"CREATE TABLE process_defs("
+	" process TEXT NOT NULL, version INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, definition TEXT NOT NULL, first_run INTEGER NOT NULL,"
+	" PRIMARY KEY(process, version));"
+	"CREATE INDEX cases_version ON cases(process, process_version, state);",
+	/* 5: the profile store: identities, attributes (one JSON document per
+	 * profile: values best first, with their provenance) and consent with
+	 * its history, interests, traits as columns (a filter over them is
+	 * indexed SQL), merges and what each one moved */
+	"CREATE TABLE profiles_v4("
+	" id INTEGER PRIMARY KEY,"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	" merged_into INTEGER,"
+	" attributes TEXT NOT NULL DEFAULT '{}',"
+	" attrs_digest INTEGER NOT NULL DEFAULT 0,"
+	" orders_count INTEGER NOT NULL DEFAULT 0,"
+	" total_spent INTEGER NOT NULL DEFAULT 0,"
+	" last_order_at TEXT,"
+	" offers_sent INTEGER NOT NULL DEFAULT 0,"
+	" offers_accepted INTEGER NOT NULL DEFAULT 0,"
+	" offers_rejected INTEGER NOT NULL DEFAULT 0,"
+	" open_complaints INTEGER NOT NULL DEFAULT 0,"
+	" last_interaction_at INTEGER);"
+	"INSERT INTO profiles_v4(id, created_at, updated_at, attributes)"
+	" SELECT id, created_at, updated_at, CASE WHEN name IS NULL THEN '{}' ELSE"
+	" json_object('name', json_array(json_object('value', name, 'trust', 1,"
+	" 'at', created_at))) END FROM profiles;"
+	"CREATE TABLE identities("
+	" id INTEGER PRIMARY KEY,"
+	" profile_id INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" scope TEXT NOT NULL DEFAULT '', value TEXT NOT NULL,"
+	" record_id INTEGER, at INTEGER NOT NULL,"
+	" UNIQUE(kind, value, scope, profile_id));"
+	"CREATE INDEX identities_profile ON identities(profile_id);"
+	"INSERT INTO identities(profile_id, kind, value, at)"
+	" SELECT id, 'email', email, created_at FROM profiles WHERE email IS NOT NULL;"
+	"CREATE TABLE consent_history("
+	" id INTEGER PRIMARY KEY,"
+	" profile_id INTEGER NOT NULL, purpose TEXT NOT NULL, channel TEXT NOT NULL,"
+	" granted INTEGER NOT NULL, at INTEGER NOT NULL, interaction_id INTEGER,"
+	" record_id INTEGER, source TEXT);"
+	"CREATE INDEX consent_history_profile ON consent_history(profile_id);"
+	"CREATE TABLE consent("
+	" profile_id INTEGER NOT NULL, purpose TEXT NOT NULL, channel TEXT NOT NULL,"
+	" granted INTEGER NOT NULL, at INTEGER NOT NULL, interaction_id INTEGER,"
+	" record_id INTEGER, source TEXT,"
+	" PRIMARY KEY(profile_id, purpose, channel));"
+	"CREATE INDEX consent_granted ON consent(purpose, channel, granted);"
+	"CREATE TABLE interests("
+	" profile_id INTEGER NOT NULL, value TEXT NOT NULL, at INTEGER NOT NULL,"
+	" PRIMARY KEY(profile_id, value));"
+	"CREATE INDEX interests_value ON interests(value);"
+	"CREATE TABLE merges("
+	" id INTEGER PRIMARY KEY,"
+	" survivor INTEGER NOT NULL, merged INTEGER NOT NULL, at INTEGER NOT NULL,"
+	" record_id INTEGER, reason TEXT NOT NULL, moved TEXT NOT NULL,"
+	" undone_at INTEGER);"
+	"CREATE INDEX merges_survivor ON merges(survivor);"
+	"CREATE INDEX merges_merged ON merges(merged);"
+	"CREATE INDEX cases_profile ON cases(profile_id) WHERE profile_id IS NOT NULL;"
+	"DROP TABLE profiles;"
+	"ALTER TABLE profiles_v4 RENAME TO profiles;",
 };
 
 enum stmt {
@@ -111,13 +175,25 @@ enum stmt {
 	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE,
 	S_CASE_SET_PROFILE,
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
+	S_CASE_LIST_V, S_CASE_STATES, S_PDEF_ADD, S_PDEF_LIST,
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
-	S_PROFILE_UPSERT, S_PROFILE_FIND,
+	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
+	S_ID_FIND1, S_ID_FIND2, S_ID_FIND3, S_ID_FIND4, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
+	S_CONSENT_HIST, S_CONSENT_SET, S_CONSENT_LIST, S_CONSENT_HISTORY,
+	S_INTEREST_ADD, S_INTEREST_LIST, S_INTEREST_CLEAR,
+	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
+	S_MERGE_LOG, S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
+	S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
+	S_MERGE_CLEAR_INTERESTS, S_MERGE_MARK,
+	S_UNMERGE_READ, S_UNMERGE_IDS, S_UNMERGE_CONSENT,
+	S_UNMERGE_CASES, S_UNMERGE_TIMELINE, S_UNMERGE_MARK, S_UNMERGE_DONE,
+	S_MERGE_GET, S_MERGE_LIST, S_KEPT_APART,
+	S_CASE_LIST_PROFILE, S_P_RECORDS,
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
-	S_RECORDS_OF, S_TIMER_DUE_COUNT, S_PROFILE_GET, S_Q_OF,
+	S_RECORDS_OF, S_TIMER_DUE_COUNT, S_Q_OF,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_COUNT_
 };
@@ -126,6 +202,13 @@ enum stmt {
 	" state_version, state_since, created_at, updated_at," \
 	" coalesce(profile_id, 0), data"
 #define ATT_COLS "id, interaction_id, seq, part, filename, content_type, size, sha256"
+#define PROFILE_COLS "id, created_at, updated_at, coalesce(merged_into, 0)," \
+	" orders_count, total_spent, last_order_at, offers_sent, offers_accepted," \
+	" offers_rejected, open_complaints, last_interaction_at, attributes, attrs_digest"
+#define CONSENT_COLS "profile_id, purpose, channel, granted, at," \
+	" coalesce(interaction_id, 0), coalesce(record_id, 0), source"
+#define MERGE_COLS "id, survivor, merged, at, coalesce(record_id, 0), reason," \
+	" coalesce(undone_at, 0), json_extract(moved, '$.attributes')"
 #define DOC_COLS "d.id, d.case_id, d.audit_id, c.key, d.template, d.path," \
 	" d.sha256, d.size, d.created_at"
 
@@ -155,14 +238,22 @@ static const char *const sql[S_COUNT_] = {
 		" profile_id, data) VALUES(?,?,?,?,?,?,?,?,?,?,?)"
 		" ON CONFLICT(process, key) DO NOTHING",
 	[S_CASE_UPDATE] = "UPDATE cases SET state = ?, version = ?,"
-		" state_version = ?, state_since = ?, updated_at = ?, data = ?"
-		" WHERE id = ? AND version = ?",
+		" state_version = ?, state_since = ?, updated_at = ?, data = ?,"
+		" process_version = ? WHERE id = ? AND version = ?",
 	[S_CASE_SET_PROFILE] = "UPDATE cases SET profile_id = ? WHERE id = ?",
 	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY id",
 	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM cases WHERE process = ? ORDER BY id",
 	[S_CASE_LIST_S] = "SELECT " CASE_COLS " FROM cases WHERE state = ? ORDER BY id",
 	[S_CASE_LIST_PS] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
 		" AND state = ? ORDER BY id",
+	[S_CASE_LIST_V] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
+		" AND process_version = ? ORDER BY id",
+	[S_CASE_STATES] = "SELECT state, count(*) FROM cases WHERE process = ?"
+		" AND process_version = ? GROUP BY state ORDER BY state",
+	[S_PDEF_ADD] = "INSERT INTO process_defs(process, version, sha256, definition,"
+		" first_run) VALUES(?,?,?,?,?) ON CONFLICT(process, version) DO NOTHING",
+	[S_PDEF_LIST] = "SELECT process, version, sha256, definition, first_run"
+		" FROM process_defs ORDER BY process, version",
 	[S_AUDIT_ADD] = "INSERT INTO audit(case_id, version, from_state, to_state,"
 		" at, cause, changed) VALUES(?,?,?,?,?,?,?)",
 	[S_AUDIT_LIST] = "SELECT id, case_id, version, from_state, to_state, at,"
@@ -175,14 +266,124 @@ static const char *const sql[S_COUNT_] = {
 	[S_TIMER_DONE] = "UPDATE timers SET done_at = ?, fired = ?"
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
-	[S_PROFILE_UPSERT] = "INSERT INTO profiles(email, name, created_at, updated_at)"
-		" VALUES(?1, ?2, ?3, ?3)",
-	[S_PROFILE_FIND] = "SELECT id, email, name, created_at, updated_at"
-		" FROM profiles WHERE email = ?",
+	[S_P_CREATE] = "INSERT INTO profiles(created_at, updated_at, attributes,"
+		" last_interaction_at, attrs_digest) VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4)",
+	[S_P_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
+	[S_P_LIST] = "SELECT " PROFILE_COLS " FROM profiles WHERE merged_into IS NULL ORDER BY id",
+	/* max(a, b) is NULL when either is: coalesce keeps the other. */
+	[S_P_UPDATE_ADD] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
+		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
+		" last_order_at = coalesce(max(last_order_at, ?5), last_order_at, ?5),"
+		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
+		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
+		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
+		" last_interaction_at, ?10) WHERE id = ?1",
+	[S_P_UPDATE_PUT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
+		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
+		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
+		" last_interaction_at = ?10 WHERE id = ?1",
+	/* One query for up to four identities of a record: each term of the
+	 * OR is a lookup of the (kind, value, scope) index. */
+#define ID_FIND "SELECT i.kind, i.value, i.scope, i.profile_id, coalesce(p.merged_into, 0)," \
+	" coalesce(p.last_interaction_at, 0), p.attributes, p.attrs_digest FROM identities i" \
+	" JOIN profiles p ON p.id = i.profile_id WHERE (i.kind = ?1 AND i.value = ?2 AND i.scope = ?3)"
+#define ID_OR(a, b, c) " OR (i.kind = ?" #a " AND i.value = ?" #b " AND i.scope = ?" #c ")"
+	[S_ID_FIND1] = ID_FIND,
+	[S_ID_FIND2] = ID_FIND ID_OR(4, 5, 6),
+	[S_ID_FIND3] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9),
+	[S_ID_FIND4] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9) ID_OR(10, 11, 12),
+	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
+		" record_id, at) VALUES(?,?,?,?,?,?)",
+	/* A new profile's email and phone in one statement. */
+	[S_ID_ADD2] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
+		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?)",
+	[S_ID_LIST] = "SELECT id, profile_id, kind, scope, value, coalesce(record_id, 0), at"
+		" FROM identities WHERE profile_id = ? ORDER BY kind, id",
+	[S_CONSENT_HIST] = "INSERT INTO consent_history(profile_id, purpose, channel, granted,"
+		" at, interaction_id, record_id, source) VALUES(?,?,?,?,?,?,?,?)",
+	/* The later statement wins; at the same time a withdrawal beats a
+	 * grant. S_SETTLE_CONSENT orders the history the same way. */
+	[S_CONSENT_SET] = "INSERT INTO consent(profile_id, purpose, channel, granted, at,"
+		" interaction_id, record_id, source) VALUES(?,?,?,?,?,?,?,?)"
+		" ON CONFLICT(profile_id, purpose, channel) DO UPDATE SET"
+		" granted = excluded.granted, at = excluded.at,"
+		" interaction_id = excluded.interaction_id, record_id = excluded.record_id,"
+		" source = excluded.source WHERE excluded.at > consent.at"
+		" OR (excluded.at = consent.at AND excluded.granted = 0 AND consent.granted = 1)",
+	[S_CONSENT_LIST] = "SELECT " CONSENT_COLS " FROM consent WHERE profile_id = ?"
+		" ORDER BY purpose, channel",
+	[S_CONSENT_HISTORY] = "SELECT " CONSENT_COLS " FROM consent_history"
+		" WHERE profile_id = ? ORDER BY at, id",
+	[S_INTEREST_ADD] = "INSERT OR IGNORE INTO interests(profile_id, value, at) VALUES(?,?,?)",
+	[S_INTEREST_LIST] = "SELECT value FROM interests WHERE profile_id = ? ORDER BY value",
+	[S_INTEREST_CLEAR] = "DELETE FROM interests WHERE profile_id = ?",
+	[S_SETTLE_CONSENT_DEL] = "DELETE FROM consent WHERE profile_id = ?1",
+	[S_SETTLE_CONSENT] = "INSERT INTO consent(profile_id, purpose, channel, granted, at,"
+		" interaction_id, record_id, source) SELECT profile_id, purpose, channel, granted,"
+		" at, interaction_id, record_id, source FROM"
+		" (SELECT *, row_number() OVER (PARTITION BY purpose, channel"
+		" ORDER BY at DESC, granted ASC, id ASC) AS n"
+		" FROM consent_history WHERE profile_id = ?1) WHERE n = 1",
+	/* ?1 survivor, ?2 merged, ?3 time, ?4 record, ?5 reason */
+	[S_MERGE_LOG] = "INSERT INTO merges(survivor, merged, at, record_id, reason, moved)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, json_object("
+		"'identities', json((SELECT json_group_array(id) FROM identities"
+		" WHERE profile_id = ?2)),"
+		"'attributes', json((SELECT attributes FROM profiles WHERE id = ?2)),"
+		"'consent_history', json((SELECT json_group_array(id) FROM consent_history"
+		" WHERE profile_id = ?2)),"
+		"'cases', json((SELECT json_group_array(id) FROM cases WHERE profile_id = ?2)),"
+		"'timeline', json((SELECT json_group_array(json_array(kind, ref)) FROM timeline"
+		" WHERE profile_id = ?2))))",
+	/* An identity or timeline entry both hold stays with the merged
+	 * profile (OR IGNORE), which is where an unmerge wants it. */
+	[S_MERGE_IDS] = "UPDATE OR IGNORE identities SET profile_id = ?1 WHERE profile_id = ?2",
+	[S_MERGE_CONSENT] = "UPDATE consent_history SET profile_id = ?1 WHERE profile_id = ?2",
+	[S_MERGE_CASES] = "UPDATE cases SET profile_id = ?1 WHERE profile_id = ?2",
+	[S_MERGE_TIMELINE] = "UPDATE OR IGNORE timeline SET profile_id = ?1 WHERE profile_id = ?2",
+	[S_MERGE_CLEAR_CONSENT] = "DELETE FROM consent WHERE profile_id = ?2",
+	[S_MERGE_CLEAR_INTERESTS] = "DELETE FROM interests WHERE profile_id = ?2",
+	[S_MERGE_MARK] = "UPDATE profiles SET merged_into = ?1, updated_at = max(updated_at, ?3),"
+		" attributes = '{}', attrs_digest = 0,"
+		" orders_count = 0, total_spent = 0, last_order_at = NULL, offers_sent = 0,"
+		" offers_accepted = 0, offers_rejected = 0, open_complaints = 0,"
+		" last_interaction_at = NULL WHERE id = ?2",
+	[S_UNMERGE_READ] = "SELECT m.moved, coalesce(p.merged_into, 0) FROM merges m"
+		" JOIN profiles p ON p.id = m.survivor WHERE m.id = ?",
+	/* ?1 survivor, ?2 merged, ?3 what moved, ?4 time, ?5 the merge */
+	[S_UNMERGE_IDS] = "UPDATE identities SET profile_id = ?2 WHERE profile_id = ?1"
+		" AND id IN (SELECT value FROM json_each(?3, '$.identities'))",
+	[S_UNMERGE_CONSENT] = "UPDATE consent_history SET profile_id = ?2 WHERE profile_id = ?1"
+		" AND id IN (SELECT value FROM json_each(?3, '$.consent_history'))",
+	[S_UNMERGE_CASES] = "UPDATE cases SET profile_id = ?2 WHERE profile_id = ?1"
+		" AND id IN (SELECT value FROM json_each(?3, '$.cases'))",
+	[S_UNMERGE_TIMELINE] = "UPDATE OR IGNORE timeline SET profile_id = ?2"
+		" WHERE profile_id = ?1 AND EXISTS (SELECT 1 FROM json_each(?3, '$.timeline') j"
+		" WHERE json_extract(j.value, '$[0]') = timeline.kind"
+		" AND json_extract(j.value, '$[1]') = timeline.ref)",
+	[S_UNMERGE_MARK] = "UPDATE profiles SET merged_into = NULL, updated_at = max(updated_at, ?4)"
+		" WHERE id = ?2",
+	[S_UNMERGE_DONE] = "UPDATE merges SET undone_at = ?4 WHERE id = ?5",
+	[S_MERGE_GET] = "SELECT " MERGE_COLS " FROM merges WHERE id = ?",
+	[S_MERGE_LIST] = "SELECT " MERGE_COLS " FROM merges WHERE survivor = ?1"
+		" UNION SELECT " MERGE_COLS " FROM merges WHERE merged = ?1 ORDER BY 1",
+	[S_KEPT_APART] = "SELECT 1 FROM merges WHERE undone_at IS NOT NULL AND"
+		" ((survivor = ?1 AND merged = ?2) OR (survivor = ?2 AND merged = ?1)) LIMIT 1",
+	[S_CASE_LIST_PROFILE] = "SELECT " CASE_COLS " FROM cases WHERE profile_id = ? ORDER BY id",
+	[S_P_RECORDS] = "SELECT r.id, r.type, r.data, coalesce(r.case_id, 0), r.interaction_id,"
+		" i.source, i.received_at FROM timeline t JOIN records r ON r.id = t.ref"
+		" JOIN interactions i ON i.id = r.interaction_id"
+		" WHERE t.profile_id = ? AND t.kind = 'record' ORDER BY r.id",
 	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
 		" VALUES(?,?,?,?)",
-	[S_TIMELINE_LIST] = "SELECT kind, ref, at FROM timeline WHERE profile_id = ?"
-		" ORDER BY at, kind, ref",
+	[S_TIMELINE_LIST] = "SELECT t.kind, t.ref, t.at, coalesce(r.type, c.process),"
+		" coalesce(rc.key, c.key), coalesce(rc.state, c.state) FROM timeline t"
+		" LEFT JOIN records r ON t.kind = 'record' AND r.id = t.ref"
+		" LEFT JOIN cases rc ON rc.id = r.case_id"
+		" LEFT JOIN cases c ON t.kind = 'case' AND c.id = t.ref"
+		" WHERE t.profile_id = ? ORDER BY t.at, t.kind, t.ref",
 	[S_DOC_ADD] = "INSERT INTO documents(case_id, audit_id, template, path,"
 		" sha256, size, created_at) VALUES(?,?,?,?,?,?,?)"
 		" ON CONFLICT(audit_id, template) DO NOTHING",
@@ -210,8 +411,6 @@ static const char *const sql[S_COUNT_] = {
 	[S_RECORDS_OF] = "SELECT id, type, coalesce(case_id, 0) FROM records"
 		" WHERE interaction_id = ? ORDER BY id",
 	[S_TIMER_DUE_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL AND due <= ?",
-	[S_PROFILE_GET] = "SELECT id, email, name, created_at, updated_at"
-		" FROM profiles WHERE id = ?",
 	[S_Q_OF] = "SELECT id, coalesce(interaction_id, 0), source, channel,"
 		" origin, stage, reason, at, sha256, replayed, size, NULL"
 		" FROM quarantine WHERE interaction_id = ? AND replayed = 0"
@@ -495,19 +694,35 @@ static void lite_close(ds_store *s)
 	ds_free(l);
 }
 
+/* The database file of target: relative to home unless absolute. */
+static int db_path(const char *target, const char *home, char path[PATH_MAX], ds_err *err)
+{
+	int rc;
+	if (!*target)
+		return ds_err_set(err, DS_ECONFIG, "sqlite store URL has no path");
+	if (target[0] == '/' || !home || !*home)
+		rc = snprintf(path, PATH_MAX, "%s", target);
+	else
+		rc = snprintf(path, PATH_MAX, "%s/%s", home, target);
+	if (rc < 0 || rc >= PATH_MAX)
+		return ds_err_set(err, DS_ECONFIG, "store path too long");
+	return DS_OK;
+}
+
+static bool lite_exists(const char *target, const char *home)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	return !db_path(target, home, path, NULL) && stat(path, &sb) == 0;
+}
+
 static int lite_open(const char *target, const char *home, ds_store **out, ds_err *err)
 {
 	char path[PATH_MAX];
 	int rc;
 	lite *l = NULL;
-	if (!*target)
-		return ds_err_set(err, DS_ECONFIG, "sqlite store URL has no path");
-	if (target[0] == '/' || !home || !*home)
-		rc = snprintf(path, sizeof path, "%s", target);
-	else
-		rc = snprintf(path, sizeof path, "%s/%s", home, target);
-	if (rc < 0 || rc >= (int)sizeof path)
-		return ds_err_set(err, DS_ECONFIG, "store path too long");
+	if ((rc = db_path(target, home, path, err)))
+		return rc;
 	/* The store's folder may not exist yet. */
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", path);
@@ -631,6 +846,9 @@ static int row_timeline(const struct walk_ctx *w, sqlite3_stmt *q)
 		.kind = col_text(NULL, q, 0),
 		.ref = sqlite3_column_int64(q, 1),
 		.at = sqlite3_column_int64(q, 2),
+		.type = col_text(NULL, q, 3),
+		.key = col_text(NULL, q, 4),
+		.state = col_text(NULL, q, 5),
 	};
 	return ((int (*)(void *, const ds_timeline_row *))w->fn)(w->ud, &r);
 }
@@ -929,8 +1147,9 @@ static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected,
 	sqlite3_bind_int64(q, 4, c->state_since);
 	sqlite3_bind_int64(q, 5, c->updated_at);
 	bind_text(q, 6, c->data);
-	sqlite3_bind_int64(q, 7, c->id);
-	sqlite3_bind_int64(q, 8, expected);
+	sqlite3_bind_int(q, 7, c->process_version);
+	sqlite3_bind_int64(q, 8, c->id);
+	sqlite3_bind_int64(q, 9, expected);
 	int rc = run(l, q, err, "update case");
 	if (rc)
 		return rc;
@@ -967,6 +1186,81 @@ static int lite_case_list(ds_store *s, const char *process, const char *state,
 		bind_text(q, i++, state);
 	struct walk_ctx w = { (void (*)(void))fn, ud };
 	return walk(l, q, row_case, &w, err, "list cases");
+}
+
+static int lite_case_list_version(ds_store *s, const char *process, int version,
+				  int (*fn)(void *, const ds_case_row *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_LIST_V, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, process);
+	sqlite3_bind_int(q, 2, version);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_case, &w, err, "list cases of a version");
+}
+
+static int row_state_count(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	return ((int (*)(void *, const char *, int64_t))w->fn)(w->ud, col_text(NULL, q, 0),
+								 sqlite3_column_int64(q, 1));
+}
+
+static int lite_case_states(ds_store *s, const char *process, int version,
+			    int (*fn)(void *, const char *, int64_t), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_STATES, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, process);
+	sqlite3_bind_int(q, 2, version);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_state_count, &w, err, "count cases by state");
+}
+
+/* ---- process definitions ---- */
+
+static int lite_process_def_add(ds_store *s, const ds_process_def_row *d, bool *added,
+				ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PDEF_ADD, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, d->process);
+	sqlite3_bind_int(q, 2, d->version);
+	bind_text(q, 3, d->sha256);
+	bind_text(q, 4, d->definition);
+	sqlite3_bind_int64(q, 5, d->first_run);
+	int rc = run(l, q, err, "record process definition");
+	if (!rc)
+		*added = sqlite3_changes(l->db) == 1;
+	return rc;
+}
+
+static int row_process_def(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_process_def_row d = {
+		.process = col_text(NULL, q, 0),
+		.version = sqlite3_column_int(q, 1),
+		.definition = col_text(NULL, q, 3),
+		.first_run = sqlite3_column_int64(q, 4),
+	};
+	col_hex(q, 2, d.sha256);
+	return ((int (*)(void *, const ds_process_def_row *))w->fn)(w->ud, &d);
+}
+
+static int lite_process_def_list(ds_store *s, int (*fn)(void *, const ds_process_def_row *),
+				 void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_PDEF_LIST, err);
+	if (!q)
+		return err->code;
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_process_def, &w, err, "list process definitions");
 }
 
 /* ---- audit ---- */
@@ -1068,68 +1362,507 @@ static int64_t lite_timer_pending_count(ds_store *s) { return count_of(L(s), S_T
 
 /* ---- profiles ---- */
 
-/* A lookup first: most inputs come from known customers, and a hit then
- * writes nothing. */
-static int lite_profile_upsert(ds_store *s, const char *email, const char *name, ds_time at,
-			       int64_t *id, bool *created, ds_err *err)
+/* Trait columns follow ds_traits' order from the first column given. */
+static void bind_traits(sqlite3_stmt *q, int first, const ds_traits *t)
 {
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_PROFILE_FIND, err);
-	if (!q)
-		return err->code;
-	bind_text(q, 1, email);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(q, 0);
-		sqlite3_reset(q);
-		if (created)
-			*created = false;
-		return DS_OK;
+	for (int k = 0; k < DS_NTRAITS; k++) {
+		int64_t v = t->v[k];
+		int i = first + k;
+		switch (ds_trait_kind_of(k)) {
+		case DS_TRAIT_DATE:
+			if (v > 0) {
+				char d[16];
+				snprintf(d, sizeof d, "%04d-%02d-%02d", (int)(v / 10000),
+					 (int)(v / 100 % 100), (int)(v % 100));
+				sqlite3_bind_text(q, i, d, -1, SQLITE_TRANSIENT);
+			} else {
+				sqlite3_bind_null(q, i);
+			}
+			break;
+		case DS_TRAIT_TIME:
+			if (v > 0)
+				sqlite3_bind_int64(q, i, v);
+			else
+				sqlite3_bind_null(q, i);
+			break;
+		default:
+			sqlite3_bind_int64(q, i, v);
+		}
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return db_error(l, err, "find profile");
-	if (!(q = st(l, S_PROFILE_UPSERT, err)))
-		return err->code;
-	bind_text(q, 1, email);
-	bind_text(q, 2, name);
-	sqlite3_bind_int64(q, 3, at);
-	if ((rc = run(l, q, err, "create profile")))
-		return rc;
-	*id = sqlite3_last_insert_rowid(l->db);
-	if (created)
-		*created = true;
-	return DS_OK;
 }
 
-static int one_profile(lite *l, sqlite3_stmt *q, ds_arena *a, ds_profile_row *out,
-		       ds_err *err, const char *what)
+static void read_traits(sqlite3_stmt *q, int first, ds_traits *t)
 {
+	for (int k = 0; k < DS_NTRAITS; k++) {
+		int i = first + k;
+		if (ds_trait_kind_of(k) == DS_TRAIT_DATE) {
+			const unsigned char *d = sqlite3_column_text(q, i);
+			int y = 0, m = 0, dd = 0;
+			t->v[k] = d && sscanf((const char *)d, "%4d-%2d-%2d", &y, &m, &dd) == 3
+				  ? (int64_t)y * 10000 + m * 100 + dd : 0;
+		} else {
+			t->v[k] = sqlite3_column_int64(q, i);
+		}
+	}
+}
+
+static void read_profile(ds_arena *a, sqlite3_stmt *q, ds_profile_row *p)
+{
+	p->id = sqlite3_column_int64(q, 0);
+	p->created_at = sqlite3_column_int64(q, 1);
+	p->updated_at = sqlite3_column_int64(q, 2);
+	p->merged_into = sqlite3_column_int64(q, 3);
+	read_traits(q, 4, &p->traits);
+	p->attributes = col_text(a, q, 4 + DS_NTRAITS);
+	p->attrs_digest = sqlite3_column_int64(q, 5 + DS_NTRAITS);
+}
+
+static int row_profile(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_profile_row p;
+	read_profile(NULL, q, &p);
+	return ((int (*)(void *, const ds_profile_row *))w->fn)(w->ud, &p);
+}
+
+static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
+			       ds_time last, int64_t *id, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_P_CREATE, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, at);
+	bind_text(q, 2, attributes);
+	bind_id(q, 3, last);
+	sqlite3_bind_int64(q, 4, digest);
+	int rc = run(l, q, err, "create profile");
+	if (!rc)
+		*id = sqlite3_last_insert_rowid(l->db);
+	return rc;
+}
+
+static int lite_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
+			    ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_P_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(q, 0);
-		out->email = col_text(a, q, 1);
-		out->name = col_text(a, q, 2);
-		out->created_at = sqlite3_column_int64(q, 3);
-		out->updated_at = sqlite3_column_int64(q, 4);
-		sqlite3_reset(q);
-		return DS_OK;
+		read_profile(a, q, out);
+		if (!a)
+			out->attributes = NULL;
 	}
 	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return !a || out->attributes ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
 	if (rc == SQLITE_DONE)
-		return ds_err_set(err, DS_ENOTFOUND, "no such profile: %s", what);
+		return ds_err_set(err, DS_ENOTFOUND, "no profile %lld", (long long)id);
 	return db_error(l, err, "read profile");
 }
 
-static int lite_profile_find_email(ds_store *s, const char *email, ds_arena *a,
-				   ds_profile_row *out, ds_err *err)
+static int lite_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row *), void *ud,
+			     ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_PROFILE_FIND, err);
+	sqlite3_stmt *q = st(l, S_P_LIST, err);
 	if (!q)
 		return err->code;
-	bind_text(q, 1, email);
-	return one_profile(l, q, a, out, err, email);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_profile, &w, err, "list profiles");
+}
+
+static int lite_profile_update(ds_store *s, int64_t id, const char *attributes,
+			       const int64_t *digest, const ds_traits *t, bool add, ds_time at,
+			       ds_err *err)
+{
+	lite *l = L(s);
+	if (!t && !add)
+		return ds_err_set(err, DS_EINTERNAL, "profile update: traits to set are missing");
+	ds_traits none;
+	memset(&none, 0, sizeof none);
+	sqlite3_stmt *q = st(l, add ? S_P_UPDATE_ADD : S_P_UPDATE_PUT, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, at);
+	bind_traits(q, 3, t ? t : &none);
+	bind_text(q, 11, attributes);
+	if (digest)
+		sqlite3_bind_int64(q, 12, *digest);
+	return run(l, q, err, "update profile");
+}
+
+static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
+			      int (*fn)(void *, size_t, const ds_identity_hit *), void *ud,
+			      ds_err *err)
+{
+	lite *l = L(s);
+	for (size_t from = 0; from < n; from += 4) {
+		size_t m = n - from < 4 ? n - from : 4;
+		sqlite3_stmt *q = st(l, (enum stmt)(S_ID_FIND1 + m - 1), err);
+		if (!q)
+			return err->code;
+		for (size_t k = 0; k < m; k++) {
+			const ds_identity_key *key = &keys[from + k];
+			bind_text(q, (int)(3 * k + 1), key->kind);
+			bind_text(q, (int)(3 * k + 2), key->value);
+			bind_text(q, (int)(3 * k + 3), key->scope ? key->scope : "");
+		}
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			const char *kind = (const char *)sqlite3_column_text(q, 0);
+			const char *value = (const char *)sqlite3_column_text(q, 1);
+			const char *scope = (const char *)sqlite3_column_text(q, 2);
+			size_t k = 0;
+			for (; k < m; k++) {
+				const ds_identity_key *key = &keys[from + k];
+				if (!strcmp(kind, key->kind) && !strcmp(value, key->value) &&
+				    !strcmp(scope, key->scope ? key->scope : ""))
+					break;
+			}
+			if (k == m)
+				continue;
+			ds_identity_hit h = {
+				.profile_id = sqlite3_column_int64(q, 3),
+				.merged_into = sqlite3_column_int64(q, 4),
+				.last_interaction_at = sqlite3_column_int64(q, 5),
+				.attributes = col_text(NULL, q, 6),
+				.attrs_digest = sqlite3_column_int64(q, 7),
+			};
+			int x = fn(ud, from + k, &h);
+			if (x) {
+				sqlite3_reset(q);
+				return x;
+			}
+		}
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			return db_error(l, err, "find identities");
+	}
+	return DS_OK;
+}
+
+static int lite_identity_add(ds_store *s, const ds_identity_row *r, size_t n, ds_err *err)
+{
+	lite *l = L(s);
+	for (size_t i = 0; i < n;) {
+		size_t m = n - i >= 2 ? 2 : 1;
+		sqlite3_stmt *q = st(l, m == 2 ? S_ID_ADD2 : S_ID_ADD, err);
+		if (!q)
+			return err->code;
+		for (size_t k = 0; k < m; k++, i++) {
+			int b = (int)(6 * k);
+			sqlite3_bind_int64(q, b + 1, r[i].profile_id);
+			bind_text(q, b + 2, r[i].kind);
+			bind_text(q, b + 3, r[i].scope ? r[i].scope : "");
+			bind_text(q, b + 4, r[i].value);
+			bind_id(q, b + 5, r[i].record_id);
+			sqlite3_bind_int64(q, b + 6, r[i].at);
+		}
+		int rc = run(l, q, err, "add identity");
+		if (rc)
+			return rc;
+	}
+	return DS_OK;
+}
+
+static int row_identity(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_identity_row r = {
+		.id = sqlite3_column_int64(q, 0),
+		.profile_id = sqlite3_column_int64(q, 1),
+		.kind = col_text(NULL, q, 2),
+		.scope = col_text(NULL, q, 3),
+		.value = col_text(NULL, q, 4),
+		.record_id = sqlite3_column_int64(q, 5),
+		.at = sqlite3_column_int64(q, 6),
+	};
+	return ((int (*)(void *, const ds_identity_row *))w->fn)(w->ud, &r);
+}
+
+/* The walks of one profile's rows: statement k with the profile bound. */
+static int walk_profile(lite *l, enum stmt k, int64_t pid,
+			int (*row)(const struct walk_ctx *, sqlite3_stmt *), void (*fn)(void),
+			void *ud, ds_err *err, const char *what)
+{
+	sqlite3_stmt *q = st(l, k, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, pid);
+	struct walk_ctx w = { fn, ud };
+	return walk(l, q, row, &w, err, what);
+}
+
+static int lite_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const ds_identity_row *),
+			      void *ud, ds_err *err)
+{
+	return walk_profile(L(s), S_ID_LIST, pid, row_identity, (void (*)(void))fn, ud, err,
+			    "list identities");
+}
+
+static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
+{
+	lite *l = L(s);
+	static const enum stmt k[] = { S_CONSENT_HIST, S_CONSENT_SET };
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *q = st(l, k[i], err);
+		if (!q)
+			return err->code;
+		sqlite3_bind_int64(q, 1, r->profile_id);
+		bind_text(q, 2, r->purpose);
+		bind_text(q, 3, r->channel);
+		sqlite3_bind_int(q, 4, r->granted);
+		sqlite3_bind_int64(q, 5, r->at);
+		bind_id(q, 6, r->interaction_id);
+		bind_id(q, 7, r->record_id);
+		bind_text(q, 8, r->source);
+		int rc = run(l, q, err, "record consent");
+		if (rc)
+			return rc;
+	}
+	return DS_OK;
+}
+
+static int row_consent(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_consent_row r = {
+		.profile_id = sqlite3_column_int64(q, 0),
+		.purpose = col_text(NULL, q, 1),
+		.channel = col_text(NULL, q, 2),
+		.granted = sqlite3_column_int(q, 3) != 0,
+		.at = sqlite3_column_int64(q, 4),
+		.interaction_id = sqlite3_column_int64(q, 5),
+		.record_id = sqlite3_column_int64(q, 6),
+		.source = col_text(NULL, q, 7),
+	};
+	return ((int (*)(void *, const ds_consent_row *))w->fn)(w->ud, &r);
+}
+
+static int lite_consent_list(ds_store *s, int64_t pid, bool history,
+			     int (*fn)(void *, const ds_consent_row *), void *ud, ds_err *err)
+{
+	return walk_profile(L(s), history ? S_CONSENT_HISTORY : S_CONSENT_LIST, pid, row_consent,
+			    (void (*)(void))fn, ud, err, "list consent");
+}
+
+static int lite_interest_add(ds_store *s, int64_t pid, const char *value, ds_time at, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_INTEREST_ADD, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, pid);
+	bind_text(q, 2, value);
+	sqlite3_bind_int64(q, 3, at);
+	return run(l, q, err, "add interest");
+}
+
+static int row_text(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	return ((int (*)(void *, const char *))w->fn)(w->ud, col_text(NULL, q, 0));
+}
+
+static int lite_interest_list(ds_store *s, int64_t pid, int (*fn)(void *, const char *), void *ud,
+			      ds_err *err)
+{
+	return walk_profile(L(s), S_INTEREST_LIST, pid, row_text, (void (*)(void))fn, ud, err,
+			    "list interests");
+}
+
+/* Runs statements k[0..n) one after the other with the same bindings:
+ * ?1 and ?2 two ids, ?3 a text, ?4 a time, ?5 an id (those a statement
+ * does not name are ignored). */
+static int run_steps(lite *l, const enum stmt *k, size_t n, int64_t a, int64_t b,
+		     const char *text, ds_time at, int64_t c, ds_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = st(l, k[i], err);
+		if (!q)
+			return err->code;
+		int np = sqlite3_bind_parameter_count(q);
+		const int64_t ids[] = { a, b };
+		for (int j = 1; j <= np && j <= 2; j++)
+			sqlite3_bind_int64(q, j, ids[j - 1]);
+		if (np >= 3)
+			bind_text(q, 3, text);
+		if (np >= 4)
+			sqlite3_bind_int64(q, 4, at);
+		if (np >= 5)
+			sqlite3_bind_int64(q, 5, c);
+		int rc = run(l, q, err, sql[k[i]]);
+		if (rc)
+			return rc;
+	}
+	return DS_OK;
+}
+
+static int lite_interest_clear(ds_store *s, int64_t pid, ds_err *err)
+{
+	static const enum stmt k[] = { S_INTEREST_CLEAR };
+	return run_steps(L(s), k, 1, pid, 0, NULL, 0, 0, err);
+}
+
+static int lite_profile_settle(ds_store *s, int64_t pid, ds_err *err)
+{
+	static const enum stmt k[] = { S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT };
+	return run_steps(L(s), k, sizeof k / sizeof *k, pid, 0, NULL, 0, 0, err);
+}
+
+static int lite_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_MERGE_LOG, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, m->survivor);
+	sqlite3_bind_int64(q, 2, m->merged);
+	sqlite3_bind_int64(q, 3, m->at);
+	bind_id(q, 4, m->record_id);
+	bind_text(q, 5, m->reason);
+	int rc = run(l, q, err, "log merge");
+	if (rc)
+		return rc;
+	m->id = sqlite3_last_insert_rowid(l->db);
+	/* ?1 survivor, ?2 merged */
+	static const enum stmt k[] = { S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
+				       S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
+				       S_MERGE_CLEAR_INTERESTS };
+	if ((rc = run_steps(l, k, sizeof k / sizeof *k, m->survivor, m->merged, NULL, 0, 0, err)))
+		return rc;
+	if (!(q = st(l, S_MERGE_MARK, err)))
+		return err->code;
+	sqlite3_bind_int64(q, 1, m->survivor);
+	sqlite3_bind_int64(q, 2, m->merged);
+	sqlite3_bind_int64(q, 3, m->at);
+	return run(l, q, err, "mark merged profile");
+}
+
+static void read_merge(ds_arena *a, sqlite3_stmt *q, ds_merge_row *m)
+{
+	m->id = sqlite3_column_int64(q, 0);
+	m->survivor = sqlite3_column_int64(q, 1);
+	m->merged = sqlite3_column_int64(q, 2);
+	m->at = sqlite3_column_int64(q, 3);
+	m->record_id = sqlite3_column_int64(q, 4);
+	m->reason = col_text(a, q, 5);
+	m->undone_at = sqlite3_column_int64(q, 6);
+	m->attributes = col_text(a, q, 7);
+}
+
+static int row_merge(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_merge_row m;
+	read_merge(NULL, q, &m);
+	return ((int (*)(void *, const ds_merge_row *))w->fn)(w->ud, &m);
+}
+
+static int lite_merge_get(ds_store *s, int64_t id, ds_arena *a, ds_merge_row *out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_MERGE_GET, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		read_merge(a, q, out);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return out->reason && out->attributes ? DS_OK
+						      : ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "no merge %lld", (long long)id);
+	return db_error(l, err, "read merge");
+}
+
+static int lite_profile_unmerge(ds_store *s, int64_t id, ds_time at, ds_arena *a,
+				ds_merge_row *m, ds_err *err)
+{
+	lite *l = L(s);
+	int rc = lite_merge_get(s, id, a, m, err);
+	if (rc)
+		return rc;
+	if (m->undone_at)
+		return ds_err_set(err, DS_EREFUSED, "merge %lld of profile %lld into %lld was undone already",
+				  (long long)id, (long long)m->merged, (long long)m->survivor);
+	sqlite3_stmt *q = st(l, S_UNMERGE_READ, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return rc == SQLITE_DONE ? ds_err_set(err, DS_ENOTFOUND, "merge %lld: its profile is gone",
+						      (long long)id)
+					 : db_error(l, err, "read merge");
+	}
+	const char *moved = col_text(a, q, 0);
+	int64_t into = sqlite3_column_int64(q, 1);
+	sqlite3_reset(q);
+	if (!moved)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	if (into)
+		return ds_err_set(err, DS_EREFUSED, "profile %lld, which profile %lld was merged into, "
+				  "was merged into profile %lld since: unmerge profile %lld first",
+				  (long long)m->survivor, (long long)m->merged, (long long)into,
+				  (long long)m->survivor);
+	static const enum stmt k[] = { S_UNMERGE_IDS, S_UNMERGE_CONSENT,
+				       S_UNMERGE_CASES, S_UNMERGE_TIMELINE, S_UNMERGE_MARK,
+				       S_UNMERGE_DONE };
+	if ((rc = run_steps(l, k, sizeof k / sizeof *k, m->survivor, m->merged, moved, at, id, err)))
+		return rc;
+	m->undone_at = at;
+	return DS_OK;
+}
+
+static int lite_merge_list(ds_store *s, int64_t pid, int (*fn)(void *, const ds_merge_row *),
+			   void *ud, ds_err *err)
+{
+	return walk_profile(L(s), S_MERGE_LIST, pid, row_merge, (void (*)(void))fn, ud, err,
+			    "list merges");
+}
+
+static bool lite_kept_apart(ds_store *s, int64_t a, int64_t b)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_KEPT_APART, NULL);
+	if (!q)
+		return false;
+	sqlite3_bind_int64(q, 1, a);
+	sqlite3_bind_int64(q, 2, b);
+	bool found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_reset(q);
+	return found;
+}
+
+static int lite_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
+				  void *ud, ds_err *err)
+{
+	return walk_profile(L(s), S_CASE_LIST_PROFILE, pid, row_case, (void (*)(void))fn, ud, err,
+			    "list a profile's cases");
+}
+
+static int row_precord(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_timeline_record r = {
+		.id = sqlite3_column_int64(q, 0),
+		.type = col_text(NULL, q, 1),
+		.data = col_text(NULL, q, 2),
+		.case_id = sqlite3_column_int64(q, 3),
+		.interaction_id = sqlite3_column_int64(q, 4),
+		.source = col_text(NULL, q, 5),
+		.received_at = sqlite3_column_int64(q, 6),
+	};
+	return ((int (*)(void *, const ds_timeline_record *))w->fn)(w->ud, &r);
+}
+
+static int lite_profile_records(ds_store *s, int64_t pid,
+				int (*fn)(void *, const ds_timeline_record *), void *ud, ds_err *err)
+{
+	return walk_profile(L(s), S_P_RECORDS, pid, row_precord, (void (*)(void))fn, ud, err,
+			    "list a profile's records");
 }
 
 static int lite_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t ref,
@@ -1149,13 +1882,8 @@ static int lite_timeline_add(ds_store *s, int64_t pid, const char *kind, int64_t
 static int lite_timeline_list(ds_store *s, int64_t pid,
 			      int (*fn)(void *, const ds_timeline_row *), void *ud, ds_err *err)
 {
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_TIMELINE_LIST, err);
-	if (!q)
-		return err->code;
-	sqlite3_bind_int64(q, 1, pid);
-	struct walk_ctx w = { (void (*)(void))fn, ud };
-	return walk(l, q, row_timeline, &w, err, "read timeline");
+	return walk_profile(L(s), S_TIMELINE_LIST, pid, row_timeline, (void (*)(void))fn, ud, err,
+			    "read timeline");
 }
 
 /* ---- documents ---- */
@@ -1390,19 +2118,6 @@ static int64_t lite_timer_due_count(ds_store *s, ds_time t)
 	return n;
 }
 
-static int lite_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out,
-			    ds_err *err)
-{
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_PROFILE_GET, err);
-	if (!q)
-		return err->code;
-	sqlite3_bind_int64(q, 1, id);
-	char what[24];
-	snprintf(what, sizeof what, "%lld", (long long)id);
-	return one_profile(l, q, a, out, err, what);
-}
-
 static int lite_quarantine_of(ds_store *s, int64_t iid, ds_arena *a, ds_quarantine_row *out,
 			      ds_err *err)
 {
@@ -1426,6 +2141,7 @@ static int lite_quarantine_of(ds_store *s, int64_t iid, ds_arena *a, ds_quaranti
 const struct ds_store_ops ds_store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = lite_open,
+	.exists = lite_exists,
 	.close = lite_close,
 	.tx = lite_tx,
 	.interaction_add = lite_interaction_add,
@@ -1441,14 +2157,36 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.case_update = lite_case_update,
 	.case_set_profile = lite_case_set_profile,
 	.case_list = lite_case_list,
+	.case_list_version = lite_case_list_version,
+	.case_states = lite_case_states,
+	.process_def_add = lite_process_def_add,
+	.process_def_list = lite_process_def_list,
 	.audit_add = lite_audit_add,
 	.audit_list = lite_audit_list,
 	.timer_add = lite_timer_add,
 	.timer_due = lite_timer_due,
 	.timer_done = lite_timer_done,
 	.timer_pending_count = lite_timer_pending_count,
-	.profile_upsert = lite_profile_upsert,
-	.profile_find_email = lite_profile_find_email,
+	.profile_create = lite_profile_create,
+	.profile_get = lite_profile_get,
+	.profile_list = lite_profile_list,
+	.profile_update = lite_profile_update,
+	.identity_find = lite_identity_find,
+	.identity_add = lite_identity_add,
+	.identity_list = lite_identity_list,
+	.consent_add = lite_consent_add,
+	.consent_list = lite_consent_list,
+	.interest_add = lite_interest_add,
+	.interest_list = lite_interest_list,
+	.interest_clear = lite_interest_clear,
+	.profile_settle = lite_profile_settle,
+	.profile_merge = lite_profile_merge,
+	.profile_unmerge = lite_profile_unmerge,
+	.merge_get = lite_merge_get,
+	.merge_list = lite_merge_list,
+	.kept_apart = lite_kept_apart,
+	.case_list_profile = lite_case_list_profile,
+	.profile_records = lite_profile_records,
 	.timeline_add = lite_timeline_add,
 	.timeline_list = lite_timeline_list,
 	.document_add = lite_document_add,
@@ -1462,6 +2200,5 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.quarantine_count = lite_quarantine_count,
 	.interaction_records = lite_interaction_records,
 	.timer_due_count = lite_timer_due_count,
-	.profile_get = lite_profile_get,
 	.quarantine_of = lite_quarantine_of,
 };

@@ -24,16 +24,20 @@
  * costly part of its evaluation, the steps down from the root; since the
  * rest only goes down, the results stay in document order. A union of such
  * paths ("/a:B/c:C | /a:B/d:D") gives its first node as the earliest of
- * each part's first. Anything else (axes, functions, "//"...) goes to
- * libxml2 whole.
+ * each part's first. An expression of functions over absolute plain paths
+ * ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))") is bound: each such
+ * path given as an argument becomes a variable whose nodes xml.c walks
+ * when libxml2 asks for them, so libxml2 evaluates the functions only.
+ * Anything else (axes, "//", positions...) goes to libxml2 whole, as does
+ * an expression in parentheses as a whole.
  */
 #include "xml.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +98,11 @@ struct xp_expr {
 	/* A union of plain or split paths: its parts. */
 	struct xp_expr *alts;
 	size_t nalts;
+	/* A bound expression: comp is the text with each absolute plain path
+	 * given as a function's argument replaced by a variable, $ds_pK for
+	 * the path vars[K], which xml.c walks when libxml2 asks its value. */
+	struct xp_expr *vars;
+	size_t nvars;
 };
 
 struct ds_xpath_set {
@@ -108,70 +117,24 @@ static _Thread_local ds_xml *current;
 
 /* ---- memory ---- */
 
-/* Every block libxml2 allocates carries a header saying where it came
- * from: the C heap, or the zone (an arena) of the thread that allocated
- * it. Freeing a zone block does nothing; the arena's reset takes it back.
- * The heap is malloc's, not ds_malloc's: the allocation failures tests
- * inject are ours, not libxml2's. */
-#define HEAP_BLOCK 0x48454150u
-#define ZONE_BLOCK 0x5a4f4e45u
-/* A zone serves at most this much; past it, libxml2 uses the heap again,
- * so that a document whose parse frees and allocates much stays bounded. */
-#define ZONE_MAX (64u << 20)
-
-typedef struct block_head {
-	size_t size;
-	uint32_t from;
-	uint32_t unused;
-} block_head;
-_Static_assert(sizeof(block_head) == 16, "libxml2's blocks stay 16-byte aligned");
-
+/* libxml2's blocks are zoned blocks (mem.h): from the thread's zone while
+ * one is set, from malloc otherwise (not ds_malloc: the allocation
+ * failures tests inject are ours, not libxml2's). */
 static _Thread_local ds_arena *zone;
+/* Blocks the heap served while a zone was set (it was full). */
+static _Thread_local unsigned long zone_spills;
 
 static void *mem_alloc(size_t n)
 {
-	if (n > SIZE_MAX - sizeof(block_head))
-		return NULL;
-	block_head *h = NULL;
-	if (zone && ds_arena_size(zone) < ZONE_MAX && (h = ds_arena_alloc(zone, sizeof *h + n))) {
-		h->from = ZONE_BLOCK;
-	} else {
-		if (!(h = malloc(sizeof *h + n)))
-			return NULL;
-		h->from = HEAP_BLOCK;
-	}
-	h->size = n;
-	return h + 1;
-}
-
-static void mem_free(void *p)
-{
-	if (!p)
-		return;
-	block_head *h = (block_head *)p - 1;
-	if (h->from == ZONE_BLOCK)
-		return;
-	h->from = 0;
-	free(h);
+	void *p = ds_zone_alloc(zone, n, false);
+	zone_spills += zone && p && !ds_zone_owns(p);
+	return p;
 }
 
 static void *mem_realloc(void *p, size_t n)
 {
-	if (!p)
-		return mem_alloc(n);
-	block_head *h = (block_head *)p - 1;
-	if (h->from == HEAP_BLOCK) {
-		if (n > SIZE_MAX - sizeof *h)
-			return NULL;
-		block_head *r = realloc(h, sizeof *h + n);
-		if (!r)
-			return NULL;
-		r->size = n;
-		return r + 1;
-	}
-	void *q = mem_alloc(n);
-	if (q)
-		memcpy(q, p, h->size < n ? h->size : n);
+	void *q = ds_zone_realloc(zone, p, n, false);
+	zone_spills += zone && q && !ds_zone_owns(q);
 	return q;
 }
 
@@ -195,7 +158,7 @@ void ds_xml_zone(ds_arena *a)
  * one of a caller that uses libxml2 before any ds_xml function. */
 __attribute__((constructor)) static void set_hooks(void)
 {
-	xmlMemSetup(mem_free, mem_alloc, mem_realloc, mem_strdup);
+	xmlMemSetup(ds_zone_free, mem_alloc, mem_realloc, mem_strdup);
 }
 
 static void init_once(void)
@@ -397,6 +360,7 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 	x->refused = 0;
 	x->have_error = false;
 	x->why[0] = '\0';
+	unsigned long spills = zone_spills;
 	current = x;
 	xmlDoc *doc = xmlCtxtReadMemory(ctxt, buf ? buf : "", (int)len, NULL, NULL,
 					XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
@@ -424,7 +388,10 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 			return ds_err_set(err, DS_EINVAL, "%s", x->why);
 		return ds_err_set(err, DS_EINVAL, "XML not well-formed");
 	}
-	if (ds_arena_defer(a, free_doc, doc))
+	/* A tree made wholly in the zone a is given back by a's reset alone:
+	 * walking it to free each node would free nothing. */
+	bool zoned = ctxt != x->ctxt && zone == a && zone_spills == spills;
+	if (!zoned && ds_arena_defer(a, free_doc, doc))
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	ds_xml_doc *d = ds_arena_alloc(a, sizeof *d);
 	if (!d)
@@ -463,6 +430,11 @@ void ds_xml_root_name(const ds_xml_doc *d, char *buf, size_t n)
 }
 
 /* ---- XPath sets ---- */
+
+static bool xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 static bool ncname_start(unsigned char c)
 {
@@ -546,6 +518,9 @@ static void expr_free(struct xp_expr *e)
 	for (size_t k = 0; k < e->nalts; k++)
 		steps_free(&e->alts[k]);
 	ds_free(e->alts);
+	for (size_t k = 0; k < e->nvars; k++)
+		steps_free(&e->vars[k]);
+	ds_free(e->vars);
 }
 
 void ds_xpath_set_free(ds_xpath_set *s)
@@ -902,6 +877,72 @@ static bool fast_union(const ds_xpath_set *s, const char *expr, struct xp_expr *
 	return true;
 }
 
+#define MAX_BOUND 16
+
+/* Makes e a bound expression when expr gives absolute plain paths as
+ * function arguments ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))"):
+ * libxml2 then evaluates the functions only, not the steps down from the
+ * root. An expression that is in parentheses as a whole, or uses
+ * variables, is left as it is. False when e is not bound (unchanged). */
+static bool bind_paths(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+{
+	const char *p = expr;
+	while (xml_space(*p))
+		p++;
+	if (*p == '(' || strchr(expr, '$'))
+		return false;
+	size_t len = strlen(expr);
+	char *text = ds_malloc(len + MAX_BOUND * sizeof "$ds_p15" + 1);
+	struct xp_expr vars[MAX_BOUND];
+	size_t n = 0, o = 0;
+	char prev = '\0';
+	if (!text)
+		return false;
+	for (p = expr; *p;) {
+		if (*p == '"' || *p == '\'') {
+			const char *q = strchr(p + 1, *p);
+			size_t k = q ? (size_t)(q + 1 - p) : strlen(p);
+			memcpy(text + o, p, k);
+			o += k;
+			p += k;
+			prev = '"';
+			continue;
+		}
+		if (*p == '/' && (prev == '(' || prev == ',') && n < MAX_BOUND) {
+			struct xp_expr v = { 0 };
+			const char *end = plain_steps(s, p, &v);
+			const char *q = end;
+			while (xml_space(*q))
+				q++;
+			if (v.nsteps && (*q == ')' || *q == ',')) {
+				vars[n] = v;
+				o += (size_t)sprintf(text + o, "$ds_p%zu", n++);
+				p = end;
+				prev = 'v';
+				continue;
+			}
+			steps_free(&v);
+		}
+		if (!xml_space(*p))
+			prev = *p;
+		text[o++] = *p++;
+	}
+	text[o] = '\0';
+	xmlXPathCompExpr *comp = n ? compile(text, NULL) : NULL;
+	ds_free(text);
+	if (comp && (e->vars = ds_malloc(n * sizeof *e->vars))) {
+		memcpy(e->vars, vars, n * sizeof *vars);
+		e->nvars = n;
+		xmlXPathFreeCompExpr(e->comp);
+		e->comp = comp;
+		return true;
+	}
+	xmlXPathFreeCompExpr(comp);
+	for (size_t k = 0; k < n; k++)
+		steps_free(&vars[k]);
+	return false;
+}
+
 int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *err)
 {
 	char q[72], m[256];
@@ -934,8 +975,8 @@ int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *e
 	xmlResetError(&error);
 	struct xp_expr *e = &s->e[s->n];
 	*e = (struct xp_expr){ .text = text, .comp = comp };
-	if (!fast_path(s, expr, strlen(expr), e))
-		fast_union(s, expr, e);
+	if (!fast_path(s, expr, strlen(expr), e) && !fast_union(s, expr, e))
+		bind_paths(s, expr, e);
 	if (index)
 		*index = s->n;
 	s->n++;
@@ -952,7 +993,7 @@ const char *ds_xpath_set_how(const ds_xpath_set *s, size_t i)
 	if (i >= s->n)
 		return NULL;
 	const struct xp_expr *e = &s->e[i];
-	return e->nalts ? "union" : e->rest ? "split" : e->steps ? "plain" : "libxml2";
+	return e->nalts ? "union" : e->rest ? "split" : e->steps ? "plain" : e->nvars ? "bound" : "libxml2";
 }
 
 const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
@@ -967,9 +1008,17 @@ const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
  * that libxml2 evaluates from many nodes has one budget for all of them,
  * DS_XPATH_OP_LIMIT. The result object is the caller's (free with
  * xmlXPathFreeObject). */
+typedef struct binding {
+	const struct xp_expr *e;  /* a bound expression */
+	ds_xml_doc *d;
+	bool nomem;
+} binding;
+
+static xmlXPathObject *bound_path(void *data, const xmlChar *name, const xmlChar *uri);
+
 static int eval_comp(const ds_xpath_set *s, xmlXPathCompExpr *comp, const char *text,
-		     ds_xml_doc *d, const ds_xml_node *node, unsigned long *budget,
-		     xmlXPathObject **res, ds_err *err)
+		     const struct xp_expr *bound, ds_xml_doc *d, const ds_xml_node *node,
+		     unsigned long *budget, xmlXPathObject **res, ds_err *err)
 {
 	char q[72], m[256];
 	*res = NULL;
@@ -992,12 +1041,20 @@ static int eval_comp(const ds_xpath_set *s, xmlXPathCompExpr *comp, const char *
 	xp->opLimit = *budget ? *budget : 1;
 	xp->opCount = 0;
 	xmlResetError(&xp->lastError);
+	binding b = { .e = bound, .d = d };
+	if (bound && bound->nvars)
+		xmlXPathRegisterVariableLookup(xp, bound_path, &b);
 	xmlXPathObject *r = *budget ? xmlXPathCompiledEval(comp, xp) : NULL;
 	if (!*budget)
 		xp->lastError.code = XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED;
 	*budget -= xp->opCount < *budget ? xp->opCount : *budget;
 	xp->namespaces = NULL;
 	xp->nsNr = 0;
+	xmlXPathRegisterVariableLookup(xp, NULL, NULL);
+	if (b.nomem) {
+		xmlXPathFreeObject(r);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
 	if (!r) {
 		if (xp->lastError.code == XML_ERR_NO_MEMORY)
 			return ds_err_set(err, DS_ENOMEM, "out of memory (XPath)");
@@ -1020,7 +1077,7 @@ static int eval(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_xml_nod
 	if (i >= s->n)
 		return ds_err_set(err, DS_EINTERNAL, "XPath pick %zu does not exist", i);
 	unsigned long budget = DS_XPATH_OP_LIMIT;
-	return eval_comp(s, s->e[i].comp, s->e[i].text, d, node, &budget, res, err);
+	return eval_comp(s, s->e[i].comp, s->e[i].text, &s->e[i], d, node, &budget, res, err);
 }
 
 /* ---- plain paths ---- */
@@ -1115,6 +1172,39 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 	return DS_OK;
 }
 
+/* libxml2's value of variable $ds_pK of a bound expression: the nodes of
+ * its path K, in document order. */
+static xmlXPathObject *bound_path(void *data, const xmlChar *name, const xmlChar *uri)
+{
+	binding *b = data;
+	const char *n = (const char *)name;
+	if (uri || strncmp(n, "ds_p", 4) || !isdigit((unsigned char)n[4]))
+		return NULL;
+	char *end = NULL;
+	unsigned long k = strtoul(n + 4, &end, 10);
+	if (*end || k >= b->e->nvars)
+		return NULL;
+	walk w;
+	ds_err err = { 0 };
+	xmlXPathObject *o = NULL;
+	if (!walk_path(&b->e->vars[k], b->d, NULL, true, &w, &err) &&
+	    (o = xmlXPathNewNodeSet(NULL)) && o->nodesetval) {
+		for (size_t i = 0; i < w.n; i++)
+			if (xmlXPathNodeSetAddUnique(o->nodesetval, w.nodes[i]) < 0) {
+				xmlXPathFreeObject(o);
+				o = NULL;
+				break;
+			}
+	}
+	ds_free(w.nodes);
+	if (o && !o->nodesetval) {
+		xmlXPathFreeObject(o);
+		o = NULL;
+	}
+	b->nomem |= !o;
+	return o;
+}
+
 /* The nodes a plain or split path selects from node, in document order
  * (the first only unless w->all), into w. */
 static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const char *text,
@@ -1127,7 +1217,7 @@ static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const cha
 	int rc = walk_path(e, d, node, true, &heads, err);
 	for (size_t k = 0; !rc && k < heads.n; k++) {
 		xmlXPathObject *r = NULL;
-		if ((rc = eval_comp(s, e->rest, text, d, heads.nodes[k], budget, &r, err)))
+		if ((rc = eval_comp(s, e->rest, text, NULL, d, heads.nodes[k], budget, &r, err)))
 			break;
 		bool more = true;
 		for (int j = 0; more && r->nodesetval && j < r->nodesetval->nodeNr; j++)
@@ -1166,10 +1256,6 @@ static int first_node(const ds_xpath_set *s, size_t i, ds_xml_doc *d, const ds_x
 	return DS_OK;
 }
 
-static bool xml_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 /* A trimmed copy of s in the arena; *out NULL when s is NULL. */
 static int trimmed(ds_arena *a, const xmlChar *s, const char **out, ds_err *err)

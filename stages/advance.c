@@ -28,9 +28,7 @@ static ds_outcome fail_or_reject(int rc)
 /* The record's JSON text, in the arena. */
 static const char *record_text(ds_env *env, const ds_env_record *r, ds_err *err)
 {
-	char *json = cJSON_PrintUnformatted(r->data);
-	char *text = json ? ds_arena_strdup(env->arena, json) : NULL;
-	cJSON_free(json);
+	char *text = ds_json_print_arena(env->arena, r->data);
 	if (!text)
 		ds_err_set(err, DS_ENOMEM, "out of memory");
 	return text;
@@ -58,19 +56,21 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 {
 	const ds_process *p = ds_config_process_for(rt->cfg, r->type);
 	int rc;
+	r->has_work = false;
 	if (!p) {
 		/* A record no process consumes is kept for the profile store. */
 		const char *rec_json = record_text(env, r, err);
 		if (!rec_json)
 			return DS_STAGE_FAIL;
 		rc = ds_store_record_add(rt->store, env->interaction_id, r->type, rec_json, 0,
-					 rt->now, NULL, err);
+					 rt->now, &r->record_id, err);
 		if (rc)
 			return fail_or_reject(rc);
 		rt->stats.records++;
 		return DS_STAGE_CONTINUE;
 	}
 	r->process = p;
+	r->record_id = 0;
 	const cJSON *k = ds_json_dotted(r->data, p->key);
 	char keybuf[64];
 	const char *key = NULL;

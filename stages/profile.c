@@ -1,46 +1,36 @@
 /*
- * profile.c - stage "profile": the customer behind each case is found or
- * created by normalised email and linked to the case, and the record joins
- * the profile's timeline (once, however often the input is replayed).
+ * profile.c - stage "profile": the person behind each record. The
+ * identities its case's process and its record type declare find (or
+ * create, or merge) the profile; the case is linked to it, and the
+ * identities, attributes, consent, interests and the record itself join
+ * it (pipeline/profile.h). A replayed input changes nothing: duplicates
+ * stop before this stage, and a rejected input's writes are undone.
  */
-#include <string.h>
-
 #include "chain.h"
-#include "json.h"
+#include "profile.h"
 
 static ds_outcome profile_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	(void)ctx;
-	ds_normalizer_fn email_norm = ds_normalizer("email");
 	for (size_t i = 0; i < env->nrecords; i++) {
 		ds_env_record *r = &env->records[i];
-		if (!r->has_work || !r->process->profile_email)
-			continue;
-		ds_case_work *w = &r->work;
-		int drc = ds_engine_data(w, NULL, err);
-		if (drc)
-			return drc == DS_ENOMEM ? DS_STAGE_FAIL : DS_STAGE_REJECT;
-		const cJSON *e = ds_json_dotted(w->data, r->process->profile_email);
-		if (!cJSON_IsString(e))
-			continue;
-		const char *email = NULL;
-		if (email_norm(env->arena, e->valuestring, &email, err))
-			return DS_STAGE_REJECT;
-		const char *name = NULL;
-		if (r->process->profile_name) {
-			const cJSON *n = ds_json_dotted(w->data, r->process->profile_name);
-			name = cJSON_IsString(n) ? n->valuestring : NULL;
-		}
-		int64_t pid = 0;
-		int rc = ds_store_profile_upsert(rt->store, email, name, rt->now, &pid, NULL, err);
-		if (!rc && w->row.profile_id != pid) {
-			rc = ds_store_case_set_profile(rt->store, w->row.id, pid, err);
-			w->row.profile_id = pid;
-		}
-		if (!rc && w->record_id)
-			rc = ds_store_timeline_add(rt->store, pid, "record", w->record_id, rt->now, err);
+		ds_profile_input in = {
+			.record_type = r->type,
+			.record = r->data,
+			.record_id = r->has_work ? r->work.record_id : r->record_id,
+			.interaction_id = env->interaction_id,
+			.source = env->source ? env->source->name : NULL,
+			.at = env->received_at ? env->received_at : rt->now,
+			.work = r->has_work ? &r->work : NULL,
+		};
+		int64_t pid;
+		int rc = ds_profile_record(rt, env->arena, &in, &pid, err);
+		if (rc == DS_EBUSY)
+			return DS_STAGE_RETRY;
+		if (rc == DS_ENOMEM || rc == DS_EIO || rc == DS_EINTERNAL)
+			return DS_STAGE_FAIL;
 		if (rc)
-			return rc == DS_EBUSY ? DS_STAGE_RETRY : DS_STAGE_FAIL;
+			return DS_STAGE_REJECT;
 	}
 	return DS_STAGE_CONTINUE;
 }

@@ -62,9 +62,19 @@ static int add_attachments(ds_runtime *rt, ds_env *env, ds_err *err)
 static ds_outcome store_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *err)
 {
 	(void)ctx;
-	/* A replay from quarantine of an input already stored raw. */
-	if (env->interaction_id)
+	/* A replay from quarantine of an input already stored raw: its time
+	 * is the one it was received at (consent and attributes go by it). */
+	if (env->interaction_id) {
+		ds_interaction in;
+		if (!env->received_at) {
+			int rc = ds_store_interaction_get(rt->store, env->interaction_id, env->arena,
+							  &in, err);
+			if (rc)
+				return rc == DS_EBUSY ? DS_STAGE_RETRY : DS_STAGE_FAIL;
+			env->received_at = in.received_at;
+		}
 		return DS_STAGE_CONTINUE;
+	}
 	ds_interaction in = {
 		.channel = env->channel,
 		.source = env->source->name,
@@ -87,6 +97,7 @@ static ds_outcome store_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 	if (rc)
 		return rc == DS_EBUSY ? DS_STAGE_RETRY : DS_STAGE_FAIL;
 	env->interaction_id = in.id;
+	env->received_at = rt->now;
 	env->duplicate = dup;
 	if (dup) {
 		rt->stats.duplicates++;

@@ -1,9 +1,9 @@
 #!/bin/sh
 # The reference business on fixtures/: ingest the offers, try a refused
 # approval, approve one as a manager, let the 5-day timer fire (and the
-# contact requests nobody answered in 2 business days go overdue), and
-# show where the documents and the database are. Runs in var/demo/
-# (recreated).
+# contact requests nobody answered in 2 business days go overdue), show a
+# customer's profile, and where the documents and the database are. Runs
+# in var/demo/ (recreated).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -30,6 +30,7 @@ d --now 2026-11-25T10:00:00Z case event DEV-2026-0042 approve --role manager --a
 d --now 2026-12-01T09:00:00Z tick
 d case list --process lead
 d document list
+d profile show helene.dupre@example.fr
 d quarantine list
 d --now 2026-12-01T09:00:00Z ingest fixtures/
 
@@ -39,6 +40,7 @@ Where to look:
   database   $demo/dossier.db        (SQLite; \`dossier --home var/demo ...\` to explore)
   documents  $demo/documents/offer/  (the offer PDFs, one per validated offer)
   try        ./dossier --home var/demo case show DEV-2026-0005
+             ./dossier --home var/demo profile list
              ./dossier --home var/demo quarantine show 1
              ./dossier --home var/demo --json document list
 EOT

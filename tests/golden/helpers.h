@@ -51,13 +51,14 @@ static inline void th_home_fini(th_home *h)
 	cr_assert(system(cmd) == 0);
 }
 
-/* Replaces the home's schemas/ link by a copy of the repository's, with
- * the files of the repository's DIR/schemas/ laid over it. */
+/* Replaces the home's schemas/ (the link, or an earlier overlay) by a
+ * copy of the repository's, with the files of the repository's
+ * DIR/schemas/ laid over it. */
 static inline void th_home_overlay(th_home *h, const char *dir)
 {
 	char cmd[PATH_MAX * 4];
 	snprintf(cmd, sizeof cmd,
-		 "rm '%s/schemas' && cp -r '%s/schemas' '%s/schemas' && "
+		 "rm -rf '%s/schemas' && cp -r '%s/schemas' '%s/schemas' && "
 		 "cp -r '%s/%s/schemas/.' '%s/schemas/'",
 		 h->dir, h->repo, h->dir, h->repo, dir, h->dir);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);

@@ -40,7 +40,10 @@ static int is_input(const struct dirent *e)
 
 static char *show(const cJSON *j)
 {
-	return j ? cJSON_Print(j) : strdup("(nothing)");
+	char *p = j ? cJSON_Print(j) : NULL;
+	char *s = strdup(p ? p : "(nothing)");
+	cJSON_free(p);
+	return s;
 }
 
 static void expect_summary(const char *file, const cJSON *sum, const cJSON *want)

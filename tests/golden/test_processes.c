@@ -45,7 +45,7 @@ Test(processes, accepted_offer_starts_its_order)
 	const cJSON *cause = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "history"), 0), "cause");
 	char *cs = cJSON_PrintUnformatted(cause);
 	cr_expect(strstr(cs, "\"type\":\"start\"") && strstr(cs, "\"state\":\"accepted\""), "%s", cs);
-	free(cs);
+	cJSON_free(cs);
 	cJSON_Delete(o);
 
 	/* the order's way, each step by its role */
@@ -90,7 +90,7 @@ Test(processes, complaint_by_email)
 	cJSON *c = th_json(&h, 0, "case show '%s'", key);
 	char *hist = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "history"));
 	cr_expect(strstr(hist, "\"thread\":\"c4f1e2d3a5b64c7d8e9f0a1b2c3d4e5f@EX-SRV01"), "%s", hist);
-	free(hist);
+	cJSON_free(hist);
 	cJSON_Delete(c);
 	/* 48 hours later, nobody acknowledged it */
 	cJSON *t = th_json(&h, 0, "--now 2026-11-04T10:00:00Z tick");
@@ -226,7 +226,7 @@ Test(processes, leads_from_contact_forms)
 		char *txt = cJSON_PrintUnformatted(e);
 		cr_expect_str_eq(th_str(e, "to"), to[i]);
 		cr_expect(strstr(txt, cause[i]), "history %d: %s", i, txt);
-		free(txt);
+		cJSON_free(txt);
 	}
 	d = cJSON_GetObjectItem(c, "data");
 	cr_expect_str_eq(th_str(d, "notes"), "Chaudière fioul 25 kW, budget 8 000 €");

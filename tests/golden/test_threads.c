@@ -96,7 +96,7 @@ Test(threads, replies_reach_the_case_of_the_message_they_answer)
 	char *hist = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "history"));
 	cr_expect(strstr(hist, "\"thread\":\"t1@example.fr\""), "%s", hist);
 	cr_expect(strstr(hist, "\"thread\":\"t2@example.fr\""), "%s", hist);
-	free(hist);
+	cJSON_free(hist);
 
 	/* the PDF of the reply is listed with the ticket and comes back whole */
 	const cJSON *atts = cJSON_GetObjectItem(c, "attachments");

@@ -567,7 +567,7 @@ Test(form, json_shapes)
 	for (size_t i = 0; i < N(js); i++) {
 		char *s = json_of(js[i].in, NULL, js[i].shape);
 		cr_expect_str_eq(s, js[i].out, "%s", js[i].in);
-		free(s);
+		cJSON_free(s);
 	}
 
 	cJSON *j = (cJSON *)1;

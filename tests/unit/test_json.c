@@ -149,3 +149,61 @@ Test(json, config_errors_give_line_column_and_reason)
 	ds_diag_free(&d);
 	unlink(path);
 }
+
+/* ---- zones ---- */
+
+/* A tree made in a zone is read as any other; deleting it frees the heap
+ * nodes attached to it later (the leak checker of `make asan` would say
+ * otherwise) and leaves its zone blocks to the arena. */
+Test(json, trees_made_in_a_zone)
+{
+	ds_arena *zone = ds_arena_new(64 * 1024);
+	for (int round = 0; round < 3; round++) {
+		ds_json_zone(zone);
+		cJSON *doc = cJSON_Parse("{\"name\":\"Hélène\",\"lines\":[1,2,3]}");
+		cr_assert_not_null(doc);
+		cr_assert(ds_zone_owns(doc));
+		char *text = cJSON_PrintUnformatted(doc);
+		cr_assert(ds_zone_owns(text));
+		ds_json_zone(NULL);
+		cJSON *late = cJSON_CreateString("added on the heap");
+		cr_assert(!ds_zone_owns(late));
+		cJSON_AddItemToObject(doc, "note", late);
+		cr_assert_str_eq(text, "{\"name\":\"Hélène\",\"lines\":[1,2,3]}");
+		cJSON_free(text);
+		cJSON_Delete(doc);
+		ds_arena_reset(zone);
+	}
+	ds_arena_free(zone);
+}
+
+/* Zoned blocks grow from the zone to the zone and from the heap on the
+ * heap, keeping their bytes; a full zone hands out heap blocks. */
+Test(json, zoned_blocks)
+{
+	ds_arena *zone = ds_arena_new(1024);
+	char *z = ds_zone_alloc(zone, 10, true);
+	char *h = ds_zone_alloc(NULL, 10, true);
+	cr_assert(ds_zone_owns(z));
+	cr_assert(!ds_zone_owns(h));
+	memcpy(z, "zone-made", 10);
+	memcpy(h, "heap-made", 10);
+	z = ds_zone_realloc(zone, z, 5000, true);
+	h = ds_zone_realloc(zone, h, 5000, true);
+	cr_assert(ds_zone_owns(z));
+	cr_assert(!ds_zone_owns(h));
+	cr_assert_str_eq(z, "zone-made");
+	cr_assert_str_eq(h, "heap-made");
+	ds_zone_free(z);
+	ds_zone_free(h);
+	cr_assert_not_null(ds_arena_alloc(zone, DS_ZONE_MAX));
+	char *spilled = ds_zone_alloc(zone, 16, true);
+	cr_assert(!ds_zone_owns(spilled));
+	ds_zone_free(spilled);
+	ds_mem_fail_after(0);
+	cr_assert_null(ds_zone_alloc(NULL, 16, true), "the heap's failures are injected");
+	cr_assert_not_null(h = ds_zone_alloc(NULL, 16, false), "or not");
+	ds_mem_fail_after(-1);
+	ds_zone_free(h);
+	ds_arena_free(zone);
+}

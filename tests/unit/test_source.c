@@ -239,7 +239,7 @@ Test(source, ubl_order_with_xpath_picks)
 	cr_expect_str_eq(e.type[0], "order");
 	cr_expect_str_eq(str_at(e.rec[0], "/order_number"), "CMD-2026-0101");
 	cr_expect_str_eq(str_at(e.rec[0], "/customer/name"), "Société Œnologique du Rhône");
-	cr_expect_str_eq(str_at(e.rec[0], "/customer/siret"), "73282932000074");
+	cr_expect_str_eq(str_at(e.rec[0], "/customer/siret"), "41876235700006");
 	cr_expect_str_eq(str_at(e.rec[0], "/customer/email"), "achats@oenologie-rhone.example.fr");
 	const cJSON *lines = ds_json_pointer(e.rec[0], "/lines");
 	cr_assert_eq(cJSON_GetArraySize(lines), 2);

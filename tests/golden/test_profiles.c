@@ -1,0 +1,480 @@
+/*
+ * test_profiles.c - the profile store on the cases of fixtures/profiles/:
+ * each folder holds inputs, and fixtures/expected/profiles/FOLDER.json the
+ * case:
+ *
+ *   {"description": "...",
+ *    "steps": [{"now": "2026-11-02T09:00:00Z", "ingest": "01-offer.json"},
+ *              {"now": "...", "event": "DEV-2026-0571", "name": "send",
+ *               "role": "sales"},
+ *              {"now": "...", "unmerge": "claire.vidal@example.fr"}],
+ *    "profiles": [{"emails": [...], "phones": [...],
+ *                  "identities": {"siret": [...], "erp_id": ["SOURCE:ID"]},
+ *                  "attributes": {"name": "..."},
+ *                  "attribute_sources": {"name": "api-offers"},
+ *                  "consent": {"marketing": {"email": "granted"}},
+ *                  "consent_at": {"marketing": {"email": "2026-..."}},
+ *                  "consent_history": 3,
+ *                  "interests": [...], "traits": {"orders_count": 1}}],
+ *    "merges": {"active": 1, "undone": 0}}
+ *
+ * The steps run in order in a fresh home (an unmerge undoes the latest
+ * merge into the profile the reference finds); then the profiles must be
+ * exactly those listed, each found by its emails (or phones), with what it
+ * lists (a list given empty must be empty); and `profile rebuild --check`
+ * must find the incremental traits equal to those computed again from the
+ * cases and records. A new case is a new folder and no new code.
+ */
+#include <dirent.h>
+
+#include "helpers.h"
+
+#define CASES "fixtures/profiles"
+#define EXPECTED "fixtures/expected/profiles"
+
+static bool in_list(const cJSON *list, const char *s)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list)
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, s))
+			return true;
+	return false;
+}
+
+static bool same_set(const cJSON *a, const cJSON *b)
+{
+	if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+		return false;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, a)
+		if (!cJSON_IsString(it) || !in_list(b, it->valuestring))
+			return false;
+	return true;
+}
+
+static char *text(const cJSON *j)
+{
+	return j ? cJSON_PrintUnformatted(j) : strdup("(nothing)");
+}
+
+/* The profile of list whose emails (or, without emails, phones) are
+ * those of want. */
+static const cJSON *match(const cJSON *list, const cJSON *want)
+{
+	const cJSON *emails = cJSON_GetObjectItemCaseSensitive(want, "emails");
+	const char *key = cJSON_GetArraySize(emails) ? "emails" : "phones";
+	const cJSON *p;
+	cJSON_ArrayForEach(p, list) {
+		if (!same_set(cJSON_GetObjectItemCaseSensitive(p, key),
+			      cJSON_GetObjectItemCaseSensitive(want, key)))
+			continue;
+		if (!strcmp(key, "phones") &&
+		    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "emails")))
+			continue;
+		return p;
+	}
+	return NULL;
+}
+
+/* The identities of kind in got, as VALUE or SOURCE:VALUE. */
+static cJSON *identities_of(const cJSON *got, const char *kind)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(got, "identities")) {
+		if (strcmp(th_str(it, "kind"), kind))
+			continue;
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(it, "source");
+		char buf[600];
+		snprintf(buf, sizeof buf, "%s%s%s", cJSON_IsString(src) ? src->valuestring : "",
+			 cJSON_IsString(src) ? ":" : "", th_str(it, "value"));
+		cJSON_AddItemToArray(out, cJSON_CreateString(buf));
+	}
+	return out;
+}
+
+/* want.{purpose}.{channel} against got's consent, read by field. */
+static void expect_consent(const char *name, const cJSON *want, const cJSON *consent,
+			   const char *field, bool exact)
+{
+	const cJSON *pu, *ch;
+	size_t nwant = 0, ngot = 0;
+	cJSON_ArrayForEach(pu, want) {
+		cJSON_ArrayForEach(ch, pu) {
+			nwant++;
+			const cJSON *g = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(consent, pu->string), ch->string);
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, field);
+			char *got = text(v);
+			const char *w = ch->valuestring;
+			bool ok = !strcmp(field, "granted")
+				  ? cJSON_IsBool(v) && cJSON_IsTrue(v) == !strcmp(w, "granted")
+				  : cJSON_IsString(v) && !strcmp(v->valuestring, w);
+			cr_expect(ok, "%s: consent %s by %s: %s is %s, expected %s", name, pu->string,
+				  ch->string, field, got, w);
+			free(got);
+		}
+	}
+	cJSON_ArrayForEach(pu, consent)
+		ngot += (size_t)cJSON_GetArraySize(pu);
+	if (exact)
+		cr_expect_eq(ngot, nwant, "%s: %zu consents stated, expected %zu", name, ngot, nwant);
+}
+
+static void expect_profile(const char *name, const cJSON *got, const cJSON *want)
+{
+	char *all = text(got);
+	static const char *const sets[] = { "emails", "phones" };
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(want, sets[i]);
+		if (w)
+			cr_expect(same_set(cJSON_GetObjectItemCaseSensitive(got, sets[i]), w),
+				  "%s: %s differ: %s", name, sets[i], all);
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(want, "identities")) {
+		cJSON *ids = identities_of(got, it->string);
+		cr_expect(same_set(ids, it), "%s: %s identities differ: %s", name, it->string, all);
+		cJSON_Delete(ids);
+	}
+	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(got, "attributes");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(want, "attributes")) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(attrs, it->string), "value");
+		cr_expect(cJSON_IsString(v) && !strcmp(v->valuestring, it->valuestring),
+			  "%s: attribute %s is not \"%s\": %s", name, it->string, it->valuestring, all);
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(want, "attribute_sources")) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(attrs, it->string), "source");
+		cr_expect(cJSON_IsString(v) && !strcmp(v->valuestring, it->valuestring),
+			  "%s: attribute %s does not come from %s: %s", name, it->string,
+			  it->valuestring, all);
+	}
+	const cJSON *consent = cJSON_GetObjectItemCaseSensitive(got, "consent");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(want, "consent");
+	if (w)
+		expect_consent(name, w, consent, "granted", true);
+	if ((w = cJSON_GetObjectItemCaseSensitive(want, "consent_at")))
+		expect_consent(name, w, consent, "at", false);
+	if ((w = cJSON_GetObjectItemCaseSensitive(want, "consent_history")))
+		cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(got, "consent_history")),
+			     w->valueint, "%s: consent history: %s", name, all);
+	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(got, "traits");
+	if ((w = cJSON_GetObjectItemCaseSensitive(want, "interests")))
+		cr_expect(same_set(cJSON_GetObjectItemCaseSensitive(traits, "interests"), w),
+			  "%s: interests differ: %s", name, all);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(want, "traits")) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(traits, it->string);
+		char *g = text(v), *e = text(it);
+		cr_expect(v && cJSON_Compare(v, it, true), "%s: trait %s is %s, expected %s", name,
+			  it->string, g, e);
+		free(g);
+		free(e);
+	}
+	free(all);
+}
+
+/* Undoes the latest merge into the profile ref finds. */
+static void unmerge(th_home *h, const char *name, const char *now, const char *ref)
+{
+	cJSON *p = th_json(h, 0, "profile show '%s'", ref);
+	const cJSON *m, *last = NULL;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(p, "merges"))
+		if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "undone_at")))
+			last = m;
+	cr_assert(last, "%s: no merge into the profile of %s to undo", name, ref);
+	cJSON *r = th_json(h, 0, "--now %s profile unmerge %.0f", now, th_num(last, "merged"));
+	cr_expect_eq(th_num(r, "merged"), th_num(last, "merged"));
+	cJSON_Delete(r);
+	cJSON_Delete(p);
+}
+
+static void run_step(th_home *h, const char *dir, const char *name, const cJSON *step)
+{
+	const char *now = th_str(step, "now");
+	const cJSON *v;
+	char *out = NULL, *err = NULL;
+	int rc;
+	if ((v = cJSON_GetObjectItemCaseSensitive(step, "ingest"))) {
+		rc = th_run(h, &out, &err, "--now %s ingest '%s/%s/%s/%s'", now, h->repo, dir, name,
+			    v->valuestring);
+		cr_assert_eq(rc, 0, "%s: ingest %s: exit %d: %s%s", name, v->valuestring, rc, out, err);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "event"))) {
+		rc = th_run(h, &out, &err, "--now %s case event '%s' '%s' --role '%s'", now,
+			    v->valuestring, th_str(step, "name"), th_str(step, "role"));
+		cr_assert_eq(rc, 0, "%s: event %s on %s: exit %d: %s", name, th_str(step, "name"),
+			     v->valuestring, rc, err);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "unmerge"))) {
+		unmerge(h, name, now, v->valuestring);
+	} else {
+		cr_assert_fail("%s: a step ingests, sends an event or unmerges", name);
+	}
+	free(out);
+	free(err);
+}
+
+static void run_case(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.json", EXPECTED, name);
+	cr_assert(access(path, R_OK) == 0, "%s: no case %s", name, path);
+	char *raw = th_slurp(path, NULL);
+	cJSON *c = cJSON_Parse(raw);
+	cr_assert(c, "%s: %s is not JSON", name, path);
+	th_home h;
+	th_home_init(&h);
+	const cJSON *step;
+	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(c, "steps"))
+		run_step(&h, dir, name, step);
+
+	cJSON *list = th_json(&h, 0, "profile list");
+	cJSON *got = cJSON_CreateArray();
+	const cJSON *p;
+	cJSON_ArrayForEach(p, list)
+		cJSON_AddItemToArray(got, th_json(&h, 0, "profile show %.0f", th_num(p, "id")));
+	const cJSON *want = cJSON_GetObjectItemCaseSensitive(c, "profiles");
+	char *all = text(list);
+	cr_expect_eq(cJSON_GetArraySize(got), cJSON_GetArraySize(want),
+		     "%s: %d profiles, expected %d: %s", name, cJSON_GetArraySize(got),
+		     cJSON_GetArraySize(want), all);
+	const cJSON *w;
+	cJSON_ArrayForEach(w, want) {
+		const cJSON *g = match(got, w);
+		char *wt = text(w);
+		cr_expect(g, "%s: no profile like %s among %s", name, wt, all);
+		free(wt);
+		if (g)
+			expect_profile(name, g, w);
+	}
+	const cJSON *merges = cJSON_GetObjectItemCaseSensitive(c, "merges");
+	if (merges) {
+		/* each merge is listed by both profiles: count them once */
+		cJSON *seen = cJSON_CreateArray();
+		int active = 0, undone = 0;
+		cJSON_ArrayForEach(p, got) {
+			const cJSON *m;
+			cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(p, "merges")) {
+				char id[32];
+				snprintf(id, sizeof id, "%.0f", th_num(m, "id"));
+				if (in_list(seen, id))
+					continue;
+				cJSON_AddItemToArray(seen, cJSON_CreateString(id));
+				if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "undone_at")))
+					active++;
+				else
+					undone++;
+			}
+		}
+		double wa = th_num(merges, "active"), wu = th_num(merges, "undone");
+		cr_expect_eq(active, wa, "%s: %d active merges, expected %g", name, active, wa);
+		cr_expect_eq(undone, wu, "%s: %d undone merges, expected %g", name, undone, wu);
+		cJSON_Delete(seen);
+	}
+	cJSON *rb = th_json(&h, 0, "profile rebuild --check");
+	char *diffs = text(cJSON_GetObjectItemCaseSensitive(rb, "differences"));
+	cr_expect_eq(th_num(rb, "changed"), 0, "%s: rebuilt traits differ: %s", name, diffs);
+	cr_expect_eq(th_num(rb, "profiles"), cJSON_GetArraySize(got));
+	free(diffs);
+	free(all);
+	cJSON_Delete(rb);
+	cJSON_Delete(got);
+	cJSON_Delete(list);
+	cJSON_Delete(c);
+	free(raw);
+	th_home_fini(&h);
+}
+
+static int is_case(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return e->d_name[0] != '.' && !(n > 3 && !strcmp(e->d_name + n - 3, ".md"));
+}
+
+Test(profiles, fixture_cases)
+{
+	struct dirent **names;
+	int n = scandir(CASES, &names, is_case, alphasort);
+	cr_assert(n > 0, "no cases under %s", CASES);
+	for (int i = 0; i < n; i++) {
+		run_case(CASES, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	/* and no case without its folder */
+	n = scandir(EXPECTED, &names, is_case, alphasort);
+	for (int i = 0; i < n; i++) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s/%.*s", CASES, (int)strlen(names[i]->d_name) - 5,
+			 names[i]->d_name);
+		cr_expect(access(dir, X_OK) == 0, "%s/%s has no folder %s", EXPECTED,
+			  names[i]->d_name, dir);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Every fixture of every channel, offers moved on by events and timers:
+ * the traits kept as things happen are those computed again from the
+ * cases and records. */
+Test(profiles, rebuild_agrees_on_every_fixture)
+{
+	th_home h;
+	th_home_init(&h);
+	char *out = NULL, *err = NULL;
+	int rc = th_run(&h, &out, &err, "--now 2026-11-24T09:00:00Z ingest fixtures/offers "
+			"fixtures/orders fixtures/xml fixtures/forms fixtures/email");
+	cr_assert_eq(rc, 3, "ingest: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	static const char *const events[][3] = {
+		{ "DEV-2026-0001", "send", "sales" }, { "DEV-2026-0001", "accept", "sales" },
+		{ "DEV-2026-0011", "send", "sales" }, { "DEV-2026-0011", "reject", "sales" },
+		{ "DEV-2026-0007", "send", "sales" }, { "CMD-2026-0002", "cancel", "sales" },
+		{ "CMD-2026-0101", "confirm", "sales" },
+	};
+	for (size_t i = 0; i < sizeof events / sizeof *events; i++)
+		cJSON_Delete(th_json(&h, 0, "--now 2026-11-25T10:00:00Z case event %s %s --role %s",
+				     events[i][0], events[i][1], events[i][2]));
+	cJSON_Delete(th_json(&h, 0, "--now 2026-12-04T09:00:00Z tick"));
+	cJSON *list = th_json(&h, 0, "profile list");
+	double orders = 0, sent = 0, complaints = 0, consents = 0;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, list) {
+		cJSON *d = th_json(&h, 0, "profile show %.0f", th_num(p, "id"));
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(d, "traits");
+		orders += th_num(t, "orders_count");
+		sent += th_num(t, "offers_sent");
+		complaints += th_num(t, "open_complaints");
+		consents += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "consent_history"));
+		cJSON_Delete(d);
+	}
+	/* the fixtures feed every kind of trait: the comparison below means
+	 * something */
+	cr_expect_gt(orders, 15);
+	cr_expect_eq(sent, 3);
+	cr_expect_gt(complaints, 5);
+	cr_expect_gt(consents, 10);
+	cJSON *rb = th_json(&h, 0, "profile rebuild --check");
+	char *diffs = text(cJSON_GetObjectItemCaseSensitive(rb, "differences"));
+	cr_expect_eq(th_num(rb, "changed"), 0, "rebuilt traits differ: %s", diffs);
+	cr_expect_eq(th_num(rb, "profiles"), cJSON_GetArraySize(list));
+	free(diffs);
+	cJSON_Delete(rb);
+	cJSON_Delete(list);
+	th_home_fini(&h);
+}
+
+Test(profiles, commands_answer_as_the_specification_says)
+{
+	th_home h;
+	th_home_init(&h);
+	char *out = NULL, *err = NULL;
+	cr_expect_eq(th_run(&h, &out, NULL, "profile --help"), 0);
+	cr_expect(strstr(out, "unmerge"), "%s", out);
+	free(out);
+	static const char *const subs[] = { "show", "list", "merge", "unmerge", "rebuild" };
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+		cr_expect_eq(th_run(&h, &out, NULL, "profile %s --help", subs[i]), 0, "%s", subs[i]);
+		cr_expect(strstr(out, "usage: dossier profile"), "%s: %s", subs[i], out);
+		free(out);
+	}
+	cr_expect_eq(th_run(&h, NULL, &err, "profile frobnicate"), 2);
+	cr_expect(strstr(err, "unknown command"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile show"), 2);
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
+			    "fixtures/offers/DEV-2026-0011.json fixtures/offers/DEV-2026-0042.json "
+			    "fixtures/forms/contact-helene-dupre.form"), 0, "%s", err);
+	free(err);
+	/* by id, email (as written anywhere), phone */
+	cJSON *d = th_json(&h, 0, "profile show ' HELENE.Dupre@example.fr'");
+	static const char *const keys[] = { "id", "emails", "phones", "attributes", "consent",
+					    "traits", "tags" };
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		cr_expect(cJSON_GetObjectItemCaseSensitive(d, keys[i]), "no key %s", keys[i]);
+	double id = th_num(d, "id");
+	cJSON *byphone = th_json(&h, 0, "profile show +33612345678");
+	cr_expect_eq(th_num(byphone, "id"), id);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "consent"),
+						 "marketing"), "email");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "granted")));
+	cr_expect_eq(th_num(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(d, "attributes"), "name"), "trust"), 2,
+		     "the offers' name, not the form's");
+	cJSON_Delete(byphone);
+	cJSON_Delete(d);
+	/* not found: 5; a profile merged into none cannot be unmerged: 4 */
+	cr_expect_eq(th_run(&h, NULL, &err, "profile show nobody@example.fr"), 5);
+	cr_expect(strstr(err, "no profile holds email nobody@example.fr"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile show 99"), 5);
+	cr_expect_eq(th_run(&h, NULL, &err, "profile unmerge %.0f", id), 4);
+	cr_expect(strstr(err, "is not merged into another"), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile unmerge someone"), 2);
+	/* by hand: merged and undone */
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T10:00:00Z ingest "
+			    "fixtures/offers/DEV-2026-0007.json"), 0, "%s", err);
+	free(err);
+	cJSON *m = th_json(&h, 0, "profile merge helene.dupre@example.fr loic.kerjean@example.fr");
+	cr_expect_eq(th_num(m, "survivor"), id);
+	cJSON *merged = th_json(&h, 0, "profile show %.0f", th_num(m, "merged"));
+	cr_expect_eq(th_num(merged, "id"), id, "a merged profile shows the one it is in");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(merged, "emails")), 2);
+	cr_expect_eq(th_run(&h, NULL, NULL, "profile merge %.0f %.0f", id, th_num(m, "merged")), 4);
+	cJSON *u = th_json(&h, 0, "profile unmerge %.0f", th_num(m, "merged"));
+	cr_expect_eq(th_num(u, "id"), th_num(m, "id"));
+	cJSON *back = th_json(&h, 0, "profile show loic.kerjean@example.fr");
+	cr_expect_eq(th_num(back, "id"), th_num(m, "merged"));
+	cJSON_Delete(back);
+	cJSON_Delete(u);
+	cJSON_Delete(merged);
+	cJSON_Delete(m);
+	th_home_fini(&h);
+}
+
+/* A contact form granting consent on the 10th is quarantined (the
+ * configuration refused it), a withdrawal arrives on the 20th, and the
+ * form is replayed on the 25th once the configuration is fixed: it counts
+ * at the time it was received, so the withdrawal stands. */
+Test(profiles, a_replayed_grant_counts_when_it_was_received)
+{
+	th_home h;
+	th_home_init(&h);
+	char schema[PATH_MAX + 64], cmd[3 * PATH_MAX];
+	snprintf(cmd, sizeof cmd, "rm '%s/schemas' && cp -r '%s/schemas' '%s/schemas'", h.dir,
+		 h.repo, h.dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(schema, sizeof schema, "%s/schemas/records/lead.schema.json", h.dir);
+	/* a configuration that wants messages of at most 3 characters */
+	snprintf(cmd, sizeof cmd, "sed -i 's/\"maxLength\": 5000/\"maxLength\": 3/' '%s'", schema);
+	cr_assert_eq(system(cmd), 0);
+	char *err = NULL;
+	const char *dir = "fixtures/profiles/consent-older-grant-after-withdrawal";
+	cr_expect_eq(th_run(&h, NULL, &err, "--now 2026-11-10T09:00:00Z ingest %s/01-grant.form", dir),
+		     3, "%s", err);
+	free(err);
+	snprintf(cmd, sizeof cmd, "cp '%s/schemas/records/lead.schema.json' '%s'", h.repo, schema);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-20T09:00:00Z ingest %s/02-withdraw.form",
+			    dir), 0, "%s", err);
+	free(err);
+	cJSON *r = th_json(&h, 0, "--now 2026-11-25T09:00:00Z quarantine replay --all");
+	cr_expect_eq(th_num(r, "passed"), 1);
+	cJSON *p = th_json(&h, 0, "profile show emma.leroy@example.fr");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "consent"),
+						 "marketing"), "email");
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "granted")));
+	cr_expect_str_eq(th_str(c, "at"), "2026-11-20T09:00:00Z");
+	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(p, "consent_history");
+	cr_assert_eq(cJSON_GetArraySize(hist), 2);
+	cr_expect_str_eq(th_str(cJSON_GetArrayItem(hist, 0), "at"), "2026-11-10T09:00:00Z");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(hist, 0),
+								"granted")));
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+	th_home_fini(&h);
+}
