@@ -881,7 +881,7 @@ static void ahead_free(ahead *a)
 	ds_free(a);
 }
 
-/* Readers for g, one per online CPU up to MAX_READERS; NULL on a single
+/* Readers for g, one per online CPU but one, up to MAX_READERS; NULL on a single
  * CPU, or when no thread could start (ingest then reads on its own). */
 static ahead *ahead_new(ingest *g)
 {

@@ -603,8 +603,8 @@ int ds_buf_json_string(ds_buf *b, const char *s)
 /* ---- printing ---- */
 
 /* The text cJSON_PrintUnformatted gives, byte for byte, at a fraction of
- * its cost: integers are written without printf, and no buffer is copied
- * as it grows. */
+ * its cost: integers are written without printf, and the buffer grows by
+ * doubling rather than by cJSON's copies. */
 
 static int print_text(ds_buf *b, const char *s)
 {
@@ -697,7 +697,7 @@ static int print_value(ds_buf *b, const cJSON *v)
 char *ds_json_print_arena(ds_arena *a, const cJSON *v)
 {
 	ds_buf b;
-	ds_buf_init(&b, SIZE_MAX);
+	ds_buf_init(&b, DS_JSON_PRINT_MAX);
 	char *s = NULL;
 	if (v && !print_value(&b, v))
 		s = ds_arena_strndup(a, b.data ? b.data : "", b.len);
