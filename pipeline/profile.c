@@ -551,7 +551,15 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 			out->digest = weak.digest[0];
 		}
 	} else {
-		int64_t target = hit_has(&strong, prefer) ? prefer : strong.v[0];
+		/* The case's profile, else that of the first strong identity
+		 * the record gives (a contact form's email: the person who
+		 * wrote), which matters when profiles were kept apart. */
+		int64_t target = hit_has(&strong, prefer) ? prefer : 0;
+		for (size_t i = 0; !target && i < f->nids; i++)
+			if (f->ids[i].kind->merge && !f->ids[i].shared && f->ids[i].roots.n)
+				target = f->ids[i].roots.v[0];
+		if (!target)
+			target = strong.v[0];
 		hit_add(&group, target, 0, NULL, 0);
 		for (size_t i = 0; i < strong.n; i++) {
 			bool apart = hit_has(&group, strong.v[i]);

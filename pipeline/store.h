@@ -391,7 +391,9 @@ int ds_store_merge_get(ds_store *s, int64_t id, ds_arena *a,
 int ds_store_merge_list(ds_store *s, int64_t profile_id,
 			int (*fn)(void *ud, const ds_merge_row *m), void *ud,
 			ds_err *err);
-/* Whether a merge of a and b (either way) was undone: they are two people. */
+/* Whether a and b, or profiles merged into either (and into those...),
+ * were merged once and unmerged: they are two people. True too when the
+ * store cannot tell: nothing is merged on a doubt. */
 bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b);
 
 /* The cases linked to a profile, in id order. */

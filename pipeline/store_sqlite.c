@@ -369,8 +369,16 @@ static const char *const sql[S_COUNT_] = {
 	[S_MERGE_GET] = "SELECT " MERGE_COLS " FROM merges WHERE id = ?",
 	[S_MERGE_LIST] = "SELECT " MERGE_COLS " FROM merges WHERE survivor = ?1"
 		" UNION SELECT " MERGE_COLS " FROM merges WHERE merged = ?1 ORDER BY 1",
-	[S_KEPT_APART] = "SELECT 1 FROM merges WHERE undone_at IS NOT NULL AND"
-		" ((survivor = ?1 AND merged = ?2) OR (survivor = ?2 AND merged = ?1)) LIMIT 1",
+	/* Two profiles, each with those merged into it (and into them...),
+	 * hold two people whom an undone merge said apart. */
+	[S_KEPT_APART] = "WITH RECURSIVE"
+		" ga(id) AS (SELECT ?1 UNION SELECT m.merged FROM merges m JOIN ga"
+		" ON m.survivor = ga.id WHERE m.undone_at IS NULL),"
+		" gb(id) AS (SELECT ?2 UNION SELECT m.merged FROM merges m JOIN gb"
+		" ON m.survivor = gb.id WHERE m.undone_at IS NULL)"
+		" SELECT 1 FROM merges u WHERE u.undone_at IS NOT NULL AND"
+		" ((u.survivor IN ga AND u.merged IN gb) OR (u.survivor IN gb AND u.merged IN ga))"
+		" LIMIT 1",
 	[S_CASE_LIST_PROFILE] = "SELECT " CASE_COLS " FROM cases WHERE profile_id = ? ORDER BY id",
 	[S_P_RECORDS] = "SELECT r.id, r.type, r.data, coalesce(r.case_id, 0), r.interaction_id,"
 		" i.source, i.received_at FROM timeline t JOIN records r ON r.id = t.ref"
@@ -1829,12 +1837,12 @@ static bool lite_kept_apart(ds_store *s, int64_t a, int64_t b)
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_KEPT_APART, NULL);
 	if (!q)
-		return false;
+		return true; /* not known: not merged */
 	sqlite3_bind_int64(q, 1, a);
 	sqlite3_bind_int64(q, 2, b);
-	bool found = sqlite3_step(q) == SQLITE_ROW;
+	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	return found;
+	return rc != SQLITE_DONE;
 }
 
 static int lite_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
