@@ -6,7 +6,7 @@
 #   make asan       the tests again under AddressSanitizer + UBSan
 #   make fuzz       each fuzz harness for FUZZ_SECONDS with libFuzzer (clang)
 #   make demo       run the reference business on fixtures/
-#   make bench      throughput and memory figures
+#   make bench      throughput and memory figures (PARTS=serve: the server's only)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -16,7 +16,7 @@ BIN ?= dossier
 
 CC ?= gcc
 CFLAGS ?= -O2 -g
-PKGS := sqlite3 libcjson libpcre2-8 libcrypto libxml-2.0 gmime-3.0
+PKGS := sqlite3 libcjson libpcre2-8 libcrypto libxml-2.0 gmime-3.0 libmicrohttpd
 WARN := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wold-style-definition -Wmissing-prototypes \
 	-Wmissing-declarations -Wpointer-arith -Wwrite-strings -Wundef \
@@ -45,7 +45,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 # Debian packages: build dependencies and the tools the tests call.
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libcjson-dev libpcre2-dev \
 	libssl-dev libhpdf-dev libcriterion-dev libxml2-dev libgmime-3.0-dev \
-	poppler-utils fonts-dejavu-core graphviz
+	poppler-utils fonts-dejavu-core graphviz libmicrohttpd-dev wrk chromium openssl
 
 .PHONY: all deps oracle test asan fuzz fuzzers demo bench install clean unit-tests
 .DEFAULT_GOAL := all

@@ -53,6 +53,20 @@
 # 48-hour escalation timer of every complaint not acknowledged: timers that
 # move their case and print nothing, reported as timers/s.
 #
+# Last, the HTTP server: `dossier serve` in a fresh home, and wrk (Debian
+# package wrk) with SERVE_CONNECTIONS connections (default 64) on two
+# threads posting a new ~600-byte JSON offer per request
+# (bench/serve_offers.lua) to /v1/ingest/api-offers for SERVE_SECONDS
+# seconds (default 10). Every answer is a durable acknowledgement: 202 only
+# once its group commit is fsync'd. The table gives requests/s, p50 and p99
+# latency, and checks that the store holds as many interactions as wrk got
+# 2xx answers (up to the connections' last requests in flight when wrk
+# stopped: those are stored without wrk counting their answers).
+# Target: >= 20000 acks/s with p99 < 20 ms, client and server on 2 cores.
+#
+# PARTS (default "validate engine channels serve") runs only the parts
+# named, e.g. PARTS=serve SERVE_SECONDS=3 sh bench/run.sh build.
+#
 # Exit status: 0 when every command ran (missing a target is reported, not
 # an error), 1 when a command failed, 2 on bad usage. Temporary homes are
 # removed however the script ends.
@@ -76,13 +90,32 @@ case $N_INPUTS in
 esac
 [ "$N_INPUTS" -gt 0 ] || { echo "bench: N_INPUTS must be a positive integer: $N_INPUTS" >&2; exit 2; }
 
+PARTS=${PARTS:-validate engine channels serve}
+SERVE_SECONDS=${SERVE_SECONDS:-10}
+SERVE_CONNECTIONS=${SERVE_CONNECTIONS:-64}
+for v in "$SERVE_SECONDS" "$SERVE_CONNECTIONS"; do
+	case $v in
+	'' | *[!0-9]* | 0) echo "bench: SERVE_SECONDS and SERVE_CONNECTIONS are positive integers" >&2; exit 2 ;;
+	esac
+done
+want() {
+	case " $PARTS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+for p in $PARTS; do
+	case $p in
+	validate | engine | channels | serve) ;;
+	*) echo "bench: unknown part in PARTS: $p (validate, engine, channels, serve)" >&2; exit 2 ;;
+	esac
+done
+
 root=$(pwd)
 dossier=$root/dossier
 gen=$build/bench/gen_offers
 gen_inputs=$build/bench/gen_inputs
 measure=$build/bench/measure
 validate=$build/bench/bench_validate
-for f in "$dossier" "$gen" "$gen_inputs" "$measure" "$validate"; do
+for f in "$dossier" "$gen" "$gen_inputs" "$measure" "$validate" "$build/bench/store_count"; do
 	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $gen_inputs $measure $validate)" >&2; exit 2; }
 done
 [ -d "$root/schemas" ] || { echo "bench: run from the repository root (no schemas/ here)" >&2; exit 2; }
@@ -179,6 +212,7 @@ step() {
 kib() { du -sk "$1" 2>/dev/null | awk '{ print $1 }'; }
 
 # ---- the validator ----
+if want validate; then
 pool=$N
 [ "$pool" -le 10000 ] || pool=10000
 h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
@@ -209,8 +243,10 @@ BEGIN {
 }' "$h/validate.tsv"
 echo
 rm -rf "$h"
+fi
 
 # ---- the engine ----
+if want engine; then
 quarter=$((N / 4))
 [ "$quarter" -gt 0 ] || quarter=1
 rows=""
@@ -277,8 +313,10 @@ END {
 if [ -n "$notes" ]; then
 	printf '%s\n' "$notes"
 fi
+fi
 
 # ---- the other channels ----
+if want channels; then
 # gen_num KEY FILE: the number after KEY= on gen_inputs' summary line.
 gen_num() {
 	sed -n "s/^.* $1=\([0-9]*\).*\$/\1/p; s/^$1=\([0-9]*\).*\$/\1/p" "$2" | head -n 1
@@ -349,4 +387,61 @@ if [ -n "${timers:-}" ]; then
 fi
 if [ -n "$notes" ]; then
 	printf '%s\n' "$notes"
+fi
+fi
+
+# ---- the HTTP server ----
+if want serve; then
+	if ! command -v wrk >/dev/null 2>&1; then
+		echo "bench: wrk is not installed; run: sudo apt-get install -y wrk" >&2
+		exit 2
+	fi
+	h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
+	homes="$homes $h"
+	ln -s "$root/schemas" "$h/schemas"
+	"$dossier" --home "$h" --quiet serve --listen 127.0.0.1:0 >"$h/ready" 2>"$h/serve.err" &
+	server=$!
+	# The server prints its URL once it serves.
+	tries=0
+	while ! grep -q "listening on" "$h/ready" 2>/dev/null; do
+		tries=$((tries + 1))
+		if [ "$tries" -gt 500 ] || ! kill -0 "$server" 2>/dev/null; then
+			echo "bench: dossier serve did not start:" >&2
+			cat "$h/serve.err" >&2
+			kill "$server" 2>/dev/null
+			exit 1
+		fi
+		sleep 0.01
+	done
+	url=$(sed -n 's/^dossier: listening on //p' "$h/ready")
+	wrk -t2 -c"$SERVE_CONNECTIONS" -d"${SERVE_SECONDS}s" -s "$root/bench/serve_offers.lua" \
+		"$url/" >"$h/wrk.txt" 2>&1 || { cat "$h/wrk.txt" >&2; kill "$server"; exit 1; }
+	kill -TERM "$server"
+	wait "$server" || { echo "bench: dossier serve did not stop cleanly" >&2; exit 1; }
+	stored=$("$build/bench/store_count" "$h/var/dossier.db" api-offers)
+	line=$(grep '^wrk: ' "$h/wrk.txt")
+	if [ -z "$line" ]; then
+		echo "bench: no summary from wrk:" >&2
+		cat "$h/wrk.txt" >&2
+		exit 1
+	fi
+	printf '%s stored=%s\n' "$line" "$stored" | awk -v c="$SERVE_CONNECTIONS" -v s="$SERVE_SECONDS" '
+	function val(k,   i, kv) {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] }
+		return ""
+	}
+	{
+		req = val("requests"); non = val("non2xx"); errs = val("errors"); ok2 = req - non
+		rps = val("rps"); p50 = val("p50_ms"); p99 = val("p99_ms"); st = val("stored")
+		printf "\nHTTP server: wrk, %d connections, %d s, new ~600-byte JSON offers to api-offers:\n", c, s
+		printf "  %10s %8s %8s %10s %10s %8s %8s\n", "requests/s", "p50 ms", "p99 ms", "2xx", "stored", "non-2xx", "errors"
+		printf "  %10.0f %8.2f %8.2f %10d %10d %8d %8d\n", rps, p50, p99, ok2, st, non, errs
+		printf "targets:\n"
+		printf "  >= 20000 durable acks/s     %10.0f  %s\n", rps, (rps >= 20000 ? "ok" : "BELOW")
+		printf "  p99 < 20 ms                 %10.2f  %s\n", p99, (p99 < 20 ? "ok" : "ABOVE")
+		d = st - ok2
+		printf "  stored = 2xx answers        %+10d  %s\n", d,
+			(d >= 0 && d <= c ? "ok (the difference: answers in flight when wrk stopped)" : "MISMATCH")
+	}'
+	rm -rf "$h"
 fi

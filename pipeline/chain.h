@@ -87,6 +87,9 @@ typedef struct ds_env {
 	bool too_large;              /* over the limit: bytes NULL, size and
 	                                sha256 given by the driver */
 	size_t size;
+	const char *identity;        /* the sender's id of the input (an HTTP
+	                                request's webhook-id or Idempotency-Key),
+	                                or NULL; an email's Message-ID wins */
 	/* read */
 	cJSON *doc;                  /* NULL once a record took it over */
 	ds_xml_doc *xml;             /* channel xml; owned through the arena */

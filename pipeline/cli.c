@@ -36,8 +36,9 @@
 #include "mem.h"
 #include "privacy.h"
 #include "procver.h"
+#include "server.h"
 #include "store.h"
-#include "store_json.h"
+#include "view.h"
 #include "xml.h"
 
 #include <libxml/tree.h>
@@ -101,6 +102,18 @@ static void fmt_time(ds_time t, char buf[24])
 static bool is_help(const char *a)
 {
 	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* The value of option name ("--source") at argv[*i], given as "--source V"
+ * (then *i moves past V) or "--source=V"; NULL when argv[*i] is not it. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (!strcmp(argv[*i], name) && *i + 1 < argc)
+		return argv[++*i];
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	return NULL;
 }
 
 /* ---- setup ---- */
@@ -869,7 +882,7 @@ static void ahead_free(ahead *a)
 	ds_free(a);
 }
 
-/* Readers for g, one per online CPU up to MAX_READERS; NULL on a single
+/* Readers for g, one per online CPU but one, up to MAX_READERS; NULL on a single
  * CPU, or when no thread could start (ingest then reads on its own). */
 static ahead *ahead_new(ingest *g)
 {
@@ -1200,10 +1213,9 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 			     "list`); 2 when some paths could not be read (each is named on stderr).");
 			return EX_OK;
 		}
-		if (!strcmp(argv[first], "--source") && first + 1 < argc) {
-			source = argv[++first];
-		} else if (!strncmp(argv[first], "--source=", 9)) {
-			source = argv[first] + 9;
+		const char *v = opt_value(argc, argv, &first, "--source");
+		if (v) {
+			source = v;
 		} else if (argv[first][0] == '-' && argv[first][1]) {
 			errorf("ingest: unknown option %s", argv[first]);
 			return EX_USAGE;
@@ -1343,7 +1355,7 @@ static int list_case(void *ud, const ds_case_row *r)
 	struct list_ctx *l = ud;
 	l->n++;
 	if (l->arr) {
-		cJSON_AddItemToArray(l->arr, ds_case_json(r, false));
+		cJSON_AddItemToArray(l->arr, ds_view_case(r, false));
 		return 0;
 	}
 	char t[24];
@@ -1405,19 +1417,7 @@ static int history_row(void *ud, const ds_audit_row *r)
 	char t[24];
 	fmt_time(r->at, t);
 	if (h->arr) {
-		cJSON *o = cJSON_CreateObject();
-		if (r->from_state)
-			cJSON_AddStringToObject(o, "from", r->from_state);
-		else
-			cJSON_AddNullToObject(o, "from");
-		cJSON_AddStringToObject(o, "to", r->to_state);
-		cJSON_AddStringToObject(o, "at", t);
-		cJSON *cause = cJSON_Parse(r->cause);
-		cJSON_AddItemToObject(o, "cause", cause ? cause : cJSON_CreateString(r->cause));
-		cJSON *ch = r->changed ? cJSON_Parse(r->changed) : NULL;
-		cJSON_AddItemToObject(o, "changed", ch ? ch : cJSON_CreateArray());
-		cJSON_AddNumberToObject(o, "version", (double)r->version);
-		cJSON_AddItemToArray(h->arr, o);
+		cJSON_AddItemToArray(h->arr, ds_view_audit(r));
 		return 0;
 	}
 	cJSON *cause = cJSON_Parse(r->cause);
@@ -1462,7 +1462,7 @@ static int att_row(void *ud, const ds_attachment_row *r)
 	struct list_ctx *l = ud;
 	l->n++;
 	if (l->arr) {
-		cJSON_AddItemToArray(l->arr, ds_attachment_json(r));
+		cJSON_AddItemToArray(l->arr, ds_view_attachment(r));
 		return 0;
 	}
 	printf("  %-5" PRId64 " %s (%s, %" PRId64 " bytes, sha256 %.16s…) from interaction %" PRId64
@@ -1500,7 +1500,7 @@ static int case_show(ctx *c, int argc, char **argv, bool history_only)
 	}
 	struct hist_ctx h = { c, &w, NULL };
 	if (c->o.json) {
-		cJSON *doc = history_only ? NULL : ds_case_json(&w.row, true);
+		cJSON *doc = history_only ? NULL : ds_view_case(&w.row, true);
 		h.arr = cJSON_CreateArray();
 		rc = ds_store_audit_list(c->store, w.row.id, history_row, &h, &err);
 		if (history_only) {
@@ -1591,7 +1591,7 @@ static int case_act(ctx *c, const char *ref, const char *role,
 	}
 	ds_runtime_committed(&rt);
 	if (c->o.json) {
-		cJSON *doc = ds_case_json(&w.row, false);
+		cJSON *doc = ds_view_case(&w.row, false);
 		cJSON_AddNumberToObject(doc, "transitions", (double)rt.stats.transitions);
 		cJSON_AddNumberToObject(doc, "documents", (double)rt.stats.documents);
 		print_json(doc);
@@ -1780,16 +1780,7 @@ static int doc_row(void *ud, const ds_document_row *d)
 	char t[24];
 	fmt_time(d->created_at, t);
 	if (l->arr) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "id", (double)d->id);
-		cJSON_AddStringToObject(o, "case", d->case_key);
-		cJSON_AddNumberToObject(o, "case_id", (double)d->case_id);
-		cJSON_AddStringToObject(o, "template", d->template_name);
-		cJSON_AddStringToObject(o, "path", d->path);
-		cJSON_AddStringToObject(o, "sha256", d->sha256);
-		cJSON_AddNumberToObject(o, "size", (double)d->size);
-		cJSON_AddStringToObject(o, "created_at", t);
-		cJSON_AddItemToArray(l->arr, o);
+		cJSON_AddItemToArray(l->arr, ds_view_document(d));
 		return 0;
 	}
 	printf("  %-5" PRId64 " %-18s %-8s %s  %s\n", d->id, d->case_key, d->template_name, t,
@@ -2922,6 +2913,44 @@ static int cmd_inspect(ctx *c, int argc, char **argv)
 	return perr ? EX_QUARANTINED : EX_OK;
 }
 
+/* ---- serve ---- */
+
+static int cmd_serve(ctx *c, int argc, char **argv)
+{
+	ds_server_opts so = { .ready = stdout };
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			puts("usage: dossier serve [--listen HOST:PORT]\n\n"
+			     "The HTTP API (default 127.0.0.1:8080; port 0 takes a free port): inputs\n"
+			     "posted to POST /v1/ingest/SOURCE go through the same stages as `ingest`\n"
+			     "and are answered 202 only once committed to disk; cases, documents and\n"
+			     "profiles for bearer tokens with a role; GET /healthz and GET /metrics.\n"
+			     "Settings in dossier.json \"serve\" (tokens by environment variable, limits,\n"
+			     "rates, TLS). Prints \"dossier: listening on URL\" once it serves, one JSON\n"
+			     "line per request on stderr (not with --quiet), fires due timers by itself,\n"
+			     "and stops on SIGTERM or SIGINT after answering and committing what is in\n"
+			     "flight (exit 0). Exit 2 when the address is in use or a setting is wrong.");
+			return EX_OK;
+		}
+		const char *v = opt_value(argc, argv, &i, "--listen");
+		if (v) {
+			so.listen = v;
+		} else {
+			errorf("serve: unexpected argument %s (see dossier serve --help)", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	int rc = setup(c, false);
+	if (rc)
+		return rc;
+	so.store_url = c->o.store;
+	so.quiet = c->o.quiet;
+	ds_err err = {0};
+	if ((rc = ds_server_run(c->cfg, &so, &err)))
+		return fail(&err);
+	return EX_OK;
+}
+
 /* ---- profile ---- */
 
 /* A trait as JSON: money as an exact decimal string, dates and times as
@@ -3066,7 +3095,7 @@ static int ps_interest(void *ud, const char *v)
 
 static int ps_timeline(void *ud, const ds_timeline_row *r)
 {
-	cJSON_AddItemToArray(((struct pshow *)ud)->timeline, ds_timeline_json(r));
+	cJSON_AddItemToArray(((struct pshow *)ud)->timeline, ds_view_timeline(r));
 	return 0;
 }
 
@@ -3091,7 +3120,7 @@ static int ps_merge(void *ud, const ds_merge_row *m)
 
 /* The profile pid as profile show prints it (keys of SPEC section 3 and
  * more); NULL with err set on failure. */
-static cJSON *profile_doc(ds_store *s, int64_t pid, ds_err *err)
+cJSON *ds_cli_profile_doc(ds_store *s, int64_t pid, ds_err *err)
 {
 	ds_profile_row p;
 	ds_arena *a = ds_arena_new(4096);
@@ -3243,7 +3272,7 @@ static int profile_show(ctx *c, int argc, char **argv)
 	ds_arena_free(a);
 	if (rc)
 		return fail(&err);
-	cJSON *doc = profile_doc(c->store, pid, &err);
+	cJSON *doc = ds_cli_profile_doc(c->store, pid, &err);
 	if (!doc)
 		return fail(&err);
 	char *end;
@@ -3268,7 +3297,7 @@ struct plist {
 static int plist_row(void *ud, const ds_profile_row *p)
 {
 	struct plist *l = ud;
-	cJSON *d = profile_doc(l->s, p->id, l->err);
+	cJSON *d = ds_cli_profile_doc(l->s, p->id, l->err);
 	if (!d)
 		return l->err->code;
 	cJSON *o = cJSON_CreateObject();
@@ -3780,6 +3809,7 @@ static void usage(FILE *f)
 	      "  ingest [--source S] PATH  ingest files, folders or - (stdin)\n"
 	      "  inspect [--source S] FILE what dossier reads from one input (stores nothing)\n"
 	      "  tick                      fire due timers\n"
+	      "  serve [--listen HOST:PORT]  the HTTP API (webhooks, cases, metrics)\n"
 	      "  case list|show|history|event|set\n"
 	      "  document list|get         produced PDFs\n"
 	      "  attachment list|get       files that came with a case's inputs\n"
@@ -3853,6 +3883,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_ingest(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "tick"))
 		rc = cmd_tick(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "serve"))
+		rc = cmd_serve(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "case"))
 		rc = cmd_case(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "document"))

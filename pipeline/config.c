@@ -72,6 +72,22 @@ static void free_list(char **v, size_t n)
 	ds_strv_free(v, n);
 }
 
+static void free_serve(ds_serve_settings *s)
+{
+	for (size_t i = 0; i < s->ntokens; i++) {
+		ds_free(s->tokens[i].env);
+		ds_free(s->tokens[i].role);
+		ds_free(s->tokens[i].name);
+	}
+	ds_free(s->tokens);
+	for (size_t i = 0; i < s->nrates; i++)
+		ds_free(s->rates[i].source);
+	ds_free(s->rates);
+	ds_free(s->listen);
+	ds_free(s->tls_cert);
+	ds_free(s->tls_key);
+}
+
 void ds_config_free(ds_config *c)
 {
 	if (!c)
@@ -94,6 +110,7 @@ void ds_config_free(ds_config *c)
 	ds_free(c->home);
 	ds_free(c->store_url);
 	ds_free(c->documents_dir);
+	free_serve(&c->serve);
 	ds_free(c);
 }
 
@@ -451,6 +468,144 @@ static void load_retention(ds_config *c, const cJSON *r, const char *path, ds_di
 	}
 }
 
+/* ---- "serve" ---- */
+
+static bool env_name_ok(const char *v)
+{
+	return v && *v && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(v);
+}
+
+static void serve_tokens(ds_serve_settings *s, const cJSON *arr, const char *path,
+			 ds_diag *diag)
+{
+	if (!cJSON_IsArray(arr)) {
+		ds_diag_error(diag, path, "/serve/tokens",
+			      "tokens is an array of {\"env\": VARIABLE, \"role\": ROLE}");
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	if (!n || !(s->tokens = ds_calloc(n, sizeof *s->tokens)))
+		return;
+	const cJSON *t;
+	size_t i = 0;
+	cJSON_ArrayForEach(t, arr) {
+		char p[64];
+		snprintf(p, sizeof p, "/serve/tokens/%zu", i++);
+		const char *env = ds_json_str(t, "env"), *role = ds_json_str(t, "role"),
+			   *name = ds_json_str(t, "name");
+		const cJSON *m;
+		bool extra = false;
+		cJSON_ArrayForEach(m, t)
+			extra = extra || (strcmp(m->string, "env") && strcmp(m->string, "role") &&
+					  strcmp(m->string, "name"));
+		if (!cJSON_IsObject(t) || extra || !env_name_ok(env) || !role || !*role) {
+			ds_diag_error(diag, path, p,
+				      "a token is {\"env\": VARIABLE (capitals, digits, _), "
+				      "\"role\": ROLE, \"name\": optional}: the token itself "
+				      "stays in the environment");
+			continue;
+		}
+		ds_serve_token *tk = &s->tokens[s->ntokens++];
+		tk->env = ds_strdup(env);
+		tk->role = ds_strdup(role);
+		tk->name = ds_strdup(name ? name : role);
+	}
+}
+
+static void serve_rates(ds_serve_settings *s, const cJSON *obj, const char *path,
+			ds_diag *diag)
+{
+	if (!cJSON_IsObject(obj)) {
+		ds_diag_error(diag, path, "/serve/rate",
+			      "rate maps a source (or \"*\") to {\"per_minute\": N, \"burst\": N}");
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(obj);
+	if (!n || !(s->rates = ds_calloc(n, sizeof *s->rates)))
+		return;
+	const cJSON *r;
+	cJSON_ArrayForEach(r, obj) {
+		char p[300];
+		snprintf(p, sizeof p, "/serve/rate/%.200s", r->string);
+		const cJSON *pm = cJSON_GetObjectItemCaseSensitive(r, "per_minute");
+		const cJSON *ps = cJSON_GetObjectItemCaseSensitive(r, "per_second");
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(r, "burst");
+		double per_minute = cJSON_IsNumber(pm) ? pm->valuedouble
+				    : cJSON_IsNumber(ps) ? ps->valuedouble * 60 : 0;
+		int members = cJSON_GetArraySize(r);
+		if (!cJSON_IsObject(r) || (pm && ps) || !(per_minute > 0) || per_minute > 6e7 ||
+		    (b && (!cJSON_IsNumber(b) || b->valuedouble < 1 || b->valuedouble > 1e7)) ||
+		    members != 1 + (b != NULL)) {
+			ds_diag_error(diag, path, p,
+				      "a rate is {\"per_second\" or \"per_minute\": N > 0, "
+				      "\"burst\": N >= 1 (optional)}");
+			continue;
+		}
+		ds_serve_rate *rt = &s->rates[s->nrates++];
+		rt->source = ds_strdup(r->string);
+		rt->per_minute = per_minute;
+		/* By default a second's worth may come at once. */
+		rt->burst = b ? b->valuedouble : per_minute / 60 < 1 ? 1 : per_minute / 60;
+	}
+}
+
+static const struct serve_key {
+	const char *name;
+	size_t offset;  /* of the size_t in ds_serve_settings */
+	size_t min, max;
+} serve_keys[] = {
+	{ "max_body_bytes", offsetof(ds_serve_settings, max_body_bytes), 1, 1u << 30 },
+	{ "max_header_bytes", offsetof(ds_serve_settings, max_header_bytes), 1024, 1u << 20 },
+	{ "max_connections", offsetof(ds_serve_settings, max_connections), 1, 100000 },
+	{ "timeout_seconds", offsetof(ds_serve_settings, timeout_seconds), 1, 3600 },
+	{ "queue_max", offsetof(ds_serve_settings, queue_max), 1, 1000000 },
+	{ "threads", offsetof(ds_serve_settings, threads), 1, 64 },
+	{ "tick_seconds", offsetof(ds_serve_settings, tick_seconds), 1, 86400 },
+};
+
+static void load_serve(ds_config *c, const cJSON *obj, const char *path, ds_diag *diag)
+{
+	ds_serve_settings *s = &c->serve;
+	if (!cJSON_IsObject(obj)) {
+		ds_diag_error(diag, path, "/serve", "serve must be an object");
+		return;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, obj) {
+		char p[300];
+		snprintf(p, sizeof p, "/serve/%.200s", it->string);
+		const struct serve_key *k = NULL;
+		for (size_t i = 0; i < sizeof serve_keys / sizeof *serve_keys; i++)
+			if (!strcmp(serve_keys[i].name, it->string))
+				k = &serve_keys[i];
+		if (k) {
+			if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long long)it->valuedouble ||
+			    it->valuedouble < (double)k->min || it->valuedouble > (double)k->max)
+				ds_diag_error(diag, path, p, "must be a whole number from %zu to %zu",
+					      k->min, k->max);
+			else
+				*(size_t *)((char *)s + k->offset) = (size_t)it->valuedouble;
+		} else if (!strcmp(it->string, "listen") && cJSON_IsString(it) && *it->valuestring) {
+			ds_free(s->listen);
+			s->listen = ds_strdup(it->valuestring);
+		} else if (!strcmp(it->string, "tokens")) {
+			serve_tokens(s, it, path, diag);
+		} else if (!strcmp(it->string, "rate")) {
+			serve_rates(s, it, path, diag);
+		} else if (!strcmp(it->string, "tls") && cJSON_IsObject(it) &&
+			   ds_json_str(it, "cert") && ds_json_str(it, "key") &&
+			   cJSON_GetArraySize(it) == 2) {
+			s->tls_cert = ds_strdup(ds_json_str(it, "cert"));
+			s->tls_key = ds_strdup(ds_json_str(it, "key"));
+		} else if (!strcmp(it->string, "tls")) {
+			ds_diag_error(diag, path, p,
+				      "tls is {\"cert\": PEM file, \"key\": PEM file}");
+		} else {
+			ds_diag_error(diag, path, p, "unknown setting or bad value");
+		}
+	}
+}
+
 static void load_settings(ds_config *c, ds_diag *diag)
 {
 	char path[PATH_MAX];
@@ -458,6 +613,12 @@ static void load_settings(ds_config *c, ds_diag *diag)
 	c->batch_size = 10000;
 	c->limits.max_input_bytes = 25u << 20;  /* an email with its attachments */
 	c->limits.max_depth = DS_JSON_MAX_DEPTH;
+	c->serve.max_header_bytes = 16384;
+	c->serve.max_connections = 1024;
+	c->serve.timeout_seconds = 30;
+	c->serve.queue_max = 20000;
+	c->serve.threads = 2;
+	c->serve.tick_seconds = 60;
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return;
@@ -492,6 +653,8 @@ static void load_settings(ds_config *c, ds_diag *diag)
 			load_limits(c, it, path, diag);
 		} else if (!strcmp(it->string, "retention")) {
 			load_retention(c, it, path, diag);
+		} else if (!strcmp(it->string, "serve")) {
+			load_serve(c, it, path, diag);
 		} else {
 			ds_diag_error(diag, path, p, "unknown setting or bad value");
 		}

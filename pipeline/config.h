@@ -47,6 +47,37 @@ typedef struct ds_retention {
 	bool interactions_set, closed_cases_set;
 	ds_duration interactions, closed_cases;
 } ds_retention;
+/* `dossier serve`'s settings: dossier.json "serve" (see README). Secrets
+ * are never here: a token is the name of the environment variable that
+ * holds it. */
+typedef struct ds_serve_token {
+	char *env;               /* the variable holding the bearer token */
+	char *role;              /* the role its requests act as */
+	char *name;              /* who it is, for the audit trail (default: the role) */
+} ds_serve_token;
+
+/* A token bucket: per_minute requests on average, burst at once. */
+typedef struct ds_serve_rate {
+	char *source;            /* a source name, or "*" for each source not named */
+	double per_minute;
+	double burst;
+} ds_serve_rate;
+
+typedef struct ds_serve_settings {
+	char *listen;            /* HOST:PORT, default 127.0.0.1:8080 */
+	char *tls_cert, *tls_key;    /* PEM files; both or neither */
+	ds_serve_token *tokens;
+	size_t ntokens;
+	ds_serve_rate *rates;
+	size_t nrates;
+	size_t max_body_bytes;   /* one request body; default max_input_bytes */
+	size_t max_header_bytes; /* the request line and headers together */
+	size_t max_connections;
+	size_t timeout_seconds;  /* a connection idle this long is closed */
+	size_t queue_max;        /* requests waiting for their commit; more: 503 */
+	size_t threads;          /* threads answering requests */
+	size_t tick_seconds;     /* how often due timers are fired */
+} ds_serve_settings;
 
 typedef struct ds_config {
 	char *home;
@@ -55,6 +86,7 @@ typedef struct ds_config {
 	size_t batch_size;       /* inputs per transaction */
 	ds_limits limits;
 	ds_retention retention;
+	ds_serve_settings serve;
 	ds_schema_set *schemas;
 	ds_source **sources;
 	size_t nsources;

@@ -114,21 +114,6 @@ static int hexval(char c)
 	return -1;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* An encoded word at s (which starts with "=?"): returns the bytes it
  * spans and writes its charset and decoded bytes, or returns 0 when it is
  * not a well-formed encoded word. rc gets DS_ENOMEM on allocation failure. */
@@ -179,7 +164,7 @@ static size_t parse_ew(const char *s, size_t n, char cs[64], ds_buf *bytes, int 
 		} else {
 			if (c == '=')
 				break;
-			int v = b64val(c);
+			int v = ds_base64_value((unsigned char)c);
 			if (v < 0)
 				return 0;
 			acc = (acc << 6) | (unsigned)v;

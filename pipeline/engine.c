@@ -509,7 +509,7 @@ static int start_cases(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err);
 static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 {
 	ds_store *s = rt->store;
-	char *data = w->data_json ? NULL : cJSON_PrintUnformatted(w->data);
+	char *data = w->data_json ? NULL : ds_json_print_arena(w->a, w->data);
 	int rc;
 	if (!data && !w->data_json)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -522,7 +522,6 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 		rc = DS_OK;
 	}
 	w->row.data = NULL;
-	cJSON_free(data);
 	if (rc)
 		return rc;
 	if (w->record_type) {

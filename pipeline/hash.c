@@ -51,3 +51,50 @@ void ds_sha256_end(ds_sha256 *h, char out[static 65])
 	EVP_MD_CTX_free((EVP_MD_CTX *)h);
 	ds_hex(d, 32, out);
 }
+
+int ds_base64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+long ds_base64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+	size_t pad = 0;
+	while (n && in[n - 1] == '=' && pad < 2) {
+		n--;
+		pad++;
+	}
+	/* Padding, when present, completes the last group of four. */
+	if (pad && (n + pad) % 4)
+		return -1;
+	if (n % 4 == 1)
+		return -1;
+	size_t len = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = ds_base64_value((unsigned char)in[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (len == cap)
+				return -1;
+			out[len++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return (long)len;
+}

@@ -1,6 +1,6 @@
 /*
  * hash.h - SHA-256 fingerprints (OpenSSL's libcrypto) as lowercase hex,
- * whole or streamed.
+ * whole or streamed; base64 decoding.
  */
 #ifndef DS_HASH_H
 #define DS_HASH_H
@@ -19,5 +19,12 @@ ds_sha256 *ds_sha256_begin(void);
 void ds_sha256_update(ds_sha256 *h, const void *p, size_t n);
 /* Writes the hex digest and frees h. */
 void ds_sha256_end(ds_sha256 *h, char out[static 65]);
+
+/* The value of a standard base64 digit (A-Z a-z 0-9 + /), or -1. */
+int ds_base64_value(unsigned char c);
+/* Standard base64, '=' padding optional. Returns the decoded length, or
+ * -1 for a character outside the alphabet, bad padding, or more than cap
+ * bytes. */
+long ds_base64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
 #endif

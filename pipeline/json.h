@@ -87,5 +87,11 @@ int ds_buf_json_string(ds_buf *b, const char *s);
 
 /* Serialises compactly into a string owned by the caller (ds_free). */
 char *ds_json_print(const cJSON *v);
+/* Serialises compactly into memory of the arena a, as cJSON_PrintUnformatted
+ * would; NULL when out of memory or past DS_JSON_PRINT_MAX bytes. Integers
+ * are written without printf; the text is built in a growing buffer, then
+ * copied into a. */
+#define DS_JSON_PRINT_MAX (256u << 20)
+char *ds_json_print_arena(ds_arena *a, const cJSON *v);
 
 #endif

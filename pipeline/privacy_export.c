@@ -19,7 +19,7 @@
 #include "decimal.h"
 #include "json.h"
 #include "profile.h"
-#include "store_json.h"
+#include "view.h"
 
 typedef struct writer {
 	FILE *f;
@@ -305,7 +305,7 @@ static int walk_merges(writer *w, int64_t pid)
 
 static int on_timeline(void *ud, const ds_timeline_row *r)
 {
-	return emit(ud, ds_timeline_json(r), true);
+	return emit(ud, ds_view_timeline(r), true);
 }
 
 static int walk_timeline(writer *w, int64_t pid)
@@ -337,7 +337,7 @@ static int on_audit(void *ud, const ds_audit_row *r)
 static int on_case(void *ud, const ds_case_row *c)
 {
 	writer *w = ud;
-	cJSON *o = ds_case_json(c, false);
+	cJSON *o = ds_view_case(c, false);
 	cJSON_AddItemToObject(o, "data", nested(c->data));
 	cJSON *h = cJSON_AddArrayToObject(o, "history");
 	int rc = ds_store_audit_list(w->s, c->id, on_audit, h, w->err);
@@ -410,7 +410,7 @@ static int on_interaction(void *ud, const ds_interaction *in, ds_time erased_at)
 
 static int on_attachment(void *ud, const ds_attachment_row *r)
 {
-	return emit(ud, ds_attachment_json(r), true);
+	return emit(ud, ds_view_attachment(r), true);
 }
 
 static int on_quarantine(void *ud, const ds_quarantine_row *q)

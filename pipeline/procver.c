@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "json.h"
 #include "mem.h"
+#include "profile.h"
 
 /* The definitions the store holds, copied into an arena. */
 typedef struct stored {
@@ -298,8 +299,14 @@ static int migrate_cases(ds_runtime *rt, const ds_process *p, const ds_migrate_d
 					"does not have", row.key, m->from, p->name, row.state, p->version);
 			break;
 		}
-		if (!(rc = ds_engine_migrate(&w, a, p, &row, to, rt->now, err)))
+		/* What the case counted for its customer, by its old version. */
+		ds_traits before;
+		if (!(rc = ds_profile_row_traits(rt->cfg, NULL, &row, &before, err)) &&
+		    !(rc = ds_engine_migrate(&w, a, p, &row, to, rt->now, err))) {
+			w.counted = before;
+			w.counted_known = true;
 			rc = ds_engine_commit(rt, &w, err);
+		}
 	}
 	*moved = rc ? 0 : (int64_t)l.n;
 	ds_free(l.v);

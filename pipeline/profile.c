@@ -373,10 +373,7 @@ static void attrs_minus(cJSON *a, const cJSON *b)
 /* attrs as text in the arena; NULL when out of memory. */
 static const char *attrs_text(ds_arena *a, const cJSON *attrs)
 {
-	char *t = cJSON_PrintUnformatted(attrs);
-	const char *out = t ? ds_arena_strdup(a, t) : NULL;
-	cJSON_free(t);
-	return out;
+	return ds_json_print_arena(a, attrs);
 }
 
 cJSON *ds_profile_attributes(const char *text, bool history)
@@ -568,7 +565,15 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 			out->digest = weak.digest[0];
 		}
 	} else {
-		int64_t target = hit_has(&strong, prefer) ? prefer : strong.v[0];
+		/* The case's profile, else that of the first strong identity
+		 * the record gives (a contact form's email: the person who
+		 * wrote), which matters when profiles were kept apart. */
+		int64_t target = hit_has(&strong, prefer) ? prefer : 0;
+		for (size_t i = 0; !target && i < f->nids; i++)
+			if (f->ids[i].kind->merge && !f->ids[i].shared && f->ids[i].roots.n)
+				target = f->ids[i].roots.v[0];
+		if (!target)
+			target = strong.v[0];
 		hit_add(&group, target, 0, NULL, 0);
 		for (size_t i = 0; i < strong.n; i++) {
 			bool apart = hit_has(&group, strong.v[i]);
@@ -799,7 +804,9 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		return DS_OK;
 	if (w->is_new && (rc = ds_store_timeline_add(rt->store, pid, "case", w->row.id, rt->now, err)))
 		return rc;
-	if (!b->ntraits || !w->nchanges)
+	/* A case that counted nothing and counts nothing: nothing to add (a
+	 * case migrated from a version that counted comes with counted). */
+	if (!w->nchanges || (!b->ntraits && !w->counted_known))
 		return DS_OK;
 	ds_traits old, now;
 	if (w->counted_known) {
@@ -813,7 +820,9 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		ds_profile_case_traits(w->p, w->old_state, data, &old);
 		cJSON_Delete(data);
 	}
-	if ((rc = work_traits(w, &now, err)))
+	if (!b->ntraits)
+		memset(&now, 0, sizeof now);
+	else if ((rc = work_traits(w, &now, err)))
 		return rc;
 	w->counted = now;
 	w->counted_known = true;
@@ -880,18 +889,29 @@ static void add_traits(ds_traits *sum, const ds_traits *t)
 	}
 }
 
+int ds_profile_row_traits(const ds_config *cfg, const ds_process *p, const ds_case_row *c,
+			  ds_traits *out, ds_err *err)
+{
+	const ds_process *v = ds_config_process_version(cfg, c->process, c->process_version);
+	if (v)
+		p = v;
+	memset(out, 0, sizeof *out);
+	if (!p || !p->profile || !p->profile->ntraits)
+		return DS_OK;
+	cJSON *data = NULL;
+	if (needs_data(p) && parse_data(c->data, &data, err))
+		return err->code;
+	ds_profile_case_traits(p, ds_process_state(p, c->state), data, out);
+	cJSON_Delete(data);
+	return DS_OK;
+}
+
 static int rebuild_case(void *ud, const ds_case_row *c)
 {
 	rebuild *r = ud;
-	const ds_process *p = ds_config_process(r->cfg, c->process);
-	if (!p || !p->profile || !p->profile->ntraits)
-		return 0;
-	cJSON *data = NULL;
-	if (needs_data(p) && parse_data(c->data, &data, r->err))
-		return r->err->code;
 	ds_traits t;
-	ds_profile_case_traits(p, ds_process_state(p, c->state), data, &t);
-	cJSON_Delete(data);
+	if (ds_profile_row_traits(r->cfg, ds_config_process(r->cfg, c->process), c, &t, r->err))
+		return r->err->code;
 	add_traits(&r->t, &t);
 	return 0;
 }

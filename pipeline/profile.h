@@ -61,6 +61,12 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err);
 void ds_profile_case_traits(const ds_process *p, int state, const cJSON *data,
 			    ds_traits *out);
 
+/* What a stored case counts, by its own process version (p when that
+ * version is not known): the case's state and data as the row has them.
+ * Zero when the version declares no traits. */
+int ds_profile_row_traits(const ds_config *cfg, const ds_process *p, const ds_case_row *c,
+			  ds_traits *out, ds_err *err);
+
 /* Computes a profile's traits and interests again from its cases and
  * records into *rebuilt (stored: what the store held); write stores them.
  * *same tells whether the two agreed (interests included). */

@@ -49,6 +49,7 @@ void ds_source_free(ds_source *s)
 	ds_free(s->rules);
 	ds_xpath_set_free(s->xpaths);
 	ds_free(s->file);
+	ds_free(s->secret_env);
 	ds_free(s->name);
 	ds_free(s->channel);
 	ds_free(s->role);
@@ -352,13 +353,26 @@ int ds_source_load(const char *path, ds_diag *diag, ds_source **out, ds_err *err
 	}
 	const cJSON *it;
 	static const char *const keys[] = { "name", "channel", "role", "rules",
-					    "description", "namespaces", NULL };
+					    "description", "namespaces", "secret", NULL };
 	cJSON_ArrayForEach(it, doc) {
 		bool ok = false;
 		for (const char *const *k = keys; *k; k++)
 			ok = ok || !strcmp(*k, it->string);
 		if (!ok)
 			ds_diag_error(diag, path, "", "unknown member \"%s\"", it->string);
+	}
+	const cJSON *secret = cJSON_GetObjectItemCaseSensitive(doc, "secret");
+	if (secret) {
+		/* The secret itself never sits in the repository: only the name
+		 * of the environment variable that holds it. */
+		const char *env = ds_json_str(secret, "env");
+		if (!cJSON_IsObject(secret) || cJSON_GetArraySize(secret) != 1 || !env ||
+		    !*env || strspn(env, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(env))
+			ds_diag_error(diag, path, "/secret",
+				      "\"secret\" names the environment variable holding it: "
+				      "{\"env\": \"DOSSIER_SECRET_NAME\"} (capitals, digits, _)");
+		else if (!(s->secret_env = ds_strdup(env)))
+			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	}
 	const char *name = ds_json_str(doc, "name");
 	const char *channel = ds_json_str(doc, "channel");

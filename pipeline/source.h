@@ -34,6 +34,9 @@
  * left out, none at all being missing); without it, a field sent more than
  * once is refused, as taking one of the values would be a guess.
  *
+ * "secret": {"env": "DOSSIER_SECRET_PARTNER"} makes `dossier serve` require
+ * Standard Webhooks signatures made with the secret that variable holds.
+ *
  * A source is immutable after loading and shared by every thread.
  */
 #ifndef DS_SOURCE_H
@@ -93,6 +96,9 @@ typedef struct ds_source {
 	char *name;
 	char *channel;           /* "json", "form", "xml" or "email" */
 	char *role;              /* role of its records when they edit a case (required) */
+	char *secret_env;        /* the environment variable holding its webhook
+	                            secret ("secret": {"env": NAME}), or NULL:
+	                            `serve` then takes unsigned requests */
 	ds_xpath_set *xpaths;    /* channel xml: every XPath pick, compiled once */
 	ds_map_rule *rules;
 	size_t nrules;

@@ -275,3 +275,10 @@ int ds_store_document_cleared(ds_store *s, int64_t id, ds_err *err)
 { return s->ops->document_cleared(s, id, err); }
 int ds_store_scrub(ds_store *s, ds_err *err) { return s->ops->scrub(s, err); }
 int ds_store_retention_prepare(ds_store *s, ds_err *err) { return s->ops->retention_prepare(s, err); }
+int ds_store_interaction_records(ds_store *s, int64_t iid,
+				 int (*fn)(void *, const ds_record_ref *), void *ud, ds_err *err)
+{ return s->ops->interaction_records(s, iid, fn, ud, err); }
+int64_t ds_store_timer_due_count(ds_store *s, ds_time t) { return s->ops->timer_due_count(s, t); }
+int ds_store_quarantine_of(ds_store *s, int64_t iid, ds_arena *a, ds_quarantine_row *out,
+			   ds_err *err)
+{ return s->ops->quarantine_of(s, iid, a, out, err); }

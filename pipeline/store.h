@@ -70,6 +70,17 @@ int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *duplicate,
 int ds_store_interaction_get(ds_store *s, int64_t id, ds_arena *a,
 			     ds_interaction *out, ds_err *err);
 
+/* What became of a stored interaction: its records (id, type, and the case
+ * each went to, 0 when none), in the order they were written. */
+typedef struct ds_record_ref {
+	int64_t id;
+	const char *type;
+	int64_t case_id;
+} ds_record_ref;
+int ds_store_interaction_records(ds_store *s, int64_t interaction_id,
+				 int (*fn)(void *ud, const ds_record_ref *r), void *ud,
+				 ds_err *err);
+
 /* ---- attachments: the files an interaction carried ---- */
 
 /* The bytes stay in the interaction; a row says where they are (an email's
@@ -212,6 +223,8 @@ int ds_store_timer_due(ds_store *s, ds_time now, ds_time after_due,
 int ds_store_timer_done(ds_store *s, int64_t id, ds_time at, bool fired,
 			bool *was_pending, ds_err *err);
 int64_t ds_store_timer_pending_count(ds_store *s);
+/* Pending timers due at or before t (-1 on a store error). */
+int64_t ds_store_timer_due_count(ds_store *s, ds_time t);
 
 /* ---- profiles ---- */
 
@@ -382,7 +395,9 @@ int ds_store_merge_get(ds_store *s, int64_t id, ds_arena *a,
 int ds_store_merge_list(ds_store *s, int64_t profile_id,
 			int (*fn)(void *ud, const ds_merge_row *m), void *ud,
 			ds_err *err);
-/* Whether a merge of a and b (either way) was undone: they are two people. */
+/* Whether a and b, or profiles merged into either (and into those...),
+ * were merged once and unmerged: they are two people. True too when the
+ * store cannot tell: nothing is merged on a doubt. */
 bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b);
 
 /* The cases linked to a profile, in id order. */
@@ -480,6 +495,10 @@ int ds_store_quarantine_list(ds_store *s,
 			     void *ud, ds_err *err);
 int ds_store_quarantine_get(ds_store *s, int64_t id, ds_arena *a,
 			    ds_quarantine_row *out, ds_err *err);
+/* The open (unreplayed) entry of a stored interaction, the newest;
+ * DS_ENOTFOUND when it has none. */
+int ds_store_quarantine_of(ds_store *s, int64_t interaction_id, ds_arena *a,
+			   ds_quarantine_row *out, ds_err *err);
 int ds_store_quarantine_mark_replayed(ds_store *s, int64_t id, ds_err *err);
 int64_t ds_store_quarantine_count(ds_store *s);
 

@@ -122,6 +122,10 @@ struct ds_store_ops {
 			       void *, ds_err *);
 	int (*quarantine_get)(ds_store *, int64_t, ds_arena *,
 			      ds_quarantine_row *, ds_err *);
+	int (*interaction_records)(ds_store *, int64_t,
+				   int (*)(void *, const ds_record_ref *), void *, ds_err *);
+	int64_t (*timer_due_count)(ds_store *, ds_time);
+	int (*quarantine_of)(ds_store *, int64_t, ds_arena *, ds_quarantine_row *, ds_err *);
 	int (*quarantine_mark_replayed)(ds_store *, int64_t, ds_err *);
 	int64_t (*quarantine_count)(ds_store *);
 	int (*person_records)(ds_store *, const char *,

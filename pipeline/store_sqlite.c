@@ -223,6 +223,7 @@ enum stmt {
 	S_E_CASES, S_E_PROFILES, S_E_FORGOTTEN, S_E_MARK_Q, S_E_Q,
 	S_SWEEP_IX, S_SWEEP_ATT, S_SWEEP_Q, S_SWEEP_CLEAR,
 	S_X_MARK, S_X_LAST, S_X_KEPT, S_X_Q, S_CASE_SINCE, S_DOC_PENDING, S_DOC_CLEARED,
+	S_RECORDS_OF, S_TIMER_DUE_COUNT, S_Q_OF,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_COUNT_
 };
@@ -401,8 +402,16 @@ static const char *const sql[S_COUNT_] = {
 	[S_MERGE_GET] = "SELECT " MERGE_COLS " FROM merges WHERE id = ?",
 	[S_MERGE_LIST] = "SELECT " MERGE_COLS " FROM merges WHERE survivor = ?1"
 		" UNION SELECT " MERGE_COLS " FROM merges WHERE merged = ?1 ORDER BY 1",
-	[S_KEPT_APART] = "SELECT 1 FROM merges WHERE undone_at IS NOT NULL AND"
-		" ((survivor = ?1 AND merged = ?2) OR (survivor = ?2 AND merged = ?1)) LIMIT 1",
+	/* Two profiles, each with those merged into it (and into them...),
+	 * hold two people whom an undone merge said apart. */
+	[S_KEPT_APART] = "WITH RECURSIVE"
+		" ga(id) AS (SELECT ?1 UNION SELECT m.merged FROM merges m JOIN ga"
+		" ON m.survivor = ga.id WHERE m.undone_at IS NULL),"
+		" gb(id) AS (SELECT ?2 UNION SELECT m.merged FROM merges m JOIN gb"
+		" ON m.survivor = gb.id WHERE m.undone_at IS NULL)"
+		" SELECT 1 FROM merges u WHERE u.undone_at IS NOT NULL AND"
+		" ((u.survivor IN ga AND u.merged IN gb) OR (u.survivor IN gb AND u.merged IN ga))"
+		" LIMIT 1",
 	[S_CASE_LIST_PROFILE] = "SELECT " CASE_COLS " FROM cases WHERE profile_id = ? ORDER BY id",
 	[S_P_RECORDS] = "SELECT r.id, r.type, r.data, coalesce(r.case_id, 0), r.interaction_id,"
 		" i.source, i.received_at FROM timeline t JOIN records r ON r.id = t.ref"
@@ -526,6 +535,13 @@ static const char *const sql[S_COUNT_] = {
 	[S_DOC_PENDING] = "SELECT id, path FROM documents WHERE erased_at IS NOT NULL"
 		" AND path != ''",
 	[S_DOC_CLEARED] = "UPDATE documents SET path = '', sha256 = '' WHERE id = :id",
+	[S_RECORDS_OF] = "SELECT id, type, coalesce(case_id, 0) FROM records"
+		" WHERE interaction_id = ? ORDER BY id",
+	[S_TIMER_DUE_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL AND due <= ?",
+	[S_Q_OF] = "SELECT id, coalesce(interaction_id, 0), source, channel,"
+		" origin, stage, reason, at, sha256, replayed, size, NULL"
+		" FROM quarantine WHERE interaction_id = ? AND replayed = 0"
+		" ORDER BY id DESC LIMIT 1",
 	/* Transaction control runs per input: prepared once, like the rest. */
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -1945,12 +1961,12 @@ static bool lite_kept_apart(ds_store *s, int64_t a, int64_t b)
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_KEPT_APART, NULL);
 	if (!q)
-		return false;
+		return true; /* not known: not merged */
 	sqlite3_bind_int64(q, 1, a);
 	sqlite3_bind_int64(q, 2, b);
-	bool found = sqlite3_step(q) == SQLITE_ROW;
+	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	return found;
+	return rc != SQLITE_DONE;
 }
 
 static int lite_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
@@ -2525,6 +2541,63 @@ static int lite_scrub(ds_store *s, ds_err *err)
 	return rc == SQLITE_OK ? DS_OK : db_error(l, err, "checkpoint");
 }
 
+/* ---- what the HTTP API reads ---- */
+
+static int row_record_ref(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_record_ref r = {
+		.id = sqlite3_column_int64(q, 0),
+		.type = col_text(NULL, q, 1),
+		.case_id = sqlite3_column_int64(q, 2),
+	};
+	return ((int (*)(void *, const ds_record_ref *))w->fn)(w->ud, &r);
+}
+
+static int lite_interaction_records(ds_store *s, int64_t iid,
+				    int (*fn)(void *, const ds_record_ref *), void *ud,
+				    ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_RECORDS_OF, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, iid);
+	struct walk_ctx w = { (void (*)(void))fn, ud };
+	return walk(l, q, row_record_ref, &w, err, "list records");
+}
+
+static int64_t lite_timer_due_count(ds_store *s, ds_time t)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TIMER_DUE_COUNT, NULL);
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, t);
+	int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+	sqlite3_reset(q);
+	return n;
+}
+
+static int lite_quarantine_of(ds_store *s, int64_t iid, ds_arena *a, ds_quarantine_row *out,
+			      ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_Q_OF, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, iid);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		read_q(a, q, out);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return DS_OK;
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "interaction %lld is not in quarantine",
+				  (long long)iid);
+	return db_error(l, err, "read quarantine");
+}
+
 const struct ds_store_ops ds_store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = lite_open,
@@ -2602,4 +2675,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.document_cleared = lite_document_cleared,
 	.scrub = lite_scrub,
 	.retention_prepare = lite_retention_prepare,
+	.interaction_records = lite_interaction_records,
+	.timer_due_count = lite_timer_due_count,
+	.quarantine_of = lite_quarantine_of,
 };

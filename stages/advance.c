@@ -28,9 +28,7 @@ static ds_outcome fail_or_reject(int rc)
 /* The record's JSON text, in the arena. */
 static const char *record_text(ds_env *env, const ds_env_record *r, ds_err *err)
 {
-	char *json = cJSON_PrintUnformatted(r->data);
-	char *text = json ? ds_arena_strdup(env->arena, json) : NULL;
-	cJSON_free(json);
+	char *text = ds_json_print_arena(env->arena, r->data);
 	if (!text)
 		ds_err_set(err, DS_ENOMEM, "out of memory");
 	return text;

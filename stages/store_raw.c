@@ -3,7 +3,8 @@
  * interaction before anything derived from it is written. An input already
  * stored for the same source (same SHA-256) is a duplicate: the chain stops
  * there and creates nothing; so is an email with the Message-ID of one
- * already stored for the source. An input replayed from quarantine whose raw
+ * already stored for the source, and so is an input whose sender gave it
+ * an id (a webhook's) already stored for the source. An input replayed from quarantine whose raw
  * bytes are already stored (env->interaction_id set) passes through. The
  * files an email or a multipart form carried are listed with the
  * interaction (their bytes are in it), so that a case finds the documents
@@ -83,6 +84,7 @@ static ds_outcome store_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *
 		.len = env->len,
 	};
 	memcpy(in.sha256, env->sha256, sizeof in.sha256);
+	in.identity = env->identity;
 	/* An email is the same email by its Message-ID, whatever relays added
 	 * to its headers. */
 	if (!strcmp(env->channel, "email") && env->doc) {

@@ -259,6 +259,10 @@ Test(versions, a_migration_moves_the_cases_once)
 	cr_expect(!strstr(err, "moved"), "%s", err);
 	free(err);
 	cr_expect_eq(migrations(&h, "DEV-2026-0001", NULL), 1);
+	/* the customers' traits count each case once, by its version */
+	cr_assert_eq(th_run(&h, &out, NULL, "profile rebuild --check"), 0);
+	cr_expect(strstr(out, " 0 differed"), "%s", out);
+	free(out);
 
 	/* version 1's timers lapse: unreachable's 3 days, and the approval's 5
 	 * days, which version 2 counts again from the same entry */
@@ -266,6 +270,22 @@ Test(versions, a_migration_moves_the_cases_once)
 	expect_case(&h, "DEV-2026-0001", "to_resend", 2);
 	tick(&h, "2026-11-29T13:00:00Z", 1, 1);
 	expect_case(&h, "DEV-2026-0042", "validated", 2);
+	th_home_fini(&h);
+}
+
+/* A customer's traits count each case by the version it runs: a rebuild
+ * agrees with what the changes added, after version 2 counts less. */
+Test(versions, traits_count_each_case_by_its_version)
+{
+	th_home h;
+	th_home_init(&h);
+	two_sent_one_unreachable(&h);
+	th_home_overlay(&h, VERSIONS "offer-v2-counts-less");
+	ingest(&h, "2026-11-24T12:00:00Z", "fixtures/offers/DEV-2026-0042.json");
+	char *out = NULL;
+	cr_assert_eq(th_run(&h, &out, NULL, "profile rebuild --check"), 0);
+	cr_expect(strstr(out, " 0 differed"), "%s", out);
+	free(out);
 	th_home_fini(&h);
 }
 

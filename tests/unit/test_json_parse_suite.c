@@ -75,7 +75,8 @@ Test(json_parse_suite, every_file_gives_its_expected_outcome)
 		  "%s (relative to the repository root; run the tests from there)", CORPUS);
 	/* y: parsed / refused; n: refused / accepted; i: accepted / refused. */
 	struct tally y = { 0, 0, 0 }, no = { 0, 0, 0 }, in = { 0, 0, 0 };
-	size_t wrong = 0;
+	size_t wrong = 0, printed = 0;
+	ds_arena *arena = ds_arena_new(4096);
 	for (size_t i = 0; i < n; i++) {
 		const char *name = names[i];
 		char path[1024];
@@ -89,8 +90,17 @@ Test(json_parse_suite, every_file_gives_its_expected_outcome)
 		ds_err perr = { 0, "" };
 		rc = ds_json_parse(text, len, DS_JSON_MAX_DEPTH, &doc, &perr);
 		bool parsed = rc == 0;
-		if (parsed)
+		if (parsed) {
 			cr_expect(doc != NULL, "%s: parsed without a tree", name);
+			/* printed back as cJSON prints it, byte for byte */
+			char *want = cJSON_PrintUnformatted(doc);
+			char *got = ds_json_print_arena(arena, doc);
+			cr_expect(want && got && !strcmp(got, want), "%s: printed %s, not %s", name,
+				  got ? got : "(nothing)", want ? want : "(nothing)");
+			printed += want && got && !strcmp(got, want);
+			cJSON_free(want);
+			ds_arena_reset(arena);
+		}
 		else
 			cr_expect(doc == NULL && perr.msg[0] && rc == DS_EINVAL,
 				  "%s: refused without DS_EINVAL and a message (%d, \"%s\")",
@@ -144,4 +154,8 @@ Test(json_parse_suite, every_file_gives_its_expected_outcome)
 	cr_expect(y.total > 0 && no.total > 0 && in.total > 0,
 		  "the corpus lacks y_, n_ or i_ files");
 	cr_expect_eq(wrong, 0, "%zu files gave the wrong outcome (listed above)", wrong);
+	fprintf(stderr, "json-parse JSONTestSuite: %zu parsed documents printed as cJSON prints "
+		"them\n", printed);
+	cr_expect_gt(printed, 80);
+	ds_arena_free(arena);
 }

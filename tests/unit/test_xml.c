@@ -19,6 +19,7 @@
 #include "mem.h"
 #include "xml.h"
 
+#include <libxml/catalog.h>
 #include <libxml/tree.h>
 
 #define CORPUS "../shared/corpus/xml/"
@@ -724,6 +725,16 @@ Test(xml, memory_zone)
 		cr_assert_neq(parse_str("<a>&undeclared;</a>", 19, NULL, &err), 0);
 	}
 	xmlFree(heap);
+	/* A document asking for catalogs loads none (nor makes libxml2's
+	 * process-wide catalog inside the zone, which its cleanup would free). */
+	static const char pi[] = "<?oasis-xml-catalog catalog=\"file:///nonexistent.xml\"?><a/>";
+	ds_xml_zone(zone);
+	ds_xml_doc *c = NULL;
+	cr_assert_eq(ds_xml_parse(x, pi, sizeof pi - 1, zone, &c, &err), 0, "%s", err.msg);
+	ds_xml_zone(NULL);
+	ds_arena_reset(zone);
+	memset(ds_arena_alloc(zone, 60 * 1024), 0xa5, 60 * 1024);
+	xmlCatalogCleanup();
 	/* The heap again, as before any zone. */
 	ds_xml_doc *d = NULL;
 	cr_assert_eq(ds_xml_parse(x, buf, len, out, &d, &err), 0, "%s", err.msg);
