@@ -1420,6 +1420,8 @@ static int history_row(void *ud, const ds_audit_row *r)
 		cJSON_AddItemToObject(o, "cause", cause ? cause : cJSON_CreateString(r->cause));
 		cJSON *ch = r->changed ? cJSON_Parse(r->changed) : NULL;
 		cJSON_AddItemToObject(o, "changed", ch ? ch : cJSON_CreateArray());
+		cJSON *fx = r->effects ? cJSON_Parse(r->effects) : NULL;
+		cJSON_AddItemToObject(o, "profile", fx ? fx : cJSON_CreateNull());
 		cJSON_AddNumberToObject(o, "version", (double)r->version);
 		cJSON_AddItemToArray(h->arr, o);
 		return 0;
@@ -1452,9 +1454,10 @@ static int history_row(void *ud, const ds_audit_row *r)
 	} else {
 		snprintf(what, sizeof what, "%s", r->cause);
 	}
-	printf("  v%-3" PRId64 " %s  %-16s -> %-16s %s%s%s\n", r->version, t,
+	printf("  v%-3" PRId64 " %s  %-16s -> %-16s %s%s%s%s%s\n", r->version, t,
 	       r->from_state ? r->from_state : "(new)", r->to_state, what,
-	       r->changed ? "  changed " : "", r->changed ? r->changed : "");
+	       r->changed ? "  changed " : "", r->changed ? r->changed : "",
+	       r->effects ? "  profile " : "", r->effects ? r->effects : "");
 	cJSON_Delete(cause);
 	return 0;
 }
@@ -2987,7 +2990,9 @@ static void add_id(cJSON *o, const char *key, int64_t id)
 /* Everything profile show prints, gathered as JSON first. */
 struct pshow {
 	cJSON *doc;
-	cJSON *emails, *phones, *ids, *consent, *history, *interests, *timeline, *merges;
+	cJSON *emails, *phones, *ids, *consent, *history, *interests, *tags, *tagged, *timeline,
+	      *merges;
+	ds_store *s;
 };
 
 static int ps_identity(void *ud, const ds_identity_row *r)
@@ -3072,6 +3077,26 @@ static int ps_interest(void *ud, const char *v)
 	return 0;
 }
 
+/* A tag, and the transition that set it: when, and which case. */
+static int ps_tag(void *ud, const ds_tag_row *t)
+{
+	struct pshow *p = ud;
+	cJSON_AddItemToArray(p->tags, cJSON_CreateString(t->tag));
+	cJSON *o = cJSON_AddObjectToObject(p->tagged, t->tag);
+	add_time(o, "at", t->at);
+	add_id(o, "case_id", t->case_id);
+	ds_arena *a = ds_arena_new(1024);
+	ds_case_row c;
+	ds_err e = {0};
+	bool known = a && t->case_id && !ds_store_case_get(p->s, t->case_id, a, &c, &e);
+	cJSON_AddItemToObject(o, "case", known ? cJSON_CreateString(c.key) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "process", known ? cJSON_CreateString(c.process)
+						  : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "transition", (double)t->audit_id);
+	ds_arena_free(a);
+	return 0;
+}
+
 static int ps_timeline(void *ud, const ds_timeline_row *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -3114,7 +3139,7 @@ static cJSON *profile_doc(ds_store *s, int64_t pid, ds_err *err)
 		ds_arena_free(a);
 		return NULL;
 	}
-	struct pshow v = { .doc = cJSON_CreateObject() };
+	struct pshow v = { .doc = cJSON_CreateObject(), .s = s };
 	cJSON *d = v.doc;
 	cJSON_AddNumberToObject(d, "id", (double)p.id);
 	add_time(d, "created_at", p.created_at);
@@ -3131,14 +3156,15 @@ static cJSON *profile_doc(ds_store *s, int64_t pid, ds_err *err)
 	cJSON *traits = traits_json(&p.traits);
 	cJSON_AddItemToObject(d, "traits", traits);
 	v.interests = cJSON_AddArrayToObject(traits, "interests");
-	/* Tags are not kept in this build: the key is there, empty. */
-	cJSON_AddArrayToObject(d, "tags");
+	v.tags = cJSON_AddArrayToObject(d, "tags");
+	v.tagged = cJSON_AddObjectToObject(d, "tagged");
 	v.timeline = cJSON_AddArrayToObject(d, "timeline");
 	v.merges = cJSON_AddArrayToObject(d, "merges");
 	if (ds_store_identity_list(s, pid, ps_identity, &v, err) ||
 	    ds_store_consent_list(s, pid, false, ps_consent, &v, err) ||
 	    ds_store_consent_list(s, pid, true, ps_history, &v, err) ||
 	    ds_store_interest_list(s, pid, ps_interest, &v, err) ||
+	    ds_store_tag_list(s, pid, false, ps_tag, &v, err) ||
 	    ds_store_timeline_list(s, pid, ps_timeline, &v, err) ||
 	    ds_store_merge_list(s, pid, ps_merge, &v, err)) {
 		cJSON_Delete(d);
@@ -3168,7 +3194,7 @@ static const char *jtext(const cJSON *o, const char *key, char *buf, size_t n)
 
 static void print_profile(const cJSON *d)
 {
-	char b1[512], b2[64], b3[64];
+	char b1[512], b2[64], b3[64], val_buf[64];
 	const cJSON *it, *sub;
 	printf("profile %s (created %s, updated %s)\n", jtext(d, "id", b1, sizeof b1),
 	       jtext(d, "created_at", b2, sizeof b2), jtext(d, "updated_at", b3, sizeof b3));
@@ -3182,9 +3208,14 @@ static void print_profile(const cJSON *d)
 	printf("attributes:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "attributes")) {
 		char val[512];
-		printf("  %-12s %s  (%s, record %s, %s)\n", it->string,
-		       jtext(it, "value", val, sizeof val), jtext(it, "source", b1, sizeof b1),
-		       jtext(it, "record", b2, sizeof b2), jtext(it, "at", b3, sizeof b3));
+		if (cJSON_GetObjectItemCaseSensitive(it, "audit"))
+			printf("  %-12s %s  (case %s, transition %s, %s)\n", it->string,
+			       jtext(it, "value", val, sizeof val), jtext(it, "case", b1, sizeof b1),
+			       jtext(it, "audit", b2, sizeof b2), jtext(it, "at", b3, sizeof b3));
+		else
+			printf("  %-12s %s  (%s, record %s, %s)\n", it->string,
+			       jtext(it, "value", val, sizeof val), jtext(it, "source", b1, sizeof b1),
+			       jtext(it, "record", b2, sizeof b2), jtext(it, "at", b3, sizeof b3));
 	}
 	printf("consent:\n");
 	size_t n = 0;
@@ -3211,6 +3242,14 @@ static void print_profile(const cJSON *d)
 			printf("  %-20s %s\n", it->string, jtext(traits, it->string, b1, sizeof b1));
 		}
 	}
+	printf("tags:\n");
+	const cJSON *tagged = cJSON_GetObjectItemCaseSensitive(d, "tagged");
+	if (!cJSON_GetArraySize(tagged))
+		printf("  (none)\n");
+	cJSON_ArrayForEach(it, tagged)
+		printf("  %-20s %s (%s %s, transition %s)\n", it->string, jtext(it, "at", b1, sizeof b1),
+		       jtext(it, "process", b2, sizeof b2), jtext(it, "case", b3, sizeof b3),
+		       jtext(it, "transition", val_buf, sizeof val_buf));
 	printf("timeline:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "timeline")) {
 		const char *key = ds_json_str(it, "case"), *state = ds_json_str(it, "state");
@@ -3426,30 +3465,40 @@ struct rebuild_args {
 
 static int rebuild_one(ctx *c, struct rebuild_args *r, int64_t pid, ds_err *err)
 {
-	ds_traits before, after;
-	bool same = true;
-	int rc = ds_profile_rebuild(c->store, c->cfg, pid, ds_time_now(), r->write, &before, &after,
-				    &same, err);
+	ds_rebuild_diff d;
+	int rc = ds_profile_rebuild(c->store, c->cfg, pid, ds_time_now(), r->write, &d, err);
 	if (rc)
 		return rc;
 	r->n++;
-	if (same)
+	if (d.same)
 		return 0;
 	r->changed++;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)pid);
 	cJSON *was = cJSON_AddObjectToObject(o, "stored"), *now = cJSON_AddObjectToObject(o, "rebuilt");
 	for (int k = 0; k < DS_NTRAITS; k++) {
-		if (before.v[k] == after.v[k])
+		if (d.stored.v[k] == d.rebuilt.v[k])
 			continue;
-		cJSON_AddItemToObject(was, ds_trait_name(k), trait_json(k, before.v[k]));
-		cJSON_AddItemToObject(now, ds_trait_name(k), trait_json(k, after.v[k]));
+		cJSON_AddItemToObject(was, ds_trait_name(k), trait_json(k, d.stored.v[k]));
+		cJSON_AddItemToObject(now, ds_trait_name(k), trait_json(k, d.rebuilt.v[k]));
+	}
+	/* What else differed, by name: the profile shows the values. */
+	cJSON *other = cJSON_AddArrayToObject(o, "differ");
+	static const char *const names[] = { "interests", "tags", "attributes" };
+	const bool differ[] = { d.interests, d.tags, d.attributes };
+	char also[64] = "";
+	for (size_t i = 0; i < 3; i++) {
+		if (!differ[i])
+			continue;
+		cJSON_AddItemToArray(other, cJSON_CreateString(names[i]));
+		snprintf(also + strlen(also), sizeof also - strlen(also), "%s%s", *also ? ", " : "",
+			 names[i]);
 	}
 	cJSON_AddItemToArray(r->diffs, o);
 	if (!c->o.json && !c->o.quiet) {
 		char *w = cJSON_PrintUnformatted(was), *n = cJSON_PrintUnformatted(now);
-		printf("profile %" PRId64 ": stored %s, rebuilt %s%s\n", pid, w ? w : "?", n ? n : "?",
-		       cJSON_GetArraySize(was) ? "" : " (interests differ)");
+		printf("profile %" PRId64 ": stored %s, rebuilt %s%s%s%s\n", pid, w ? w : "?",
+		       n ? n : "?", *also ? " (" : "", also, *also ? " differ)" : "");
 		cJSON_free(w);
 		cJSON_free(n);
 	}

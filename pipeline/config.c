@@ -339,11 +339,71 @@ static void guard_reads_field(void *ud, const char *const *segs, size_t n)
 			      types);
 }
 
+/* A dotted field an effect reads, checked as a guard's would be. */
+static void effect_reads(struct guard_reads *g, const char *dotted)
+{
+	char buf[512];
+	const char *segs[32];
+	size_t n = 0;
+	if (snprintf(buf, sizeof buf, "%s", dotted) >= (int)sizeof buf)
+		return;
+	for (char *tok = buf, *dot; tok && n < 32; tok = dot ? dot + 1 : NULL) {
+		if ((dot = strchr(tok, '.')))
+			*dot = '\0';
+		segs[n++] = tok;
+	}
+	guard_reads_field(g, segs, n);
+}
+
+/* Whether some state of some process adds tag. */
+static bool tag_added(const ds_config *c, const char *tag)
+{
+	for (size_t i = 0; i < c->nprocesses; i++)
+		for (size_t s = 0; s < c->processes[i]->nstates; s++) {
+			const ds_profile_effects *e = c->processes[i]->states[s].effects;
+			for (size_t k = 0; e && k < e->ntags; k++)
+				if (!strcmp(e->tags[k], tag))
+					return true;
+		}
+	return false;
+}
+
+/* The fields a state's profile effects read, and the tags it removes. */
+static void check_effects(const ds_config *c, const ds_process *p, const ds_state_def *st,
+			  ds_diag *diag)
+{
+	const ds_profile_effects *e = st->effects;
+	char sp[1024];
+	for (size_t i = 0; e && i < e->ninterests; i++) {
+		if (!e->interests[i].field)
+			continue;
+		snprintf(sp, sizeof sp, "/states/%s/profile/interest", st->name);
+		struct guard_reads g = { .c = c, .p = p, .path = sp, .diag = diag, .reported = "" };
+		effect_reads(&g, e->interests[i].field);
+	}
+	for (size_t i = 0; e && i < e->nsets; i++) {
+		if (!e->sets[i].field)
+			continue;
+		int l = snprintf(sp, sizeof sp, "/states/%s/profile/set/", st->name);
+		ds_json_pointer_escape(e->sets[i].name, sp + l, sizeof sp - (size_t)l);
+		struct guard_reads g = { .c = c, .p = p, .path = sp, .diag = diag, .reported = "" };
+		effect_reads(&g, e->sets[i].field);
+	}
+	for (size_t i = 0; e && i < e->nuntags; i++) {
+		if (tag_added(c, e->untags[i]))
+			continue;
+		snprintf(sp, sizeof sp, "/states/%s/profile/untag", st->name);
+		ds_diag_warn(diag, p->file, sp, "no state of any process adds tag \"%s\"",
+			     e->untags[i]);
+	}
+}
+
 /* The roles a state names and the fields its guards read. */
 static void check_state(const ds_config *c, const ds_process *p, const ds_state_def *st,
 			ds_diag *diag)
 {
 	char sp[1024];
+	check_effects(c, p, st, diag);
 	for (size_t r = 0; r < st->nrights; r++) {
 		int l = snprintf(sp, sizeof sp, "/states/%s/editable_by/", st->name);
 		ds_json_pointer_escape(st->rights[r].role, sp + l, sizeof sp - (size_t)l);

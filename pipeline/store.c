@@ -195,6 +195,16 @@ int ds_store_merge_list(ds_store *s, int64_t pid, int (*fn)(void *, const ds_mer
 			void *ud, ds_err *err)
 { return s->ops->merge_list(s, pid, fn, ud, err); }
 bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b) { return s->ops->kept_apart(s, a, b); }
+int ds_store_tag_put(ds_store *s, const ds_tag_row *r, ds_err *err)
+{ return s->ops->tag_put(s, r, err); }
+int ds_store_tag_list(ds_store *s, int64_t pid, bool removed,
+		      int (*fn)(void *, const ds_tag_row *), void *ud, ds_err *err)
+{ return s->ops->tag_list(s, pid, removed, fn, ud, err); }
+int ds_store_tag_clear(ds_store *s, int64_t pid, ds_err *err)
+{ return s->ops->tag_clear(s, pid, err); }
+int ds_store_profile_effects(ds_store *s, int64_t pid, int (*fn)(void *, const ds_audit_row *),
+			     void *ud, ds_err *err)
+{ return s->ops->profile_effects(s, pid, fn, ud, err); }
 int ds_store_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
 			       void *ud, ds_err *err)
 { return s->ops->case_list_profile(s, pid, fn, ud, err); }

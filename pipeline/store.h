@@ -181,6 +181,10 @@ typedef struct ds_audit_row {
 	ds_time at;
 	const char *cause;           /* JSON object: {"type":"record"|...} */
 	const char *changed;         /* JSON array of changed field names, or NULL */
+	/* What entering to_state did to the case's profile, as resolved when
+	 * it was committed: {"tag": [...], "untag": [...], "interest": [...],
+	 * "set": {"name": value}}; NULL when nothing */
+	const char *effects;
 } ds_audit_row;
 
 int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err);
@@ -380,6 +384,33 @@ int ds_store_merge_list(ds_store *s, int64_t profile_id,
 			ds_err *err);
 /* Whether a merge of a and b (either way) was undone: they are two people. */
 bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b);
+
+/* A tag on a profile: the latest transition that set or removed it (a
+ * removal is kept, so that a transition older than it, processed later,
+ * does not set the tag again). */
+typedef struct ds_tag_row {
+	int64_t profile_id;
+	const char *tag;
+	bool present;                /* false: removed */
+	ds_time at;                  /* of the transition */
+	int64_t case_id;
+	int64_t audit_id;            /* the transition (its audit entry) */
+} ds_tag_row;
+
+/* Keeps r as the profile's statement on its tag if it is later, by time
+ * then audit id, than the one kept. */
+int ds_store_tag_put(ds_store *s, const ds_tag_row *r, ds_err *err);
+/* The profile's tags by name; with removed also those removed. */
+int ds_store_tag_list(ds_store *s, int64_t profile_id, bool removed,
+		      int (*fn)(void *ud, const ds_tag_row *r), void *ud,
+		      ds_err *err);
+int ds_store_tag_clear(ds_store *s, int64_t profile_id, ds_err *err);
+
+/* The audit entries of a profile's cases that did something to the
+ * profile (effects not NULL), by time then id. */
+int ds_store_profile_effects(ds_store *s, int64_t profile_id,
+			     int (*fn)(void *ud, const ds_audit_row *r),
+			     void *ud, ds_err *err);
 
 /* The cases linked to a profile, in id order. */
 int ds_store_case_list_profile(ds_store *s, int64_t profile_id,

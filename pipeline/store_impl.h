@@ -97,6 +97,12 @@ struct ds_store_ops {
 			  int (*)(void *, const ds_merge_row *), void *,
 			  ds_err *);
 	bool (*kept_apart)(ds_store *, int64_t, int64_t);
+	int (*tag_put)(ds_store *, const ds_tag_row *, ds_err *);
+	int (*tag_list)(ds_store *, int64_t, bool, int (*)(void *, const ds_tag_row *),
+			void *, ds_err *);
+	int (*tag_clear)(ds_store *, int64_t, ds_err *);
+	int (*profile_effects)(ds_store *, int64_t, int (*)(void *, const ds_audit_row *),
+			       void *, ds_err *);
 	int (*case_list_profile)(ds_store *, int64_t,
 				 int (*)(void *, const ds_case_row *), void *,
 				 ds_err *);

@@ -166,6 +166,38 @@ static const char *const migrations[] = {
 	"CREATE INDEX cases_profile ON cases(profile_id) WHERE profile_id IS NOT NULL;"
 	"DROP TABLE profiles;"
 	"ALTER TABLE profiles_v4 RENAME TO profiles;",
+	/* 6: what a transition did to its customer's profile (audit.effects)
+	 * and the tags it keeps (the latest statement per tag, a removal
+	 * included); the current consent as a mask on the profile row (one
+	 * bit per purpose and channel, numbered in consent_kinds), so that a
+	 * segment counts what consent leaves out from the index it filters
+	 * with; the attributes and indexes the segments filter on */
+	"ALTER TABLE audit ADD COLUMN effects TEXT;"
+	"CREATE TABLE tags("
+	" profile_id INTEGER NOT NULL, tag TEXT NOT NULL, present INTEGER NOT NULL,"
+	" at INTEGER NOT NULL, case_id INTEGER, audit_id INTEGER NOT NULL,"
+	" PRIMARY KEY(profile_id, tag)) WITHOUT ROWID;"
+	"CREATE INDEX tags_tag ON tags(tag, present, at);"
+	"CREATE TABLE consent_kinds("
+	" bit INTEGER PRIMARY KEY, purpose TEXT NOT NULL, channel TEXT NOT NULL,"
+	" UNIQUE(purpose, channel));"
+	"INSERT INTO consent_kinds(bit, purpose, channel)"
+	" SELECT row_number() OVER (ORDER BY purpose, channel) - 1, purpose, channel"
+	" FROM (SELECT DISTINCT purpose, channel FROM consent) LIMIT 63;"
+	"ALTER TABLE profiles ADD COLUMN consent_mask INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE profiles SET consent_mask = (SELECT coalesce(sum(1 << k.bit), 0) FROM consent c"
+	" JOIN consent_kinds k ON k.purpose = c.purpose AND k.channel = c.channel"
+	" WHERE c.profile_id = profiles.id AND c.granted = 1);"
+	"ALTER TABLE profiles ADD COLUMN attr_postcode TEXT"
+	" GENERATED ALWAYS AS (json_extract(attributes, '$.postcode[0].value')) VIRTUAL;"
+	"ALTER TABLE profiles ADD COLUMN attr_company TEXT"
+	" GENERATED ALWAYS AS (json_extract(attributes, '$.company[0].value')) VIRTUAL;"
+	"CREATE INDEX profiles_last_order ON profiles(last_order_at, consent_mask)"
+	" WHERE merged_into IS NULL;"
+	"CREATE INDEX profiles_postcode ON profiles(attr_postcode, attr_company, consent_mask)"
+	" WHERE merged_into IS NULL;"
+	"CREATE INDEX interests_value_profile ON interests(value, profile_id);"
+	"DROP INDEX interests_value;",
 };
 
 enum stmt {
@@ -185,11 +217,13 @@ enum stmt {
 	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
 	S_MERGE_LOG, S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
 	S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
-	S_MERGE_CLEAR_INTERESTS, S_MERGE_MARK,
+	S_MERGE_CLEAR_INTERESTS, S_MERGE_CLEAR_TAGS, S_MERGE_MARK,
 	S_UNMERGE_READ, S_UNMERGE_IDS, S_UNMERGE_CONSENT,
 	S_UNMERGE_CASES, S_UNMERGE_TIMELINE, S_UNMERGE_MARK, S_UNMERGE_DONE,
 	S_MERGE_GET, S_MERGE_LIST, S_KEPT_APART,
 	S_CASE_LIST_PROFILE, S_P_RECORDS,
+	S_TAG_PUT, S_TAG_LIST, S_TAG_LIST_ALL, S_TAG_CLEAR, S_P_EFFECTS,
+	S_CONSENT_KIND, S_CONSENT_MASK,
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
@@ -254,9 +288,9 @@ static const char *const sql[S_COUNT_] = {
 	[S_PDEF_LIST] = "SELECT process, version, sha256, definition, first_run"
 		" FROM process_defs ORDER BY process, version",
 	[S_AUDIT_ADD] = "INSERT INTO audit(case_id, version, from_state, to_state,"
-		" at, cause, changed) VALUES(?,?,?,?,?,?,?)",
+		" at, cause, changed, effects) VALUES(?,?,?,?,?,?,?,?)",
 	[S_AUDIT_LIST] = "SELECT id, case_id, version, from_state, to_state, at,"
-		" cause, changed FROM audit WHERE case_id = ? ORDER BY version",
+		" cause, changed, effects FROM audit WHERE case_id = ? ORDER BY version",
 	[S_TIMER_ADD] = "INSERT INTO timers(case_id, state, state_version,"
 		" transition, due) VALUES(?,?,?,?,?)",
 	[S_TIMER_DUE] = "SELECT id, case_id, state, state_version, transition, due"
@@ -344,8 +378,9 @@ static const char *const sql[S_COUNT_] = {
 	[S_MERGE_TIMELINE] = "UPDATE OR IGNORE timeline SET profile_id = ?1 WHERE profile_id = ?2",
 	[S_MERGE_CLEAR_CONSENT] = "DELETE FROM consent WHERE profile_id = ?2",
 	[S_MERGE_CLEAR_INTERESTS] = "DELETE FROM interests WHERE profile_id = ?2",
+	[S_MERGE_CLEAR_TAGS] = "DELETE FROM tags WHERE profile_id = ?2",
 	[S_MERGE_MARK] = "UPDATE profiles SET merged_into = ?1, updated_at = max(updated_at, ?3),"
-		" attributes = '{}', attrs_digest = 0,"
+		" attributes = '{}', attrs_digest = 0, consent_mask = 0,"
 		" orders_count = 0, total_spent = 0, last_order_at = NULL, offers_sent = 0,"
 		" offers_accepted = 0, offers_rejected = 0, open_complaints = 0,"
 		" last_interaction_at = NULL WHERE id = ?2",
@@ -375,6 +410,31 @@ static const char *const sql[S_COUNT_] = {
 		" i.source, i.received_at FROM timeline t JOIN records r ON r.id = t.ref"
 		" JOIN interactions i ON i.id = r.interaction_id"
 		" WHERE t.profile_id = ? AND t.kind = 'record' ORDER BY r.id",
+	/* The later statement on a tag wins: by time, then by transition. */
+	[S_TAG_PUT] = "INSERT INTO tags(profile_id, tag, present, at, case_id, audit_id)"
+		" VALUES(?,?,?,?,?,?) ON CONFLICT(profile_id, tag) DO UPDATE SET"
+		" present = excluded.present, at = excluded.at, case_id = excluded.case_id,"
+		" audit_id = excluded.audit_id"
+		" WHERE (excluded.at, excluded.audit_id) > (tags.at, tags.audit_id)",
+	[S_TAG_LIST] = "SELECT profile_id, tag, present, at, coalesce(case_id, 0), audit_id"
+		" FROM tags WHERE profile_id = ? AND present = 1 ORDER BY tag",
+	[S_TAG_LIST_ALL] = "SELECT profile_id, tag, present, at, coalesce(case_id, 0), audit_id"
+		" FROM tags WHERE profile_id = ? ORDER BY tag",
+	[S_TAG_CLEAR] = "DELETE FROM tags WHERE profile_id = ?",
+	[S_P_EFFECTS] = "SELECT a.id, a.case_id, a.version, a.from_state, a.to_state, a.at,"
+		" a.cause, a.changed, a.effects FROM cases c JOIN audit a ON a.case_id = c.id"
+		" WHERE c.profile_id = ? AND a.effects IS NOT NULL ORDER BY a.at, a.id",
+	/* A purpose and channel gets the next bit the first time it is
+	 * stated (63 at most: the mask is a 64-bit integer). */
+	[S_CONSENT_KIND] = "INSERT INTO consent_kinds(bit, purpose, channel)"
+		" SELECT coalesce(max(bit) + 1, 0), ?2, ?3 FROM consent_kinds"
+		" HAVING NOT EXISTS (SELECT 1 FROM consent_kinds WHERE purpose = ?2 AND channel = ?3)"
+		" AND count(*) < 63",
+	[S_CONSENT_MASK] = "UPDATE profiles SET consent_mask = m.v FROM"
+		" (SELECT coalesce(sum(1 << k.bit), 0) AS v FROM consent c JOIN consent_kinds k"
+		" ON k.purpose = c.purpose AND k.channel = c.channel"
+		" WHERE c.profile_id = ?1 AND c.granted = 1) AS m"
+		" WHERE profiles.id = ?1 AND profiles.consent_mask != m.v",
 	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
 		" VALUES(?,?,?,?)",
 	[S_TIMELINE_LIST] = "SELECT t.kind, t.ref, t.at, coalesce(r.type, c.process),"
@@ -815,6 +875,7 @@ static int row_audit(const struct walk_ctx *w, sqlite3_stmt *q)
 		.at = sqlite3_column_int64(q, 5),
 		.cause = col_text(NULL, q, 6),
 		.changed = col_text(NULL, q, 7),
+		.effects = col_text(NULL, q, 8),
 	};
 	return ((int (*)(void *, const ds_audit_row *))w->fn)(w->ud, &r);
 }
@@ -1270,6 +1331,7 @@ static int lite_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
 	sqlite3_bind_int64(q, 5, r->at);
 	bind_text(q, 6, r->cause);
 	bind_text(q, 7, r->changed);
+	bind_text(q, 8, r->effects);
 	int rc = run(l, q, err, "write audit");
 	if (!rc)
 		r->id = sqlite3_last_insert_rowid(l->db);
@@ -1595,6 +1657,9 @@ static int lite_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const 
 			    "list identities");
 }
 
+static int run_steps(lite *l, const enum stmt *k, size_t n, int64_t a, int64_t b,
+		     const char *text, ds_time at, int64_t c, ds_err *err);
+
 static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 {
 	lite *l = L(s);
@@ -1615,7 +1680,14 @@ static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 		if (rc)
 			return rc;
 	}
-	return DS_OK;
+	sqlite3_stmt *q = st(l, S_CONSENT_KIND, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 2, r->purpose);
+	bind_text(q, 3, r->channel);
+	int rc = run(l, q, err, "number a consent purpose and channel");
+	static const enum stmt k2[] = { S_CONSENT_MASK };
+	return rc ? rc : run_steps(l, k2, 1, r->profile_id, 0, NULL, 0, 0, err);
 }
 
 static int row_consent(const struct walk_ctx *w, sqlite3_stmt *q)
@@ -1699,7 +1771,7 @@ static int lite_interest_clear(ds_store *s, int64_t pid, ds_err *err)
 
 static int lite_profile_settle(ds_store *s, int64_t pid, ds_err *err)
 {
-	static const enum stmt k[] = { S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT };
+	static const enum stmt k[] = { S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT, S_CONSENT_MASK };
 	return run_steps(L(s), k, sizeof k / sizeof *k, pid, 0, NULL, 0, 0, err);
 }
 
@@ -1721,7 +1793,7 @@ static int lite_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err)
 	/* ?1 survivor, ?2 merged */
 	static const enum stmt k[] = { S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
 				       S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
-				       S_MERGE_CLEAR_INTERESTS };
+				       S_MERGE_CLEAR_INTERESTS, S_MERGE_CLEAR_TAGS };
 	if ((rc = run_steps(l, k, sizeof k / sizeof *k, m->survivor, m->merged, NULL, 0, 0, err)))
 		return rc;
 	if (!(q = st(l, S_MERGE_MARK, err)))
@@ -1827,6 +1899,54 @@ static bool lite_kept_apart(ds_store *s, int64_t a, int64_t b)
 	bool found = sqlite3_step(q) == SQLITE_ROW;
 	sqlite3_reset(q);
 	return found;
+}
+
+static int lite_tag_put(ds_store *s, const ds_tag_row *r, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TAG_PUT, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, r->profile_id);
+	bind_text(q, 2, r->tag);
+	sqlite3_bind_int(q, 3, r->present);
+	sqlite3_bind_int64(q, 4, r->at);
+	bind_id(q, 5, r->case_id);
+	sqlite3_bind_int64(q, 6, r->audit_id);
+	return run(l, q, err, "tag a profile");
+}
+
+static int row_tag(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_tag_row r = {
+		.profile_id = sqlite3_column_int64(q, 0),
+		.tag = col_text(NULL, q, 1),
+		.present = sqlite3_column_int(q, 2) != 0,
+		.at = sqlite3_column_int64(q, 3),
+		.case_id = sqlite3_column_int64(q, 4),
+		.audit_id = sqlite3_column_int64(q, 5),
+	};
+	return ((int (*)(void *, const ds_tag_row *))w->fn)(w->ud, &r);
+}
+
+static int lite_tag_list(ds_store *s, int64_t pid, bool removed,
+			 int (*fn)(void *, const ds_tag_row *), void *ud, ds_err *err)
+{
+	return walk_profile(L(s), removed ? S_TAG_LIST_ALL : S_TAG_LIST, pid, row_tag,
+			    (void (*)(void))fn, ud, err, "list tags");
+}
+
+static int lite_tag_clear(ds_store *s, int64_t pid, ds_err *err)
+{
+	static const enum stmt k[] = { S_TAG_CLEAR };
+	return run_steps(L(s), k, 1, pid, 0, NULL, 0, 0, err);
+}
+
+static int lite_profile_effects(ds_store *s, int64_t pid, int (*fn)(void *, const ds_audit_row *),
+				void *ud, ds_err *err)
+{
+	return walk_profile(L(s), S_P_EFFECTS, pid, row_audit, (void (*)(void))fn, ud, err,
+			    "list what a profile's cases did to it");
 }
 
 static int lite_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
@@ -2120,6 +2240,10 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.merge_get = lite_merge_get,
 	.merge_list = lite_merge_list,
 	.kept_apart = lite_kept_apart,
+	.tag_put = lite_tag_put,
+	.tag_list = lite_tag_list,
+	.tag_clear = lite_tag_clear,
+	.profile_effects = lite_profile_effects,
 	.case_list_profile = lite_case_list_profile,
 	.profile_records = lite_profile_records,
 	.timeline_add = lite_timeline_add,

@@ -15,7 +15,8 @@
  *                  "consent": {"marketing": {"email": "granted"}},
  *                  "consent_at": {"marketing": {"email": "2026-..."}},
  *                  "consent_history": 3,
- *                  "interests": [...], "traits": {"orders_count": 1}}],
+ *                  "interests": [...], "traits": {"orders_count": 1},
+ *                  "tags": [...], "tagged": {"offer_rejected": "2026-..."}}],
  *    "merges": {"active": 1, "undone": 0}}
  *
  * The steps run in order in a fresh home (an unmerge undoes the latest
@@ -160,6 +161,16 @@ static void expect_profile(const char *name, const cJSON *got, const cJSON *want
 	if ((w = cJSON_GetObjectItemCaseSensitive(want, "consent_history")))
 		cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(got, "consent_history")),
 			     w->valueint, "%s: consent history: %s", name, all);
+	if ((w = cJSON_GetObjectItemCaseSensitive(want, "tags")))
+		cr_expect(same_set(cJSON_GetObjectItemCaseSensitive(got, "tags"), w),
+			  "%s: tags differ: %s", name, all);
+	const cJSON *tagged = cJSON_GetObjectItemCaseSensitive(got, "tagged");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(want, "tagged")) {
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(tagged, it->string), "at");
+		cr_expect(cJSON_IsString(at) && !strcmp(at->valuestring, it->valuestring),
+			  "%s: tag %s was not set at %s: %s", name, it->string, it->valuestring, all);
+	}
 	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(got, "traits");
 	if ((w = cJSON_GetObjectItemCaseSensitive(want, "interests")))
 		cr_expect(same_set(cJSON_GetObjectItemCaseSensitive(traits, "interests"), w),
@@ -338,7 +349,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 				     events[i][0], events[i][1], events[i][2]));
 	cJSON_Delete(th_json(&h, 0, "--now 2026-12-04T09:00:00Z tick"));
 	cJSON *list = th_json(&h, 0, "profile list");
-	double orders = 0, sent = 0, complaints = 0, consents = 0;
+	double orders = 0, sent = 0, complaints = 0, consents = 0, tags = 0;
 	const cJSON *p;
 	cJSON_ArrayForEach(p, list) {
 		cJSON *d = th_json(&h, 0, "profile show %.0f", th_num(p, "id"));
@@ -347,6 +358,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 		sent += th_num(t, "offers_sent");
 		complaints += th_num(t, "open_complaints");
 		consents += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "consent_history"));
+		tags += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "tags"));
 		cJSON_Delete(d);
 	}
 	/* the fixtures feed every kind of trait: the comparison below means
@@ -355,6 +367,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 	cr_expect_eq(sent, 3);
 	cr_expect_gt(complaints, 5);
 	cr_expect_gt(consents, 10);
+	cr_expect_gt(tags, 5);
 	cJSON *rb = th_json(&h, 0, "profile rebuild --check");
 	char *diffs = text(cJSON_GetObjectItemCaseSensitive(rb, "differences"));
 	cr_expect_eq(th_num(rb, "changed"), 0, "rebuilt traits differ: %s", diffs);
