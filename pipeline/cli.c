@@ -35,6 +35,7 @@
 #include "json.h"
 #include "mem.h"
 #include "procver.h"
+#include "segment.h"
 #include "store.h"
 #include "xml.h"
 
@@ -166,14 +167,14 @@ static int cmd_check(ctx *c, int argc, char **argv)
 {
 	if (argc > 1 && is_help(argv[1])) {
 		puts("usage: dossier check\n\n"
-		     "Loads and cross-checks every record schema, source, process and document\n"
-		     "template under HOME/schemas/, and dossier.json. When the store exists, the\n"
-		     "process definitions are also compared with the versions it has run: a\n"
-		     "definition changed without raising its \"version\", or a version that drops a\n"
-		     "state where cases of an earlier one still are (without a \"migrate\" for\n"
-		     "them), is an error. Nothing is written. Prints each problem with its file\n"
-		     "and JSON path. Exit 0 when there is none, 2 when there are errors\n"
-		     "(warnings alone do not fail).");
+		     "Loads and cross-checks every record schema, source, process, document\n"
+		     "template and segment under HOME/schemas/, and dossier.json. When the\n"
+		     "store exists, the process definitions are also compared with the versions\n"
+		     "it has run: a definition changed without raising its \"version\", or a\n"
+		     "version that drops a state where cases of an earlier one still are\n"
+		     "(without a \"migrate\" for them), is an error. Nothing is written. Prints\n"
+		     "each problem with its file and JSON path. Exit 0 when there is none, 2 when\n"
+		     "there are errors (warnings alone do not fail).");
 		return EX_OK;
 	}
 	if (argc > 1) {
@@ -210,14 +211,15 @@ static int cmd_check(ctx *c, int argc, char **argv)
 		print_diag(&c->diag, false);
 		print_diag(&c->diag, true);
 		if (!c->o.quiet && c->cfg)
-			printf("%s: %zu record type%s, %zu source%s, %zu process%s, %zu template%s; "
-			       "%zu error%s, %zu warning%s\n",
+			printf("%s: %zu record type%s, %zu source%s, %zu process%s, %zu template%s, "
+			       "%zu segment%s; %zu error%s, %zu warning%s\n",
 			       c->diag.errors ? "problems" : "ok",
 			       ds_schema_set_count(c->cfg->schemas),
 			       ds_schema_set_count(c->cfg->schemas) == 1 ? "" : "s",
 			       c->cfg->nsources, c->cfg->nsources == 1 ? "" : "s",
 			       c->cfg->nprocesses, c->cfg->nprocesses == 1 ? "" : "es",
 			       c->cfg->ntemplates, c->cfg->ntemplates == 1 ? "" : "s",
+			       c->cfg->nsegments, c->cfg->nsegments == 1 ? "" : "s",
 			       c->diag.errors, c->diag.errors == 1 ? "" : "s",
 			       c->diag.warnings, c->diag.warnings == 1 ? "" : "s");
 	}
@@ -3614,6 +3616,311 @@ static int cmd_profile(ctx *c, int argc, char **argv)
 	return EX_USAGE;
 }
 
+/* ---- segment ---- */
+
+/* The segment named by argv[1] (after setup); prints why not. */
+static int segment_named(ctx *c, const char *name, const ds_segment **out)
+{
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	if (!(*out = ds_config_segment(c->cfg, name))) {
+		char known[512] = "";
+		for (size_t i = 0; i < c->cfg->nsegments; i++)
+			snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+				 i ? ", " : "", c->cfg->segments[i]->name);
+		errorf("no segment \"%s\" in schemas/segments/ (%s)", name,
+		       *known ? known : "there are none");
+		return EX_NOTFOUND;
+	}
+	return EX_OK;
+}
+
+static int segment_list(ctx *c, int argc, char **argv)
+{
+	if (argc > 1) {
+		printf("usage: dossier segment list\n\n"
+		       "Lists the segments of schemas/segments/: name, the consent an export needs,\n"
+		       "title and filter. --json adds the description and the columns.\n");
+		return is_help(argv[1]) ? EX_OK : EX_USAGE;
+	}
+	int rc = setup(c, false);
+	if (rc)
+		return rc;
+	cJSON *arr = c->o.json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; i < c->cfg->nsegments; i++) {
+		const ds_segment *sg = c->cfg->segments[i];
+		if (!arr) {
+			printf("%-28s %s by %-6s %s\n  %s\n", sg->name, sg->purpose, sg->channel,
+			       sg->title ? sg->title : "", sg->filter_src);
+			continue;
+		}
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", sg->name);
+		cJSON_AddItemToObject(o, "title", sg->title ? cJSON_CreateString(sg->title)
+							   : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "description", sg->description
+					  ? cJSON_CreateString(sg->description) : cJSON_CreateNull());
+		cJSON_AddStringToObject(o, "filter", sg->filter_src);
+		cJSON *cons = cJSON_AddObjectToObject(o, "consent");
+		cJSON_AddStringToObject(cons, "purpose", sg->purpose);
+		cJSON_AddStringToObject(cons, "channel", sg->channel);
+		cJSON *cols = cJSON_AddArrayToObject(o, "columns");
+		for (size_t k = 0; k < sg->ncolumns; k++) {
+			cJSON *col = cJSON_CreateObject();
+			cJSON_AddStringToObject(col, "field", sg->columns[k].field);
+			cJSON_AddStringToObject(col, "header", sg->columns[k].header);
+			cJSON_AddItemToArray(cols, col);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	if (arr)
+		print_json(arr);
+	else if (!c->cfg->nsegments && !c->o.quiet)
+		printf("no segments in schemas/segments/\n");
+	return EX_OK;
+}
+
+static cJSON *count_json(const ds_segment *sg, int64_t matched, int64_t exported)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "segment", sg->name);
+	cJSON_AddNumberToObject(o, "matched", (double)matched);
+	cJSON_AddNumberToObject(o, "exported", (double)exported);
+	cJSON_AddNumberToObject(o, "excluded_consent", (double)(matched - exported));
+	cJSON *cons = cJSON_AddObjectToObject(o, "consent");
+	cJSON_AddStringToObject(cons, "purpose", sg->purpose);
+	cJSON_AddStringToObject(cons, "channel", sg->channel);
+	return o;
+}
+
+static int segment_count(ctx *c, int argc, char **argv)
+{
+	if (argc != 2 || is_help(argv[1])) {
+		printf("usage: dossier segment count NAME\n\n"
+		       "How many profiles the segment's filter matches, and how many of them were\n"
+		       "left out for lack of the consent it needs (they would not be exported).\n"
+		       "--json: {segment, matched, exported, excluded_consent, consent}. Times in\n"
+		       "the filter (days_since) count from now, or --now.\n");
+		return argc == 2 ? EX_OK : EX_USAGE;
+	}
+	const ds_segment *sg;
+	int rc = segment_named(c, argv[1], &sg);
+	if (rc)
+		return rc;
+	ds_err err = {0};
+	int64_t matched = 0, exported = 0;
+	if ((rc = ds_segment_count(c->store, sg, ds_time_now(), &matched, &exported, &err)))
+		return fail(&err);
+	if (c->o.json)
+		print_json(count_json(sg, matched, exported));
+	else if (!c->o.quiet)
+		printf("%s: %" PRId64 " matched; %" PRId64 " may be exported, %" PRId64
+		       " left out for lack of consent to %s by %s\n", sg->name, matched, exported,
+		       matched - exported, sg->purpose, sg->channel);
+	return EX_OK;
+}
+
+static int segment_export(ctx *c, int argc, char **argv)
+{
+	const char *name = NULL, *format = "csv", *out = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: dossier segment export NAME [--format csv|ndjson] [--out FILE]\n\n"
+			       "Writes the profiles the segment matches and whose consent allows it, one\n"
+			       "row each with the segment's columns: CSV (RFC 4180, UTF-8, a header row,\n"
+			       "CRLF line ends; lists joined with \"; \") or NDJSON (one JSON object per\n"
+			       "line, keyed by the columns' headers). Profiles without the consent are\n"
+			       "never written. Rows are streamed in constant memory, in the order the\n"
+			       "store's index gives. --out FILE writes FILE (replaced only once the\n"
+			       "export is complete) and says how many rows it holds; with --json that\n"
+			       "summary is {segment, format, path, exported, matched, excluded_consent}.\n");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			format = argv[++i];
+		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else {
+			errorf("segment export: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (!name) {
+		errorf("segment export: which segment? (dossier segment list)");
+		return EX_USAGE;
+	}
+	ds_segment_format fmt;
+	if (!strcmp(format, "csv"))
+		fmt = DS_SEGMENT_CSV;
+	else if (!strcmp(format, "ndjson"))
+		fmt = DS_SEGMENT_NDJSON;
+	else {
+		errorf("segment export: --format is csv or ndjson, not %s", format);
+		return EX_USAGE;
+	}
+	const ds_segment *sg;
+	int rc = segment_named(c, name, &sg);
+	if (rc)
+		return rc;
+	/* A file appears only complete: written aside, then renamed. */
+	char tmp[PATH_MAX];
+	FILE *f = stdout;
+	if (out && strcmp(out, "-")) {
+		if (snprintf(tmp, sizeof tmp, "%s.part", out) >= (int)sizeof tmp) {
+			errorf("segment export: file name too long: %s", out);
+			return EX_USAGE;
+		}
+		if (!(f = fopen(tmp, "wb"))) {
+			errorf("cannot write %s: %s", tmp, strerror(errno));
+			return EX_INTERNAL;
+		}
+	}
+	ds_err err = {0};
+	ds_time now = ds_time_now();
+	int64_t rows = 0, matched = 0, exported = 0;
+	rc = ds_segment_export(c->store, sg, now, fmt, f, &rows, &err);
+	if (f != stdout) {
+		if (fclose(f) && !rc)
+			rc = ds_err_set(&err, DS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (!rc && rename(tmp, out))
+			rc = ds_err_set(&err, DS_EIO, "cannot rename %s to %s: %s", tmp, out,
+					strerror(errno));
+		if (rc)
+			unlink(tmp);
+	}
+	if (rc)
+		return fail(&err);
+	if (!out || !strcmp(out, "-"))
+		return EX_OK;
+	if ((rc = ds_segment_count(c->store, sg, now, &matched, &exported, &err)))
+		return fail(&err);
+	if (c->o.json) {
+		cJSON *o = count_json(sg, matched, rows);
+		cJSON_AddStringToObject(o, "format", format);
+		cJSON_AddStringToObject(o, "path", out);
+		print_json(o);
+	} else if (!c->o.quiet) {
+		printf("%s: %" PRId64 " profile%s written to %s (%s); %" PRId64 " matched, %" PRId64
+		       " left out for lack of consent to %s by %s\n", sg->name, rows,
+		       rows == 1 ? "" : "s", out, format, matched, matched - exported, sg->purpose,
+		       sg->channel);
+	}
+	return EX_OK;
+}
+
+struct explain_out {
+	cJSON *doc, *params, *plan;
+	int nparams;
+};
+
+static int explain_line(void *ud, const char *what, const char *text)
+{
+	struct explain_out *x = ud;
+	if (x->doc) {
+		if (!strcmp(what, "sql"))
+			cJSON_AddStringToObject(x->doc, "sql", text);
+		else
+			cJSON_AddItemToArray(!strcmp(what, "param") ? x->params : x->plan,
+					     cJSON_CreateString(text));
+		return 0;
+	}
+	if (!strcmp(what, "sql"))
+		printf("%s\n", text);
+	else if (!strcmp(what, "param"))
+		printf("  ?%d = %s\n", ++x->nparams, text);
+	else
+		printf("plan: %s\n", text);
+	return 0;
+}
+
+static int segment_explain(ctx *c, int argc, char **argv)
+{
+	const char *name = NULL;
+	bool count = true;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: dossier segment explain NAME [--export]\n\n"
+			       "The statement `segment count` (or, with --export, `segment export`) runs\n"
+			       "for the segment: its SQL, where every value is a parameter (?1, ?2...),\n"
+			       "the parameters, and the store's query plan, which shows the indexes it\n"
+			       "uses. --json: {segment, sql, params, plan}.\n");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--export"))
+			count = false;
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else {
+			errorf("segment explain: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (!name) {
+		errorf("segment explain: which segment? (dossier segment list)");
+		return EX_USAGE;
+	}
+	const ds_segment *sg;
+	int rc = segment_named(c, name, &sg);
+	if (rc)
+		return rc;
+	ds_err err = {0};
+	ds_arena *a = ds_arena_new(4096);
+	ds_seg_query q;
+	struct explain_out x = { .params = cJSON_CreateArray(), .plan = cJSON_CreateArray() };
+	if (c->o.json) {
+		x.doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(x.doc, "segment", sg->name);
+	}
+	rc = a ? ds_segment_query(sg, ds_time_now(), a, &q, &err) : ds_err_set(&err, DS_ENOMEM,
+										 "out of memory");
+	if (!rc)
+		rc = ds_store_segment_explain(c->store, &q, count, explain_line, &x, &err);
+	ds_arena_free(a);
+	if (rc) {
+		cJSON_Delete(x.doc);
+		cJSON_Delete(x.params);
+		cJSON_Delete(x.plan);
+		return fail(&err);
+	}
+	if (x.doc) {
+		cJSON_AddItemToObject(x.doc, "params", x.params);
+		cJSON_AddItemToObject(x.doc, "plan", x.plan);
+		print_json(x.doc);
+	} else {
+		cJSON_Delete(x.params);
+		cJSON_Delete(x.plan);
+	}
+	return EX_OK;
+}
+
+static int cmd_segment(ctx *c, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	if (!sub || is_help(sub)) {
+		FILE *f = sub ? stdout : stderr;
+		fputs("usage: dossier segment COMMAND\n\n"
+		      "  list                        the segments of schemas/segments/\n"
+		      "  count NAME                  profiles matched, and left out for consent\n"
+		      "  export NAME [--format csv|ndjson] [--out FILE]\n"
+		      "                              the profiles whose consent allows it\n"
+		      "  explain NAME [--export]     the statement and the store's plan\n", f);
+		return sub ? EX_OK : EX_USAGE;
+	}
+	if (!strcmp(sub, "list"))
+		return segment_list(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "count"))
+		return segment_count(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "export"))
+		return segment_export(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "explain"))
+		return segment_explain(c, argc - 1, argv + 1);
+	errorf("segment: unknown command \"%s\" (list, count, export, explain)", sub);
+	return EX_USAGE;
+}
+
 /* ---- top level ---- */
 
 static void usage(FILE *f)
@@ -3630,6 +3937,7 @@ static void usage(FILE *f)
 	      "  document list|get         produced PDFs\n"
 	      "  attachment list|get       files that came with a case's inputs\n"
 	      "  profile list|show|merge|unmerge|rebuild  customer profiles\n"
+	      "  segment list|count|export|explain  marketing segments, consent-aware\n"
 	      "  graph PROCESS             a process as a diagram (Graphviz DOT, or SVG)\n"
 	      "  quarantine list|show|replay  rejected inputs, why, and running them again\n\n"
 	      "global options (before the command):\n"
@@ -3707,6 +4015,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_attachment(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "profile"))
 		rc = cmd_profile(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "segment"))
+		rc = cmd_segment(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "inspect"))
 		rc = cmd_inspect(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "validate"))

@@ -91,6 +91,9 @@ void ds_config_free(ds_config *c)
 	ds_free(c->templates);
 	free_list(c->roles, c->nroles);
 	ds_profile_rules_free(c->profiles);
+	for (size_t i = 0; i < c->nsegments; i++)
+		ds_segment_free(c->segments[i]);
+	ds_free(c->segments);
 	ds_free(c->home);
 	ds_free(c->store_url);
 	ds_free(c->documents_dir);
@@ -149,6 +152,14 @@ const ds_doc_template *ds_config_template(const ds_config *c, const char *name)
 	for (size_t i = 0; i < c->ntemplates; i++)
 		if (!strcmp(ds_doc_template_name(c->templates[i]), name))
 			return c->templates[i];
+	return NULL;
+}
+
+const ds_segment *ds_config_segment(const ds_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsegments; i++)
+		if (!strcmp(c->segments[i]->name, name))
+			return c->segments[i];
 	return NULL;
 }
 
@@ -562,6 +573,9 @@ static void check_profiles(ds_config *c, ds_diag *diag)
 static void cross_check(ds_config *c, ds_diag *diag)
 {
 	check_profiles(c, diag);
+	for (size_t i = 0; i < c->nsegments; i++)
+		ds_segment_check(c->segments[i], (const ds_process *const *)c->processes,
+				 c->nprocesses, c->profiles, diag);
 	for (size_t i = 0; i < c->nsources; i++) {
 		const ds_source *s = c->sources[i];
 		for (size_t j = 0; j < i; j++)
@@ -767,6 +781,26 @@ int ds_config_load(const char *home, ds_diag *diag, ds_config **out, ds_err *err
 
 	if ((rc = ds_profile_rules_load(home, diag, &c->profiles, err)))
 		goto fail;
+
+	snprintf(dir, sizeof dir, "%s/schemas/segments", home);
+	if ((rc = list_dir(dir, ".json", &files, &nfiles, err)))
+		goto fail;
+	c->segments = ds_calloc(nfiles ? nfiles : 1, sizeof *c->segments);
+	if (!c->segments)
+		goto oom;
+	for (size_t i = 0; i < nfiles; i++) {
+		ds_segment *sg = NULL;
+		ds_err e = {0};
+		int r = ds_segment_load(files[i], c->profiles, diag, &sg, &e);
+		if (r && r != DS_ECONFIG) {
+			rc = ds_err_set(err, r, "%s", e.msg);
+			goto fail;
+		}
+		if (sg)
+			c->segments[c->nsegments++] = sg;
+	}
+	free_list(files, nfiles);
+	files = NULL;
 
 	cross_check(c, diag);
 	*out = c;

@@ -205,6 +205,15 @@ int ds_store_tag_clear(ds_store *s, int64_t pid, ds_err *err)
 int ds_store_profile_effects(ds_store *s, int64_t pid, int (*fn)(void *, const ds_audit_row *),
 			     void *ud, ds_err *err)
 { return s->ops->profile_effects(s, pid, fn, ud, err); }
+int ds_store_segment_count(ds_store *s, const ds_seg_query *q, int64_t *matched,
+			   int64_t *consented, ds_err *err)
+{ return s->ops->segment_count(s, q, matched, consented, err); }
+int ds_store_segment_export(ds_store *s, const ds_seg_query *q,
+			    int (*fn)(void *, const ds_seg_cell *), void *ud, ds_err *err)
+{ return s->ops->segment_export(s, q, fn, ud, err); }
+int ds_store_segment_explain(ds_store *s, const ds_seg_query *q, bool count,
+			     int (*fn)(void *, const char *, const char *), void *ud, ds_err *err)
+{ return s->ops->segment_explain(s, q, count, fn, ud, err); }
 int ds_store_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
 			       void *ud, ds_err *err)
 { return s->ops->case_list_profile(s, pid, fn, ud, err); }

@@ -103,6 +103,11 @@ struct ds_store_ops {
 	int (*tag_clear)(ds_store *, int64_t, ds_err *);
 	int (*profile_effects)(ds_store *, int64_t, int (*)(void *, const ds_audit_row *),
 			       void *, ds_err *);
+	int (*segment_count)(ds_store *, const ds_seg_query *, int64_t *, int64_t *, ds_err *);
+	int (*segment_export)(ds_store *, const ds_seg_query *,
+			      int (*)(void *, const ds_seg_cell *), void *, ds_err *);
+	int (*segment_explain)(ds_store *, const ds_seg_query *, bool,
+			       int (*)(void *, const char *, const char *), void *, ds_err *);
 	int (*case_list_profile)(ds_store *, int64_t,
 				 int (*)(void *, const ds_case_row *), void *,
 				 ds_err *);

@@ -16,8 +16,11 @@
 #include "files.h"
 #include "hash.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+
 #include <errno.h>
 #include <limits.h>
+#include <pcre2.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -497,6 +500,8 @@ typedef struct lite {
 	sqlite3_stmt *stmt[S_COUNT_];
 	char path[PATH_MAX];
 	checkpointer ck;
+	pcre2_match_data *re_md;     /* ds_regexp's, for the connection */
+	pcre2_match_context *re_mc;
 } lite;
 
 static lite *L(ds_store *s) { return (lite *)s; }
@@ -743,6 +748,8 @@ static void lite_close(ds_store *s)
 	for (int i = 0; i < S_COUNT_; i++)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_close(l->db);
+	pcre2_match_data_free(l->re_md);
+	pcre2_match_context_free(l->re_mc);
 	ds_free(l);
 }
 
@@ -767,6 +774,8 @@ static bool lite_exists(const char *target, const char *home)
 	struct stat sb;
 	return !db_path(target, home, path, NULL) && stat(path, &sb) == 0;
 }
+
+static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 static int lite_open(const char *target, const char *home, ds_store **out, ds_err *err)
 {
@@ -820,6 +829,18 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	}
 	if ((rc = migrate(l, err)))
 		goto fail;
+	if (!(l->re_md = pcre2_match_data_create(1, NULL)) ||
+	    !(l->re_mc = pcre2_match_context_create(NULL))) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	pcre2_set_match_limit(l->re_mc, 1000000u);
+	pcre2_set_heap_limit(l->re_mc, 8192u);
+	if (sqlite3_create_function_v2(l->db, "ds_regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				       l, regexp_fn, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(l, err, "register ds_regexp");
+		goto fail;
+	}
 	snprintf(l->path, sizeof l->path, "%s", path);
 	sqlite3_wal_hook(l->db, wal_hook, l);
 	*out = &l->base;
@@ -1998,6 +2019,549 @@ static int lite_timeline_list(ds_store *s, int64_t pid,
 			    "read timeline");
 }
 
+/* ---- segments ---- */
+
+/*
+ * A segment's tree becomes one statement over profiles p. Every value is
+ * a parameter (?N, numbered as they appear); the text holds only this
+ * file's own words: column names, the two attributes indexed as generated
+ * columns, and constants. The tree's leaves map to indexed shapes:
+ * traits and indexed attributes are columns of the partial indexes on
+ * profiles not merged; a tag or an interest is "p.id IN (SELECT ...)" over
+ * the tag (or value) index, from which SQLite can start, and EXISTS for
+ * the others of the same AND; consent granted is a bit of
+ * p.consent_mask, which the indexes carry, so a count reads no row.
+ */
+
+#define SEG_MAX_SQL (1u << 20)
+#define SEG_MAX_PARAMS 4096
+
+typedef struct segsql {
+	lite *l;
+	ds_buf sql;
+	ds_seg_value *params;
+	size_t nparams, cap;
+	int rc;                      /* the first error while building */
+} segsql;
+
+static void seg_puts(segsql *q, const char *t)
+{
+	if (!q->rc)
+		q->rc = ds_buf_puts(&q->sql, t);
+}
+
+static void seg_param(segsql *q, ds_seg_value v)
+{
+	if (q->rc)
+		return;
+	if (q->nparams == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		ds_seg_value *n = cap <= SEG_MAX_PARAMS ? ds_realloc(q->params, cap * sizeof *n) : NULL;
+		if (!n) {
+			q->rc = cap <= SEG_MAX_PARAMS ? DS_ENOMEM : DS_ELIMIT;
+			return;
+		}
+		q->params = n;
+		q->cap = cap;
+	}
+	q->params[q->nparams++] = v;
+	q->rc = ds_buf_printf(&q->sql, "?%zu", q->nparams);
+}
+
+static void seg_text(segsql *q, const char *t)
+{
+	seg_param(q, (ds_seg_value){ .type = DS_SEGV_TEXT, .text = t });
+}
+
+static void seg_int(segsql *q, int64_t i)
+{
+	seg_param(q, (ds_seg_value){ .type = DS_SEGV_INT, .i = i });
+}
+
+/* The attributes kept as generated columns, indexed (migration 6). */
+static const char *indexed_attr(const ds_seg_field *f)
+{
+	static const struct { const char *name, *column; } cols[] = {
+		{ "postcode", "p.attr_postcode" }, { "company", "p.attr_company" },
+	};
+	for (size_t i = 0; f->kind == DS_SEGF_ATTR && f->whole && i < 2; i++)
+		if (!strcmp(f->attr, cols[i].name))
+			return cols[i].column;
+	return NULL;
+}
+
+static void seg_field(segsql *q, const ds_seg_field *f)
+{
+	const char *col = indexed_attr(f);
+	if (f->kind == DS_SEGF_ID) {
+		seg_puts(q, "p.id");
+	} else if (f->kind == DS_SEGF_TRAIT) {
+		seg_puts(q, "p.");
+		seg_puts(q, ds_trait_name(f->trait));
+	} else if (col) {
+		seg_puts(q, col);
+	} else {
+		seg_puts(q, "json_extract(p.attributes, ");
+		seg_text(q, f->path);
+		seg_puts(q, ")");
+	}
+}
+
+/* Whether the field can be without a value. */
+static bool seg_nullable(const ds_seg_field *f)
+{
+	return f->kind == DS_SEGF_ATTR ||
+	       (f->kind == DS_SEGF_TRAIT && ds_trait_kind_of(f->trait) >= DS_TRAIT_DATE);
+}
+
+static void seg_value(segsql *q, const ds_seg_value *v)
+{
+	seg_param(q, *v);
+}
+
+static const char *seg_op(int op)
+{
+	switch (op) {
+	case DS_SEG_OP_LT: return " < ";
+	case DS_SEG_OP_LE: return " <= ";
+	case DS_SEG_OP_GT: return " > ";
+	case DS_SEG_OP_GE: return " >= ";
+	default: return " = ";
+	}
+}
+
+/* An attribute compares with values of its own type only. */
+static void seg_guard(segsql *q, const ds_seg_field *f, ds_segv_type t)
+{
+	if (f->kind != DS_SEGF_ATTR || indexed_attr(f))
+		return;
+	seg_puts(q, "typeof(");
+	seg_field(q, f);
+	seg_puts(q, t == DS_SEGV_TEXT ? ") = 'text' AND " : ") IN ('integer', 'real') AND ");
+}
+
+/* The subquery of the profiles with a tag (or an interest, or a consent
+ * statement) n names; exists: correlated to p, else a list of ids. */
+static void seg_related(segsql *q, const ds_seg_node *n, bool exists)
+{
+	seg_puts(q, exists ? "EXISTS (SELECT 1 FROM " : "p.id IN (SELECT x.profile_id FROM ");
+	if (n->kind == DS_SEG_TAG) {
+		seg_puts(q, "tags x WHERE x.tag = ");
+		seg_text(q, n->text);
+		seg_puts(q, " AND x.present = 1");
+		if (n->has_lo) {
+			seg_puts(q, " AND x.at >= ");
+			seg_int(q, n->lo);
+		}
+		if (n->has_hi) {
+			seg_puts(q, " AND x.at <= ");
+			seg_int(q, n->hi);
+		}
+	} else if (n->kind == DS_SEG_INTEREST) {
+		seg_puts(q, "interests x WHERE x.value = ");
+		seg_text(q, n->text);
+	} else {
+		seg_puts(q, "consent x WHERE x.purpose = ");
+		seg_text(q, n->purpose);
+		seg_puts(q, " AND x.channel = ");
+		seg_text(q, n->channel);
+		if (n->state >= 0)
+			seg_puts(q, n->state ? " AND x.granted = 1" : " AND x.granted = 0");
+	}
+	seg_puts(q, exists ? " AND x.profile_id = p.id)" : ")");
+}
+
+/* The mask of the bit a purpose and channel has in consent_mask; 0 when
+ * nobody ever stated it (nobody has it granted). */
+static int64_t seg_mask(segsql *q, const char *purpose, const char *channel)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t mask = 0;
+	if (q->rc)
+		return 0;
+	if (sqlite3_prepare_v2(q->l->db, "SELECT bit FROM consent_kinds WHERE purpose = ?"
+			       " AND channel = ?", -1, &s, NULL) != SQLITE_OK) {
+		q->rc = DS_EIO;
+		return 0;
+	}
+	bind_text(s, 1, purpose);
+	bind_text(s, 2, channel);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		mask = (int64_t)((uint64_t)1 << sqlite3_column_int(s, 0));
+	else if (rc != SQLITE_DONE)
+		q->rc = DS_EIO;
+	sqlite3_finalize(s);
+	return mask;
+}
+
+static void seg_node(segsql *q, const ds_seg_node *n, bool *driver);
+
+/* A leaf that does not hold, a field without a value included. */
+static void seg_negate(segsql *q, const ds_seg_node *n)
+{
+	bool none = false;
+	if (n->kind == DS_SEG_CMP || n->kind == DS_SEG_MATCH || n->kind == DS_SEG_CONTAINS) {
+		if (seg_nullable(&n->field)) {
+			seg_puts(q, "(");
+			seg_field(q, &n->field);
+			seg_puts(q, " IS NULL OR ");
+			none = true;
+		}
+	}
+	ds_seg_node pos = *n;
+	pos.neg = false;
+	seg_puts(q, "NOT (");
+	seg_node(q, &pos, NULL);
+	seg_puts(q, none ? "))" : ")");
+}
+
+static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
+{
+	if (n->neg && n->kind != DS_SEG_SET) {
+		seg_negate(q, n);
+		return;
+	}
+	switch (n->kind) {
+	case DS_SEG_TRUE:
+		seg_puts(q, "1");
+		break;
+	case DS_SEG_FALSE:
+		seg_puts(q, "0");
+		break;
+	case DS_SEG_AND:
+	case DS_SEG_OR: {
+		/* In an AND, the first tag or interest may start the search
+		 * (IN); the others are checked on the way (EXISTS). */
+		bool first = true;
+		seg_puts(q, "(");
+		for (size_t i = 0; i < n->nkids; i++) {
+			if (i)
+				seg_puts(q, n->kind == DS_SEG_AND ? " AND " : " OR ");
+			seg_node(q, n->kids[i], n->kind == DS_SEG_AND ? &first : NULL);
+		}
+		seg_puts(q, ")");
+		break;
+	}
+	case DS_SEG_CMP:
+		seg_puts(q, "(");
+		seg_guard(q, &n->field, n->values[0].type);
+		seg_field(q, &n->field);
+		seg_puts(q, seg_op(n->op));
+		seg_value(q, &n->values[0]);
+		seg_puts(q, ")");
+		break;
+	case DS_SEG_SET:
+		seg_field(q, &n->field);
+		seg_puts(q, n->neg ? " IS NULL" : " IS NOT NULL");
+		break;
+	case DS_SEG_BOOL:
+		seg_puts(q, "json_type(p.attributes, ");
+		seg_text(q, n->field.path);
+		seg_puts(q, n->values[0].i ? ") IS 'true'" : ") IS 'false'");
+		break;
+	case DS_SEG_MATCH:
+		seg_puts(q, "(");
+		seg_guard(q, &n->field, DS_SEGV_TEXT);
+		if (n->nvalues) {
+			/* The range from the lowest prefix to past the highest
+			 * bounds the index search (SQLite does not search an OR
+			 * of ranges inside an AND); the prefixes, then the
+			 * pattern, are checked on the index entries. */
+			size_t lo = 0, hi = 1;
+			for (size_t i = 0; i < n->nvalues; i += 2) {
+				if (strcmp(n->values[i].text, n->values[lo].text) < 0)
+					lo = i;
+				if (strcmp(n->values[i + 1].text, n->values[hi].text) > 0)
+					hi = i + 1;
+			}
+			seg_field(q, &n->field);
+			seg_puts(q, " >= ");
+			seg_value(q, &n->values[lo]);
+			seg_puts(q, " AND ");
+			seg_field(q, &n->field);
+			seg_puts(q, " < ");
+			seg_value(q, &n->values[hi]);
+			seg_puts(q, " AND (");
+			for (size_t i = 0; i < n->nvalues; i += 2) {
+				seg_puts(q, i ? " OR " : "");
+				seg_field(q, &n->field);
+				seg_puts(q, " >= ");
+				seg_value(q, &n->values[i]);
+				seg_puts(q, " AND ");
+				seg_field(q, &n->field);
+				seg_puts(q, " < ");
+				seg_value(q, &n->values[i + 1]);
+			}
+			seg_puts(q, ") AND ");
+		}
+		seg_puts(q, "ds_regexp(");
+		seg_text(q, n->text);
+		seg_puts(q, ", ");
+		seg_field(q, &n->field);
+		seg_puts(q, "))");
+		break;
+	case DS_SEG_CONTAINS:
+		seg_puts(q, "(");
+		seg_guard(q, &n->field, DS_SEGV_TEXT);
+		seg_puts(q, "instr(");
+		seg_field(q, &n->field);
+		seg_puts(q, ", ");
+		seg_text(q, n->text);
+		seg_puts(q, ") > 0)");
+		break;
+	case DS_SEG_TAG:
+	case DS_SEG_INTEREST:
+		seg_related(q, n, driver && !*driver);
+		if (driver)
+			*driver = false;
+		break;
+	case DS_SEG_CONSENT:
+		if (n->state == 1) {
+			seg_puts(q, "(p.consent_mask & ");
+			seg_int(q, seg_mask(q, n->purpose, n->channel));
+			seg_puts(q, ") != 0");
+		} else {
+			seg_related(q, n, driver && !*driver);
+		}
+		break;
+	}
+}
+
+/* The statement of a count, or of an export with its columns. */
+static void seg_build(segsql *q, const ds_seg_query *sq, bool count)
+{
+	if (count) {
+		seg_puts(q, "SELECT count(*), coalesce(sum((p.consent_mask & ");
+		seg_int(q, seg_mask(q, sq->purpose, sq->channel));
+		seg_puts(q, ") != 0), 0) FROM profiles p WHERE p.merged_into IS NULL AND ");
+		seg_node(q, sq->filter, NULL);
+		return;
+	}
+	seg_puts(q, "SELECT ");
+	for (size_t i = 0; i < sq->ncolumns; i++) {
+		const ds_seg_column *c = &sq->columns[i];
+		seg_puts(q, i ? ", " : "");
+		switch (c->kind) {
+		case DS_SEGC_ID:
+			seg_puts(q, "p.id");
+			break;
+		case DS_SEGC_IDENTITY:
+			seg_puts(q, "(SELECT i.value FROM identities i WHERE i.profile_id = p.id"
+				 " AND i.kind = ");
+			seg_text(q, c->arg);
+			seg_puts(q, " ORDER BY i.id LIMIT 1)");
+			break;
+		case DS_SEGC_ATTRIBUTES:
+			seg_puts(q, "p.attributes");
+			break;
+		case DS_SEGC_TRAIT:
+			seg_puts(q, "p.");
+			seg_puts(q, ds_trait_name(c->trait));
+			break;
+		case DS_SEGC_TAG_AT:
+			seg_puts(q, "(SELECT t.at FROM tags t WHERE t.profile_id = p.id AND t.tag = ");
+			seg_text(q, c->arg);
+			seg_puts(q, " AND t.present = 1)");
+			break;
+		case DS_SEGC_TAGS:
+			seg_puts(q, "(SELECT json_group_array(tag) FROM (SELECT t.tag FROM tags t"
+				 " WHERE t.profile_id = p.id AND t.present = 1 ORDER BY t.tag))");
+			break;
+		case DS_SEGC_INTERESTS:
+			seg_puts(q, "(SELECT json_group_array(value) FROM (SELECT i.value FROM"
+				 " interests i WHERE i.profile_id = p.id ORDER BY i.value))");
+			break;
+		}
+	}
+	seg_puts(q, " FROM profiles p WHERE p.merged_into IS NULL AND (p.consent_mask & ");
+	seg_int(q, seg_mask(q, sq->purpose, sq->channel));
+	seg_puts(q, ") != 0 AND ");
+	seg_node(q, sq->filter, NULL);
+}
+
+static void seg_free(segsql *q)
+{
+	ds_buf_free(&q->sql);
+	ds_free(q->params);
+}
+
+/* Builds and prepares the statement (prefixed with EXPLAIN QUERY PLAN
+ * when plan), parameters bound. */
+static int seg_prepare(lite *l, const ds_seg_query *sq, bool count, bool plan, segsql *q,
+		       sqlite3_stmt **out, ds_err *err)
+{
+	memset(q, 0, sizeof *q);
+	q->l = l;
+	ds_buf_init(&q->sql, SEG_MAX_SQL);
+	*out = NULL;
+	if (plan)
+		seg_puts(q, "EXPLAIN QUERY PLAN ");
+	seg_build(q, sq, count);
+	if (q->rc)
+		return q->rc == DS_EIO ? db_error(l, err, "read consent purposes")
+		       : ds_err_set(err, q->rc, "segment: the statement is too large");
+	if (sqlite3_prepare_v2(l->db, q->sql.data, (int)q->sql.len, out, NULL) != SQLITE_OK)
+		return db_error(l, err, "prepare a segment");
+	for (size_t i = 0; i < q->nparams; i++) {
+		const ds_seg_value *v = &q->params[i];
+		int k = (int)i + 1;
+		if (v->type == DS_SEGV_TEXT) {
+			bind_text(*out, k, v->text);
+		} else if (v->type == DS_SEGV_INT) {
+			sqlite3_bind_int64(*out, k, v->i);
+		} else if (v->num.scale == 0) {
+			sqlite3_bind_int64(*out, k, v->num.units);
+		} else {
+			char t[40];
+			ds_dec_format(v->num, t, sizeof t);
+			sqlite3_bind_double(*out, k, strtod(t, NULL));
+		}
+	}
+	return DS_OK;
+}
+
+static int lite_segment_count(ds_store *s, const ds_seg_query *sq, int64_t *matched,
+			      int64_t *consented, ds_err *err)
+{
+	lite *l = L(s);
+	segsql q;
+	sqlite3_stmt *st_ = NULL;
+	int rc = seg_prepare(l, sq, true, false, &q, &st_, err);
+	if (!rc) {
+		if (sqlite3_step(st_) == SQLITE_ROW) {
+			*matched = sqlite3_column_int64(st_, 0);
+			*consented = sqlite3_column_int64(st_, 1);
+		} else {
+			rc = db_error(l, err, "count a segment");
+		}
+	}
+	sqlite3_finalize(st_);
+	seg_free(&q);
+	return rc;
+}
+
+static int lite_segment_export(ds_store *s, const ds_seg_query *sq,
+			       int (*fn)(void *, const ds_seg_cell *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	segsql q;
+	sqlite3_stmt *st_ = NULL;
+	ds_seg_cell *row = ds_calloc(sq->ncolumns + 1, sizeof *row);
+	int rc = row ? seg_prepare(l, sq, false, false, &q, &st_, err)
+		     : ds_err_set(err, DS_ENOMEM, "out of memory");
+	int step = SQLITE_DONE;
+	while (!rc && (step = sqlite3_step(st_)) == SQLITE_ROW) {
+		for (size_t i = 0; i < sq->ncolumns; i++) {
+			ds_seg_cell *c = &row[i];
+			int t = sqlite3_column_type(st_, (int)i);
+			c->null = t == SQLITE_NULL;
+			c->is_text = t == SQLITE_TEXT;
+			c->i = sqlite3_column_int64(st_, (int)i);
+			c->text = c->is_text ? (const char *)sqlite3_column_text(st_, (int)i) : NULL;
+			c->len = c->is_text ? (size_t)sqlite3_column_bytes(st_, (int)i) : 0;
+		}
+		rc = fn(ud, row);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_error(l, err, "export a segment");
+	sqlite3_finalize(st_);
+	if (row)
+		seg_free(&q);
+	ds_free(row);
+	return rc;
+}
+
+static int lite_segment_explain(ds_store *s, const ds_seg_query *sq, bool count,
+				int (*fn)(void *, const char *, const char *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	segsql q;
+	sqlite3_stmt *st_ = NULL;
+	int rc = seg_prepare(l, sq, count, true, &q, &st_, err);
+	if (!rc)
+		rc = fn(ud, "sql", q.sql.data + strlen("EXPLAIN QUERY PLAN "));
+	for (size_t i = 0; !rc && i < q.nparams; i++) {
+		char t[40];
+		const ds_seg_value *v = &q.params[i];
+		if (v->type == DS_SEGV_INT)
+			snprintf(t, sizeof t, "%lld", (long long)v->i);
+		else if (v->type == DS_SEGV_NUM)
+			ds_dec_format(v->num, t, sizeof t);
+		rc = fn(ud, "param", v->type == DS_SEGV_TEXT ? v->text : t);
+	}
+	/* Each step of the plan, indented under its parent. */
+	int ids[64], depth[64];
+	size_t n = 0;
+	int step;
+	while (!rc && (step = sqlite3_step(st_)) == SQLITE_ROW) {
+		int id = sqlite3_column_int(st_, 0), parent = sqlite3_column_int(st_, 1), d = 0;
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] == parent)
+				d = depth[i] + 1;
+		if (n < 64) {
+			ids[n] = id;
+			depth[n++] = d;
+		}
+		char line[600];
+		snprintf(line, sizeof line, "%*s%s", 2 * d, "", sqlite3_column_text(st_, 3));
+		rc = fn(ud, "plan", line);
+	}
+	sqlite3_finalize(st_);
+	seg_free(&q);
+	return rc;
+}
+
+/* ds_regexp(pattern, text): the segments' 'matches', as expr.c runs it
+ * (PCRE2, UTF-8, \w on accented letters, bounded work); false for what
+ * is not text. The pattern is compiled once per statement. */
+static void free_re(void *re) { pcre2_code_free(re); }
+
+static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	pcre2_code *re = sqlite3_get_auxdata(ctx, 0);
+	if (!re) {
+		int ecode;
+		PCRE2_SIZE eoff;
+		const unsigned char *pat = sqlite3_value_text(argv[0]);
+		if (!pat) {
+			sqlite3_result_error(ctx, "ds_regexp: no pattern", -1);
+			return;
+		}
+		re = pcre2_compile(pat, (PCRE2_SIZE)sqlite3_value_bytes(argv[0]),
+				   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF |
+				   PCRE2_NEVER_BACKSLASH_C, &ecode, &eoff, NULL);
+		if (!re) {
+			sqlite3_result_error(ctx, "ds_regexp: invalid pattern", -1);
+			return;
+		}
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+		sqlite3_set_auxdata(ctx, 0, re, free_re);
+		/* SQLite may have freed it already when it cannot keep it. */
+		pcre2_code *kept = sqlite3_get_auxdata(ctx, 0);
+		if (!kept) {
+			sqlite3_result_error(ctx, "ds_regexp: out of memory", -1);
+			return;
+		}
+		re = kept;
+	}
+	if (sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	/* The connection is used by one thread: its match data serves
+	 * every call. */
+	lite *l = sqlite3_user_data(ctx);
+	int r = pcre2_match(re, sqlite3_value_text(argv[1]),
+			    (PCRE2_SIZE)sqlite3_value_bytes(argv[1]), 0, 0, l->re_md, l->re_mc);
+	if (r >= 0 || r == PCRE2_ERROR_NOMATCH)
+		sqlite3_result_int(ctx, r >= 0);
+	else
+		sqlite3_result_error(ctx, "ds_regexp: the pattern needs too much work on this text",
+				     -1);
+}
+
 /* ---- documents ---- */
 
 static int lite_document_add(ds_store *s, ds_document_row *d, ds_err *err)
@@ -2244,6 +2808,9 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.tag_list = lite_tag_list,
 	.tag_clear = lite_tag_clear,
 	.profile_effects = lite_profile_effects,
+	.segment_count = lite_segment_count,
+	.segment_export = lite_segment_export,
+	.segment_explain = lite_segment_explain,
 	.case_list_profile = lite_case_list_profile,
 	.profile_records = lite_profile_records,
 	.timeline_add = lite_timeline_add,
