@@ -195,10 +195,11 @@ static const char *const migrations[] = {
 	" GENERATED ALWAYS AS (json_extract(attributes, '$.postcode[0].value')) VIRTUAL;"
 	"ALTER TABLE profiles ADD COLUMN attr_company TEXT"
 	" GENERATED ALWAYS AS (json_extract(attributes, '$.company[0].value')) VIRTUAL;"
-	"CREATE INDEX profiles_last_order ON profiles(last_order_at, consent_mask)"
-	" WHERE merged_into IS NULL;"
-	"CREATE INDEX profiles_postcode ON profiles(attr_postcode, attr_company, consent_mask)"
-	" WHERE merged_into IS NULL;"
+	/* merged_into first: the profiles merged into none are one range
+	 * (IS NULL), and the index covers a count */
+	"CREATE INDEX profiles_last_order ON profiles(merged_into, last_order_at, consent_mask);"
+	"CREATE INDEX profiles_postcode ON profiles(merged_into, attr_postcode, attr_company,"
+	" consent_mask);"
 	"CREATE INDEX interests_value_profile ON interests(value, profile_id);"
 	"DROP INDEX interests_value;",
 };
@@ -2042,6 +2043,8 @@ typedef struct segsql {
 	ds_seg_value *params;
 	size_t nparams, cap;
 	int rc;                      /* the first error while building */
+	const ds_seg_node *split;    /* the MATCH whose ranges split the query */
+	const ds_seg_value *range;   /* the range of this part: lo, hi */
 } segsql;
 
 static void seg_puts(segsql *q, const char *t)
@@ -2197,6 +2200,20 @@ static int64_t seg_mask(segsql *q, const char *purpose, const char *channel)
 
 static void seg_node(segsql *q, const ds_seg_node *n, bool *driver);
 
+/* "X >= lo AND X < hi", then " AND " when more follows */
+static void seg_range(segsql *q, const ds_seg_field *f, const ds_seg_value *lo,
+		      const ds_seg_value *hi, bool more)
+{
+	seg_field(q, f);
+	seg_puts(q, " >= ");
+	seg_value(q, lo);
+	seg_puts(q, " AND ");
+	seg_field(q, f);
+	seg_puts(q, " < ");
+	seg_value(q, hi);
+	seg_puts(q, more ? " AND " : "");
+}
+
 /* A leaf that does not hold, a field without a value included. */
 static void seg_negate(segsql *q, const ds_seg_node *n)
 {
@@ -2263,7 +2280,10 @@ static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
 	case DS_SEG_MATCH:
 		seg_puts(q, "(");
 		seg_guard(q, &n->field, DS_SEGV_TEXT);
-		if (n->nvalues) {
+		if (n == q->split) {
+			/* this part's range, a union of the prefixes' own */
+			seg_range(q, &n->field, &q->range[0], &q->range[1], true);
+		} else if (n->nvalues) {
 			/* The range from the lowest prefix to past the highest
 			 * bounds the index search (SQLite does not search an OR
 			 * of ranges inside an AND); the prefixes, then the
@@ -2275,23 +2295,13 @@ static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
 				if (strcmp(n->values[i + 1].text, n->values[hi].text) > 0)
 					hi = i + 1;
 			}
-			seg_field(q, &n->field);
-			seg_puts(q, " >= ");
-			seg_value(q, &n->values[lo]);
-			seg_puts(q, " AND ");
-			seg_field(q, &n->field);
-			seg_puts(q, " < ");
-			seg_value(q, &n->values[hi]);
-			seg_puts(q, " AND (");
+			seg_range(q, &n->field, &n->values[lo], &n->values[hi], true);
+		}
+		if (n->nvalues && n != q->split) {
+			seg_puts(q, "(");
 			for (size_t i = 0; i < n->nvalues; i += 2) {
 				seg_puts(q, i ? " OR " : "");
-				seg_field(q, &n->field);
-				seg_puts(q, " >= ");
-				seg_value(q, &n->values[i]);
-				seg_puts(q, " AND ");
-				seg_field(q, &n->field);
-				seg_puts(q, " < ");
-				seg_value(q, &n->values[i + 1]);
+				seg_range(q, &n->field, &n->values[i], &n->values[i + 1], false);
 			}
 			seg_puts(q, ") AND ");
 		}
@@ -2328,13 +2338,53 @@ static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
 	}
 }
 
-/* The statement of a count, or of an export with its columns. */
-static void seg_build(segsql *q, const ds_seg_query *sq, bool count)
+/* A MATCH on an indexed attribute, with prefixes, that the whole filter
+ * requires (the filter itself, or an operand of its top AND): the query
+ * is then run in parts, one per range of its prefixes, each searching the
+ * index over its own range only (75, 77-78 and 91-95 rather than 75-95). */
+static const ds_seg_node *seg_splitter(const ds_seg_node *f)
+{
+	size_t n = f->kind == DS_SEG_AND ? f->nkids : 1;
+	for (size_t i = 0; i < n; i++) {
+		const ds_seg_node *c = f->kind == DS_SEG_AND ? f->kids[i] : f;
+		if (c->kind == DS_SEG_MATCH && !c->neg && c->nvalues && indexed_attr(&c->field))
+			return c;
+	}
+	return NULL;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	return strcmp(((const ds_seg_value *)a)->text, ((const ds_seg_value *)b)->text);
+}
+
+/* The prefixes' ranges (lo, hi pairs) sorted, and merged where they meet
+ * or overlap, into out; returns how many values it holds. */
+static size_t seg_ranges(const ds_seg_node *m, ds_seg_value *out)
+{
+	size_t n = m->nvalues / 2, k = 0;
+	memcpy(out, m->values, 2 * n * sizeof *out);
+	qsort(out, n, 2 * sizeof *out, cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		if (k && strcmp(out[2 * i].text, out[2 * k - 1].text) <= 0) {
+			if (strcmp(out[2 * i + 1].text, out[2 * k - 1].text) > 0)
+				out[2 * k - 1] = out[2 * i + 1];
+			continue;
+		}
+		out[2 * k] = out[2 * i];
+		out[2 * k + 1] = out[2 * i + 1];
+		k++;
+	}
+	return 2 * k;
+}
+
+/* One part of a count, or of an export with its columns. */
+static void seg_part(segsql *q, const ds_seg_query *sq, bool count, int64_t mask)
 {
 	if (count) {
-		seg_puts(q, "SELECT count(*), coalesce(sum((p.consent_mask & ");
-		seg_int(q, seg_mask(q, sq->purpose, sq->channel));
-		seg_puts(q, ") != 0), 0) FROM profiles p WHERE p.merged_into IS NULL AND ");
+		seg_puts(q, "SELECT count(*) AS n, coalesce(sum((p.consent_mask & ");
+		seg_int(q, mask);
+		seg_puts(q, ") != 0), 0) AS c FROM profiles p WHERE p.merged_into IS NULL AND ");
 		seg_node(q, sq->filter, NULL);
 		return;
 	}
@@ -2375,9 +2425,34 @@ static void seg_build(segsql *q, const ds_seg_query *sq, bool count)
 		}
 	}
 	seg_puts(q, " FROM profiles p WHERE p.merged_into IS NULL AND (p.consent_mask & ");
-	seg_int(q, seg_mask(q, sq->purpose, sq->channel));
+	seg_int(q, mask);
 	seg_puts(q, ") != 0 AND ");
 	seg_node(q, sq->filter, NULL);
+}
+
+/* The statement of a count, or of an export: one part, or one per range
+ * of the prefixes of a MATCH that splits it. */
+static void seg_build(segsql *q, const ds_seg_query *sq, bool count)
+{
+	int64_t mask = seg_mask(q, sq->purpose, sq->channel);
+	const ds_seg_node *split = seg_splitter(sq->filter);
+	ds_seg_value ranges[64];
+	size_t n = split && split->nvalues <= 64 ? seg_ranges(split, ranges) : 0;
+	if (n < 4) {
+		seg_part(q, sq, count, mask);
+		return;
+	}
+	q->split = split;
+	if (count)
+		seg_puts(q, "SELECT coalesce(sum(n), 0), coalesce(sum(c), 0) FROM (");
+	for (size_t i = 0; i < n; i += 2) {
+		q->range = &ranges[i];
+		seg_puts(q, i ? " UNION ALL " : "");
+		seg_part(q, sq, count, mask);
+	}
+	if (count)
+		seg_puts(q, ")");
+	q->split = NULL;
 }
 
 static void seg_free(segsql *q)

@@ -153,4 +153,47 @@ static inline char *th_slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Undoes the latest merge into the profile ref finds. */
+static inline void th_unmerge(th_home *h, const char *name, const char *now, const char *ref)
+{
+	cJSON *p = th_json(h, 0, "profile show '%s'", ref);
+	const cJSON *m, *last = NULL;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(p, "merges"))
+		if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "undone_at")))
+			last = m;
+	cr_assert(last, "%s: no merge into the profile of %s to undo", name, ref);
+	cJSON *r = th_json(h, 0, "--now %s profile unmerge %.0f", now, th_num(last, "merged"));
+	cr_expect_eq(th_num(r, "merged"), th_num(last, "merged"));
+	cJSON_Delete(r);
+	cJSON_Delete(p);
+}
+
+/* One step of a story of fixtures (DIR/NAME holds its inputs), at its
+ * "now": {"ingest": FILE}, {"event": CASE, "name": EVENT, "role": ROLE}
+ * or {"unmerge": REF} (the latest merge into the profile REF finds). */
+static inline void th_story_step(th_home *h, const char *dir, const char *name,
+				 const cJSON *step)
+{
+	const char *now = th_str(step, "now");
+	const cJSON *v;
+	char *out = NULL, *err = NULL;
+	int rc;
+	if ((v = cJSON_GetObjectItemCaseSensitive(step, "ingest"))) {
+		rc = th_run(h, &out, &err, "--now %s ingest '%s/%s/%s/%s'", now, h->repo, dir, name,
+			    v->valuestring);
+		cr_assert_eq(rc, 0, "%s: ingest %s: exit %d: %s%s", name, v->valuestring, rc, out, err);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "event"))) {
+		rc = th_run(h, &out, &err, "--now %s case event '%s' '%s' --role '%s'", now,
+			    v->valuestring, th_str(step, "name"), th_str(step, "role"));
+		cr_assert_eq(rc, 0, "%s: event %s on %s: exit %d: %s", name, th_str(step, "name"),
+			     v->valuestring, rc, err);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "unmerge"))) {
+		th_unmerge(h, name, now, v->valuestring);
+	} else {
+		cr_assert_fail("%s: a step ingests, sends an event or unmerges", name);
+	}
+	free(out);
+	free(err);
+}
+
 #endif
