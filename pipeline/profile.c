@@ -486,18 +486,48 @@ typedef struct lookup {
 	bool created;                /* with the record's attributes and time */
 } lookup;
 
-/* A new profile with what the record says of its attributes. */
-static int create(ds_store *s, ds_arena *a, const facts *f, const ds_profile_input *in, int trust,
+/* The consent a record grants, as the bits of a new profile's mask: a
+ * purpose and channel it grants and does not also withdraw. */
+static int granted_mask(ds_store *s, const ds_profile_block *b, const cJSON *record,
+			int64_t *mask, ds_err *err)
+{
+	*mask = 0;
+	for (size_t i = 0; b && i < b->nconsent; i++) {
+		const ds_consent_def *c = &b->consent[i];
+		bool granted = cJSON_IsTrue(ds_json_dotted(record, c->path));
+		for (size_t k = 0; granted && k < b->nconsent; k++)
+			granted = !(!strcmp(b->consent[k].purpose, c->purpose) &&
+				    !strcmp(b->consent[k].channel, c->channel) &&
+				    cJSON_IsFalse(ds_json_dotted(record, b->consent[k].path)));
+		int bit = -1, rc = granted ? ds_store_consent_bit(s, c->purpose, c->channel, &bit, err)
+					   : DS_OK;
+		if (rc)
+			return rc;
+		if (bit >= 0)
+			*mask |= (int64_t)((uint64_t)1 << bit);
+	}
+	return DS_OK;
+}
+
+/* A new profile with what the record says of its attributes and the
+ * consent it grants (its statements are recorded after). */
+static int create(ds_runtime *rt, ds_arena *a, const facts *f, const ds_profile_input *in,
 		  int64_t *pid, ds_err *err)
 {
+	const ds_profile_rules *rules = rt->cfg->profiles;
 	cJSON *attrs = cJSON_CreateObject();
 	bool changed = false;
-	int rc = attrs ? attrs_apply(attrs, f, in, trust, &changed) : DS_ENOMEM;
+	int64_t mask;
+	int rc = attrs ? attrs_apply(attrs, f, in, ds_profile_trust(rules, in->source), &changed)
+		       : DS_ENOMEM;
 	const char *text = rc ? NULL : attrs_text(a, attrs);
 	cJSON_Delete(attrs);
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	return ds_store_profile_create(s, in->at, text, f->digest, in->at, pid, err);
+	if ((rc = granted_mask(rt->store, ds_profile_record_block(rules, in->record_type),
+			       in->record, &mask, err)))
+		return rc;
+	return ds_store_profile_create(rt->store, in->at, text, f->digest, in->at, mask, pid, err);
 }
 
 /* The profile of facts: see profile.h. prefer is the case's profile, kept
@@ -547,8 +577,7 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 			pid = weak.v[0];
 		else if (!f->nids)
 			return DS_OK;
-		else if ((rc = create(s, a, f, in, ds_profile_trust(rt->cfg->profiles, in->source),
-				      &pid, err)))
+		else if ((rc = create(rt, a, f, in, &pid, err)))
 			return rc;
 		else
 			out->created = true;

@@ -152,8 +152,11 @@ int ds_trait_index(const char *name)
 }
 
 int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			    ds_time last, int64_t *id, ds_err *err)
-{ return s->ops->profile_create(s, at, attributes, digest, last, id, err); }
+			    ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
+{ return s->ops->profile_create(s, at, attributes, digest, last, consent_mask, id, err); }
+int ds_store_consent_bit(ds_store *s, const char *purpose, const char *channel, int *bit,
+			 ds_err *err)
+{ return s->ops->consent_bit(s, purpose, channel, bit, err); }
 int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
 { return s->ops->profile_get(s, id, a, out, err); }
 int ds_store_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row *), void *ud,

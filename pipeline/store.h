@@ -253,10 +253,17 @@ typedef struct ds_profile_row {
 } ds_profile_row;
 
 /* A new profile created at, with its attributes (JSON text) and their
- * digest, and its last interaction (0: none). */
+ * digest, its last interaction (0: none) and the consent its first record
+ * grants (bits of ds_store_consent_bit; the statements themselves are
+ * still recorded by ds_store_consent_add). */
 int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes,
-			    int64_t digest, ds_time last_interaction, int64_t *id,
-			    ds_err *err);
+			    int64_t digest, ds_time last_interaction,
+			    int64_t consent_mask, int64_t *id, ds_err *err);
+/* The bit of a purpose and channel in a profile's consent mask (the
+ * current consent granted), numbered the first time it is asked for; -1
+ * once 63 are numbered (the mask then leaves that one out). */
+int ds_store_consent_bit(ds_store *s, const char *purpose, const char *channel,
+			 int *bit, ds_err *err);
 /* DS_ENOTFOUND when absent (a merged profile is still found). The
  * attributes are copied into a when it is not NULL. */
 int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a,

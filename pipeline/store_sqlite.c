@@ -195,11 +195,14 @@ static const char *const migrations[] = {
 	" GENERATED ALWAYS AS (json_extract(attributes, '$.postcode[0].value')) VIRTUAL;"
 	"ALTER TABLE profiles ADD COLUMN attr_company TEXT"
 	" GENERATED ALWAYS AS (json_extract(attributes, '$.company[0].value')) VIRTUAL;"
-	/* merged_into first: the profiles merged into none are one range
-	 * (IS NULL), and the index covers a count */
-	"CREATE INDEX profiles_last_order ON profiles(merged_into, last_order_at, consent_mask);"
-	"CREATE INDEX profiles_postcode ON profiles(merged_into, attr_postcode, attr_company,"
-	" consent_mask);"
+	/* merged_into last: the index covers a count (every column it reads
+	 * is there), and the planner does not take "merged_into IS NULL" for
+	 * a way in, which matches nearly every profile */
+	"CREATE INDEX profiles_last_order ON profiles(last_order_at, consent_mask, merged_into);"
+	"CREATE INDEX profiles_postcode ON profiles(attr_postcode, attr_company, consent_mask,"
+	" merged_into);"
+	/* what a count reads of a profile found by a tag or an interest */
+	"CREATE INDEX profiles_consent ON profiles(id, consent_mask, merged_into);"
 	"CREATE INDEX interests_value_profile ON interests(value, profile_id);"
 	"DROP INDEX interests_value;",
 };
@@ -227,7 +230,8 @@ enum stmt {
 	S_MERGE_GET, S_MERGE_LIST, S_KEPT_APART,
 	S_CASE_LIST_PROFILE, S_P_RECORDS,
 	S_TAG_PUT, S_TAG_LIST, S_TAG_LIST_ALL, S_TAG_CLEAR, S_P_EFFECTS,
-	S_CONSENT_KIND, S_CONSENT_MASK,
+	S_CONSENT_KIND, S_CONSENT_MASK, S_CONSENT_BIT, S_CONSENT_KIND_GET, S_P_UPDATE_LIGHT,
+	S_P_UPDATE_PUT_TRAITS,
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
@@ -304,7 +308,8 @@ static const char *const sql[S_COUNT_] = {
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
 	[S_P_CREATE] = "INSERT INTO profiles(created_at, updated_at, attributes,"
-		" last_interaction_at, attrs_digest) VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4)",
+		" last_interaction_at, attrs_digest, consent_mask)"
+		" VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4, ?5)",
 	[S_P_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
 	[S_P_LIST] = "SELECT " PROFILE_COLS " FROM profiles WHERE merged_into IS NULL ORDER BY id",
 	/* max(a, b) is NULL when either is: coalesce keeps the other. */
@@ -316,6 +321,18 @@ static const char *const sql[S_COUNT_] = {
 		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
 		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
 		" last_interaction_at, ?10) WHERE id = ?1",
+	/* The same without the columns it would not change (attributes, the
+	 * last order): the indexes on them are left alone. */
+	[S_P_UPDATE_LIGHT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
+		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
+		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
+		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
+		" last_interaction_at, ?10) WHERE id = ?1",
+	[S_P_UPDATE_PUT_TRAITS] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
+		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
+		" last_interaction_at = ?10 WHERE id = ?1",
 	[S_P_UPDATE_PUT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
 		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
@@ -434,6 +451,10 @@ static const char *const sql[S_COUNT_] = {
 		" SELECT coalesce(max(bit) + 1, 0), ?2, ?3 FROM consent_kinds"
 		" HAVING NOT EXISTS (SELECT 1 FROM consent_kinds WHERE purpose = ?2 AND channel = ?3)"
 		" AND count(*) < 63",
+	/* ?2 the bit, ?3 the bit when granted, else 0 */
+	[S_CONSENT_BIT] = "UPDATE profiles SET consent_mask = (consent_mask & ~?2) | ?3"
+		" WHERE id = ?1 AND consent_mask != ((consent_mask & ~?2) | ?3)",
+	[S_CONSENT_KIND_GET] = "SELECT bit FROM consent_kinds WHERE purpose = ? AND channel = ?",
 	[S_CONSENT_MASK] = "UPDATE profiles SET consent_mask = m.v FROM"
 		" (SELECT coalesce(sum(1 << k.bit), 0) AS v FROM consent c JOIN consent_kinds k"
 		" ON k.purpose = c.purpose AND k.channel = c.channel"
@@ -503,6 +524,11 @@ typedef struct lite {
 	checkpointer ck;
 	pcre2_match_data *re_md;     /* ds_regexp's, for the connection */
 	pcre2_match_context *re_mc;
+	struct {                     /* consent_kinds, as far as seen */
+		char purpose[64], channel[8];
+		int bit;
+	} kinds[63];
+	size_t nkinds;
 } lite;
 
 static lite *L(ds_store *s) { return (lite *)s; }
@@ -754,16 +780,35 @@ static void lite_close(ds_store *s)
 	ds_free(l);
 }
 
-/* The database file of target: relative to home unless absolute. */
-static int db_path(const char *target, const char *home, char path[PATH_MAX], ds_err *err)
+#define CACHE_MIB_DEFAULT 16
+#define CACHE_MIB_MAX 16384
+
+/* The database file of target: relative to home unless absolute; and the
+ * page cache asked for, "PATH?cache_mib=N" (MiB per connection, 16 by
+ * default: a bigger store is worked faster with more). */
+static int db_path(const char *target, const char *home, char path[PATH_MAX], long *cache_mib,
+		   ds_err *err)
 {
 	int rc;
-	if (!*target)
+	const char *q = strchr(target, '?');
+	size_t len = q ? (size_t)(q - target) : strlen(target);
+	*cache_mib = CACHE_MIB_DEFAULT;
+	if (!len)
 		return ds_err_set(err, DS_ECONFIG, "sqlite store URL has no path");
+	if (q) {
+		char *end;
+		if (strncmp(q + 1, "cache_mib=", 10))
+			return ds_err_set(err, DS_ECONFIG, "sqlite store URL: unknown parameter \"%s\" "
+					  "(cache_mib=N is the one known)", q + 1);
+		*cache_mib = strtol(q + 11, &end, 10);
+		if (end == q + 11 || *end || *cache_mib < 1 || *cache_mib > CACHE_MIB_MAX)
+			return ds_err_set(err, DS_ECONFIG, "sqlite store URL: cache_mib is a number "
+					  "of MiB from 1 to %d", CACHE_MIB_MAX);
+	}
 	if (target[0] == '/' || !home || !*home)
-		rc = snprintf(path, PATH_MAX, "%s", target);
+		rc = snprintf(path, PATH_MAX, "%.*s", (int)len, target);
 	else
-		rc = snprintf(path, PATH_MAX, "%s/%s", home, target);
+		rc = snprintf(path, PATH_MAX, "%s/%.*s", home, (int)len, target);
 	if (rc < 0 || rc >= PATH_MAX)
 		return ds_err_set(err, DS_ECONFIG, "store path too long");
 	return DS_OK;
@@ -773,7 +818,8 @@ static bool lite_exists(const char *target, const char *home)
 {
 	char path[PATH_MAX];
 	struct stat sb;
-	return !db_path(target, home, path, NULL) && stat(path, &sb) == 0;
+	long cache;
+	return !db_path(target, home, path, &cache, NULL) && stat(path, &sb) == 0;
 }
 
 static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
@@ -782,8 +828,9 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 {
 	char path[PATH_MAX];
 	int rc;
+	long cache_mib;
 	lite *l = NULL;
-	if ((rc = db_path(target, home, path, err)))
+	if ((rc = db_path(target, home, path, &cache_mib, err)))
 		return rc;
 	/* The store's folder may not exist yet. */
 	char dir[PATH_MAX];
@@ -810,9 +857,12 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	}
 	sqlite3_busy_timeout(l->db, 10000);
 	sqlite3_extended_result_codes(l->db, 0);
-	if ((rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
+	/* A pragma takes no parameter: the number, checked, is written in. */
+	char cache[64];
+	snprintf(cache, sizeof cache, "PRAGMA cache_size = -%ld", cache_mib * 1024);
+	if ((rc = exec_sql(l, cache, err)) ||
+	    (rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = FULL;"
-			   "PRAGMA cache_size = -16384;"
 
 			   "PRAGMA temp_store = MEMORY;"
 			   "PRAGMA foreign_keys = OFF;", err)))
@@ -1501,7 +1551,7 @@ static int row_profile(const struct walk_ctx *w, sqlite3_stmt *q)
 }
 
 static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			       ds_time last, int64_t *id, ds_err *err)
+			       ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
 {
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_P_CREATE, err);
@@ -1511,6 +1561,7 @@ static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, 
 	bind_text(q, 2, attributes);
 	bind_id(q, 3, last);
 	sqlite3_bind_int64(q, 4, digest);
+	sqlite3_bind_int64(q, 5, consent_mask);
 	int rc = run(l, q, err, "create profile");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(l->db);
@@ -1559,15 +1610,22 @@ static int lite_profile_update(ds_store *s, int64_t id, const char *attributes,
 		return ds_err_set(err, DS_EINTERNAL, "profile update: traits to set are missing");
 	ds_traits none;
 	memset(&none, 0, sizeof none);
-	sqlite3_stmt *q = st(l, add ? S_P_UPDATE_ADD : S_P_UPDATE_PUT, err);
+	/* Columns left out of the SET list leave their indexes alone. */
+	bool same_attrs = !attributes && !digest;
+	enum stmt k = add ? (same_attrs && (!t || !t->v[DS_TRAIT_LAST_ORDER_AT]) ? S_P_UPDATE_LIGHT
+								       : S_P_UPDATE_ADD)
+			  : same_attrs ? S_P_UPDATE_PUT_TRAITS : S_P_UPDATE_PUT;
+	sqlite3_stmt *q = st(l, k, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, at);
 	bind_traits(q, 3, t ? t : &none);
-	bind_text(q, 11, attributes);
-	if (digest)
-		sqlite3_bind_int64(q, 12, *digest);
+	if (!same_attrs) {
+		bind_text(q, 11, attributes);
+		if (digest)
+			sqlite3_bind_int64(q, 12, *digest);
+	}
 	return run(l, q, err, "update profile");
 }
 
@@ -1679,6 +1737,48 @@ static int lite_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const 
 			    "list identities");
 }
 
+/* The bit of a purpose and channel in consent_mask, given its number the
+ * first time it is stated (-1 past the 63 a mask holds); remembered, as a
+ * bit never changes. */
+static int consent_bit(lite *l, const char *purpose, const char *channel, int *bit,
+		       ds_err *err)
+{
+	for (size_t i = 0; i < l->nkinds; i++) {
+		if (!strcmp(l->kinds[i].purpose, purpose) && !strcmp(l->kinds[i].channel, channel)) {
+			*bit = l->kinds[i].bit;
+			return DS_OK;
+		}
+	}
+	static const enum stmt k[] = { S_CONSENT_KIND, S_CONSENT_KIND_GET };
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *q = st(l, k[i], err);
+		if (!q)
+			return err->code;
+		bind_text(q, i ? 1 : 2, purpose);
+		bind_text(q, i ? 2 : 3, channel);
+		int rc = sqlite3_step(q);
+		if (i && rc == SQLITE_ROW)
+			*bit = sqlite3_column_int(q, 0);
+		sqlite3_reset(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_error(l, err, "number a consent purpose and channel");
+	}
+	if (*bit >= 0 && l->nkinds < sizeof l->kinds / sizeof *l->kinds &&
+	    strlen(purpose) < sizeof l->kinds[0].purpose && strlen(channel) < sizeof l->kinds[0].channel) {
+		snprintf(l->kinds[l->nkinds].purpose, sizeof l->kinds[0].purpose, "%s", purpose);
+		snprintf(l->kinds[l->nkinds].channel, sizeof l->kinds[0].channel, "%s", channel);
+		l->kinds[l->nkinds++].bit = *bit;
+	}
+	return DS_OK;
+}
+
+static int lite_consent_bit(ds_store *s, const char *purpose, const char *channel, int *bit,
+			    ds_err *err)
+{
+	*bit = -1;
+	return consent_bit(L(s), purpose, channel, bit, err);
+}
+
 static int run_steps(lite *l, const enum stmt *k, size_t n, int64_t a, int64_t b,
 		     const char *text, ds_time at, int64_t c, ds_err *err);
 
@@ -1702,14 +1802,21 @@ static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 		if (rc)
 			return rc;
 	}
-	sqlite3_stmt *q = st(l, S_CONSENT_KIND, err);
+	/* The current statement changed: its bit of the mask follows. */
+	if (!sqlite3_changes(l->db))
+		return DS_OK;
+	int bit = -1;
+	int rc = consent_bit(l, r->purpose, r->channel, &bit, err);
+	sqlite3_stmt *q = rc || bit < 0 ? NULL : st(l, S_CONSENT_BIT, err);
+	if (rc || bit < 0)
+		return rc;
 	if (!q)
 		return err->code;
-	bind_text(q, 2, r->purpose);
-	bind_text(q, 3, r->channel);
-	int rc = run(l, q, err, "number a consent purpose and channel");
-	static const enum stmt k2[] = { S_CONSENT_MASK };
-	return rc ? rc : run_steps(l, k2, 1, r->profile_id, 0, NULL, 0, 0, err);
+	int64_t mask = (int64_t)((uint64_t)1 << bit);
+	sqlite3_bind_int64(q, 1, r->profile_id);
+	sqlite3_bind_int64(q, 2, mask);
+	sqlite3_bind_int64(q, 3, r->granted ? mask : 0);
+	return run(l, q, err, "record consent in the profile's mask");
 }
 
 static int row_consent(const struct walk_ctx *w, sqlite3_stmt *q)
@@ -2143,35 +2250,69 @@ static void seg_guard(segsql *q, const ds_seg_field *f, ds_segv_type t)
 	seg_puts(q, t == DS_SEGV_TEXT ? ") = 'text' AND " : ") IN ('integer', 'real') AND ");
 }
 
-/* The subquery of the profiles with a tag (or an interest, or a consent
- * statement) n names; exists: correlated to p, else a list of ids. */
-static void seg_related(segsql *q, const ds_seg_node *n, bool exists)
+/* Whether n is a leaf held in a table of its own, keyed by the profile:
+ * a tag, an interest, a consent statement (granted ones are in the mask). */
+static bool seg_related_leaf(const ds_seg_node *n)
 {
-	seg_puts(q, exists ? "EXISTS (SELECT 1 FROM " : "p.id IN (SELECT x.profile_id FROM ");
-	if (n->kind == DS_SEG_TAG) {
-		seg_puts(q, "tags x WHERE x.tag = ");
-		seg_text(q, n->text);
-		seg_puts(q, " AND x.present = 1");
-		if (n->has_lo) {
-			seg_puts(q, " AND x.at >= ");
-			seg_int(q, n->lo);
-		}
-		if (n->has_hi) {
-			seg_puts(q, " AND x.at <= ");
-			seg_int(q, n->hi);
-		}
-	} else if (n->kind == DS_SEG_INTEREST) {
-		seg_puts(q, "interests x WHERE x.value = ");
-		seg_text(q, n->text);
-	} else {
-		seg_puts(q, "consent x WHERE x.purpose = ");
-		seg_text(q, n->purpose);
-		seg_puts(q, " AND x.channel = ");
-		seg_text(q, n->channel);
-		if (n->state >= 0)
-			seg_puts(q, n->state ? " AND x.granted = 1" : " AND x.granted = 0");
+	return n->kind == DS_SEG_TAG || n->kind == DS_SEG_INTEREST ||
+	       (n->kind == DS_SEG_CONSENT && n->state != 1);
+}
+
+/* " WHERE x0.col" for the first condition of the subquery, then
+ * " AND xI.col" (the table of leaf i). */
+static void seg_cond(segsql *q, bool *first, size_t i, const char *col)
+{
+	char x[48];
+	snprintf(x, sizeof x, "%sx%zu.%s", *first ? " WHERE " : " AND ", i, col);
+	*first = false;
+	seg_puts(q, x);
+}
+
+/* The profiles holding every leaf of nodes[0..n) (related leaves): one
+ * subquery whose tables are joined on the profile, a list of ids SQLite
+ * can start the search from, reading only the profiles holding them all. */
+static void seg_related(segsql *q, const ds_seg_node *const *nodes, size_t n)
+{
+	char x[64];
+	bool first = true;
+	seg_puts(q, "p.id IN (SELECT x0.profile_id FROM ");
+	for (size_t i = 0; i < n; i++) {
+		const char *table = nodes[i]->kind == DS_SEG_TAG ? "tags"
+				    : nodes[i]->kind == DS_SEG_INTEREST ? "interests" : "consent";
+		if (i)
+			snprintf(x, sizeof x, " JOIN %s x%zu ON x%zu.profile_id = x0.profile_id", table,
+				 i, i);
+		else
+			snprintf(x, sizeof x, "%s x0", table);
+		seg_puts(q, x);
 	}
-	seg_puts(q, exists ? " AND x.profile_id = p.id)" : ")");
+	for (size_t i = 0; i < n; i++) {
+		const ds_seg_node *l = nodes[i];
+		if (l->kind == DS_SEG_TAG) {
+			seg_cond(q, &first, i, "tag = ");
+			seg_text(q, l->text);
+			seg_cond(q, &first, i, "present = 1");
+			if (l->has_lo) {
+				seg_cond(q, &first, i, "at >= ");
+				seg_int(q, l->lo);
+			}
+			if (l->has_hi) {
+				seg_cond(q, &first, i, "at <= ");
+				seg_int(q, l->hi);
+			}
+		} else if (l->kind == DS_SEG_INTEREST) {
+			seg_cond(q, &first, i, "value = ");
+			seg_text(q, l->text);
+		} else {
+			seg_cond(q, &first, i, "purpose = ");
+			seg_text(q, l->purpose);
+			seg_cond(q, &first, i, "channel = ");
+			seg_text(q, l->channel);
+			if (l->state >= 0)
+				seg_cond(q, &first, i, l->state ? "granted = 1" : "granted = 0");
+		}
+	}
+	seg_puts(q, ")");
 }
 
 /* The mask of the bit a purpose and channel has in consent_mask; 0 when
@@ -2198,7 +2339,7 @@ static int64_t seg_mask(segsql *q, const char *purpose, const char *channel)
 	return mask;
 }
 
-static void seg_node(segsql *q, const ds_seg_node *n, bool *driver);
+static void seg_node(segsql *q, const ds_seg_node *n);
 
 /* "X >= lo AND X < hi", then " AND " when more follows */
 static void seg_range(segsql *q, const ds_seg_field *f, const ds_seg_value *lo,
@@ -2229,11 +2370,11 @@ static void seg_negate(segsql *q, const ds_seg_node *n)
 	ds_seg_node pos = *n;
 	pos.neg = false;
 	seg_puts(q, "NOT (");
-	seg_node(q, &pos, NULL);
+	seg_node(q, &pos);
 	seg_puts(q, none ? "))" : ")");
 }
 
-static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
+static void seg_node(segsql *q, const ds_seg_node *n)
 {
 	if (n->neg && n->kind != DS_SEG_SET) {
 		seg_negate(q, n);
@@ -2248,14 +2389,30 @@ static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
 		break;
 	case DS_SEG_AND:
 	case DS_SEG_OR: {
-		/* In an AND, the first tag or interest may start the search
-		 * (IN); the others are checked on the way (EXISTS). */
-		bool first = true;
+		/* In an AND, the tags, interests and consent statements it
+		 * requires are one subquery (joined on the profile); the rest
+		 * follow. */
+		const ds_seg_node *rel[16];
+		size_t nrel = 0;
+		bool any = false;
 		seg_puts(q, "(");
+		for (size_t i = 0; n->kind == DS_SEG_AND && i < n->nkids && nrel < 16; i++)
+			if (seg_related_leaf(n->kids[i]) && !n->kids[i]->neg)
+				rel[nrel++] = n->kids[i];
+		if (nrel) {
+			seg_related(q, rel, nrel);
+			any = true;
+		}
 		for (size_t i = 0; i < n->nkids; i++) {
-			if (i)
+			bool taken = false;
+			for (size_t k = 0; k < nrel && !taken; k++)
+				taken = rel[k] == n->kids[i];
+			if (taken)
+				continue;
+			if (any)
 				seg_puts(q, n->kind == DS_SEG_AND ? " AND " : " OR ");
-			seg_node(q, n->kids[i], n->kind == DS_SEG_AND ? &first : NULL);
+			seg_node(q, n->kids[i]);
+			any = true;
 		}
 		seg_puts(q, ")");
 		break;
@@ -2322,9 +2479,7 @@ static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
 		break;
 	case DS_SEG_TAG:
 	case DS_SEG_INTEREST:
-		seg_related(q, n, driver && !*driver);
-		if (driver)
-			*driver = false;
+		seg_related(q, &n, 1);
 		break;
 	case DS_SEG_CONSENT:
 		if (n->state == 1) {
@@ -2332,7 +2487,7 @@ static void seg_node(segsql *q, const ds_seg_node *n, bool *driver)
 			seg_int(q, seg_mask(q, n->purpose, n->channel));
 			seg_puts(q, ") != 0");
 		} else {
-			seg_related(q, n, driver && !*driver);
+			seg_related(q, &n, 1);
 		}
 		break;
 	}
@@ -2378,14 +2533,31 @@ static size_t seg_ranges(const ds_seg_node *m, ds_seg_value *out)
 	return 2 * k;
 }
 
+/* Whether the filter requires a tag, an interest or a consent statement:
+ * the search then starts from their list of profiles. */
+static bool seg_by_related(const ds_seg_node *f)
+{
+	if (f->kind != DS_SEG_AND)
+		return seg_related_leaf(f) && !f->neg;
+	for (size_t i = 0; i < f->nkids; i++)
+		if (seg_related_leaf(f->kids[i]) && !f->kids[i]->neg)
+			return true;
+	return false;
+}
+
 /* One part of a count, or of an export with its columns. */
 static void seg_part(segsql *q, const ds_seg_query *sq, bool count, int64_t mask)
 {
 	if (count) {
+		/* Started from a list of profiles, a count reads their consent
+		 * from the narrow index of ids rather than from their rows. */
 		seg_puts(q, "SELECT count(*) AS n, coalesce(sum((p.consent_mask & ");
 		seg_int(q, mask);
-		seg_puts(q, ") != 0), 0) AS c FROM profiles p WHERE p.merged_into IS NULL AND ");
-		seg_node(q, sq->filter, NULL);
+		seg_puts(q, seg_by_related(sq->filter)
+			 ? ") != 0), 0) AS c FROM profiles p INDEXED BY profiles_consent"
+			   " WHERE p.merged_into IS NULL AND "
+			 : ") != 0), 0) AS c FROM profiles p WHERE p.merged_into IS NULL AND ");
+		seg_node(q, sq->filter);
 		return;
 	}
 	seg_puts(q, "SELECT ");
@@ -2427,7 +2599,7 @@ static void seg_part(segsql *q, const ds_seg_query *sq, bool count, int64_t mask
 	seg_puts(q, " FROM profiles p WHERE p.merged_into IS NULL AND (p.consent_mask & ");
 	seg_int(q, mask);
 	seg_puts(q, ") != 0 AND ");
-	seg_node(q, sq->filter, NULL);
+	seg_node(q, sq->filter);
 }
 
 /* The statement of a count, or of an export: one part, or one per range
@@ -2496,6 +2668,13 @@ static int seg_prepare(lite *l, const ds_seg_query *sq, bool count, bool plan, s
 	return DS_OK;
 }
 
+/* An export reads rows all over the profiles: mapped, the database is
+ * read without a copy per page, which pays once there are many (a count,
+ * which reads few pages of its indexes, is faster without the mapping);
+ * the mapping ends with the statement. */
+#define SEG_MMAP "PRAGMA mmap_size = 4294967296"
+#define SEG_UNMAP "PRAGMA mmap_size = 0"
+
 static int lite_segment_count(ds_store *s, const ds_seg_query *sq, int64_t *matched,
 			      int64_t *consented, ds_err *err)
 {
@@ -2523,6 +2702,7 @@ static int lite_segment_export(ds_store *s, const ds_seg_query *sq,
 	segsql q;
 	sqlite3_stmt *st_ = NULL;
 	ds_seg_cell *row = ds_calloc(sq->ncolumns + 1, sizeof *row);
+	exec_sql(l, SEG_MMAP, NULL);
 	int rc = row ? seg_prepare(l, sq, false, false, &q, &st_, err)
 		     : ds_err_set(err, DS_ENOMEM, "out of memory");
 	int step = SQLITE_DONE;
@@ -2544,6 +2724,7 @@ static int lite_segment_export(ds_store *s, const ds_seg_query *sq,
 	if (row)
 		seg_free(&q);
 	ds_free(row);
+	exec_sql(l, SEG_UNMAP, NULL);
 	return rc;
 }
 
@@ -2862,6 +3043,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.timer_done = lite_timer_done,
 	.timer_pending_count = lite_timer_pending_count,
 	.profile_create = lite_profile_create,
+	.consent_bit = lite_consent_bit,
 	.profile_get = lite_profile_get,
 	.profile_list = lite_profile_list,
 	.profile_update = lite_profile_update,
