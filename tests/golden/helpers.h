@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,6 +152,46 @@ static inline char *th_slurp(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+/* COMMAND --help mentions word, each COMMAND SUB --help gives its usage
+ * (exit 0), and an unknown COMMAND SUB is a usage error (2). */
+static inline void th_expect_help(th_home *h, const char *command, const char *word,
+				  const char *const *subs, size_t n)
+{
+	char *out = NULL, *err = NULL, usage[64];
+	cr_expect_eq(th_run(h, &out, NULL, "%s --help", command), 0);
+	cr_expect(strstr(out, word), "%s", out);
+	free(out);
+	snprintf(usage, sizeof usage, "usage: dossier %s", command);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_eq(th_run(h, &out, NULL, "%s %s --help", command, subs[i]), 0, "%s", subs[i]);
+		cr_expect(strstr(out, usage), "%s: %s", subs[i], out);
+		free(out);
+	}
+	cr_expect_eq(th_run(h, NULL, &err, "%s frobnicate", command), 2);
+	cr_expect(strstr(err, "unknown command"), "%s", err);
+	free(err);
+}
+
+static inline int th_not_md(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return e->d_name[0] != '.' && !(n > 3 && !strcmp(e->d_name + n - 3, ".md"));
+}
+
+/* Calls fn with dir and each entry of dir in order (hidden names and .md
+ * files left out); there must be one. */
+static inline void th_each_story(const char *dir, void (*fn)(const char *dir, const char *name))
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, th_not_md, alphasort);
+	cr_assert(n > 0, "nothing under %s", dir);
+	for (int i = 0; i < n; i++) {
+		fn(dir, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
 }
 
 /* Undoes the latest merge into the profile ref finds. */

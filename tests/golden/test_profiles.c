@@ -26,8 +26,6 @@
  * must find the incremental traits equal to those computed again from the
  * cases and records. A new case is a new folder and no new code.
  */
-#include <dirent.h>
-
 #include "helpers.h"
 
 #define CASES "fixtures/profiles"
@@ -257,24 +255,12 @@ static void run_case(const char *dir, const char *name)
 	th_home_fini(&h);
 }
 
-static int is_case(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-	return e->d_name[0] != '.' && !(n > 3 && !strcmp(e->d_name + n - 3, ".md"));
-}
-
 Test(profiles, fixture_cases)
 {
 	struct dirent **names;
-	int n = scandir(CASES, &names, is_case, alphasort);
-	cr_assert(n > 0, "no cases under %s", CASES);
-	for (int i = 0; i < n; i++) {
-		run_case(CASES, names[i]->d_name);
-		free(names[i]);
-	}
-	free(names);
+	th_each_story(CASES, run_case);
 	/* and no case without its folder */
-	n = scandir(EXPECTED, &names, is_case, alphasort);
+	int n = scandir(EXPECTED, &names, th_not_md, alphasort);
 	for (int i = 0; i < n; i++) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof dir, "%s/%.*s", CASES, (int)strlen(names[i]->d_name) - 5,
@@ -343,19 +329,9 @@ Test(profiles, commands_answer_as_the_specification_says)
 {
 	th_home h;
 	th_home_init(&h);
-	char *out = NULL, *err = NULL;
-	cr_expect_eq(th_run(&h, &out, NULL, "profile --help"), 0);
-	cr_expect(strstr(out, "unmerge"), "%s", out);
-	free(out);
+	char *err = NULL;
 	static const char *const subs[] = { "show", "list", "merge", "unmerge", "rebuild" };
-	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-		cr_expect_eq(th_run(&h, &out, NULL, "profile %s --help", subs[i]), 0, "%s", subs[i]);
-		cr_expect(strstr(out, "usage: dossier profile"), "%s: %s", subs[i], out);
-		free(out);
-	}
-	cr_expect_eq(th_run(&h, NULL, &err, "profile frobnicate"), 2);
-	cr_expect(strstr(err, "unknown command"), "%s", err);
-	free(err);
+	th_expect_help(&h, "profile", "unmerge", subs, sizeof subs / sizeof *subs);
 	cr_expect_eq(th_run(&h, NULL, NULL, "profile show"), 2);
 	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
 			    "fixtures/offers/DEV-2026-0011.json fixtures/offers/DEV-2026-0042.json "

@@ -18,8 +18,6 @@
  * folder and no new code. The commands' answers (help, exit codes) and
  * the plans of the reference segments are checked too.
  */
-#include <dirent.h>
-
 #include "helpers.h"
 
 #define CASES "fixtures/segments"
@@ -98,7 +96,7 @@ static void expect_segment(th_home *h, const char *story, const char *now, const
 	free(wb);
 }
 
-static void run_story(const char *name)
+static void run_story(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s.json", EXPECTED, name);
@@ -109,7 +107,7 @@ static void run_story(const char *name)
 	th_home_init(&h);
 	const cJSON *step;
 	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(c, "steps"))
-		th_story_step(&h, CASES, name, step);
+		th_story_step(&h, dir, name, step);
 	const cJSON *seg;
 	size_t n = 0;
 	cJSON_ArrayForEach(seg, cJSON_GetObjectItemCaseSensitive(c, "segments")) {
@@ -126,22 +124,9 @@ static void run_story(const char *name)
 	free(raw);
 }
 
-static int is_story(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-	return e->d_name[0] != '.' && !(n > 3 && !strcmp(e->d_name + n - 3, ".md"));
-}
-
 Test(segments, reference_segments_on_the_stories)
 {
-	struct dirent **names;
-	int n = scandir(CASES, &names, is_story, alphasort);
-	cr_assert(n > 0, "no stories under %s", CASES);
-	for (int i = 0; i < n; i++) {
-		run_story(names[i]->d_name);
-		free(names[i]);
-	}
-	free(names);
+	th_each_story(CASES, run_story);
 }
 
 /* Each reference segment's count starts from an index and reads no table
@@ -178,18 +163,8 @@ Test(segments, commands_answer_as_the_specification_says)
 	th_home h;
 	th_home_init(&h);
 	char *out = NULL, *err = NULL;
-	cr_expect_eq(th_run(&h, &out, NULL, "segment --help"), 0);
-	cr_expect(strstr(out, "export NAME"), "%s", out);
-	free(out);
 	static const char *const subs[] = { "list", "count", "export", "explain" };
-	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-		cr_expect_eq(th_run(&h, &out, NULL, "segment %s --help", subs[i]), 0, "%s", subs[i]);
-		cr_expect(strstr(out, "usage: dossier segment"), "%s: %s", subs[i], out);
-		free(out);
-	}
-	cr_expect_eq(th_run(&h, NULL, &err, "segment frobnicate"), 2);
-	cr_expect(strstr(err, "unknown command"), "%s", err);
-	free(err);
+	th_expect_help(&h, "segment", "export NAME", subs, sizeof subs / sizeof *subs);
 	cr_expect_eq(th_run(&h, NULL, NULL, "segment count"), 2);
 	cr_expect_eq(th_run(&h, NULL, &err, "segment count nobody"), 5);
 	cr_expect(strstr(err, "no segment \"nobody\""), "%s", err);
