@@ -3539,8 +3539,10 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 			printf("usage: dossier profile rebuild [--check] [ID|EMAIL]\n\n"
 			       "Computes the traits (orders, money spent, offers, open complaints,\n"
 			       "last order and interaction, interests) of every profile, or of one,\n"
-			       "again from its cases and records, reports each profile whose stored\n"
-			       "traits differed, and stores the new ones (--check: stores nothing).\n"
+			       "again from its cases and records, and the tags and attributes its\n"
+			       "cases' transitions set from their audit entries; reports each profile\n"
+			       "whose stored values differed, and stores the new ones (--check: stores\n"
+			       "nothing).\n"
 			       "Traits are kept up to date as records and transitions happen; this\n"
 			       "checks them, and fills them in for a store written before profiles\n"
 			       "had traits.\n");
@@ -3583,7 +3585,8 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 	cJSON_Delete(r.diffs);
 	if (!c->o.quiet)
 		printf("%" PRId64 " profile%s rebuilt from their cases and records; %" PRId64
-		       " differed from the stored traits%s\n", r.n, r.n == 1 ? "" : "s", r.changed,
+		       " differed from what was stored (traits, interests, tags, attributes set by"
+		       " transitions)%s\n", r.n, r.n == 1 ? "" : "s", r.changed,
 		       r.write ? "" : " (--check: nothing stored)");
 	return EX_OK;
 }
