@@ -6,10 +6,11 @@
  * Runs CMD with its standard streams inherited (its stdout is ours), waits
  * for it with wait4() and prints one line to stderr:
  *
- *   LABEL: wall=S.SSS s maxrss=N KiB exit=E
+ *   LABEL: wall=S.SSS s cpu=S.SSS s maxrss=N KiB exit=E
  *
  * wall is measured on the monotonic clock from just before fork() to the
- * end of the wait; maxrss is the child's peak resident set as the kernel
+ * end of the wait; cpu is the child's user and system time (what it took
+ * of the processors, whatever else runs on the machine); maxrss is the child's peak resident set as the kernel
  * reports it (KiB on Linux). measure exits with the command's exit code;
  * a command killed by signal S counts as 128+S, as in the shell; 127 when
  * CMD is not found, 126 when it cannot be executed. While the command runs, SIGINT and SIGQUIT are
@@ -98,7 +99,11 @@ int main(int argc, char **argv)
 
 	/* Milliseconds, rounded to nearest. */
 	int64_t ms = (wall + 500000) / 1000000;
-	fprintf(stderr, "%s: wall=%lld.%03lld s maxrss=%ld KiB exit=%d\n", label,
-		(long long)(ms / 1000), (long long)(ms % 1000), (long)ru.ru_maxrss, code);
+	int64_t cpu_us = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+			 ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	int64_t cpu_ms = (cpu_us + 500) / 1000;
+	fprintf(stderr, "%s: wall=%lld.%03lld s cpu=%lld.%03lld s maxrss=%ld KiB exit=%d\n", label,
+		(long long)(ms / 1000), (long long)(ms % 1000), (long long)(cpu_ms / 1000),
+		(long long)(cpu_ms % 1000), (long)ru.ru_maxrss, code);
 	return code;
 }

@@ -53,6 +53,24 @@
 # 48-hour escalation timer of every complaint not acknowledged: timers that
 # move their case and print nothing, reported as timers/s.
 #
+# Then the profile store and its segments: BUILD_DIR/bench/gen_profiles
+# writes N_PROFILES customers (default 1000000, seed 42; see
+# gen_profiles.c) into a fresh home, each contact request through
+# ds_profile_record, the profile stage's own function (identities,
+# attributes, consent, interests, timeline; 20 % more requests from
+# people already known), then their traits and tags through the store's
+# API (what their orders, offers and interventions would have left). The
+# home's dossier.json tunes the store for a million profiles, as
+# ../shared/FIELD-NOTES.md advises: "store": "sqlite:...?cache_mib=256"
+# (a 256 MiB page cache) and "batch_size": 50000. The table gives profile
+# upserts per second. Then, for each reference segment of
+# schemas/segments/, `dossier segment count` (best of three runs, the
+# whole command) and `segment export --out` as CSV, with the profiles
+# each matched and exported, the export's time per 100,000 rows, and the
+# query plan `segment explain` shows. Targets: upserts >= 30000/s, a count
+# under 50 ms, an export of 100,000 rows under 1 s, no scan of the
+# profiles. Disk: about 800 MB for a million profiles.
+#
 # Last, the HTTP server: `dossier serve` in a fresh home, and wrk (Debian
 # package wrk) with SERVE_CONNECTIONS connections (default 64) on two
 # threads posting a new ~600-byte JSON offer per request
@@ -64,8 +82,10 @@
 # stopped: those are stored without wrk counting their answers).
 # Target: >= 20000 acks/s with p99 < 20 ms, client and server on 2 cores.
 #
-# PARTS (default "validate engine channels serve") runs only the parts
-# named, e.g. PARTS=serve SERVE_SECONDS=3 sh bench/run.sh build.
+#
+# PARTS (default "validate engine channels profiles serve") runs only the
+# parts named, e.g. PARTS=serve SERVE_SECONDS=3 sh bench/run.sh build, or
+# PARTS=profiles N_PROFILES=100000 sh bench/run.sh build.
 #
 # Exit status: 0 when every command ran (missing a target is reported, not
 # an error), 1 when a command failed, 2 on bad usage. Temporary homes are
@@ -85,12 +105,17 @@ case $N in
 esac
 [ "$N" -gt 0 ] || { echo "bench: N must be a positive integer: $N" >&2; exit 2; }
 N_INPUTS=${N_INPUTS:-20000}
+N_PROFILES=${N_PROFILES:-1000000}
+case $N_PROFILES in
+'' | *[!0-9]*) echo "bench: N_PROFILES must be a positive integer: $N_PROFILES" >&2; exit 2 ;;
+esac
+[ "$N_PROFILES" -gt 0 ] || { echo "bench: N_PROFILES must be a positive integer: $N_PROFILES" >&2; exit 2; }
 case $N_INPUTS in
 '' | *[!0-9]*) echo "bench: N_INPUTS must be a positive integer: $N_INPUTS" >&2; exit 2 ;;
 esac
 [ "$N_INPUTS" -gt 0 ] || { echo "bench: N_INPUTS must be a positive integer: $N_INPUTS" >&2; exit 2; }
 
-PARTS=${PARTS:-validate engine channels serve}
+PARTS=${PARTS:-validate engine channels profiles serve}
 SERVE_SECONDS=${SERVE_SECONDS:-10}
 SERVE_CONNECTIONS=${SERVE_CONNECTIONS:-64}
 for v in "$SERVE_SECONDS" "$SERVE_CONNECTIONS"; do
@@ -104,8 +129,8 @@ want() {
 }
 for p in $PARTS; do
 	case $p in
-	validate | engine | channels | serve) ;;
-	*) echo "bench: unknown part in PARTS: $p (validate, engine, channels, serve)" >&2; exit 2 ;;
+	validate | engine | channels | profiles | serve) ;;
+	*) echo "bench: unknown part in PARTS: $p (validate, engine, channels, profiles, serve)" >&2; exit 2 ;;
 	esac
 done
 
@@ -115,8 +140,9 @@ gen=$build/bench/gen_offers
 gen_inputs=$build/bench/gen_inputs
 measure=$build/bench/measure
 validate=$build/bench/bench_validate
-for f in "$dossier" "$gen" "$gen_inputs" "$measure" "$validate" "$build/bench/store_count"; do
-	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $gen_inputs $measure $validate)" >&2; exit 2; }
+gen_profiles=$build/bench/gen_profiles
+for f in "$dossier" "$gen" "$gen_inputs" "$measure" "$validate" "$gen_profiles" "$build/bench/store_count"; do
+	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $gen_inputs $measure $validate $gen_profiles $build/bench/store_count)" >&2; exit 2; }
 done
 [ -d "$root/schemas" ] || { echo "bench: run from the repository root (no schemas/ here)" >&2; exit 2; }
 
@@ -180,11 +206,11 @@ count() {
 	echo "$v"
 }
 
-# measured FIELD FILE: wall (seconds), maxrss (KiB) or exit from the
-# measure line in FILE.
+# measured FIELD FILE: wall (seconds), cpu (seconds), maxrss (KiB) or
+# exit from the measure line in FILE.
 measured() {
-	sed -n "s/^.*: wall=\([0-9.]*\) s maxrss=\([0-9]*\) KiB exit=\([0-9]*\)\$/\1 \2 \3/p" "$2" |
-		tail -n 1 | awk -v f="$1" '{ if (f == "wall") print $1; else if (f == "maxrss") print $2; else print $3 }'
+	sed -n "s/^.*: wall=\([0-9.]*\) s cpu=\([0-9.]*\) s maxrss=\([0-9]*\) KiB exit=\([0-9]*\)\$/\1 \2 \3 \4/p" "$2" |
+		tail -n 1 | awk -v f="$1" '{ if (f == "wall") print $1; else if (f == "cpu") print $2; else if (f == "maxrss") print $3; else print $4 }'
 }
 
 # step HOME NAME LABEL CMD...: runs CMD under measure, its JSON into
@@ -388,6 +414,68 @@ fi
 if [ -n "$notes" ]; then
 	printf '%s\n' "$notes"
 fi
+fi
+
+if want profiles; then
+# ---- the profile store and its segments ----
+h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
+homes="$homes $h"
+ln -s "$root/schemas" "$h/schemas"
+printf '{"store": "sqlite:var/dossier.db?cache_mib=256", "batch_size": 50000}\n' >"$h/dossier.json"
+step "$h" genp "gen-profiles" "$gen_profiles" "$h" "$N_PROFILES" 42
+gen_out=$h/genp.json
+upserts=$(sed -n 's/^.*upserts_per_s=\([0-9]*\).*$/\1/p' "$gen_out")
+records=$(sed -n 's/^records=\([0-9]*\).*$/\1/p' "$gen_out")
+upsert_s=$(sed -n 's/^.*upsert_s=\([0-9.]*\).*$/\1/p' "$gen_out")
+traits_s=$(sed -n 's/^.*traits_s=\([0-9.]*\).*$/\1/p' "$gen_out")
+if [ -z "$upserts" ]; then
+	echo "bench: gen_profiles said nothing of its upserts:" >&2
+	cat "$gen_out" "$h/genp.err" >&2
+	exit 1
+fi
+printf '\nprofiles: %d customers, %d contact requests (one in six from someone known) through the profile stage in %s s; traits and tags in %s s; %s s of processor in all; store %d MiB\n' \
+	"$N_PROFILES" "$records" "$upsert_s" "$traits_s" "$(measured cpu "$h/genp.err")" \
+	"$(( $(kib "$h/var") / 1024 ))"
+printf '  profile upserts/s %10d  >= 30000 %s\n' "$upserts" \
+	"$([ "$upserts" -ge 30000 ] && echo ok || echo BELOW)"
+
+now=2026-11-24T09:00:00Z
+printf '\nsegments at %s, each command whole (start, configuration, store, query):\n' "$now"
+printf '  count: best of 3 runs; export: CSV to a file; cpu: the processor time it took\n'
+printf '  %-24s %8s %8s  %8s %8s %-6s  %8s %8s %9s %-6s\n' segment matched exported "count ms" "cpu ms" "" \
+	"export s" "cpu s" "rows/s" ""
+plans=""
+for seg in offer-rejected-recently serviced-with-need no-order-12-months b2b-ile-de-france; do
+	best=""
+	for run in 1 2 3; do
+		step "$h" count "count-$seg" "$dossier" --home "$h" --quiet --json --now "$now" \
+			segment count "$seg"
+		w="$(measured wall "$h/count.err") $(measured cpu "$h/count.err")"
+		best=$(printf '%s %s\n' "${best:-$w}" "$w" | awk '{ print ($3 < $1 ? $3 " " $4 : $1 " " $2) }')
+	done
+	matched=$(count matched "$h/count.json")
+	step "$h" export "export-$seg" "$dossier" --home "$h" --quiet --json --now "$now" \
+		segment export "$seg" --out "$h/$seg.csv"
+	rows=$(count exported "$h/export.json")
+	ew="$(measured wall "$h/export.err") $(measured cpu "$h/export.err")"
+	# An export of up to 100,000 rows within 1 s (more rows, in proportion).
+	printf '%s %s %s %s %s\n' "$seg" "$matched" "$rows" "$best" "$ew" | awk '{
+		ms = $4 * 1000; limit = ($3 > 100000 ? $3 / 100000 : 1)
+		printf "  %-24s %8d %8d  %8.1f %8.1f %-6s  %8.3f %8.3f %9.0f %-6s\n", $1, $2, $3, ms,
+			$5 * 1000, (ms < 50 ? "ok" : "BELOW"), $6, $7, ($6 > 0 ? $3 / $6 : 0),
+			($6 < limit ? "ok" : "BELOW")
+	}'
+	plans="$plans  $seg:
+$("$dossier" --home "$h" --now "$now" segment explain "$seg" | sed -n 's/^plan: /    /p')
+"
+	rm -f "$h/$seg.csv"
+done
+printf '  targets: a count under 50 ms; an export of up to 100,000 rows within 1 s\n'
+printf '\nquery plans of the counts (segment explain):\n%s' "$plans"
+if printf '%s' "$plans" | grep -q 'SCAN p\b\|SCAN profiles'; then
+	echo "note: a segment reads every profile (SCAN in its plan)"
+fi
+rm -rf "$h"
 fi
 
 # ---- the HTTP server ----

@@ -36,6 +36,7 @@
 #include "mem.h"
 #include "privacy.h"
 #include "procver.h"
+#include "segment.h"
 #include "server.h"
 #include "store.h"
 #include "view.h"
@@ -181,14 +182,14 @@ static int cmd_check(ctx *c, int argc, char **argv)
 {
 	if (argc > 1 && is_help(argv[1])) {
 		puts("usage: dossier check\n\n"
-		     "Loads and cross-checks every record schema, source, process and document\n"
-		     "template under HOME/schemas/, and dossier.json. When the store exists, the\n"
-		     "process definitions are also compared with the versions it has run: a\n"
-		     "definition changed without raising its \"version\", or a version that drops a\n"
-		     "state where cases of an earlier one still are (without a \"migrate\" for\n"
-		     "them), is an error. Nothing is written. Prints each problem with its file\n"
-		     "and JSON path. Exit 0 when there is none, 2 when there are errors\n"
-		     "(warnings alone do not fail).");
+		     "Loads and cross-checks every record schema, source, process, document\n"
+		     "template and segment under HOME/schemas/, and dossier.json. When the\n"
+		     "store exists, the process definitions are also compared with the versions\n"
+		     "it has run: a definition changed without raising its \"version\", or a\n"
+		     "version that drops a state where cases of an earlier one still are\n"
+		     "(without a \"migrate\" for them), is an error. Nothing is written. Prints\n"
+		     "each problem with its file and JSON path. Exit 0 when there is none, 2 when\n"
+		     "there are errors (warnings alone do not fail).");
 		return EX_OK;
 	}
 	if (argc > 1) {
@@ -225,14 +226,15 @@ static int cmd_check(ctx *c, int argc, char **argv)
 		print_diag(&c->diag, false);
 		print_diag(&c->diag, true);
 		if (!c->o.quiet && c->cfg)
-			printf("%s: %zu record type%s, %zu source%s, %zu process%s, %zu template%s; "
-			       "%zu error%s, %zu warning%s\n",
+			printf("%s: %zu record type%s, %zu source%s, %zu process%s, %zu template%s, "
+			       "%zu segment%s; %zu error%s, %zu warning%s\n",
 			       c->diag.errors ? "problems" : "ok",
 			       ds_schema_set_count(c->cfg->schemas),
 			       ds_schema_set_count(c->cfg->schemas) == 1 ? "" : "s",
 			       c->cfg->nsources, c->cfg->nsources == 1 ? "" : "s",
 			       c->cfg->nprocesses, c->cfg->nprocesses == 1 ? "" : "es",
 			       c->cfg->ntemplates, c->cfg->ntemplates == 1 ? "" : "s",
+			       c->cfg->nsegments, c->cfg->nsegments == 1 ? "" : "s",
 			       c->diag.errors, c->diag.errors == 1 ? "" : "s",
 			       c->diag.warnings, c->diag.warnings == 1 ? "" : "s");
 	}
@@ -1448,9 +1450,10 @@ static int history_row(void *ud, const ds_audit_row *r)
 	} else {
 		snprintf(what, sizeof what, "%s", r->cause);
 	}
-	printf("  v%-3" PRId64 " %s  %-16s -> %-16s %s%s%s\n", r->version, t,
+	printf("  v%-3" PRId64 " %s  %-16s -> %-16s %s%s%s%s%s\n", r->version, t,
 	       r->from_state ? r->from_state : "(new)", r->to_state, what,
-	       r->changed ? "  changed " : "", r->changed ? r->changed : "");
+	       r->changed ? "  changed " : "", r->changed ? r->changed : "",
+	       r->effects ? "  profile " : "", r->effects ? r->effects : "");
 	cJSON_Delete(cause);
 	return 0;
 }
@@ -3008,7 +3011,9 @@ static void add_id(cJSON *o, const char *key, int64_t id)
 /* Everything profile show prints, gathered as JSON first. */
 struct pshow {
 	cJSON *doc;
-	cJSON *emails, *phones, *ids, *consent, *history, *interests, *timeline, *merges;
+	cJSON *emails, *phones, *ids, *consent, *history, *interests, *tags, *tagged, *timeline,
+	      *merges;
+	ds_store *s;
 };
 
 static int ps_identity(void *ud, const ds_identity_row *r)
@@ -3093,6 +3098,26 @@ static int ps_interest(void *ud, const char *v)
 	return 0;
 }
 
+/* A tag, and the transition that set it: when, and which case. */
+static int ps_tag(void *ud, const ds_tag_row *t)
+{
+	struct pshow *p = ud;
+	cJSON_AddItemToArray(p->tags, cJSON_CreateString(t->tag));
+	cJSON *o = cJSON_AddObjectToObject(p->tagged, t->tag);
+	add_time(o, "at", t->at);
+	add_id(o, "case_id", t->case_id);
+	ds_arena *a = ds_arena_new(1024);
+	ds_case_row c;
+	ds_err e = {0};
+	bool known = a && t->case_id && !ds_store_case_get(p->s, t->case_id, a, &c, &e);
+	cJSON_AddItemToObject(o, "case", known ? cJSON_CreateString(c.key) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "process", known ? cJSON_CreateString(c.process)
+						  : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "transition", (double)t->audit_id);
+	ds_arena_free(a);
+	return 0;
+}
+
 static int ps_timeline(void *ud, const ds_timeline_row *r)
 {
 	cJSON_AddItemToArray(((struct pshow *)ud)->timeline, ds_view_timeline(r));
@@ -3128,7 +3153,7 @@ cJSON *ds_cli_profile_doc(ds_store *s, int64_t pid, ds_err *err)
 		ds_arena_free(a);
 		return NULL;
 	}
-	struct pshow v = { .doc = cJSON_CreateObject() };
+	struct pshow v = { .doc = cJSON_CreateObject(), .s = s };
 	cJSON *d = v.doc;
 	cJSON_AddNumberToObject(d, "id", (double)p.id);
 	add_time(d, "created_at", p.created_at);
@@ -3147,14 +3172,15 @@ cJSON *ds_cli_profile_doc(ds_store *s, int64_t pid, ds_err *err)
 	cJSON *traits = traits_json(&p.traits);
 	cJSON_AddItemToObject(d, "traits", traits);
 	v.interests = cJSON_AddArrayToObject(traits, "interests");
-	/* Tags are not kept in this build: the key is there, empty. */
-	cJSON_AddArrayToObject(d, "tags");
+	v.tags = cJSON_AddArrayToObject(d, "tags");
+	v.tagged = cJSON_AddObjectToObject(d, "tagged");
 	v.timeline = cJSON_AddArrayToObject(d, "timeline");
 	v.merges = cJSON_AddArrayToObject(d, "merges");
 	if (ds_store_identity_list(s, pid, ps_identity, &v, err) ||
 	    ds_store_consent_list(s, pid, false, ps_consent, &v, err) ||
 	    ds_store_consent_list(s, pid, true, ps_history, &v, err) ||
 	    ds_store_interest_list(s, pid, ps_interest, &v, err) ||
+	    ds_store_tag_list(s, pid, false, ps_tag, &v, err) ||
 	    ds_store_timeline_list(s, pid, ps_timeline, &v, err) ||
 	    ds_store_merge_list(s, pid, ps_merge, &v, err)) {
 		cJSON_Delete(d);
@@ -3184,7 +3210,7 @@ static const char *jtext(const cJSON *o, const char *key, char *buf, size_t n)
 
 static void print_profile(const cJSON *d)
 {
-	char b1[512], b2[64], b3[64];
+	char b1[512], b2[64], b3[64], val_buf[64];
 	const cJSON *it, *sub;
 	printf("profile %s (created %s, updated %s)\n", jtext(d, "id", b1, sizeof b1),
 	       jtext(d, "created_at", b2, sizeof b2), jtext(d, "updated_at", b3, sizeof b3));
@@ -3198,9 +3224,14 @@ static void print_profile(const cJSON *d)
 	printf("attributes:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "attributes")) {
 		char val[512];
-		printf("  %-12s %s  (%s, record %s, %s)\n", it->string,
-		       jtext(it, "value", val, sizeof val), jtext(it, "source", b1, sizeof b1),
-		       jtext(it, "record", b2, sizeof b2), jtext(it, "at", b3, sizeof b3));
+		if (cJSON_GetObjectItemCaseSensitive(it, "audit"))
+			printf("  %-12s %s  (case %s, transition %s, %s)\n", it->string,
+			       jtext(it, "value", val, sizeof val), jtext(it, "case", b1, sizeof b1),
+			       jtext(it, "audit", b2, sizeof b2), jtext(it, "at", b3, sizeof b3));
+		else
+			printf("  %-12s %s  (%s, record %s, %s)\n", it->string,
+			       jtext(it, "value", val, sizeof val), jtext(it, "source", b1, sizeof b1),
+			       jtext(it, "record", b2, sizeof b2), jtext(it, "at", b3, sizeof b3));
 	}
 	printf("consent:\n");
 	size_t n = 0;
@@ -3227,6 +3258,14 @@ static void print_profile(const cJSON *d)
 			printf("  %-20s %s\n", it->string, jtext(traits, it->string, b1, sizeof b1));
 		}
 	}
+	printf("tags:\n");
+	const cJSON *tagged = cJSON_GetObjectItemCaseSensitive(d, "tagged");
+	if (!cJSON_GetArraySize(tagged))
+		printf("  (none)\n");
+	cJSON_ArrayForEach(it, tagged)
+		printf("  %-20s %s (%s %s, transition %s)\n", it->string, jtext(it, "at", b1, sizeof b1),
+		       jtext(it, "process", b2, sizeof b2), jtext(it, "case", b3, sizeof b3),
+		       jtext(it, "transition", val_buf, sizeof val_buf));
 	printf("timeline:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(d, "timeline")) {
 		const char *key = ds_json_str(it, "case"), *state = ds_json_str(it, "state");
@@ -3451,30 +3490,40 @@ struct rebuild_args {
 
 static int rebuild_one(ctx *c, struct rebuild_args *r, int64_t pid, ds_err *err)
 {
-	ds_traits before, after;
-	bool same = true;
-	int rc = ds_profile_rebuild(c->store, c->cfg, pid, ds_time_now(), r->write, &before, &after,
-				    &same, err);
+	ds_rebuild_diff d;
+	int rc = ds_profile_rebuild(c->store, c->cfg, pid, ds_time_now(), r->write, &d, err);
 	if (rc)
 		return rc;
 	r->n++;
-	if (same)
+	if (d.same)
 		return 0;
 	r->changed++;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)pid);
 	cJSON *was = cJSON_AddObjectToObject(o, "stored"), *now = cJSON_AddObjectToObject(o, "rebuilt");
 	for (int k = 0; k < DS_NTRAITS; k++) {
-		if (before.v[k] == after.v[k])
+		if (d.stored.v[k] == d.rebuilt.v[k])
 			continue;
-		cJSON_AddItemToObject(was, ds_trait_name(k), trait_json(k, before.v[k]));
-		cJSON_AddItemToObject(now, ds_trait_name(k), trait_json(k, after.v[k]));
+		cJSON_AddItemToObject(was, ds_trait_name(k), trait_json(k, d.stored.v[k]));
+		cJSON_AddItemToObject(now, ds_trait_name(k), trait_json(k, d.rebuilt.v[k]));
+	}
+	/* What else differed, by name: the profile shows the values. */
+	cJSON *other = cJSON_AddArrayToObject(o, "differ");
+	static const char *const names[] = { "interests", "tags", "attributes" };
+	const bool differ[] = { d.interests, d.tags, d.attributes };
+	char also[64] = "";
+	for (size_t i = 0; i < 3; i++) {
+		if (!differ[i])
+			continue;
+		cJSON_AddItemToArray(other, cJSON_CreateString(names[i]));
+		snprintf(also + strlen(also), sizeof also - strlen(also), "%s%s", *also ? ", " : "",
+			 names[i]);
 	}
 	cJSON_AddItemToArray(r->diffs, o);
 	if (!c->o.json && !c->o.quiet) {
 		char *w = cJSON_PrintUnformatted(was), *n = cJSON_PrintUnformatted(now);
-		printf("profile %" PRId64 ": stored %s, rebuilt %s%s\n", pid, w ? w : "?", n ? n : "?",
-		       cJSON_GetArraySize(was) ? "" : " (interests differ)");
+		printf("profile %" PRId64 ": stored %s, rebuilt %s%s%s%s\n", pid, w ? w : "?",
+		       n ? n : "?", *also ? " (" : "", also, *also ? " differ)" : "");
 		cJSON_free(w);
 		cJSON_free(n);
 	}
@@ -3513,8 +3562,10 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 			printf("usage: dossier profile rebuild [--check] [ID|EMAIL]\n\n"
 			       "Computes the traits (orders, money spent, offers, open complaints,\n"
 			       "last order and interaction, interests) of every profile, or of one,\n"
-			       "again from its cases and records, reports each profile whose stored\n"
-			       "traits differed, and stores the new ones (--check: stores nothing).\n"
+			       "again from its cases and records, and the tags and attributes its\n"
+			       "cases' transitions set from their audit entries; reports each profile\n"
+			       "whose stored values differed, and stores the new ones (--check: stores\n"
+			       "nothing).\n"
 			       "Traits are kept up to date as records and transitions happen; this\n"
 			       "checks them, and fills them in for a store written before profiles\n"
 			       "had traits.\n");
@@ -3557,7 +3608,8 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 	cJSON_Delete(r.diffs);
 	if (!c->o.quiet)
 		printf("%" PRId64 " profile%s rebuilt from their cases and records; %" PRId64
-		       " differed from the stored traits%s\n", r.n, r.n == 1 ? "" : "s", r.changed,
+		       " differed from what was stored (traits, interests, tags, attributes set by"
+		       " transitions)%s\n", r.n, r.n == 1 ? "" : "s", r.changed,
 		       r.write ? "" : " (--check: nothing stored)");
 	return EX_OK;
 }
@@ -3797,6 +3849,311 @@ static int cmd_profile(ctx *c, int argc, char **argv)
 	return EX_USAGE;
 }
 
+/* ---- segment ---- */
+
+/* The segment named by argv[1] (after setup); prints why not. */
+static int segment_named(ctx *c, const char *name, const ds_segment **out)
+{
+	int rc = setup(c, true);
+	if (rc)
+		return rc;
+	if (!(*out = ds_config_segment(c->cfg, name))) {
+		char known[512] = "";
+		for (size_t i = 0; i < c->cfg->nsegments; i++)
+			snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+				 i ? ", " : "", c->cfg->segments[i]->name);
+		errorf("no segment \"%s\" in schemas/segments/ (%s)", name,
+		       *known ? known : "there are none");
+		return EX_NOTFOUND;
+	}
+	return EX_OK;
+}
+
+static int segment_list(ctx *c, int argc, char **argv)
+{
+	if (argc > 1) {
+		printf("usage: dossier segment list\n\n"
+		       "Lists the segments of schemas/segments/: name, the consent an export needs,\n"
+		       "title and filter. --json adds the description and the columns.\n");
+		return is_help(argv[1]) ? EX_OK : EX_USAGE;
+	}
+	int rc = setup(c, false);
+	if (rc)
+		return rc;
+	cJSON *arr = c->o.json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; i < c->cfg->nsegments; i++) {
+		const ds_segment *sg = c->cfg->segments[i];
+		if (!arr) {
+			printf("%-28s %s by %-6s %s\n  %s\n", sg->name, sg->purpose, sg->channel,
+			       sg->title ? sg->title : "", sg->filter_src);
+			continue;
+		}
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", sg->name);
+		cJSON_AddItemToObject(o, "title", sg->title ? cJSON_CreateString(sg->title)
+							   : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "description", sg->description
+					  ? cJSON_CreateString(sg->description) : cJSON_CreateNull());
+		cJSON_AddStringToObject(o, "filter", sg->filter_src);
+		cJSON *cons = cJSON_AddObjectToObject(o, "consent");
+		cJSON_AddStringToObject(cons, "purpose", sg->purpose);
+		cJSON_AddStringToObject(cons, "channel", sg->channel);
+		cJSON *cols = cJSON_AddArrayToObject(o, "columns");
+		for (size_t k = 0; k < sg->ncolumns; k++) {
+			cJSON *col = cJSON_CreateObject();
+			cJSON_AddStringToObject(col, "field", sg->columns[k].field);
+			cJSON_AddStringToObject(col, "header", sg->columns[k].header);
+			cJSON_AddItemToArray(cols, col);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	if (arr)
+		print_json(arr);
+	else if (!c->cfg->nsegments && !c->o.quiet)
+		printf("no segments in schemas/segments/\n");
+	return EX_OK;
+}
+
+static cJSON *count_json(const ds_segment *sg, int64_t matched, int64_t exported)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "segment", sg->name);
+	cJSON_AddNumberToObject(o, "matched", (double)matched);
+	cJSON_AddNumberToObject(o, "exported", (double)exported);
+	cJSON_AddNumberToObject(o, "excluded_consent", (double)(matched - exported));
+	cJSON *cons = cJSON_AddObjectToObject(o, "consent");
+	cJSON_AddStringToObject(cons, "purpose", sg->purpose);
+	cJSON_AddStringToObject(cons, "channel", sg->channel);
+	return o;
+}
+
+static int segment_count(ctx *c, int argc, char **argv)
+{
+	if (argc != 2 || is_help(argv[1])) {
+		printf("usage: dossier segment count NAME\n\n"
+		       "How many profiles the segment's filter matches, and how many of them were\n"
+		       "left out for lack of the consent it needs (they would not be exported).\n"
+		       "--json: {segment, matched, exported, excluded_consent, consent}. Times in\n"
+		       "the filter (days_since) count from now, or --now.\n");
+		return argc == 2 ? EX_OK : EX_USAGE;
+	}
+	const ds_segment *sg;
+	int rc = segment_named(c, argv[1], &sg);
+	if (rc)
+		return rc;
+	ds_err err = {0};
+	int64_t matched = 0, exported = 0;
+	if ((rc = ds_segment_count(c->store, sg, ds_time_now(), &matched, &exported, &err)))
+		return fail(&err);
+	if (c->o.json)
+		print_json(count_json(sg, matched, exported));
+	else if (!c->o.quiet)
+		printf("%s: %" PRId64 " matched; %" PRId64 " may be exported, %" PRId64
+		       " left out for lack of consent to %s by %s\n", sg->name, matched, exported,
+		       matched - exported, sg->purpose, sg->channel);
+	return EX_OK;
+}
+
+static int segment_export(ctx *c, int argc, char **argv)
+{
+	const char *name = NULL, *format = "csv", *out = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: dossier segment export NAME [--format csv|ndjson] [--out FILE]\n\n"
+			       "Writes the profiles the segment matches and whose consent allows it, one\n"
+			       "row each with the segment's columns: CSV (RFC 4180, UTF-8, a header row,\n"
+			       "CRLF line ends; lists joined with \"; \") or NDJSON (one JSON object per\n"
+			       "line, keyed by the columns' headers). Profiles without the consent are\n"
+			       "never written. Rows are streamed in constant memory, in the order the\n"
+			       "store's index gives. --out FILE writes FILE (replaced only once the\n"
+			       "export is complete) and says how many rows it holds; with --json that\n"
+			       "summary is {segment, format, path, exported, matched, excluded_consent}.\n");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			format = argv[++i];
+		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else {
+			errorf("segment export: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (!name) {
+		errorf("segment export: which segment? (dossier segment list)");
+		return EX_USAGE;
+	}
+	ds_segment_format fmt;
+	if (!strcmp(format, "csv"))
+		fmt = DS_SEGMENT_CSV;
+	else if (!strcmp(format, "ndjson"))
+		fmt = DS_SEGMENT_NDJSON;
+	else {
+		errorf("segment export: --format is csv or ndjson, not %s", format);
+		return EX_USAGE;
+	}
+	const ds_segment *sg;
+	int rc = segment_named(c, name, &sg);
+	if (rc)
+		return rc;
+	/* A file appears only complete: written aside, then renamed. */
+	char tmp[PATH_MAX];
+	FILE *f = stdout;
+	if (out && strcmp(out, "-")) {
+		if (snprintf(tmp, sizeof tmp, "%s.part", out) >= (int)sizeof tmp) {
+			errorf("segment export: file name too long: %s", out);
+			return EX_USAGE;
+		}
+		if (!(f = fopen(tmp, "wb"))) {
+			errorf("cannot write %s: %s", tmp, strerror(errno));
+			return EX_INTERNAL;
+		}
+	}
+	ds_err err = {0};
+	ds_time now = ds_time_now();
+	int64_t rows = 0, matched = 0, exported = 0;
+	rc = ds_segment_export(c->store, sg, now, fmt, f, &rows, &err);
+	if (f != stdout) {
+		if (fclose(f) && !rc)
+			rc = ds_err_set(&err, DS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (!rc && rename(tmp, out))
+			rc = ds_err_set(&err, DS_EIO, "cannot rename %s to %s: %s", tmp, out,
+					strerror(errno));
+		if (rc)
+			unlink(tmp);
+	}
+	if (rc)
+		return fail(&err);
+	if (!out || !strcmp(out, "-"))
+		return EX_OK;
+	if ((rc = ds_segment_count(c->store, sg, now, &matched, &exported, &err)))
+		return fail(&err);
+	if (c->o.json) {
+		cJSON *o = count_json(sg, matched, rows);
+		cJSON_AddStringToObject(o, "format", format);
+		cJSON_AddStringToObject(o, "path", out);
+		print_json(o);
+	} else if (!c->o.quiet) {
+		printf("%s: %" PRId64 " profile%s written to %s (%s); %" PRId64 " matched, %" PRId64
+		       " left out for lack of consent to %s by %s\n", sg->name, rows,
+		       rows == 1 ? "" : "s", out, format, matched, matched - exported, sg->purpose,
+		       sg->channel);
+	}
+	return EX_OK;
+}
+
+struct explain_out {
+	cJSON *doc, *params, *plan;
+	int nparams;
+};
+
+static int explain_line(void *ud, const char *what, const char *text)
+{
+	struct explain_out *x = ud;
+	if (x->doc) {
+		if (!strcmp(what, "sql"))
+			cJSON_AddStringToObject(x->doc, "sql", text);
+		else
+			cJSON_AddItemToArray(!strcmp(what, "param") ? x->params : x->plan,
+					     cJSON_CreateString(text));
+		return 0;
+	}
+	if (!strcmp(what, "sql"))
+		printf("%s\n", text);
+	else if (!strcmp(what, "param"))
+		printf("  ?%d = %s\n", ++x->nparams, text);
+	else
+		printf("plan: %s\n", text);
+	return 0;
+}
+
+static int segment_explain(ctx *c, int argc, char **argv)
+{
+	const char *name = NULL;
+	bool count = true;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: dossier segment explain NAME [--export]\n\n"
+			       "The statement `segment count` (or, with --export, `segment export`) runs\n"
+			       "for the segment: its SQL, where every value is a parameter (?1, ?2...),\n"
+			       "the parameters, and the store's query plan, which shows the indexes it\n"
+			       "uses. --json: {segment, sql, params, plan}.\n");
+			return EX_OK;
+		}
+		if (!strcmp(argv[i], "--export"))
+			count = false;
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else {
+			errorf("segment explain: unexpected argument %s", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (!name) {
+		errorf("segment explain: which segment? (dossier segment list)");
+		return EX_USAGE;
+	}
+	const ds_segment *sg;
+	int rc = segment_named(c, name, &sg);
+	if (rc)
+		return rc;
+	ds_err err = {0};
+	ds_arena *a = ds_arena_new(4096);
+	ds_seg_query q;
+	struct explain_out x = { .params = cJSON_CreateArray(), .plan = cJSON_CreateArray() };
+	if (c->o.json) {
+		x.doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(x.doc, "segment", sg->name);
+	}
+	rc = a ? ds_segment_query(sg, ds_time_now(), a, &q, &err) : ds_err_set(&err, DS_ENOMEM,
+										 "out of memory");
+	if (!rc)
+		rc = ds_store_segment_explain(c->store, &q, count, explain_line, &x, &err);
+	ds_arena_free(a);
+	if (rc) {
+		cJSON_Delete(x.doc);
+		cJSON_Delete(x.params);
+		cJSON_Delete(x.plan);
+		return fail(&err);
+	}
+	if (x.doc) {
+		cJSON_AddItemToObject(x.doc, "params", x.params);
+		cJSON_AddItemToObject(x.doc, "plan", x.plan);
+		print_json(x.doc);
+	} else {
+		cJSON_Delete(x.params);
+		cJSON_Delete(x.plan);
+	}
+	return EX_OK;
+}
+
+static int cmd_segment(ctx *c, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	if (!sub || is_help(sub)) {
+		FILE *f = sub ? stdout : stderr;
+		fputs("usage: dossier segment COMMAND\n\n"
+		      "  list                        the segments of schemas/segments/\n"
+		      "  count NAME                  profiles matched, and left out for consent\n"
+		      "  export NAME [--format csv|ndjson] [--out FILE]\n"
+		      "                              the profiles whose consent allows it\n"
+		      "  explain NAME [--export]     the statement and the store's plan\n", f);
+		return sub ? EX_OK : EX_USAGE;
+	}
+	if (!strcmp(sub, "list"))
+		return segment_list(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "count"))
+		return segment_count(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "export"))
+		return segment_export(c, argc - 1, argv + 1);
+	if (!strcmp(sub, "explain"))
+		return segment_explain(c, argc - 1, argv + 1);
+	errorf("segment: unknown command \"%s\" (list, count, export, explain)", sub);
+	return EX_USAGE;
+}
+
 /* ---- top level ---- */
 
 static void usage(FILE *f)
@@ -3814,6 +4171,7 @@ static void usage(FILE *f)
 	      "  document list|get         produced PDFs\n"
 	      "  attachment list|get       files that came with a case's inputs\n"
 	      "  profile list|show|merge|unmerge|rebuild|export|forget  customer profiles\n"
+	      "  segment list|count|export|explain  marketing segments, consent-aware\n"
 	      "  graph PROCESS             a process as a diagram (Graphviz DOT, or SVG)\n"
 	      "  quarantine list|show|replay  rejected inputs, why, and running them again\n\n"
 	      "global options (before the command):\n"
@@ -3893,6 +4251,8 @@ int ds_cli_main(int argc, char **argv)
 		rc = cmd_attachment(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "profile"))
 		rc = cmd_profile(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "segment"))
+		rc = cmd_segment(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "inspect"))
 		rc = cmd_inspect(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "validate"))

@@ -107,6 +107,9 @@ void ds_config_free(ds_config *c)
 	ds_free(c->templates);
 	free_list(c->roles, c->nroles);
 	ds_profile_rules_free(c->profiles);
+	for (size_t i = 0; i < c->nsegments; i++)
+		ds_segment_free(c->segments[i]);
+	ds_free(c->segments);
 	ds_free(c->home);
 	ds_free(c->store_url);
 	ds_free(c->documents_dir);
@@ -166,6 +169,14 @@ const ds_doc_template *ds_config_template(const ds_config *c, const char *name)
 	for (size_t i = 0; i < c->ntemplates; i++)
 		if (!strcmp(ds_doc_template_name(c->templates[i]), name))
 			return c->templates[i];
+	return NULL;
+}
+
+const ds_segment *ds_config_segment(const ds_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsegments; i++)
+		if (!strcmp(c->segments[i]->name, name))
+			return c->segments[i];
 	return NULL;
 }
 
@@ -356,11 +367,71 @@ static void guard_reads_field(void *ud, const char *const *segs, size_t n)
 			      types);
 }
 
+/* A dotted field an effect reads, checked as a guard's would be. */
+static void effect_reads(struct guard_reads *g, const char *dotted)
+{
+	char buf[512];
+	const char *segs[32];
+	size_t n = 0;
+	if (snprintf(buf, sizeof buf, "%s", dotted) >= (int)sizeof buf)
+		return;
+	for (char *tok = buf, *dot; tok && n < 32; tok = dot ? dot + 1 : NULL) {
+		if ((dot = strchr(tok, '.')))
+			*dot = '\0';
+		segs[n++] = tok;
+	}
+	guard_reads_field(g, segs, n);
+}
+
+/* Whether some state of some process adds tag. */
+static bool tag_added(const ds_config *c, const char *tag)
+{
+	for (size_t i = 0; i < c->nprocesses; i++)
+		for (size_t s = 0; s < c->processes[i]->nstates; s++) {
+			const ds_profile_effects *e = c->processes[i]->states[s].effects;
+			for (size_t k = 0; e && k < e->ntags; k++)
+				if (!strcmp(e->tags[k], tag))
+					return true;
+		}
+	return false;
+}
+
+/* The fields a state's profile effects read, and the tags it removes. */
+static void check_effects(const ds_config *c, const ds_process *p, const ds_state_def *st,
+			  ds_diag *diag)
+{
+	const ds_profile_effects *e = st->effects;
+	char sp[1024];
+	for (size_t i = 0; e && i < e->ninterests; i++) {
+		if (!e->interests[i].field)
+			continue;
+		snprintf(sp, sizeof sp, "/states/%s/profile/interest", st->name);
+		struct guard_reads g = { .c = c, .p = p, .path = sp, .diag = diag, .reported = "" };
+		effect_reads(&g, e->interests[i].field);
+	}
+	for (size_t i = 0; e && i < e->nsets; i++) {
+		if (!e->sets[i].field)
+			continue;
+		int l = snprintf(sp, sizeof sp, "/states/%s/profile/set/", st->name);
+		ds_json_pointer_escape(e->sets[i].name, sp + l, sizeof sp - (size_t)l);
+		struct guard_reads g = { .c = c, .p = p, .path = sp, .diag = diag, .reported = "" };
+		effect_reads(&g, e->sets[i].field);
+	}
+	for (size_t i = 0; e && i < e->nuntags; i++) {
+		if (tag_added(c, e->untags[i]))
+			continue;
+		snprintf(sp, sizeof sp, "/states/%s/profile/untag", st->name);
+		ds_diag_warn(diag, p->file, sp, "no state of any process adds tag \"%s\"",
+			     e->untags[i]);
+	}
+}
+
 /* The roles a state names and the fields its guards read. */
 static void check_state(const ds_config *c, const ds_process *p, const ds_state_def *st,
 			ds_diag *diag)
 {
 	char sp[1024];
+	check_effects(c, p, st, diag);
 	for (size_t r = 0; r < st->nrights; r++) {
 		int l = snprintf(sp, sizeof sp, "/states/%s/editable_by/", st->name);
 		ds_json_pointer_escape(st->rights[r].role, sp + l, sizeof sp - (size_t)l);
@@ -695,6 +766,9 @@ static void check_profiles(ds_config *c, ds_diag *diag)
 static void cross_check(ds_config *c, ds_diag *diag)
 {
 	check_profiles(c, diag);
+	for (size_t i = 0; i < c->nsegments; i++)
+		ds_segment_check(c->segments[i], (const ds_process *const *)c->processes,
+				 c->nprocesses, c->profiles, diag);
 	for (size_t i = 0; i < c->nsources; i++) {
 		const ds_source *s = c->sources[i];
 		for (size_t j = 0; j < i; j++)
@@ -900,6 +974,26 @@ int ds_config_load(const char *home, ds_diag *diag, ds_config **out, ds_err *err
 
 	if ((rc = ds_profile_rules_load(home, diag, &c->profiles, err)))
 		goto fail;
+
+	snprintf(dir, sizeof dir, "%s/schemas/segments", home);
+	if ((rc = list_dir(dir, ".json", &files, &nfiles, err)))
+		goto fail;
+	c->segments = ds_calloc(nfiles ? nfiles : 1, sizeof *c->segments);
+	if (!c->segments)
+		goto oom;
+	for (size_t i = 0; i < nfiles; i++) {
+		ds_segment *sg = NULL;
+		ds_err e = {0};
+		int r = ds_segment_load(files[i], c->profiles, diag, &sg, &e);
+		if (r && r != DS_ECONFIG) {
+			rc = ds_err_set(err, r, "%s", e.msg);
+			goto fail;
+		}
+		if (sg)
+			c->segments[c->nsegments++] = sg;
+	}
+	free_list(files, nfiles);
+	files = NULL;
 
 	cross_check(c, diag);
 	*out = c;

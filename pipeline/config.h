@@ -1,7 +1,7 @@
 /*
  * config.h - everything under a home directory: dossier.json settings and
  * the business definitions in schemas/ (record types, sources, processes,
- * document templates, roles, profile rules), loaded and cross-checked
+ * document templates, roles, profile rules, segments), loaded and cross-checked
  * together.
  *
  * A ds_config is immutable once loaded and shared by every thread (the
@@ -26,6 +26,7 @@
 #include "process.h"
 #include "profile_rules.h"
 #include "schema.h"
+#include "segment.h"
 #include "source.h"
 
 /* The bounds on what one input may be, from dossier.json ("limits" gives
@@ -101,6 +102,8 @@ typedef struct ds_config {
 	size_t nroles;
 	bool roles_declared;     /* by schemas/roles.json, else SPEC's defaults */
 	ds_profile_rules *profiles; /* schemas/profiles.json, or its defaults */
+	ds_segment **segments;   /* schemas/segments/, by name */
+	size_t nsegments;
 } ds_config;
 
 /* Loads home's configuration. Problems go to diag. Returns 0 when there is
@@ -123,6 +126,7 @@ int ds_config_add_version(ds_config *c, ds_process *p, ds_err *err);
 const ds_process *ds_config_process_for(const ds_config *c, const char *type);
 const ds_doc_template *ds_config_template(const ds_config *c,
 					  const char *name);
+const ds_segment *ds_config_segment(const ds_config *c, const char *name);
 /* Longest name of a role in schemas/roles.json, in bytes. */
 #define DS_ROLE_MAX 63
 

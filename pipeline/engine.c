@@ -538,6 +538,20 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 		char *cause = ds_cause_json(w->a, &c->cause);
 		if (!cause)
 			return ds_err_set(err, DS_ENOMEM, "out of memory");
+		/* Entering a state (not a data edit, nor a migration, which
+		 * enters nothing) may do something to the customer's profile,
+		 * resolved on the data as it is committed. */
+		const ds_profile_effects *fx = w->p->states[c->to].effects;
+		c->effects = NULL;
+		if (fx && (c->from != c->to || c->from < 0) &&
+		    c->cause.kind != DS_CAUSE_MIGRATION) {
+			bool oom = false;
+			if ((rc = ds_engine_data(w, NULL, err)))
+				return rc;
+			c->effects = ds_profile_effects_resolve(w->a, fx, w->data, &oom);
+			if (oom)
+				return ds_err_set(err, DS_ENOMEM, "out of memory");
+		}
 		ds_audit_row r = {
 			.case_id = w->row.id,
 			.version = c->version,
@@ -546,6 +560,7 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 			.at = c->at,
 			.cause = cause,
 			.changed = c->changed,
+			.effects = c->effects,
 		};
 		if ((rc = ds_store_audit_add(s, &r, err)))
 			return rc;

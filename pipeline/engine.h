@@ -109,6 +109,8 @@ typedef struct ds_change {
 	ds_time at;
 	ds_cause cause;
 	char *changed;               /* JSON array text of changed fields, or NULL */
+	char *effects;               /* what entering `to` did to the case's
+	                                profile (ds_audit_row), set at commit */
 	int64_t audit_id;            /* set at commit */
 	int64_t version;
 } ds_change;

@@ -523,7 +523,7 @@ static int forget_in_tx(ds_store *s, const ds_config *cfg, const ds_person *p, d
 	/* The pseudonym: the counts, nothing else. */
 	if (!rc && !(rc = ds_store_profile_get(s, p->root, NULL, &root, err)))
 		rc = ds_store_profile_create(s, now, "{}", 0,
-					     root.traits.v[DS_TRAIT_LAST_INTERACTION_AT],
+					     root.traits.v[DS_TRAIT_LAST_INTERACTION_AT], 0,
 					     &out->pseudonym, err);
 	if (!rc)
 		rc = ds_store_profile_update(s, out->pseudonym, NULL, NULL, &root.traits, false, now,

@@ -110,6 +110,7 @@ void ds_process_free(ds_process *p)
 			free_strs(st->starts[k].from, st->starts[k].n);
 		}
 		ds_free(st->starts);
+		ds_profile_effects_free(st->effects);
 	}
 	ds_free(p->states);
 	for (size_t m = 0; m < p->nmigrates; m++) {
@@ -216,7 +217,8 @@ static const char *const process_keys[] = {
 };
 static const char *const migrate_keys[] = { "from", "states", "description", NULL };
 static const char *const state_keys[] = {
-	"lane", "final", "output", "editable_by", "on", "start", "title", "description", NULL,
+	"lane", "final", "output", "editable_by", "on", "start", "profile", "title",
+	"description", NULL,
 };
 static const char *const start_keys[] = { "process", "with", "description", NULL };
 static const char *const on_keys[] = {
@@ -393,6 +395,17 @@ static int load_state(ds_process *p, ds_state_def *st, const cJSON *j, ds_diag *
 		int src = load_starts(p, st, start, path, diag);
 		if (src == DS_ENOMEM)
 			return src;
+	}
+	const cJSON *effects = cJSON_GetObjectItemCaseSensitive(j, "profile");
+	if (effects) {
+		ds_err e = {0};
+		snprintf(sub, sizeof sub, "%s/profile", path);
+		if (ds_profile_effects_load(effects, file, sub, diag, &st->effects, &e))
+			return DS_ENOMEM;
+		if (st->effects && !p->profile)
+			ds_diag_error(diag, file, sub, "entering a state changes its customer's profile "
+				      "only when the process says who the customer is: add a "
+				      "top-level \"profile\" block naming the identities");
 	}
 	const cJSON *rights = cJSON_GetObjectItemCaseSensitive(j, "editable_by");
 	if (rights) {

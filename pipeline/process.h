@@ -29,7 +29,9 @@
  * timer counted from the entry into the state). "editable_by" maps a role
  * to the top-level data fields it may change in that state ("*": all).
  * "profile" says how a case names its customer and which traits its
- * states feed (profile_rules.h).
+ * states feed (profile_rules.h); a state's own "profile" says what
+ * entering it does to that customer's profile: {"tag": "offer_rejected"}
+ * (ds_profile_effects).
  *
  * "version" (default 1) numbers the definition: a case runs by the version
  * it started with (see procver.h). A version may move the cases of an
@@ -92,6 +94,9 @@ typedef struct ds_state_def {
 	size_t nrights;
 	ds_transition_def *on;
 	size_t non;
+	ds_profile_effects *effects; /* what entering it does to the case's
+	                                profile (tags, interests, attributes),
+	                                or NULL */
 } ds_state_def;
 
 /* "migrate": the cases of version `from` move to this version; a case in

@@ -33,6 +33,7 @@
 #define MAX_HITS 16
 #define MAX_INTERESTS 256
 #define MAX_INTEREST 100
+#define MAX_TAGS 256                 /* tags of one profile */
 
 /* Distinct profile ids, ascending, with their last interaction and
  * attributes when known (0, NULL: not known). */
@@ -206,11 +207,15 @@ static double entry_num(const cJSON *e, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* Whether value a comes before b: more trusted, or as trusted and later. */
+/* Whether value a comes before b: more trusted, or as trusted and later;
+ * two values a process set at the same time go by their transitions. */
 static bool ranks_before(const cJSON *a, const cJSON *b)
 {
 	double ta = entry_num(a, "trust"), tb = entry_num(b, "trust");
-	return ta > tb || (ta == tb && entry_num(a, "at") > entry_num(b, "at"));
+	double aa = entry_num(a, "at"), ab = entry_num(b, "at");
+	if (ta != tb)
+		return ta > tb;
+	return aa > ab || (aa == ab && entry_num(a, "audit") > entry_num(b, "audit"));
 }
 
 static void trim(cJSON *list)
@@ -478,18 +483,48 @@ typedef struct lookup {
 	bool created;                /* with the record's attributes and time */
 } lookup;
 
-/* A new profile with what the record says of its attributes. */
-static int create(ds_store *s, ds_arena *a, const facts *f, const ds_profile_input *in, int trust,
+/* The consent a record grants, as the bits of a new profile's mask: a
+ * purpose and channel it grants and does not also withdraw. */
+static int granted_mask(ds_store *s, const ds_profile_block *b, const cJSON *record,
+			int64_t *mask, ds_err *err)
+{
+	*mask = 0;
+	for (size_t i = 0; b && i < b->nconsent; i++) {
+		const ds_consent_def *c = &b->consent[i];
+		bool granted = cJSON_IsTrue(ds_json_dotted(record, c->path));
+		for (size_t k = 0; granted && k < b->nconsent; k++)
+			granted = !(!strcmp(b->consent[k].purpose, c->purpose) &&
+				    !strcmp(b->consent[k].channel, c->channel) &&
+				    cJSON_IsFalse(ds_json_dotted(record, b->consent[k].path)));
+		int bit = -1, rc = granted ? ds_store_consent_bit(s, c->purpose, c->channel, &bit, err)
+					   : DS_OK;
+		if (rc)
+			return rc;
+		if (bit >= 0)
+			*mask |= (int64_t)((uint64_t)1 << bit);
+	}
+	return DS_OK;
+}
+
+/* A new profile with what the record says of its attributes and the
+ * consent it grants (its statements are recorded after). */
+static int create(ds_runtime *rt, ds_arena *a, const facts *f, const ds_profile_input *in,
 		  int64_t *pid, ds_err *err)
 {
+	const ds_profile_rules *rules = rt->cfg->profiles;
 	cJSON *attrs = cJSON_CreateObject();
 	bool changed = false;
-	int rc = attrs ? attrs_apply(attrs, f, in, trust, &changed) : DS_ENOMEM;
+	int64_t mask;
+	int rc = attrs ? attrs_apply(attrs, f, in, ds_profile_trust(rules, in->source), &changed)
+		       : DS_ENOMEM;
 	const char *text = rc ? NULL : attrs_text(a, attrs);
 	cJSON_Delete(attrs);
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	return ds_store_profile_create(s, in->at, text, f->digest, in->at, pid, err);
+	if ((rc = granted_mask(rt->store, ds_profile_record_block(rules, in->record_type),
+			       in->record, &mask, err)))
+		return rc;
+	return ds_store_profile_create(rt->store, in->at, text, f->digest, in->at, mask, pid, err);
 }
 
 /* Sets *pid to 0 when it is the pseudonym of a forgotten person. */
@@ -553,8 +588,7 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 			pid = weak.v[0];
 		else if (!f->nids)
 			return DS_OK;
-		else if ((rc = create(s, a, f, in, ds_profile_trust(rt->cfg->profiles, in->source),
-				      &pid, err)))
+		else if ((rc = create(rt, a, f, in, &pid, err)))
 			return rc;
 		else
 			out->created = true;
@@ -772,7 +806,7 @@ static int update_profile(ds_store *s, const ds_config *cfg, int64_t pid, const 
 		 ? ds_store_profile_update(s, pid, attrs, digest, any ? &d : NULL, true, at, err)
 		 : DS_OK;
 	if (!rc && back)
-		rc = ds_profile_rebuild(s, cfg, pid, at, true, NULL, NULL, NULL, err);
+		rc = ds_profile_rebuild(s, cfg, pid, at, true, NULL, err);
 	return rc;
 }
 
@@ -795,6 +829,217 @@ static int work_traits(ds_case_work *w, ds_traits *out, ds_err *err)
 	return DS_OK;
 }
 
+/* ---- what transitions do to the profile ---- */
+
+/* raw as an interest: spaces collapsed, lower case, at most MAX_INTEREST
+ * bytes; *out NULL when it is none. DS_ENOMEM only. */
+static int interest_word(ds_arena *a, const char *raw, const char **out)
+{
+	static const char *const norm[] = { "collapse_spaces", "lower" };
+	const char *v = NULL;
+	int rc = normalize(a, norm, 2, raw, &v);
+	*out = NULL;
+	if (rc && rc != DS_EINVAL)
+		return rc;
+	if (!rc && v && *v && strlen(v) <= MAX_INTEREST)
+		*out = v;
+	return DS_OK;
+}
+
+/* Adds the interests of v (a string, or an array of strings) to arr. */
+static int resolve_interests(ds_arena *a, const cJSON *v, cJSON *arr)
+{
+	const cJSON *it = cJSON_IsArray(v) ? v->child : v;
+	for (; it; it = cJSON_IsArray(v) ? it->next : NULL) {
+		const char *w = NULL;
+		if (!cJSON_IsString(it))
+			continue;
+		if (interest_word(a, it->valuestring, &w))
+			return DS_ENOMEM;
+		bool dup = false;
+		const cJSON *x;
+		cJSON_ArrayForEach(x, arr)
+			dup = dup || !strcmp(x->valuestring, w ? w : "");
+		if (w && !dup && cJSON_GetArraySize(arr) < MAX_INTERESTS &&
+		    !cJSON_AddItemToArray(arr, cJSON_CreateString(w)))
+			return DS_ENOMEM;
+	}
+	return DS_OK;
+}
+
+static bool add_words(cJSON *o, const char *key, char *const *v, size_t n)
+{
+	if (!n)
+		return true;
+	cJSON *arr = cJSON_AddArrayToObject(o, key);
+	for (size_t i = 0; arr && i < n; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(v[i])))
+			return false;
+	return arr != NULL;
+}
+
+char *ds_profile_effects_resolve(ds_arena *a, const ds_profile_effects *e, const cJSON *data,
+				 bool *oom)
+{
+	cJSON *o = cJSON_CreateObject(), *interests = cJSON_CreateArray(), *set = NULL;
+	char *text = NULL, *out = NULL;
+	bool ok = o && interests && add_words(o, "tag", e->tags, e->ntags) &&
+		  add_words(o, "untag", e->untags, e->nuntags);
+	for (size_t i = 0; ok && i < e->ninterests; i++) {
+		const ds_effect_value *v = &e->interests[i];
+		cJSON *lit = v->literal ? cJSON_Parse(v->literal) : NULL;
+		ok = (!v->literal || lit) &&
+		     !resolve_interests(a, lit ? lit : ds_json_dotted(data, v->field), interests);
+		cJSON_Delete(lit);
+	}
+	if (ok && cJSON_GetArraySize(interests)) {
+		cJSON_AddItemToObject(o, "interest", interests);
+		interests = NULL;
+	}
+	for (size_t i = 0; ok && i < e->nsets; i++) {
+		const ds_effect_value *v = &e->sets[i];
+		size_t bytes = 0;
+		const cJSON *at = v->field ? ds_json_dotted(data, v->field) : NULL;
+		if (v->field && !attr_value_ok(at, 0, &bytes))
+			continue;  /* no value there: nothing to set */
+		cJSON *val = v->literal ? cJSON_Parse(v->literal) : cJSON_Duplicate(at, true);
+		if (!set)
+			set = cJSON_AddObjectToObject(o, "set");
+		ok = val && set && cJSON_AddItemToObject(set, v->name, val);
+		if (!ok)
+			cJSON_Delete(val);
+	}
+	if (ok && o->child && (text = cJSON_PrintUnformatted(o)))
+		out = ds_arena_strdup(a, text);
+	*oom = !ok || (o->child && !out);
+	cJSON_free(text);
+	cJSON_Delete(interests);
+	cJSON_Delete(o);
+	return out;
+}
+
+/* Applying effects to one profile: the attributes are read from the store
+ * on the first value a transition sets, unless given. */
+typedef struct fx_apply {
+	ds_store *s;
+	int64_t pid;
+	ds_arena *a;
+	cJSON *attrs;                /* NULL until needed */
+	bool own;                    /* attrs read here: written back and freed */
+	bool changed;                /* attrs changed */
+	bool set;                    /* ... by a transition */
+	ds_err *err;
+} fx_apply;
+
+/* The value a transition sets for attribute name of the profile: one
+ * per case (the latest), ranked with the others by trust (that of a
+ * source not listed), time and transition. */
+static int effect_attr_put(cJSON *attrs, const char *name, const cJSON *value, int64_t case_id,
+			   int64_t audit_id, ds_time at, bool *changed)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(attrs, name);
+	if (!cJSON_IsArray(list)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(attrs, name);
+		if (!(list = cJSON_AddArrayToObject(attrs, name)))
+			return DS_ENOMEM;
+	}
+	int i = 0;
+	for (cJSON *x = list->child; x; x = x->next, i++) {
+		if (!cJSON_GetObjectItemCaseSensitive(x, "audit") || entry_num(x, "case") != (double)case_id)
+			continue;
+		double xa = entry_num(x, "at"), xu = entry_num(x, "audit");
+		if (xa > (double)at || (xa == (double)at && xu >= (double)audit_id))
+			return DS_OK;
+		cJSON_DeleteItemFromArray(list, i);
+		break;
+	}
+	cJSON *e = cJSON_CreateObject(), *v = cJSON_Duplicate(value, true);
+	if (!e || !v || !cJSON_AddItemToObject(e, "value", v)) {
+		cJSON_Delete(e);
+		cJSON_Delete(v);
+		return DS_ENOMEM;
+	}
+	cJSON_AddNumberToObject(e, "case", (double)case_id);
+	cJSON_AddNumberToObject(e, "audit", (double)audit_id);
+	cJSON_AddNumberToObject(e, "trust", DS_PROFILE_DEFAULT_TRUST);
+	cJSON_AddNumberToObject(e, "at", (double)at);
+	insert_ranked(list, e);
+	*changed = true;
+	return DS_OK;
+}
+
+/* The effects of one transition (an audit entry's text): tags and
+ * interests are written, attribute values go into x->attrs. */
+static int effects_apply(fx_apply *x, int64_t case_id, int64_t audit_id, ds_time at,
+			 const char *text)
+{
+	cJSON *fx = cJSON_Parse(text);
+	int rc = DS_OK;
+	if (!fx)
+		return ds_err_set(x->err, DS_EINVAL, "audit entry %" PRId64 ": what it did to the "
+				  "profile is not JSON", audit_id);
+	static const char *const kinds[] = { "tag", "untag" };
+	for (size_t k = 0; k < 2 && !rc; k++) {
+		const cJSON *t;
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(fx, kinds[k])) {
+			ds_tag_row r = { .profile_id = x->pid, .tag = t->valuestring, .present = !k,
+					 .at = at, .case_id = case_id, .audit_id = audit_id };
+			if (!cJSON_IsString(t) || (rc = ds_store_tag_put(x->s, &r, x->err)))
+				break;
+		}
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(fx, "interest"))
+		if (!rc && cJSON_IsString(it))
+			rc = ds_store_interest_add(x->s, x->pid, it->valuestring, at, x->err);
+	const cJSON *set = cJSON_GetObjectItemCaseSensitive(fx, "set");
+	if (!rc && cJSON_GetArraySize(set) && !x->attrs) {
+		ds_profile_row p;
+		if (!(rc = ds_store_profile_get(x->s, x->pid, x->a, &p, x->err))) {
+			x->own = true;
+			if (!(x->attrs = attrs_parse(p.attributes)))
+				rc = ds_err_set(x->err, DS_ENOMEM, "out of memory");
+		}
+	}
+	bool changed = false;
+	cJSON_ArrayForEach(it, set)
+		if (!rc && effect_attr_put(x->attrs, it->string, it, case_id, audit_id, at, &changed))
+			rc = ds_err_set(x->err, DS_ENOMEM, "out of memory");
+	x->changed = x->changed || changed;
+	x->set = x->set || changed;
+	cJSON_Delete(fx);
+	return rc;
+}
+
+/* Applies what w's changes did to pid; with x->own, writes the attributes
+ * they changed (the digest of a record's attributes no longer stands). */
+static int effects_of_work(fx_apply *x, const ds_case_work *w)
+{
+	int rc = DS_OK;
+	for (size_t i = 0; i < w->nchanges && !rc; i++) {
+		const ds_change *c = &w->changes[i];
+		if (c->effects)
+			rc = effects_apply(x, w->row.id, c->audit_id, c->at, c->effects);
+	}
+	return rc;
+}
+
+static int effects_done(fx_apply *x, ds_time at)
+{
+	int rc = DS_OK;
+	if (x->own && x->changed) {
+		const int64_t zero = 0;
+		const char *text = attrs_text(x->a, x->attrs);
+		rc = text ? ds_store_profile_update(x->s, x->pid, text, &zero, NULL, true, at, x->err)
+			  : ds_err_set(x->err, DS_ENOMEM, "out of memory");
+	}
+	if (x->own)
+		cJSON_Delete(x->attrs);
+	x->attrs = NULL;
+	x->own = false;
+	return rc;
+}
+
 int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 {
 	const ds_profile_block *b = w->p->profile;
@@ -803,6 +1048,11 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 	if (!b || !pid)
 		return DS_OK;
 	if (w->is_new && (rc = ds_store_timeline_add(rt->store, pid, "case", w->row.id, rt->now, err)))
+		return rc;
+	fx_apply x = { .s = rt->store, .pid = pid, .a = w->a, .err = err };
+	rc = effects_of_work(&x, w);
+	int drc = effects_done(&x, rt->now);
+	if (rc || (rc = drc))
 		return rc;
 	/* A case that counted nothing and counts nothing: nothing to add (a
 	 * case migrated from a version that counted comes with counted). */
@@ -842,12 +1092,10 @@ typedef struct rebuild {
 
 static int add_interest(rebuild *r, const char *raw)
 {
-	static const char *const norm[] = { "collapse_spaces", "lower" };
 	const char *v = NULL;
-	int rc = normalize(r->a, norm, 2, raw, &v);
-	if (rc && rc != DS_EINVAL)
-		return ds_err_set(r->err, rc, "out of memory");
-	if (rc || !v || !*v || strlen(v) > MAX_INTEREST)
+	if (interest_word(r->a, raw, &v))
+		return ds_err_set(r->err, DS_ENOMEM, "out of memory");
+	if (!v)
 		return DS_OK;
 	for (size_t i = 0; i < r->ninterests; i++)
 		if (!strcmp(r->interests[i], v))
@@ -948,37 +1196,200 @@ static int check_interest(void *ud, const char *value)
 	return 0;
 }
 
+/* A profile's tag as its cases' transitions leave it. */
+typedef struct fx_tag {
+	const char *tag;
+	bool present;
+	ds_time at;
+	int64_t case_id, audit_id;
+} fx_tag;
+
+/* What the transitions of a profile's cases did to it, computed again. */
+typedef struct fx_rebuild {
+	rebuild *r;                  /* gets the interests */
+	fx_tag tags[MAX_TAGS];
+	size_t ntags;
+	cJSON *attrs;                /* the values they set, as in attributes */
+	bool changed;
+	ds_err *err;
+} fx_rebuild;
+
+static int rebuild_effect(void *ud, const ds_audit_row *row)
+{
+	fx_rebuild *x = ud;
+	cJSON *fx = cJSON_Parse(row->effects);
+	if (!fx)
+		return ds_err_set(x->err, DS_EINVAL, "audit entry %" PRId64 ": what it did to the "
+				  "profile is not JSON", row->id);
+	int rc = DS_OK;
+	static const char *const kinds[] = { "tag", "untag" };
+	for (size_t k = 0; k < 2 && !rc; k++) {
+		const cJSON *t;
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(fx, kinds[k])) {
+			if (!cJSON_IsString(t))
+				continue;
+			/* Entries come by time then id: the last one stands. */
+			size_t i = 0;
+			while (i < x->ntags && strcmp(x->tags[i].tag, t->valuestring))
+				i++;
+			if (i == MAX_TAGS) {
+				rc = ds_err_set(x->err, DS_ELIMIT, "profile has more than %d tags",
+						MAX_TAGS);
+				break;
+			}
+			if (i == x->ntags) {
+				x->tags[i].tag = ds_arena_strdup(x->r->a, t->valuestring);
+				if (!x->tags[i].tag) {
+					rc = ds_err_set(x->err, DS_ENOMEM, "out of memory");
+					break;
+				}
+				x->ntags++;
+			}
+			x->tags[i].present = !k;
+			x->tags[i].at = row->at;
+			x->tags[i].case_id = row->case_id;
+			x->tags[i].audit_id = row->id;
+		}
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(fx, "interest"))
+		if (!rc && cJSON_IsString(it))
+			rc = add_interest(x->r, it->valuestring);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(fx, "set"))
+		if (!rc && effect_attr_put(x->attrs, it->string, it, row->case_id, row->id, row->at,
+					   &x->changed))
+			rc = ds_err_set(x->err, DS_ENOMEM, "out of memory");
+	cJSON_Delete(fx);
+	return rc;
+}
+
+struct stored_tags {
+	const fx_rebuild *x;
+	size_t n;
+	bool same;
+};
+
+static int check_tag(void *ud, const ds_tag_row *t)
+{
+	struct stored_tags *c = ud;
+	bool found = false;
+	for (size_t i = 0; i < c->x->ntags && !found; i++) {
+		const fx_tag *f = &c->x->tags[i];
+		found = !strcmp(f->tag, t->tag) && f->present == t->present && f->at == t->at &&
+			f->case_id == t->case_id && f->audit_id == t->audit_id;
+	}
+	c->same = c->same && found;
+	c->n++;
+	return 0;
+}
+
+/* attrs without the values transitions set (kept with their audit entry). */
+static void strip_effects(cJSON *attrs)
+{
+	cJSON *name = attrs ? attrs->child : NULL;
+	while (name) {
+		cJSON *next = name->next;
+		int i = 0;
+		for (cJSON *e = name->child; e;) {
+			cJSON *en = e->next;
+			if (cJSON_GetObjectItemCaseSensitive(e, "audit"))
+				cJSON_DeleteItemFromArray(name, i);
+			else
+				i++;
+			e = en;
+		}
+		if (cJSON_IsArray(name) && !cJSON_GetArraySize(name))
+			cJSON_DeleteItemFromObjectCaseSensitive(attrs, name->string);
+		name = next;
+	}
+}
+
+/* The values transitions set in attrs, as one object like theirs. */
+static cJSON *only_effects(const cJSON *attrs)
+{
+	cJSON *out = cJSON_CreateObject();
+	const cJSON *name;
+	cJSON_ArrayForEach(name, attrs) {
+		cJSON *list = NULL;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, name) {
+			if (!cJSON_GetObjectItemCaseSensitive(e, "audit"))
+				continue;
+			if (!list && out)
+				list = cJSON_AddArrayToObject(out, name->string);
+			if (list)
+				cJSON_AddItemToArray(list, cJSON_Duplicate(e, true));
+		}
+	}
+	return out;
+}
+
 int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid, ds_time at, bool write,
-		       ds_traits *stored, ds_traits *rebuilt, bool *same, ds_err *err)
+		       ds_rebuild_diff *diff, ds_err *err)
 {
 	rebuild r = { .cfg = cfg, .a = ds_arena_new(4096), .err = err };
-	if (!r.a)
+	fx_rebuild *x = r.a ? ds_arena_alloc(r.a, sizeof *x) : NULL;
+	cJSON *stored = NULL, *kept = NULL;
+	if (!x) {
+		ds_arena_free(r.a);
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	memset(x, 0, sizeof *x);
+	x->r = &r;
+	x->err = err;
 	ds_profile_row p;
 	struct stored_interests si = { &r, 0, true };
-	int rc = ds_store_profile_get(s, pid, NULL, &p, err);
+	struct stored_tags st = { x, 0, true };
+	int rc = ds_store_profile_get(s, pid, r.a, &p, err);
+	if (!rc && (!(x->attrs = cJSON_CreateObject()) || !(stored = attrs_parse(p.attributes))))
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	if (!rc)
 		rc = ds_store_case_list_profile(s, pid, rebuild_case, &r, err);
 	if (!rc)
 		rc = ds_store_profile_records(s, pid, rebuild_record, &r, err);
-	if (!rc && same)
+	if (!rc)
+		rc = ds_store_profile_effects(s, pid, rebuild_effect, x, err);
+	if (!rc)
 		rc = ds_store_interest_list(s, pid, check_interest, &si, err);
+	if (!rc)
+		rc = ds_store_tag_list(s, pid, true, check_tag, &st, err);
+	if (!rc && !(kept = only_effects(stored)))
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	if (rc)
 		goto done;
-	if (stored)
-		*stored = p.traits;
-	if (rebuilt)
-		*rebuilt = r.t;
-	if (same)
-		*same = !memcmp(&p.traits, &r.t, sizeof r.t) && si.same && si.n == r.ninterests;
+	ds_rebuild_diff d = { .stored = p.traits, .rebuilt = r.t };
+	d.interests = !si.same || si.n != r.ninterests;
+	d.tags = !st.same || st.n != x->ntags;
+	d.attributes = !cJSON_Compare(kept, x->attrs, true);
+	d.same = !memcmp(&p.traits, &r.t, sizeof r.t) && !d.interests && !d.tags && !d.attributes;
+	if (diff)
+		*diff = d;
 	if (!write)
 		goto done;
 	if ((rc = ds_store_profile_update(s, pid, NULL, NULL, &r.t, false, at, err)) ||
-	    (rc = ds_store_interest_clear(s, pid, err)))
+	    (rc = ds_store_interest_clear(s, pid, err)) || (rc = ds_store_tag_clear(s, pid, err)))
 		goto done;
 	for (size_t i = 0; i < r.ninterests && !rc; i++)
 		rc = ds_store_interest_add(s, pid, r.interests[i], at, err);
+	for (size_t i = 0; i < x->ntags && !rc; i++) {
+		const fx_tag *t = &x->tags[i];
+		ds_tag_row row = { .profile_id = pid, .tag = t->tag, .present = t->present,
+				   .at = t->at, .case_id = t->case_id, .audit_id = t->audit_id };
+		rc = ds_store_tag_put(s, &row, err);
+	}
+	if (rc || !d.attributes)
+		goto done;
+	/* The values transitions set, in place of those the profile held. */
+	strip_effects(stored);
+	attrs_union(stored, x->attrs);
+	const char *text = attrs_text(r.a, stored);
+	const int64_t zero = 0;
+	rc = text ? ds_store_profile_update(s, pid, text, &zero, NULL, true, at, err)
+		  : ds_err_set(err, DS_ENOMEM, "out of memory");
 done:
+	cJSON_Delete(x->attrs);
+	cJSON_Delete(stored);
+	cJSON_Delete(kept);
 	ds_arena_free(r.a);
 	return rc;
 }
@@ -1028,7 +1439,7 @@ int ds_profile_merge(ds_store *s, const ds_config *cfg, int64_t survivor, int64_
 	if ((rc = ds_store_profile_merge(s, &m, err)) ||
 	    (rc = ds_store_profile_update(s, survivor, text, &zero, NULL, true, at, err)) ||
 	    (rc = ds_store_profile_settle(s, survivor, err)) ||
-	    (rc = ds_profile_rebuild(s, cfg, survivor, at, true, NULL, NULL, NULL, err)))
+	    (rc = ds_profile_rebuild(s, cfg, survivor, at, true, NULL, err)))
 		goto done;
 	if (merge_id)
 		*merge_id = m.id;
@@ -1088,8 +1499,8 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 					  err)) ||
 	    (rc = ds_store_profile_settle(s, out->survivor, err)) ||
 	    (rc = ds_store_profile_settle(s, out->merged, err)) ||
-	    (rc = ds_profile_rebuild(s, cfg, out->survivor, at, true, NULL, NULL, NULL, err)) ||
-	    (rc = ds_profile_rebuild(s, cfg, out->merged, at, true, NULL, NULL, NULL, err)))
+	    (rc = ds_profile_rebuild(s, cfg, out->survivor, at, true, NULL, err)) ||
+	    (rc = ds_profile_rebuild(s, cfg, out->merged, at, true, NULL, err)))
 		return rc;
 	return DS_OK;
 }
@@ -1135,8 +1546,7 @@ static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, ds_traits *no
 	int rc = ds_store_case_set_profile(rt->store, w->row.id, pid, err);
 	w->row.profile_id = pid;
 	if (!rc && old)
-		rc = ds_profile_rebuild(rt->store, rt->cfg, old, rt->now, true, NULL, NULL, NULL,
-					err);
+		rc = ds_profile_rebuild(rt->store, rt->cfg, old, rt->now, true, NULL, err);
 	if (rc || !w->p->profile || !w->p->profile->ntraits)
 		return rc;
 	if ((rc = work_traits(w, &w->counted, err)))
@@ -1183,6 +1593,12 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 	 * a new one has it, and the record's attributes, already. */
 	if (!fd.created && (!fd.last || in->at > fd.last))
 		now.v[DS_TRAIT_LAST_INTERACTION_AT] = in->at;
+	/* A case this record links to pid brings what its transitions did:
+	 * a case new with this record, its changes here; one that served
+	 * another profile, everything (computed again below). */
+	bool link = w && w->row.profile_id != pid;
+	bool fresh = link && w->old_state < 0;
+	fx_apply x = { .s = rt->store, .pid = pid, .a = a, .err = err };
 	/* The attributes: nothing to do when the profile holds exactly what
 	 * this record says (the same digest). */
 	const char *attrs_out = NULL;
@@ -1192,25 +1608,39 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 		ds_profile_row p;
 		if (!fd.attrs && (rc = ds_store_profile_get(rt->store, pid, a, &p, err)))
 			return rc;
-		cJSON *attrs = attrs_parse(fd.attrs ? fd.attrs : p.attributes);
-		bool changed = false;
-		rc = attrs ? attrs_apply(attrs, f, in, ds_profile_trust(rules, in->source), &changed)
-			   : DS_ENOMEM;
-		if (!rc && changed && !(attrs_out = attrs_text(a, attrs)))
-			rc = DS_ENOMEM;
-		digest = attrs && attrs_hold(attrs, f) ? f->digest : 0;
+		x.attrs = attrs_parse(fd.attrs ? fd.attrs : p.attributes);
+		rc = x.attrs ? attrs_apply(x.attrs, f, in, ds_profile_trust(rules, in->source),
+					   &x.changed)
+			     : DS_ENOMEM;
+		digest = x.attrs && attrs_hold(x.attrs, f) ? f->digest : 0;
 		new_digest = digest != fd.digest;
-		cJSON_Delete(attrs);
-		if (rc)
+		if (rc) {
+			cJSON_Delete(x.attrs);
 			return ds_err_set(err, rc, "out of memory");
+		}
 	}
-	if ((w && w->row.profile_id != pid && (rc = link_case(rt, w, pid, &now, err))) ||
+	if ((link && (rc = link_case(rt, w, pid, &now, err))) ||
+	    (fresh && (rc = effects_of_work(&x, w)))) {
+		cJSON_Delete(x.attrs);
+		return rc;
+	}
+	/* Values a transition set leave the record's digest behind. */
+	if (x.set) {
+		digest = 0;
+		new_digest = fd.digest != 0;
+	}
+	if (x.changed && x.attrs && !(attrs_out = attrs_text(a, x.attrs)))
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+	cJSON_Delete(x.attrs);
+	if (rc ||
 	    (rc = apply_consent(rt, rb, pid, in, err)) ||
 	    (rc = apply_interests(rt, a, rb, pid, in, err)) ||
 	    (in->record_id &&
 	     (rc = ds_store_timeline_add(rt->store, pid, "record", in->record_id, in->at, err))) ||
 	    (rc = update_profile(rt->store, rt->cfg, pid, attrs_out, new_digest ? &digest : NULL,
-				 &zero, &now, in->at, err)))
+				 &zero, &now, in->at, err)) ||
+	    (link && !fresh && (rc = ds_profile_rebuild(rt->store, rt->cfg, pid, in->at, true, NULL,
+							err))))
 		return rc;
 	*out = pid;
 	return DS_OK;

@@ -53,8 +53,17 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in,
 		      int64_t *pid, ds_err *err);
 
 /* The engine's hook after writing a case: adds the change of what the case
- * counts for its profile's traits (nothing when it is linked to none). */
+ * counts for its profile's traits, and applies what the states it entered
+ * do to the profile (tags, interests, attributes: ds_change's effects);
+ * nothing when it is linked to none. */
 int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err);
+
+/* What entering a state with effects e does, resolved against the case's
+ * data: {"tag": [...], "untag": [...], "interest": [...], "set": {...}}
+ * as JSON text in a, the value kept with the transition's audit entry;
+ * NULL when it does nothing on this data (or memory ran out: *oom). */
+char *ds_profile_effects_resolve(ds_arena *a, const ds_profile_effects *e,
+				 const cJSON *data, bool *oom);
 
 /* What a case in state (an index of p's states) with data counts for the
  * traits p's profile block declares. */
@@ -67,12 +76,22 @@ void ds_profile_case_traits(const ds_process *p, int state, const cJSON *data,
 int ds_profile_row_traits(const ds_config *cfg, const ds_process *p, const ds_case_row *c,
 			  ds_traits *out, ds_err *err);
 
+/* What a rebuild found: the traits stored and computed again, and which
+ * of the rest differed. */
+typedef struct ds_rebuild_diff {
+	ds_traits stored, rebuilt;
+	bool same;                   /* nothing differed */
+	bool interests;              /* the interests differed */
+	bool tags;                   /* the tags (and their transitions) */
+	bool attributes;             /* the values transitions set */
+} ds_rebuild_diff;
+
 /* Computes a profile's traits and interests again from its cases and
- * records into *rebuilt (stored: what the store held); write stores them.
- * *same tells whether the two agreed (interests included). */
+ * records, and its tags and the attribute values its cases' transitions
+ * set from what those transitions recorded (their audit entries'
+ * effects); write stores them. diff (may be NULL) gets what differed. */
 int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid,
-		       ds_time at, bool write, ds_traits *stored,
-		       ds_traits *rebuilt, bool *same, ds_err *err);
+		       ds_time at, bool write, ds_rebuild_diff *diff, ds_err *err);
 
 /* Merges profile merged into survivor (logged with reason and the record
  * that linked them, 0: by hand), then settles the survivor's attributes and

@@ -401,6 +401,215 @@ int ds_profile_block_bind(ds_profile_block *b, const char *const *names, size_t 
 	return DS_OK;
 }
 
+/* ---- what entering a state does ---- */
+
+bool ds_profile_tag_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > DS_TAG_MAX || s[0] < 'a' || s[0] > 'z')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static void free_values(ds_effect_value *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		ds_free(v[i].name);
+		ds_free(v[i].field);
+		ds_free(v[i].literal);
+	}
+	ds_free(v);
+}
+
+void ds_profile_effects_free(ds_profile_effects *e)
+{
+	if (!e)
+		return;
+	ds_strv_free(e->tags, e->ntags);
+	ds_strv_free(e->untags, e->nuntags);
+	free_values(e->interests, e->ninterests);
+	free_values(e->sets, e->nsets);
+	ds_free(e);
+}
+
+/* One value at path: {"field": PATH}, or a literal: a string, or with
+ * any_literal also a number or true/false. *ok tells whether it was one
+ * (else it is reported). DS_ENOMEM only. */
+static int load_value(const cJSON *v, bool any_literal, const char *file, const char *path,
+		      ds_diag *diag, ds_effect_value *out, bool *ok)
+{
+	*ok = false;
+	if (cJSON_IsObject(v)) {
+		static const char *const known[] = { "field", "description", NULL };
+		unknown_keys(v, known, file, path, diag);
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(v, "field");
+		if (!cJSON_IsString(f) || !*f->valuestring) {
+			ds_diag_error(diag, file, path, "{\"field\": PATH} names a field of the case "
+				      "data, as a dotted path");
+			return DS_OK;
+		}
+		if (!(out->field = ds_strdup(f->valuestring)))
+			return DS_ENOMEM;
+		*ok = true;
+		return DS_OK;
+	}
+	bool lit = cJSON_IsString(v) ? *v->valuestring && strlen(v->valuestring) <= DS_PROFILE_MAX_VALUE
+				     : any_literal && (cJSON_IsNumber(v) || cJSON_IsBool(v));
+	if (!lit) {
+		ds_diag_error(diag, file, path, any_literal
+			      ? "a value is a string (at most %d bytes), a number, true or false, "
+				"or {\"field\": PATH}"
+			      : "an interest is a string (at most %d bytes) or {\"field\": PATH}",
+			      DS_PROFILE_MAX_VALUE);
+		return DS_OK;
+	}
+	char *t = cJSON_PrintUnformatted(v);
+	out->literal = t ? ds_strdup(t) : NULL;
+	cJSON_free(t);
+	if (!out->literal)
+		return DS_ENOMEM;
+	*ok = true;
+	return DS_OK;
+}
+
+/* "tag" or "untag": a tag or a list of them, each checked. */
+static int load_tags(const cJSON *v, const char *file, const char *path, ds_diag *diag,
+		     char ***out, size_t *n)
+{
+	int rc = strs(v, file, path, "a tag", diag, out, n);
+	if (rc != DS_OK)
+		return rc == DS_ENOMEM ? rc : DS_OK;
+	for (size_t i = 0; i < *n; i++) {
+		if (ds_profile_tag_ok((*out)[i]))
+			continue;
+		char p[600];
+		if (cJSON_IsArray(v))
+			snprintf(p, sizeof p, "%s/%zu", path, i);
+		else
+			snprintf(p, sizeof p, "%s", path);
+		ds_diag_error(diag, file, p, "\"%s\" is no tag: a tag is a letter a-z, then up to "
+			      "%d of a-z, 0-9 and _ (offer_rejected), so that a segment can name "
+			      "it", (*out)[i], DS_TAG_MAX - 1);
+	}
+	return DS_OK;
+}
+
+static int load_interests(const cJSON *v, const char *file, const char *path, ds_diag *diag,
+			  ds_profile_effects *e)
+{
+	size_t n = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 1;
+	if (cJSON_IsArray(v) && !n) {
+		ds_diag_error(diag, file, path, "\"interest\" is an interest or a non-empty list "
+			      "of them");
+		return DS_OK;
+	}
+	if (!(e->interests = ds_calloc(n, sizeof *e->interests)))
+		return DS_ENOMEM;
+	const cJSON *it = cJSON_IsArray(v) ? v->child : v;
+	for (size_t i = 0; it; it = cJSON_IsArray(v) ? it->next : NULL, i++) {
+		char p[600];
+		if (cJSON_IsArray(v))
+			snprintf(p, sizeof p, "%s/%zu", path, i);
+		else
+			snprintf(p, sizeof p, "%s", path);
+		bool ok;
+		if (load_value(it, false, file, p, diag, &e->interests[e->ninterests], &ok))
+			return DS_ENOMEM;
+		e->ninterests += ok;
+	}
+	return DS_OK;
+}
+
+static int load_sets(const cJSON *v, const char *file, const char *path, ds_diag *diag,
+		     ds_profile_effects *e)
+{
+	if (!cJSON_IsObject(v) || !cJSON_GetArraySize(v)) {
+		ds_diag_error(diag, file, path, "\"set\" maps attribute names to their values");
+		return DS_OK;
+	}
+	if (!(e->sets = ds_calloc((size_t)cJSON_GetArraySize(v), sizeof *e->sets)))
+		return DS_ENOMEM;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v) {
+		char p[600];
+		sub(p, sizeof p, path, it->string);
+		if (!is_word(it->string, 63)) {
+			ds_diag_error(diag, file, p, "an attribute name is 1 to 63 of a-z, 0-9, _ and -");
+			continue;
+		}
+		ds_effect_value *ev = &e->sets[e->nsets];
+		bool ok;
+		if (load_value(it, true, file, p, diag, ev, &ok))
+			return DS_ENOMEM;
+		if (!ok)
+			continue;
+		e->nsets++;
+		if (!(ev->name = ds_strdup(it->string)))
+			return DS_ENOMEM;
+	}
+	return DS_OK;
+}
+
+int ds_profile_effects_load(const cJSON *j, const char *file, const char *path, ds_diag *diag,
+			    ds_profile_effects **out, ds_err *err)
+{
+	static const char *const known[] = { "tag", "untag", "interest", "set", "description",
+					     NULL };
+	*out = NULL;
+	if (!cJSON_IsObject(j)) {
+		ds_diag_error(diag, file, path, "a state's \"profile\" is an object: what entering "
+			      "the state does to the customer's profile (tag, untag, interest, set)");
+		return DS_OK;
+	}
+	unknown_keys(j, known, file, path, diag);
+	ds_profile_effects *e = ds_calloc(1, sizeof *e);
+	if (!e)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	const cJSON *tag = cJSON_GetObjectItemCaseSensitive(j, "tag");
+	const cJSON *untag = cJSON_GetObjectItemCaseSensitive(j, "untag");
+	const cJSON *interest = cJSON_GetObjectItemCaseSensitive(j, "interest");
+	const cJSON *set = cJSON_GetObjectItemCaseSensitive(j, "set");
+	char p[600];
+	int rc = DS_OK;
+	if (tag) {
+		sub(p, sizeof p, path, "tag");
+		rc = load_tags(tag, file, p, diag, &e->tags, &e->ntags);
+	}
+	if (!rc && untag) {
+		sub(p, sizeof p, path, "untag");
+		rc = load_tags(untag, file, p, diag, &e->untags, &e->nuntags);
+	}
+	if (!rc && interest) {
+		sub(p, sizeof p, path, "interest");
+		rc = load_interests(interest, file, p, diag, e);
+	}
+	if (!rc && set) {
+		sub(p, sizeof p, path, "set");
+		rc = load_sets(set, file, p, diag, e);
+	}
+	if (rc) {
+		ds_profile_effects_free(e);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < e->ntags; i++)
+		for (size_t k = 0; k < e->nuntags; k++)
+			if (!strcmp(e->tags[i], e->untags[k]))
+				ds_diag_error(diag, file, path, "tag \"%s\" is both added and removed",
+					      e->tags[i]);
+	if (!e->ntags && !e->nuntags && !e->ninterests && !e->nsets) {
+		if (!tag && !untag && !interest && !set)
+			ds_diag_error(diag, file, path, "a state's \"profile\" says what entering the "
+				      "state does: tag, untag, interest or set");
+		ds_profile_effects_free(e);
+		return DS_OK;
+	}
+	*out = e;
+	return DS_OK;
+}
+
 /* ---- schemas/profiles.json ---- */
 
 void ds_profile_rules_free(ds_profile_rules *r)

@@ -107,6 +107,47 @@ typedef struct ds_profile_block {
 	size_t ntraits;
 } ds_profile_block;
 
+/*
+ * What entering a state does to its case's profile: a state's "profile"
+ * (schemas/processes/NAME.json, "states" -> NAME -> "profile"):
+ *   {"tag": "offer_rejected", "untag": ["unreachable"],
+ *    "interest": [{"field": "equipment_type"}, "maintenance"],
+ *    "set": {"equipment": {"field": "equipment.type"}, "segment": "b2b"}}
+ * "tag" and "untag" take a tag or a list of tags: words of a-z, 0-9 and _
+ * starting with a letter, so that a segment filter can name them
+ * (tags.offer_rejected). An interest is a string, or {"field": PATH}: the
+ * string (or strings) at that dotted path of the case data. "set" gives
+ * attributes a value: a string, number or true/false, or {"field": PATH}.
+ * A field without a value does nothing.
+ */
+#define DS_TAG_MAX 63                /* bytes of a tag */
+
+typedef struct ds_effect_value {
+	char *name;                  /* set: the attribute; NULL for an interest */
+	char *field;                 /* a dotted path in the case data, or NULL */
+	char *literal;               /* else the value as JSON text ("\"b2b\"", "3") */
+} ds_effect_value;
+
+typedef struct ds_profile_effects {
+	char **tags;
+	size_t ntags;
+	char **untags;
+	size_t nuntags;
+	ds_effect_value *interests;
+	size_t ninterests;
+	ds_effect_value *sets;
+	size_t nsets;
+} ds_profile_effects;
+
+/* Reads a state's "profile" at path of file; problems go to diag. *out is
+ * NULL when j declares nothing usable. DS_ENOMEM only. */
+int ds_profile_effects_load(const cJSON *j, const char *file, const char *path,
+			    ds_diag *diag, ds_profile_effects **out, ds_err *err);
+void ds_profile_effects_free(ds_profile_effects *e);
+/* Whether s is a tag name: a-z first, then a-z, 0-9 or _, at most
+ * DS_TAG_MAX bytes. */
+bool ds_profile_tag_ok(const char *s);
+
 typedef struct ds_source_trust {
 	char *source;
 	int trust;

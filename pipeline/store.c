@@ -152,8 +152,11 @@ int ds_trait_index(const char *name)
 }
 
 int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			    ds_time last, int64_t *id, ds_err *err)
-{ return s->ops->profile_create(s, at, attributes, digest, last, id, err); }
+			    ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
+{ return s->ops->profile_create(s, at, attributes, digest, last, consent_mask, id, err); }
+int ds_store_consent_bit(ds_store *s, const char *purpose, const char *channel, int *bit,
+			 ds_err *err)
+{ return s->ops->consent_bit(s, purpose, channel, bit, err); }
 int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *out, ds_err *err)
 { return s->ops->profile_get(s, id, a, out, err); }
 int ds_store_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row *), void *ud,
@@ -195,6 +198,25 @@ int ds_store_merge_list(ds_store *s, int64_t pid, int (*fn)(void *, const ds_mer
 			void *ud, ds_err *err)
 { return s->ops->merge_list(s, pid, fn, ud, err); }
 bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b) { return s->ops->kept_apart(s, a, b); }
+int ds_store_tag_put(ds_store *s, const ds_tag_row *r, ds_err *err)
+{ return s->ops->tag_put(s, r, err); }
+int ds_store_tag_list(ds_store *s, int64_t pid, bool removed,
+		      int (*fn)(void *, const ds_tag_row *), void *ud, ds_err *err)
+{ return s->ops->tag_list(s, pid, removed, fn, ud, err); }
+int ds_store_tag_clear(ds_store *s, int64_t pid, ds_err *err)
+{ return s->ops->tag_clear(s, pid, err); }
+int ds_store_profile_effects(ds_store *s, int64_t pid, int (*fn)(void *, const ds_audit_row *),
+			     void *ud, ds_err *err)
+{ return s->ops->profile_effects(s, pid, fn, ud, err); }
+int ds_store_segment_count(ds_store *s, const ds_seg_query *q, int64_t *matched,
+			   int64_t *consented, ds_err *err)
+{ return s->ops->segment_count(s, q, matched, consented, err); }
+int ds_store_segment_export(ds_store *s, const ds_seg_query *q,
+			    int (*fn)(void *, const ds_seg_cell *), void *ud, ds_err *err)
+{ return s->ops->segment_export(s, q, fn, ud, err); }
+int ds_store_segment_explain(ds_store *s, const ds_seg_query *q, bool count,
+			     int (*fn)(void *, const char *, const char *), void *ud, ds_err *err)
+{ return s->ops->segment_explain(s, q, count, fn, ud, err); }
 int ds_store_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
 			       void *ud, ds_err *err)
 { return s->ops->case_list_profile(s, pid, fn, ud, err); }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "caltime.h"
+#include "decimal.h"
 #include "err.h"
 #include "mem.h"
 
@@ -193,6 +194,10 @@ typedef struct ds_audit_row {
 	ds_time at;
 	const char *cause;           /* JSON object: {"type":"record"|...} */
 	const char *changed;         /* JSON array of changed field names, or NULL */
+	/* What entering to_state did to the case's profile, as resolved when
+	 * it was committed: {"tag": [...], "untag": [...], "interest": [...],
+	 * "set": {"name": value}}; NULL when nothing */
+	const char *effects;
 } ds_audit_row;
 
 int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err);
@@ -265,10 +270,17 @@ typedef struct ds_profile_row {
 } ds_profile_row;
 
 /* A new profile created at, with its attributes (JSON text) and their
- * digest, and its last interaction (0: none). */
+ * digest, its last interaction (0: none) and the consent its first record
+ * grants (bits of ds_store_consent_bit; the statements themselves are
+ * still recorded by ds_store_consent_add). */
 int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes,
-			    int64_t digest, ds_time last_interaction, int64_t *id,
-			    ds_err *err);
+			    int64_t digest, ds_time last_interaction,
+			    int64_t consent_mask, int64_t *id, ds_err *err);
+/* The bit of a purpose and channel in a profile's consent mask (the
+ * current consent granted), numbered the first time it is asked for; -1
+ * once 63 are numbered (the mask then leaves that one out). */
+int ds_store_consent_bit(ds_store *s, const char *purpose, const char *channel,
+			 int *bit, ds_err *err);
 /* DS_ENOTFOUND when absent (a merged profile is still found). The
  * attributes are copied into a when it is not NULL. */
 int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a,
@@ -400,6 +412,33 @@ int ds_store_merge_list(ds_store *s, int64_t profile_id,
  * store cannot tell: nothing is merged on a doubt. */
 bool ds_store_kept_apart(ds_store *s, int64_t a, int64_t b);
 
+/* A tag on a profile: the latest transition that set or removed it (a
+ * removal is kept, so that a transition older than it, processed later,
+ * does not set the tag again). */
+typedef struct ds_tag_row {
+	int64_t profile_id;
+	const char *tag;
+	bool present;                /* false: removed */
+	ds_time at;                  /* of the transition */
+	int64_t case_id;
+	int64_t audit_id;            /* the transition (its audit entry) */
+} ds_tag_row;
+
+/* Keeps r as the profile's statement on its tag if it is later, by time
+ * then audit id, than the one kept. */
+int ds_store_tag_put(ds_store *s, const ds_tag_row *r, ds_err *err);
+/* The profile's tags by name; with removed also those removed. */
+int ds_store_tag_list(ds_store *s, int64_t profile_id, bool removed,
+		      int (*fn)(void *ud, const ds_tag_row *r), void *ud,
+		      ds_err *err);
+int ds_store_tag_clear(ds_store *s, int64_t profile_id, ds_err *err);
+
+/* The audit entries of a profile's cases that did something to the
+ * profile (effects not NULL), by time then id. */
+int ds_store_profile_effects(ds_store *s, int64_t profile_id,
+			     int (*fn)(void *ud, const ds_audit_row *r),
+			     void *ud, ds_err *err);
+
 /* The cases linked to a profile, in id order. */
 int ds_store_case_list_profile(ds_store *s, int64_t profile_id,
 			       int (*fn)(void *ud, const ds_case_row *c),
@@ -439,6 +478,131 @@ typedef struct ds_timeline_row {
 int ds_store_timeline_list(ds_store *s, int64_t profile_id,
 			   int (*fn)(void *ud, const ds_timeline_row *r),
 			   void *ud, ds_err *err);
+
+/* ---- segments: a filter over the profiles, compiled by segment.c ---- */
+
+/*
+ * A segment's filter reaches the store as a tree of conditions over what a
+ * profile holds, every value in it to be bound as a parameter: a backend
+ * renders the tree in its own SQL and never pastes a value into the text.
+ * Only profiles merged into none take part. A leaf with neg holds exactly
+ * when the condition does not (a field without a value included).
+ */
+typedef enum {
+	DS_SEGF_ID,                  /* the profile's id */
+	DS_SEGF_TRAIT,               /* a trait column, as the store keeps it */
+	DS_SEGF_ATTR,                /* the current value of an attribute */
+} ds_segf_kind;
+
+typedef struct ds_seg_field {
+	ds_segf_kind kind;
+	int trait;                   /* DS_TRAIT_*: counts, cents, dates as
+	                                "YYYY-MM-DD" text, times in seconds */
+	const char *attr;            /* the attribute's name */
+	const char *path;            /* JSON path of the value in the
+	                                attributes document: $."name"[0].value */
+	bool whole;                  /* the path is the attribute's whole value */
+} ds_seg_field;
+
+typedef enum { DS_SEGV_INT, DS_SEGV_NUM, DS_SEGV_TEXT } ds_segv_type;
+
+typedef struct ds_seg_value {
+	ds_segv_type type;
+	int64_t i;                   /* INT */
+	ds_dec num;                  /* NUM: a number with decimals */
+	const char *text;            /* TEXT */
+} ds_seg_value;
+
+typedef enum {
+	DS_SEG_TRUE, DS_SEG_FALSE,
+	DS_SEG_AND, DS_SEG_OR,       /* kids */
+	DS_SEG_CMP,                  /* field op values[0]; an attribute
+	                                compares with a value of its type only */
+	DS_SEG_SET,                  /* the field has a value */
+	DS_SEG_BOOL,                 /* the attribute is JSON true (i 1) or
+	                                false (i 0): values[0].i */
+	DS_SEG_MATCH,                /* the attribute, a string, matches the
+	                                regex text; every match starts with one
+	                                of values (text), when there are some */
+	DS_SEG_CONTAINS,             /* the attribute, a string, contains text */
+	DS_SEG_TAG,                  /* the profile has tag text, set at a
+	                                time within [lo, hi] (when has_lo, has_hi) */
+	DS_SEG_INTEREST,             /* the profile has interest text */
+	DS_SEG_CONSENT,              /* consent for purpose by channel is
+	                                granted (state 1), withdrawn (0) or
+	                                stated either way (-1) */
+} ds_seg_kind;
+
+/* DS_SEG_CMP's comparison (not equal is a negated DS_SEG_OP_EQ). */
+enum { DS_SEG_OP_EQ, DS_SEG_OP_LT, DS_SEG_OP_LE, DS_SEG_OP_GT, DS_SEG_OP_GE };
+
+typedef struct ds_seg_node {
+	ds_seg_kind kind;
+	bool neg;
+	int op;                      /* CMP: DS_SEG_OP_* */
+	ds_seg_field field;
+	const ds_seg_value *values;
+	size_t nvalues;
+	const char *text;
+	ds_time lo, hi;
+	bool has_lo, has_hi;
+	const char *purpose, *channel;
+	int state;
+	struct ds_seg_node *const *kids;
+	size_t nkids;
+} ds_seg_node;
+
+/* What an export reads of each matching profile. */
+typedef enum {
+	DS_SEGC_ID,                  /* integer */
+	DS_SEGC_IDENTITY,            /* the profile's first identity of kind arg */
+	DS_SEGC_ATTRIBUTES,          /* the attributes document (JSON text) */
+	DS_SEGC_TRAIT,               /* the trait column, as in DS_SEGF_TRAIT */
+	DS_SEGC_TAG_AT,              /* when tag arg was set (seconds), or null */
+	DS_SEGC_TAGS,                /* the tags, a JSON array of strings */
+	DS_SEGC_INTERESTS,           /* the interests, a JSON array */
+} ds_segc_kind;
+
+typedef struct ds_seg_column {
+	ds_segc_kind kind;
+	const char *arg;
+	int trait;
+} ds_seg_column;
+
+typedef struct ds_seg_query {
+	const ds_seg_node *filter;
+	const char *purpose;         /* the consent an export needs */
+	const char *channel;
+	const ds_seg_column *columns; /* read by an export */
+	size_t ncolumns;
+} ds_seg_query;
+
+/* One value of an export row: null, an integer or a text (valid during
+ * the callback). */
+typedef struct ds_seg_cell {
+	bool null;
+	bool is_text;
+	int64_t i;
+	const char *text;
+	size_t len;
+} ds_seg_cell;
+
+/* How many profiles the filter matches, and how many of them have the
+ * consent it needs. */
+int ds_store_segment_count(ds_store *s, const ds_seg_query *q, int64_t *matched,
+			   int64_t *consented, ds_err *err);
+/* The matching profiles whose consent allows it, row by row (q->columns),
+ * in the order the database finds them, in constant memory. */
+int ds_store_segment_export(ds_store *s, const ds_seg_query *q,
+			    int (*fn)(void *ud, const ds_seg_cell *row),
+			    void *ud, ds_err *err);
+/* The statement a count (or an export) runs and how the database plans
+ * it: fn gets ("sql", text), each ("param", value as text) in order, and
+ * each ("plan", step). */
+int ds_store_segment_explain(ds_store *s, const ds_seg_query *q, bool count,
+			     int (*fn)(void *ud, const char *what,
+				       const char *text),
+			     void *ud, ds_err *err);
 
 /* ---- documents ---- */
 

@@ -65,8 +65,9 @@ struct ds_store_ops {
 	int (*timer_done)(ds_store *, int64_t, ds_time, bool, bool *,
 			  ds_err *);
 	int64_t (*timer_pending_count)(ds_store *);
-	int (*profile_create)(ds_store *, ds_time, const char *, int64_t, ds_time,
+	int (*profile_create)(ds_store *, ds_time, const char *, int64_t, ds_time, int64_t,
 			      int64_t *, ds_err *);
+	int (*consent_bit)(ds_store *, const char *, const char *, int *, ds_err *);
 	int (*profile_get)(ds_store *, int64_t, ds_arena *, ds_profile_row *, ds_err *);
 	int (*profile_list)(ds_store *, int (*)(void *, const ds_profile_row *),
 			    void *, ds_err *);
@@ -97,6 +98,17 @@ struct ds_store_ops {
 			  int (*)(void *, const ds_merge_row *), void *,
 			  ds_err *);
 	bool (*kept_apart)(ds_store *, int64_t, int64_t);
+	int (*tag_put)(ds_store *, const ds_tag_row *, ds_err *);
+	int (*tag_list)(ds_store *, int64_t, bool, int (*)(void *, const ds_tag_row *),
+			void *, ds_err *);
+	int (*tag_clear)(ds_store *, int64_t, ds_err *);
+	int (*profile_effects)(ds_store *, int64_t, int (*)(void *, const ds_audit_row *),
+			       void *, ds_err *);
+	int (*segment_count)(ds_store *, const ds_seg_query *, int64_t *, int64_t *, ds_err *);
+	int (*segment_export)(ds_store *, const ds_seg_query *,
+			      int (*)(void *, const ds_seg_cell *), void *, ds_err *);
+	int (*segment_explain)(ds_store *, const ds_seg_query *, bool,
+			       int (*)(void *, const char *, const char *), void *, ds_err *);
 	int (*case_list_profile)(ds_store *, int64_t,
 				 int (*)(void *, const ds_case_row *), void *,
 				 ds_err *);

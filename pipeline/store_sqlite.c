@@ -16,8 +16,11 @@
 #include "files.h"
 #include "hash.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+
 #include <errno.h>
 #include <limits.h>
+#include <pcre2.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -176,6 +179,42 @@ static const char *const migrations[] = {
 	"ALTER TABLE documents ADD COLUMN erased_at INTEGER;"
 	"CREATE INDEX documents_erasing ON documents(id)"
 	" WHERE erased_at IS NOT NULL AND path != '';",
+	/* 7: what a transition did to its customer's profile (audit.effects)
+	 * and the tags it keeps (the latest statement per tag, a removal
+	 * included); the current consent as a mask on the profile row (one
+	 * bit per purpose and channel, numbered in consent_kinds), so that a
+	 * segment counts what consent leaves out from the index it filters
+	 * with; the attributes and indexes the segments filter on */
+	"ALTER TABLE audit ADD COLUMN effects TEXT;"
+	"CREATE TABLE tags("
+	" profile_id INTEGER NOT NULL, tag TEXT NOT NULL, present INTEGER NOT NULL,"
+	" at INTEGER NOT NULL, case_id INTEGER, audit_id INTEGER NOT NULL,"
+	" PRIMARY KEY(profile_id, tag)) WITHOUT ROWID;"
+	"CREATE INDEX tags_tag ON tags(tag, present, at);"
+	"CREATE TABLE consent_kinds("
+	" bit INTEGER PRIMARY KEY, purpose TEXT NOT NULL, channel TEXT NOT NULL,"
+	" UNIQUE(purpose, channel));"
+	"INSERT INTO consent_kinds(bit, purpose, channel)"
+	" SELECT row_number() OVER (ORDER BY purpose, channel) - 1, purpose, channel"
+	" FROM (SELECT DISTINCT purpose, channel FROM consent) LIMIT 63;"
+	"ALTER TABLE profiles ADD COLUMN consent_mask INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE profiles SET consent_mask = (SELECT coalesce(sum(1 << k.bit), 0) FROM consent c"
+	" JOIN consent_kinds k ON k.purpose = c.purpose AND k.channel = c.channel"
+	" WHERE c.profile_id = profiles.id AND c.granted = 1);"
+	"ALTER TABLE profiles ADD COLUMN attr_postcode TEXT"
+	" GENERATED ALWAYS AS (json_extract(attributes, '$.postcode[0].value')) VIRTUAL;"
+	"ALTER TABLE profiles ADD COLUMN attr_company TEXT"
+	" GENERATED ALWAYS AS (json_extract(attributes, '$.company[0].value')) VIRTUAL;"
+	/* merged_into last: the index covers a count (every column it reads
+	 * is there), and the planner does not take "merged_into IS NULL" for
+	 * a way in, which matches nearly every profile */
+	"CREATE INDEX profiles_last_order ON profiles(last_order_at, consent_mask, merged_into);"
+	"CREATE INDEX profiles_postcode ON profiles(attr_postcode, attr_company, consent_mask,"
+	" merged_into);"
+	/* what a count reads of a profile found by a tag or an interest */
+	"CREATE INDEX profiles_consent ON profiles(id, consent_mask, merged_into);"
+	"CREATE INDEX interests_value_profile ON interests(value, profile_id);"
+	"DROP INDEX interests_value;",
 };
 
 /* What retention is due to erase, found without reading again what it
@@ -208,18 +247,21 @@ enum stmt {
 	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
 	S_MERGE_LOG, S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
 	S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
-	S_MERGE_CLEAR_INTERESTS, S_MERGE_MARK,
+	S_MERGE_CLEAR_INTERESTS, S_MERGE_CLEAR_TAGS, S_MERGE_MARK,
 	S_UNMERGE_READ, S_UNMERGE_IDS, S_UNMERGE_CONSENT,
 	S_UNMERGE_CASES, S_UNMERGE_TIMELINE, S_UNMERGE_MARK, S_UNMERGE_DONE,
 	S_MERGE_GET, S_MERGE_LIST, S_KEPT_APART,
 	S_CASE_LIST_PROFILE, S_P_RECORDS,
+	S_TAG_PUT, S_TAG_LIST, S_TAG_LIST_ALL, S_TAG_CLEAR, S_P_EFFECTS,
+	S_CONSENT_KIND, S_CONSENT_MASK, S_CONSENT_BIT, S_CONSENT_KIND_GET, S_P_UPDATE_LIGHT,
+	S_P_UPDATE_PUT_TRAITS,
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
 	S_PERSON_RECORDS, S_PERSON_IX, S_PERSON_ATT, S_Q_SCAN, S_RECORD_LIST_CASE,
 	S_RECORD_SET, S_E_CASE, S_E_AUDIT, S_E_STARTED, S_E_DOCS, S_E_TIMERS,
 	S_E_MARK_CASE, S_E_PERSON_RECORDS, S_E_MARK_PERSON, S_E_IDS, S_E_CONSENT,
-	S_E_HISTORY, S_E_INTERESTS, S_E_MERGES, S_E_TIMELINE, S_E_TIMELINE_LEFT,
+	S_E_HISTORY, S_E_INTERESTS, S_E_TAGS, S_E_MERGES, S_E_TIMELINE, S_E_TIMELINE_LEFT,
 	S_E_CASES, S_E_PROFILES, S_E_FORGOTTEN, S_E_MARK_Q, S_E_Q,
 	S_SWEEP_IX, S_SWEEP_ATT, S_SWEEP_Q, S_SWEEP_CLEAR,
 	S_X_MARK, S_X_LAST, S_X_KEPT, S_X_Q, S_CASE_SINCE, S_DOC_PENDING, S_DOC_CLEARED,
@@ -288,9 +330,9 @@ static const char *const sql[S_COUNT_] = {
 	[S_PDEF_LIST] = "SELECT process, version, sha256, definition, first_run"
 		" FROM process_defs ORDER BY process, version",
 	[S_AUDIT_ADD] = "INSERT INTO audit(case_id, version, from_state, to_state,"
-		" at, cause, changed) VALUES(?,?,?,?,?,?,?)",
+		" at, cause, changed, effects) VALUES(?,?,?,?,?,?,?,?)",
 	[S_AUDIT_LIST] = "SELECT id, case_id, version, from_state, to_state, at,"
-		" cause, changed FROM audit WHERE case_id = ? ORDER BY version",
+		" cause, changed, effects FROM audit WHERE case_id = ? ORDER BY version",
 	[S_TIMER_ADD] = "INSERT INTO timers(case_id, state, state_version,"
 		" transition, due) VALUES(?,?,?,?,?)",
 	[S_TIMER_DUE] = "SELECT id, case_id, state, state_version, transition, due"
@@ -300,7 +342,8 @@ static const char *const sql[S_COUNT_] = {
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
 	[S_P_CREATE] = "INSERT INTO profiles(created_at, updated_at, attributes,"
-		" last_interaction_at, attrs_digest) VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4)",
+		" last_interaction_at, attrs_digest, consent_mask)"
+		" VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4, ?5)",
 	[S_P_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
 	[S_P_LIST] = "SELECT " PROFILE_COLS " FROM profiles WHERE merged_into IS NULL ORDER BY id",
 	/* max(a, b) is NULL when either is: coalesce keeps the other. */
@@ -312,6 +355,18 @@ static const char *const sql[S_COUNT_] = {
 		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
 		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
 		" last_interaction_at, ?10) WHERE id = ?1",
+	/* The same without the columns it would not change (attributes, the
+	 * last order): the indexes on them are left alone. */
+	[S_P_UPDATE_LIGHT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
+		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
+		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
+		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
+		" last_interaction_at, ?10) WHERE id = ?1",
+	[S_P_UPDATE_PUT_TRAITS] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
+		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
+		" last_interaction_at = ?10 WHERE id = ?1",
 	[S_P_UPDATE_PUT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
 		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
@@ -378,8 +433,9 @@ static const char *const sql[S_COUNT_] = {
 	[S_MERGE_TIMELINE] = "UPDATE OR IGNORE timeline SET profile_id = ?1 WHERE profile_id = ?2",
 	[S_MERGE_CLEAR_CONSENT] = "DELETE FROM consent WHERE profile_id = ?2",
 	[S_MERGE_CLEAR_INTERESTS] = "DELETE FROM interests WHERE profile_id = ?2",
+	[S_MERGE_CLEAR_TAGS] = "DELETE FROM tags WHERE profile_id = ?2",
 	[S_MERGE_MARK] = "UPDATE profiles SET merged_into = ?1, updated_at = max(updated_at, ?3),"
-		" attributes = '{}', attrs_digest = 0,"
+		" attributes = '{}', attrs_digest = 0, consent_mask = 0,"
 		" orders_count = 0, total_spent = 0, last_order_at = NULL, offers_sent = 0,"
 		" offers_accepted = 0, offers_rejected = 0, open_complaints = 0,"
 		" last_interaction_at = NULL WHERE id = ?2",
@@ -417,6 +473,35 @@ static const char *const sql[S_COUNT_] = {
 		" i.source, i.received_at FROM timeline t JOIN records r ON r.id = t.ref"
 		" JOIN interactions i ON i.id = r.interaction_id"
 		" WHERE t.profile_id = ? AND t.kind = 'record' ORDER BY r.id",
+	/* The later statement on a tag wins: by time, then by transition. */
+	[S_TAG_PUT] = "INSERT INTO tags(profile_id, tag, present, at, case_id, audit_id)"
+		" VALUES(?,?,?,?,?,?) ON CONFLICT(profile_id, tag) DO UPDATE SET"
+		" present = excluded.present, at = excluded.at, case_id = excluded.case_id,"
+		" audit_id = excluded.audit_id"
+		" WHERE (excluded.at, excluded.audit_id) > (tags.at, tags.audit_id)",
+	[S_TAG_LIST] = "SELECT profile_id, tag, present, at, coalesce(case_id, 0), audit_id"
+		" FROM tags WHERE profile_id = ? AND present = 1 ORDER BY tag",
+	[S_TAG_LIST_ALL] = "SELECT profile_id, tag, present, at, coalesce(case_id, 0), audit_id"
+		" FROM tags WHERE profile_id = ? ORDER BY tag",
+	[S_TAG_CLEAR] = "DELETE FROM tags WHERE profile_id = ?",
+	[S_P_EFFECTS] = "SELECT a.id, a.case_id, a.version, a.from_state, a.to_state, a.at,"
+		" a.cause, a.changed, a.effects FROM cases c JOIN audit a ON a.case_id = c.id"
+		" WHERE c.profile_id = ? AND a.effects IS NOT NULL ORDER BY a.at, a.id",
+	/* A purpose and channel gets the next bit the first time it is
+	 * stated (63 at most: the mask is a 64-bit integer). */
+	[S_CONSENT_KIND] = "INSERT INTO consent_kinds(bit, purpose, channel)"
+		" SELECT coalesce(max(bit) + 1, 0), ?2, ?3 FROM consent_kinds"
+		" HAVING NOT EXISTS (SELECT 1 FROM consent_kinds WHERE purpose = ?2 AND channel = ?3)"
+		" AND count(*) < 63",
+	/* ?2 the bit, ?3 the bit when granted, else 0 */
+	[S_CONSENT_BIT] = "UPDATE profiles SET consent_mask = (consent_mask & ~?2) | ?3"
+		" WHERE id = ?1 AND consent_mask != ((consent_mask & ~?2) | ?3)",
+	[S_CONSENT_KIND_GET] = "SELECT bit FROM consent_kinds WHERE purpose = ? AND channel = ?",
+	[S_CONSENT_MASK] = "UPDATE profiles SET consent_mask = m.v FROM"
+		" (SELECT coalesce(sum(1 << k.bit), 0) AS v FROM consent c JOIN consent_kinds k"
+		" ON k.purpose = c.purpose AND k.channel = c.channel"
+		" WHERE c.profile_id = ?1 AND c.granted = 1) AS m"
+		" WHERE profiles.id = ?1 AND profiles.consent_mask != m.v",
 	[S_TIMELINE_ADD] = "INSERT OR IGNORE INTO timeline(profile_id, kind, ref, at)"
 		" VALUES(?,?,?,?)",
 	[S_TIMELINE_LIST] = "SELECT t.kind, t.ref, t.at, coalesce(r.type, c.process),"
@@ -474,8 +559,9 @@ static const char *const sql[S_COUNT_] = {
 	[S_RECORD_SET] = "UPDATE records SET data = :data WHERE id = :id",
 	[S_E_CASE] = "UPDATE cases SET data = :data, key = coalesce(:key, key), erased_at = :at"
 		" WHERE id = :id",
-	[S_E_AUDIT] = "UPDATE audit SET cause = json_remove(cause, '$.thread'), changed = NULL"
-		" WHERE case_id = :id AND (changed IS NOT NULL OR instr(cause, '\"thread\":') > 0)",
+	[S_E_AUDIT] = "UPDATE audit SET cause = json_remove(cause, '$.thread'), changed = NULL,"
+		" effects = NULL WHERE case_id = :id AND (changed IS NOT NULL OR effects IS NOT NULL"
+		" OR instr(cause, '\"thread\":') > 0)",
 	/* the cases this one started name its key */
 	[S_E_STARTED] = "UPDATE audit SET cause = json_set(cause, '$.case', :key)"
 		" WHERE cause LIKE '{\"type\":\"start\",%' AND json_extract(cause, '$.case_id') = :id",
@@ -499,6 +585,7 @@ static const char *const sql[S_COUNT_] = {
 	[S_E_CONSENT] = "DELETE FROM consent WHERE profile_id" IN_PERSON,
 	[S_E_HISTORY] = "DELETE FROM consent_history WHERE profile_id" IN_PERSON,
 	[S_E_INTERESTS] = "DELETE FROM interests WHERE profile_id" IN_PERSON,
+	[S_E_TAGS] = "DELETE FROM tags WHERE profile_id" IN_PERSON,
 	[S_E_MERGES] = "DELETE FROM merges WHERE survivor" IN_PERSON " OR merged" IN_PERSON,
 	[S_E_TIMELINE] = "UPDATE OR IGNORE timeline SET profile_id = :pseudonym"
 		" WHERE profile_id" IN_PERSON,
@@ -572,6 +659,13 @@ typedef struct lite {
 	sqlite3_stmt *stmt[S_COUNT_];
 	char path[PATH_MAX];
 	checkpointer ck;
+	pcre2_match_data *re_md;     /* ds_regexp's, for the connection */
+	pcre2_match_context *re_mc;
+	struct {                     /* consent_kinds, as far as seen */
+		char purpose[64], channel[8];
+		int bit;
+	} kinds[63];
+	size_t nkinds;
 } lite;
 
 static lite *L(ds_store *s) { return (lite *)s; }
@@ -818,19 +912,40 @@ static void lite_close(ds_store *s)
 	for (int i = 0; i < S_COUNT_; i++)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_close(l->db);
+	pcre2_match_data_free(l->re_md);
+	pcre2_match_context_free(l->re_mc);
 	ds_free(l);
 }
 
-/* The database file of target: relative to home unless absolute. */
-static int db_path(const char *target, const char *home, char path[PATH_MAX], ds_err *err)
+#define CACHE_MIB_DEFAULT 16
+#define CACHE_MIB_MAX 16384
+
+/* The database file of target: relative to home unless absolute; and the
+ * page cache asked for, "PATH?cache_mib=N" (MiB per connection, 16 by
+ * default: a bigger store is worked faster with more). */
+static int db_path(const char *target, const char *home, char path[PATH_MAX], long *cache_mib,
+		   ds_err *err)
 {
 	int rc;
-	if (!*target)
+	const char *q = strchr(target, '?');
+	size_t len = q ? (size_t)(q - target) : strlen(target);
+	*cache_mib = CACHE_MIB_DEFAULT;
+	if (!len)
 		return ds_err_set(err, DS_ECONFIG, "sqlite store URL has no path");
+	if (q) {
+		char *end;
+		if (strncmp(q + 1, "cache_mib=", 10))
+			return ds_err_set(err, DS_ECONFIG, "sqlite store URL: unknown parameter \"%s\" "
+					  "(cache_mib=N is the one known)", q + 1);
+		*cache_mib = strtol(q + 11, &end, 10);
+		if (end == q + 11 || *end || *cache_mib < 1 || *cache_mib > CACHE_MIB_MAX)
+			return ds_err_set(err, DS_ECONFIG, "sqlite store URL: cache_mib is a number "
+					  "of MiB from 1 to %d", CACHE_MIB_MAX);
+	}
 	if (target[0] == '/' || !home || !*home)
-		rc = snprintf(path, PATH_MAX, "%s", target);
+		rc = snprintf(path, PATH_MAX, "%.*s", (int)len, target);
 	else
-		rc = snprintf(path, PATH_MAX, "%s/%s", home, target);
+		rc = snprintf(path, PATH_MAX, "%s/%.*s", home, (int)len, target);
 	if (rc < 0 || rc >= PATH_MAX)
 		return ds_err_set(err, DS_ECONFIG, "store path too long");
 	return DS_OK;
@@ -840,15 +955,19 @@ static bool lite_exists(const char *target, const char *home)
 {
 	char path[PATH_MAX];
 	struct stat sb;
-	return !db_path(target, home, path, NULL) && stat(path, &sb) == 0;
+	long cache;
+	return !db_path(target, home, path, &cache, NULL) && stat(path, &sb) == 0;
 }
+
+static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 static int lite_open(const char *target, const char *home, ds_store **out, ds_err *err)
 {
 	char path[PATH_MAX];
 	int rc;
+	long cache_mib;
 	lite *l = NULL;
-	if ((rc = db_path(target, home, path, err)))
+	if ((rc = db_path(target, home, path, &cache_mib, err)))
 		return rc;
 	/* The store's folder may not exist yet. */
 	char dir[PATH_MAX];
@@ -875,9 +994,12 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	}
 	sqlite3_busy_timeout(l->db, 10000);
 	sqlite3_extended_result_codes(l->db, 0);
-	if ((rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
+	/* A pragma takes no parameter: the number, checked, is written in. */
+	char cache[64];
+	snprintf(cache, sizeof cache, "PRAGMA cache_size = -%ld", cache_mib * 1024);
+	if ((rc = exec_sql(l, cache, err)) ||
+	    (rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = FULL;"
-			   "PRAGMA cache_size = -16384;"
 
 			   "PRAGMA temp_store = MEMORY;"
 			   /* Deleted content is overwritten with zeros, so what an
@@ -898,6 +1020,18 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	}
 	if ((rc = migrate(l, err)))
 		goto fail;
+	if (!(l->re_md = pcre2_match_data_create(1, NULL)) ||
+	    !(l->re_mc = pcre2_match_context_create(NULL))) {
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	pcre2_set_match_limit(l->re_mc, 1000000u);
+	pcre2_set_heap_limit(l->re_mc, 8192u);
+	if (sqlite3_create_function_v2(l->db, "ds_regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				       l, regexp_fn, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_error(l, err, "register ds_regexp");
+		goto fail;
+	}
 	snprintf(l->path, sizeof l->path, "%s", path);
 	sqlite3_wal_hook(l->db, wal_hook, l);
 	*out = &l->base;
@@ -953,6 +1087,7 @@ static int row_audit(const struct walk_ctx *w, sqlite3_stmt *q)
 		.at = sqlite3_column_int64(q, 5),
 		.cause = col_text(NULL, q, 6),
 		.changed = col_text(NULL, q, 7),
+		.effects = col_text(NULL, q, 8),
 	};
 	return ((int (*)(void *, const ds_audit_row *))w->fn)(w->ud, &r);
 }
@@ -1409,6 +1544,7 @@ static int lite_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
 	sqlite3_bind_int64(q, 5, r->at);
 	bind_text(q, 6, r->cause);
 	bind_text(q, 7, r->changed);
+	bind_text(q, 8, r->effects);
 	int rc = run(l, q, err, "write audit");
 	if (!rc)
 		r->id = sqlite3_last_insert_rowid(l->db);
@@ -1557,7 +1693,7 @@ static int row_profile(const struct walk_ctx *w, sqlite3_stmt *q)
 }
 
 static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			       ds_time last, int64_t *id, ds_err *err)
+			       ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
 {
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_P_CREATE, err);
@@ -1567,6 +1703,7 @@ static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, 
 	bind_text(q, 2, attributes);
 	bind_id(q, 3, last);
 	sqlite3_bind_int64(q, 4, digest);
+	sqlite3_bind_int64(q, 5, consent_mask);
 	int rc = run(l, q, err, "create profile");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(l->db);
@@ -1615,15 +1752,22 @@ static int lite_profile_update(ds_store *s, int64_t id, const char *attributes,
 		return ds_err_set(err, DS_EINTERNAL, "profile update: traits to set are missing");
 	ds_traits none;
 	memset(&none, 0, sizeof none);
-	sqlite3_stmt *q = st(l, add ? S_P_UPDATE_ADD : S_P_UPDATE_PUT, err);
+	/* Columns left out of the SET list leave their indexes alone. */
+	bool same_attrs = !attributes && !digest;
+	enum stmt k = add ? (same_attrs && (!t || !t->v[DS_TRAIT_LAST_ORDER_AT]) ? S_P_UPDATE_LIGHT
+								       : S_P_UPDATE_ADD)
+			  : same_attrs ? S_P_UPDATE_PUT_TRAITS : S_P_UPDATE_PUT;
+	sqlite3_stmt *q = st(l, k, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, at);
 	bind_traits(q, 3, t ? t : &none);
-	bind_text(q, 11, attributes);
-	if (digest)
-		sqlite3_bind_int64(q, 12, *digest);
+	if (!same_attrs) {
+		bind_text(q, 11, attributes);
+		if (digest)
+			sqlite3_bind_int64(q, 12, *digest);
+	}
 	return run(l, q, err, "update profile");
 }
 
@@ -1735,6 +1879,51 @@ static int lite_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const 
 			    "list identities");
 }
 
+/* The bit of a purpose and channel in consent_mask, given its number the
+ * first time it is stated (-1 past the 63 a mask holds); remembered, as a
+ * bit never changes. */
+static int consent_bit(lite *l, const char *purpose, const char *channel, int *bit,
+		       ds_err *err)
+{
+	for (size_t i = 0; i < l->nkinds; i++) {
+		if (!strcmp(l->kinds[i].purpose, purpose) && !strcmp(l->kinds[i].channel, channel)) {
+			*bit = l->kinds[i].bit;
+			return DS_OK;
+		}
+	}
+	static const enum stmt k[] = { S_CONSENT_KIND, S_CONSENT_KIND_GET };
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *q = st(l, k[i], err);
+		if (!q)
+			return err->code;
+		bind_text(q, i ? 1 : 2, purpose);
+		bind_text(q, i ? 2 : 3, channel);
+		int rc = sqlite3_step(q);
+		if (i && rc == SQLITE_ROW)
+			*bit = sqlite3_column_int(q, 0);
+		sqlite3_reset(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_error(l, err, "number a consent purpose and channel");
+	}
+	if (*bit >= 0 && l->nkinds < sizeof l->kinds / sizeof *l->kinds &&
+	    strlen(purpose) < sizeof l->kinds[0].purpose && strlen(channel) < sizeof l->kinds[0].channel) {
+		snprintf(l->kinds[l->nkinds].purpose, sizeof l->kinds[0].purpose, "%s", purpose);
+		snprintf(l->kinds[l->nkinds].channel, sizeof l->kinds[0].channel, "%s", channel);
+		l->kinds[l->nkinds++].bit = *bit;
+	}
+	return DS_OK;
+}
+
+static int lite_consent_bit(ds_store *s, const char *purpose, const char *channel, int *bit,
+			    ds_err *err)
+{
+	*bit = -1;
+	return consent_bit(L(s), purpose, channel, bit, err);
+}
+
+static int run_steps(lite *l, const enum stmt *k, size_t n, int64_t a, int64_t b,
+		     const char *text, ds_time at, int64_t c, ds_err *err);
+
 static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 {
 	lite *l = L(s);
@@ -1755,7 +1944,21 @@ static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 		if (rc)
 			return rc;
 	}
-	return DS_OK;
+	/* The current statement changed: its bit of the mask follows. */
+	if (!sqlite3_changes(l->db))
+		return DS_OK;
+	int bit = -1;
+	int rc = consent_bit(l, r->purpose, r->channel, &bit, err);
+	sqlite3_stmt *q = rc || bit < 0 ? NULL : st(l, S_CONSENT_BIT, err);
+	if (rc || bit < 0)
+		return rc;
+	if (!q)
+		return err->code;
+	int64_t mask = (int64_t)((uint64_t)1 << bit);
+	sqlite3_bind_int64(q, 1, r->profile_id);
+	sqlite3_bind_int64(q, 2, mask);
+	sqlite3_bind_int64(q, 3, r->granted ? mask : 0);
+	return run(l, q, err, "record consent in the profile's mask");
 }
 
 static int row_consent(const struct walk_ctx *w, sqlite3_stmt *q)
@@ -1839,7 +2042,7 @@ static int lite_interest_clear(ds_store *s, int64_t pid, ds_err *err)
 
 static int lite_profile_settle(ds_store *s, int64_t pid, ds_err *err)
 {
-	static const enum stmt k[] = { S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT };
+	static const enum stmt k[] = { S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT, S_CONSENT_MASK };
 	return run_steps(L(s), k, sizeof k / sizeof *k, pid, 0, NULL, 0, 0, err);
 }
 
@@ -1861,7 +2064,7 @@ static int lite_profile_merge(ds_store *s, ds_merge_row *m, ds_err *err)
 	/* ?1 survivor, ?2 merged */
 	static const enum stmt k[] = { S_MERGE_IDS, S_MERGE_CONSENT, S_MERGE_CASES,
 				       S_MERGE_TIMELINE, S_MERGE_CLEAR_CONSENT,
-				       S_MERGE_CLEAR_INTERESTS };
+				       S_MERGE_CLEAR_INTERESTS, S_MERGE_CLEAR_TAGS };
 	if ((rc = run_steps(l, k, sizeof k / sizeof *k, m->survivor, m->merged, NULL, 0, 0, err)))
 		return rc;
 	if (!(q = st(l, S_MERGE_MARK, err)))
@@ -1969,6 +2172,54 @@ static bool lite_kept_apart(ds_store *s, int64_t a, int64_t b)
 	return rc != SQLITE_DONE;
 }
 
+static int lite_tag_put(ds_store *s, const ds_tag_row *r, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_TAG_PUT, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, r->profile_id);
+	bind_text(q, 2, r->tag);
+	sqlite3_bind_int(q, 3, r->present);
+	sqlite3_bind_int64(q, 4, r->at);
+	bind_id(q, 5, r->case_id);
+	sqlite3_bind_int64(q, 6, r->audit_id);
+	return run(l, q, err, "tag a profile");
+}
+
+static int row_tag(const struct walk_ctx *w, sqlite3_stmt *q)
+{
+	ds_tag_row r = {
+		.profile_id = sqlite3_column_int64(q, 0),
+		.tag = col_text(NULL, q, 1),
+		.present = sqlite3_column_int(q, 2) != 0,
+		.at = sqlite3_column_int64(q, 3),
+		.case_id = sqlite3_column_int64(q, 4),
+		.audit_id = sqlite3_column_int64(q, 5),
+	};
+	return ((int (*)(void *, const ds_tag_row *))w->fn)(w->ud, &r);
+}
+
+static int lite_tag_list(ds_store *s, int64_t pid, bool removed,
+			 int (*fn)(void *, const ds_tag_row *), void *ud, ds_err *err)
+{
+	return walk_profile(L(s), removed ? S_TAG_LIST_ALL : S_TAG_LIST, pid, row_tag,
+			    (void (*)(void))fn, ud, err, "list tags");
+}
+
+static int lite_tag_clear(ds_store *s, int64_t pid, ds_err *err)
+{
+	static const enum stmt k[] = { S_TAG_CLEAR };
+	return run_steps(L(s), k, 1, pid, 0, NULL, 0, 0, err);
+}
+
+static int lite_profile_effects(ds_store *s, int64_t pid, int (*fn)(void *, const ds_audit_row *),
+				void *ud, ds_err *err)
+{
+	return walk_profile(L(s), S_P_EFFECTS, pid, row_audit, (void (*)(void))fn, ud, err,
+			    "list what a profile's cases did to it");
+}
+
 static int lite_case_list_profile(ds_store *s, int64_t pid, int (*fn)(void *, const ds_case_row *),
 				  void *ud, ds_err *err)
 {
@@ -2016,6 +2267,697 @@ static int lite_timeline_list(ds_store *s, int64_t pid,
 {
 	return walk_profile(L(s), S_TIMELINE_LIST, pid, row_timeline, (void (*)(void))fn, ud, err,
 			    "read timeline");
+}
+
+/* ---- segments ---- */
+
+/*
+ * A segment's tree becomes one statement over profiles p. Every value is
+ * a parameter (?N, numbered as they appear); the text holds only this
+ * file's own words: column names, the two attributes indexed as generated
+ * columns, and constants. The tree's leaves map to indexed shapes:
+ * traits and indexed attributes are columns of the partial indexes on
+ * profiles not merged; a tag or an interest is "p.id IN (SELECT ...)" over
+ * the tag (or value) index, from which SQLite can start, and EXISTS for
+ * the others of the same AND; consent granted is a bit of
+ * p.consent_mask, which the indexes carry, so a count reads no row.
+ */
+
+#define SEG_MAX_SQL (1u << 20)
+#define SEG_MAX_PARAMS 4096
+
+typedef struct segsql {
+	lite *l;
+	ds_buf sql;
+	ds_seg_value *params;
+	size_t nparams, cap;
+	int rc;                      /* the first error while building */
+	const ds_seg_node *split;    /* the MATCH whose ranges split the query */
+	const ds_seg_value *range;   /* the range of this part: lo, hi */
+} segsql;
+
+static void seg_puts(segsql *q, const char *t)
+{
+	if (!q->rc)
+		q->rc = ds_buf_puts(&q->sql, t);
+}
+
+static void seg_param(segsql *q, ds_seg_value v)
+{
+	if (q->rc)
+		return;
+	if (q->nparams == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		ds_seg_value *n = cap <= SEG_MAX_PARAMS ? ds_realloc(q->params, cap * sizeof *n) : NULL;
+		if (!n) {
+			q->rc = cap <= SEG_MAX_PARAMS ? DS_ENOMEM : DS_ELIMIT;
+			return;
+		}
+		q->params = n;
+		q->cap = cap;
+	}
+	q->params[q->nparams++] = v;
+	q->rc = ds_buf_printf(&q->sql, "?%zu", q->nparams);
+}
+
+static void seg_text(segsql *q, const char *t)
+{
+	seg_param(q, (ds_seg_value){ .type = DS_SEGV_TEXT, .text = t });
+}
+
+static void seg_int(segsql *q, int64_t i)
+{
+	seg_param(q, (ds_seg_value){ .type = DS_SEGV_INT, .i = i });
+}
+
+/* The attributes kept as generated columns, indexed (migration 6). */
+static const char *indexed_attr(const ds_seg_field *f)
+{
+	static const struct { const char *name, *column; } cols[] = {
+		{ "postcode", "p.attr_postcode" }, { "company", "p.attr_company" },
+	};
+	for (size_t i = 0; f->kind == DS_SEGF_ATTR && f->whole && i < 2; i++)
+		if (!strcmp(f->attr, cols[i].name))
+			return cols[i].column;
+	return NULL;
+}
+
+static void seg_field(segsql *q, const ds_seg_field *f)
+{
+	const char *col = indexed_attr(f);
+	if (f->kind == DS_SEGF_ID) {
+		seg_puts(q, "p.id");
+	} else if (f->kind == DS_SEGF_TRAIT) {
+		seg_puts(q, "p.");
+		seg_puts(q, ds_trait_name(f->trait));
+	} else if (col) {
+		seg_puts(q, col);
+	} else {
+		seg_puts(q, "json_extract(p.attributes, ");
+		seg_text(q, f->path);
+		seg_puts(q, ")");
+	}
+}
+
+/* Whether the field can be without a value. */
+static bool seg_nullable(const ds_seg_field *f)
+{
+	return f->kind == DS_SEGF_ATTR ||
+	       (f->kind == DS_SEGF_TRAIT && ds_trait_kind_of(f->trait) >= DS_TRAIT_DATE);
+}
+
+static void seg_value(segsql *q, const ds_seg_value *v)
+{
+	seg_param(q, *v);
+}
+
+static const char *seg_op(int op)
+{
+	switch (op) {
+	case DS_SEG_OP_LT: return " < ";
+	case DS_SEG_OP_LE: return " <= ";
+	case DS_SEG_OP_GT: return " > ";
+	case DS_SEG_OP_GE: return " >= ";
+	default: return " = ";
+	}
+}
+
+/* An attribute compares with values of its own type only. */
+static void seg_guard(segsql *q, const ds_seg_field *f, ds_segv_type t)
+{
+	if (f->kind != DS_SEGF_ATTR || indexed_attr(f))
+		return;
+	seg_puts(q, "typeof(");
+	seg_field(q, f);
+	seg_puts(q, t == DS_SEGV_TEXT ? ") = 'text' AND " : ") IN ('integer', 'real') AND ");
+}
+
+/* Whether n is a leaf held in a table of its own, keyed by the profile:
+ * a tag, an interest, a consent statement (granted ones are in the mask). */
+static bool seg_related_leaf(const ds_seg_node *n)
+{
+	return n->kind == DS_SEG_TAG || n->kind == DS_SEG_INTEREST ||
+	       (n->kind == DS_SEG_CONSENT && n->state != 1);
+}
+
+/* " WHERE x0.col" for the first condition of the subquery, then
+ * " AND xI.col" (the table of leaf i). */
+static void seg_cond(segsql *q, bool *first, size_t i, const char *col)
+{
+	char x[48];
+	snprintf(x, sizeof x, "%sx%zu.%s", *first ? " WHERE " : " AND ", i, col);
+	*first = false;
+	seg_puts(q, x);
+}
+
+/* The profiles holding every leaf of nodes[0..n) (related leaves): one
+ * subquery whose tables are joined on the profile, a list of ids SQLite
+ * can start the search from, reading only the profiles holding them all. */
+static void seg_related(segsql *q, const ds_seg_node *const *nodes, size_t n)
+{
+	char x[64];
+	bool first = true;
+	seg_puts(q, "p.id IN (SELECT x0.profile_id FROM ");
+	for (size_t i = 0; i < n; i++) {
+		const char *table = nodes[i]->kind == DS_SEG_TAG ? "tags"
+				    : nodes[i]->kind == DS_SEG_INTEREST ? "interests" : "consent";
+		if (i)
+			snprintf(x, sizeof x, " JOIN %s x%zu ON x%zu.profile_id = x0.profile_id", table,
+				 i, i);
+		else
+			snprintf(x, sizeof x, "%s x0", table);
+		seg_puts(q, x);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const ds_seg_node *l = nodes[i];
+		if (l->kind == DS_SEG_TAG) {
+			seg_cond(q, &first, i, "tag = ");
+			seg_text(q, l->text);
+			seg_cond(q, &first, i, "present = 1");
+			if (l->has_lo) {
+				seg_cond(q, &first, i, "at >= ");
+				seg_int(q, l->lo);
+			}
+			if (l->has_hi) {
+				seg_cond(q, &first, i, "at <= ");
+				seg_int(q, l->hi);
+			}
+		} else if (l->kind == DS_SEG_INTEREST) {
+			seg_cond(q, &first, i, "value = ");
+			seg_text(q, l->text);
+		} else {
+			seg_cond(q, &first, i, "purpose = ");
+			seg_text(q, l->purpose);
+			seg_cond(q, &first, i, "channel = ");
+			seg_text(q, l->channel);
+			if (l->state >= 0)
+				seg_cond(q, &first, i, l->state ? "granted = 1" : "granted = 0");
+		}
+	}
+	seg_puts(q, ")");
+}
+
+/* The mask of the bit a purpose and channel has in consent_mask; 0 when
+ * nobody ever stated it (nobody has it granted). */
+static int64_t seg_mask(segsql *q, const char *purpose, const char *channel)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t mask = 0;
+	if (q->rc)
+		return 0;
+	if (sqlite3_prepare_v2(q->l->db, "SELECT bit FROM consent_kinds WHERE purpose = ?"
+			       " AND channel = ?", -1, &s, NULL) != SQLITE_OK) {
+		q->rc = DS_EIO;
+		return 0;
+	}
+	bind_text(s, 1, purpose);
+	bind_text(s, 2, channel);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		mask = (int64_t)((uint64_t)1 << sqlite3_column_int(s, 0));
+	else if (rc != SQLITE_DONE)
+		q->rc = DS_EIO;
+	sqlite3_finalize(s);
+	return mask;
+}
+
+static void seg_node(segsql *q, const ds_seg_node *n);
+
+/* "X >= lo AND X < hi", then " AND " when more follows */
+static void seg_range(segsql *q, const ds_seg_field *f, const ds_seg_value *lo,
+		      const ds_seg_value *hi, bool more)
+{
+	seg_field(q, f);
+	seg_puts(q, " >= ");
+	seg_value(q, lo);
+	seg_puts(q, " AND ");
+	seg_field(q, f);
+	seg_puts(q, " < ");
+	seg_value(q, hi);
+	seg_puts(q, more ? " AND " : "");
+}
+
+/* A leaf that does not hold, a field without a value included. */
+static void seg_negate(segsql *q, const ds_seg_node *n)
+{
+	bool none = false;
+	if (n->kind == DS_SEG_CMP || n->kind == DS_SEG_MATCH || n->kind == DS_SEG_CONTAINS) {
+		if (seg_nullable(&n->field)) {
+			seg_puts(q, "(");
+			seg_field(q, &n->field);
+			seg_puts(q, " IS NULL OR ");
+			none = true;
+		}
+	}
+	ds_seg_node pos = *n;
+	pos.neg = false;
+	seg_puts(q, "NOT (");
+	seg_node(q, &pos);
+	seg_puts(q, none ? "))" : ")");
+}
+
+static void seg_node(segsql *q, const ds_seg_node *n)
+{
+	if (n->neg && n->kind != DS_SEG_SET) {
+		seg_negate(q, n);
+		return;
+	}
+	switch (n->kind) {
+	case DS_SEG_TRUE:
+		seg_puts(q, "1");
+		break;
+	case DS_SEG_FALSE:
+		seg_puts(q, "0");
+		break;
+	case DS_SEG_AND:
+	case DS_SEG_OR: {
+		/* In an AND, the tags, interests and consent statements it
+		 * requires are one subquery (joined on the profile); the rest
+		 * follow. */
+		const ds_seg_node *rel[16];
+		size_t nrel = 0;
+		bool any = false;
+		seg_puts(q, "(");
+		for (size_t i = 0; n->kind == DS_SEG_AND && i < n->nkids && nrel < 16; i++)
+			if (seg_related_leaf(n->kids[i]) && !n->kids[i]->neg)
+				rel[nrel++] = n->kids[i];
+		if (nrel) {
+			seg_related(q, rel, nrel);
+			any = true;
+		}
+		for (size_t i = 0; i < n->nkids; i++) {
+			bool taken = false;
+			for (size_t k = 0; k < nrel && !taken; k++)
+				taken = rel[k] == n->kids[i];
+			if (taken)
+				continue;
+			if (any)
+				seg_puts(q, n->kind == DS_SEG_AND ? " AND " : " OR ");
+			seg_node(q, n->kids[i]);
+			any = true;
+		}
+		seg_puts(q, ")");
+		break;
+	}
+	case DS_SEG_CMP:
+		seg_puts(q, "(");
+		seg_guard(q, &n->field, n->values[0].type);
+		seg_field(q, &n->field);
+		seg_puts(q, seg_op(n->op));
+		seg_value(q, &n->values[0]);
+		seg_puts(q, ")");
+		break;
+	case DS_SEG_SET:
+		seg_field(q, &n->field);
+		seg_puts(q, n->neg ? " IS NULL" : " IS NOT NULL");
+		break;
+	case DS_SEG_BOOL:
+		seg_puts(q, "json_type(p.attributes, ");
+		seg_text(q, n->field.path);
+		seg_puts(q, n->values[0].i ? ") IS 'true'" : ") IS 'false'");
+		break;
+	case DS_SEG_MATCH:
+		seg_puts(q, "(");
+		seg_guard(q, &n->field, DS_SEGV_TEXT);
+		if (n == q->split) {
+			/* this part's range, a union of the prefixes' own */
+			seg_range(q, &n->field, &q->range[0], &q->range[1], true);
+		} else if (n->nvalues) {
+			/* The range from the lowest prefix to past the highest
+			 * bounds the index search (SQLite does not search an OR
+			 * of ranges inside an AND); the prefixes, then the
+			 * pattern, are checked on the index entries. */
+			size_t lo = 0, hi = 1;
+			for (size_t i = 0; i < n->nvalues; i += 2) {
+				if (strcmp(n->values[i].text, n->values[lo].text) < 0)
+					lo = i;
+				if (strcmp(n->values[i + 1].text, n->values[hi].text) > 0)
+					hi = i + 1;
+			}
+			seg_range(q, &n->field, &n->values[lo], &n->values[hi], true);
+		}
+		if (n->nvalues && n != q->split) {
+			seg_puts(q, "(");
+			for (size_t i = 0; i < n->nvalues; i += 2) {
+				seg_puts(q, i ? " OR " : "");
+				seg_range(q, &n->field, &n->values[i], &n->values[i + 1], false);
+			}
+			seg_puts(q, ") AND ");
+		}
+		seg_puts(q, "ds_regexp(");
+		seg_text(q, n->text);
+		seg_puts(q, ", ");
+		seg_field(q, &n->field);
+		seg_puts(q, "))");
+		break;
+	case DS_SEG_CONTAINS:
+		seg_puts(q, "(");
+		seg_guard(q, &n->field, DS_SEGV_TEXT);
+		seg_puts(q, "instr(");
+		seg_field(q, &n->field);
+		seg_puts(q, ", ");
+		seg_text(q, n->text);
+		seg_puts(q, ") > 0)");
+		break;
+	case DS_SEG_TAG:
+	case DS_SEG_INTEREST:
+		seg_related(q, &n, 1);
+		break;
+	case DS_SEG_CONSENT:
+		if (n->state == 1) {
+			seg_puts(q, "(p.consent_mask & ");
+			seg_int(q, seg_mask(q, n->purpose, n->channel));
+			seg_puts(q, ") != 0");
+		} else {
+			seg_related(q, &n, 1);
+		}
+		break;
+	}
+}
+
+/* A MATCH on an indexed attribute, with prefixes, that the whole filter
+ * requires (the filter itself, or an operand of its top AND): the query
+ * is then run in parts, one per range of its prefixes, each searching the
+ * index over its own range only (75, 77-78 and 91-95 rather than 75-95). */
+static const ds_seg_node *seg_splitter(const ds_seg_node *f)
+{
+	size_t n = f->kind == DS_SEG_AND ? f->nkids : 1;
+	for (size_t i = 0; i < n; i++) {
+		const ds_seg_node *c = f->kind == DS_SEG_AND ? f->kids[i] : f;
+		if (c->kind == DS_SEG_MATCH && !c->neg && c->nvalues && indexed_attr(&c->field))
+			return c;
+	}
+	return NULL;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	return strcmp(((const ds_seg_value *)a)->text, ((const ds_seg_value *)b)->text);
+}
+
+/* The prefixes' ranges (lo, hi pairs) sorted, and merged where they meet
+ * or overlap, into out; returns how many values it holds. */
+static size_t seg_ranges(const ds_seg_node *m, ds_seg_value *out)
+{
+	size_t n = m->nvalues / 2, k = 0;
+	memcpy(out, m->values, 2 * n * sizeof *out);
+	qsort(out, n, 2 * sizeof *out, cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		if (k && strcmp(out[2 * i].text, out[2 * k - 1].text) <= 0) {
+			if (strcmp(out[2 * i + 1].text, out[2 * k - 1].text) > 0)
+				out[2 * k - 1] = out[2 * i + 1];
+			continue;
+		}
+		out[2 * k] = out[2 * i];
+		out[2 * k + 1] = out[2 * i + 1];
+		k++;
+	}
+	return 2 * k;
+}
+
+/* Whether the filter requires a tag, an interest or a consent statement:
+ * the search then starts from their list of profiles. */
+static bool seg_by_related(const ds_seg_node *f)
+{
+	if (f->kind != DS_SEG_AND)
+		return seg_related_leaf(f) && !f->neg;
+	for (size_t i = 0; i < f->nkids; i++)
+		if (seg_related_leaf(f->kids[i]) && !f->kids[i]->neg)
+			return true;
+	return false;
+}
+
+/* One part of a count, or of an export with its columns. */
+static void seg_part(segsql *q, const ds_seg_query *sq, bool count, int64_t mask)
+{
+	if (count) {
+		/* Started from a list of profiles, a count reads their consent
+		 * from the narrow index of ids rather than from their rows. */
+		seg_puts(q, "SELECT count(*) AS n, coalesce(sum((p.consent_mask & ");
+		seg_int(q, mask);
+		seg_puts(q, seg_by_related(sq->filter)
+			 ? ") != 0), 0) AS c FROM profiles p INDEXED BY profiles_consent"
+			   " WHERE p.merged_into IS NULL AND "
+			 : ") != 0), 0) AS c FROM profiles p WHERE p.merged_into IS NULL AND ");
+		seg_node(q, sq->filter);
+		return;
+	}
+	seg_puts(q, "SELECT ");
+	for (size_t i = 0; i < sq->ncolumns; i++) {
+		const ds_seg_column *c = &sq->columns[i];
+		seg_puts(q, i ? ", " : "");
+		switch (c->kind) {
+		case DS_SEGC_ID:
+			seg_puts(q, "p.id");
+			break;
+		case DS_SEGC_IDENTITY:
+			seg_puts(q, "(SELECT i.value FROM identities i WHERE i.profile_id = p.id"
+				 " AND i.kind = ");
+			seg_text(q, c->arg);
+			seg_puts(q, " ORDER BY i.id LIMIT 1)");
+			break;
+		case DS_SEGC_ATTRIBUTES:
+			seg_puts(q, "p.attributes");
+			break;
+		case DS_SEGC_TRAIT:
+			seg_puts(q, "p.");
+			seg_puts(q, ds_trait_name(c->trait));
+			break;
+		case DS_SEGC_TAG_AT:
+			seg_puts(q, "(SELECT t.at FROM tags t WHERE t.profile_id = p.id AND t.tag = ");
+			seg_text(q, c->arg);
+			seg_puts(q, " AND t.present = 1)");
+			break;
+		case DS_SEGC_TAGS:
+			seg_puts(q, "(SELECT json_group_array(tag) FROM (SELECT t.tag FROM tags t"
+				 " WHERE t.profile_id = p.id AND t.present = 1 ORDER BY t.tag))");
+			break;
+		case DS_SEGC_INTERESTS:
+			seg_puts(q, "(SELECT json_group_array(value) FROM (SELECT i.value FROM"
+				 " interests i WHERE i.profile_id = p.id ORDER BY i.value))");
+			break;
+		}
+	}
+	seg_puts(q, " FROM profiles p WHERE p.merged_into IS NULL AND (p.consent_mask & ");
+	seg_int(q, mask);
+	seg_puts(q, ") != 0 AND ");
+	seg_node(q, sq->filter);
+}
+
+/* The statement of a count, or of an export: one part, or one per range
+ * of the prefixes of a MATCH that splits it. */
+static void seg_build(segsql *q, const ds_seg_query *sq, bool count)
+{
+	int64_t mask = seg_mask(q, sq->purpose, sq->channel);
+	const ds_seg_node *split = seg_splitter(sq->filter);
+	ds_seg_value ranges[64];
+	size_t n = split && split->nvalues <= 64 ? seg_ranges(split, ranges) : 0;
+	if (n < 4) {
+		seg_part(q, sq, count, mask);
+		return;
+	}
+	q->split = split;
+	if (count)
+		seg_puts(q, "SELECT coalesce(sum(n), 0), coalesce(sum(c), 0) FROM (");
+	for (size_t i = 0; i < n; i += 2) {
+		q->range = &ranges[i];
+		seg_puts(q, i ? " UNION ALL " : "");
+		seg_part(q, sq, count, mask);
+	}
+	if (count)
+		seg_puts(q, ")");
+	q->split = NULL;
+}
+
+static void seg_free(segsql *q)
+{
+	ds_buf_free(&q->sql);
+	ds_free(q->params);
+}
+
+/* Builds and prepares the statement (prefixed with EXPLAIN QUERY PLAN
+ * when plan), parameters bound. */
+static int seg_prepare(lite *l, const ds_seg_query *sq, bool count, bool plan, segsql *q,
+		       sqlite3_stmt **out, ds_err *err)
+{
+	memset(q, 0, sizeof *q);
+	q->l = l;
+	ds_buf_init(&q->sql, SEG_MAX_SQL);
+	*out = NULL;
+	if (plan)
+		seg_puts(q, "EXPLAIN QUERY PLAN ");
+	seg_build(q, sq, count);
+	if (q->rc)
+		return q->rc == DS_EIO ? db_error(l, err, "read consent purposes")
+		       : ds_err_set(err, q->rc, "segment: the statement is too large");
+	if (sqlite3_prepare_v2(l->db, q->sql.data, (int)q->sql.len, out, NULL) != SQLITE_OK)
+		return db_error(l, err, "prepare a segment");
+	for (size_t i = 0; i < q->nparams; i++) {
+		const ds_seg_value *v = &q->params[i];
+		int k = (int)i + 1;
+		if (v->type == DS_SEGV_TEXT) {
+			bind_text(*out, k, v->text);
+		} else if (v->type == DS_SEGV_INT) {
+			sqlite3_bind_int64(*out, k, v->i);
+		} else if (v->num.scale == 0) {
+			sqlite3_bind_int64(*out, k, v->num.units);
+		} else {
+			char t[40];
+			ds_dec_format(v->num, t, sizeof t);
+			sqlite3_bind_double(*out, k, strtod(t, NULL));
+		}
+	}
+	return DS_OK;
+}
+
+/* An export reads rows all over the profiles: mapped, the database is
+ * read without a copy per page, which pays once there are many (a count,
+ * which reads few pages of its indexes, is faster without the mapping);
+ * the mapping ends with the statement. */
+#define SEG_MMAP "PRAGMA mmap_size = 4294967296"
+#define SEG_UNMAP "PRAGMA mmap_size = 0"
+
+static int lite_segment_count(ds_store *s, const ds_seg_query *sq, int64_t *matched,
+			      int64_t *consented, ds_err *err)
+{
+	lite *l = L(s);
+	segsql q;
+	sqlite3_stmt *st_ = NULL;
+	int rc = seg_prepare(l, sq, true, false, &q, &st_, err);
+	if (!rc) {
+		if (sqlite3_step(st_) == SQLITE_ROW) {
+			*matched = sqlite3_column_int64(st_, 0);
+			*consented = sqlite3_column_int64(st_, 1);
+		} else {
+			rc = db_error(l, err, "count a segment");
+		}
+	}
+	sqlite3_finalize(st_);
+	seg_free(&q);
+	return rc;
+}
+
+static int lite_segment_export(ds_store *s, const ds_seg_query *sq,
+			       int (*fn)(void *, const ds_seg_cell *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	segsql q;
+	sqlite3_stmt *st_ = NULL;
+	ds_seg_cell *row = ds_calloc(sq->ncolumns + 1, sizeof *row);
+	exec_sql(l, SEG_MMAP, NULL);
+	int rc = row ? seg_prepare(l, sq, false, false, &q, &st_, err)
+		     : ds_err_set(err, DS_ENOMEM, "out of memory");
+	int step = SQLITE_DONE;
+	while (!rc && (step = sqlite3_step(st_)) == SQLITE_ROW) {
+		for (size_t i = 0; i < sq->ncolumns; i++) {
+			ds_seg_cell *c = &row[i];
+			int t = sqlite3_column_type(st_, (int)i);
+			c->null = t == SQLITE_NULL;
+			c->is_text = t == SQLITE_TEXT;
+			c->i = sqlite3_column_int64(st_, (int)i);
+			c->text = c->is_text ? (const char *)sqlite3_column_text(st_, (int)i) : NULL;
+			c->len = c->is_text ? (size_t)sqlite3_column_bytes(st_, (int)i) : 0;
+		}
+		rc = fn(ud, row);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_error(l, err, "export a segment");
+	sqlite3_finalize(st_);
+	if (row)
+		seg_free(&q);
+	ds_free(row);
+	exec_sql(l, SEG_UNMAP, NULL);
+	return rc;
+}
+
+static int lite_segment_explain(ds_store *s, const ds_seg_query *sq, bool count,
+				int (*fn)(void *, const char *, const char *), void *ud, ds_err *err)
+{
+	lite *l = L(s);
+	segsql q;
+	sqlite3_stmt *st_ = NULL;
+	int rc = seg_prepare(l, sq, count, true, &q, &st_, err);
+	if (!rc)
+		rc = fn(ud, "sql", q.sql.data + strlen("EXPLAIN QUERY PLAN "));
+	for (size_t i = 0; !rc && i < q.nparams; i++) {
+		char t[40];
+		const ds_seg_value *v = &q.params[i];
+		if (v->type == DS_SEGV_INT)
+			snprintf(t, sizeof t, "%lld", (long long)v->i);
+		else if (v->type == DS_SEGV_NUM)
+			ds_dec_format(v->num, t, sizeof t);
+		rc = fn(ud, "param", v->type == DS_SEGV_TEXT ? v->text : t);
+	}
+	/* Each step of the plan, indented under its parent. */
+	int ids[64], depth[64];
+	size_t n = 0;
+	int step;
+	while (!rc && (step = sqlite3_step(st_)) == SQLITE_ROW) {
+		int id = sqlite3_column_int(st_, 0), parent = sqlite3_column_int(st_, 1), d = 0;
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] == parent)
+				d = depth[i] + 1;
+		if (n < 64) {
+			ids[n] = id;
+			depth[n++] = d;
+		}
+		char line[600];
+		snprintf(line, sizeof line, "%*s%s", 2 * d, "", sqlite3_column_text(st_, 3));
+		rc = fn(ud, "plan", line);
+	}
+	sqlite3_finalize(st_);
+	seg_free(&q);
+	return rc;
+}
+
+/* ds_regexp(pattern, text): the segments' 'matches', as expr.c runs it
+ * (PCRE2, UTF-8, \w on accented letters, bounded work); false for what
+ * is not text. The pattern is compiled once per statement. */
+static void free_re(void *re) { pcre2_code_free(re); }
+
+static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	pcre2_code *re = sqlite3_get_auxdata(ctx, 0);
+	if (!re) {
+		int ecode;
+		PCRE2_SIZE eoff;
+		const unsigned char *pat = sqlite3_value_text(argv[0]);
+		if (!pat) {
+			sqlite3_result_error(ctx, "ds_regexp: no pattern", -1);
+			return;
+		}
+		re = pcre2_compile(pat, (PCRE2_SIZE)sqlite3_value_bytes(argv[0]),
+				   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF |
+				   PCRE2_NEVER_BACKSLASH_C, &ecode, &eoff, NULL);
+		if (!re) {
+			sqlite3_result_error(ctx, "ds_regexp: invalid pattern", -1);
+			return;
+		}
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+		sqlite3_set_auxdata(ctx, 0, re, free_re);
+		/* SQLite may have freed it already when it cannot keep it. */
+		pcre2_code *kept = sqlite3_get_auxdata(ctx, 0);
+		if (!kept) {
+			sqlite3_result_error(ctx, "ds_regexp: out of memory", -1);
+			return;
+		}
+		re = kept;
+	}
+	if (sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	/* The connection is used by one thread: its match data serves
+	 * every call. */
+	lite *l = sqlite3_user_data(ctx);
+	int r = pcre2_match(re, sqlite3_value_text(argv[1]),
+			    (PCRE2_SIZE)sqlite3_value_bytes(argv[1]), 0, 0, l->re_md, l->re_mc);
+	if (r >= 0 || r == PCRE2_ERROR_NOMATCH)
+		sqlite3_result_int(ctx, r >= 0);
+	else
+		sqlite3_result_error(ctx, "ds_regexp: the pattern needs too much work on this text",
+				     -1);
 }
 
 /* ---- documents ---- */
@@ -2428,7 +3370,7 @@ static int lite_person_erase(ds_store *s, const char *ids, int64_t pseudonym, ds
 	};
 	static const step after[] = {
 		{ S_E_IDS, COUNTER(identities) }, { S_E_CONSENT, NO_COUNT },
-		{ S_E_HISTORY, COUNTER(consent) }, { S_E_INTERESTS, NO_COUNT },
+		{ S_E_HISTORY, COUNTER(consent) }, { S_E_INTERESTS, NO_COUNT }, { S_E_TAGS, NO_COUNT },
 		{ S_E_MERGES, COUNTER(merges) }, { S_E_TIMELINE, NO_COUNT },
 		{ S_E_TIMELINE_LEFT, NO_COUNT }, { S_E_CASES, NO_COUNT },
 		{ S_E_PROFILES, COUNTER(profiles) }, { S_E_FORGOTTEN, NO_COUNT },
@@ -2628,6 +3570,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.timer_done = lite_timer_done,
 	.timer_pending_count = lite_timer_pending_count,
 	.profile_create = lite_profile_create,
+	.consent_bit = lite_consent_bit,
 	.profile_get = lite_profile_get,
 	.profile_list = lite_profile_list,
 	.profile_update = lite_profile_update,
@@ -2645,6 +3588,13 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.merge_get = lite_merge_get,
 	.merge_list = lite_merge_list,
 	.kept_apart = lite_kept_apart,
+	.tag_put = lite_tag_put,
+	.tag_list = lite_tag_list,
+	.tag_clear = lite_tag_clear,
+	.profile_effects = lite_profile_effects,
+	.segment_count = lite_segment_count,
+	.segment_export = lite_segment_export,
+	.segment_explain = lite_segment_explain,
 	.case_list_profile = lite_case_list_profile,
 	.profile_records = lite_profile_records,
 	.timeline_add = lite_timeline_add,

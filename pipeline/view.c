@@ -57,6 +57,8 @@ cJSON *ds_view_audit(const ds_audit_row *r)
 	cJSON_AddItemToObject(o, "cause", cause ? cause : cJSON_CreateString(r->cause));
 	cJSON *ch = r->changed ? cJSON_Parse(r->changed) : NULL;
 	cJSON_AddItemToObject(o, "changed", ch ? ch : cJSON_CreateArray());
+	cJSON *fx = r->effects ? cJSON_Parse(r->effects) : NULL;
+	cJSON_AddItemToObject(o, "profile", fx ? fx : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "version", (double)r->version);
 	return o;
 }

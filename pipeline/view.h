@@ -17,7 +17,8 @@
  * created_at, updated_at, profile}, erased_at once the case's data was
  * erased, and, with with_data, data. */
 cJSON *ds_view_case(const ds_case_row *r, bool with_data);
-/* {from, to, at, cause, changed, version}. */
+/* {from, to, at, cause, changed, profile (what the transition did to the
+ * customer's profile, or null), version}. */
 cJSON *ds_view_audit(const ds_audit_row *r);
 /* {id, case, case_id, template, path, sha256, size, created_at}. */
 cJSON *ds_view_document(const ds_document_row *d);

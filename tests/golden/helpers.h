@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,6 +154,89 @@ static inline char *th_slurp(const char *path, size_t *len)
 	char *buf = th_read_all(f, len);
 	fclose(f);
 	return buf;
+}
+
+/* COMMAND --help mentions word, each COMMAND SUB --help gives its usage
+ * (exit 0), and an unknown COMMAND SUB is a usage error (2). */
+static inline void th_expect_help(th_home *h, const char *command, const char *word,
+				  const char *const *subs, size_t n)
+{
+	char *out = NULL, *err = NULL, usage[64];
+	cr_expect_eq(th_run(h, &out, NULL, "%s --help", command), 0);
+	cr_expect(strstr(out, word), "%s", out);
+	free(out);
+	snprintf(usage, sizeof usage, "usage: dossier %s", command);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_eq(th_run(h, &out, NULL, "%s %s --help", command, subs[i]), 0, "%s", subs[i]);
+		cr_expect(strstr(out, usage), "%s: %s", subs[i], out);
+		free(out);
+	}
+	cr_expect_eq(th_run(h, NULL, &err, "%s frobnicate", command), 2);
+	cr_expect(strstr(err, "unknown command"), "%s", err);
+	free(err);
+}
+
+static inline int th_not_md(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return e->d_name[0] != '.' && !(n > 3 && !strcmp(e->d_name + n - 3, ".md"));
+}
+
+/* Calls fn with dir and each entry of dir in order (hidden names and .md
+ * files left out); there must be one. */
+static inline void th_each_story(const char *dir, void (*fn)(const char *dir, const char *name))
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, th_not_md, alphasort);
+	cr_assert(n > 0, "nothing under %s", dir);
+	for (int i = 0; i < n; i++) {
+		fn(dir, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Undoes the latest merge into the profile ref finds. */
+static inline void th_unmerge(th_home *h, const char *name, const char *now, const char *ref)
+{
+	cJSON *p = th_json(h, 0, "profile show '%s'", ref);
+	const cJSON *m, *last = NULL;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(p, "merges"))
+		if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "undone_at")))
+			last = m;
+	cr_assert(last, "%s: no merge into the profile of %s to undo", name, ref);
+	cJSON *r = th_json(h, 0, "--now %s profile unmerge %.0f", now, th_num(last, "merged"));
+	cr_expect_eq(th_num(r, "merged"), th_num(last, "merged"));
+	cJSON_Delete(r);
+	cJSON_Delete(p);
+}
+
+/* One step of a story of fixtures (DIR/NAME holds its inputs), at its
+ * "now": {"ingest": FILE}, {"event": CASE, "name": EVENT, "role": ROLE}
+ * or {"unmerge": REF} (the latest merge into the profile REF finds). */
+static inline void th_story_step(th_home *h, const char *dir, const char *name,
+				 const cJSON *step)
+{
+	const char *now = th_str(step, "now");
+	const cJSON *v;
+	char *out = NULL, *err = NULL;
+	int rc;
+	if ((v = cJSON_GetObjectItemCaseSensitive(step, "ingest"))) {
+		rc = th_run(h, &out, &err, "--now %s ingest '%s/%s/%s/%s'", now, h->repo, dir, name,
+			    v->valuestring);
+		cr_assert_eq(rc, 0, "%s: ingest %s: exit %d: %s%s", name, v->valuestring, rc, out, err);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "event"))) {
+		rc = th_run(h, &out, &err, "--now %s case event '%s' '%s' --role '%s'", now,
+			    v->valuestring, th_str(step, "name"), th_str(step, "role"));
+		cr_assert_eq(rc, 0, "%s: event %s on %s: exit %d: %s", name, th_str(step, "name"),
+			     v->valuestring, rc, err);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "unmerge"))) {
+		th_unmerge(h, name, now, v->valuestring);
+	} else {
+		cr_assert_fail("%s: a step ingests, sends an event or unmerges", name);
+	}
+	free(out);
+	free(err);
 }
 
 #endif

@@ -15,7 +15,8 @@
  *                  "consent": {"marketing": {"email": "granted"}},
  *                  "consent_at": {"marketing": {"email": "2026-..."}},
  *                  "consent_history": 3,
- *                  "interests": [...], "traits": {"orders_count": 1}}],
+ *                  "interests": [...], "traits": {"orders_count": 1},
+ *                  "tags": [...], "tagged": {"offer_rejected": "2026-..."}}],
  *    "merges": {"active": 1, "undone": 0}}
  *
  * The steps run in order in a fresh home (an unmerge undoes the latest
@@ -25,8 +26,6 @@
  * must find the incremental traits equal to those computed again from the
  * cases and records. A new case is a new folder and no new code.
  */
-#include <dirent.h>
-
 #include "helpers.h"
 
 #define CASES "fixtures/profiles"
@@ -160,6 +159,16 @@ static void expect_profile(const char *name, const cJSON *got, const cJSON *want
 	if ((w = cJSON_GetObjectItemCaseSensitive(want, "consent_history")))
 		cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(got, "consent_history")),
 			     w->valueint, "%s: consent history: %s", name, all);
+	if ((w = cJSON_GetObjectItemCaseSensitive(want, "tags")))
+		cr_expect(same_set(cJSON_GetObjectItemCaseSensitive(got, "tags"), w),
+			  "%s: tags differ: %s", name, all);
+	const cJSON *tagged = cJSON_GetObjectItemCaseSensitive(got, "tagged");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(want, "tagged")) {
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(tagged, it->string), "at");
+		cr_expect(cJSON_IsString(at) && !strcmp(at->valuestring, it->valuestring),
+			  "%s: tag %s was not set at %s: %s", name, it->string, it->valuestring, all);
+	}
 	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(got, "traits");
 	if ((w = cJSON_GetObjectItemCaseSensitive(want, "interests")))
 		cr_expect(same_set(cJSON_GetObjectItemCaseSensitive(traits, "interests"), w),
@@ -175,45 +184,6 @@ static void expect_profile(const char *name, const cJSON *got, const cJSON *want
 	free(all);
 }
 
-/* Undoes the latest merge into the profile ref finds. */
-static void unmerge(th_home *h, const char *name, const char *now, const char *ref)
-{
-	cJSON *p = th_json(h, 0, "profile show '%s'", ref);
-	const cJSON *m, *last = NULL;
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(p, "merges"))
-		if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "undone_at")))
-			last = m;
-	cr_assert(last, "%s: no merge into the profile of %s to undo", name, ref);
-	cJSON *r = th_json(h, 0, "--now %s profile unmerge %.0f", now, th_num(last, "merged"));
-	cr_expect_eq(th_num(r, "merged"), th_num(last, "merged"));
-	cJSON_Delete(r);
-	cJSON_Delete(p);
-}
-
-static void run_step(th_home *h, const char *dir, const char *name, const cJSON *step)
-{
-	const char *now = th_str(step, "now");
-	const cJSON *v;
-	char *out = NULL, *err = NULL;
-	int rc;
-	if ((v = cJSON_GetObjectItemCaseSensitive(step, "ingest"))) {
-		rc = th_run(h, &out, &err, "--now %s ingest '%s/%s/%s/%s'", now, h->repo, dir, name,
-			    v->valuestring);
-		cr_assert_eq(rc, 0, "%s: ingest %s: exit %d: %s%s", name, v->valuestring, rc, out, err);
-	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "event"))) {
-		rc = th_run(h, &out, &err, "--now %s case event '%s' '%s' --role '%s'", now,
-			    v->valuestring, th_str(step, "name"), th_str(step, "role"));
-		cr_assert_eq(rc, 0, "%s: event %s on %s: exit %d: %s", name, th_str(step, "name"),
-			     v->valuestring, rc, err);
-	} else if ((v = cJSON_GetObjectItemCaseSensitive(step, "unmerge"))) {
-		unmerge(h, name, now, v->valuestring);
-	} else {
-		cr_assert_fail("%s: a step ingests, sends an event or unmerges", name);
-	}
-	free(out);
-	free(err);
-}
-
 static void run_case(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
@@ -226,7 +196,7 @@ static void run_case(const char *dir, const char *name)
 	th_home_init(&h);
 	const cJSON *step;
 	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(c, "steps"))
-		run_step(&h, dir, name, step);
+		th_story_step(&h, dir, name, step);
 
 	cJSON *list = th_json(&h, 0, "profile list");
 	cJSON *got = cJSON_CreateArray();
@@ -285,24 +255,12 @@ static void run_case(const char *dir, const char *name)
 	th_home_fini(&h);
 }
 
-static int is_case(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-	return e->d_name[0] != '.' && !(n > 3 && !strcmp(e->d_name + n - 3, ".md"));
-}
-
 Test(profiles, fixture_cases)
 {
 	struct dirent **names;
-	int n = scandir(CASES, &names, is_case, alphasort);
-	cr_assert(n > 0, "no cases under %s", CASES);
-	for (int i = 0; i < n; i++) {
-		run_case(CASES, names[i]->d_name);
-		free(names[i]);
-	}
-	free(names);
+	th_each_story(CASES, run_case);
 	/* and no case without its folder */
-	n = scandir(EXPECTED, &names, is_case, alphasort);
+	int n = scandir(EXPECTED, &names, th_not_md, alphasort);
 	for (int i = 0; i < n; i++) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof dir, "%s/%.*s", CASES, (int)strlen(names[i]->d_name) - 5,
@@ -338,7 +296,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 				     events[i][0], events[i][1], events[i][2]));
 	cJSON_Delete(th_json(&h, 0, "--now 2026-12-04T09:00:00Z tick"));
 	cJSON *list = th_json(&h, 0, "profile list");
-	double orders = 0, sent = 0, complaints = 0, consents = 0;
+	double orders = 0, sent = 0, complaints = 0, consents = 0, tags = 0;
 	const cJSON *p;
 	cJSON_ArrayForEach(p, list) {
 		cJSON *d = th_json(&h, 0, "profile show %.0f", th_num(p, "id"));
@@ -347,6 +305,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 		sent += th_num(t, "offers_sent");
 		complaints += th_num(t, "open_complaints");
 		consents += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "consent_history"));
+		tags += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "tags"));
 		cJSON_Delete(d);
 	}
 	/* the fixtures feed every kind of trait: the comparison below means
@@ -355,6 +314,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 	cr_expect_eq(sent, 3);
 	cr_expect_gt(complaints, 5);
 	cr_expect_gt(consents, 10);
+	cr_expect_gt(tags, 5);
 	cJSON *rb = th_json(&h, 0, "profile rebuild --check");
 	char *diffs = text(cJSON_GetObjectItemCaseSensitive(rb, "differences"));
 	cr_expect_eq(th_num(rb, "changed"), 0, "rebuilt traits differ: %s", diffs);
@@ -369,19 +329,9 @@ Test(profiles, commands_answer_as_the_specification_says)
 {
 	th_home h;
 	th_home_init(&h);
-	char *out = NULL, *err = NULL;
-	cr_expect_eq(th_run(&h, &out, NULL, "profile --help"), 0);
-	cr_expect(strstr(out, "unmerge"), "%s", out);
-	free(out);
+	char *err = NULL;
 	static const char *const subs[] = { "show", "list", "merge", "unmerge", "rebuild" };
-	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-		cr_expect_eq(th_run(&h, &out, NULL, "profile %s --help", subs[i]), 0, "%s", subs[i]);
-		cr_expect(strstr(out, "usage: dossier profile"), "%s: %s", subs[i], out);
-		free(out);
-	}
-	cr_expect_eq(th_run(&h, NULL, &err, "profile frobnicate"), 2);
-	cr_expect(strstr(err, "unknown command"), "%s", err);
-	free(err);
+	th_expect_help(&h, "profile", "unmerge", subs, sizeof subs / sizeof *subs);
 	cr_expect_eq(th_run(&h, NULL, NULL, "profile show"), 2);
 	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
 			    "fixtures/offers/DEV-2026-0011.json fixtures/offers/DEV-2026-0042.json "

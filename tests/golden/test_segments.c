@@ -1,0 +1,190 @@
+/*
+ * test_segments.c - the reference segments of schemas/segments/ on the
+ * stories of fixtures/segments/: each folder holds inputs, and
+ * fixtures/expected/segments/FOLDER.json the story:
+ *
+ *   {"description": "...", "now": "2026-11-24T09:00:00Z",
+ *    "steps": [{"now": "...", "ingest": "01-offer.json"},
+ *              {"now": "...", "event": "DEV-2026-0801", "name": "reject",
+ *               "role": "sales"}],
+ *    "segments": {"offer-rejected-recently": {"matched": 3, "exported": 1,
+ *                  "emails": ["alice.martin@example.fr"],
+ *                  "csv": "FOLDER.SEGMENT.csv"}}}
+ *
+ * After the steps, at "now", `segment count` must give the numbers (and
+ * excluded_consent their difference), the NDJSON export exactly the
+ * profiles listed (by their email column), and `segment export --out`
+ * the bytes of the expected CSV when one is named. A new story is a new
+ * folder and no new code. The commands' answers (help, exit codes) and
+ * the plans of the reference segments are checked too.
+ */
+#include "helpers.h"
+
+#define CASES "fixtures/segments"
+#define EXPECTED "fixtures/expected/segments"
+
+/* The email column of each line of an NDJSON export. */
+static cJSON *emails_of(const char *ndjson)
+{
+	cJSON *out = cJSON_CreateArray();
+	const char *p = ndjson;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		cr_assert(nl, "an NDJSON line ends with a line feed: %s", p);
+		cJSON *row = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		cr_assert(cJSON_IsObject(row), "not a JSON object: %.*s", (int)(nl - p), p);
+		cJSON_AddItemToArray(out, cJSON_CreateString(th_str(row, "email")));
+		cJSON_Delete(row);
+		p = nl + 1;
+	}
+	return out;
+}
+
+static bool listed(const cJSON *list, const char *s)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list)
+		if (!strcmp(it->valuestring, s))
+			return true;
+	return false;
+}
+
+static void expect_segment(th_home *h, const char *story, const char *now, const cJSON *want)
+{
+	const char *seg = want->string;
+	cJSON *count = th_json(h, 0, "--now %s segment count %s", now, seg);
+	double matched = th_num(want, "matched"), exported = th_num(want, "exported");
+	cr_expect_eq(th_num(count, "matched"), matched, "%s: %s matched %g, expected %g", story,
+		     seg, th_num(count, "matched"), matched);
+	cr_expect_eq(th_num(count, "exported"), exported, "%s: %s exported %g, expected %g",
+		     story, seg, th_num(count, "exported"), exported);
+	cr_expect_eq(th_num(count, "excluded_consent"), matched - exported, "%s: %s", story, seg);
+	cJSON_Delete(count);
+
+	char *out = NULL, *err = NULL;
+	int rc = th_run(h, &out, &err, "--now %s segment export %s --format ndjson", now, seg);
+	cr_assert_eq(rc, 0, "%s: export %s: exit %d: %s", story, seg, rc, err);
+	cJSON *got = emails_of(out), *emails = cJSON_GetObjectItemCaseSensitive(want, "emails");
+	char *g = cJSON_PrintUnformatted(got);
+	cr_expect_eq(cJSON_GetArraySize(got), cJSON_GetArraySize(emails), "%s: %s exported %s",
+		     story, seg, g);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, emails)
+		cr_expect(listed(got, e->valuestring), "%s: %s did not export %s: %s", story, seg,
+			  e->valuestring, g);
+	cr_expect_eq(cJSON_GetArraySize(got), exported, "%s: %s", story, seg);
+	cJSON_free(g);
+	cJSON_Delete(got);
+	free(out);
+	free(err);
+
+	const cJSON *csv = cJSON_GetObjectItemCaseSensitive(want, "csv");
+	if (!csv)
+		return;
+	char path[PATH_MAX + 32], expected[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.csv", h->dir, seg);
+	snprintf(expected, sizeof expected, "%s/%s", EXPECTED, csv->valuestring);
+	cJSON *sum = th_json(h, 0, "--now %s segment export %s --out '%s'", now, seg, path);
+	cr_expect_eq(th_num(sum, "exported"), exported);
+	cr_expect_str_eq(th_str(sum, "path"), path);
+	cJSON_Delete(sum);
+	size_t ng, nw;
+	char *gb = th_slurp(path, &ng), *wb = th_slurp(expected, &nw);
+	cr_expect(ng == nw && !memcmp(gb, wb, ng), "%s: %s: the CSV differs from %s:\n%s", story,
+		  seg, expected, gb);
+	free(gb);
+	free(wb);
+}
+
+static void run_story(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.json", EXPECTED, name);
+	char *raw = th_slurp(path, NULL);
+	cJSON *c = cJSON_Parse(raw);
+	cr_assert(c, "%s: %s is not JSON", name, path);
+	th_home h;
+	th_home_init(&h);
+	const cJSON *step;
+	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(c, "steps"))
+		th_story_step(&h, dir, name, step);
+	const cJSON *seg;
+	size_t n = 0;
+	cJSON_ArrayForEach(seg, cJSON_GetObjectItemCaseSensitive(c, "segments")) {
+		expect_segment(&h, name, th_str(c, "now"), seg);
+		n++;
+	}
+	cr_expect_gt(n, 0, "%s: no segment to check", name);
+	/* what the segments read was kept as things happened */
+	cJSON *rb = th_json(&h, 0, "profile rebuild --check");
+	cr_expect_eq(th_num(rb, "changed"), 0, "%s: a rebuild differs", name);
+	cJSON_Delete(rb);
+	th_home_fini(&h);
+	cJSON_Delete(c);
+	free(raw);
+}
+
+Test(segments, reference_segments_on_the_stories)
+{
+	th_each_story(CASES, run_story);
+}
+
+/* Each reference segment's count starts from an index and reads no table
+ * row it need not: no full scan of the profiles. */
+Test(segments, the_reference_segments_are_searched_by_index)
+{
+	th_home h;
+	th_home_init(&h);
+	cJSON *list = th_json(&h, 0, "segment list");
+	cr_assert_eq(cJSON_GetArraySize(list), 4);
+	const cJSON *s;
+	cJSON_ArrayForEach(s, list) {
+		for (int export = 0; export < 2; export++) {
+			cJSON *x = th_json(&h, 0, "segment explain %s%s", th_str(s, "name"),
+					   export ? " --export" : "");
+			const cJSON *step;
+			bool searched = false;
+			cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(x, "plan")) {
+				const char *t = step->valuestring;
+				cr_expect(!strstr(t, "SCAN p") && !strstr(t, "SCAN profiles"),
+					  "%s: %s", th_str(s, "name"), t);
+				searched = searched || strstr(t, "SEARCH");
+			}
+			cr_expect(searched, "%s: no index search", th_str(s, "name"));
+			cJSON_Delete(x);
+		}
+	}
+	cJSON_Delete(list);
+	th_home_fini(&h);
+}
+
+Test(segments, commands_answer_as_the_specification_says)
+{
+	th_home h;
+	th_home_init(&h);
+	char *out = NULL, *err = NULL;
+	static const char *const subs[] = { "list", "count", "export", "explain" };
+	th_expect_help(&h, "segment", "export NAME", subs, sizeof subs / sizeof *subs);
+	cr_expect_eq(th_run(&h, NULL, NULL, "segment count"), 2);
+	cr_expect_eq(th_run(&h, NULL, &err, "segment count nobody"), 5);
+	cr_expect(strstr(err, "no segment \"nobody\""), "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, NULL, &err, "segment export no-order-12-months --format xml"), 2);
+	cr_expect(strstr(err, "csv or ndjson"), "%s", err);
+	free(err);
+	/* An empty store: a header row, no profile; the keys SPEC names. */
+	cr_expect_eq(th_run(&h, &out, NULL, "segment export no-order-12-months"), 0);
+	cr_expect_str_eq(out, "email,name,company,last_order_at,orders,total_spent\r\n");
+	free(out);
+	cJSON *c = th_json(&h, 0, "segment count b2b-ile-de-france");
+	static const char *const keys[] = { "matched", "exported", "excluded_consent" };
+	for (size_t i = 0; i < 3; i++)
+		cr_expect_eq(th_num(c, keys[i]), 0, "%s", keys[i]);
+	cJSON_Delete(c);
+	/* A file that cannot be written: nothing left behind, exit 1. */
+	cr_expect_eq(th_run(&h, NULL, &err, "segment export b2b-ile-de-france --out "
+			    "/nonexistent/dir/x.csv"), 1);
+	cr_expect(strstr(err, "cannot write"), "%s", err);
+	free(err);
+	th_home_fini(&h);
+}
