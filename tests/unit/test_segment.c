@@ -161,13 +161,9 @@ static void close_fixture(fixture *f)
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* A segment with this filter, loaded from a file as any other; NULL with
- * the problem in *why when it does not load. */
-static ds_segment *segment(const fixture *f, const char *filter, const char *columns,
-			   char *why, size_t n)
+/* Writes the definition of a segment with this filter into path. */
+static void write_segment(const char *path, const char *filter, const char *columns)
 {
-	char path[128];
-	snprintf(path, sizeof path, "%s/test.json", f->home);
 	cJSON *doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "filter", filter);
 	cJSON *c = cJSON_AddObjectToObject(doc, "consent");
@@ -181,6 +177,12 @@ static ds_segment *segment(const fixture *f, const char *filter, const char *col
 	fclose(fp);
 	cJSON_free(text);
 	cJSON_Delete(doc);
+}
+
+/* The segment of path, loaded as any other; NULL with the problem in *why
+ * when it does not load. */
+static ds_segment *load_segment(const char *path, char *why, size_t n)
+{
 	ds_diag d;
 	ds_diag_init(&d);
 	ds_err err = {0};
@@ -188,9 +190,19 @@ static ds_segment *segment(const fixture *f, const char *filter, const char *col
 	int rc = ds_segment_load(path, NULL, &d, &s, &err);
 	if (why)
 		snprintf(why, n, "%s", d.count ? d.items[0].message : err.msg);
-	cr_assert(rc == DS_OK || rc == DS_ECONFIG, "%s", err.msg);
+	cr_assert(rc == DS_OK || rc == DS_ECONFIG || rc == DS_ENOMEM, "%s", err.msg);
 	ds_diag_free(&d);
 	return s;
+}
+
+/* A segment with this filter, loaded from a file as any other. */
+static ds_segment *segment(const fixture *f, const char *filter, const char *columns,
+			   char *why, size_t n)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/test.json", f->home);
+	write_segment(path, filter, columns);
+	return load_segment(path, why, n);
 }
 
 struct ids {
@@ -512,4 +524,48 @@ Test(segment, csv_fields_are_quoted_as_rfc_4180_says)
 		cr_expect_str_eq(got, cases[i][1], "%s", cases[i][0]);
 		free(got);
 	}
+}
+
+/* Loading and compiling a segment when memory runs out at each allocation
+ * in turn: it fails cleanly (no crash, no leak under ASan) until it
+ * succeeds, and then compiles the same statement. */
+Test(segment, running_out_of_memory_fails_cleanly)
+{
+	fixture f;
+	open_fixture(&f);
+	static const char *const filter =
+		"\"need_spotted\" in tags and not consent.marketing.sms and "
+		"(days_since(traits.last_order_at) > 365 or attributes.postcode matches "
+		"'^(75|77|78|91|92|93|94|95)[0-9]{3}$')";
+	ds_segment *s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/oom.json", f.home);
+	write_segment(path, filter, "[\"id\", \"email\", \"tags.need_spotted\"]");
+	for (long n = 0; !s; n++) {
+		cr_assert_lt(n, 100000, "never loads");
+		ds_mem_fail_after(n);
+		s = load_segment(path, NULL, 0);
+		ds_mem_fail_after(-1);
+	}
+	int rc = DS_ENOMEM;
+	for (long n = 0; rc; n++) {
+		cr_assert_lt(n, 100000, "never compiles");
+		ds_arena *a = NULL;
+		ds_seg_query q;
+		ds_err err = {0};
+		ds_mem_fail_after(n);
+		a = ds_arena_new(4096);
+		rc = a ? ds_segment_query(s, NOW, a, &q, &err) : DS_ENOMEM;
+		ds_mem_fail_after(-1);
+		cr_assert(rc == DS_OK || rc == DS_ENOMEM, "%d: %s", rc, err.msg);
+		if (!rc) {
+			int64_t matched = -1, consented = -1;
+			cr_assert_eq(ds_store_segment_count(f.store, &q, &matched, &consented, &err), 0,
+				     "%s", err.msg);
+			cr_expect_geq(matched, consented);
+		}
+		ds_arena_free(a);
+	}
+	ds_segment_free(s);
+	close_fixture(&f);
 }
