@@ -559,8 +559,11 @@ static const char *const sql[S_COUNT_] = {
 	[S_RECORD_SET] = "UPDATE records SET data = :data WHERE id = :id",
 	[S_E_CASE] = "UPDATE cases SET data = :data, key = coalesce(:key, key), erased_at = :at"
 		" WHERE id = :id",
+	/* What a transition did to the profile goes with the person (forget),
+	 * and stays for the profile when retention erases a closed case. */
 	[S_E_AUDIT] = "UPDATE audit SET cause = json_remove(cause, '$.thread'), changed = NULL,"
-		" effects = NULL WHERE case_id = :id AND (changed IS NOT NULL OR effects IS NOT NULL"
+		" effects = CASE WHEN :keep THEN effects END WHERE case_id = :id AND"
+		" (changed IS NOT NULL OR (effects IS NOT NULL AND NOT :keep)"
 		" OR instr(cause, '\"thread\":') > 0)",
 	/* the cases this one started name its key */
 	[S_E_STARTED] = "UPDATE audit SET cause = json_set(cause, '$.case', :key)"
