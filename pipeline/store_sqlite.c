@@ -284,16 +284,22 @@ static const char *const sql[S_COUNT_] = {
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
 		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
 		" last_interaction_at = ?10 WHERE id = ?1",
-	/* One query for up to four identities of a record: each term of the
-	 * OR is a lookup of the (kind, value, scope) index. */
-#define ID_FIND "SELECT i.kind, i.value, i.scope, i.profile_id, coalesce(p.merged_into, 0)," \
+	/* One query for up to four identities of a record: each part of the
+	 * UNION is a lookup of the (kind, value, scope, profile_id) index that
+	 * stops after the key's max profiles, so a phone many customers
+	 * give costs no more than one a few give. A profile merged into another
+	 * is skipped: the one it was merged into holds every identity it held
+	 * (a merge moves them, or leaves those the survivor holds already). */
+#define ID_PART(a, b, c, d) "SELECT * FROM (SELECT i.kind, i.value, i.scope, i.profile_id, 0," \
 	" coalesce(p.last_interaction_at, 0), p.attributes, p.attrs_digest FROM identities i" \
-	" JOIN profiles p ON p.id = i.profile_id WHERE (i.kind = ?1 AND i.value = ?2 AND i.scope = ?3)"
-#define ID_OR(a, b, c) " OR (i.kind = ?" #a " AND i.value = ?" #b " AND i.scope = ?" #c ")"
-	[S_ID_FIND1] = ID_FIND,
-	[S_ID_FIND2] = ID_FIND ID_OR(4, 5, 6),
-	[S_ID_FIND3] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9),
-	[S_ID_FIND4] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9) ID_OR(10, 11, 12),
+	" JOIN profiles p ON p.id = i.profile_id WHERE i.kind = ?" #a " AND i.value = ?" #b \
+	" AND i.scope = ?" #c " AND p.merged_into IS NULL ORDER BY i.profile_id LIMIT ?" #d ")"
+#define ID_OR(a, b, c, d) " UNION ALL " ID_PART(a, b, c, d)
+	[S_ID_FIND1] = ID_PART(1, 2, 3, 4),
+	[S_ID_FIND2] = ID_PART(1, 2, 3, 4) ID_OR(5, 6, 7, 8),
+	[S_ID_FIND3] = ID_PART(1, 2, 3, 4) ID_OR(5, 6, 7, 8) ID_OR(9, 10, 11, 12),
+	[S_ID_FIND4] = ID_PART(1, 2, 3, 4) ID_OR(5, 6, 7, 8) ID_OR(9, 10, 11, 12)
+		ID_OR(13, 14, 15, 16),
 	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?)",
 	/* A new profile's email and phone in one statement. */
@@ -1507,9 +1513,12 @@ static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n
 			return err->code;
 		for (size_t k = 0; k < m; k++) {
 			const ds_identity_key *key = &keys[from + k];
-			bind_text(q, (int)(3 * k + 1), key->kind);
-			bind_text(q, (int)(3 * k + 2), key->value);
-			bind_text(q, (int)(3 * k + 3), key->scope ? key->scope : "");
+			bind_text(q, (int)(4 * k + 1), key->kind);
+			bind_text(q, (int)(4 * k + 2), key->value);
+			bind_text(q, (int)(4 * k + 3), key->scope ? key->scope : "");
+			sqlite3_bind_int(q, (int)(4 * k + 4),
+					 key->max && key->max < DS_IDENTITY_MAX_HITS
+						 ? (int)key->max : DS_IDENTITY_MAX_HITS);
 		}
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
