@@ -546,6 +546,8 @@ int ds_committer_start(ds_committer *cm, ds_err *err)
 {
 	if (pthread_create(&cm->thread, NULL, committer_main, cm))
 		return ds_err_set(err, DS_EINTERNAL, "cannot start the committer thread");
+	/* Named for top -H and perf. */
+	pthread_setname_np(cm->thread, "committer");
 	cm->started = true;
 	return DS_OK;
 }

@@ -666,6 +666,7 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 			return SQLITE_OK;
 		}
+		pthread_setname_np(ck->thread, "checkpointer");
 		ck->started = true;
 	}
 	pthread_mutex_lock(&ck->mu);
