@@ -221,7 +221,7 @@ static int emit(void *ud, const char *type, cJSON *record)
 	}
 	if (ds_arena_defer(m->arena, free_json, record))
 		return DS_ENOMEM;
-	m->recs[m->n++] = (ds_mapped){ type, record };
+	m->recs[m->n++] = (ds_mapped){ type, record, NULL };
 	return DS_OK;
 }
 
@@ -273,9 +273,17 @@ void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON
 	p->valid_err = (ds_err){0};
 	p->map = ds_map_input(s, &doc, xml, sha256, now, arena, p->records, &p->nrecords,
 			      &p->map_err);
+	ds_premap_check(p, cfg, arena);
+}
+
+void ds_premap_check(ds_premap *p, const ds_config *cfg, ds_arena *arena)
+{
 	p->valid = p->map == DS_STAGE_CONTINUE
 			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
 			   : p->map;
+	/* A record without its text (out of memory) is printed by advance. */
+	for (size_t i = 0; p->valid == DS_STAGE_CONTINUE && i < p->nrecords; i++)
+		p->records[i].text = ds_json_print_arena(arena, p->records[i].data);
 }
 
 /* ---- reasons ---- */

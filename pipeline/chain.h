@@ -46,6 +46,8 @@ typedef enum {
 typedef struct ds_mapped {
 	const char *type;
 	cJSON *data;                 /* freed with the input's arena */
+	const char *text;            /* data's JSON text when printed ahead
+	                                (in the arena), else NULL */
 } ds_mapped;
 
 /* Map and validate run ahead of the chain, by a thread that reads inputs
@@ -65,6 +67,8 @@ typedef struct ds_premap {
 typedef struct ds_env_record {
 	const char *type;
 	cJSON *data;                 /* owned through env->arena */
+	const char *text;            /* data's JSON text printed ahead, or NULL;
+	                                whoever changes data sets it to NULL */
 	const ds_process *process;   /* set by advance */
 	int64_t record_id;           /* set by advance for a record no process
 	                                consumes (else work.record_id) */
@@ -135,6 +139,10 @@ ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_
  * input as it is (ds_source_keeps_input). */
 void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
 		   ds_xml_doc *xml, const char *sha256, ds_time now, ds_arena *arena);
+/* What ds_premap_run does once p's records are mapped: validates them
+ * and, when they are valid, prints the JSON text each will be stored as
+ * into arena, so that the chain's thread only writes it. */
+void ds_premap_check(ds_premap *p, const ds_config *cfg, ds_arena *arena);
 
 typedef struct ds_stage_type {
 	const char *name;

@@ -489,9 +489,7 @@ void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
 			      &p->nrecords, &p->map_err);
 	if (doc && ds_arena_defer(j->arena, free_json, doc))
 		return;  /* doc is freed; the read stage parses again */
-	p->valid = p->map == DS_STAGE_CONTINUE
-			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
-			   : p->map;
+	ds_premap_check(p, cfg, j->arena);
 	/* With a premap the document is only read (an email's Message-ID and
 	 * thread, a form's files); it is never freed by the chain. A JSON
 	 * input taken over by its record is not read again: the record stands
