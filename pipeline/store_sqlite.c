@@ -215,7 +215,7 @@ enum stmt {
 static const char *const sql[S_COUNT_] = {
 	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
 		" received_at, sha256, size, bytes, identity) VALUES(?,?,?,?,?,?,?,?)"
-		" ON CONFLICT DO NOTHING RETURNING id",
+		" ON CONFLICT DO NOTHING",
 	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE (sha256 = ?2 AND source = ?1)"
 		" OR (?3 IS NOT NULL AND source = ?1 AND identity = ?3) ORDER BY id LIMIT 1",
 	[S_INTERACTION_GET] = "SELECT id, source, channel, origin, received_at,"
@@ -891,16 +891,16 @@ static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_e
 	sqlite3_bind_blob64(q, 7, in->bytes ? (const void *)in->bytes : "", in->len,
 			    SQLITE_STATIC);
 	bind_text(q, 8, in->identity);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		in->id = sqlite3_column_int64(q, 0);
+	/* Without RETURNING, which would copy the row out: one row changed
+	 * is a new interaction. */
+	int rc = run(l, q, err, "store interaction");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(l->db) == 1) {
+		in->id = sqlite3_last_insert_rowid(l->db);
 		*dup = false;
-		sqlite3_reset(q);
 		return DS_OK;
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return db_error(l, err, "store interaction");
 	*dup = true;
 	if (!(q = st(l, S_INTERACTION_FIND, err)))
 		return err->code;
