@@ -36,7 +36,13 @@ struct ds_chain {
 	void *ctx[NSTAGES];
 	bool inited[NSTAGES];
 	bool in_batch;
+	bool unsaved;                /* no savepoint per input */
 };
+
+void ds_chain_savepoints(ds_chain *c, bool on)
+{
+	c->unsaved = !on;
+}
 
 void ds_chain_free(ds_chain *c)
 {
@@ -156,6 +162,7 @@ static int quarantine(ds_chain *c, ds_env *env, const char *stage, const char *r
 ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 {
 	bool saved = false;
+	int64_t changes = 0;
 	ds_outcome o = DS_STAGE_CONTINUE;
 	size_t mark = ds_runtime_mark(c->rt);
 	c->rt->stats.read++;
@@ -165,15 +172,25 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 		const ds_stage_type *t = registry[i];
 		o = t->process(c->ctx[i], c->rt, env, err);
 		if (o == DS_STAGE_CONTINUE) {
-			/* From here on, an input's writes can be undone alone. */
+			/* From here on, an input's writes can be undone alone (or,
+			 * without savepoints, are known to need undoing). */
 			if (env->interaction_id && !saved && !env->done) {
-				if (ds_store_savepoint(c->rt->store, err))
+				if (c->unsaved)
+					changes = ds_store_changes(c->rt->store);
+				else if (ds_store_savepoint(c->rt->store, err))
 					return DS_STAGE_FAIL;
 				saved = true;
 			}
 			continue;
 		}
-		if (saved)
+		if (saved && c->unsaved && o == DS_STAGE_REJECT &&
+		    ds_store_changes(c->rt->store) != changes) {
+			env->redo = true;
+			ds_err_set(err, DS_EBUSY, "stage %s rejected an input after it wrote: "
+				   "the batch runs again with a savepoint per input", t->name);
+			return DS_STAGE_RETRY;
+		}
+		if (saved && !c->unsaved)
 			ds_store_rollback_to(c->rt->store);
 		saved = false;
 		ds_runtime_discard(c->rt, mark);
@@ -192,7 +209,7 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 		}
 		return o;
 	}
-	if (saved && ds_store_release(c->rt->store, err))
+	if (saved && !c->unsaved && ds_store_release(c->rt->store, err))
 		return DS_STAGE_FAIL;
 	return o;
 }

@@ -109,6 +109,9 @@ typedef struct ds_env {
 	ds_time received_at;         /* when the interaction was first stored */
 	bool duplicate;
 	bool done;                   /* stop without error */
+	bool redo;                   /* rejected after it wrote, in a chain
+	                                without savepoints: see
+	                                ds_chain_savepoints() */
 	/* reject */
 	const char *stage;           /* the stage that rejected */
 	int64_t quarantine_id;
@@ -167,6 +170,15 @@ void ds_chain_free(ds_chain *c);
  * is the outcome of the last stage run. err holds the reason of a REJECT,
  * RETRY or FAIL. */
 ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err);
+
+/* Whether each input runs in a savepoint of its own (the default), so that
+ * a rejection undoes its writes alone. Without, an input costs less to
+ * write (SQLite copies every page an input touches into the savepoint's
+ * journal first); an input rejected before it wrote anything is
+ * quarantined as usual, but one rejected after is not: ds_chain_run
+ * answers DS_STAGE_RETRY with env->redo set, and the caller undoes the
+ * batch and runs it again with savepoints. */
+void ds_chain_savepoints(ds_chain *c, bool on);
 
 /* Batch edges: begin opens a transaction; end flushes documents and
  * commits it. */

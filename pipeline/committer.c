@@ -153,8 +153,6 @@ static const char *reason_field(const char *reason, char *buf, size_t cap)
 	return buf;
 }
 
-/* Runs one posted input through the chain. Returns 0, or -1 when the batch
- * must be undone (the job is then answered on its own). */
 /* What the chain left in an input's arena: a document it parsed itself
  * has a cleanup that reads env, so it is freed now; what was read ahead
  * (and what the chain added to it) is freed by the caller with the arena,
@@ -165,6 +163,10 @@ static void release(ds_job *j, const ds_env *env)
 		ds_arena_reset(j->arena);
 }
 
+/* Runs one posted input through the chain. Returns 0; -1 when the batch
+ * must be undone, the job then answered on its own; 1 when it must be run
+ * again with a savepoint per input (the input was rejected after it
+ * wrote). */
 static int run_ingest(ds_committer *cm, ds_job *j)
 {
 	ds_env *env = cm->env;
@@ -186,6 +188,10 @@ static int run_ingest(ds_committer *cm, ds_job *j)
 	env->identity = j->identity;
 	ds_outcome o = ds_chain_run(cm->chain, env, &err);
 	j->interaction = env->interaction_id;
+	if (env->redo) {
+		release(j, env);
+		return 1;
+	}
 	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
 		job_error(j, o == DS_STAGE_RETRY ? 503 : 500,
 			  o == DS_STAGE_RETRY ? "busy" : "internal", err.msg, NULL);
@@ -369,8 +375,13 @@ static void run_batch(ds_committer *cm, ds_job *list)
 	ds_err err = {0};
 	cm->rt.now = ds_time_now();
 	bool again = true;
-	/* Each pass either commits, or answers one more job on its own: at
-	 * most n + 1 passes. */
+	/* Inputs run without a savepoint each: most are kept, and SQLite
+	 * would copy every page each one touches into the savepoint's
+	 * journal. One rejected after it wrote makes the group run again
+	 * with savepoints, as `ingest` runs. */
+	ds_chain_savepoints(cm->chain, false);
+	/* Each pass either commits, or answers one more job on its own, or
+	 * turns savepoints on: at most n + 2 passes. */
 	while (again) {
 		again = false;
 		if (ds_chain_batch_begin(cm->chain, &err)) {
@@ -382,6 +393,8 @@ static void run_batch(ds_committer *cm, ds_job *list)
 			if (j->final)
 				continue;
 			int rc = j->kind == DS_JOB_INGEST ? run_ingest(cm, j) : run_case_action(cm, j);
+			if (rc > 0)
+				ds_chain_savepoints(cm->chain, true);
 			undone = rc != 0;
 		}
 		if (undone) {

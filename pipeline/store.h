@@ -46,6 +46,9 @@ void ds_store_rollback(ds_store *s);
 int ds_store_savepoint(ds_store *s, ds_err *err);
 int ds_store_release(ds_store *s, ds_err *err);
 void ds_store_rollback_to(ds_store *s);
+/* Rows this connection has inserted, updated or deleted since it opened:
+ * two readings that agree mean nothing was written between them. */
+int64_t ds_store_changes(ds_store *s);
 
 /* ---- interactions: raw inputs, verbatim ---- */
 

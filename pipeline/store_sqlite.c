@@ -577,6 +577,11 @@ static int lite_tx(ds_store *s, int op, ds_err *err)
 
 
 
+static int64_t lite_changes(ds_store *s)
+{
+	return sqlite3_total_changes64(L(s)->db);
+}
+
 static int migrate(lite *l, ds_err *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -2132,6 +2137,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.exists = lite_exists,
 	.close = lite_close,
 	.tx = lite_tx,
+	.changes = lite_changes,
 	.interaction_add = lite_interaction_add,
 	.interaction_get = lite_interaction_get,
 	.record_add = lite_record_add,
