@@ -15,6 +15,7 @@
 
 #include "files.h"
 #include "hash.h"
+#include "store_wal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -648,7 +649,7 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 		return SQLITE_OK;
 	if (!ck->started) {
 		if (sqlite3_open_v2(l->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-				    NULL) != SQLITE_OK) {
+				    ds_store_wal_vfs()) != SQLITE_OK) {
 			sqlite3_close(ck->db);
 			ck->db = NULL;
 			/* Without the thread, checkpoint here, as SQLite would. */
@@ -747,8 +748,10 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	 * does not read them. Only possible before SQLite initialises. */
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, quiet_sqlite);
+	/* The WAL written once per commit (store_wal.h): it needs every
+	 * commit to sync the WAL, as synchronous=FULL below does. */
 	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_NOMUTEX, ds_store_wal_vfs()) != SQLITE_OK) {
 		rc = ds_err_set(err, DS_EIO, "cannot open store %s: %s", path,
 				l->db ? sqlite3_errmsg(l->db) : "out of memory");
 		goto fail;
@@ -771,6 +774,17 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	sqlite3_finalize(jm);
 	if (!wal) {
 		rc = ds_err_set(err, DS_EIO, "store %s cannot use write-ahead logging", path);
+		goto fail;
+	}
+	/* And on a sync of the WAL at each commit (FULL is 2, EXTRA 3), which
+	 * the WAL layer also needs. */
+	int sync = 0;
+	if (sqlite3_prepare_v2(l->db, "PRAGMA synchronous", -1, &jm, NULL) == SQLITE_OK &&
+	    sqlite3_step(jm) == SQLITE_ROW)
+		sync = sqlite3_column_int(jm, 0);
+	sqlite3_finalize(jm);
+	if (sync < 2) {
+		rc = ds_err_set(err, DS_EIO, "store %s does not sync each commit", path);
 		goto fail;
 	}
 	if ((rc = migrate(l, err)))
