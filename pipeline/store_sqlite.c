@@ -439,7 +439,7 @@ typedef struct checkpointer {
 	bool wanted;
 } checkpointer;
 
-#define CHECKPOINT_PAGES 4096
+#define CHECKPOINT_PAGES 16384
 
 typedef struct lite {
 	struct ds_store base;
