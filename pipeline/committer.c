@@ -114,23 +114,34 @@ static void input_ids(ds_committer *cm, const ds_env *env, struct ids *x)
 	ds_store_interaction_records(cm->store, env->interaction_id, add_ref, x, &err);
 }
 
-/* {"interaction": N, "records": [...], "cases": [...], "duplicate": B} */
+static void id_list(ds_buf *b, const int64_t *v, size_t n)
+{
+	ds_buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ds_buf_putc(b, ',');
+		ds_buf_put_i64(b, v[i]);
+	}
+	ds_buf_putc(b, ']');
+}
+
+/* {"interaction": N, "records": [...], "cases": [...], "duplicate": B};
+ * NULL when out of memory. */
 static char *ids_json(int64_t interaction, const struct ids *x, bool duplicate, size_t *len)
 {
-	char buf[64 + 2 * DS_ENV_MAX_RECORDS * 24];
-	size_t n = (size_t)snprintf(buf, sizeof buf, "{\"interaction\":%" PRId64 ",\"records\":[",
-				    interaction);
-	for (size_t i = 0; i < x->nrecords; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
-				      x->records[i]);
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"cases\":[");
-	for (size_t i = 0; i < x->ncases; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
-				      x->cases[i]);
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"duplicate\":%s}",
-			      duplicate ? "true" : "false");
-	*len = n;
-	return text_dup(buf, n);
+	ds_buf b;
+	ds_buf_init(&b, 64 + 2 * DS_ENV_MAX_RECORDS * 24);
+	ds_buf_puts(&b, "{\"interaction\":");
+	ds_buf_put_i64(&b, interaction);
+	ds_buf_puts(&b, ",\"records\":");
+	id_list(&b, x->records, x->nrecords);
+	ds_buf_puts(&b, ",\"cases\":");
+	id_list(&b, x->cases, x->ncases);
+	int rc = ds_buf_puts(&b, duplicate ? ",\"duplicate\":true}" : ",\"duplicate\":false}");
+	char *text = rc ? NULL : text_dup(b.data, b.len);
+	*len = rc ? 0 : b.len;
+	ds_buf_free(&b);
+	return text;
 }
 
 /* The first JSON Pointer of a validation reason ("offer record: 1 error:
