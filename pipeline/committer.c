@@ -489,7 +489,7 @@ static void *committer_main(void *p)
 
 static void free_json(void *p) { cJSON_Delete(p); }
 
-void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
+static void read_ahead(const ds_config *cfg, ds_job *j)
 {
 	ds_sha256_hex(j->bytes, j->len, j->sha256);
 	if (!strcmp(j->channel, "xml") || j->len > cfg->limits.max_input_bytes)
@@ -522,6 +522,16 @@ void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
 		return;
 	j->doc = doc ? doc : p->nrecords ? p->records[0].data : NULL;
 	j->premapped = j->doc != NULL;
+}
+
+void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
+{
+	/* What cJSON allocates for the input (its document, its records)
+	 * comes from its arena (a zone, mem.h): no malloc and free per node,
+	 * and all of it goes at once with the request. */
+	ds_json_zone(j->arena);
+	read_ahead(cfg, j);
+	ds_json_zone(NULL);
 }
 
 
