@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static const char *const migrations[] = {
 	/* 1: the first schema */
@@ -428,7 +429,17 @@ static const char *const sql[S_COUNT_] = {
 
 /* The checkpointer: a thread with its own connection copies the WAL back
  * into the database while the writer goes on, so checkpoints use the
- * second core instead of stalling commits. */
+ * second core instead of stalling commits.
+ *
+ * It starts once CHECKPOINT_PAGES frames are in the WAL that no
+ * checkpoint copied yet: a page written again and again in between is
+ * copied once, with one sync of the database for all. Under a writer that
+ * never pauses, the WAL would only grow (SQLite starts it over only when
+ * a checkpoint has copied all of it as a transaction begins), so the
+ * checkpointer then catches up with more passes, each shorter than the
+ * last, and once fewer than RESTART_GAP frames are left it copies those
+ * while holding writers back (SQLITE_CHECKPOINT_RESTART): the next commit
+ * starts the WAL over, which stays near CHECKPOINT_PAGES frames. */
 typedef struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -437,9 +448,14 @@ typedef struct checkpointer {
 	bool started;
 	bool stop;
 	bool wanted;
+	bool busy;               /* checkpointing */
+	int copied;              /* frames of the WAL the last checkpoint copied */
+	int seen;                /* the WAL's frames at the last commit */
 } checkpointer;
 
 #define CHECKPOINT_PAGES 16384
+#define RESTART_GAP 256
+#define CATCH_UP_PASSES 16
 
 typedef struct lite {
 	struct ds_store base;
@@ -618,6 +634,19 @@ static void quiet_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Waits for a lock in steps from 50 us to 2 ms, 10 s at most: SQLite's own
+ * first waits are 1, 2 and 5 ms, far longer than a group commit or the
+ * end of a checkpoint holds one. */
+static int busy_wait(void *ud, int n)
+{
+	(void)ud;
+	if (n >= 5000 + 6)
+		return 0;
+	struct timespec t = { 0, (long)(n < 6 ? 50000 << n : 2000000) };
+	nanosleep(&t, NULL);
+	return 1;
+}
+
 static void *checkpoint_main(void *arg)
 {
 	checkpointer *ck = arg;
@@ -628,51 +657,81 @@ static void *checkpoint_main(void *arg)
 		if (ck->stop)
 			break;
 		ck->wanted = false;
+		ck->busy = true;
 		pthread_mutex_unlock(&ck->mu);
-		/* PASSIVE never waits for the writer; what it cannot copy now
-		 * is copied next time. */
-		sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		/* PASSIVE never waits for the writer: what it cannot copy now
+		 * is copied by the next pass. */
+		int log = 0, copied = 0, rc = SQLITE_OK;
+		for (int pass = 0; pass < CATCH_UP_PASSES; pass++) {
+			rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+						       &copied);
+			if (rc != SQLITE_OK || log - copied < RESTART_GAP)
+				break;
+		}
+		if (rc == SQLITE_OK && log - copied < RESTART_GAP)
+			rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_RESTART, &log,
+						       &copied);
 		pthread_mutex_lock(&ck->mu);
+		ck->copied = rc == SQLITE_OK || copied > 0 ? copied : ck->copied;
+		ck->busy = false;
 	}
 	pthread_mutex_unlock(&ck->mu);
 	return NULL;
 }
 
-/* Runs in the writer after each commit with the WAL's size in pages. */
+/* Opens the checkpointer's connection and starts its thread: 0, or -1
+ * when either cannot be. */
+static int start_checkpointer(lite *l)
+{
+	checkpointer *ck = &l->ck;
+	if (sqlite3_open_v2(l->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    ds_store_wal_vfs()) != SQLITE_OK) {
+		sqlite3_close(ck->db);
+		ck->db = NULL;
+		return -1;
+	}
+	sqlite3_busy_handler(ck->db, busy_wait, NULL);
+	/* Copies are synced before SQLite counts them as done (which the WAL
+	 * layer, store_wal.h, needs too). A connection opens the WAL only once
+	 * it has read the database. */
+	sqlite3_exec(ck->db, "PRAGMA synchronous = FULL; SELECT count(*) FROM sqlite_schema", NULL,
+		     NULL, NULL);
+	pthread_mutex_init(&ck->mu, NULL);
+	pthread_cond_init(&ck->cv, NULL);
+	if (pthread_create(&ck->thread, NULL, checkpoint_main, ck)) {
+		pthread_mutex_destroy(&ck->mu);
+		pthread_cond_destroy(&ck->cv);
+		sqlite3_close(ck->db);
+		ck->db = NULL;
+		return -1;
+	}
+	pthread_setname_np(ck->thread, "checkpointer");
+	ck->started = true;
+	return 0;
+}
+
+/* Runs in the writer after each commit with the WAL's size in frames. */
 static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
 	(void)db;
 	(void)name;
 	lite *l = ud;
 	checkpointer *ck = &l->ck;
-	if (pages < CHECKPOINT_PAGES)
+	if (!ck->started && (pages < CHECKPOINT_PAGES || start_checkpointer(l))) {
+		/* Without the thread, checkpoint here, as SQLite would. */
+		if (pages >= CHECKPOINT_PAGES)
+			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		return SQLITE_OK;
-	if (!ck->started) {
-		if (sqlite3_open_v2(l->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-				    ds_store_wal_vfs()) != SQLITE_OK) {
-			sqlite3_close(ck->db);
-			ck->db = NULL;
-			/* Without the thread, checkpoint here, as SQLite would. */
-			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-			return SQLITE_OK;
-		}
-		sqlite3_busy_timeout(ck->db, 10000);
-		/* A connection opens the WAL only once it has read the database. */
-		sqlite3_exec(ck->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
-		pthread_mutex_init(&ck->mu, NULL);
-		pthread_cond_init(&ck->cv, NULL);
-		if (pthread_create(&ck->thread, NULL, checkpoint_main, ck)) {
-			sqlite3_close(ck->db);
-			ck->db = NULL;
-			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-			return SQLITE_OK;
-		}
-		pthread_setname_np(ck->thread, "checkpointer");
-		ck->started = true;
 	}
 	pthread_mutex_lock(&ck->mu);
-	ck->wanted = true;
-	pthread_cond_signal(&ck->cv);
+	/* Fewer frames than at the last commit: the WAL started over. */
+	if (pages < ck->seen)
+		ck->copied = 0;
+	ck->seen = pages;
+	if (!ck->wanted && !ck->busy && pages - ck->copied >= CHECKPOINT_PAGES) {
+		ck->wanted = true;
+		pthread_cond_signal(&ck->cv);
+	}
 	pthread_mutex_unlock(&ck->mu);
 	return SQLITE_OK;
 }
@@ -756,7 +815,7 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 				l->db ? sqlite3_errmsg(l->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(l->db, 10000);
+	sqlite3_busy_handler(l->db, busy_wait, NULL);
 	sqlite3_extended_result_codes(l->db, 0);
 	if ((rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = FULL;"
