@@ -433,22 +433,29 @@ static const char *const sql[S_COUNT_] = {
  *
  * It starts once CHECKPOINT_PAGES frames are in the WAL that no
  * checkpoint copied yet: a page written again and again in between is
- * copied once, with one sync of the database for all. Under a writer that
- * never pauses, the WAL would only grow (SQLite starts it over only when
- * a checkpoint has copied all of it as a transaction begins), so the
- * checkpointer then catches up with more passes, each shorter than the
- * last, and once fewer than RESTART_GAP frames are left it copies those
- * while holding writers back (SQLITE_CHECKPOINT_RESTART): the next commit
- * starts the WAL over, which stays near CHECKPOINT_PAGES frames. */
+ * copied once, with one sync of the database for all. SQLite starts the
+ * WAL over only when a transaction begins on a WAL copied whole, which a
+ * writer that never pauses does not leave time for: the WAL would only
+ * grow. So the checkpointer catches up with more passes, each copying
+ * what was committed during the one before, and once one had fewer than
+ * RESTART_GAP frames to copy, the writer, after its next commit and
+ * before its next transaction, copies the few frames left itself: that
+ * transaction starts the WAL over, which stays near CHECKPOINT_PAGES
+ * frames. (The checkpoint mode that holds writers back, RESTART, waits
+ * for the write lock against a writer that takes it again at once, then
+ * copies all that was committed meanwhile: tens of milliseconds without
+ * a commit.) */
 typedef struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;       /* the checkpointer waits for work */
 	sqlite3 *db;
 	bool started;
 	bool stop;
-	bool wanted;
+	bool wanted;             /* a checkpoint is due */
 	bool busy;               /* checkpointing */
+	bool catch_up;           /* the writer copies the rest after its next
+	                            commit */
 	int copied;              /* frames of the WAL the last checkpoint copied */
 	int seen;                /* the WAL's frames at the last commit */
 } checkpointer;
@@ -656,24 +663,26 @@ static void *checkpoint_main(void *arg)
 			pthread_cond_wait(&ck->cv, &ck->mu);
 		if (ck->stop)
 			break;
+		/* PASSIVE never waits for the writer: each pass copies what was
+		 * committed when it began. */
+		int log = 0, copied = 0;
 		ck->wanted = false;
 		ck->busy = true;
 		pthread_mutex_unlock(&ck->mu);
-		/* PASSIVE never waits for the writer: what it cannot copy now
-		 * is copied by the next pass. */
-		int log = 0, copied = 0, rc = SQLITE_OK;
-		for (int pass = 0; pass < CATCH_UP_PASSES; pass++) {
-			rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-						       &copied);
-			if (rc != SQLITE_OK || log - copied < RESTART_GAP)
+		int before = -1;
+		bool short_pass = false;
+		for (int pass = 0; pass < CATCH_UP_PASSES && !short_pass; pass++) {
+			/* A reader still on older frames: catch up some other time. */
+			if (sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+						      &copied) != SQLITE_OK || copied < log)
 				break;
+			short_pass = before >= 0 && log - before < RESTART_GAP;
+			before = log;
 		}
-		if (rc == SQLITE_OK && log - copied < RESTART_GAP)
-			rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_RESTART, &log,
-						       &copied);
 		pthread_mutex_lock(&ck->mu);
-		ck->copied = rc == SQLITE_OK || copied > 0 ? copied : ck->copied;
+		ck->copied = copied > 0 ? copied : ck->copied;
 		ck->busy = false;
+		ck->catch_up = short_pass;
 	}
 	pthread_mutex_unlock(&ck->mu);
 	return NULL;
@@ -728,7 +737,16 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 	if (pages < ck->seen)
 		ck->copied = 0;
 	ck->seen = pages;
-	if (!ck->wanted && !ck->busy && pages - ck->copied >= CHECKPOINT_PAGES) {
+	if (ck->catch_up) {
+		/* No transaction is open here: the last pass copies the few
+		 * frames left, and the next transaction starts the WAL over. */
+		ck->catch_up = false;
+		pthread_mutex_unlock(&ck->mu);
+		int log = 0, copied = 0;
+		sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+		pthread_mutex_lock(&ck->mu);
+		ck->copied = copied > 0 ? copied : ck->copied;
+	} else if (!ck->wanted && !ck->busy && pages - ck->copied >= CHECKPOINT_PAGES) {
 		ck->wanted = true;
 		pthread_cond_signal(&ck->cv);
 	}
