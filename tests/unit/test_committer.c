@@ -187,13 +187,28 @@ static int count_record(void *ud, const ds_record_ref *r)
 	return 0;
 }
 
+/* Pushes jobs j[0..n) to a committer not started yet, so that they form
+ * one group, starts it and waits for their answers. */
+static void one_group(struct fixture *f, ds_job *j, int n)
+{
+	ds_err err = {0};
+	size_t before = f->a.n;
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(ds_committer_reserve(f->c), 0);
+		ds_committer_push(f->c, &j[i]);
+	}
+	cr_assert_eq(ds_committer_start(f->c, &err), 0, "%s", err.msg);
+	wait_for(&f->a, before + (size_t)n);
+	ds_committer_free(f->c);
+	cr_assert_eq(ds_committer_new(f->e.cfg, "sqlite:var/test.db", f->m, true, done, &f->a,
+				      &f->c, &err), 0, "%s", err.msg);
+}
+
 Test(committer, an_input_refused_after_it_wrote_is_undone_alone)
 {
 	struct fixture f;
 	fixture_open(&f, 100);
-	th_engine e = f.e;
-	ds_committer *c = f.c;
-	ds_err err = {0};
+	const ds_config *cfg = f.e.cfg;
 	/* A technician's report that also gives an opportunity and a
 	 * complaint; then the same report with the problem told otherwise. Its
 	 * report and opportunity records edit their cases (the technical role
@@ -207,31 +222,19 @@ Test(committer, an_input_refused_after_it_wrote_is_undone_alone)
 	cr_assert(at);
 	snprintf(at, (size_t)(retold + n + 1 - at), "probleme_description=Deux+heures+de+retard.");
 	ds_job j[4];
-	post_job(&j[0], e.cfg, "intervention-reports", report, n);
-	cr_assert_eq(ds_committer_start(c, &err), 0);
-	cr_assert_eq(ds_committer_reserve(c), 0);
-	ds_committer_push(c, &j[0]);
-	wait_for(&f.a, 1);
+	post_job(&j[0], cfg, "intervention-reports", report, n);
+	one_group(&f, j, 1);
 	cr_assert_eq(j[0].status, 202, "%s", j[0].answer);
 	ds_arena *ar = ds_arena_new(4096);
-	ds_case_row before;
-	cr_assert_eq(ds_store_case_find(e.store, "intervention_report", "INT-2026-0101", ar, &before,
-					&err), 0, "%s", err.msg);
+	ds_case_row before, after;
+	ds_err err = {0};
+	cr_assert_eq(ds_store_case_find(f.e.store, "intervention_report", "INT-2026-0101", ar,
+					&before, &err), 0, "%s", err.msg);
 
-	ds_committer_stop(c);
-	ds_committer_free(c);
-	cr_assert_eq(ds_committer_new(e.cfg, "sqlite:var/test.db", f.m, true, done, &f.a, &f.c,
-				      &err), 0, "%s", err.msg);
-	c = f.c;
-	input_job(&j[1], e.cfg, "fixtures/offers/DEV-2026-0003.json");
-	post_job(&j[2], e.cfg, "intervention-reports", retold, strlen(retold));
-	input_job(&j[3], e.cfg, "fixtures/offers/DEV-2026-0002.json");
-	for (int i = 1; i < 4; i++) {
-		cr_assert_eq(ds_committer_reserve(c), 0);
-		ds_committer_push(c, &j[i]);
-	}
-	cr_assert_eq(ds_committer_start(c, &err), 0);
-	wait_for(&f.a, 4);
+	input_job(&j[1], cfg, "fixtures/offers/DEV-2026-0003.json");
+	post_job(&j[2], cfg, "intervention-reports", retold, strlen(retold));
+	input_job(&j[3], cfg, "fixtures/offers/DEV-2026-0002.json");
+	one_group(&f, j + 1, 3);
 	cr_assert_eq(j[1].status, 202, "%s", j[1].answer);
 	cr_assert_eq(j[3].status, 202, "%s", j[3].answer);
 	cr_assert_eq(j[2].status, 400, "%s", j[2].answer);
@@ -241,17 +244,16 @@ Test(committer, an_input_refused_after_it_wrote_is_undone_alone)
 	/* The refused input is kept raw, with no record; the report it edited
 	 * is as it was; the offers around it are stored. */
 	int records = 0;
-	cr_assert_eq(ds_store_interaction_records(e.store, j[2].interaction, count_record, &records,
-						  &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_interaction_records(f.e.store, j[2].interaction, count_record,
+						  &records, &err), 0, "%s", err.msg);
 	cr_assert_eq(records, 0);
-	ds_case_row after;
-	cr_assert_eq(ds_store_case_find(e.store, "intervention_report", "INT-2026-0101", ar, &after,
-					&err), 0);
+	cr_assert_eq(ds_store_case_find(f.e.store, "intervention_report", "INT-2026-0101", ar,
+					&after, &err), 0);
 	cr_assert_eq(after.version, before.version);
 	cr_assert_str_eq(after.data, before.data);
-	cr_assert_eq(ds_store_case_find(e.store, "offer", "DEV-2026-0003", ar, &after, &err), 0);
-	cr_assert_eq(ds_store_case_find(e.store, "offer", "DEV-2026-0002", ar, &after, &err), 0);
-	cr_assert_eq(ds_store_quarantine_count(e.store), 1);
+	cr_assert_eq(ds_store_case_find(f.e.store, "offer", "DEV-2026-0003", ar, &after, &err), 0);
+	cr_assert_eq(ds_store_case_find(f.e.store, "offer", "DEV-2026-0002", ar, &after, &err), 0);
+	cr_assert_eq(ds_store_quarantine_count(f.e.store), 1);
 	ds_arena_free(ar);
 	for (int i = 0; i < 4; i++)
 		job_free(&j[i]);
