@@ -23,6 +23,47 @@
 #include "store.h"
 #include "view.h"
 
+/* Jobs in the order they came, linked by next; guarded by the owner's
+ * mutex. */
+typedef struct jobq {
+	ds_job *head, *tail;
+} jobq;
+
+/* Appends list (linked by next, NULL-terminated). */
+static void jobq_add(jobq *q, ds_job *list)
+{
+	if (!list)
+		return;
+	ds_job *last = list;
+	while (last->next)
+		last = last->next;
+	if (q->tail)
+		q->tail->next = list;
+	else
+		q->head = list;
+	q->tail = last;
+}
+
+static ds_job *jobq_take(jobq *q)
+{
+	ds_job *list = q->head;
+	q->head = q->tail = NULL;
+	return list;
+}
+
+/* The thread that hands committed groups back through done(), so that the
+ * committer goes on to its next group at once (the server resumes a
+ * connection per job, a system call each). */
+typedef struct answerer {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	jobq q;
+	bool waiting;
+	bool stop;                   /* stop once every group is handed back */
+} answerer;
+
 struct ds_committer {
 	const ds_config *cfg;
 	ds_metrics *metrics;
@@ -33,7 +74,8 @@ struct ds_committer {
 	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;           /* the thread waits for work */
-	ds_job *head, *tail;
+	jobq q;
+	answerer ans;
 	size_t queued;               /* reserved, queued or running, not done */
 	size_t reserved;             /* reserved, not pushed yet */
 	bool waiting;                /* the thread sleeps on cv */
@@ -419,11 +461,39 @@ static void run_batch(ds_committer *cm, ds_job *list)
 	pthread_mutex_lock(&cm->mu);
 	cm->queued -= n;
 	pthread_mutex_unlock(&cm->mu);
-	for (ds_job *j = list, *next; j; j = next) {
-		next = j->next;
-		/* From here on the job is the caller's. */
-		cm->done(cm->ud, j);
+	answerer *a = &cm->ans;
+	pthread_mutex_lock(&a->mu);
+	jobq_add(&a->q, list);
+	if (a->waiting)
+		pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+static void *answerer_main(void *p)
+{
+	ds_committer *cm = p;
+	answerer *a = &cm->ans;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		ds_job *list = jobq_take(&a->q);
+		if (!list && a->stop)
+			break;
+		if (!list) {
+			a->waiting = true;
+			pthread_cond_wait(&a->cv, &a->mu);
+			a->waiting = false;
+			continue;
+		}
+		pthread_mutex_unlock(&a->mu);
+		for (ds_job *j = list, *next; j; j = next) {
+			next = j->next;
+			/* From here on the job is the caller's. */
+			cm->done(cm->ud, j);
+		}
+		pthread_mutex_lock(&a->mu);
 	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
 }
 
 static void timer_failed(void *ud, const ds_timer_row *t, const ds_err *e)
@@ -461,9 +531,8 @@ static void *committer_main(void *p)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		bool tick_due = now.tv_sec > next.tv_sec ||
 				(now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec);
-		if (cm->head) {
-			ds_job *list = cm->head;
-			cm->head = cm->tail = NULL;
+		if (cm->q.head) {
+			ds_job *list = jobq_take(&cm->q);
 			pthread_mutex_unlock(&cm->mu);
 			run_batch(cm, list);
 			pthread_mutex_lock(&cm->mu);
@@ -554,6 +623,8 @@ int ds_committer_new(const ds_config *cfg, const char *store_url, ds_metrics *me
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cm->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&cm->ans.mu, NULL);
+	pthread_cond_init(&cm->ans.cv, NULL);
 	int rc;
 	if (!(cm->arena = ds_arena_new(64 * 1024)) || !(cm->env = ds_malloc(sizeof *cm->env))) {
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -576,9 +647,13 @@ fail:
 
 int ds_committer_start(ds_committer *cm, ds_err *err)
 {
+	if (pthread_create(&cm->ans.thread, NULL, answerer_main, cm))
+		return ds_err_set(err, DS_EINTERNAL, "cannot start the committer's answering thread");
+	cm->ans.started = true;
 	if (pthread_create(&cm->thread, NULL, committer_main, cm))
 		return ds_err_set(err, DS_EINTERNAL, "cannot start the committer thread");
 	/* Named for top -H and perf. */
+	pthread_setname_np(cm->ans.thread, "answerer");
 	pthread_setname_np(cm->thread, "committer");
 	cm->started = true;
 	return DS_OK;
@@ -605,11 +680,7 @@ void ds_committer_push(ds_committer *cm, ds_job *j)
 	j->next = NULL;
 	pthread_mutex_lock(&cm->mu);
 	cm->reserved--;
-	if (cm->tail)
-		cm->tail->next = j;
-	else
-		cm->head = j;
-	cm->tail = j;
+	jobq_add(&cm->q, j);
 	if (cm->waiting)
 		pthread_cond_signal(&cm->cv);
 	pthread_mutex_unlock(&cm->mu);
@@ -632,6 +703,16 @@ void ds_committer_stop(ds_committer *cm)
 	if (cm->started)
 		pthread_join(cm->thread, NULL);
 	cm->started = false;
+	/* Every group is handed back before this returns. */
+	answerer *a = &cm->ans;
+	if (a->started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = true;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thread, NULL);
+		a->started = false;
+	}
 }
 
 void ds_committer_free(ds_committer *cm)
@@ -647,5 +728,7 @@ void ds_committer_free(ds_committer *cm)
 	ds_free(cm->env);
 	pthread_cond_destroy(&cm->cv);
 	pthread_mutex_destroy(&cm->mu);
+	pthread_cond_destroy(&cm->ans.cv);
+	pthread_mutex_destroy(&cm->ans.mu);
 	ds_free(cm);
 }

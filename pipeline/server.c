@@ -97,21 +97,7 @@ typedef struct req {
 	struct MHD_Connection *conn;   /* while its job is the committer's */
 	ds_job job;
 	bool done;               /* the committer answered the job */
-	struct req *next_resume; /* the resumer's list */
 } req;
-
-/* The thread that resumes the connections of answered jobs, so that the
- * committer goes on to its next group at once (libmicrohttpd wakes a
- * worker with a system call for each connection resumed). */
-typedef struct resumer {
-	pthread_t thread;
-	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	req *head, *tail;
-	bool waiting;
-	bool stop;               /* stop once the list is empty */
-} resumer;
 
 typedef struct ds_server {
 	const ds_config *cfg;
@@ -133,7 +119,6 @@ typedef struct ds_server {
 	ds_store *readers[READERS_MAX];
 	size_t nreaders;
 	pthread_mutex_t readers_mu;
-	resumer res;
 } ds_server;
 
 /* ---- small helpers ---- */
@@ -336,72 +321,14 @@ static ds_store *reader(ds_server *srv, ds_err *err)
 
 /* ---- the committer ---- */
 
-static void *resumer_main(void *p)
-{
-	resumer *rs = p;
-	pthread_mutex_lock(&rs->mu);
-	for (;;) {
-		if (!rs->head && rs->stop)
-			break;
-		if (!rs->head) {
-			rs->waiting = true;
-			pthread_cond_wait(&rs->cv, &rs->mu);
-			rs->waiting = false;
-			continue;
-		}
-		req *list = rs->head;
-		rs->head = rs->tail = NULL;
-		pthread_mutex_unlock(&rs->mu);
-		for (req *r = list, *next; r; r = next) {
-			next = r->next_resume;
-			/* From here on the request is its connection's again. */
-			r->done = true;
-			MHD_resume_connection(r->conn);
-		}
-		pthread_mutex_lock(&rs->mu);
-	}
-	pthread_mutex_unlock(&rs->mu);
-	return NULL;
-}
-
-static int resumer_start(resumer *rs, ds_err *err)
-{
-	if (pthread_create(&rs->thread, NULL, resumer_main, rs))
-		return ds_err_set(err, DS_EINTERNAL, "cannot start the resuming thread");
-	pthread_setname_np(rs->thread, "resumer");
-	rs->started = true;
-	return DS_OK;
-}
-
-/* Resumes every connection handed over, then stops the thread. */
-static void resumer_stop(resumer *rs)
-{
-	if (!rs->started)
-		return;
-	pthread_mutex_lock(&rs->mu);
-	rs->stop = true;
-	pthread_cond_signal(&rs->cv);
-	pthread_mutex_unlock(&rs->mu);
-	pthread_join(rs->thread, NULL);
-	rs->started = false;
-}
-
-/* Called by the committer once r's job is answered: the resumer gives the
- * request back to its connection. */
+/* Called by the committer (its answering thread) once r's job is
+ * answered: the request thread takes it from here. */
 static void job_done(void *ud, ds_job *j)
 {
-	resumer *rs = &((ds_server *)ud)->res;
+	(void)ud;
 	req *r = j->ud;
-	r->next_resume = NULL;
-	pthread_mutex_lock(&rs->mu);
-	if (rs->tail)
-		rs->tail->next_resume = r;
-	else
-		rs->head = r;
-	rs->tail = r;
-	if (rs->waiting)
-		pthread_cond_signal(&rs->cv);
-	pthread_mutex_unlock(&rs->mu);
+	r->done = true;
+	MHD_resume_connection(r->conn);
 }
 
 /* Hands r's job to the committer and suspends the connection; answers 503
@@ -1085,8 +1012,6 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.readers_mu, NULL);
 	pthread_cond_init(&srv.idle, NULL);
-	pthread_mutex_init(&srv.res.mu, NULL);
-	pthread_cond_init(&srv.res.cv, NULL);
 	/* The read connections are closed by the server once its threads are
 	 * gone, not by the threads. */
 	pthread_key_create(&srv.reader_key, NULL);
@@ -1116,7 +1041,7 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = resumer_start(&srv.res, err)) || (rc = ds_committer_start(srv.cm, err)))
+	if ((rc = ds_committer_start(srv.cm, err)))
 		goto unmask;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -1167,8 +1092,6 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	while (srv.active && pthread_cond_timedwait(&srv.idle, &srv.mu, &until) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&srv.mu);
-	/* No connection is left suspended: libmicrohttpd cannot stop with one. */
-	resumer_stop(&srv.res);
 	MHD_stop_daemon(srv.d);
 	srv.d = NULL;
 	if (lfd != MHD_INVALID_SOCKET)
@@ -1180,7 +1103,6 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	rc = DS_OK;
 unmask:
 	ds_committer_stop(srv.cm);
-	resumer_stop(&srv.res);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 done:
 	if (fd >= 0)
@@ -1192,7 +1114,5 @@ done:
 	pthread_cond_destroy(&srv.idle);
 	pthread_mutex_destroy(&srv.mu);
 	pthread_mutex_destroy(&srv.readers_mu);
-	pthread_cond_destroy(&srv.res.cv);
-	pthread_mutex_destroy(&srv.res.mu);
 	return rc;
 }
