@@ -213,40 +213,12 @@ static int x_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *p, int fl
 	return rc;
 }
 
-/* The rest of the VFS is the default one's, called with its own object. */
-static int v_delete(sqlite3_vfs *v, const char *name, int sync)
-{ (void)v; return base_vfs->xDelete(base_vfs, name, sync); }
-static int v_access(sqlite3_vfs *v, const char *name, int flags, int *out)
-{ (void)v; return base_vfs->xAccess(base_vfs, name, flags, out); }
-static int v_full_pathname(sqlite3_vfs *v, const char *name, int n, char *out)
-{ (void)v; return base_vfs->xFullPathname(base_vfs, name, n, out); }
-static void *v_dlopen(sqlite3_vfs *v, const char *name)
-{ (void)v; return base_vfs->xDlOpen(base_vfs, name); }
-static void v_dlerror(sqlite3_vfs *v, int n, char *out)
-{ (void)v; base_vfs->xDlError(base_vfs, n, out); }
-static void (*v_dlsym(sqlite3_vfs *v, void *lib, const char *sym))(void)
-{ (void)v; return base_vfs->xDlSym(base_vfs, lib, sym); }
-static void v_dlclose(sqlite3_vfs *v, void *lib)
-{ (void)v; base_vfs->xDlClose(base_vfs, lib); }
-static int v_randomness(sqlite3_vfs *v, int n, char *out)
-{ (void)v; return base_vfs->xRandomness(base_vfs, n, out); }
-static int v_sleep(sqlite3_vfs *v, int us)
-{ (void)v; return base_vfs->xSleep(base_vfs, us); }
-static int v_current_time(sqlite3_vfs *v, double *out)
-{ (void)v; return base_vfs->xCurrentTime(base_vfs, out); }
-static int v_last_error(sqlite3_vfs *v, int n, char *out)
-{ (void)v; return base_vfs->xGetLastError(base_vfs, n, out); }
-static int v_current_time64(sqlite3_vfs *v, sqlite3_int64 *out)
-{ (void)v; return base_vfs->xCurrentTimeInt64(base_vfs, out); }
-
 static bool registered;
 
 static void setup(void)
 {
 	base_vfs = sqlite3_vfs_find(NULL);
-	/* The default VFS on Linux ("unix") has every method used here; one
-	 * that has not is used as it is. */
-	if (!base_vfs || base_vfs->iVersion < 2 || !base_vfs->xCurrentTimeInt64)
+	if (!base_vfs)
 		return;
 	const sqlite3_io_methods m = {
 		.iVersion = 3,
@@ -270,27 +242,14 @@ static void setup(void)
 		.xUnfetch = x_unfetch,
 	};
 	methods = m;
-	const sqlite3_vfs v = {
-		.iVersion = 2,
-		/* SQLite's own file, then ours around it, aligned for it. */
-		.szOsFile = (int)(sizeof(file) + (size_t)base_vfs->szOsFile),
-		.mxPathname = base_vfs->mxPathname,
-		.zName = "dossier-wal",
-		.xOpen = x_open,
-		.xDelete = v_delete,
-		.xAccess = v_access,
-		.xFullPathname = v_full_pathname,
-		.xDlOpen = v_dlopen,
-		.xDlError = v_dlerror,
-		.xDlSym = v_dlsym,
-		.xDlClose = v_dlclose,
-		.xRandomness = v_randomness,
-		.xSleep = v_sleep,
-		.xCurrentTime = v_current_time,
-		.xGetLastError = v_last_error,
-		.xCurrentTimeInt64 = v_current_time64,
-	};
-	vfs = v;
+	/* The rest of the VFS is the default one's: its methods and their
+	 * data (pAppData) copied, so that they get what they expect. */
+	vfs = *base_vfs;
+	vfs.pNext = NULL;
+	/* SQLite's own file, then ours around it, aligned for it. */
+	vfs.szOsFile = (int)(sizeof(file) + (size_t)base_vfs->szOsFile);
+	vfs.zName = "dossier-wal";
+	vfs.xOpen = x_open;
 	registered = sqlite3_vfs_register(&vfs, 0) == SQLITE_OK;
 }
 
