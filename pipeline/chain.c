@@ -36,7 +36,13 @@ struct ds_chain {
 	void *ctx[NSTAGES];
 	bool inited[NSTAGES];
 	bool in_batch;
+	bool unsaved;                /* no savepoint per input */
 };
+
+void ds_chain_savepoints(ds_chain *c, bool on)
+{
+	c->unsaved = !on;
+}
 
 void ds_chain_free(ds_chain *c)
 {
@@ -156,6 +162,7 @@ static int quarantine(ds_chain *c, ds_env *env, const char *stage, const char *r
 ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 {
 	bool saved = false;
+	int64_t changes = 0;
 	ds_outcome o = DS_STAGE_CONTINUE;
 	size_t mark = ds_runtime_mark(c->rt);
 	c->rt->stats.read++;
@@ -165,15 +172,25 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 		const ds_stage_type *t = registry[i];
 		o = t->process(c->ctx[i], c->rt, env, err);
 		if (o == DS_STAGE_CONTINUE) {
-			/* From here on, an input's writes can be undone alone. */
+			/* From here on, an input's writes can be undone alone (or,
+			 * without savepoints, are known to need undoing). */
 			if (env->interaction_id && !saved && !env->done) {
-				if (ds_store_savepoint(c->rt->store, err))
+				if (c->unsaved)
+					changes = ds_store_changes(c->rt->store);
+				else if (ds_store_savepoint(c->rt->store, err))
 					return DS_STAGE_FAIL;
 				saved = true;
 			}
 			continue;
 		}
-		if (saved)
+		if (saved && c->unsaved && o == DS_STAGE_REJECT &&
+		    ds_store_changes(c->rt->store) != changes) {
+			env->redo = true;
+			ds_err_set(err, DS_EBUSY, "stage %s rejected an input after it wrote: "
+				   "the batch runs again with a savepoint per input", t->name);
+			return DS_STAGE_RETRY;
+		}
+		if (saved && !c->unsaved)
 			ds_store_rollback_to(c->rt->store);
 		saved = false;
 		ds_runtime_discard(c->rt, mark);
@@ -192,7 +209,7 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 		}
 		return o;
 	}
-	if (saved && ds_store_release(c->rt->store, err))
+	if (saved && !c->unsaved && ds_store_release(c->rt->store, err))
 		return DS_STAGE_FAIL;
 	return o;
 }
@@ -221,7 +238,7 @@ static int emit(void *ud, const char *type, cJSON *record)
 	}
 	if (ds_arena_defer(m->arena, free_json, record))
 		return DS_ENOMEM;
-	m->recs[m->n++] = (ds_mapped){ type, record };
+	m->recs[m->n++] = (ds_mapped){ type, record, NULL };
 	return DS_OK;
 }
 
@@ -273,9 +290,17 @@ void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON
 	p->valid_err = (ds_err){0};
 	p->map = ds_map_input(s, &doc, xml, sha256, now, arena, p->records, &p->nrecords,
 			      &p->map_err);
+	ds_premap_check(p, cfg, arena);
+}
+
+void ds_premap_check(ds_premap *p, const ds_config *cfg, ds_arena *arena)
+{
 	p->valid = p->map == DS_STAGE_CONTINUE
 			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
 			   : p->map;
+	/* A record without its text (out of memory) is printed by advance. */
+	for (size_t i = 0; p->valid == DS_STAGE_CONTINUE && i < p->nrecords; i++)
+		p->records[i].text = ds_json_print_arena(arena, p->records[i].data);
 }
 
 /* ---- reasons ---- */

@@ -46,6 +46,8 @@ typedef enum {
 typedef struct ds_mapped {
 	const char *type;
 	cJSON *data;                 /* freed with the input's arena */
+	const char *text;            /* data's JSON text when printed ahead
+	                                (in the arena), else NULL */
 } ds_mapped;
 
 /* Map and validate run ahead of the chain, by a thread that reads inputs
@@ -65,6 +67,8 @@ typedef struct ds_premap {
 typedef struct ds_env_record {
 	const char *type;
 	cJSON *data;                 /* owned through env->arena */
+	const char *text;            /* data's JSON text printed ahead, or NULL;
+	                                whoever changes data sets it to NULL */
 	const ds_process *process;   /* set by advance */
 	int64_t record_id;           /* set by advance for a record no process
 	                                consumes (else work.record_id) */
@@ -105,6 +109,9 @@ typedef struct ds_env {
 	ds_time received_at;         /* when the interaction was first stored */
 	bool duplicate;
 	bool done;                   /* stop without error */
+	bool redo;                   /* rejected after it wrote, in a chain
+	                                without savepoints: see
+	                                ds_chain_savepoints() */
 	/* reject */
 	const char *stage;           /* the stage that rejected */
 	int64_t quarantine_id;
@@ -135,6 +142,10 @@ ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_
  * input as it is (ds_source_keeps_input). */
 void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
 		   ds_xml_doc *xml, const char *sha256, ds_time now, ds_arena *arena);
+/* What ds_premap_run does once p's records are mapped: validates them
+ * and, when they are valid, prints the JSON text each will be stored as
+ * into arena, so that the chain's thread only writes it. */
+void ds_premap_check(ds_premap *p, const ds_config *cfg, ds_arena *arena);
 
 typedef struct ds_stage_type {
 	const char *name;
@@ -159,6 +170,15 @@ void ds_chain_free(ds_chain *c);
  * is the outcome of the last stage run. err holds the reason of a REJECT,
  * RETRY or FAIL. */
 ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err);
+
+/* Whether each input runs in a savepoint of its own (the default), so that
+ * a rejection undoes its writes alone. Without, an input costs less to
+ * write (SQLite copies every page an input touches into the savepoint's
+ * journal first); an input rejected before it wrote anything is
+ * quarantined as usual, but one rejected after is not: ds_chain_run
+ * answers DS_STAGE_RETRY with env->redo set, and the caller undoes the
+ * batch and runs it again with savepoints. */
+void ds_chain_savepoints(ds_chain *c, bool on);
 
 /* Batch edges: begin opens a transaction; end flushes documents and
  * commits it. */

@@ -2943,9 +2943,14 @@ static int cmd_serve(ctx *c, int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	int rc = setup(c, false);
+	/* As every command that writes: the process definitions checked
+	 * against the store and recorded, migrations done; the server opens
+	 * connections of its own. */
+	int rc = setup(c, true);
 	if (rc)
 		return rc;
+	ds_store_close(c->store);
+	c->store = NULL;
 	so.store_url = c->o.store;
 	so.quiet = c->o.quiet;
 	ds_err err = {0};

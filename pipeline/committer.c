@@ -23,6 +23,47 @@
 #include "store.h"
 #include "view.h"
 
+/* Jobs in the order they came, linked by next; guarded by the owner's
+ * mutex. */
+typedef struct jobq {
+	ds_job *head, *tail;
+} jobq;
+
+/* Appends list (linked by next, NULL-terminated). */
+static void jobq_add(jobq *q, ds_job *list)
+{
+	if (!list)
+		return;
+	ds_job *last = list;
+	while (last->next)
+		last = last->next;
+	if (q->tail)
+		q->tail->next = list;
+	else
+		q->head = list;
+	q->tail = last;
+}
+
+static ds_job *jobq_take(jobq *q)
+{
+	ds_job *list = q->head;
+	q->head = q->tail = NULL;
+	return list;
+}
+
+/* The thread that hands committed groups back through done(), so that the
+ * committer goes on to its next group at once (the server resumes a
+ * connection per job, a system call each). */
+typedef struct answerer {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	jobq q;
+	bool waiting;
+	bool stop;                   /* stop once every group is handed back */
+} answerer;
+
 struct ds_committer {
 	const ds_config *cfg;
 	ds_metrics *metrics;
@@ -33,7 +74,8 @@ struct ds_committer {
 	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;           /* the thread waits for work */
-	ds_job *head, *tail;
+	jobq q;
+	answerer ans;
 	size_t queued;               /* reserved, queued or running, not done */
 	size_t reserved;             /* reserved, not pushed yet */
 	bool waiting;                /* the thread sleeps on cv */
@@ -114,23 +156,34 @@ static void input_ids(ds_committer *cm, const ds_env *env, struct ids *x)
 	ds_store_interaction_records(cm->store, env->interaction_id, add_ref, x, &err);
 }
 
-/* {"interaction": N, "records": [...], "cases": [...], "duplicate": B} */
+static void id_list(ds_buf *b, const int64_t *v, size_t n)
+{
+	ds_buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ds_buf_putc(b, ',');
+		ds_buf_put_i64(b, v[i]);
+	}
+	ds_buf_putc(b, ']');
+}
+
+/* {"interaction": N, "records": [...], "cases": [...], "duplicate": B};
+ * NULL when out of memory. */
 static char *ids_json(int64_t interaction, const struct ids *x, bool duplicate, size_t *len)
 {
-	char buf[64 + 2 * DS_ENV_MAX_RECORDS * 24];
-	size_t n = (size_t)snprintf(buf, sizeof buf, "{\"interaction\":%" PRId64 ",\"records\":[",
-				    interaction);
-	for (size_t i = 0; i < x->nrecords; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
-				      x->records[i]);
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"cases\":[");
-	for (size_t i = 0; i < x->ncases; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "," : "",
-				      x->cases[i]);
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "],\"duplicate\":%s}",
-			      duplicate ? "true" : "false");
-	*len = n;
-	return text_dup(buf, n);
+	ds_buf b;
+	ds_buf_init(&b, 64 + 2 * DS_ENV_MAX_RECORDS * 24);
+	ds_buf_puts(&b, "{\"interaction\":");
+	ds_buf_put_i64(&b, interaction);
+	ds_buf_puts(&b, ",\"records\":");
+	id_list(&b, x->records, x->nrecords);
+	ds_buf_puts(&b, ",\"cases\":");
+	id_list(&b, x->cases, x->ncases);
+	int rc = ds_buf_puts(&b, duplicate ? ",\"duplicate\":true}" : ",\"duplicate\":false}");
+	char *text = rc ? NULL : text_dup(b.data, b.len);
+	*len = rc ? 0 : b.len;
+	ds_buf_free(&b);
+	return text;
 }
 
 /* The first JSON Pointer of a validation reason ("offer record: 1 error:
@@ -153,8 +206,6 @@ static const char *reason_field(const char *reason, char *buf, size_t cap)
 	return buf;
 }
 
-/* Runs one posted input through the chain. Returns 0, or -1 when the batch
- * must be undone (the job is then answered on its own). */
 /* What the chain left in an input's arena: a document it parsed itself
  * has a cleanup that reads env, so it is freed now; what was read ahead
  * (and what the chain added to it) is freed by the caller with the arena,
@@ -165,6 +216,10 @@ static void release(ds_job *j, const ds_env *env)
 		ds_arena_reset(j->arena);
 }
 
+/* Runs one posted input through the chain. Returns 0; -1 when the batch
+ * must be undone, the job then answered on its own; 1 when it must be run
+ * again with a savepoint per input (the input was rejected after it
+ * wrote). */
 static int run_ingest(ds_committer *cm, ds_job *j)
 {
 	ds_env *env = cm->env;
@@ -186,6 +241,10 @@ static int run_ingest(ds_committer *cm, ds_job *j)
 	env->identity = j->identity;
 	ds_outcome o = ds_chain_run(cm->chain, env, &err);
 	j->interaction = env->interaction_id;
+	if (env->redo) {
+		release(j, env);
+		return 1;
+	}
 	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
 		job_error(j, o == DS_STAGE_RETRY ? 503 : 500,
 			  o == DS_STAGE_RETRY ? "busy" : "internal", err.msg, NULL);
@@ -369,8 +428,13 @@ static void run_batch(ds_committer *cm, ds_job *list)
 	ds_err err = {0};
 	cm->rt.now = ds_time_now();
 	bool again = true;
-	/* Each pass either commits, or answers one more job on its own: at
-	 * most n + 1 passes. */
+	/* Inputs run without a savepoint each: most are kept, and SQLite
+	 * would copy every page each one touches into the savepoint's
+	 * journal. One rejected after it wrote makes the group run again
+	 * with savepoints, as `ingest` runs. */
+	ds_chain_savepoints(cm->chain, false);
+	/* Each pass either commits, or answers one more job on its own, or
+	 * turns savepoints on: at most n + 2 passes. */
 	while (again) {
 		again = false;
 		if (ds_chain_batch_begin(cm->chain, &err)) {
@@ -382,6 +446,8 @@ static void run_batch(ds_committer *cm, ds_job *list)
 			if (j->final)
 				continue;
 			int rc = j->kind == DS_JOB_INGEST ? run_ingest(cm, j) : run_case_action(cm, j);
+			if (rc > 0)
+				ds_chain_savepoints(cm->chain, true);
 			undone = rc != 0;
 		}
 		if (undone) {
@@ -395,11 +461,39 @@ static void run_batch(ds_committer *cm, ds_job *list)
 	pthread_mutex_lock(&cm->mu);
 	cm->queued -= n;
 	pthread_mutex_unlock(&cm->mu);
-	for (ds_job *j = list, *next; j; j = next) {
-		next = j->next;
-		/* From here on the job is the caller's. */
-		cm->done(cm->ud, j);
+	answerer *a = &cm->ans;
+	pthread_mutex_lock(&a->mu);
+	jobq_add(&a->q, list);
+	if (a->waiting)
+		pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+static void *answerer_main(void *p)
+{
+	ds_committer *cm = p;
+	answerer *a = &cm->ans;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		ds_job *list = jobq_take(&a->q);
+		if (!list && a->stop)
+			break;
+		if (!list) {
+			a->waiting = true;
+			pthread_cond_wait(&a->cv, &a->mu);
+			a->waiting = false;
+			continue;
+		}
+		pthread_mutex_unlock(&a->mu);
+		for (ds_job *j = list, *next; j; j = next) {
+			next = j->next;
+			/* From here on the job is the caller's. */
+			cm->done(cm->ud, j);
+		}
+		pthread_mutex_lock(&a->mu);
 	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
 }
 
 static void timer_failed(void *ud, const ds_timer_row *t, const ds_err *e)
@@ -437,9 +531,8 @@ static void *committer_main(void *p)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		bool tick_due = now.tv_sec > next.tv_sec ||
 				(now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec);
-		if (cm->head) {
-			ds_job *list = cm->head;
-			cm->head = cm->tail = NULL;
+		if (cm->q.head) {
+			ds_job *list = jobq_take(&cm->q);
 			pthread_mutex_unlock(&cm->mu);
 			run_batch(cm, list);
 			pthread_mutex_lock(&cm->mu);
@@ -465,7 +558,7 @@ static void *committer_main(void *p)
 
 static void free_json(void *p) { cJSON_Delete(p); }
 
-void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
+static void read_ahead(const ds_config *cfg, ds_job *j)
 {
 	ds_sha256_hex(j->bytes, j->len, j->sha256);
 	if (!strcmp(j->channel, "xml") || j->len > cfg->limits.max_input_bytes)
@@ -489,9 +582,7 @@ void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
 			      &p->nrecords, &p->map_err);
 	if (doc && ds_arena_defer(j->arena, free_json, doc))
 		return;  /* doc is freed; the read stage parses again */
-	p->valid = p->map == DS_STAGE_CONTINUE
-			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
-			   : p->map;
+	ds_premap_check(p, cfg, j->arena);
 	/* With a premap the document is only read (an email's Message-ID and
 	 * thread, a form's files); it is never freed by the chain. A JSON
 	 * input taken over by its record is not read again: the record stands
@@ -500,6 +591,16 @@ void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
 		return;
 	j->doc = doc ? doc : p->nrecords ? p->records[0].data : NULL;
 	j->premapped = j->doc != NULL;
+}
+
+void ds_job_read_ahead(const ds_config *cfg, ds_job *j)
+{
+	/* What cJSON allocates for the input (its document, its records)
+	 * comes from its arena (a zone, mem.h): no malloc and free per node,
+	 * and all of it goes at once with the request. */
+	ds_json_zone(j->arena);
+	read_ahead(cfg, j);
+	ds_json_zone(NULL);
 }
 
 
@@ -522,6 +623,8 @@ int ds_committer_new(const ds_config *cfg, const char *store_url, ds_metrics *me
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cm->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&cm->ans.mu, NULL);
+	pthread_cond_init(&cm->ans.cv, NULL);
 	int rc;
 	if (!(cm->arena = ds_arena_new(64 * 1024)) || !(cm->env = ds_malloc(sizeof *cm->env))) {
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -544,8 +647,14 @@ fail:
 
 int ds_committer_start(ds_committer *cm, ds_err *err)
 {
+	if (pthread_create(&cm->ans.thread, NULL, answerer_main, cm))
+		return ds_err_set(err, DS_EINTERNAL, "cannot start the committer's answering thread");
+	cm->ans.started = true;
 	if (pthread_create(&cm->thread, NULL, committer_main, cm))
 		return ds_err_set(err, DS_EINTERNAL, "cannot start the committer thread");
+	/* Named for top -H and perf. */
+	pthread_setname_np(cm->ans.thread, "answerer");
+	pthread_setname_np(cm->thread, "committer");
 	cm->started = true;
 	return DS_OK;
 }
@@ -571,11 +680,7 @@ void ds_committer_push(ds_committer *cm, ds_job *j)
 	j->next = NULL;
 	pthread_mutex_lock(&cm->mu);
 	cm->reserved--;
-	if (cm->tail)
-		cm->tail->next = j;
-	else
-		cm->head = j;
-	cm->tail = j;
+	jobq_add(&cm->q, j);
 	if (cm->waiting)
 		pthread_cond_signal(&cm->cv);
 	pthread_mutex_unlock(&cm->mu);
@@ -598,6 +703,16 @@ void ds_committer_stop(ds_committer *cm)
 	if (cm->started)
 		pthread_join(cm->thread, NULL);
 	cm->started = false;
+	/* Every group is handed back before this returns. */
+	answerer *a = &cm->ans;
+	if (a->started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = true;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thread, NULL);
+		a->started = false;
+	}
 }
 
 void ds_committer_free(ds_committer *cm)
@@ -613,5 +728,7 @@ void ds_committer_free(ds_committer *cm)
 	ds_free(cm->env);
 	pthread_cond_destroy(&cm->cv);
 	pthread_mutex_destroy(&cm->mu);
+	pthread_cond_destroy(&cm->ans.cv);
+	pthread_mutex_destroy(&cm->ans.mu);
 	ds_free(cm);
 }

@@ -72,8 +72,9 @@ typedef struct ds_committer ds_committer;
 
 /* Opens the committer's store connection (store_url, relative to the
  * configuration's home) and chain, and fires the timers due now. done(ud,
- * job) is called from the committer's thread once a job's group is
- * committed (or refused). */
+ * job) is called once a job's group is committed (or refused), from a
+ * thread of the committer that only does that, in the order the jobs were
+ * run (the committer goes on with its next group meanwhile). */
 int ds_committer_new(const ds_config *cfg, const char *store_url, ds_metrics *metrics,
 		     bool quiet, void (*done)(void *ud, ds_job *j), void *ud,
 		     ds_committer **out, ds_err *err);
@@ -88,7 +89,8 @@ void ds_committer_push(ds_committer *c, ds_job *j);
 /* Jobs reserved, queued or running, not yet done. */
 size_t ds_committer_queued(ds_committer *c);
 
-/* Runs every job pushed or reserved, then stops the thread. */
+/* Runs every job pushed or reserved, hands each back through done(), then
+ * stops the threads. */
 void ds_committer_stop(ds_committer *c);
 /* Stops it if needed, and frees it; accepts NULL. */
 void ds_committer_free(ds_committer *c);

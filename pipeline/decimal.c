@@ -215,6 +215,12 @@ int ds_dec_from_json(const cJSON *v, ds_dec *out)
 		return parse(v->valuestring, strlen(v->valuestring), false, out);
 	if (!cJSON_IsNumber(v))
 		return DS_EINVAL;
+	/* An integer below 10^15 is what "%.15g" would print of it. */
+	double d = v->valuedouble;
+	if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d) {
+		*out = ds_dec_from_int((int64_t)d);
+		return DS_OK;
+	}
 	char text[64];
 	int n = snprintf(text, sizeof text, "%.15g", v->valuedouble);
 	if (n <= 0 || (size_t)n >= sizeof text)

@@ -382,17 +382,43 @@ int ds_buf_puts(ds_buf *b, const char *s) { return ds_buf_append(b, s, strlen(s)
 
 int ds_buf_putc(ds_buf *b, char c) { return ds_buf_append(b, &c, 1); }
 
+int ds_buf_put_i64(ds_buf *b, int64_t v)
+{
+	char nb[24], *p = nb + sizeof nb;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	return ds_buf_append(b, p, (size_t)(nb + sizeof nb - p));
+}
+
 int ds_buf_vprintf(ds_buf *b, const char *fmt, va_list ap)
 {
+	/* Printed once into the room there is; again only when it did not
+	 * fit. */
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
+	int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return DS_EINTERNAL;
+	if ((size_t)n < room) {
+		if (b->len + (size_t)n > b->max) {
+			b->data[b->len] = '\0';
+			return DS_ELIMIT;
+		}
+		b->len += (size_t)n;
+		return DS_OK;
+	}
 	int rc = grow(b, (size_t)n);
-	if (rc)
+	if (rc) {
+		if (b->data)
+			b->data[b->len] = '\0';
 		return rc;
+	}
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return DS_OK;

@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -98,6 +99,8 @@ void ds_buf_reset(ds_buf *b);  /* len = 0, keeps the allocation */
 int ds_buf_append(ds_buf *b, const void *p, size_t n);
 int ds_buf_puts(ds_buf *b, const char *s);
 int ds_buf_putc(ds_buf *b, char c);
+/* v in decimal, without printf. */
+int ds_buf_put_i64(ds_buf *b, int64_t v);
 int ds_buf_printf(ds_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int ds_buf_vprintf(ds_buf *b, const char *fmt, va_list ap);

@@ -559,7 +559,12 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 		any_strong = any_strong || (id->kind->merge && !id->shared);
 		if (id->shared)
 			continue;
-		keys[n] = (ds_identity_key){ id->kind->name, id->scope, id->value };
+		/* A weak identity decides only when it leads to one profile, and
+		 * the profile found by a strong one that does not show among
+		 * the two holds it already or takes it (identity_add ignores
+		 * one held): two holders are enough to know. */
+		keys[n] = (ds_identity_key){ id->kind->name, id->scope, id->value,
+					     id->kind->merge ? 0 : 2 };
 		into[n++] = &id->roots;
 	}
 	/* One query: the strong identities decide, the weak ones only when no
@@ -1689,7 +1694,7 @@ int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *
 	if (rc)
 		return ds_err_set(err, rc, "out of memory");
 	hits h = { .n = 0 }, *hp = &h;
-	ds_identity_key key = { kind, scope, norm };
+	ds_identity_key key = { kind, scope, norm, 0 };
 	if ((rc = find_roots(s, NULL, 0, &key, 1, &hp, err)))
 		return rc;
 	if (!h.n)

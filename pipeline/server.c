@@ -321,8 +321,8 @@ static ds_store *reader(ds_server *srv, ds_err *err)
 
 /* ---- the committer ---- */
 
-/* Called by the committer once r's job is answered: the request thread
- * takes it from here. */
+/* Called by the committer (its answering thread) once r's job is
+ * answered: the request thread takes it from here. */
 static void job_done(void *ud, ds_job *j)
 {
 	(void)ud;

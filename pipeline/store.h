@@ -47,6 +47,9 @@ void ds_store_rollback(ds_store *s);
 int ds_store_savepoint(ds_store *s, ds_err *err);
 int ds_store_release(ds_store *s, ds_err *err);
 void ds_store_rollback_to(ds_store *s);
+/* Rows this connection has inserted, updated or deleted since it opened:
+ * two readings that agree mean nothing was written between them. */
+int64_t ds_store_changes(ds_store *s);
 
 /* ---- interactions: raw inputs, verbatim ---- */
 
@@ -325,10 +328,15 @@ typedef struct ds_identity_key {
 	const char *kind;
 	const char *scope;           /* NULL: "" */
 	const char *value;
+	unsigned max;                /* profiles wanted, at most
+	                                DS_IDENTITY_MAX_HITS; 0: that many */
 } ds_identity_key;
 
 /* The profiles holding any of keys[0..n) (distinct keys): fn gets the index
- * of the key and the profile, in no particular order. */
+ * of the key and the profile, in no particular order; for each key at most
+ * its max profiles, the oldest, and none merged into another (the one it
+ * was merged into holds what it held). */
+#define DS_IDENTITY_MAX_HITS 16
 int ds_store_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
 			   int (*fn)(void *ud, size_t key,
 				     const ds_identity_hit *h),

@@ -15,6 +15,7 @@
 
 #include "files.h"
 #include "hash.h"
+#include "store_wal.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static const char *const migrations[] = {
 	/* 1: the first schema */
@@ -241,7 +243,7 @@ enum stmt {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
-	S_ID_FIND1, S_ID_FIND2, S_ID_FIND3, S_ID_FIND4, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
+	S_ID_FIND, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
 	S_CONSENT_HIST, S_CONSENT_SET, S_CONSENT_LIST, S_CONSENT_HISTORY,
 	S_INTEREST_ADD, S_INTEREST_LIST, S_INTEREST_CLEAR,
 	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
@@ -288,7 +290,7 @@ enum stmt {
 static const char *const sql[S_COUNT_] = {
 	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
 		" received_at, sha256, size, bytes, identity) VALUES(?,?,?,?,?,?,?,?)"
-		" ON CONFLICT DO NOTHING RETURNING id",
+		" ON CONFLICT DO NOTHING",
 	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE (sha256 = ?2 AND source = ?1)"
 		" OR (?3 IS NOT NULL AND source = ?1 AND identity = ?3) ORDER BY id LIMIT 1",
 	[S_INTERACTION_GET] = "SELECT id, source, channel, origin, received_at,"
@@ -372,16 +374,17 @@ static const char *const sql[S_COUNT_] = {
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
 		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
 		" last_interaction_at = ?10 WHERE id = ?1",
-	/* One query for up to four identities of a record: each term of the
-	 * OR is a lookup of the (kind, value, scope) index. */
-#define ID_FIND "SELECT i.kind, i.value, i.scope, i.profile_id, coalesce(p.merged_into, 0)," \
-	" coalesce(p.last_interaction_at, 0), p.attributes, p.attrs_digest FROM identities i" \
-	" JOIN profiles p ON p.id = i.profile_id WHERE (i.kind = ?1 AND i.value = ?2 AND i.scope = ?3)"
-#define ID_OR(a, b, c) " OR (i.kind = ?" #a " AND i.value = ?" #b " AND i.scope = ?" #c ")"
-	[S_ID_FIND1] = ID_FIND,
-	[S_ID_FIND2] = ID_FIND ID_OR(4, 5, 6),
-	[S_ID_FIND3] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9),
-	[S_ID_FIND4] = ID_FIND ID_OR(4, 5, 6) ID_OR(7, 8, 9) ID_OR(10, 11, 12),
+	/* The holders of one identity: a lookup of the (kind, value, scope,
+	 * profile_id) index that stops after the key's max profiles, so a
+	 * phone many customers give costs no more than one a few give. A
+	 * profile merged into another is skipped: the one it was merged into
+	 * holds every identity it held (a merge moves them, or leaves those
+	 * the survivor holds already). One statement per key costs less than
+	 * one for all keys (a UNION of limited subqueries). */
+	[S_ID_FIND] = "SELECT i.profile_id, coalesce(p.last_interaction_at, 0), p.attributes,"
+		" p.attrs_digest FROM identities i JOIN profiles p ON p.id = i.profile_id"
+		" WHERE i.kind = ? AND i.value = ? AND i.scope = ? AND p.merged_into IS NULL"
+		" ORDER BY i.profile_id LIMIT ?",
 	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?)",
 	/* A new profile's email and phone in one statement. */
@@ -643,18 +646,40 @@ static const char *const sql[S_COUNT_] = {
 
 /* The checkpointer: a thread with its own connection copies the WAL back
  * into the database while the writer goes on, so checkpoints use the
- * second core instead of stalling commits. */
+ * second core instead of stalling commits.
+ *
+ * It starts once CHECKPOINT_PAGES frames are in the WAL that no
+ * checkpoint copied yet: a page written again and again in between is
+ * copied once, with one sync of the database for all. SQLite starts the
+ * WAL over only when a transaction begins on a WAL copied whole, which a
+ * writer that never pauses does not leave time for: the WAL would only
+ * grow. So the checkpointer catches up with more passes, each copying
+ * what was committed during the one before, and once one had fewer than
+ * RESTART_GAP frames to copy, the writer, after its next commit and
+ * before its next transaction, copies the few frames left itself: that
+ * transaction starts the WAL over, which stays near CHECKPOINT_PAGES
+ * frames. (The checkpoint mode that holds writers back, RESTART, waits
+ * for the write lock against a writer that takes it again at once, then
+ * copies all that was committed meanwhile: tens of milliseconds without
+ * a commit.) */
 typedef struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;       /* the checkpointer waits for work */
 	sqlite3 *db;
 	bool started;
 	bool stop;
-	bool wanted;
+	bool wanted;             /* a checkpoint is due */
+	bool busy;               /* checkpointing */
+	bool catch_up;           /* the writer copies the rest after its next
+	                            commit */
+	int copied;              /* frames of the WAL the last checkpoint copied */
+	int seen;                /* the WAL's frames at the last commit */
 } checkpointer;
 
-#define CHECKPOINT_PAGES 4096
+#define CHECKPOINT_PAGES 16384
+#define RESTART_GAP 256
+#define CATCH_UP_PASSES 16
 
 typedef struct lite {
 	struct ds_store base;
@@ -800,6 +825,11 @@ static int lite_tx(ds_store *s, int op, ds_err *err)
 
 
 
+static int64_t lite_changes(ds_store *s)
+{
+	return sqlite3_total_changes64(L(s)->db);
+}
+
 static int migrate(lite *l, ds_err *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -835,6 +865,19 @@ static void quiet_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Waits for a lock in steps from 50 us to 2 ms, 10 s at most: SQLite's own
+ * first waits are 1, 2 and 5 ms, far longer than a group commit or the
+ * end of a checkpoint holds one. */
+static int busy_wait(void *ud, int n)
+{
+	(void)ud;
+	if (n >= 5000 + 6)
+		return 0;
+	struct timespec t = { 0, (long)(n < 6 ? 50000 << n : 2000000) };
+	nanosleep(&t, NULL);
+	return 1;
+}
+
 static void *checkpoint_main(void *arg)
 {
 	checkpointer *ck = arg;
@@ -844,51 +887,93 @@ static void *checkpoint_main(void *arg)
 			pthread_cond_wait(&ck->cv, &ck->mu);
 		if (ck->stop)
 			break;
+		/* PASSIVE never waits for the writer: each pass copies what was
+		 * committed when it began. */
+		int log = 0, copied = 0;
 		ck->wanted = false;
+		ck->busy = true;
 		pthread_mutex_unlock(&ck->mu);
-		/* PASSIVE never waits for the writer; what it cannot copy now
-		 * is copied next time. */
-		sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		int before = -1;
+		bool short_pass = false;
+		for (int pass = 0; pass < CATCH_UP_PASSES && !short_pass; pass++) {
+			/* A reader still on older frames: catch up some other time. */
+			if (sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+						      &copied) != SQLITE_OK || copied < log)
+				break;
+			short_pass = before >= 0 && log - before < RESTART_GAP;
+			before = log;
+		}
 		pthread_mutex_lock(&ck->mu);
+		ck->copied = copied > 0 ? copied : ck->copied;
+		ck->busy = false;
+		ck->catch_up = short_pass;
 	}
 	pthread_mutex_unlock(&ck->mu);
 	return NULL;
 }
 
-/* Runs in the writer after each commit with the WAL's size in pages. */
+/* Opens the checkpointer's connection and starts its thread: 0, or -1
+ * when either cannot be. */
+static int start_checkpointer(lite *l)
+{
+	checkpointer *ck = &l->ck;
+	if (sqlite3_open_v2(l->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    ds_store_wal_vfs()) != SQLITE_OK) {
+		sqlite3_close(ck->db);
+		ck->db = NULL;
+		return -1;
+	}
+	sqlite3_busy_handler(ck->db, busy_wait, NULL);
+	/* Copies are synced before SQLite counts them as done (which the WAL
+	 * layer, store_wal.h, needs too). A connection opens the WAL only once
+	 * it has read the database. */
+	sqlite3_exec(ck->db, "PRAGMA synchronous = FULL; SELECT count(*) FROM sqlite_schema", NULL,
+		     NULL, NULL);
+	pthread_mutex_init(&ck->mu, NULL);
+	pthread_cond_init(&ck->cv, NULL);
+	if (pthread_create(&ck->thread, NULL, checkpoint_main, ck)) {
+		pthread_mutex_destroy(&ck->mu);
+		pthread_cond_destroy(&ck->cv);
+		sqlite3_close(ck->db);
+		ck->db = NULL;
+		return -1;
+	}
+	pthread_setname_np(ck->thread, "checkpointer");
+	ck->started = true;
+	return 0;
+}
+
+/* Runs in the writer after each commit with the WAL's size in frames. */
 static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
 	(void)db;
 	(void)name;
 	lite *l = ud;
 	checkpointer *ck = &l->ck;
-	if (pages < CHECKPOINT_PAGES)
+	if (!ck->started && (pages < CHECKPOINT_PAGES || start_checkpointer(l))) {
+		/* Without the thread, checkpoint here, as SQLite would. */
+		if (pages >= CHECKPOINT_PAGES)
+			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		return SQLITE_OK;
-	if (!ck->started) {
-		if (sqlite3_open_v2(l->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-				    NULL) != SQLITE_OK) {
-			sqlite3_close(ck->db);
-			ck->db = NULL;
-			/* Without the thread, checkpoint here, as SQLite would. */
-			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-			return SQLITE_OK;
-		}
-		sqlite3_busy_timeout(ck->db, 10000);
-		/* A connection opens the WAL only once it has read the database. */
-		sqlite3_exec(ck->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
-		pthread_mutex_init(&ck->mu, NULL);
-		pthread_cond_init(&ck->cv, NULL);
-		if (pthread_create(&ck->thread, NULL, checkpoint_main, ck)) {
-			sqlite3_close(ck->db);
-			ck->db = NULL;
-			sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-			return SQLITE_OK;
-		}
-		ck->started = true;
 	}
 	pthread_mutex_lock(&ck->mu);
-	ck->wanted = true;
-	pthread_cond_signal(&ck->cv);
+	/* Fewer frames than at the last commit: the WAL started over. */
+	if (pages < ck->seen)
+		ck->copied = 0;
+	ck->seen = pages;
+	if (ck->catch_up) {
+		/* No transaction is open here: the last pass copies the few
+		 * frames left, and the next transaction starts the WAL over. */
+		ck->catch_up = false;
+		pthread_mutex_unlock(&ck->mu);
+		int log = 0, copied = 0;
+		sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+		pthread_mutex_lock(&ck->mu);
+		ck->copied = copied > 0 ? copied : ck->copied;
+	} else if (!ck->wanted && !ck->busy && pages - ck->copied >= CHECKPOINT_PAGES) {
+		ck->wanted = true;
+		pthread_cond_signal(&ck->cv);
+	}
 	pthread_mutex_unlock(&ck->mu);
 	return SQLITE_OK;
 }
@@ -989,13 +1074,15 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	 * does not read them. Only possible before SQLite initialises. */
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, quiet_sqlite);
+	/* The WAL written once per commit (store_wal.h): it needs every
+	 * commit to sync the WAL, as synchronous=FULL below does. */
 	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_NOMUTEX, ds_store_wal_vfs()) != SQLITE_OK) {
 		rc = ds_err_set(err, DS_EIO, "cannot open store %s: %s", path,
 				l->db ? sqlite3_errmsg(l->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(l->db, 10000);
+	sqlite3_busy_handler(l->db, busy_wait, NULL);
 	sqlite3_extended_result_codes(l->db, 0);
 	/* A pragma takes no parameter: the number, checked, is written in. */
 	char cache[64];
@@ -1019,6 +1106,17 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	sqlite3_finalize(jm);
 	if (!wal) {
 		rc = ds_err_set(err, DS_EIO, "store %s cannot use write-ahead logging", path);
+		goto fail;
+	}
+	/* And on a sync of the WAL at each commit (FULL is 2, EXTRA 3), which
+	 * the WAL layer also needs. */
+	int sync = 0;
+	if (sqlite3_prepare_v2(l->db, "PRAGMA synchronous", -1, &jm, NULL) == SQLITE_OK &&
+	    sqlite3_step(jm) == SQLITE_ROW)
+		sync = sqlite3_column_int(jm, 0);
+	sqlite3_finalize(jm);
+	if (sync < 2) {
+		rc = ds_err_set(err, DS_EIO, "store %s does not sync each commit", path);
 		goto fail;
 	}
 	if ((rc = migrate(l, err)))
@@ -1152,16 +1250,16 @@ static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_e
 	sqlite3_bind_blob64(q, 7, in->bytes ? (const void *)in->bytes : "", in->len,
 			    SQLITE_STATIC);
 	bind_text(q, 8, in->identity);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		in->id = sqlite3_column_int64(q, 0);
+	/* Without RETURNING, which would copy the row out: one row changed
+	 * is a new interaction. */
+	int rc = run(l, q, err, "store interaction");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(l->db) == 1) {
+		in->id = sqlite3_last_insert_rowid(l->db);
 		*dup = false;
-		sqlite3_reset(q);
 		return DS_OK;
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return db_error(l, err, "store interaction");
 	*dup = true;
 	if (!(q = st(l, S_INTERACTION_FIND, err)))
 		return err->code;
@@ -1779,39 +1877,25 @@ static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n
 			      ds_err *err)
 {
 	lite *l = L(s);
-	for (size_t from = 0; from < n; from += 4) {
-		size_t m = n - from < 4 ? n - from : 4;
-		sqlite3_stmt *q = st(l, (enum stmt)(S_ID_FIND1 + m - 1), err);
+	for (size_t k = 0; k < n; k++) {
+		sqlite3_stmt *q = st(l, S_ID_FIND, err);
 		if (!q)
 			return err->code;
-		for (size_t k = 0; k < m; k++) {
-			const ds_identity_key *key = &keys[from + k];
-			bind_text(q, (int)(3 * k + 1), key->kind);
-			bind_text(q, (int)(3 * k + 2), key->value);
-			bind_text(q, (int)(3 * k + 3), key->scope ? key->scope : "");
-		}
+		const ds_identity_key *key = &keys[k];
+		bind_text(q, 1, key->kind);
+		bind_text(q, 2, key->value);
+		bind_text(q, 3, key->scope ? key->scope : "");
+		sqlite3_bind_int(q, 4, key->max && key->max < DS_IDENTITY_MAX_HITS
+					       ? (int)key->max : DS_IDENTITY_MAX_HITS);
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			const char *kind = (const char *)sqlite3_column_text(q, 0);
-			const char *value = (const char *)sqlite3_column_text(q, 1);
-			const char *scope = (const char *)sqlite3_column_text(q, 2);
-			size_t k = 0;
-			for (; k < m; k++) {
-				const ds_identity_key *key = &keys[from + k];
-				if (!strcmp(kind, key->kind) && !strcmp(value, key->value) &&
-				    !strcmp(scope, key->scope ? key->scope : ""))
-					break;
-			}
-			if (k == m)
-				continue;
 			ds_identity_hit h = {
-				.profile_id = sqlite3_column_int64(q, 3),
-				.merged_into = sqlite3_column_int64(q, 4),
-				.last_interaction_at = sqlite3_column_int64(q, 5),
-				.attributes = col_text(NULL, q, 6),
-				.attrs_digest = sqlite3_column_int64(q, 7),
+				.profile_id = sqlite3_column_int64(q, 0),
+				.last_interaction_at = sqlite3_column_int64(q, 1),
+				.attributes = col_text(NULL, q, 2),
+				.attrs_digest = sqlite3_column_int64(q, 3),
 			};
-			int x = fn(ud, from + k, &h);
+			int x = fn(ud, k, &h);
 			if (x) {
 				sqlite3_reset(q);
 				return x;
@@ -3549,6 +3633,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.exists = lite_exists,
 	.close = lite_close,
 	.tx = lite_tx,
+	.changes = lite_changes,
 	.interaction_add = lite_interaction_add,
 	.interaction_get = lite_interaction_get,
 	.record_add = lite_record_add,

@@ -25,9 +25,11 @@ static ds_outcome fail_or_reject(int rc)
 	}
 }
 
-/* The record's JSON text, in the arena. */
+/* The record's JSON text: printed ahead, or now in the arena. */
 static const char *record_text(ds_env *env, const ds_env_record *r, ds_err *err)
 {
+	if (r->text)
+		return r->text;
 	char *text = ds_json_print_arena(env->arena, r->data);
 	if (!text)
 		ds_err_set(err, DS_ENOMEM, "out of memory");
@@ -84,6 +86,9 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 			   .source = env->source->name, .interaction_id = env->interaction_id };
 	ds_case_row row;
 	rc = correlate(rt, env, p, key, &row, &cause.thread, err);
+	/* A reply found through its thread takes its case's key. */
+	if (rc == DS_OK && cause.thread)
+		r->text = NULL;
 	if (rc == DS_OK && cause.thread && (rc = ds_json_set_dotted(r->data, p->key, cJSON_CreateString(row.key)))) {
 		ds_err_set(err, rc, "%s record: cannot set its key \"%s\" to its case's", r->type,
 			   p->key);

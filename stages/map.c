@@ -32,7 +32,8 @@ static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *er
 				 rt->now, env->arena, recs, &n, err);
 	}
 	for (size_t i = 0; i < n; i++)
-		env->records[i] = (ds_env_record){ .type = from[i].type, .data = from[i].data };
+		env->records[i] = (ds_env_record){ .type = from[i].type, .data = from[i].data,
+						   .text = from[i].text };
 	env->nrecords = n;
 	return o;
 }

@@ -3,7 +3,9 @@
  * committer's thread starts are run as one group (one transaction), each
  * answered through the done callback once it is committed; an input and
  * its repeat in one group; a refused case event undone alone while the
- * rest of its group commits; the queue bound and the stop.
+ * rest of its group commits; an input refused after it wrote (the group
+ * runs again with a savepoint per input) undone alone; the queue bound and
+ * the stop.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,19 +51,29 @@ static char *slurp(const char *path, size_t *len)
 	return b;
 }
 
-static void input_job(ds_job *j, const ds_config *cfg, const char *file)
+/* A job posting bytes[0..len) to source, read ahead as the server does. */
+static void post_job(ds_job *j, const ds_config *cfg, const char *source, const char *bytes,
+		     size_t len)
 {
 	memset(j, 0, sizeof *j);
 	j->kind = DS_JOB_INGEST;
-	j->source = ds_config_source(cfg, "api-offers");
+	j->source = ds_config_source(cfg, source);
 	cr_assert(j->source);
 	for (size_t i = 0; i < cfg->nsources; i++)
 		if (cfg->sources[i] == j->source)
 			j->source_index = i;
-	j->channel = "json";
-	j->bytes = slurp(file, &j->len);
+	j->channel = j->source->channel;
+	j->bytes = bytes;
+	j->len = len;
 	cr_assert(j->arena = ds_arena_new(16384));
 	ds_job_read_ahead(cfg, j);
+}
+
+static void input_job(ds_job *j, const ds_config *cfg, const char *file)
+{
+	size_t len;
+	const char *bytes = slurp(file, &len);
+	post_job(j, cfg, "api-offers", bytes, len);
 }
 
 static void job_free(ds_job *j)
@@ -165,6 +177,87 @@ Test(committer, jobs_waiting_form_one_group_answered_once_committed)
 	cr_assert_eq(ds_committer_reserve(c), DS_EREFUSED, "no job once stopped");
 	for (int i = 0; i < 4; i++)
 		job_free(&j[i]);
+	fixture_close(&f);
+}
+
+static int count_record(void *ud, const ds_record_ref *r)
+{
+	(void)r;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* Pushes jobs j[0..n) to a committer not started yet, so that they form
+ * one group, starts it and waits for their answers. */
+static void one_group(struct fixture *f, ds_job *j, int n)
+{
+	ds_err err = {0};
+	size_t before = f->a.n;
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(ds_committer_reserve(f->c), 0);
+		ds_committer_push(f->c, &j[i]);
+	}
+	cr_assert_eq(ds_committer_start(f->c, &err), 0, "%s", err.msg);
+	wait_for(&f->a, before + (size_t)n);
+	ds_committer_free(f->c);
+	cr_assert_eq(ds_committer_new(f->e.cfg, "sqlite:var/test.db", f->m, true, done, &f->a,
+				      &f->c, &err), 0, "%s", err.msg);
+}
+
+Test(committer, an_input_refused_after_it_wrote_is_undone_alone)
+{
+	struct fixture f;
+	fixture_open(&f, 100);
+	const ds_config *cfg = f.e.cfg;
+	/* A technician's report that also gives an opportunity and a
+	 * complaint; then the same report with the problem told otherwise. Its
+	 * report and opportunity records edit their cases (the technical role
+	 * may), but its complaint may not edit the complaint, which only
+	 * after-sales edits once received: refused after its first records
+	 * were written, between two offers of the same group. */
+	size_t n;
+	char *report = slurp("fixtures/forms/intervention-0101-need-and-problem.form", &n);
+	char *retold = strdup(report);
+	char *at = strstr(retold, "probleme_description=");
+	cr_assert(at);
+	snprintf(at, (size_t)(retold + n + 1 - at), "probleme_description=Deux+heures+de+retard.");
+	ds_job j[4];
+	post_job(&j[0], cfg, "intervention-reports", report, n);
+	one_group(&f, j, 1);
+	cr_assert_eq(j[0].status, 202, "%s", j[0].answer);
+	ds_arena *ar = ds_arena_new(4096);
+	ds_case_row before, after;
+	ds_err err = {0};
+	cr_assert_eq(ds_store_case_find(f.e.store, "intervention_report", "INT-2026-0101", ar,
+					&before, &err), 0, "%s", err.msg);
+
+	input_job(&j[1], cfg, "fixtures/offers/DEV-2026-0003.json");
+	post_job(&j[2], cfg, "intervention-reports", retold, strlen(retold));
+	input_job(&j[3], cfg, "fixtures/offers/DEV-2026-0002.json");
+	one_group(&f, j + 1, 3);
+	cr_assert_eq(j[1].status, 202, "%s", j[1].answer);
+	cr_assert_eq(j[3].status, 202, "%s", j[3].answer);
+	cr_assert_eq(j[2].status, 400, "%s", j[2].answer);
+	cr_assert(strstr(j[2].answer, "\"stage\":\"advance\""), "%s", j[2].answer);
+	cr_assert(j[2].interaction > 0);
+
+	/* The refused input is kept raw, with no record; the report it edited
+	 * is as it was; the offers around it are stored. */
+	int records = 0;
+	cr_assert_eq(ds_store_interaction_records(f.e.store, j[2].interaction, count_record,
+						  &records, &err), 0, "%s", err.msg);
+	cr_assert_eq(records, 0);
+	cr_assert_eq(ds_store_case_find(f.e.store, "intervention_report", "INT-2026-0101", ar,
+					&after, &err), 0);
+	cr_assert_eq(after.version, before.version);
+	cr_assert_str_eq(after.data, before.data);
+	cr_assert_eq(ds_store_case_find(f.e.store, "offer", "DEV-2026-0003", ar, &after, &err), 0);
+	cr_assert_eq(ds_store_case_find(f.e.store, "offer", "DEV-2026-0002", ar, &after, &err), 0);
+	cr_assert_eq(ds_store_quarantine_count(f.e.store), 1);
+	ds_arena_free(ar);
+	for (int i = 0; i < 4; i++)
+		job_free(&j[i]);
+	free(retold);
 	fixture_close(&f);
 }
 
