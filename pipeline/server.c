@@ -1009,6 +1009,15 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	int fd = -1, port = 0, rc;
 	char *tls_key = NULL, *tls_cert = NULL;
 	size_t kl, cl;
+	/* The signals that stop the server are taken by this thread alone,
+	 * blocked before any thread starts (the store's checkpointer, the
+	 * committer's...): every thread inherits the mask, so none of them
+	 * can be the one a SIGTERM kills the process through. */
+	sigset_t stop_signals, old;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.readers_mu, NULL);
 	pthread_cond_init(&srv.idle, NULL);
@@ -1033,13 +1042,6 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 				   &srv.cm, err)) ||
 	    (rc = bind_listen(listen_on, &fd, &port, err)))
 		goto done;
-	/* The signals that stop the server are taken by this thread alone:
-	 * every thread started from here on inherits the mask. */
-	sigset_t stop_signals, old;
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = ds_committer_start(srv.cm, err)))
 		goto unmask;
@@ -1103,11 +1105,11 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 	rc = DS_OK;
 unmask:
 	ds_committer_stop(srv.cm);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 done:
 	if (fd >= 0)
 		close(fd);
 	server_free(&srv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ds_free(tls_key);
 	ds_free(tls_cert);
 	pthread_key_delete(srv.reader_key);
