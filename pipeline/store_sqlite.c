@@ -436,15 +436,16 @@ static const char *const sql[S_COUNT_] = {
  * copied once, with one sync of the database for all. SQLite starts the
  * WAL over only when a transaction begins on a WAL copied whole, which a
  * writer that never pauses does not leave time for: the WAL would only
- * grow. So the checkpointer catches up with more passes, each copying
- * what was committed during the one before, and once one had fewer than
- * RESTART_GAP frames to copy, the writer, after its next commit and
- * before its next transaction, copies the few frames left itself: that
- * transaction starts the WAL over, which stays near CHECKPOINT_PAGES
- * frames. (The checkpoint mode that holds writers back, RESTART, waits
+ * grow. So once it holds RESTART_PAGES frames, the checkpointer catches
+ * up with more passes, each copying what was committed during the one
+ * before, and once one had fewer than RESTART_GAP frames to copy, the
+ * writer, after its next commit and before its next transaction, copies
+ * the few frames left itself (a pause of a few milliseconds, most of it
+ * the sync, seldom enough not to be felt): that transaction starts the
+ * WAL over. (The checkpoint mode that holds writers back, RESTART, waits
  * for the write lock against a writer that takes it again at once, then
- * copies all that was committed meanwhile: tens of milliseconds without
- * a commit.) */
+ * copies all that was committed meanwhile: tens of milliseconds without a
+ * commit.) */
 typedef struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -460,7 +461,8 @@ typedef struct checkpointer {
 	int seen;                /* the WAL's frames at the last commit */
 } checkpointer;
 
-#define CHECKPOINT_PAGES 16384
+#define CHECKPOINT_PAGES 8192    /* 32 MiB */
+#define RESTART_PAGES 65536      /* 256 MiB */
 #define RESTART_GAP 256
 #define CATCH_UP_PASSES 16
 
@@ -674,7 +676,8 @@ static void *checkpoint_main(void *arg)
 		for (int pass = 0; pass < CATCH_UP_PASSES && !short_pass; pass++) {
 			/* A reader still on older frames: catch up some other time. */
 			if (sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-						      &copied) != SQLITE_OK || copied < log)
+						      &copied) != SQLITE_OK || copied < log ||
+			    log < RESTART_PAGES)
 				break;
 			short_pass = before >= 0 && log - before < RESTART_GAP;
 			before = log;
