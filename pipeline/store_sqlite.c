@@ -181,7 +181,7 @@ enum stmt {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
-	S_ID_FIND, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
+	S_ID_FIND, S_ID_HELD, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
 	S_CONSENT_HIST, S_CONSENT_SET, S_CONSENT_LIST, S_CONSENT_HISTORY,
 	S_INTEREST_ADD, S_INTEREST_LIST, S_INTEREST_CLEAR,
 	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
@@ -297,6 +297,9 @@ static const char *const sql[S_COUNT_] = {
 		" p.attrs_digest FROM identities i JOIN profiles p ON p.id = i.profile_id"
 		" WHERE i.kind = ? AND i.value = ? AND i.scope = ? AND p.merged_into IS NULL"
 		" ORDER BY i.profile_id LIMIT ?",
+	/* Whether one profile holds one identity: the unique index alone. */
+	[S_ID_HELD] = "SELECT profile_id, 0, NULL, 0 FROM identities"
+		" WHERE kind = ? AND value = ? AND scope = ? AND profile_id = ?",
 	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?)",
 	/* A new profile's email and phone in one statement. */
@@ -1602,15 +1605,18 @@ static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n
 {
 	lite *l = L(s);
 	for (size_t k = 0; k < n; k++) {
-		sqlite3_stmt *q = st(l, S_ID_FIND, err);
+		const ds_identity_key *key = &keys[k];
+		sqlite3_stmt *q = st(l, key->holder ? S_ID_HELD : S_ID_FIND, err);
 		if (!q)
 			return err->code;
-		const ds_identity_key *key = &keys[k];
 		bind_text(q, 1, key->kind);
 		bind_text(q, 2, key->value);
 		bind_text(q, 3, key->scope ? key->scope : "");
-		sqlite3_bind_int(q, 4, key->max && key->max < DS_IDENTITY_MAX_HITS
-					       ? (int)key->max : DS_IDENTITY_MAX_HITS);
+		if (key->holder)
+			sqlite3_bind_int64(q, 4, key->holder);
+		else
+			sqlite3_bind_int(q, 4, key->max && key->max < DS_IDENTITY_MAX_HITS
+						       ? (int)key->max : DS_IDENTITY_MAX_HITS);
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			ds_identity_hit h = {
