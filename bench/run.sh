@@ -79,7 +79,10 @@
 # once its group commit is fsync'd. The table gives requests/s, p50 and p99
 # latency, and checks that the store holds as many interactions as wrk got
 # 2xx answers (up to the connections' last requests in flight when wrk
-# stopped: those are stored without wrk counting their answers).
+# stopped: those are stored without wrk counting their answers). A line
+# gives the CPU time per request (user + system, from /proc and `times`)
+# of the server, of its committer thread, and of wrk: on a machine shared
+# with other work, these say more than requests/s.
 # Target: >= 20000 acks/s with p99 < 20 ms, client and server on 2 cores.
 #
 #
@@ -502,8 +505,27 @@ if want serve; then
 		sleep 0.01
 	done
 	url=$(sed -n 's/^dossier: listening on //p' "$h/ready")
+	# CPU time (user + system, clock ticks) of the server, or of its
+	# threads named $2, and of this shell's finished children (wrk).
+	server_ticks() {
+		for t in /proc/"$server"/task/*; do
+			if [ -z "${1:-}" ] || [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ]; then
+				sed 's/^.*) //' "$t/stat" 2>/dev/null
+			fi
+		done | awk '{ s += $12 + $13 } END { print s + 0 }'
+	}
+	# `times` in this shell, not in a subshell of $(...): its children.
+	child_seconds() {
+		sed -n 2p "$1" | tr 'ms' '  ' | awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }'
+	}
+	times >"$h/times0"
+	s0=$(server_ticks); c0=$(server_ticks committer)
 	wrk -t2 -c"$SERVE_CONNECTIONS" -d"${SERVE_SECONDS}s" -s "$root/bench/serve_offers.lua" \
 		"$url/" >"$h/wrk.txt" 2>&1 || { cat "$h/wrk.txt" >&2; kill "$server"; exit 1; }
+	s1=$(server_ticks); c1=$(server_ticks committer)
+	times >"$h/times1"
+	cpu="server=$((s1 - s0)) committer=$((c1 - c0)) tck=$(getconf CLK_TCK) wrk_s=$(awk \
+		-v a="$(child_seconds "$h/times0")" -v b="$(child_seconds "$h/times1")" 'BEGIN { print b - a }')"
 	kill -TERM "$server"
 	wait "$server" || { echo "bench: dossier serve did not stop cleanly" >&2; exit 1; }
 	stored=$("$build/bench/store_count" "$h/var/dossier.db" api-offers)
@@ -513,7 +535,7 @@ if want serve; then
 		cat "$h/wrk.txt" >&2
 		exit 1
 	fi
-	printf '%s stored=%s\n' "$line" "$stored" | awk -v c="$SERVE_CONNECTIONS" -v s="$SERVE_SECONDS" '
+	printf '%s stored=%s %s\n' "$line" "$stored" "$cpu" | awk -v c="$SERVE_CONNECTIONS" -v s="$SERVE_SECONDS" '
 	function val(k,   i, kv) {
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] }
 		return ""
@@ -524,6 +546,9 @@ if want serve; then
 		printf "\nHTTP server: wrk, %d connections, %d s, new ~600-byte JSON offers to api-offers:\n", c, s
 		printf "  %10s %8s %8s %10s %10s %8s %8s\n", "requests/s", "p50 ms", "p99 ms", "2xx", "stored", "non-2xx", "errors"
 		printf "  %10.0f %8.2f %8.2f %10d %10d %8d %8d\n", rps, p50, p99, ok2, st, non, errs
+		tck = val("tck"); us = 1e6 / (req > 0 ? req : 1) / (tck > 0 ? tck : 100)
+		printf "CPU per request (user + system): server %.1f us (committer thread %.1f us), wrk %.1f us\n",
+			val("server") * us, val("committer") * us, val("wrk_s") * 1e6 / (req > 0 ? req : 1)
 		printf "targets:\n"
 		printf "  >= 20000 durable acks/s     %10.0f  %s\n", rps, (rps >= 20000 ? "ok" : "BELOW")
 		printf "  p99 < 20 ms                 %10.2f  %s\n", p99, (p99 < 20 ? "ok" : "ABOVE")

@@ -1,7 +1,8 @@
 -- wrk script for `make bench`: each request posts a new ~600-byte JSON
 -- offer to /v1/ingest/api-offers (references unique across wrk's threads:
--- DEV-YYYY-NNNN, one year block per thread; a 25 % discount, so each offer
--- waits for approval and no PDF is printed), and done() prints one line:
+-- DEV-YYYY-NNNN, a block of a million offers per thread, for one thread
+-- sends more than 100,000 in 10 s at 20,000/s; a 25 % discount, so each
+-- offer waits for approval and no PDF is printed), and done() prints one line:
 --   wrk: requests=N non2xx=N errors=N rps=R p50_ms=X p99_ms=Y
 local counter = 0
 local block = 0
@@ -28,7 +29,7 @@ local tpl = '{"reference":"%s","date":"2026-11-02","valid_until":"2026-11-30",' 
 
 function request()
   counter = counter + 1
-  local n = block * 100000 + counter
+  local n = block * 1000000 + counter
   local ref = string.format("DEV-%04d-%04d", 1000 + math.floor(n / 10000), n % 10000)
   local body = string.format(tpl, ref, n % 5000)
   return wrk.format("POST", "/v1/ingest/api-offers",

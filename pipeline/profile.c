@@ -554,21 +554,20 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 	size_t nadd = 0;
 	hits *into[DS_PROFILE_MAX_IDS];
 	size_t n = 0;
+	for (size_t i = 0; i < f->nids; i++)
+		any_strong = any_strong || (f->ids[i].kind->merge && !f->ids[i].shared);
+	/* The strong identities decide, the weak ones only when no strong one
+	 * is given: then a weak one decides when it leads to one profile, and
+	 * two holders are enough to know. Beside a strong one, a weak one is
+	 * only asked whether the profile found holds it (below). */
 	for (size_t i = 0; i < f->nids; i++) {
 		fact_id *id = &f->ids[i];
-		any_strong = any_strong || (id->kind->merge && !id->shared);
-		if (id->shared)
+		if (id->shared || (any_strong && !id->kind->merge))
 			continue;
-		/* A weak identity decides only when it leads to one profile, and
-		 * the profile found by a strong one that does not show among
-		 * the two holds it already or takes it (identity_add ignores
-		 * one held): two holders are enough to know. */
-		keys[n] = (ds_identity_key){ id->kind->name, id->scope, id->value,
-					     id->kind->merge ? 0 : 2 };
+		keys[n] = (ds_identity_key){ .kind = id->kind->name, .scope = id->scope,
+					     .value = id->value, .max = id->kind->merge ? 0 : 2 };
 		into[n++] = &id->roots;
 	}
-	/* One query: the strong identities decide, the weak ones only when no
-	 * strong one is given, and the rows found are not written again. */
 	if (n && (rc = find_roots(s, a, f->digest, keys, n, into, err)))
 		return rc;
 	for (size_t i = 0; i < f->nids; i++) {
@@ -641,6 +640,20 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 				return rc;
 		}
 	}
+	/* The weak identities beside a strong one: held by the profile (which
+	 * holds those of the profiles merged into it) or not; a new profile
+	 * holds none. */
+	n = 0;
+	for (size_t i = 0; any_strong && !out->created && i < f->nids; i++) {
+		fact_id *id = &f->ids[i];
+		if (id->shared || id->kind->merge)
+			continue;
+		keys[n] = (ds_identity_key){ .kind = id->kind->name, .scope = id->scope,
+					     .value = id->value, .holder = pid };
+		into[n++] = &id->roots;
+	}
+	if (n && (rc = find_roots(s, NULL, 0, keys, n, into, err)))
+		return rc;
 	for (size_t i = 0; i < f->nids; i++) {
 		const fact_id *id = &f->ids[i];
 		/* Held already by the profile (or one merged into it): not
@@ -1694,7 +1707,7 @@ int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *
 	if (rc)
 		return ds_err_set(err, rc, "out of memory");
 	hits h = { .n = 0 }, *hp = &h;
-	ds_identity_key key = { kind, scope, norm, 0 };
+	ds_identity_key key = { .kind = kind, .scope = scope, .value = norm };
 	if ((rc = find_roots(s, NULL, 0, &key, 1, &hp, err)))
 		return rc;
 	if (!h.n)

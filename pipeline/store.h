@@ -330,12 +330,15 @@ typedef struct ds_identity_key {
 	const char *value;
 	unsigned max;                /* profiles wanted, at most
 	                                DS_IDENTITY_MAX_HITS; 0: that many */
+	int64_t holder;              /* only whether this profile holds it;
+	                                0: any profile */
 } ds_identity_key;
 
 /* The profiles holding any of keys[0..n) (distinct keys): fn gets the index
  * of the key and the profile, in no particular order; for each key at most
  * its max profiles, the oldest, and none merged into another (the one it
- * was merged into holds what it held). */
+ * was merged into holds what it held); for a key with a holder, that
+ * profile if it holds the key (without its attributes). */
 #define DS_IDENTITY_MAX_HITS 16
 int ds_store_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
 			   int (*fn)(void *ud, size_t key,

@@ -243,7 +243,7 @@ enum stmt {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
-	S_ID_FIND, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
+	S_ID_FIND, S_ID_HELD, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
 	S_CONSENT_HIST, S_CONSENT_SET, S_CONSENT_LIST, S_CONSENT_HISTORY,
 	S_INTEREST_ADD, S_INTEREST_LIST, S_INTEREST_CLEAR,
 	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
@@ -385,6 +385,9 @@ static const char *const sql[S_COUNT_] = {
 		" p.attrs_digest FROM identities i JOIN profiles p ON p.id = i.profile_id"
 		" WHERE i.kind = ? AND i.value = ? AND i.scope = ? AND p.merged_into IS NULL"
 		" ORDER BY i.profile_id LIMIT ?",
+	/* Whether one profile holds one identity: the unique index alone. */
+	[S_ID_HELD] = "SELECT profile_id, 0, NULL, 0 FROM identities"
+		" WHERE kind = ? AND value = ? AND scope = ? AND profile_id = ?",
 	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?)",
 	/* A new profile's email and phone in one statement. */
@@ -653,15 +656,16 @@ static const char *const sql[S_COUNT_] = {
  * copied once, with one sync of the database for all. SQLite starts the
  * WAL over only when a transaction begins on a WAL copied whole, which a
  * writer that never pauses does not leave time for: the WAL would only
- * grow. So the checkpointer catches up with more passes, each copying
- * what was committed during the one before, and once one had fewer than
- * RESTART_GAP frames to copy, the writer, after its next commit and
- * before its next transaction, copies the few frames left itself: that
- * transaction starts the WAL over, which stays near CHECKPOINT_PAGES
- * frames. (The checkpoint mode that holds writers back, RESTART, waits
+ * grow. So once it holds RESTART_PAGES frames, the checkpointer catches
+ * up with more passes, each copying what was committed during the one
+ * before, and once one had fewer than RESTART_GAP frames to copy, the
+ * writer, after its next commit and before its next transaction, copies
+ * the few frames left itself (a pause of a few milliseconds, most of it
+ * the sync, seldom enough not to be felt): that transaction starts the
+ * WAL over. (The checkpoint mode that holds writers back, RESTART, waits
  * for the write lock against a writer that takes it again at once, then
- * copies all that was committed meanwhile: tens of milliseconds without
- * a commit.) */
+ * copies all that was committed meanwhile: tens of milliseconds without a
+ * commit.) */
 typedef struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -677,7 +681,8 @@ typedef struct checkpointer {
 	int seen;                /* the WAL's frames at the last commit */
 } checkpointer;
 
-#define CHECKPOINT_PAGES 16384
+#define CHECKPOINT_PAGES 8192    /* 32 MiB */
+#define RESTART_PAGES 65536      /* 256 MiB */
 #define RESTART_GAP 256
 #define CATCH_UP_PASSES 16
 
@@ -898,7 +903,8 @@ static void *checkpoint_main(void *arg)
 		for (int pass = 0; pass < CATCH_UP_PASSES && !short_pass; pass++) {
 			/* A reader still on older frames: catch up some other time. */
 			if (sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-						      &copied) != SQLITE_OK || copied < log)
+						      &copied) != SQLITE_OK || copied < log ||
+			    log < RESTART_PAGES)
 				break;
 			short_pass = before >= 0 && log - before < RESTART_GAP;
 			before = log;
@@ -1878,15 +1884,18 @@ static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n
 {
 	lite *l = L(s);
 	for (size_t k = 0; k < n; k++) {
-		sqlite3_stmt *q = st(l, S_ID_FIND, err);
+		const ds_identity_key *key = &keys[k];
+		sqlite3_stmt *q = st(l, key->holder ? S_ID_HELD : S_ID_FIND, err);
 		if (!q)
 			return err->code;
-		const ds_identity_key *key = &keys[k];
 		bind_text(q, 1, key->kind);
 		bind_text(q, 2, key->value);
 		bind_text(q, 3, key->scope ? key->scope : "");
-		sqlite3_bind_int(q, 4, key->max && key->max < DS_IDENTITY_MAX_HITS
-					       ? (int)key->max : DS_IDENTITY_MAX_HITS);
+		if (key->holder)
+			sqlite3_bind_int64(q, 4, key->holder);
+		else
+			sqlite3_bind_int(q, 4, key->max && key->max < DS_IDENTITY_MAX_HITS
+						       ? (int)key->max : DS_IDENTITY_MAX_HITS);
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			ds_identity_hit h = {

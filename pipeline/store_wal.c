@@ -6,12 +6,16 @@
  * bytes appended and not written yet (buf[0..len), to go at offset at).
  * Every method but those of the buffer goes straight to the default VFS.
  * A buffer that cannot be allocated, or a write that does not extend the
- * bytes held, makes the file write through as SQLite's own does.
+ * bytes held, makes the file write through as SQLite's own does. A
+ * database file also has a descriptor of ours (db_fd) to start its
+ * writeback with.
  */
 #include "store_wal.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 
 #define WAL_BUF_MAX (4u << 20)   /* bytes held at most: ~1,000 frames */
 #define WAL_WRITE_MAX (64u << 10)
+#define WRITEBACK_EVERY (1u << 20)
 
 typedef struct file {
 	sqlite3_file base;
@@ -28,7 +33,42 @@ typedef struct file {
 	unsigned char *buf;      /* WAL only, allocated on the first append */
 	size_t len;
 	sqlite3_int64 at;
+	int fd;                  /* the database's, to start writeback, or -1 */
+	size_t unflushed;        /* bytes written since writeback was started */
 } file;
+
+/* Descriptors of the databases opened, one per file, to start writeback
+ * with. They are never closed: closing any descriptor of a file drops
+ * every POSIX lock this process holds on it, SQLite's included (which is
+ * why SQLite itself puts off closing its own). */
+#define DB_FDS_MAX 16
+
+static struct {
+	pthread_mutex_t mu;
+	struct db_fd {
+		dev_t dev;
+		ino_t ino;
+		int fd;
+	} v[DB_FDS_MAX];
+	size_t n;
+} db_fds = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* The descriptor for the database at path, or -1. */
+static int db_fd(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb))
+		return -1;
+	int fd = -1;
+	pthread_mutex_lock(&db_fds.mu);
+	for (size_t i = 0; i < db_fds.n && fd < 0; i++)
+		if (db_fds.v[i].dev == sb.st_dev && db_fds.v[i].ino == sb.st_ino)
+			fd = db_fds.v[i].fd;
+	if (fd < 0 && db_fds.n < DB_FDS_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+		db_fds.v[db_fds.n++] = (struct db_fd){ sb.st_dev, sb.st_ino, fd };
+	pthread_mutex_unlock(&db_fds.mu);
+	return fd;
+}
 
 static sqlite3_vfs vfs;
 static sqlite3_vfs *base_vfs;
@@ -74,8 +114,17 @@ static int x_read(sqlite3_file *p, void *out, int amt, sqlite3_int64 off)
 static int x_write(sqlite3_file *p, const void *data, int amt, sqlite3_int64 off)
 {
 	file *f = (file *)p;
-	if (!f->wal || amt <= 0)
-		return f->real->pMethods->xWrite(f->real, data, amt, off);
+	if (!f->wal || amt <= 0) {
+		int rc = f->real->pMethods->xWrite(f->real, data, amt, off);
+		/* A checkpoint writes pages into the database, then syncs it:
+		 * writeback started as they come spreads the disk's work instead
+		 * of queueing it all before the next commit's sync of the WAL. */
+		if (!rc && f->fd >= 0 && (f->unflushed += (size_t)amt) >= WRITEBACK_EVERY) {
+			sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+			f->unflushed = 0;
+		}
+		return rc;
+	}
 	sqlite3_int64 end = f->at + (sqlite3_int64)f->len;
 	/* A frame of this transaction written again where it stands. */
 	if (f->len && off >= f->at && off + amt <= end) {
@@ -206,7 +255,11 @@ static int x_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *p, int fl
 	memset(f, 0, sizeof *f);
 	f->real = (sqlite3_file *)(f + 1);
 	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+	f->fd = -1;
 	int rc = base_vfs->xOpen(base_vfs, name, f->real, flags, out_flags);
+	/* Writeback only: a database without a descriptor goes without. */
+	if (rc == SQLITE_OK && name && (flags & SQLITE_OPEN_MAIN_DB))
+		f->fd = db_fd(name);
 	/* SQLite closes a handle whose methods are set, even when the open
 	 * failed. */
 	f->base.pMethods = f->real->pMethods ? &methods : NULL;
