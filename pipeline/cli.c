@@ -46,6 +46,9 @@
 
 #define VERSION "0.1.0"
 
+/* SPEC section 3. EX_QUARANTINED is also "finished, but found wrong": some
+ * documents invalid (validate), stored values that differ from what they
+ * are computed from (profile rebuild --check). */
 enum { EX_OK = 0, EX_INTERNAL = 1, EX_USAGE = 2, EX_QUARANTINED = 3, EX_REFUSED = 4,
        EX_NOTFOUND = 5 };
 
@@ -3564,16 +3567,21 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 	const char *ref = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i])) {
-			printf("usage: dossier profile rebuild [--check] [ID|EMAIL]\n\n"
+			printf("usage: dossier profile rebuild [--check] [REF]\n\n"
 			       "Computes the traits (orders, money spent, offers, open complaints,\n"
-			       "last order and interaction, interests) of every profile, or of one,\n"
-			       "again from its cases and records, and the tags and attributes its\n"
-			       "cases' transitions set from their audit entries; reports each profile\n"
-			       "whose stored values differed, and stores the new ones (--check: stores\n"
-			       "nothing).\n"
+			       "last order and interaction, interests) of every profile, or of the one\n"
+			       "REF names (as for `profile show`), again from its cases and records,\n"
+			       "and the tags and attributes its cases' transitions set from their\n"
+			       "audit entries; reports each profile whose stored values differed, and\n"
+			       "stores the new ones.\n"
 			       "Traits are kept up to date as records and transitions happen; this\n"
 			       "checks them, and fills them in for a store written before profiles\n"
-			       "had traits.\n");
+			       "had traits.\n\n"
+			       "  --check   store nothing: only report the profiles that differ\n\n"
+			       "--json: {profiles, changed, written, differences: [{id, stored,\n"
+			       "rebuilt, differ}]}.\n"
+			       "Exit codes: 0 done (with --check: nothing differs), 3 with --check when\n"
+			       "some profile differs, 5 when nobody holds REF, 2 for a bad argument.\n");
 			return EX_OK;
 		}
 		if (!strcmp(argv[i], "--check"))
@@ -3608,15 +3616,16 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 		cJSON_AddBoolToObject(doc, "written", r.write);
 		cJSON_AddItemToObject(doc, "differences", r.diffs);
 		print_json(doc);
-		return EX_OK;
+	} else {
+		cJSON_Delete(r.diffs);
+		if (!c->o.quiet)
+			printf("%" PRId64 " profile%s rebuilt from their cases and records; %" PRId64
+			       " differed from what was stored (traits, interests, tags, attributes"
+			       " set by transitions)%s\n", r.n, r.n == 1 ? "" : "s", r.changed,
+			       r.write ? "" : " (--check: nothing stored)");
 	}
-	cJSON_Delete(r.diffs);
-	if (!c->o.quiet)
-		printf("%" PRId64 " profile%s rebuilt from their cases and records; %" PRId64
-		       " differed from what was stored (traits, interests, tags, attributes set by"
-		       " transitions)%s\n", r.n, r.n == 1 ? "" : "s", r.changed,
-		       r.write ? "" : " (--check: nothing stored)");
-	return EX_OK;
+	/* A check that finds differences finished, but found them. */
+	return !r.write && r.changed ? EX_QUARANTINED : EX_OK;
 }
 
 /* ---- profile export and forget (privacy.h) ---- */

@@ -28,6 +28,8 @@
  */
 #include "helpers.h"
 
+#include <sqlite3.h>
+
 #define CASES "fixtures/profiles"
 #define EXPECTED "fixtures/expected/profiles"
 
@@ -426,5 +428,67 @@ Test(profiles, a_replayed_grant_counts_when_it_was_received)
 								"granted")));
 	cJSON_Delete(p);
 	cJSON_Delete(r);
+	th_home_fini(&h);
+}
+
+/* Runs one SQL statement on the home's store, as a hand or a bug might. */
+static void tamper(th_home *h, const char *sql)
+{
+	char db[PATH_MAX + 32];
+	snprintf(db, sizeof db, "%s/var/dossier.db", h->dir);
+	sqlite3 *c = NULL;
+	cr_assert_eq(sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(c, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(c));
+	sqlite3_close(c);
+}
+
+/* `rebuild --check` fails (3, as validate does for invalid documents)
+ * when stored values differ from those computed again, says which, and
+ * stores nothing; `rebuild` stores them, after which the check passes. */
+Test(profiles, a_check_that_finds_differences_exits_3)
+{
+	th_home h;
+	th_home_init(&h);
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
+			    "fixtures/offers/DEV-2026-0011.json fixtures/offers/DEV-2026-0007.json"), 0,
+		     "%s", err);
+	free(err);
+	cr_expect_eq(th_run(&h, &out, NULL, "profile rebuild --check"), 0, "%s", out);
+	free(out);
+	cJSON *p = th_json(&h, 0, "profile show helene.dupre@example.fr");
+	double id = th_num(p, "id");
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE profiles SET offers_sent = offers_sent + 5 WHERE id = %.0f",
+		 id);
+	tamper(&h, sql);
+	/* text: the profile and its traits, stored and rebuilt */
+	cr_expect_eq(th_run(&h, &out, NULL, "profile rebuild --check"), 3);
+	char want[64];
+	snprintf(want, sizeof want, "profile %.0f: stored {\"offers_sent\":", id);
+	cr_expect(strstr(out, want), "%s", out);
+	cr_expect(strstr(out, "1 differed"), "%s", out);
+	free(out);
+	/* --json, and one profile by its email */
+	cJSON *rb = th_json(&h, 3, "profile rebuild --check helene.dupre@example.fr");
+	cr_expect_eq(th_num(rb, "changed"), 1);
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rb, "written")));
+	const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rb, "differences"), 0);
+	cr_expect_eq(th_num(d, "id"), id);
+	cr_expect_eq(th_num(cJSON_GetObjectItemCaseSensitive(d, "stored"), "offers_sent"),
+		     th_num(cJSON_GetObjectItemCaseSensitive(d, "rebuilt"), "offers_sent") + 5);
+	cJSON_Delete(rb);
+	/* the other customer does not differ */
+	rb = th_json(&h, 0, "profile rebuild --check loic.kerjean@example.fr");
+	cr_expect_eq(th_num(rb, "changed"), 0);
+	cJSON_Delete(rb);
+	/* rebuilding stores the values computed again: 0, then the check passes */
+	rb = th_json(&h, 0, "profile rebuild");
+	cr_expect_eq(th_num(rb, "changed"), 1);
+	cJSON_Delete(rb);
+	rb = th_json(&h, 0, "profile rebuild --check");
+	cr_expect_eq(th_num(rb, "changed"), 0);
+	cJSON_Delete(rb);
+	cJSON_Delete(p);
 	th_home_fini(&h);
 }
