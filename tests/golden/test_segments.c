@@ -158,6 +158,34 @@ Test(segments, the_reference_segments_are_searched_by_index)
 	th_home_fini(&h);
 }
 
+/* A segment requiring two tags (serviced-with-need) reads the holders of
+ * the first, in the order of their ids, and looks the second up among its
+ * own holders (tags_profile), not in the primary key, where one tag's
+ * entries are spread over the whole table. */
+Test(segments, a_second_tag_is_looked_up_among_its_holders)
+{
+	th_home h;
+	th_home_init(&h);
+	for (int export = 0; export < 2; export++) {
+		cJSON *x = th_json(&h, 0, "segment explain serviced-with-need%s",
+				   export ? " --export" : "");
+		const cJSON *step;
+		int x0 = 0, x1 = 0;
+		cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(x, "plan")) {
+			const char *t = step->valuestring;
+			x0 += strstr(t, "SEARCH x0 USING COVERING INDEX tags_profile (tag=? AND "
+					"present=?)") != NULL;
+			x1 += strstr(t, "SEARCH x1 USING COVERING INDEX tags_profile (tag=? AND "
+					"present=? AND profile_id=?)") != NULL;
+		}
+		char *plan = cJSON_Print(cJSON_GetObjectItemCaseSensitive(x, "plan"));
+		cr_expect(x0 == 1 && x1 == 1, "%s", plan);
+		free(plan);
+		cJSON_Delete(x);
+	}
+	th_home_fini(&h);
+}
+
 Test(segments, commands_answer_as_the_specification_says)
 {
 	th_home h;
