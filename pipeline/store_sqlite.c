@@ -219,7 +219,7 @@ static const char *const migrations[] = {
 	"DROP INDEX interests_value;",
 	/* 8: the holders of a tag in the order of their ids, so that a
 	 * segment requiring several tags looks each one after the first up in
-	 * that tag's own stretch of an index (a few hundred pages for 100,000
+	 * that tag's own stretch of an index (about 700 pages for 100,000
 	 * holders) rather than by the primary key, whose entries of a tag are
 	 * spread over the whole table */
 	"CREATE INDEX tags_profile ON tags(tag, present, profile_id);",
