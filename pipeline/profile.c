@@ -421,28 +421,21 @@ int ds_profile_root(ds_store *s, int64_t pid, int64_t *root, ds_err *err)
 }
 
 struct find_ctx {
-	ds_store *s;
 	ds_arena *a;                 /* keeps the attributes, or NULL */
 	int64_t digest;              /* attributes with this digest need no copy */
 	hits **h;                    /* per key */
-	ds_err *err;
 };
 
+/* The store gives no profile merged into another (a merge moves the
+ * identities to the survivor, or leaves with the merged profile a copy of
+ * those the survivor holds already): each hit is a profile of its own. */
 static int on_found(void *ud, size_t key, const ds_identity_hit *hit)
 {
 	struct find_ctx *c = ud;
-	int64_t root = hit->profile_id;
-	if (hit->merged_into) {
-		int rc = ds_profile_root(c->s, hit->merged_into, &root, c->err);
-		if (rc)
-			return rc;
-	}
-	bool own = !hit->merged_into;
-	bool same = own && c->digest && hit->attrs_digest == c->digest;
-	const char *attrs = own && !same && c->a && hit->attributes
+	bool same = c->digest && hit->attrs_digest == c->digest;
+	const char *attrs = !same && c->a && hit->attributes
 			    ? ds_arena_strdup(c->a, hit->attributes) : NULL;
-	hit_add(c->h[key], root, own ? hit->last_interaction_at : 0, attrs,
-		own ? hit->attrs_digest : 0);
+	hit_add(c->h[key], hit->profile_id, hit->last_interaction_at, attrs, hit->attrs_digest);
 	return 0;
 }
 
@@ -451,7 +444,7 @@ static int on_found(void *ud, size_t key, const ds_identity_hit *hit)
 static int find_roots(ds_store *s, ds_arena *a, int64_t digest, const ds_identity_key *keys,
 		      size_t n, hits **h, ds_err *err)
 {
-	struct find_ctx c = { s, a, digest, h, err };
+	struct find_ctx c = { a, digest, h };
 	return ds_store_identity_find(s, keys, n, on_found, &c, err);
 }
 

@@ -317,8 +317,7 @@ typedef struct ds_identity_row {
 /* A profile holding an identity, with what the profile stage needs of it
  * (valid during the callback). */
 typedef struct ds_identity_hit {
-	int64_t profile_id;
-	int64_t merged_into;         /* 0: none */
+	int64_t profile_id;          /* never one merged into another */
 	ds_time last_interaction_at; /* 0: none */
 	const char *attributes;      /* ds_profile_row's */
 	int64_t attrs_digest;
