@@ -3296,15 +3296,30 @@ static void print_profile(const cJSON *d)
 	}
 }
 
+/* How the profile commands name a person (ds_profile_find). */
+#define PROFILE_REF_HELP \
+	"REF is a profile id as `profile list` prints it (digits, never a leading 0);\n" \
+	"an email (any case, spaces around ignored); a phone starting with + or 0\n" \
+	"(06 12 34 56 78, 06.12.34.56.78, +33 6 12 34 56 78, 0033..., +44 20 7946 0000:\n" \
+	"read as the sources read one, to E.164); or KIND:VALUE for any identity kind\n" \
+	"of schemas/profiles.json (siret:41876235700006), KIND:SOURCE:VALUE for an id\n" \
+	"per source (erp_id:api-orders:C-10442). A profile merged into another names\n" \
+	"that one. A reference held by several profiles (a shared phone) names none:\n" \
+	"give the id.\n"
+
 static int profile_show(ctx *c, int argc, char **argv)
 {
 	if (argc != 2 || is_help(argv[1])) {
-		printf("usage: dossier profile show ID|EMAIL|PHONE|KIND:VALUE\n\n"
+		printf("usage: dossier profile show REF\n\n"
 		       "Prints a profile: its identities, attributes (with the record, source and\n"
 		       "time that set each), consent by purpose and channel with its history,\n"
-		       "traits, timeline and merges. A merged profile shows the one it was\n"
-		       "merged into. An id per source is written KIND:SOURCE:VALUE\n"
-		       "(erp_id:api-orders:C-10442).\n");
+		       "traits, interests, tags, timeline and merges.\n\n"
+		       PROFILE_REF_HELP "\n"
+		       "--json: {id, created_at, updated_at, emails, phones, identities,\n"
+		       "attributes, attribute_history, consent, consent_history, traits (and\n"
+		       "interests), tags, tagged, timeline, merges}.\n"
+		       "Exit codes: 0 shown, 5 when REF names no profile (or several), 2 for a\n"
+		       "missing or extra argument or a configuration with errors.\n");
 		return argc == 2 ? EX_OK : EX_USAGE;
 	}
 	int rc = setup(c, true);
@@ -3322,10 +3337,9 @@ static int profile_show(ctx *c, int argc, char **argv)
 	cJSON *doc = ds_cli_profile_doc(c->store, pid, &err);
 	if (!doc)
 		return fail(&err);
-	char *end;
-	long long asked = strtoll(argv[1], &end, 10);
-	if (!*end && asked != pid && !c->o.json && !c->o.quiet)
-		printf("profile %lld was merged into profile %" PRId64 "\n", asked, pid);
+	int64_t asked;
+	if (ds_profile_ref_id(argv[1], &asked) && asked != pid && !c->o.json && !c->o.quiet)
+		printf("profile %" PRId64 " was merged into profile %" PRId64 "\n", asked, pid);
 	if (c->o.json) {
 		print_json(doc);
 		return EX_OK;
@@ -3386,7 +3400,10 @@ static int profile_list(ctx *c, int argc, char **argv)
 {
 	if (argc > 1) {
 		printf("usage: dossier profile list\n\n"
-		       "Lists the profiles (merged ones left out): id, name, emails and phones.\n");
+		       "Lists the profiles (merged ones left out): id, name, emails and phones.\n"
+		       "--json: [{id, name, emails, phones}].\n"
+		       "Exit codes: 0 listed, 2 for an extra argument or a configuration with\n"
+		       "errors.\n");
 		return is_help(argv[1]) ? EX_OK : EX_USAGE;
 	}
 	int rc = setup(c, true);
@@ -3426,9 +3443,8 @@ struct merge_args {
 static int do_unmerge(ctx *c, void *ud, ds_err *err)
 {
 	struct merge_args *m = ud;
-	char *end;
-	long long id = strtoll(m->other, &end, 10);
-	if (*end || id <= 0)
+	int64_t id;
+	if (!ds_profile_ref_id(m->other, &id))
 		return ds_err_set(err, DS_ECONFIG, "profile unmerge: expected the id of a merged "
 				  "profile, got %s", m->other);
 	return ds_profile_unmerge(c->store, c->cfg, id, ds_time_now(), m->a, &m->m, err);
@@ -3459,12 +3475,26 @@ static int profile_merge_cmd(ctx *c, int argc, char **argv, bool undo)
 			       "get back their identities, attributes, consent, timeline and cases as\n"
 			       "they were before it (what arrived since stays with the other), their\n"
 			       "traits are computed again, and the two are never merged again.\n"
-			       "`profile show` lists a profile's merges.\n");
+			       "`profile show` lists a profile's merges. ID is the merged profile's id\n"
+			       "(its emails and phones name the profile it was merged into).\n"
+			       "--json: the merge {id, survivor, merged, at, record, reason, undone_at}.\n"
+			       "Exit codes: 0 undone; 4 when ID is merged into no other, or the\n"
+			       "profile it was merged into was merged since (undo that first); 5 when\n"
+			       "there is no profile ID; 2 when ID is not an id, or for a configuration\n"
+			       "with errors.\n");
 		else
 			printf("usage: dossier profile merge KEEP OTHER\n\n"
-			       "Merges profile OTHER into KEEP (each an id, email, phone or\n"
-			       "KIND:VALUE), as a record naming both would; logged, and undone by\n"
-			       "`dossier profile unmerge OTHER`.\n");
+			       "Merges profile OTHER into KEEP, as a record naming both would: OTHER's\n"
+			       "identities, consent statements, timeline and cases move to KEEP, their\n"
+			       "attributes are joined and KEEP's traits computed again; logged, and\n"
+			       "undone by `dossier profile unmerge OTHER`.\n\n"
+			       "KEEP and OTHER are each a REF, as for `profile show`: a profile id, an\n"
+			       "email, a phone (+33612345678, 06 12 34 56 78) or KIND:VALUE.\n"
+			       "--json: the merge {id, survivor, merged, at, record, reason, undone_at}.\n"
+			       "Exit codes: 0 merged; 4 when both name one profile, or either is a\n"
+			       "forgotten person's pseudonym; 5 when either names no profile (or\n"
+			       "several); 2 for a missing or extra argument or a configuration with\n"
+			       "errors.\n");
 		return argc > 1 && is_help(argv[1]) ? EX_OK : EX_USAGE;
 	}
 	int rc = setup(c, true);
@@ -3570,10 +3600,10 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 			printf("usage: dossier profile rebuild [--check] [REF]\n\n"
 			       "Computes the traits (orders, money spent, offers, open complaints,\n"
 			       "last order and interaction, interests) of every profile, or of the one\n"
-			       "REF names (as for `profile show`), again from its cases and records,\n"
-			       "and the tags and attributes its cases' transitions set from their\n"
-			       "audit entries; reports each profile whose stored values differed, and\n"
-			       "stores the new ones.\n"
+			       "REF names (an id, email, phone or KIND:VALUE, as for `profile show`),\n"
+			       "again from its cases and records, and the tags and attributes its\n"
+			       "cases' transitions set from their audit entries; reports each profile\n"
+			       "whose stored values differed, and stores the new ones.\n"
 			       "Traits are kept up to date as records and transitions happen; this\n"
 			       "checks them, and fills them in for a store written before profiles\n"
 			       "had traits.\n\n"
@@ -3581,7 +3611,8 @@ static int profile_rebuild(ctx *c, int argc, char **argv)
 			       "--json: {profiles, changed, written, differences: [{id, stored,\n"
 			       "rebuilt, differ}]}.\n"
 			       "Exit codes: 0 done (with --check: nothing differs), 3 with --check when\n"
-			       "some profile differs, 5 when nobody holds REF, 2 for a bad argument.\n");
+			       "some profile differs, 5 when REF names no profile (or several), 2 for\n"
+			       "an unknown option, an extra argument or a configuration with errors.\n");
 			return EX_OK;
 		}
 		if (!strcmp(argv[i], "--check"))
@@ -3675,15 +3706,20 @@ static int profile_export(ctx *c, int argc, char **argv)
 {
 	const char *ref, *out = NULL;
 	int rc = person_args("export",
-			     "usage: dossier profile export ID|EMAIL|PHONE|KIND:VALUE [--out FILE]\n\n"
+			     "usage: dossier profile export REF [--out FILE]\n\n"
 			     "Writes everything the store holds on a person (the profile found and\n"
 			     "those merged into it) as one JSON document: the profile with its\n"
 			     "attributes' provenance and traits, identities, consent and its history,\n"
 			     "merges, timeline, cases with their data and history, documents, records, raw\n"
 			     "interactions (as text when they are UTF-8, else base64), the files they\n"
-			     "carried, and the quarantine entries that name the person. On stdout, or\n"
-			     "in FILE (readable by its owner only; written whole or not at all).\n"
-			     "Exit 5 when nobody holds the reference.\n", argc, argv, &ref, &out, NULL);
+			     "carried, and the quarantine entries that name the person.\n\n"
+			     "  --out FILE   write FILE (readable by its owner only; written whole or\n"
+			     "               not at all) rather than stdout (- is stdout)\n\n"
+			     PROFILE_REF_HELP "\n"
+			     "Exit codes: 0 written; 5 when REF names no profile (or several); 2 for\n"
+			     "a missing or extra argument, a FILE that cannot be created, or a\n"
+			     "configuration with errors.\n",
+			     argc, argv, &ref, &out, NULL);
 	if (rc || !ref)
 		return rc;
 	ds_person *p = NULL;
@@ -3793,7 +3829,7 @@ static int profile_forget(ctx *c, int argc, char **argv)
 	const char *ref;
 	bool yes = false;
 	int rc = person_args("forget",
-			     "usage: dossier profile forget ID|EMAIL|PHONE|KIND:VALUE --yes\n\n"
+			     "usage: dossier profile forget REF [--yes]\n\n"
 			     "Erases a person (the profile found and those merged into it): their\n"
 			     "identities, attributes, consent and its history, interests and merges;\n"
 			     "the data of their cases but what their counts are computed from; their\n"
@@ -3803,8 +3839,14 @@ static int profile_forget(ctx *c, int argc, char **argv)
 			     "spent, offers...) go to a new pseudonymous profile. A case still open\n"
 			     "stops where it is (its pending timers are dropped). One transaction;\n"
 			     "see docs/privacy.md.\n\n"
-			     "Without --yes nothing is erased: it says what would be, and exits 2.\n"
-			     "Exit 5 when nobody holds the reference, 4 for a pseudonym.\n",
+			     "  --yes   erase; without it nothing is erased: it says what would be\n"
+			     "          (on stderr) and exits 2\n\n"
+			     PROFILE_REF_HELP "\n"
+			     "--json: {profile, profiles, identities, erased, pseudonym, counts (or\n"
+			     "would_erase), files_deleted, log_emptied}.\n"
+			     "Exit codes: 0 erased; 2 without --yes, or for an extra argument or a\n"
+			     "configuration with errors; 5 when REF names no profile (or several); 4\n"
+			     "for a forgotten person's pseudonym.\n",
 			     argc, argv, &ref, NULL, &yes);
 	if (rc || !ref)
 		return rc;
@@ -3835,13 +3877,16 @@ static int cmd_profile(ctx *c, int argc, char **argv)
 		FILE *f = sub ? stdout : stderr;
 		fputs("usage: dossier profile COMMAND\n\n"
 		      "  list                          profiles: id, name, emails, phones\n"
-		      "  show ID|EMAIL|PHONE|KIND:VALUE  one profile: identities, attributes,\n"
+		      "  show REF                      one profile: identities, attributes,\n"
 		      "                                consent, traits, timeline, merges\n"
 		      "  merge KEEP OTHER              merge OTHER into KEEP by hand\n"
 		      "  unmerge ID                    undo the merge of profile ID into another\n"
-		      "  rebuild [--check] [ID]        compute traits again from cases and records\n"
-		      "  export ID [--out FILE]        everything held on a person, as JSON\n"
-		      "  forget ID --yes               erase a person, keeping anonymous history\n", f);
+		      "  rebuild [--check] [REF]       compute traits again from cases and records\n"
+		      "  export REF [--out FILE]       everything held on a person, as JSON\n"
+		      "  forget REF [--yes]            erase a person, keeping anonymous history\n\n"
+		      "REF: a profile id, an email, a phone (+33612345678, 06 12 34 56 78) or\n"
+		      "KIND:VALUE (siret:41876235700006). `dossier profile COMMAND --help` says\n"
+		      "more, and gives each command's exit codes.\n", f);
 		return sub ? EX_OK : EX_USAGE;
 	}
 	if (!strcmp(sub, "show"))
@@ -3888,7 +3933,11 @@ static int segment_list(ctx *c, int argc, char **argv)
 	if (argc > 1) {
 		printf("usage: dossier segment list\n\n"
 		       "Lists the segments of schemas/segments/: name, the consent an export needs,\n"
-		       "title and filter. --json adds the description and the columns.\n");
+		       "title and filter.\n"
+		       "--json: [{name, title, description, filter, consent: {purpose, channel},\n"
+		       "columns: [{field, header}]}].\n"
+		       "Exit codes: 0 listed, 2 for an extra argument or a configuration with\n"
+		       "errors (dossier check says which).\n");
 		return is_help(argv[1]) ? EX_OK : EX_USAGE;
 	}
 	int rc = setup(c, false);
@@ -3948,7 +3997,9 @@ static int segment_count(ctx *c, int argc, char **argv)
 		       "How many profiles the segment's filter matches, and how many of them were\n"
 		       "left out for lack of the consent it needs (they would not be exported).\n"
 		       "--json: {segment, matched, exported, excluded_consent, consent}. Times in\n"
-		       "the filter (days_since) count from now, or --now.\n");
+		       "the filter (days_since) count from now, or --now.\n"
+		       "Exit codes: 0 counted, 5 for an unknown segment, 2 for a missing or extra\n"
+		       "argument or a configuration with errors.\n");
 		return argc == 2 ? EX_OK : EX_USAGE;
 	}
 	const ds_segment *sg;
@@ -3975,13 +4026,19 @@ static int segment_export(ctx *c, int argc, char **argv)
 		if (is_help(argv[i])) {
 			printf("usage: dossier segment export NAME [--format csv|ndjson] [--out FILE]\n\n"
 			       "Writes the profiles the segment matches and whose consent allows it, one\n"
-			       "row each with the segment's columns: CSV (RFC 4180, UTF-8, a header row,\n"
-			       "CRLF line ends; lists joined with \"; \") or NDJSON (one JSON object per\n"
-			       "line, keyed by the columns' headers). Profiles without the consent are\n"
+			       "row each with the segment's columns. Profiles without the consent are\n"
 			       "never written. Rows are streamed in constant memory, in the order the\n"
-			       "store's index gives. --out FILE writes FILE (replaced only once the\n"
-			       "export is complete) and says how many rows it holds; with --json that\n"
-			       "summary is {segment, format, path, exported, matched, excluded_consent}.\n");
+			       "store's index gives, on stdout unless --out says otherwise.\n\n"
+			       "  --format csv     CSV (RFC 4180, UTF-8, a header row, CRLF line ends;\n"
+			       "                   lists joined with \"; \"); the default\n"
+			       "  --format ndjson  one JSON object per line, keyed by the columns' headers\n"
+			       "  --out FILE       write FILE (FILE.part, renamed once the export is\n"
+			       "                   complete) and say how many rows it holds; - is stdout\n\n"
+			       "With --out and --json that summary is {segment, format, path, exported,\n"
+			       "matched, excluded_consent, consent}.\n"
+			       "Exit codes: 0 written; 5 for an unknown segment; 2 for a missing\n"
+			       "segment, an unknown option or format, or a configuration with errors; 1\n"
+			       "when FILE cannot be written (nothing is left behind).\n");
 			return EX_OK;
 		}
 		if (!strcmp(argv[i], "--format") && i + 1 < argc)
@@ -4093,7 +4150,11 @@ static int segment_explain(ctx *c, int argc, char **argv)
 			       "The statement `segment count` (or, with --export, `segment export`) runs\n"
 			       "for the segment: its SQL, where every value is a parameter (?1, ?2...),\n"
 			       "the parameters, and the store's query plan, which shows the indexes it\n"
-			       "uses. --json: {segment, sql, params, plan}.\n");
+			       "uses. Nothing is run.\n\n"
+			       "  --export   the export's statement rather than the count's\n\n"
+			       "--json: {segment, sql, params, plan}.\n"
+			       "Exit codes: 0 explained, 5 for an unknown segment, 2 for a missing\n"
+			       "segment, an unknown option or a configuration with errors.\n");
 			return EX_OK;
 		}
 		if (!strcmp(argv[i], "--export"))
@@ -4153,7 +4214,9 @@ static int cmd_segment(ctx *c, int argc, char **argv)
 		      "  count NAME                  profiles matched, and left out for consent\n"
 		      "  export NAME [--format csv|ndjson] [--out FILE]\n"
 		      "                              the profiles whose consent allows it\n"
-		      "  explain NAME [--export]     the statement and the store's plan\n", f);
+		      "  explain NAME [--export]     the statement and the store's plan\n\n"
+		      "`dossier segment COMMAND --help` says more, and gives each command's exit\n"
+		      "codes.\n", f);
 		return sub ? EX_OK : EX_USAGE;
 	}
 	if (!strcmp(sub, "list"))

@@ -25,6 +25,7 @@
 
 #include "decimal.h"
 #include "json.h"
+#include "ident.h"
 #include "normalize.h"
 
 #define MAX_ATTRS 32
@@ -1659,14 +1660,65 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 
 /* ---- references ---- */
 
+bool ds_profile_ref_id(const char *ref, int64_t *id)
+{
+	size_t n = strspn(ref, "0123456789");
+	if (!n || ref[n] || ref[0] == '0' || n > 18)
+		return false;
+	*id = strtoll(ref, NULL, 10);
+	return true;
+}
+
+/* Whether ref is written as a phone: a + or a 0 first (an international
+ * or a national number), then digits and the separators people type. */
+static bool phone_like(const char *ref)
+{
+	if (*ref != '+' && *ref != '0')
+		return false;
+	for (const char *p = ref + 1; *p; p++)
+		if (!(*p >= '0' && *p <= '9') && !strchr(" .-/()", *p))
+			return false;
+	return true;
+}
+
+/* A phone as a source reads one: a French number in any of its forms
+ * (phone_fr), else any international one (+44 20 7946 0000, 0044...), in
+ * E.164; NULL when it is neither (or out of memory). */
+static const char *phone_e164(ds_arena *a, const char *raw)
+{
+	const char *v = NULL;
+	char buf[DS_ID_MAX];
+	ds_normalizer_fn fr = ds_normalizer("phone_fr");
+	if (fr && !fr(a, raw, &v, NULL))
+		return v;
+	return ds_id_phone_normalize(raw, buf, NULL) ? NULL : ds_arena_strdup(a, buf);
+}
+
+/* What ds_profile_find says of a reference in none of its forms. */
+static int no_form(const ds_config *cfg, const char *ref, ds_err *err)
+{
+	char kinds[256] = "";
+	for (size_t i = 0; i < cfg->profiles->nkinds; i++) {
+		const ds_identity_kind *k = &cfg->profiles->kinds[i];
+		snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s:%s", i ? ", " : "",
+			 k->name, k->per_source ? "SOURCE:VALUE" : "VALUE");
+	}
+	return ds_err_set(err, DS_ENOTFOUND, "\"%.100s\" names no profile: give a profile id (as "
+			  "`profile list` prints it), an email, a phone (+33612345678, 06 12 34 56 78)"
+			  " or one of %s", ref, kinds);
+}
+
 int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *ref,
 		    int64_t *pid, ds_err *err)
 {
-	char *end;
-	long long id = strtoll(ref, &end, 10);
-	if (*ref >= '0' && *ref <= '9' && !*end && id > 0) {
+	int64_t id;
+	if (ds_profile_ref_id(ref, &id)) {
 		int rc = ds_profile_root(s, id, pid, err);
-		return rc == DS_ENOTFOUND ? ds_err_set(err, rc, "no profile %lld", id) : rc;
+		if (rc != DS_ENOTFOUND)
+			return rc;
+		return ds_err_set(err, rc, "no profile %" PRId64 "%s", id, strlen(ref) >= 9
+				  ? " (a phone is written with its + or its 0: +33612345678,"
+				    " 0612345678; a SIRET as siret:NUMBER)" : "");
 	}
 	const char *kind = NULL, *scope = "", *value = ref;
 	const char *colon = strchr(ref, ':');
@@ -1676,27 +1728,35 @@ int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *
 		value = colon + 1;
 	} else if (strchr(ref, '@')) {
 		kind = "email";
-	} else if (*ref == '+') {
+	} else if (phone_like(ref)) {
 		kind = "phone";
 	}
 	const ds_identity_kind *ik = kind ? ds_profile_kind(cfg->profiles, kind) : NULL;
 	if (!ik)
-		return ds_err_set(err, DS_ECONFIG, "\"%s\" is no profile id, email, phone or KIND:VALUE",
-				  ref);
+		return no_form(cfg, ref, err);
 	if (ik->per_source) {
 		const char *c2 = strchr(value, ':');
 		if (!c2)
-			return ds_err_set(err, DS_ECONFIG, "%s ids are per source: write %s:SOURCE:VALUE",
-					  kind, kind);
+			return ds_err_set(err, DS_ENOTFOUND, "%s is per source: write %s:SOURCE:%.100s,"
+					  " SOURCE the source that sent it", kind, kind, value);
 		scope = ds_arena_strndup(a, value, (size_t)(c2 - value));
 		value = c2 + 1;
+	}
+	/* A phone is read as the sources read one before its kind's own
+	 * normalizers run, as they did on the record's E.164 value. */
+	if (scope && !strcmp(kind, "phone")) {
+		const char *e164 = phone_e164(a, value);
+		if (!e164)
+			return ds_err_set(err, DS_ENOTFOUND, "%.100s is no phone number (+33612345678,"
+					  " 06 12 34 56 78, +44 20 7946 0000)", value);
+		value = e164;
 	}
 	const char *norm = NULL;
 	int rc = scope ? normalize(a, (const char *const *)ik->normalize, ik->nnormalize, value,
 				   &norm)
 		       : DS_ENOMEM;
 	if (rc == DS_EINVAL)
-		return ds_err_set(err, DS_ENOTFOUND, "no profile holds %s %s", kind, value);
+		return ds_err_set(err, DS_ENOTFOUND, "no profile holds %s %.100s", kind, value);
 	if (rc)
 		return ds_err_set(err, rc, "out of memory");
 	hits h = { .n = 0 }, *hp = &h;
@@ -1706,9 +1766,11 @@ int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a, const char *
 	if (!h.n)
 		return ds_err_set(err, DS_ENOTFOUND, "no profile holds %s %s", kind, norm);
 	if (h.n > 1)
-		return ds_err_set(err, DS_ECONFIG, "%s %s is held by %zu profiles (%" PRId64 ", %" PRId64
-				  "%s): name one by its id", kind, norm, h.n, h.v[0], h.v[1],
-				  h.n > 2 ? ", ..." : "");
+		return ds_err_set(err, DS_ENOTFOUND, "%s %s is held by %zu%s profiles (%" PRId64 ", %"
+				  PRId64 "%s%s): name one by its id", kind, norm, h.n,
+				  h.n == MAX_HITS ? " or more" : "", h.v[0], h.v[1],
+				  h.n > 2 ? ", ..." : "",
+				  ds_profile_is_shared(ik, norm) ? "; a shared number" : "");
 	*pid = h.v[0];
 	return DS_OK;
 }

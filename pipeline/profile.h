@@ -116,11 +116,20 @@ cJSON *ds_profile_attributes(const char *text, bool history);
 /* The profile a merged profile lives on in (pid itself when not merged). */
 int ds_profile_root(ds_store *s, int64_t pid, int64_t *root, ds_err *err);
 
-/* A profile by reference: its id, an email, a phone (+33...), or
- * KIND:VALUE (KIND:SOURCE:VALUE for an id per source); a merged profile
- * gives the one it was merged into. DS_ENOTFOUND; DS_ECONFIG for a
- * reference of no known form, or held by several profiles (a shared
- * phone). */
+/* Whether ref is written as a profile id: digits, the first not 0 (ids
+ * count from 1, so that a national phone number, 0612345678, is never
+ * one), at most 18 of them; *id gets it. */
+bool ds_profile_ref_id(const char *ref, int64_t *id);
+
+/* A profile by reference: its id (ds_profile_ref_id); KIND:VALUE
+ * (KIND:SOURCE:VALUE for an id per source), the value normalised as the
+ * kind's identities are; else a text with an @ is an email, and one
+ * starting with + or 0 of digits and separators a phone, read as the
+ * sources read one (French national and international forms, other
+ * countries' international forms, to E.164). A merged profile gives the
+ * one it was merged into. DS_ENOTFOUND, with a message saying why, when
+ * the reference names no profile, several (a shared phone), or is in none
+ * of these forms. */
 int ds_profile_find(ds_store *s, const ds_config *cfg, ds_arena *a,
 		    const char *ref, int64_t *pid, ds_err *err);
 

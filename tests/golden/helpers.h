@@ -157,7 +157,8 @@ static inline char *th_slurp(const char *path, size_t *len)
 }
 
 /* COMMAND --help mentions word, each COMMAND SUB --help gives its usage
- * (exit 0), and an unknown COMMAND SUB is a usage error (2). */
+ * and its exit codes (exit 0), and an unknown COMMAND SUB is a usage
+ * error (2). */
 static inline void th_expect_help(th_home *h, const char *command, const char *word,
 				  const char *const *subs, size_t n)
 {
@@ -169,6 +170,7 @@ static inline void th_expect_help(th_home *h, const char *command, const char *w
 	for (size_t i = 0; i < n; i++) {
 		cr_expect_eq(th_run(h, &out, NULL, "%s %s --help", command, subs[i]), 0, "%s", subs[i]);
 		cr_expect(strstr(out, usage), "%s: %s", subs[i], out);
+		cr_expect(strstr(out, "Exit codes: 0 "), "%s: no exit codes: %s", subs[i], out);
 		free(out);
 	}
 	cr_expect_eq(th_run(h, NULL, &err, "%s frobnicate", command), 2);

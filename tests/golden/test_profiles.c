@@ -332,7 +332,8 @@ Test(profiles, commands_answer_as_the_specification_says)
 	th_home h;
 	th_home_init(&h);
 	char *err = NULL;
-	static const char *const subs[] = { "show", "list", "merge", "unmerge", "rebuild" };
+	static const char *const subs[] = { "show", "list", "merge", "unmerge", "rebuild",
+					    "export", "forget" };
 	th_expect_help(&h, "profile", "unmerge", subs, sizeof subs / sizeof *subs);
 	cr_expect_eq(th_run(&h, NULL, NULL, "profile show"), 2);
 	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
@@ -490,5 +491,80 @@ Test(profiles, a_check_that_finds_differences_exits_3)
 	cr_expect_eq(th_num(rb, "changed"), 0);
 	cJSON_Delete(rb);
 	cJSON_Delete(p);
+	th_home_fini(&h);
+}
+
+/* Exit code of `profile ARGS`, and that stderr holds want. */
+static void expect_refused(th_home *h, int code, const char *want, const char *args)
+{
+	char *err = NULL;
+	cr_expect_eq(th_run(h, NULL, &err, "%s", args), code, "%s: %s", args, err);
+	cr_expect(strstr(err, want), "%s: %s", args, err);
+	free(err);
+}
+
+/* Whatever names a person for show, export, forget, merge and rebuild:
+ * an id (digits without a leading 0), an email as written anywhere, a
+ * phone in any form a source reads (a French national number is never
+ * taken for an id), KIND:VALUE; what names nobody, or several, or is no
+ * reference at all, says so and exits 5. */
+Test(profiles, a_person_is_named_by_id_email_phone_or_identity)
+{
+	th_home h;
+	th_home_init(&h);
+	char *err = NULL;
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
+			    "fixtures/offers/DEV-2026-0011.json fixtures/offers/DEV-2026-0007.json"), 0,
+		     "%s", err);
+	free(err);
+	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T10:00:00Z ingest "
+			    "fixtures/profiles/no-merge-weak-phone/01-contact-mother.form "
+			    "fixtures/profiles/no-merge-weak-phone/02-contact-son.form"), 0, "%s", err);
+	free(err);
+	cJSON *d = th_json(&h, 0, "profile show helene.dupre@example.fr");
+	double id = th_num(d, "id");
+	cJSON_Delete(d);
+	static const char *const refs[] = {
+		"0612345678", "'06 12 34 56 78'", "06.12.34.56.78", "'+33 6 12 34 56 78'",
+		"0033612345678", "+33612345678", "'phone:06 12 34 56 78'", "' Helene.DUPRE@example.fr'",
+		"email:helene.dupre@example.fr",
+	};
+	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+		d = th_json(&h, 0, "profile show %s", refs[i]);
+		cr_expect_eq(th_num(d, "id"), id, "%s", refs[i]);
+		cJSON_Delete(d);
+		d = th_json(&h, 0, "profile export %s", refs[i]);
+		cr_expect_eq(th_num(cJSON_GetObjectItemCaseSensitive(d, "profile"), "id"), id, "%s",
+			     refs[i]);
+		cJSON_Delete(d);
+		d = th_json(&h, 0, "profile rebuild --check %s", refs[i]);
+		cr_expect_eq(th_num(d, "profiles"), 1, "%s", refs[i]);
+		cJSON_Delete(d);
+	}
+	char want[64];
+	snprintf(want, sizeof want, "forget would erase, for profile %.0f", id);
+	expect_refused(&h, 2, want, "profile forget 0612345678");
+	/* merged by phone in national form, then unmerged by id */
+	cJSON *m = th_json(&h, 0, "profile merge 06.12.34.56.78 0298441020");
+	cr_expect_eq(th_num(m, "survivor"), id);
+	cJSON_Delete(th_json(&h, 0, "profile unmerge %.0f", th_num(m, "merged")));
+	cJSON_Delete(m);
+	/* names nobody */
+	expect_refused(&h, 5, "no profile holds phone +33699999999", "profile show 0699999999");
+	expect_refused(&h, 5, "no profile holds phone +33699999999", "profile export 06-99-99-99-99");
+	expect_refused(&h, 5, "no profile holds phone +442079460000",
+		       "profile forget '+44 20 7946 0000' --yes");
+	expect_refused(&h, 5, "no profile 612345678 (a phone is written with its + or its 0",
+		       "profile show 612345678");
+	expect_refused(&h, 5, "0612 is no phone number", "profile show 0612");
+	expect_refused(&h, 5, "\"Hélène\" names no profile: give a profile id",
+		       "profile show Hélène");
+	expect_refused(&h, 5, "erp_id is per source: write erp_id:SOURCE:C-501",
+		       "profile show erp_id:C-501");
+	expect_refused(&h, 5, "no profile holds siret 41876235700006",
+		       "profile rebuild siret:41876235700006");
+	/* several: a family landline names nobody in particular */
+	expect_refused(&h, 5, "phone +33478556677 is held by 2 profiles", "profile show '04 78 55 66 77'");
+	expect_refused(&h, 5, "name one by its id", "profile forget 0478556677 --yes");
 	th_home_fini(&h);
 }
