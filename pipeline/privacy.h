@@ -45,8 +45,9 @@ typedef struct ds_person {
 	size_t nemails, nphones, nnumbers, nlabels;
 } ds_person;
 
-/* The person ref names (ds_profile_find's references). DS_ENOTFOUND,
- * DS_ECONFIG for a reference of no known form. Free with ds_person_free. */
+/* The person ref names (ds_profile_find's references). DS_ENOTFOUND when
+ * it names nobody, several profiles, or is of no known form. Free with
+ * ds_person_free. */
 int ds_person_find(ds_store *s, const ds_config *cfg, const char *ref,
 		   ds_person **out, ds_err *err);
 void ds_person_free(ds_person *p);
