@@ -508,7 +508,7 @@ Test(privacy, commands_answer_as_the_specification_says)
 		free(err);
 	}
 	cr_expect_eq(th_run(&h, &out, NULL, "profile --help"), 0);
-	cr_expect(has(out, "forget ID --yes"), "%s", out);
+	cr_expect(has(out, "forget REF [--yes]"), "%s", out);
 	free(out);
 	cr_assert_eq(th_run(&h, NULL, &err, "--now 2026-11-24T09:00:00Z ingest "
 			    "fixtures/offers/DEV-2026-0011.json fixtures/forms/contact-helene-dupre.form "
