@@ -76,6 +76,7 @@ typedef struct ts_resp {
 	char *head;              /* status line and headers */
 	char *body;
 	size_t len;
+	bool complete;           /* a chunked body ended with its last chunk */
 } ts_resp;
 
 static inline void ts_resp_free(ts_resp *r)
@@ -116,9 +117,55 @@ static inline int ts_connect(int port)
 	return fd;
 }
 
+/* Undoes the chunked transfer coding of r's body in place; the trailer's
+ * fields are added to r->head, where ts_header() finds them. -1 when the
+ * body is not well chunked or has no last chunk (a response cut short). */
+static inline int ts_dechunk(ts_resp *r)
+{
+	char *in = r->body, *end = r->body + r->len, *out = r->body;
+	for (;;) {
+		char *eol = memmem(in, (size_t)(end - in), "\r\n", 2);
+		char *after;
+		if (!eol)
+			return -1;
+		unsigned long n = strtoul(in, &after, 16);
+		if (after == in || (size_t)(end - eol - 2) < n)
+			return -1;
+		in = eol + 2;
+		if (!n)
+			break;
+		memmove(out, in, n);
+		out += n;
+		in += n;
+		if (end - in < 2 || memcmp(in, "\r\n", 2))
+			return -1;
+		in += 2;
+	}
+	/* the trailer: fields up to an empty line */
+	size_t hl = strlen(r->head), tl = (size_t)(end - in);
+	char *head = realloc(r->head, hl + tl + 3);
+	cr_assert(head);
+	r->head = head;
+	while (end - in >= 2 && memcmp(in, "\r\n", 2)) {
+		char *eol = memmem(in, (size_t)(end - in), "\r\n", 2);
+		if (!eol)
+			return -1;
+		memcpy(r->head + hl, "\r\n", 2);
+		memcpy(r->head + hl + 2, in, (size_t)(eol - in));
+		hl += 2 + (size_t)(eol - in);
+		in = eol + 2;
+	}
+	r->head[hl] = '\0';
+	r->len = (size_t)(out - r->body);
+	r->body[r->len] = '\0';
+	return end - in == 2 ? 0 : -1;
+}
+
 /* One request on a new connection (Connection: close). headers: extra
- * header lines, each ending in \r\n, or NULL. Returns 0, or -1 when the
- * connection failed or closed before a status line (r->status 0). */
+ * header lines, each ending in \r\n, or NULL. A chunked body is
+ * given dechunked, its trailer with the headers (r->complete says whether
+ * it ended as it should). Returns 0, or -1 when the connection failed or
+ * closed before a status line (r->status 0). */
 static inline int ts_request(int port, const char *method, const char *path,
 			     const char *headers, const void *body, size_t len, ts_resp *r)
 {
@@ -163,6 +210,11 @@ static inline int ts_request(int port, const char *method, const char *path,
 	memcpy(r->body, end + 4, r->len);
 	r->body[r->len] = '\0';
 	free(buf);
+	char te[64];
+	r->complete = true;
+	if (strcmp(method, "HEAD") && ts_header(r, "Transfer-Encoding", te, sizeof te) &&
+	    !strcasecmp(te, "chunked"))
+		r->complete = ts_dechunk(r) == 0;
 	return 0;
 }
 

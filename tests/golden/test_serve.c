@@ -369,9 +369,12 @@ Test(serve, case_routes_follow_the_engine_rights)
 	ts_resp_free(&r);
 	cr_assert_eq(get(s.port, "/v1/profiles/9999", "sales-token-4a1f", &r), 404);
 	ts_resp_free(&r);
-	/* Segments: not in this build. */
-	cr_assert_eq(get(s.port, "/v1/segments/newsletter", "marketing-token-77d0", &r), 501);
-	cr_assert_str_eq(error_code(&r, code, sizeof code), "not_available");
+	/* Segments: marketing only (test_serve_segments.c streams them). */
+	cr_assert_eq(get(s.port, "/v1/segments/no-order-12-months", "marketing-token-77d0", &r), 200);
+	cr_assert_str_eq(ts_header(&r, "Content-Type", code, sizeof code), "application/x-ndjson");
+	ts_resp_free(&r);
+	cr_assert_eq(get(s.port, "/v1/segments/newsletter", "marketing-token-77d0", &r), 404);
+	cr_assert_str_eq(error_code(&r, code, sizeof code), "not_found");
 	ts_resp_free(&r);
 	cr_assert_eq(get(s.port, "/v1/segments/newsletter", "sales-token-4a1f", &r), 403);
 	ts_resp_free(&r);
@@ -554,7 +557,31 @@ Test(serve, an_unset_secret_or_token_variable_stops_the_start)
 
 /* ---- limits and back-pressure ---- */
 
-Test(serve, limits_answer_413_429_431_and_503)
+/* GET /healthz with a head of exactly size bytes (the request line, the
+ * headers ts_request adds, a filler, the blank line): the status must be
+ * want, with the JSON error code (NULL: no JSON error expected). */
+static void expect_head_of(int port, size_t size, int want, const char *code)
+{
+	static const char fixed[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				    "Connection: close\r\nX-Filler: \r\nContent-Length: 0\r\n\r\n";
+	size_t pad = size - (sizeof fixed - 1);
+	char *filler = malloc(pad + 16);
+	memcpy(filler, "X-Filler: ", 10);
+	memset(filler + 10, 'a', pad);
+	strcpy(filler + 10 + pad, "\r\n");
+	ts_resp r;
+	char got[64];
+	cr_assert_eq(ts_request(port, "GET", "/healthz", filler, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, want, "a head of %zu bytes: %d", size, r.status);
+	if (code)
+		cr_assert_str_eq(error_code(&r, got, sizeof got), code);
+	else if (want != 200)
+		cr_assert(strstr(r.body, "<html>"), "libmicrohttpd's own page: %s", r.body);
+	ts_resp_free(&r);
+	free(filler);
+}
+
+Test(serve, limits_answer_413_414_429_431_and_503)
 {
 	th_home h;
 	th_home_init(&h);
@@ -577,15 +604,29 @@ Test(serve, limits_answer_413_429_431_and_503)
 	cr_assert_eq(post_json(s.port, "/v1/ingest/api-offers", NULL, big, &r), 413);
 	ts_resp_free(&r);
 	free(big);
-	/* 431: headers over the limit. */
-	char *huge = malloc(40000);
-	memcpy(huge, "X-Filler: ", 10);
-	memset(huge + 10, 'a', 39980);
-	strcpy(huge + 39990, "\r\n");
-	cr_assert_eq(ts_request(s.port, "GET", "/healthz", huge, NULL, 0, &r), 0);
-	cr_assert(r.status == 431 || r.status == 413 || r.status == 400, "status %d", r.status);
+	/* 431: the request line and headers, blank line included, over
+	 * max_header_bytes (16384 by default); at the limit, served. */
+	expect_head_of(s.port, 16384, 200, NULL);
+	expect_head_of(s.port, 16385, 431, "headers_too_large");
+	/* Far over, past what libmicrohttpd keeps for a connection: its own
+	 * 431, an HTML page. */
+	expect_head_of(s.port, 40000, 431, NULL);
+	/* 414: a URL over the limit. */
+	char *url = malloc(20000);
+	memcpy(url, "/v1/cases/", 10);
+	memset(url + 10, 'a', 19989);
+	url[19999] = '\0';
+	cr_assert_eq(ts_request(s.port, "GET", url, NULL, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 414);
+	cr_assert_str_eq(error_code(&r, ra, sizeof ra), "uri_too_long");
 	ts_resp_free(&r);
-	free(huge);
+	free(url);
+	cr_assert_eq(get(s.port, "/metrics", NULL, &r), 200);
+	cr_assert(strstr(r.body, "dossier_http_requests_total{route=\"GET /healthz\",status=\"431\"} 1\n"),
+		  "%s", r.body);
+	cr_assert(strstr(r.body, "dossier_http_requests_total{route=\"other\",status=\"431\"} 1\n"),
+		  "%s", r.body);
+	ts_resp_free(&r);
 	/* 429: the contact form's rate, 2 at once then 1 a minute. */
 	int statuses[3];
 	for (int i = 0; i < 3; i++) {
