@@ -911,6 +911,11 @@ static enum MHD_Result segment_route(ds_server *srv, req *r, struct MHD_Connecti
 		if (!st || ds_segment_count(st, sg, now, &matched, &exported, &err))
 			return store_error(r, c, &err);
 		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, no_body, NULL, NULL);
+		/* libmicrohttpd 0.9.75 would end a chunked HEAD answer with a
+		 * last chunk, bytes a client does not expect: without the chunked
+		 * coding (the connection closed after it), it sends none. */
+		if (resp)
+			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
 	} else {
 		ds_store *st = NULL;
 		int slot = stream_take(srv, &st, &err);

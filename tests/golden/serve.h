@@ -251,4 +251,62 @@ static inline void ts_write(th_home *h, const char *name, const char *text)
 	fclose(f);
 }
 
+/* The token of each role the tests use: DOSSIER_TEST_TOKEN_<ROLE> holds
+ * it (the manager's is named "marie" in the audit trail). */
+static const struct {
+	const char *role, *env, *token;
+} ts_roles[] = {
+	{ "sales", "DOSSIER_TEST_TOKEN_SALES", "sales-token-4a1f" },
+	{ "manager", "DOSSIER_TEST_TOKEN_MANAGER", "manager-token-9c2e" },
+	{ "marketing", "DOSSIER_TEST_TOKEN_MARKETING", "marketing-token-77d0" },
+	{ "technical", "DOSSIER_TEST_TOKEN_TECH", "technical-token-1b3c" },
+	{ "admin", "DOSSIER_TEST_TOKEN_ADMIN", "admin-token-5e8a" },
+};
+
+/* The token of role (asserted known). */
+static inline const char *ts_token(const char *role)
+{
+	for (size_t i = 0; i < sizeof ts_roles / sizeof *ts_roles; i++)
+		if (!strcmp(ts_roles[i].role, role))
+			return ts_roles[i].token;
+	cr_assert_fail("no test token for the role %s", role);
+	return NULL;
+}
+
+/* Writes HOME/dossier.json with those tokens (more: other members of its
+ * top-level object, each followed by a comma, or "") and sets their
+ * variables. */
+static inline void ts_tokens(th_home *h, const char *more)
+{
+	char json[2048];
+	size_t n = (size_t)snprintf(json, sizeof json, "{%s\"serve\": {\"tokens\": [", more);
+	for (size_t i = 0; i < sizeof ts_roles / sizeof *ts_roles; i++) {
+		n += (size_t)snprintf(json + n, sizeof json - n, "%s{\"env\": \"%s\", \"role\": \"%s\"%s}",
+				      i ? ", " : "", ts_roles[i].env, ts_roles[i].role,
+				      strcmp(ts_roles[i].role, "manager") ? "" : ", \"name\": \"marie\"");
+		setenv(ts_roles[i].env, ts_roles[i].token, 1);
+	}
+	cr_assert_lt(n + 8, sizeof json);
+	snprintf(json + n, sizeof json - n, "]}}\n");
+	ts_write(h, "dossier.json", json);
+}
+
+/* Fills the home with the story of fixtures/expected/segments/NAME.json
+ * (inputs under fixtures/segments/NAME/): offers, orders, contact forms,
+ * interventions and events, each at its own time; its "now" goes to now. */
+static inline void ts_story(th_home *h, const char *name, char *now, size_t cap)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "fixtures/expected/segments/%s.json", name);
+	char *raw = th_slurp(path, NULL);
+	cJSON *story = cJSON_Parse(raw);
+	cr_assert(story, "%s is not JSON", path);
+	const cJSON *step;
+	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(story, "steps"))
+		th_story_step(h, "fixtures/segments", name, step);
+	snprintf(now, cap, "%s", th_str(story, "now"));
+	cJSON_Delete(story);
+	free(raw);
+}
+
 #endif

@@ -59,23 +59,12 @@ static const char *error_code(const ts_resp *r, char *buf, size_t cap)
 	return buf;
 }
 
-static const char TOKENS[] =
-	"{\"serve\": {\"tokens\": ["
-	"{\"env\": \"DOSSIER_TEST_TOKEN_SALES\", \"role\": \"sales\"},"
-	"{\"env\": \"DOSSIER_TEST_TOKEN_MANAGER\", \"role\": \"manager\", \"name\": \"marie\"},"
-	"{\"env\": \"DOSSIER_TEST_TOKEN_MARKETING\", \"role\": \"marketing\"},"
-	"{\"env\": \"DOSSIER_TEST_TOKEN_TECH\", \"role\": \"technical\"}]}}\n";
-
-/* A fresh home whose dossier.json gives the four tokens, and its server
- * started with the global options global. */
+/* A fresh home whose dossier.json gives a token for each role tested,
+ * and its server started with the global options global. */
 static void start_with_tokens(th_home *h, ts_server *s, const char *global)
 {
 	th_home_init(h);
-	ts_write(h, "dossier.json", TOKENS);
-	setenv("DOSSIER_TEST_TOKEN_SALES", "sales-token-4a1f", 1);
-	setenv("DOSSIER_TEST_TOKEN_MANAGER", "manager-token-9c2e", 1);
-	setenv("DOSSIER_TEST_TOKEN_MARKETING", "marketing-token-77d0", 1);
-	setenv("DOSSIER_TEST_TOKEN_TECH", "technical-token-1b3c", 1);
+	ts_tokens(h, "");
 	ts_start(h, s, global);
 }
 
