@@ -228,16 +228,41 @@ static long read_sampling(int fd, pid_t pid, long base, size_t *total)
 	return worst;
 }
 
+/* A home of MANY customers (tests/golden/serve-segments adds the segment
+ * "everyone"), a small page cache per store connection, and its server. */
+static void large_home(th_home *h, ts_server *s)
+{
+	th_home_init(h);
+	th_home_overlay(h, "tests/golden/serve-segments");
+	ts_tokens(h, "\"store\": \"sqlite:var/dossier.db?cache_mib=1\", ");
+	many_customers(h);
+	ts_start(h, s, "--now 2026-11-24T09:00:00Z");
+}
+
+/* Sends GET /v1/segments/everyone on a new connection that reads through
+ * a small window (64 KiB), so that the server cannot hand the whole
+ * answer to the kernel at once; returns the socket. */
+static int slow_client(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int window = 65536;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	char req[256];
+	int n = snprintf(req, sizeof req, "GET /v1/segments/everyone HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			 "Connection: close\r\nAuthorization: Bearer %s\r\n\r\n",
+			 ts_token("marketing"));
+	cr_assert_eq(send(fd, req, (size_t)n, 0), n);
+	return fd;
+}
+
 Test(serve_segments, a_large_segment_streams_in_constant_memory, .timeout = 300)
 {
 	th_home h;
-	th_home_init(&h);
-	th_home_overlay(&h, "tests/golden/serve-segments");
-	/* A small page cache per connection: what stays is the stream's own. */
-	ts_tokens(&h, "\"store\": \"sqlite:var/dossier.db?cache_mib=1\", ");
-	many_customers(&h);
 	ts_server s;
-	ts_start(&h, &s, "--now 2026-11-24T09:00:00Z --quiet");
+	large_home(&h, &s);
 	/* The export's connection is opened, and the server's threads have
 	 * run, before the memory is measured. */
 	ts_resp r;
@@ -249,19 +274,7 @@ Test(serve_segments, a_large_segment_streams_in_constant_memory, .timeout = 300)
 	ts_resp_free(&r);
 	long base = anon_kib(s.pid);
 
-	/* The client reads through a small window, so the server cannot hand
-	 * the whole answer to the kernel at once. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int window = 65536;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s.port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-	char req[256];
-	int n = snprintf(req, sizeof req, "GET /v1/segments/everyone HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			 "Connection: close\r\nAuthorization: Bearer %s\r\n\r\n",
-			 ts_token("marketing"));
-	cr_assert_eq(send(fd, req, (size_t)n, 0), n);
+	int fd = slow_client(s.port);
 	size_t total;
 	long grown = read_sampling(fd, s.pid, base, &total);
 	close(fd);
@@ -273,5 +286,65 @@ Test(serve_segments, a_large_segment_streams_in_constant_memory, .timeout = 300)
 	expect_as_export(&h, s.port, "2026-11-24T09:00:00Z", "everyone", "ndjson", &r);
 	ts_resp_free(&r);
 	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
+	th_home_fini(&h);
+}
+
+/* The largest socket send buffer the kernel gives (tcp_wmem's maximum). */
+static long send_buffer_max(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+	long lo = 0, def = 0, max = -1;
+	if (f) {
+		if (fscanf(f, "%ld %ld %ld", &lo, &def, &max) != 3)
+			max = -1;
+		fclose(f);
+	}
+	return max;
+}
+
+Test(serve_segments, exports_at_once_are_bounded_and_a_client_that_leaves_frees_its_place,
+     .timeout = 300)
+{
+	th_home h;
+	ts_server s;
+	large_home(&h, &s);
+	/* Clients that read the status line and then nothing: each export
+	 * waits for its client, holding its store connection. The export is
+	 * larger than what the kernel buffers between them. */
+	long buffered = send_buffer_max();
+	if (buffered < 0 || buffered + (1l << 20) > (long)MANY * 2000)
+		cr_skip_test("the kernel buffers up to %ld bytes per socket: an export of %d rows "
+			     "does not wait for its client", buffered, MANY);
+	int stalled[4];
+	for (int i = 0; i < 4; i++) {
+		stalled[i] = slow_client(s.port);
+		char head[16];
+		cr_assert_eq(recv(stalled[i], head, 12, MSG_WAITALL), 12);
+		cr_assert(!memcmp(head, "HTTP/1.1 200", 12));
+	}
+	/* A fifth: 503, to be tried again. */
+	ts_resp r;
+	char v[64];
+	cr_assert_eq(get_segment(s.port, "GET", "everyone", "marketing", NULL, &r), 503, "%s", r.body);
+	cr_assert(ts_header(&r, "Retry-After", v, sizeof v));
+	cr_assert(strstr(r.body, "\"busy\"") && strstr(r.body, "segment exports"), "%s", r.body);
+	ts_resp_free(&r);
+	/* A count needs no export's connection. */
+	cr_assert_eq(get_segment(s.port, "HEAD", "everyone", "marketing", NULL, &r), 200);
+	ts_resp_free(&r);
+	/* The clients leave: their exports end, their connections go back. */
+	for (int i = 0; i < 4; i++)
+		close(stalled[i]);
+	int status = 503;
+	for (int i = 0; i < 10000 && status == 503; i++) {
+		status = get_segment(s.port, "GET", "b2b-ile-de-france", "marketing", NULL, &r);
+		ts_resp_free(&r);
+	}
+	cr_assert_eq(status, 200);
+	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
+	char *log = th_slurp(s.err, NULL);
+	cr_expect(strstr(log, "\"segment\":\"everyone\",\"format\":\"ndjson\",\"rows\":"), "%s", log);
+	cr_expect(strstr(log, "\"error\":\"the client left before the end\""), "%s", log);
+	free(log);
 	th_home_fini(&h);
 }
