@@ -1,19 +1,22 @@
 /*
  * server.c - `dossier serve`; see server.h.
  *
- * A request's life: the first call of on_request() routes it and refuses
- * early what can be refused from its headers (unknown source, type, size,
- * rate, a stopping server); the body is read into a buffer bounded by
- * max_body_bytes; the last call checks the signature or the token and
- * either answers at once (reads) or suspends the connection and hands a
- * job to the committer (committer.h), whose done callback resumes it once
- * the job's transaction is committed. on_completed() logs the request and
- * counts it.
+ * A request's life: it is created by on_uri() once its request line is
+ * read; the first call of on_request() routes it and refuses early what
+ * can be refused from its headers (a head over max_header_bytes, unknown
+ * source, type, size, rate, a stopping server); the body is read into a
+ * buffer bounded by max_body_bytes; the last call checks the signature or
+ * the token and either answers at once (reads), streams (a segment), or
+ * suspends the connection and hands a job to the committer (committer.h),
+ * whose done callback resumes it once the job's transaction is committed.
+ * on_completed() logs the request and counts it, those libmicrohttpd
+ * refused by itself included.
  *
  * Ownership: a request (struct req) belongs to its connection and is freed
  * by on_completed(); the job inside it belongs to the committer from the
  * moment it is pushed until job_done() resumes the connection, after which
- * the committer never touches it again.
+ * the committer never touches it again; a segment stream belongs to its
+ * response and its request together (see "segments" below).
  */
 #include "server.h"
 
