@@ -715,6 +715,13 @@ static int stream_take(ds_server *srv, ds_store **st, ds_err *err)
 	return rc ? rc : slot;
 }
 
+static void stream_give_back(ds_server *srv, size_t slot)
+{
+	pthread_mutex_lock(&srv->readers_mu);
+	srv->stream_busy[slot] = false;
+	pthread_mutex_unlock(&srv->readers_mu);
+}
+
 /* Every row is read (or the export failed or was cut): the cursor ends
  * and the connection goes back. */
 static void stream_end(seg_stream *t)
@@ -724,9 +731,7 @@ static void stream_end(seg_stream *t)
 	atomic_store(&t->rows, ds_segment_reader_rows(t->rd));
 	ds_segment_reader_close(t->rd);
 	t->rd = NULL;
-	pthread_mutex_lock(&t->srv->readers_mu);
-	t->srv->stream_busy[t->slot] = false;
-	pthread_mutex_unlock(&t->srv->readers_mu);
+	stream_give_back(t->srv, t->slot);
 }
 
 static void stream_release(seg_stream *t)
@@ -925,9 +930,7 @@ static enum MHD_Result segment_route(ds_server *srv, req *r, struct MHD_Connecti
 		if (slot < 0)
 			return store_error(r, c, &err);
 		if (!(t = calloc(1, sizeof *t))) {
-			pthread_mutex_lock(&srv->readers_mu);
-			srv->stream_busy[slot] = false;
-			pthread_mutex_unlock(&srv->readers_mu);
+			stream_give_back(srv, (size_t)slot);
 			return send_error(r, c, 503, "busy", "out of memory", "1");
 		}
 		t->srv = srv;
@@ -935,9 +938,7 @@ static enum MHD_Result segment_route(ds_server *srv, req *r, struct MHD_Connecti
 		atomic_init(&t->refs, 1);
 		ds_buf_init(&t->buf, DS_SEGMENT_ROW_MAX);
 		if (ds_segment_reader_open(st, sg, now, format, &t->rd, &err)) {
-			pthread_mutex_lock(&srv->readers_mu);
-			srv->stream_busy[slot] = false;
-			pthread_mutex_unlock(&srv->readers_mu);
+			stream_give_back(srv, (size_t)slot);
 			stream_release(t);
 			return store_error(r, c, &err);
 		}

@@ -298,15 +298,12 @@ static inline void ts_story(th_home *h, const char *name, char *now, size_t cap)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "fixtures/expected/segments/%s.json", name);
-	char *raw = th_slurp(path, NULL);
-	cJSON *story = cJSON_Parse(raw);
-	cr_assert(story, "%s is not JSON", path);
+	cJSON *story = th_read_json(path);
 	const cJSON *step;
 	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(story, "steps"))
 		th_story_step(h, "fixtures/segments", name, step);
 	snprintf(now, cap, "%s", th_str(story, "now"));
 	cJSON_Delete(story);
-	free(raw);
 }
 
 #endif

@@ -44,9 +44,7 @@ static void run_case(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	char *raw = th_slurp(path, NULL);
-	cJSON *c = cJSON_Parse(raw);
-	cr_assert(c, "%s is not JSON", path);
+	cJSON *c = th_read_json(path);
 	const cJSON *expect = cJSON_GetObjectItemCaseSensitive(c, "expect");
 	cr_assert(cJSON_IsObject(expect), "%s: no \"expect\"", name);
 	ts_resp r;
@@ -89,7 +87,6 @@ static void run_case(const char *dir, const char *name)
 	}
 	ts_resp_free(&r);
 	cJSON_Delete(c);
-	free(raw);
 }
 
 Test(serve_routes, each_request_is_answered_as_its_file_says)

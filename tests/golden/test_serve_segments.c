@@ -27,22 +27,6 @@ static int get_segment(int port, const char *method, const char *name, const cha
 	return r->status;
 }
 
-/* The email column of each line of an NDJSON body, as a JSON array. */
-static cJSON *emails_of(const char *ndjson)
-{
-	cJSON *out = cJSON_CreateArray();
-	for (const char *p = ndjson; *p;) {
-		const char *nl = strchr(p, '\n');
-		cr_assert(nl, "an NDJSON line ends with a line feed: %s", p);
-		cJSON *row = cJSON_ParseWithLength(p, (size_t)(nl - p));
-		cr_assert(cJSON_IsObject(row), "not a JSON object: %.*s", (int)(nl - p), p);
-		cJSON_AddItemToArray(out, cJSON_CreateString(th_str(row, "email")));
-		cJSON_Delete(row);
-		p = nl + 1;
-	}
-	return out;
-}
-
 static void expect_same_emails(const cJSON *got, const cJSON *want, const char *seg)
 {
 	char *g = cJSON_PrintUnformatted(got);
@@ -100,11 +84,7 @@ Test(serve_segments, the_stream_is_what_segment_export_writes)
 	snprintf(global, sizeof global, "--now %s", now);
 	ts_start(&h, &s, global);
 
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "fixtures/expected/segments/%s.json", STORY);
-	char *raw = th_slurp(path, NULL);
-	cJSON *story = cJSON_Parse(raw);
-	cr_assert(story);
+	cJSON *story = th_read_json("fixtures/expected/segments/" STORY ".json");
 	size_t excluded = 0, n = 0;
 	const cJSON *want;
 	cJSON_ArrayForEach(want, cJSON_GetObjectItemCaseSensitive(story, "segments")) {
@@ -115,7 +95,7 @@ Test(serve_segments, the_stream_is_what_segment_export_writes)
 		expect_as_export(&h, s.port, now, name, "ndjson", &r);
 		/* Exactly the profiles the story exports: those without the
 		 * consent are left out. */
-		cJSON *got = emails_of(r.body);
+		cJSON *got = th_ndjson_column(r.body, "email");
 		expect_same_emails(got, cJSON_GetObjectItemCaseSensitive(want, "emails"), name);
 		cJSON_Delete(got);
 		ts_resp_free(&r);
@@ -144,7 +124,6 @@ Test(serve_segments, the_stream_is_what_segment_export_writes)
 	cr_expect_eq(get_segment(s.port, "GET", "b2b-ile-de-france", "sales", NULL, &r), 403);
 	ts_resp_free(&r);
 	cJSON_Delete(story);
-	free(raw);
 
 	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
 	/* A log line per request: the segment, the format, the rows. */
