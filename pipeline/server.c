@@ -1040,8 +1040,8 @@ static enum MHD_Result dispatch(ds_server *srv, req *r, struct MHD_Connection *c
 				  "profiles are for the marketing, sales and admin roles", NULL);
 	if (r->route == DS_ROUTE_SEGMENT) {
 		if (!role_in(who->role, (const char *const[]){ "marketing", "admin", NULL }))
-			return send_error(r, c, 403, "forbidden", "segments are for the marketing role",
-					  NULL);
+			return send_error(r, c, 403, "forbidden",
+					  "segments are for the marketing and admin roles", NULL);
 		return segment_route(srv, r, c);
 	}
 	if (r->route == DS_ROUTE_CASE_EVENT || r->route == DS_ROUTE_CASE_PATCH) {
