@@ -301,6 +301,17 @@ static int run_ingest(ds_committer *cm, ds_job *j)
 	return 0;
 }
 
+/* Whether some state of p takes event, from any role. */
+static bool has_event(const ds_process *p, const char *event)
+{
+	for (size_t s = 0; s < p->nstates; s++)
+		for (size_t t = 0; t < p->states[s].non; t++)
+			if (p->states[s].on[t].kind == DS_ON_EVENT &&
+			    !strcmp(p->states[s].on[t].event, event))
+				return true;
+	return false;
+}
+
 /* Whether the engine's refusal is the role's (403: no state of the process
  * lets it do this) rather than the state's (409). */
 static bool refused_for_role(const ds_process *p, const ds_job *j)
@@ -365,6 +376,14 @@ static int run_case_action(ds_committer *cm, ds_job *j)
 			code = "invalid";
 			goto done;
 		}
+	}
+	if (rc == DS_EREFUSED && j->kind == DS_JOB_EVENT && !has_event(w.p, j->event)) {
+		/* Not a right or a state: there is no such event. */
+		ds_err_set(&err, DS_ENOTFOUND, "%s %s has no event \"%s\"", w.p->name, w.row.key,
+			   j->event);
+		status = 404;
+		code = "not_found";
+		goto done;
 	}
 	if (rc == DS_EREFUSED) {
 		bool role = refused_for_role(w.p, j);

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const int statuses[] = { 200, 202, 400, 401, 403, 404, 405, 409, 413, 415, 429, 431,
-				500, 501, 503 };
+static const int statuses[] = { 200, 202, 400, 401, 403, 404, 405, 406, 409, 413, 414, 415,
+				429, 431, 500, 501, 503 };
 #define NSTATUS (sizeof statuses / sizeof *statuses)
 #define STATUS_OTHER NSTATUS
 

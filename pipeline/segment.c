@@ -1304,31 +1304,27 @@ int ds_segment_count(ds_store *store, const ds_segment *s, ds_time now, int64_t 
 	return rc;
 }
 
-void ds_segment_csv_field(FILE *out, const char *s, size_t n)
+int ds_segment_csv_field(ds_buf *out, const char *s, size_t n)
 {
 	bool quote = false;
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-	if (!quote) {
-		fwrite(s, 1, n, out);
-		return;
+	if (!quote)
+		return ds_buf_append(out, s, n);
+	/* Each quote is written twice: as the end of one piece and the start
+	 * of the next. */
+	int rc = ds_buf_putc(out, '"');
+	size_t from = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (s[i] == '"') {
+			rc = ds_buf_append(out, s + from, i + 1 - from);
+			from = i;
+		}
 	}
-	fputc('"', out);
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			fputc('"', out);
-		fputc(s[i], out);
-	}
-	fputc('"', out);
+	if (!rc)
+		rc = ds_buf_append(out, s + from, n - from);
+	return rc ? rc : ds_buf_putc(out, '"');
 }
-
-struct exporter {
-	const ds_segment *s;
-	ds_segment_format format;
-	FILE *out;
-	int64_t rows;
-	ds_err *err;
-};
 
 /* A column's value as JSON (NULL: none); attrs is the row's attributes
  * document, parsed once. */
@@ -1377,19 +1373,17 @@ static cJSON *cell_value(const ds_segment_column *col, const ds_seg_cell *cells,
 
 /* One CSV field from a column's JSON value: text as it is, a list as its
  * items joined by "; ", numbers and objects as JSON. */
-static void csv_value(FILE *out, const cJSON *v)
+static int csv_value(ds_buf *out, const cJSON *v)
 {
 	if (!v || cJSON_IsNull(v))
-		return;
-	if (cJSON_IsString(v)) {
-		ds_segment_csv_field(out, v->valuestring, strlen(v->valuestring));
-		return;
-	}
+		return 0;
+	if (cJSON_IsString(v))
+		return ds_segment_csv_field(out, v->valuestring, strlen(v->valuestring));
+	int rc = 0;
 	if (cJSON_IsArray(v)) {
 		ds_buf b;
-		ds_buf_init(&b, 1u << 20);
+		ds_buf_init(&b, out->max);
 		const cJSON *it;
-		int rc = 0;
 		cJSON_ArrayForEach(it, v) {
 			if (!cJSON_IsString(it))
 				continue;
@@ -1398,81 +1392,150 @@ static void csv_value(FILE *out, const cJSON *v)
 			if (!rc)
 				rc = ds_buf_puts(&b, it->valuestring);
 		}
-		if (b.len)
-			ds_segment_csv_field(out, b.data, b.len);
+		if (b.len && !rc)
+			rc = ds_segment_csv_field(out, b.data, b.len);
 		ds_buf_free(&b);
-		return;
+		return rc;
 	}
 	char *t = cJSON_PrintUnformatted(v);
-	if (t)
-		ds_segment_csv_field(out, t, strlen(t));
+	rc = t ? ds_segment_csv_field(out, t, strlen(t)) : DS_ENOMEM;
 	cJSON_free(t);
+	return rc;
 }
 
-static int export_row(void *ud, const ds_seg_cell *cells)
+struct ds_segment_reader {
+	const ds_segment *s;
+	ds_segment_format format;
+	ds_arena *a;                 /* the query */
+	ds_seg_query q;
+	ds_seg_cursor *cur;
+	bool head_done;              /* CSV: the header row is written */
+	int64_t rows;
+};
+
+int ds_segment_reader_open(ds_store *store, const ds_segment *s, ds_time now,
+			   ds_segment_format format, ds_segment_reader **out, ds_err *err)
 {
-	struct exporter *x = ud;
-	const ds_segment *s = x->s;
-	cJSON *obj = x->format == DS_SEGMENT_NDJSON ? cJSON_CreateObject() : NULL;
+	int rc;
+	ds_segment_reader *r = ds_calloc(1, sizeof *r);
+	*out = NULL;
+	if (!r || !(r->a = ds_arena_new(4096))) {
+		ds_free(r);
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	}
+	r->s = s;
+	r->format = format;
+	r->head_done = format != DS_SEGMENT_CSV;
+	if ((rc = ds_segment_query(s, now, r->a, &r->q, err)) ||
+	    (rc = ds_store_segment_open(store, &r->q, &r->cur, err))) {
+		ds_segment_reader_close(r);
+		return rc;
+	}
+	*out = r;
+	return DS_OK;
+}
+
+/* One profile's row, appended to out. */
+static int format_row(const ds_segment *s, ds_segment_format format, const ds_seg_cell *cells,
+		      ds_buf *out)
+{
+	cJSON *obj = format == DS_SEGMENT_NDJSON ? cJSON_CreateObject() : NULL;
 	cJSON *attrs = NULL;
-	if (x->format == DS_SEGMENT_NDJSON && !obj)
-		return ds_err_set(x->err, DS_ENOMEM, "out of memory");
+	int rc = 0;
+	if (format == DS_SEGMENT_NDJSON && !obj)
+		return DS_ENOMEM;
 	for (size_t i = 0; i < s->nreads && !attrs; i++)
 		if (s->reads[i].kind == DS_SEGC_ATTRIBUTES && cells[i].is_text)
 			attrs = cJSON_ParseWithLength(cells[i].text, cells[i].len);
-	for (size_t i = 0; i < s->ncolumns; i++) {
+	for (size_t i = 0; i < s->ncolumns && !rc; i++) {
 		cJSON *v = cell_value(&s->columns[i], cells, attrs);
 		if (obj) {
 			cJSON_AddItemToObject(obj, s->columns[i].header, v ? v : cJSON_CreateNull());
 			continue;
 		}
 		if (i)
-			fputc(',', x->out);
-		csv_value(x->out, v);
+			rc = ds_buf_putc(out, ',');
+		if (!rc)
+			rc = csv_value(out, v);
 		cJSON_Delete(v);
 	}
 	cJSON_Delete(attrs);
 	if (obj) {
 		char *t = cJSON_PrintUnformatted(obj);
-		if (t) {
-			fputs(t, x->out);
-			fputc('\n', x->out);
-		}
+		rc = t ? ds_buf_puts(out, t) : DS_ENOMEM;
 		cJSON_free(t);
 		cJSON_Delete(obj);
-		if (!t)
-			return ds_err_set(x->err, DS_ENOMEM, "out of memory");
-	} else {
-		fputs("\r\n", x->out);
+		return rc ? rc : ds_buf_putc(out, '\n');
 	}
-	x->rows++;
-	if (ferror(x->out))
-		return ds_err_set(x->err, DS_EIO, "cannot write the export");
+	return rc ? rc : ds_buf_puts(out, "\r\n");
+}
+
+int ds_segment_reader_next(ds_segment_reader *r, ds_buf *out, ds_err *err)
+{
+	const ds_segment *s = r->s;
+	int rc = 0;
+	if (!r->head_done) {
+		for (size_t i = 0; i < s->ncolumns && !rc; i++) {
+			if (i)
+				rc = ds_buf_putc(out, ',');
+			if (!rc)
+				rc = ds_segment_csv_field(out, s->columns[i].header,
+							  strlen(s->columns[i].header));
+		}
+		if (!rc)
+			rc = ds_buf_puts(out, "\r\n");
+		r->head_done = true;
+	} else {
+		const ds_seg_cell *cells;
+		if ((rc = ds_store_segment_next(r->cur, &cells, err)) <= 0)
+			return rc;
+		rc = format_row(s, r->format, cells, out);
+		r->rows += !rc;
+	}
+	if (rc == DS_ELIMIT)
+		return ds_err_set(err, rc, "segment %s: a row is over %zu bytes", s->name, out->max);
+	return rc ? ds_err_set(err, rc, "out of memory") : 1;
+}
+
+int64_t ds_segment_reader_rows(const ds_segment_reader *r)
+{
+	return r->rows;
+}
+
+void ds_segment_reader_close(ds_segment_reader *r)
+{
+	if (!r)
+		return;
+	ds_store_segment_close(r->cur);
+	ds_arena_free(r->a);
+	ds_free(r);
+}
+
+/* Writes what b holds to out and empties it. */
+static int write_out(ds_buf *b, FILE *out, ds_err *err)
+{
+	if (b->len && fwrite(b->data, 1, b->len, out) != b->len)
+		return ds_err_set(err, DS_EIO, "cannot write the export");
+	ds_buf_reset(b);
 	return 0;
 }
 
 int ds_segment_export(ds_store *store, const ds_segment *s, ds_time now, ds_segment_format format,
 		      FILE *out, int64_t *rows, ds_err *err)
 {
-	struct exporter x = { .s = s, .format = format, .out = out, .err = err };
-	ds_arena *a = ds_arena_new(4096);
-	ds_seg_query q;
-	int rc = a ? ds_segment_query(s, now, a, &q, err) : ds_err_set(err, DS_ENOMEM,
-									  "out of memory");
-	if (!rc && format == DS_SEGMENT_CSV) {
-		for (size_t i = 0; i < s->ncolumns; i++) {
-			if (i)
-				fputc(',', out);
-			ds_segment_csv_field(out, s->columns[i].header, strlen(s->columns[i].header));
-		}
-		fputs("\r\n", out);
-	}
+	ds_segment_reader *r = NULL;
+	ds_buf b;
+	ds_buf_init(&b, DS_SEGMENT_ROW_MAX);
+	int rc = ds_segment_reader_open(store, s, now, format, &r, err);
+	while (!rc && (rc = ds_segment_reader_next(r, &b, err)) == 1)
+		rc = b.len >= 65536 ? write_out(&b, out, err) : 0;
 	if (!rc)
-		rc = ds_store_segment_export(store, &q, export_row, &x, err);
+		rc = write_out(&b, out, err);
 	if (!rc && fflush(out))
 		rc = ds_err_set(err, DS_EIO, "cannot write the export");
-	ds_arena_free(a);
-	*rows = x.rows;
+	*rows = r ? ds_segment_reader_rows(r) : 0;
+	ds_segment_reader_close(r);
+	ds_buf_free(&b);
 	return rc;
 }
 

@@ -106,6 +106,9 @@ int ds_segment_count(ds_store *store, const ds_segment *s, ds_time now, int64_t 
 
 typedef enum { DS_SEGMENT_CSV, DS_SEGMENT_NDJSON } ds_segment_format;
 
+/* The largest row an export writes (a row is a profile's columns). */
+#define DS_SEGMENT_ROW_MAX (16u << 20)
+
 /* Writes the profiles of s whose consent allows it to out, in constant
  * memory: CSV (RFC 4180: a header row, fields quoted when they hold a
  * comma, a quote, CR or LF, quotes doubled, CRLF line ends; UTF-8) or one
@@ -113,8 +116,24 @@ typedef enum { DS_SEGMENT_CSV, DS_SEGMENT_NDJSON } ds_segment_format;
 int ds_segment_export(ds_store *store, const ds_segment *s, ds_time now,
 		      ds_segment_format format, FILE *out, int64_t *rows, ds_err *err);
 
-/* One CSV field, quoted when it must be. */
-void ds_segment_csv_field(FILE *out, const char *s, size_t n);
+/* The same export, pulled piece by piece by a writer that goes at its own
+ * pace (the HTTP server): open it, then each call of next appends one
+ * piece to out (the CSV header row first, then one profile's row) and
+ * returns 1, or 0 once every row is given, or a negative error (DS_ELIMIT
+ * when a row does not fit in out's maximum). The reader holds a store
+ * cursor (store.h: one snapshot, store used for nothing else meanwhile)
+ * until it is closed; s must outlive it. rows: how many profiles' rows
+ * were given so far. close accepts NULL. */
+typedef struct ds_segment_reader ds_segment_reader;
+int ds_segment_reader_open(ds_store *store, const ds_segment *s, ds_time now,
+			   ds_segment_format format, ds_segment_reader **out, ds_err *err);
+int ds_segment_reader_next(ds_segment_reader *r, ds_buf *out, ds_err *err);
+int64_t ds_segment_reader_rows(const ds_segment_reader *r);
+void ds_segment_reader_close(ds_segment_reader *r);
+
+/* Appends one CSV field, quoted when it must be. 0, or DS_ELIMIT /
+ * DS_ENOMEM. */
+int ds_segment_csv_field(ds_buf *out, const char *s, size_t n);
 
 /* A profile as a filter reads it (the fields above), for the evaluator:
  * what the compiled query must agree with. The caller frees it. */

@@ -1,19 +1,22 @@
 /*
  * server.c - `dossier serve`; see server.h.
  *
- * A request's life: the first call of on_request() routes it and refuses
- * early what can be refused from its headers (unknown source, type, size,
- * rate, a stopping server); the body is read into a buffer bounded by
- * max_body_bytes; the last call checks the signature or the token and
- * either answers at once (reads) or suspends the connection and hands a
- * job to the committer (committer.h), whose done callback resumes it once
- * the job's transaction is committed. on_completed() logs the request and
- * counts it.
+ * A request's life: it is created by on_uri() once its request line is
+ * read; the first call of on_request() routes it and refuses early what
+ * can be refused from its headers (a head over max_header_bytes, unknown
+ * source, type, size, rate, a stopping server); the body is read into a
+ * buffer bounded by max_body_bytes; the last call checks the signature or
+ * the token and either answers at once (reads), streams (a segment), or
+ * suspends the connection and hands a job to the committer (committer.h),
+ * whose done callback resumes it once the job's transaction is committed.
+ * on_completed() logs the request and counts it, those libmicrohttpd
+ * refused by itself included.
  *
  * Ownership: a request (struct req) belongs to its connection and is freed
  * by on_completed(); the job inside it belongs to the committer from the
  * moment it is pushed until job_done() resumes the connection, after which
- * the committer never touches it again.
+ * the committer never touches it again; a segment stream belongs to its
+ * response and its request together (see "segments" below).
  */
 #include "server.h"
 
@@ -42,6 +45,7 @@
 #include "input.h"
 #include "json.h"
 #include "metrics.h"
+#include "segment.h"
 #include "store.h"
 #include "view.h"
 #include "webhook.h"
@@ -52,6 +56,9 @@
 #define LIST_MAX 10000
 #define DOCUMENT_MAX (256u << 20)
 #define READERS_MAX 256
+#define STREAMS_MAX 4            /* segment exports at once */
+#define STREAM_BLOCK (64u << 10) /* libmicrohttpd's buffer for a stream */
+#define ACCEPT_RANGES_MAX 64     /* media ranges of an Accept header read */
 
 /* ---- settings resolved at start ---- */
 
@@ -97,6 +104,11 @@ typedef struct req {
 	struct MHD_Connection *conn;   /* while its job is the committer's */
 	ds_job job;
 	bool done;               /* the committer answered the job */
+	bool started;            /* on_request() has seen it */
+	size_t uri_len;          /* of the request line's target, query included */
+	const char *segment;     /* GET /v1/segments: its name, for the log */
+	const char *format;      /* and the format given */
+	struct seg_stream *stream;     /* its rows, while they are sent */
 } req;
 
 typedef struct ds_server {
@@ -118,7 +130,10 @@ typedef struct ds_server {
 	pthread_key_t reader_key;
 	ds_store *readers[READERS_MAX];
 	size_t nreaders;
-	pthread_mutex_t readers_mu;
+	pthread_mutex_t readers_mu;  /* also guards the streams' connections */
+	/* segment exports' read connections, one per export at a time */
+	ds_store *streams[STREAMS_MAX];
+	bool stream_busy[STREAMS_MAX];
 } ds_server;
 
 /* ---- small helpers ---- */
@@ -651,6 +666,322 @@ static enum MHD_Result read_route(ds_server *srv, req *r, struct MHD_Connection 
 	return ok;
 }
 
+/* ---- segments ---- */
+
+/*
+ * GET /v1/segments/{name} streams the export of `dossier segment export`:
+ * the same reader (segment.h) pulled by libmicrohttpd as the client takes
+ * the bytes, so memory stays that of one row and one 64 KiB block however
+ * many rows there are. Each export reads on a store connection of its own
+ * (one of STREAMS_MAX, opened once and kept), in one snapshot from the
+ * first row to the last; the connection is given back as soon as the last
+ * row is read. The number of rows comes after them, as the trailer
+ * Dossier-Exported; the counts (matched, exported, left out for consent)
+ * come with HEAD, which runs only the segment's count.
+ */
+
+typedef struct seg_stream {
+	ds_server *srv;
+	size_t slot;                 /* its connection in srv->streams */
+	ds_segment_reader *rd;       /* NULL once every row is read */
+	struct MHD_Response *resp;   /* for the trailer */
+	ds_buf buf;                  /* a piece not yet handed on */
+	size_t off;
+	atomic_int refs;             /* the response's and the request's */
+	_Atomic int64_t rows;
+	atomic_bool failed;
+	char error[200];             /* why it failed, for the log */
+} seg_stream;
+
+/* Takes a free stream connection, opened on first use: its slot, or a
+ * negative error (DS_EBUSY when every one is taken). */
+static int stream_take(ds_server *srv, ds_store **st, ds_err *err)
+{
+	int slot = -1, rc = DS_OK;
+	pthread_mutex_lock(&srv->readers_mu);
+	for (int i = 0; i < STREAMS_MAX && slot < 0; i++)
+		if (!srv->stream_busy[i])
+			slot = i;
+	if (slot < 0)
+		rc = ds_err_set(err, DS_EBUSY, "%d segment exports are running already; try again "
+				"once one is done", STREAMS_MAX);
+	else if (!srv->streams[slot])
+		rc = ds_store_open(srv->store_url, srv->cfg->home, &srv->streams[slot], err);
+	if (!rc) {
+		srv->stream_busy[slot] = true;
+		*st = srv->streams[slot];
+	}
+	pthread_mutex_unlock(&srv->readers_mu);
+	return rc ? rc : slot;
+}
+
+static void stream_give_back(ds_server *srv, size_t slot)
+{
+	pthread_mutex_lock(&srv->readers_mu);
+	srv->stream_busy[slot] = false;
+	pthread_mutex_unlock(&srv->readers_mu);
+}
+
+/* Every row is read (or the export failed or was cut): the cursor ends
+ * and the connection goes back. */
+static void stream_end(seg_stream *t)
+{
+	if (!t->rd)
+		return;
+	atomic_store(&t->rows, ds_segment_reader_rows(t->rd));
+	ds_segment_reader_close(t->rd);
+	t->rd = NULL;
+	stream_give_back(t->srv, t->slot);
+}
+
+static void stream_release(seg_stream *t)
+{
+	if (atomic_fetch_sub(&t->refs, 1) != 1)
+		return;
+	stream_end(t);
+	ds_buf_free(&t->buf);
+	free(t);
+}
+
+/* libmicrohttpd's reader: the next bytes of the export, up to max. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	seg_stream *t = cls;
+	size_t n = 0;
+	while (n < max && !atomic_load(&t->failed)) {
+		if (t->off == t->buf.len) {
+			if (!t->rd)
+				break;
+			ds_err err = {0};
+			ds_buf_reset(&t->buf);
+			t->off = 0;
+			int rc = ds_segment_reader_next(t->rd, &t->buf, &err);
+			if (rc > 0) {
+				atomic_store(&t->rows, ds_segment_reader_rows(t->rd));
+				continue;
+			}
+			if (rc < 0) {
+				snprintf(t->error, sizeof t->error, "%s", err.msg);
+				atomic_store(&t->failed, true);
+			}
+			stream_end(t);
+			if (!rc) {
+				char rows[24];
+				snprintf(rows, sizeof rows, "%" PRId64, atomic_load(&t->rows));
+				MHD_add_response_footer(t->resp, "Dossier-Exported", rows);
+			}
+			continue;
+		}
+		size_t k = t->buf.len - t->off;
+		if (k > max - n)
+			k = max - n;
+		memcpy(out + n, t->buf.data + t->off, k);
+		t->off += k;
+		n += k;
+	}
+	if (n)
+		return (ssize_t)n;
+	/* A failure cuts the response short: the client sees no end of it
+	 * (no last chunk), never a partial export taken for a whole one. */
+	return atomic_load(&t->failed) ? MHD_CONTENT_READER_END_WITH_ERROR
+				       : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+	stream_release(cls);
+}
+
+/* HEAD has no body: its response is never read. */
+static ssize_t no_body(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)out;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* Whether the media range [type, type + n) names the media type want:
+ * 2 exactly, 1 by its type with any subtype ("text/" and a star), 0 by
+ * the range of all types, -1 not. */
+static int range_names(const char *type, size_t n, const char *want)
+{
+	size_t slash = strcspn(want, "/");
+	if (n == 3 && !memcmp(type, "*/*", 3))
+		return 0;
+	if (n == slash + 2 && !strncasecmp(type, want, slash + 1) && type[slash + 1] == '*')
+		return 1;
+	return n == strlen(want) && !strncasecmp(type, want, n) ? 2 : -1;
+}
+
+/* The q of a media range's parameters (";q=0.5"), in thousandths; 1000
+ * without one, -1 when it is not a weight. */
+static int range_q(const char *p, const char *end)
+{
+	while (p < end) {
+		p += strspn(p, "; \t");
+		size_t n = (size_t)(end - p), len = strcspn(p, ";");
+		if (len > n)
+			len = n;
+		if (len >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+			const char *v = p + 2;
+			size_t vl = len - 2;
+			while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+				vl--;
+			if (!vl || (v[0] != '0' && v[0] != '1') || (vl > 1 && v[1] != '.') || vl > 5)
+				return -1;
+			int q = (v[0] - '0') * 1000, scale = 100;
+			for (size_t i = 2; i < vl; i++, scale /= 10) {
+				if (v[i] < '0' || v[i] > '9')
+					return -1;
+				q += (v[i] - '0') * scale;
+			}
+			return q > 1000 ? -1 : q;
+		}
+		p += len;
+	}
+	return 1000;
+}
+
+/* The format an Accept header asks for (RFC 9110, 12.5.1): each format
+ * takes the q of the most specific range naming it; the higher q wins,
+ * then the format named the more precisely, then NDJSON, the default. -1
+ * when neither is acceptable (q=0, or not named at all). */
+static int accept_format(const char *accept)
+{
+	static const struct {
+		const char *type;
+		ds_segment_format format;
+	} types[] = {
+		{ "application/x-ndjson", DS_SEGMENT_NDJSON },
+		{ "application/ndjson", DS_SEGMENT_NDJSON },
+		{ "text/csv", DS_SEGMENT_CSV },
+	};
+	int q[2] = { -1, -1 }, spec[2] = { -1, -1 };
+	const char *p = accept ? accept : "";
+	if (!*(p + strspn(p, " \t")))
+		return DS_SEGMENT_NDJSON;
+	for (int k = 0; *p && k < ACCEPT_RANGES_MAX; k++) {
+		size_t len = strcspn(p, ",");
+		const char *end = p + len;
+		const char *t = p + strspn(p, " \t");
+		size_t tn = strcspn(t, ";, \t");
+		int w = range_q(t + tn, end);
+		for (size_t i = 0; w >= 0 && t < end && i < sizeof types / sizeof *types; i++) {
+			int f = types[i].format, sp = range_names(t, tn, types[i].type);
+			if (sp >= 0 && (sp > spec[f] || (sp == spec[f] && w > q[f]))) {
+				spec[f] = sp;
+				q[f] = w;
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	int n = DS_SEGMENT_NDJSON, c = DS_SEGMENT_CSV;
+	if (q[n] <= 0 && q[c] <= 0)
+		return -1;
+	if (q[c] > q[n] || (q[c] == q[n] && spec[c] > spec[n]))
+		return c;
+	return n;
+}
+
+static enum MHD_Result segment_route(ds_server *srv, req *r, struct MHD_Connection *c)
+{
+	char msg[1024];
+	const ds_segment *sg = ds_config_segment(srv->cfg, r->ref);
+	if (!sg) {
+		int n = snprintf(msg, sizeof msg, "no segment \"%.100s\" (", r->ref);
+		for (size_t i = 0; i < srv->cfg->nsegments && n < (int)sizeof msg; i++)
+			n += snprintf(msg + n, sizeof msg - (size_t)n, "%s%s", i ? ", " : "",
+				      srv->cfg->segments[i]->name);
+		if (n < (int)sizeof msg)
+			snprintf(msg + n, sizeof msg - (size_t)n, "%s)",
+				 srv->cfg->nsegments ? "" : "none in schemas/segments/");
+		return send_error(r, c, 404, "not_found", msg, NULL);
+	}
+	int format = accept_format(header(c, MHD_HTTP_HEADER_ACCEPT));
+	if (format < 0)
+		return send_error(r, c, 406, "not_acceptable",
+				  "a segment is given as application/x-ndjson (the default) or "
+				  "text/csv (Accept: text/csv); the Accept header takes neither", NULL);
+	bool csv = format == DS_SEGMENT_CSV, head = !strcmp(r->method, "HEAD");
+	r->segment = sg->name;
+	r->format = csv ? "csv" : "ndjson";
+	ds_err err = {0};
+	ds_time now = ds_time_now();
+	int64_t matched = 0, exported = 0;
+	seg_stream *t = NULL;
+	struct MHD_Response *resp;
+	if (head) {
+		/* The counts only: what the export would hold, without it. */
+		ds_store *st = reader(srv, &err);
+		if (!st || ds_segment_count(st, sg, now, &matched, &exported, &err))
+			return store_error(r, c, &err);
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, no_body, NULL, NULL);
+		/* libmicrohttpd 0.9.75 would end a chunked HEAD answer with a
+		 * last chunk, bytes a client does not expect: without the chunked
+		 * coding (the connection closed after it), it sends none. */
+		if (resp)
+			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
+	} else {
+		ds_store *st = NULL;
+		int slot = stream_take(srv, &st, &err);
+		if (slot < 0)
+			return store_error(r, c, &err);
+		if (!(t = calloc(1, sizeof *t))) {
+			stream_give_back(srv, (size_t)slot);
+			return send_error(r, c, 503, "busy", "out of memory", "1");
+		}
+		t->srv = srv;
+		t->slot = (size_t)slot;
+		atomic_init(&t->refs, 1);
+		ds_buf_init(&t->buf, DS_SEGMENT_ROW_MAX);
+		if (ds_segment_reader_open(st, sg, now, format, &t->rd, &err)) {
+			stream_give_back(srv, (size_t)slot);
+			stream_release(t);
+			return store_error(r, c, &err);
+		}
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read,
+							 t, stream_free);
+		if (!resp) {
+			stream_release(t);
+			return MHD_NO;
+		}
+		/* One reference for the response (freed by stream_free), one for
+		 * the request (its log line reads the rows). */
+		t->resp = resp;
+		atomic_store(&t->refs, 2);
+		r->stream = t;
+	}
+	if (!resp)
+		return MHD_NO;
+	char disposition[SEGMENT_MAX + 64];
+	snprintf(disposition, sizeof disposition, "attachment; filename=\"%s.%s\"", sg->name,
+		 r->format);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (head) {
+		char v[24];
+		snprintf(v, sizeof v, "%" PRId64, matched);
+		MHD_add_response_header(resp, "Dossier-Matched", v);
+		snprintf(v, sizeof v, "%" PRId64, exported);
+		MHD_add_response_header(resp, "Dossier-Exported", v);
+		snprintf(v, sizeof v, "%" PRId64, matched - exported);
+		MHD_add_response_header(resp, "Dossier-Excluded-Consent", v);
+	} else {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_TRAILER, "Dossier-Exported");
+	}
+	enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	r->status = 200;
+	r->answered = true;
+	return ok;
+}
+
 static enum MHD_Result metrics_route(ds_server *srv, req *r, struct MHD_Connection *c)
 {
 	ds_err err = {0};
@@ -709,10 +1040,9 @@ static enum MHD_Result dispatch(ds_server *srv, req *r, struct MHD_Connection *c
 				  "profiles are for the marketing, sales and admin roles", NULL);
 	if (r->route == DS_ROUTE_SEGMENT) {
 		if (!role_in(who->role, (const char *const[]){ "marketing", "admin", NULL }))
-			return send_error(r, c, 403, "forbidden", "segments are for the marketing role",
-					  NULL);
-		return send_error(r, c, 501, "not_available",
-				  "segments are not available in this build", NULL);
+			return send_error(r, c, 403, "forbidden",
+					  "segments are for the marketing and admin roles", NULL);
+		return segment_route(srv, r, c);
 	}
 	if (r->route == DS_ROUTE_CASE_EVENT || r->route == DS_ROUTE_CASE_PATCH) {
 		if (atomic_load(&srv->stopping))
@@ -722,6 +1052,36 @@ static enum MHD_Result dispatch(ds_server *srv, req *r, struct MHD_Connection *c
 	return read_route(srv, r, c);
 }
 
+/* A request, counted as active until on_completed() frees it. */
+static req *request_new(ds_server *srv)
+{
+	req *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	r->srv = srv;
+	r->src = SIZE_MAX;
+	r->route = DS_ROUTE_OTHER;
+	snprintf(r->method, sizeof r->method, "other");
+	pthread_mutex_lock(&srv->mu);
+	srv->active++;
+	pthread_mutex_unlock(&srv->mu);
+	return r;
+}
+
+/* Called once the request line is read, before the headers: the request
+ * starts here, so that one libmicrohttpd refuses by itself (headers over
+ * the memory it has for a connection: 431, or 414 for the URL) is logged
+ * and counted too. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)c;
+	req *r = request_new(cls);
+	if (r)
+		r->uri_len = strlen(uri);
+	return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -729,12 +1089,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	ds_server *srv = cls;
 	req *r = *con_cls;
-	if (!r) {
-		if (!(r = calloc(1, sizeof *r)))
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &r->t0);
-		r->srv = srv;
-		r->src = SIZE_MAX;
+	if (!r && !(r = *con_cls = request_new(srv)))
+		return MHD_NO;
+	if (!r->started) {
+		r->started = true;
 		/* The method is logged: only one of a known few, never raw text. */
 		static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
 							"DELETE", "OPTIONS", NULL };
@@ -742,13 +1100,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		for (const char *const *m = methods; *m; m++)
 			if (!strcmp(method, *m))
 				snprintf(r->method, sizeof r->method, "%s", *m);
-		*con_cls = r;
-		pthread_mutex_lock(&srv->mu);
-		srv->active++;
-		pthread_mutex_unlock(&srv->mu);
 		int status;
 		r->route = route_of(r, method, url, &status);
 		r->max = srv->max_body;
+		/* The request line and headers as they came, against the limit
+		 * (libmicrohttpd's own, its memory per connection, is larger). */
+		size_t limit = srv->cfg->serve.max_header_bytes;
+		const union MHD_ConnectionInfo *hs =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+		char msg[128];
+		if (r->uri_len > limit) {
+			snprintf(msg, sizeof msg, "the URL is over the limit of %zu bytes", limit);
+			return send_error(r, c, 414, "uri_too_long", msg, NULL);
+		}
+		if (hs && hs->header_size > limit) {
+			snprintf(msg, sizeof msg, "the request line and headers are over the limit of "
+				 "%zu bytes", limit);
+			return send_error(r, c, 431, "headers_too_large", msg, NULL);
+		}
 		if (status == 405)
 			return send_error(r, c, 405, "method_not_allowed",
 					  "this route does not take this method", NULL);
@@ -798,7 +1167,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 /* One line of JSON per request on stderr: no token, no body, no query. */
-static void log_request(ds_server *srv, const req *r, double seconds)
+static void log_request(ds_server *srv, const req *r, double seconds, bool complete)
 {
 	char line[768], when[24];
 	ds_time_format((ds_time)time(NULL), when);
@@ -815,6 +1184,19 @@ static void log_request(ds_server *srv, const req *r, double seconds)
 	if (r->job.role)
 		n += snprintf(line + n, sizeof line - (size_t)n, ",\"role\":\"%s\"",
 			      r->job.role);
+	if (r->segment)
+		n += snprintf(line + n, sizeof line - (size_t)n, ",\"segment\":\"%s\","
+			      "\"format\":\"%s\"", r->segment, r->format);
+	if (r->stream) {
+		n += snprintf(line + n, sizeof line - (size_t)n, ",\"rows\":%" PRId64,
+			      atomic_load(&r->stream->rows));
+		if (atomic_load(&r->stream->failed))
+			n += snprintf(line + n, sizeof line - (size_t)n, ",\"error\":\"%s\"",
+				      r->stream->error);
+		else if (!complete)
+			n += snprintf(line + n, sizeof line - (size_t)n, ",\"error\":\"%s\"",
+				      "the client left before the end");
+	}
 	snprintf(line + n, sizeof line - (size_t)n, "}\n");
 	fputs(line, stderr);
 }
@@ -822,14 +1204,18 @@ static void log_request(ds_server *srv, const req *r, double seconds)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)c;
-	(void)toe;
 	ds_server *srv = cls;
 	req *r = *con_cls;
 	if (!r)
 		return;
 	*con_cls = NULL;
 	double s = since(&r->t0);
+	if (!r->status) {
+		/* Refused by libmicrohttpd before the request reached us. */
+		const union MHD_ConnectionInfo *st =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+		r->status = st ? (int)st->http_status : 0;
+	}
 	ds_metrics_request(srv->metrics, r->route, r->status, s);
 	/* An input turned away before the committer (signature, type, size,
 	 * rate, a full queue) or by it (5xx) is refused; the others are
@@ -839,7 +1225,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 				 r->queued && r->done && r->status < 500 ? r->job.outcome
 									       : DS_OUTCOME_REFUSED);
 	if (!srv->o.quiet)
-		log_request(srv, r, s);
+		log_request(srv, r, s, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	if (r->stream)
+		stream_release(r->stream);
 	cJSON_Delete(r->job.fields);
 	ds_arena_free(r->job.arena);
 	free(r->job.answer);
@@ -982,10 +1370,24 @@ static int bind_listen(const char *listen_on, int *fd, int *port, ds_err *err)
 	return rc;
 }
 
+/* libmicrohttpd's memory per connection: the request line and headers
+ * (and an entry of some 50 bytes for each header), then the answer's
+ * headers and a block of its body. A request over max_header_bytes that
+ * fits reaches on_request(), which answers 431 (414 for the URL) with the
+ * JSON error; beyond, libmicrohttpd answers it by itself, with its own
+ * HTML body. Not larger: libmicrohttpd clears the whole of it between two
+ * requests of a connection. */
+static size_t pool_size(size_t max_header_bytes)
+{
+	return max_header_bytes + 16384;
+}
+
 static void server_free(ds_server *srv)
 {
 	for (size_t i = 0; i < srv->nreaders; i++)
 		ds_store_close(srv->readers[i]);
+	for (size_t i = 0; i < STREAMS_MAX; i++)
+		ds_store_close(srv->streams[i]);
 	ds_committer_free(srv->cm);
 	if (srv->srcs)
 		for (size_t i = 0; i < srv->cfg->nsources; i++)
@@ -1061,7 +1463,8 @@ int ds_server_run(const ds_config *cfg, const ds_server_opts *o, ds_err *err)
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->serve.threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->serve.max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->serve.timeout_seconds,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->serve.max_header_bytes + 16384,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(cfg->serve.max_header_bytes),
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
 		MHD_OPTION_ARRAY, tls_cert ? tls_opts : tls_opts + 2,
 		MHD_OPTION_END);

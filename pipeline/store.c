@@ -212,9 +212,27 @@ int ds_store_profile_effects(ds_store *s, int64_t pid, int (*fn)(void *, const d
 int ds_store_segment_count(ds_store *s, const ds_seg_query *q, int64_t *matched,
 			   int64_t *consented, ds_err *err)
 { return s->ops->segment_count(s, q, matched, consented, err); }
+int ds_store_segment_open(ds_store *s, const ds_seg_query *q, ds_seg_cursor **out, ds_err *err)
+{ return s->ops->segment_open(s, q, out, err); }
+int ds_store_segment_next(ds_seg_cursor *c, const ds_seg_cell **row, ds_err *err)
+{ return c->store->ops->segment_next(c, row, err); }
+void ds_store_segment_close(ds_seg_cursor *c)
+{
+	if (c)
+		c->store->ops->segment_close(c);
+}
+
 int ds_store_segment_export(ds_store *s, const ds_seg_query *q,
 			    int (*fn)(void *, const ds_seg_cell *), void *ud, ds_err *err)
-{ return s->ops->segment_export(s, q, fn, ud, err); }
+{
+	ds_seg_cursor *c = NULL;
+	const ds_seg_cell *row;
+	int rc = ds_store_segment_open(s, q, &c, err);
+	while (!rc && (rc = ds_store_segment_next(c, &row, err)) == 1)
+		rc = fn(ud, row);
+	ds_store_segment_close(c);
+	return rc;
+}
 int ds_store_segment_explain(ds_store *s, const ds_seg_query *q, bool count,
 			     int (*fn)(void *, const char *, const char *), void *ud, ds_err *err)
 { return s->ops->segment_explain(s, q, count, fn, ud, err); }

@@ -602,10 +602,27 @@ typedef struct ds_seg_cell {
 int ds_store_segment_count(ds_store *s, const ds_seg_query *q, int64_t *matched,
 			   int64_t *consented, ds_err *err);
 /* The matching profiles whose consent allows it, row by row (q->columns),
- * in the order the database finds them, in constant memory. */
+ * in the order the database finds them, in constant memory: a walk over a
+ * cursor (below). */
 int ds_store_segment_export(ds_store *s, const ds_seg_query *q,
 			    int (*fn)(void *ud, const ds_seg_cell *row),
 			    void *ud, ds_err *err);
+
+/* The same rows, pulled one at a time, for a reader that cannot take them
+ * when the store gives them (an HTTP response written as the client reads
+ * it). The cursor reads one snapshot of the store from open to close: it
+ * holds a read transaction on s, so s is used for nothing else meanwhile,
+ * and a cursor left open keeps the WAL from starting over. q and what it
+ * points to must outlive the cursor.
+ *   ds_store_segment_open: 0, or an error (then *out is NULL);
+ *   ds_store_segment_next: 1 with *row set (valid until the next call or
+ *     the close), 0 at the end, or a negative error code;
+ *   ds_store_segment_close: ends the read; accepts NULL. */
+typedef struct ds_seg_cursor ds_seg_cursor;
+int ds_store_segment_open(ds_store *s, const ds_seg_query *q, ds_seg_cursor **out,
+			  ds_err *err);
+int ds_store_segment_next(ds_seg_cursor *c, const ds_seg_cell **row, ds_err *err);
+void ds_store_segment_close(ds_seg_cursor *c);
 /* The statement a count (or an export) runs and how the database plans
  * it: fn gets ("sql", text), each ("param", value as text) in order, and
  * each ("plan", step). */

@@ -106,8 +106,9 @@ struct ds_store_ops {
 	int (*profile_effects)(ds_store *, int64_t, int (*)(void *, const ds_audit_row *),
 			       void *, ds_err *);
 	int (*segment_count)(ds_store *, const ds_seg_query *, int64_t *, int64_t *, ds_err *);
-	int (*segment_export)(ds_store *, const ds_seg_query *,
-			      int (*)(void *, const ds_seg_cell *), void *, ds_err *);
+	int (*segment_open)(ds_store *, const ds_seg_query *, ds_seg_cursor **, ds_err *);
+	int (*segment_next)(ds_seg_cursor *, const ds_seg_cell **, ds_err *);
+	void (*segment_close)(ds_seg_cursor *);
 	int (*segment_explain)(ds_store *, const ds_seg_query *, bool,
 			       int (*)(void *, const char *, const char *), void *, ds_err *);
 	int (*case_list_profile)(ds_store *, int64_t,
@@ -169,6 +170,11 @@ struct ds_store_ops {
 	int (*document_cleared)(ds_store *, int64_t, ds_err *);
 	int (*scrub)(ds_store *, ds_err *);
 	int (*retention_prepare)(ds_store *, ds_err *);
+};
+
+/* A backend's segment cursor begins with this. */
+struct ds_seg_cursor {
+	ds_store *store;
 };
 
 enum { DS_TX_BEGIN, DS_TX_COMMIT, DS_TX_ROLLBACK, DS_TX_SAVEPOINT, DS_TX_RELEASE,

@@ -2939,37 +2939,68 @@ static int lite_segment_count(ds_store *s, const ds_seg_query *sq, int64_t *matc
 	return rc;
 }
 
-static int lite_segment_export(ds_store *s, const ds_seg_query *sq,
-			       int (*fn)(void *, const ds_seg_cell *), void *ud, ds_err *err)
+/* An export's cursor: its statement keeps the read transaction open, and
+ * the mapping on, until the close. */
+typedef struct seg_cursor {
+	struct ds_seg_cursor base;
+	segsql q;
+	sqlite3_stmt *st;
+	size_t ncolumns;
+	bool done;
+	ds_seg_cell row[];
+} seg_cursor;
+
+static void lite_segment_close(ds_seg_cursor *c_)
+{
+	seg_cursor *c = (seg_cursor *)c_;
+	lite *l = L(c->base.store);
+	sqlite3_finalize(c->st);
+	seg_free(&c->q);
+	ds_free(c);
+	exec_sql(l, SEG_UNMAP, NULL);
+}
+
+static int lite_segment_open(ds_store *s, const ds_seg_query *sq, ds_seg_cursor **out,
+			     ds_err *err)
 {
 	lite *l = L(s);
-	segsql q;
-	sqlite3_stmt *st_ = NULL;
-	ds_seg_cell *row = ds_calloc(sq->ncolumns + 1, sizeof *row);
+	*out = NULL;
+	seg_cursor *c = ds_calloc(1, sizeof *c + (sq->ncolumns + 1) * sizeof *c->row);
+	if (!c)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	c->base.store = s;
+	c->ncolumns = sq->ncolumns;
 	exec_sql(l, SEG_MMAP, NULL);
-	int rc = row ? seg_prepare(l, sq, false, false, &q, &st_, err)
-		     : ds_err_set(err, DS_ENOMEM, "out of memory");
-	int step = SQLITE_DONE;
-	while (!rc && (step = sqlite3_step(st_)) == SQLITE_ROW) {
-		for (size_t i = 0; i < sq->ncolumns; i++) {
-			ds_seg_cell *c = &row[i];
-			int t = sqlite3_column_type(st_, (int)i);
-			c->null = t == SQLITE_NULL;
-			c->is_text = t == SQLITE_TEXT;
-			c->i = sqlite3_column_int64(st_, (int)i);
-			c->text = c->is_text ? (const char *)sqlite3_column_text(st_, (int)i) : NULL;
-			c->len = c->is_text ? (size_t)sqlite3_column_bytes(st_, (int)i) : 0;
-		}
-		rc = fn(ud, row);
+	int rc = seg_prepare(l, sq, false, false, &c->q, &c->st, err);
+	if (rc) {
+		lite_segment_close(&c->base);
+		return rc;
 	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_error(l, err, "export a segment");
-	sqlite3_finalize(st_);
-	if (row)
-		seg_free(&q);
-	ds_free(row);
-	exec_sql(l, SEG_UNMAP, NULL);
-	return rc;
+	*out = &c->base;
+	return DS_OK;
+}
+
+static int lite_segment_next(ds_seg_cursor *c_, const ds_seg_cell **row, ds_err *err)
+{
+	seg_cursor *c = (seg_cursor *)c_;
+	if (c->done)
+		return 0;
+	int step = sqlite3_step(c->st);
+	if (step != SQLITE_ROW) {
+		c->done = true;
+		return step == SQLITE_DONE ? 0 : db_error(L(c->base.store), err, "export a segment");
+	}
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		ds_seg_cell *x = &c->row[i];
+		int t = sqlite3_column_type(c->st, (int)i);
+		x->null = t == SQLITE_NULL;
+		x->is_text = t == SQLITE_TEXT;
+		x->i = sqlite3_column_int64(c->st, (int)i);
+		x->text = x->is_text ? (const char *)sqlite3_column_text(c->st, (int)i) : NULL;
+		x->len = x->is_text ? (size_t)sqlite3_column_bytes(c->st, (int)i) : 0;
+	}
+	*row = c->row;
+	return 1;
 }
 
 static int lite_segment_explain(ds_store *s, const ds_seg_query *sq, bool count,
@@ -3696,7 +3727,9 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.tag_clear = lite_tag_clear,
 	.profile_effects = lite_profile_effects,
 	.segment_count = lite_segment_count,
-	.segment_export = lite_segment_export,
+	.segment_open = lite_segment_open,
+	.segment_next = lite_segment_next,
+	.segment_close = lite_segment_close,
 	.segment_explain = lite_segment_explain,
 	.case_list_profile = lite_case_list_profile,
 	.profile_records = lite_profile_records,

@@ -156,6 +156,33 @@ static inline char *th_slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* The JSON document of file path (asserted). The caller deletes it. */
+static inline cJSON *th_read_json(const char *path)
+{
+	char *raw = th_slurp(path, NULL);
+	cJSON *doc = cJSON_Parse(raw);
+	cr_assert(doc, "%s is not JSON", path);
+	free(raw);
+	return doc;
+}
+
+/* The column key of each line of an NDJSON text (each line asserted a
+ * JSON object ending in a line feed), as a JSON array of strings. */
+static inline cJSON *th_ndjson_column(const char *ndjson, const char *key)
+{
+	cJSON *out = cJSON_CreateArray();
+	for (const char *p = ndjson; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		cr_assert(nl, "an NDJSON line ends with a line feed: %s", p);
+		cJSON *row = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		cr_assert(cJSON_IsObject(row), "not a JSON object: %.*s", (int)(nl - p), p);
+		cJSON_AddItemToArray(out, cJSON_CreateString(th_str(row, key)));
+		cJSON_Delete(row);
+		p = nl + 1;
+	}
+	return out;
+}
+
 /* COMMAND --help mentions word, each COMMAND SUB --help gives its usage
  * and its exit codes (exit 0), and an unknown COMMAND SUB is a usage
  * error (2). */

@@ -76,6 +76,7 @@ typedef struct ts_resp {
 	char *head;              /* status line and headers */
 	char *body;
 	size_t len;
+	bool complete;           /* a chunked body ended with its last chunk */
 } ts_resp;
 
 static inline void ts_resp_free(ts_resp *r)
@@ -116,9 +117,55 @@ static inline int ts_connect(int port)
 	return fd;
 }
 
+/* Undoes the chunked transfer coding of r's body in place; the trailer's
+ * fields are added to r->head, where ts_header() finds them. -1 when the
+ * body is not well chunked or has no last chunk (a response cut short). */
+static inline int ts_dechunk(ts_resp *r)
+{
+	char *in = r->body, *end = r->body + r->len, *out = r->body;
+	for (;;) {
+		char *eol = memmem(in, (size_t)(end - in), "\r\n", 2);
+		char *after;
+		if (!eol)
+			return -1;
+		unsigned long n = strtoul(in, &after, 16);
+		if (after == in || (size_t)(end - eol - 2) < n)
+			return -1;
+		in = eol + 2;
+		if (!n)
+			break;
+		memmove(out, in, n);
+		out += n;
+		in += n;
+		if (end - in < 2 || memcmp(in, "\r\n", 2))
+			return -1;
+		in += 2;
+	}
+	/* the trailer: fields up to an empty line */
+	size_t hl = strlen(r->head), tl = (size_t)(end - in);
+	char *head = realloc(r->head, hl + tl + 3);
+	cr_assert(head);
+	r->head = head;
+	while (end - in >= 2 && memcmp(in, "\r\n", 2)) {
+		char *eol = memmem(in, (size_t)(end - in), "\r\n", 2);
+		if (!eol)
+			return -1;
+		memcpy(r->head + hl, "\r\n", 2);
+		memcpy(r->head + hl + 2, in, (size_t)(eol - in));
+		hl += 2 + (size_t)(eol - in);
+		in = eol + 2;
+	}
+	r->head[hl] = '\0';
+	r->len = (size_t)(out - r->body);
+	r->body[r->len] = '\0';
+	return end - in == 2 ? 0 : -1;
+}
+
 /* One request on a new connection (Connection: close). headers: extra
- * header lines, each ending in \r\n, or NULL. Returns 0, or -1 when the
- * connection failed or closed before a status line (r->status 0). */
+ * header lines, each ending in \r\n, or NULL. A chunked body is
+ * given dechunked, its trailer with the headers (r->complete says whether
+ * it ended as it should). Returns 0, or -1 when the connection failed or
+ * closed before a status line (r->status 0). */
 static inline int ts_request(int port, const char *method, const char *path,
 			     const char *headers, const void *body, size_t len, ts_resp *r)
 {
@@ -163,6 +210,11 @@ static inline int ts_request(int port, const char *method, const char *path,
 	memcpy(r->body, end + 4, r->len);
 	r->body[r->len] = '\0';
 	free(buf);
+	char te[64];
+	r->complete = true;
+	if (strcmp(method, "HEAD") && ts_header(r, "Transfer-Encoding", te, sizeof te) &&
+	    !strcasecmp(te, "chunked"))
+		r->complete = ts_dechunk(r) == 0;
 	return 0;
 }
 
@@ -197,6 +249,61 @@ static inline void ts_write(th_home *h, const char *name, const char *text)
 	cr_assert(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+/* The token of each role the tests use: DOSSIER_TEST_TOKEN_<ROLE> holds
+ * it (the manager's is named "marie" in the audit trail). */
+static const struct {
+	const char *role, *env, *token;
+} ts_roles[] = {
+	{ "sales", "DOSSIER_TEST_TOKEN_SALES", "sales-token-4a1f" },
+	{ "manager", "DOSSIER_TEST_TOKEN_MANAGER", "manager-token-9c2e" },
+	{ "marketing", "DOSSIER_TEST_TOKEN_MARKETING", "marketing-token-77d0" },
+	{ "technical", "DOSSIER_TEST_TOKEN_TECH", "technical-token-1b3c" },
+	{ "admin", "DOSSIER_TEST_TOKEN_ADMIN", "admin-token-5e8a" },
+};
+
+/* The token of role (asserted known). */
+static inline const char *ts_token(const char *role)
+{
+	for (size_t i = 0; i < sizeof ts_roles / sizeof *ts_roles; i++)
+		if (!strcmp(ts_roles[i].role, role))
+			return ts_roles[i].token;
+	cr_assert_fail("no test token for the role %s", role);
+	return NULL;
+}
+
+/* Writes HOME/dossier.json with those tokens (more: other members of its
+ * top-level object, each followed by a comma, or "") and sets their
+ * variables. */
+static inline void ts_tokens(th_home *h, const char *more)
+{
+	char json[2048];
+	size_t n = (size_t)snprintf(json, sizeof json, "{%s\"serve\": {\"tokens\": [", more);
+	for (size_t i = 0; i < sizeof ts_roles / sizeof *ts_roles; i++) {
+		n += (size_t)snprintf(json + n, sizeof json - n, "%s{\"env\": \"%s\", \"role\": \"%s\"%s}",
+				      i ? ", " : "", ts_roles[i].env, ts_roles[i].role,
+				      strcmp(ts_roles[i].role, "manager") ? "" : ", \"name\": \"marie\"");
+		setenv(ts_roles[i].env, ts_roles[i].token, 1);
+	}
+	cr_assert_lt(n + 8, sizeof json);
+	snprintf(json + n, sizeof json - n, "]}}\n");
+	ts_write(h, "dossier.json", json);
+}
+
+/* Fills the home with the story of fixtures/expected/segments/NAME.json
+ * (inputs under fixtures/segments/NAME/): offers, orders, contact forms,
+ * interventions and events, each at its own time; its "now" goes to now. */
+static inline void ts_story(th_home *h, const char *name, char *now, size_t cap)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "fixtures/expected/segments/%s.json", name);
+	cJSON *story = th_read_json(path);
+	const cJSON *step;
+	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(story, "steps"))
+		th_story_step(h, "fixtures/segments", name, step);
+	snprintf(now, cap, "%s", th_str(story, "now"));
+	cJSON_Delete(story);
 }
 
 #endif

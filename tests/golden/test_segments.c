@@ -23,23 +23,6 @@
 #define CASES "fixtures/segments"
 #define EXPECTED "fixtures/expected/segments"
 
-/* The email column of each line of an NDJSON export. */
-static cJSON *emails_of(const char *ndjson)
-{
-	cJSON *out = cJSON_CreateArray();
-	const char *p = ndjson;
-	while (p && *p) {
-		const char *nl = strchr(p, '\n');
-		cr_assert(nl, "an NDJSON line ends with a line feed: %s", p);
-		cJSON *row = cJSON_ParseWithLength(p, (size_t)(nl - p));
-		cr_assert(cJSON_IsObject(row), "not a JSON object: %.*s", (int)(nl - p), p);
-		cJSON_AddItemToArray(out, cJSON_CreateString(th_str(row, "email")));
-		cJSON_Delete(row);
-		p = nl + 1;
-	}
-	return out;
-}
-
 static bool listed(const cJSON *list, const char *s)
 {
 	const cJSON *it;
@@ -64,7 +47,7 @@ static void expect_segment(th_home *h, const char *story, const char *now, const
 	char *out = NULL, *err = NULL;
 	int rc = th_run(h, &out, &err, "--now %s segment export %s --format ndjson", now, seg);
 	cr_assert_eq(rc, 0, "%s: export %s: exit %d: %s", story, seg, rc, err);
-	cJSON *got = emails_of(out), *emails = cJSON_GetObjectItemCaseSensitive(want, "emails");
+	cJSON *got = th_ndjson_column(out, "email"), *emails = cJSON_GetObjectItemCaseSensitive(want, "emails");
 	char *g = cJSON_PrintUnformatted(got);
 	cr_expect_eq(cJSON_GetArraySize(got), cJSON_GetArraySize(emails), "%s: %s exported %s",
 		     story, seg, g);

@@ -59,23 +59,12 @@ static const char *error_code(const ts_resp *r, char *buf, size_t cap)
 	return buf;
 }
 
-static const char TOKENS[] =
-	"{\"serve\": {\"tokens\": ["
-	"{\"env\": \"DOSSIER_TEST_TOKEN_SALES\", \"role\": \"sales\"},"
-	"{\"env\": \"DOSSIER_TEST_TOKEN_MANAGER\", \"role\": \"manager\", \"name\": \"marie\"},"
-	"{\"env\": \"DOSSIER_TEST_TOKEN_MARKETING\", \"role\": \"marketing\"},"
-	"{\"env\": \"DOSSIER_TEST_TOKEN_TECH\", \"role\": \"technical\"}]}}\n";
-
-/* A fresh home whose dossier.json gives the four tokens, and its server
- * started with the global options global. */
+/* A fresh home whose dossier.json gives a token for each role tested,
+ * and its server started with the global options global. */
 static void start_with_tokens(th_home *h, ts_server *s, const char *global)
 {
 	th_home_init(h);
-	ts_write(h, "dossier.json", TOKENS);
-	setenv("DOSSIER_TEST_TOKEN_SALES", "sales-token-4a1f", 1);
-	setenv("DOSSIER_TEST_TOKEN_MANAGER", "manager-token-9c2e", 1);
-	setenv("DOSSIER_TEST_TOKEN_MARKETING", "marketing-token-77d0", 1);
-	setenv("DOSSIER_TEST_TOKEN_TECH", "technical-token-1b3c", 1);
+	ts_tokens(h, "");
 	ts_start(h, s, global);
 }
 
@@ -369,9 +358,12 @@ Test(serve, case_routes_follow_the_engine_rights)
 	ts_resp_free(&r);
 	cr_assert_eq(get(s.port, "/v1/profiles/9999", "sales-token-4a1f", &r), 404);
 	ts_resp_free(&r);
-	/* Segments: not in this build. */
-	cr_assert_eq(get(s.port, "/v1/segments/newsletter", "marketing-token-77d0", &r), 501);
-	cr_assert_str_eq(error_code(&r, code, sizeof code), "not_available");
+	/* Segments: marketing only (test_serve_segments.c streams them). */
+	cr_assert_eq(get(s.port, "/v1/segments/no-order-12-months", "marketing-token-77d0", &r), 200);
+	cr_assert_str_eq(ts_header(&r, "Content-Type", code, sizeof code), "application/x-ndjson");
+	ts_resp_free(&r);
+	cr_assert_eq(get(s.port, "/v1/segments/newsletter", "marketing-token-77d0", &r), 404);
+	cr_assert_str_eq(error_code(&r, code, sizeof code), "not_found");
 	ts_resp_free(&r);
 	cr_assert_eq(get(s.port, "/v1/segments/newsletter", "sales-token-4a1f", &r), 403);
 	ts_resp_free(&r);
@@ -554,7 +546,69 @@ Test(serve, an_unset_secret_or_token_variable_stops_the_start)
 
 /* ---- limits and back-pressure ---- */
 
-Test(serve, limits_answer_413_429_431_and_503)
+/* POSTs len bytes of body to api-offers in chunks of 1000, without a
+ * Content-Length; the status (0 when the connection closed first). */
+static int post_chunked(int port, const char *body, size_t len, ts_resp *r)
+{
+	memset(r, 0, sizeof *r);
+	int fd = ts_connect(port);
+	cr_assert(fd >= 0);
+	static const char head[] = "POST /v1/ingest/api-offers HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				   "Connection: close\r\nContent-Type: application/json\r\n"
+				   "Transfer-Encoding: chunked\r\n\r\n";
+	bool sent = send(fd, head, sizeof head - 1, MSG_NOSIGNAL) == (ssize_t)sizeof head - 1;
+	for (size_t off = 0; sent && off < len; off += 1000) {
+		char size[16];
+		size_t n = len - off < 1000 ? len - off : 1000;
+		int sn = snprintf(size, sizeof size, "%zx\r\n", n);
+		sent = send(fd, size, (size_t)sn, MSG_NOSIGNAL) == sn &&
+		       send(fd, body + off, n, MSG_NOSIGNAL) == (ssize_t)n &&
+		       send(fd, "\r\n", 2, MSG_NOSIGNAL) == 2;
+	}
+	if (sent)
+		send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+	char answer[4096];
+	ssize_t got = 0, k;
+	while (got < (ssize_t)sizeof answer - 1 &&
+	       (k = recv(fd, answer + got, sizeof answer - 1 - (size_t)got, 0)) > 0)
+		got += k;
+	close(fd);
+	answer[got > 0 ? got : 0] = '\0';
+	char *end = strstr(answer, "\r\n\r\n");
+	if (!end || sscanf(answer, "HTTP/1.1 %d", &r->status) != 1)
+		return 0;
+	*end = '\0';
+	r->head = strdup(answer);
+	r->body = strdup(end + 4);
+	r->len = strlen(r->body);
+	return r->status;
+}
+
+/* GET /healthz with a head of exactly size bytes (the request line, the
+ * headers ts_request adds, a filler, the blank line): the status must be
+ * want, with the JSON error code (NULL: no JSON error expected). */
+static void expect_head_of(int port, size_t size, int want, const char *code)
+{
+	static const char fixed[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				    "Connection: close\r\nX-Filler: \r\nContent-Length: 0\r\n\r\n";
+	size_t pad = size - (sizeof fixed - 1);
+	char *filler = malloc(pad + 16);
+	memcpy(filler, "X-Filler: ", 10);
+	memset(filler + 10, 'a', pad);
+	strcpy(filler + 10 + pad, "\r\n");
+	ts_resp r;
+	char got[64];
+	cr_assert_eq(ts_request(port, "GET", "/healthz", filler, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, want, "a head of %zu bytes: %d", size, r.status);
+	if (code)
+		cr_assert_str_eq(error_code(&r, got, sizeof got), code);
+	else if (want != 200)
+		cr_assert(strstr(r.body, "<html>"), "libmicrohttpd's own page: %s", r.body);
+	ts_resp_free(&r);
+	free(filler);
+}
+
+Test(serve, limits_answer_413_414_429_431_and_503)
 {
 	th_home h;
 	th_home_init(&h);
@@ -576,16 +630,38 @@ Test(serve, limits_answer_413_429_431_and_503)
 	big[4999] = '\0';
 	cr_assert_eq(post_json(s.port, "/v1/ingest/api-offers", NULL, big, &r), 413);
 	ts_resp_free(&r);
-	free(big);
-	/* 431: headers over the limit. */
-	char *huge = malloc(40000);
-	memcpy(huge, "X-Filler: ", 10);
-	memset(huge + 10, 'a', 39980);
-	strcpy(huge + 39990, "\r\n");
-	cr_assert_eq(ts_request(s.port, "GET", "/healthz", huge, NULL, 0, &r), 0);
-	cr_assert(r.status == 431 || r.status == 413 || r.status == 400, "status %d", r.status);
+	/* ... and one sent in chunks, whose size no header announces: read
+	 * and dropped up to twice the limit, then refused (libmicrohttpd
+	 * answers only once the body is read); beyond, the connection is
+	 * closed without an answer. */
+	cr_assert_eq(post_chunked(s.port, big, 3000, &r), 413);
+	cr_assert_str_eq(error_code(&r, ra, sizeof ra), "too_large");
 	ts_resp_free(&r);
-	free(huge);
+	cr_assert_eq(post_chunked(s.port, big, 4999, &r), 0);
+	free(big);
+	/* 431: the request line and headers, blank line included, over
+	 * max_header_bytes (16384 by default); at the limit, served. */
+	expect_head_of(s.port, 16384, 200, NULL);
+	expect_head_of(s.port, 16385, 431, "headers_too_large");
+	/* Far over, past what libmicrohttpd keeps for a connection: its own
+	 * 431, an HTML page. */
+	expect_head_of(s.port, 40000, 431, NULL);
+	/* 414: a URL over the limit. */
+	char *url = malloc(20000);
+	memcpy(url, "/v1/cases/", 10);
+	memset(url + 10, 'a', 19989);
+	url[19999] = '\0';
+	cr_assert_eq(ts_request(s.port, "GET", url, NULL, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 414);
+	cr_assert_str_eq(error_code(&r, ra, sizeof ra), "uri_too_long");
+	ts_resp_free(&r);
+	free(url);
+	cr_assert_eq(get(s.port, "/metrics", NULL, &r), 200);
+	cr_assert(strstr(r.body, "dossier_http_requests_total{route=\"GET /healthz\",status=\"431\"} 1\n"),
+		  "%s", r.body);
+	cr_assert(strstr(r.body, "dossier_http_requests_total{route=\"other\",status=\"431\"} 1\n"),
+		  "%s", r.body);
+	ts_resp_free(&r);
 	/* 429: the contact form's rate, 2 at once then 1 a minute. */
 	int statuses[3];
 	for (int i = 0; i < 3; i++) {
