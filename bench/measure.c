@@ -6,11 +6,13 @@
  * Runs CMD with its standard streams inherited (its stdout is ours), waits
  * for it with wait4() and prints one line to stderr:
  *
- *   LABEL: wall=S.SSS s maxrss=N KiB exit=E
+ *   LABEL: wall=S.SSS s user=S.SSS s sys=S.SSS s maxrss=N KiB exit=E
  *
  * wall is measured on the monotonic clock from just before fork() to the
- * end of the wait; maxrss is the child's peak resident set as the kernel
- * reports it (KiB on Linux). measure exits with the command's exit code;
+ * end of the wait; user and sys are the CPU time the command and its
+ * threads used (rusage), which other processes sharing the cores do not
+ * inflate as they do wall; maxrss is the child's peak resident set as the
+ * kernel reports it (KiB on Linux). measure exits with the command's exit code;
  * a command killed by signal S counts as 128+S, as in the shell; 127 when
  * CMD is not found, 126 when it cannot be executed. While the command runs, SIGINT and SIGQUIT are
  * ignored here (the child still gets them), so that an interrupted command
@@ -43,6 +45,12 @@ static int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A rusage time in milliseconds, rounded to nearest. */
+static int64_t ms_of(const struct timeval *tv)
+{
+	return (int64_t)tv->tv_sec * 1000 + (tv->tv_usec + 500) / 1000;
 }
 
 int main(int argc, char **argv)
@@ -98,7 +106,10 @@ int main(int argc, char **argv)
 
 	/* Milliseconds, rounded to nearest. */
 	int64_t ms = (wall + 500000) / 1000000;
-	fprintf(stderr, "%s: wall=%lld.%03lld s maxrss=%ld KiB exit=%d\n", label,
-		(long long)(ms / 1000), (long long)(ms % 1000), (long)ru.ru_maxrss, code);
+	int64_t user = ms_of(&ru.ru_utime), sys = ms_of(&ru.ru_stime);
+	fprintf(stderr, "%s: wall=%lld.%03lld s user=%lld.%03lld s sys=%lld.%03lld s maxrss=%ld KiB exit=%d\n",
+		label, (long long)(ms / 1000), (long long)(ms % 1000), (long long)(user / 1000),
+		(long long)(user % 1000), (long long)(sys / 1000), (long long)(sys % 1000),
+		(long)ru.ru_maxrss, code);
 	return code;
 }

@@ -1,0 +1,267 @@
+/*
+ * gen_parcels.c - synthetic parcel statuses as NDJSON, for the transitions
+ * benchmark (bench/transitions/schemas/: source carrier-feed, process
+ * parcel).
+ *
+ *   gen_parcels N SEED created    N parcels, status "created", in order
+ *   gen_parcels N SEED updates    3N statuses of those parcels
+ *
+ * Writes one compact JSON object per line to stdout. The output depends
+ * only on N, SEED and the kind (own PRNG, no rand(), no clock), so a run
+ * can be repeated exactly.
+ *
+ * - Tracking numbers are PCL- and ten digits: parcel i is PCL-<i>, zero
+ *   padded; N is at most 10,000,000.
+ * - "created" lines carry the whole parcel (depot, weight, recipient with a
+ *   real postcode and city), about 190 bytes each.
+ * - "updates" come in three rounds, "picked", then "shipped", then
+ *   "delivered", each over every parcel in the order of a keyed
+ *   permutation of its own: consecutive lines name unrelated parcels, so
+ *   the store finds each case by its key with no help from locality. Each
+ *   update carries the parcel, its status, when and where (about 100
+ *   bytes), and moves its case one state on: 3N transitions.
+ *
+ * Lines are built in a bounded buffer and written through a 1 MiB stdio
+ * buffer. Exit codes: 0 done, 1 write error, 2 usage.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PARCELS 10000000ULL
+#define LINE_MAX_BYTES 1024
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const depots[] = {
+	"Lyon-Corbas", "Paris-Wissous", "Rennes-Cesson", "Lille-Lesquin",
+	"Marseille-Vitrolles", "Toulouse-Fenouillet", "Strasbourg-Entzheim",
+	"Nantes-Carquefou", "Bordeaux-Mérignac", "Besançon-École",
+};
+
+static const char *const first_names[] = {
+	"Hélène", "François", "Zoë", "Anaïs", "Noël", "Cécile", "Loïc", "Gaëlle",
+	"Agnès", "Jérôme", "Théo", "Ève", "Raphaël", "Inès", "Élodie", "Benoît",
+};
+
+static const char *const last_names[] = {
+	"Dupré", "Lefèvre", "Château", "Béranger", "Frémont", "Garçon", "Pérès",
+	"Séguin", "Ménard", "Dubœuf", "Crémieux", "Lhôte", "Vergès", "Prévôt",
+	"Martin", "Le Goff",
+};
+
+/* Real postcodes; several with a leading zero. */
+static const struct {
+	const char *postcode;
+	const char *city;
+} cities[] = {
+	{"69003", "Lyon"},        {"75011", "Paris"},      {"35000", "Rennes"},
+	{"59000", "Lille"},       {"13001", "Marseille"},  {"31000", "Toulouse"},
+	{"67000", "Strasbourg"},  {"44000", "Nantes"},     {"33000", "Bordeaux"},
+	{"25000", "Besançon"},    {"01000", "Bourg-en-Bresse"}, {"06000", "Nice"},
+	{"02100", "Saint-Quentin"}, {"09000", "Foix"},     {"29200", "Brest"},
+	{"21000", "Dijon"},
+};
+
+static const char *const statuses[] = {"picked", "shipped", "delivered"};
+
+/* splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator
+ * whose output function also serves as a keyed hash. */
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A bijection on 0..n-1: a 4-round Feistel network on the smallest even
+ * number of bits covering n, walked until the value falls inside. */
+struct perm {
+	uint64_t n;
+	unsigned half;
+	uint64_t mask;
+	uint64_t key;
+};
+
+static void perm_init(struct perm *p, uint64_t n, uint64_t key)
+{
+	unsigned bits = 2;
+	while (bits < 64 && (1ULL << bits) < n)
+		bits += 2;
+	p->n = n;
+	p->half = bits / 2;
+	p->mask = (1ULL << p->half) - 1;
+	p->key = key;
+}
+
+static uint64_t perm_apply(const struct perm *p, uint64_t x)
+{
+	do {
+		uint64_t l = x >> p->half, r = x & p->mask;
+		for (uint64_t round = 0; round < 4; round++) {
+			uint64_t f = mix64(p->key ^ (round << 56) ^ r) & p->mask;
+			uint64_t t = l ^ f;
+			l = r;
+			r = t;
+		}
+		x = (l << p->half) | r;
+	} while (x >= p->n);
+	return x;
+}
+
+/* A line under construction; every append is bounded, and an overflow
+ * (impossible with these tables) is reported once the line is complete. */
+struct line {
+	char buf[LINE_MAX_BYTES];
+	size_t len;
+	int overflow;
+};
+
+static void put(struct line *l, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > sizeof(l->buf) - l->len) {
+		l->overflow = 1;
+		return;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* v in decimal, at least `width` digits (zero-padded). */
+static void putu(struct line *l, uint64_t v, unsigned width)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp) - 1;
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 || sizeof(tmp) - 1 - i < width);
+	put(l, tmp + i);
+}
+
+/* The opening of parcel p's line: tracking number, status, and a time on
+ * 2026-11-(23 + day) drawn from h. */
+static void put_head(struct line *l, uint64_t p, const char *status, unsigned day, uint64_t h)
+{
+	unsigned sec = (unsigned)(h % 86400);
+	l->len = 0;
+	l->overflow = 0;
+	put(l, "{\"parcel\":\"PCL-");
+	putu(l, p, 10);
+	put(l, "\",\"status\":\"");
+	put(l, status);
+	put(l, "\",\"at\":\"2026-11-");
+	putu(l, 23 + day, 2);
+	put(l, "T");
+	putu(l, sec / 3600, 2);
+	put(l, ":");
+	putu(l, sec / 60 % 60, 2);
+	put(l, ":");
+	putu(l, sec % 60, 2);
+	put(l, "Z\",\"depot\":\"");
+	put(l, depots[(h >> 20) % COUNT(depots)]);
+	put(l, "\"");
+}
+
+static int emit(const struct line *l)
+{
+	if (l->overflow) {
+		fprintf(stderr, "gen_parcels: line too long\n");
+		return 1;
+	}
+	if (fwrite(l->buf, 1, l->len, stdout) != l->len || putchar('\n') == EOF) {
+		fprintf(stderr, "gen_parcels: write error: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int created(uint64_t n, uint64_t seed)
+{
+	struct line l;
+	for (uint64_t p = 0; p < n; p++) {
+		uint64_t h = mix64(seed ^ (p * 0xd1342543de82ef95ULL));
+		uint64_t h2 = mix64(h);
+		put_head(&l, p, "created", 0, h);
+		put(&l, ",\"weight_g\":");
+		putu(&l, 50 + h2 % 30000, 1);
+		put(&l, ",\"recipient\":{\"name\":\"");
+		put(&l, first_names[(h2 >> 16) % COUNT(first_names)]);
+		put(&l, " ");
+		put(&l, last_names[(h2 >> 24) % COUNT(last_names)]);
+		size_t c = (h2 >> 32) % COUNT(cities);
+		put(&l, "\",\"postcode\":\"");
+		put(&l, cities[c].postcode);
+		put(&l, "\",\"city\":\"");
+		put(&l, cities[c].city);
+		put(&l, "\"}}");
+		if (emit(&l))
+			return 1;
+	}
+	return 0;
+}
+
+static int updates(uint64_t n, uint64_t seed)
+{
+	struct line l;
+	for (unsigned round = 0; round < COUNT(statuses); round++) {
+		struct perm perm;
+		perm_init(&perm, n, mix64(seed + round + 1));
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t p = perm_apply(&perm, i);
+			uint64_t h = mix64(seed ^ (p * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)(round + 1) << 60));
+			put_head(&l, p, statuses[round], round + 1, h);
+			put(&l, "}");
+			if (emit(&l))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: gen_parcels N SEED created|updates   (1 <= N <= %llu)\n",
+		(unsigned long long)MAX_PARCELS);
+	return 2;
+}
+
+/* A decimal number in 0..max, or -1. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t n, seed;
+	static char obuf[1 << 20];
+	if (argc != 4 || parse_u64(argv[1], MAX_PARCELS, &n) || n == 0 ||
+	    parse_u64(argv[2], UINT64_MAX, &seed))
+		return usage();
+	int (*kind)(uint64_t, uint64_t) = !strcmp(argv[3], "created") ? created
+					  : !strcmp(argv[3], "updates") ? updates : NULL;
+	if (!kind)
+		return usage();
+	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+	if (kind(n, seed))
+		return 1;
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "gen_parcels: write error: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
