@@ -265,13 +265,13 @@ ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_
 	return DS_STAGE_CONTINUE;
 }
 
-void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
+void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON **doc,
 		   ds_xml_doc *xml, const char *sha256, ds_time now, ds_arena *arena)
 {
 	p->source = s;
 	p->map_err = (ds_err){0};
 	p->valid_err = (ds_err){0};
-	p->map = ds_map_input(s, &doc, xml, sha256, now, arena, p->records, &p->nrecords,
+	p->map = ds_map_input(s, doc, xml, sha256, now, arena, p->records, &p->nrecords,
 			      &p->map_err);
 	p->valid = p->map == DS_STAGE_CONTINUE
 			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
