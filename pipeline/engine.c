@@ -508,7 +508,8 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 	int rc;
 	if (!data && !w->data_json)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	w->row.data = data ? data : w->data_json;
+	/* A stored case whose data did not change is written without it. */
+	w->row.data = data ? data : w->is_new ? w->data_json : NULL;
 	if (w->is_new) {
 		rc = ds_store_case_insert(s, &w->row, err);
 	} else if (w->nchanges) {

@@ -46,6 +46,9 @@ void ds_store_rollback(ds_store *s);
 int ds_store_savepoint(ds_store *s, ds_err *err);
 int ds_store_release(ds_store *s, ds_err *err);
 void ds_store_rollback_to(ds_store *s);
+/* Rows inserted, updated or deleted through this store so far: whether
+ * something was written between two calls. */
+int64_t ds_store_changes(ds_store *s);
 
 /* ---- interactions: raw inputs, verbatim ---- */
 
@@ -138,9 +141,9 @@ int ds_store_case_states(ds_store *s, const char *process, int version,
 			 void *ud, ds_err *err);
 /* Inserts c (c->id is set). DS_EBUSY if (process, key) already exists. */
 int ds_store_case_insert(ds_store *s, ds_case_row *c, ds_err *err);
-/* Writes c (its process version too) if the stored version is still
- * expected_version, else DS_EBUSY:
- * the optimistic lock that serialises changes to one case. */
+/* Writes c (its process version too, and its data unless c->data is
+ * NULL: unchanged) if the stored version is still expected_version, else
+ * DS_EBUSY: the optimistic lock that serialises changes to one case. */
 int ds_store_case_update(ds_store *s, const ds_case_row *c,
 			 int64_t expected_version, ds_err *err);
 int ds_store_case_set_profile(ds_store *s, int64_t case_id,

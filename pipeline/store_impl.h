@@ -19,6 +19,8 @@ struct ds_store_ops {
 	void (*close)(ds_store *s);
 	/* Transaction control: one of DS_TX_*; a rollback reports no error. */
 	int (*tx)(ds_store *s, int op, ds_err *err);
+	/* Rows inserted, updated or deleted through this connection so far. */
+	int64_t (*changes)(ds_store *s);
 
 	int (*interaction_add)(ds_store *, ds_interaction *, bool *, ds_err *);
 	int (*interaction_get)(ds_store *, int64_t, ds_arena *,

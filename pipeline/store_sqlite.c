@@ -109,14 +109,27 @@ static const char *const migrations[] = {
 	" sha256 TEXT NOT NULL, definition TEXT NOT NULL, first_run INTEGER NOT NULL,"
 	" PRIMARY KEY(process, version));"
 	"CREATE INDEX cases_version ON cases(process, process_version, state);",
+	/* 5: a case's data in a table of its own, written only when the data
+	 * changes: a transition or a timer rewrites the case's short row, not
+	 * its data (kilobytes for an offer or a complaint). The cases of a
+	 * version are found by version alone (only an earlier version's are
+	 * counted by state, and they are few), so that a change of state
+	 * updates one index, not two. */
+	"CREATE TABLE case_data("
+	" case_id INTEGER PRIMARY KEY REFERENCES cases(id),"
+	" data TEXT NOT NULL);"
+	"INSERT INTO case_data(case_id, data) SELECT id, data FROM cases;"
+	"DROP INDEX cases_version;"
+	"ALTER TABLE cases DROP COLUMN data;"
+	"CREATE INDEX cases_version ON cases(process, process_version);",
 };
 
 enum stmt {
 	S_INTERACTION_ADD, S_INTERACTION_FIND, S_INTERACTION_GET,
 	S_RECORD_ADD,
 	S_ATT_ADD, S_ATT_LIST, S_ATT_GET, S_CASE_THREAD,
-	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE,
-	S_CASE_SET_PROFILE,
+	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE, S_CASE_UPDATE_PV,
+	S_CASE_DATA_ADD, S_CASE_DATA_SET, S_CASE_SET_PROFILE,
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
 	S_CASE_LIST_V, S_CASE_STATES, S_PDEF_ADD, S_PDEF_LIST,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -129,9 +142,11 @@ enum stmt {
 	S_COUNT_
 };
 
-#define CASE_COLS "id, process, process_version, key, state, version," \
-	" state_version, state_since, created_at, updated_at," \
-	" coalesce(profile_id, 0), data"
+/* A case is its row and its data: "FROM " CASES. */
+#define CASE_COLS "c.id, c.process, c.process_version, c.key, c.state, c.version," \
+	" c.state_version, c.state_since, c.created_at, c.updated_at," \
+	" coalesce(c.profile_id, 0), d.data"
+#define CASES "cases c JOIN case_data d ON d.case_id = c.id"
 #define ATT_COLS "id, interaction_id, seq, part, filename, content_type, size, sha256"
 #define DOC_COLS "d.id, d.case_id, d.audit_id, c.key, d.template, d.path," \
 	" d.sha256, d.size, d.created_at"
@@ -139,7 +154,7 @@ enum stmt {
 static const char *const sql[S_COUNT_] = {
 	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
 		" received_at, sha256, size, bytes, identity) VALUES(?,?,?,?,?,?,?,?)"
-		" ON CONFLICT DO NOTHING RETURNING id",
+		" ON CONFLICT DO NOTHING",
 	[S_INTERACTION_FIND] = "SELECT id FROM interactions WHERE (sha256 = ?2 AND source = ?1)"
 		" OR (?3 IS NOT NULL AND source = ?1 AND identity = ?3) ORDER BY id LIMIT 1",
 	[S_INTERACTION_GET] = "SELECT id, source, channel, origin, received_at,"
@@ -152,26 +167,33 @@ static const char *const sql[S_COUNT_] = {
 		" (SELECT interaction_id FROM records WHERE case_id = ?) ORDER BY id",
 	[S_ATT_GET] = "SELECT " ATT_COLS " FROM attachments WHERE id = ?",
 	/* "+process": look the few cases up by id, never scan a process's */
-	[S_CASE_THREAD] = "SELECT " CASE_COLS " FROM cases WHERE +process = ?2 AND id IN"
+	[S_CASE_THREAD] = "SELECT " CASE_COLS " FROM " CASES " WHERE +c.process = ?2 AND c.id IN"
 		" (SELECT r.case_id FROM interactions i JOIN records r ON r.interaction_id = i.id"
-		" WHERE i.identity = ?1) ORDER BY id DESC LIMIT 1",
-	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM cases WHERE process = ? AND key = ?",
-	[S_CASE_GET] = "SELECT " CASE_COLS " FROM cases WHERE id = ?",
+		" WHERE i.identity = ?1) ORDER BY c.id DESC LIMIT 1",
+	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ? AND c.key = ?",
+	[S_CASE_GET] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.id = ?",
 	[S_CASE_INSERT] = "INSERT INTO cases(process, process_version, key, state,"
 		" version, state_version, state_since, created_at, updated_at,"
-		" profile_id, data) VALUES(?,?,?,?,?,?,?,?,?,?,?)"
+		" profile_id) VALUES(?,?,?,?,?,?,?,?,?,?)"
 		" ON CONFLICT(process, key) DO NOTHING",
-	[S_CASE_UPDATE] = "UPDATE cases SET state = ?, version = ?,"
-		" state_version = ?, state_since = ?, updated_at = ?, data = ?,"
-		" process_version = ? WHERE id = ? AND version = ?",
+	/* The process version is set only when it changes (a migration), so
+	 * that its index is left alone otherwise. */
+	[S_CASE_UPDATE] = "UPDATE cases SET state = ?1, version = ?2,"
+		" state_version = ?3, state_since = ?4, updated_at = ?5"
+		" WHERE id = ?6 AND version = ?7 AND process_version = ?8",
+	[S_CASE_UPDATE_PV] = "UPDATE cases SET state = ?1, version = ?2,"
+		" state_version = ?3, state_since = ?4, updated_at = ?5, process_version = ?8"
+		" WHERE id = ?6 AND version = ?7",
+	[S_CASE_DATA_ADD] = "INSERT INTO case_data(case_id, data) VALUES(?, ?)",
+	[S_CASE_DATA_SET] = "UPDATE case_data SET data = ? WHERE case_id = ?",
 	[S_CASE_SET_PROFILE] = "UPDATE cases SET profile_id = ? WHERE id = ?",
-	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY id",
-	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM cases WHERE process = ? ORDER BY id",
-	[S_CASE_LIST_S] = "SELECT " CASE_COLS " FROM cases WHERE state = ? ORDER BY id",
-	[S_CASE_LIST_PS] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
-		" AND state = ? ORDER BY id",
-	[S_CASE_LIST_V] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
-		" AND process_version = ? ORDER BY id",
+	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM " CASES " ORDER BY c.id",
+	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ? ORDER BY c.id",
+	[S_CASE_LIST_S] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.state = ? ORDER BY c.id",
+	[S_CASE_LIST_PS] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ?"
+		" AND c.state = ? ORDER BY c.id",
+	[S_CASE_LIST_V] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ?"
+		" AND c.process_version = ? ORDER BY c.id",
 	[S_CASE_STATES] = "SELECT state, count(*) FROM cases WHERE process = ?"
 		" AND process_version = ? GROUP BY state ORDER BY state",
 	[S_PDEF_ADD] = "INSERT INTO process_defs(process, version, sha256, definition,"
@@ -380,6 +402,8 @@ static int lite_tx(ds_store *s, int op, ds_err *err)
 		run(l, q, NULL, "release");
 	return rc;
 }
+
+static int64_t lite_changes(ds_store *s) { return sqlite3_total_changes64(L(s)->db); }
 
 
 
@@ -688,16 +712,16 @@ static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_e
 	sqlite3_bind_blob64(q, 7, in->bytes ? (const void *)in->bytes : "", in->len,
 			    SQLITE_STATIC);
 	bind_text(q, 8, in->identity);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		in->id = sqlite3_column_int64(q, 0);
+	/* No RETURNING: it goes through a temporary table, and a new row's id
+	 * is the last one inserted. */
+	int rc = run(l, q, err, "store interaction");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(l->db) == 1) {
+		in->id = sqlite3_last_insert_rowid(l->db);
 		*dup = false;
-		sqlite3_reset(q);
 		return DS_OK;
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return db_error(l, err, "store interaction");
 	*dup = true;
 	if (!(q = st(l, S_INTERACTION_FIND, err)))
 		return err->code;
@@ -929,20 +953,24 @@ static int lite_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
 	sqlite3_bind_int64(q, 8, c->created_at);
 	sqlite3_bind_int64(q, 9, c->updated_at);
 	bind_id(q, 10, c->profile_id);
-	bind_text(q, 11, c->data);
 	int rc = run(l, q, err, "create case");
 	if (rc)
 		return rc;
 	if (sqlite3_changes(l->db) != 1)
 		return ds_err_set(err, DS_EBUSY, "case %s/%s already exists", c->process, c->key);
 	c->id = sqlite3_last_insert_rowid(l->db);
-	return DS_OK;
+	if (!(q = st(l, S_CASE_DATA_ADD, err)))
+		return err->code;
+	sqlite3_bind_int64(q, 1, c->id);
+	bind_text(q, 2, c->data ? c->data : "{}");
+	return run(l, q, err, "store case data");
 }
 
-static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected, ds_err *err)
+/* The case's row; k: S_CASE_UPDATE, or S_CASE_UPDATE_PV to set its
+ * process version too. Whether a row changed is in sqlite3_changes(). */
+static int update_row(lite *l, enum stmt k, const ds_case_row *c, int64_t expected, ds_err *err)
 {
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_CASE_UPDATE, err);
+	sqlite3_stmt *q = st(l, k, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, c->state);
@@ -950,16 +978,36 @@ static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected,
 	sqlite3_bind_int64(q, 3, c->state_version);
 	sqlite3_bind_int64(q, 4, c->state_since);
 	sqlite3_bind_int64(q, 5, c->updated_at);
-	bind_text(q, 6, c->data);
-	sqlite3_bind_int(q, 7, c->process_version);
-	sqlite3_bind_int64(q, 8, c->id);
-	sqlite3_bind_int64(q, 9, expected);
-	int rc = run(l, q, err, "update case");
+	sqlite3_bind_int64(q, 6, c->id);
+	sqlite3_bind_int64(q, 7, expected);
+	sqlite3_bind_int(q, 8, c->process_version);
+	return run(l, q, err, "update case");
+}
+
+static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected, ds_err *err)
+{
+	lite *l = L(s);
+	int rc = update_row(l, S_CASE_UPDATE, c, expected, err);
+	/* No row: the case changed meanwhile, or it moves to another process
+	 * version. */
+	if (!rc && sqlite3_changes(l->db) != 1)
+		rc = update_row(l, S_CASE_UPDATE_PV, c, expected, err);
 	if (rc)
 		return rc;
 	if (sqlite3_changes(l->db) != 1)
 		return ds_err_set(err, DS_EBUSY, "case %s changed meanwhile (version %lld expected)",
 				  c->key, (long long)expected);
+	if (!c->data)
+		return DS_OK;
+	sqlite3_stmt *q = st(l, S_CASE_DATA_SET, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, c->data);
+	sqlite3_bind_int64(q, 2, c->id);
+	if ((rc = run(l, q, err, "update case data")))
+		return rc;
+	if (sqlite3_changes(l->db) != 1)
+		return ds_err_set(err, DS_EIO, "store: case %s has no data row", c->key);
 	return DS_OK;
 }
 
@@ -1457,6 +1505,7 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.exists = lite_exists,
 	.close = lite_close,
 	.tx = lite_tx,
+	.changes = lite_changes,
 	.interaction_add = lite_interaction_add,
 	.interaction_get = lite_interaction_get,
 	.record_add = lite_record_add,

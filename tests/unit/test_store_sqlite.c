@@ -1,0 +1,186 @@
+/*
+ * test_store_sqlite.c - the SQLite store's cases: their data kept apart
+ * and written only when it changes, the process version written only
+ * when it changes, the optimistic lock, the count of rows written, and a
+ * store of an earlier schema migrated with its cases' data.
+ */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "store.h"
+
+static char home[PATH_MAX];
+
+static void setup(void)
+{
+	ds_mem_init();
+	snprintf(home, sizeof home, "/tmp/dossier-test-XXXXXX");
+	cr_assert(mkdtemp(home));
+}
+
+static void teardown(void)
+{
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+	cr_assert(system(cmd) == 0);
+}
+
+TestSuite(store_sqlite, .init = setup, .fini = teardown);
+
+static ds_store *open_store(void)
+{
+	ds_store *s = NULL;
+	ds_err err = {0};
+	cr_assert_eq(ds_store_open("sqlite:var/test.db", home, &s, &err), 0, "%s", err.msg);
+	return s;
+}
+
+static ds_case_row get(ds_store *s, ds_arena *a, const char *key)
+{
+	ds_case_row r;
+	ds_err err = {0};
+	cr_assert_eq(ds_store_case_find(s, "job", key, a, &r, &err), 0, "%s", err.msg);
+	return r;
+}
+
+/* The SQL answer of one query on the store's file, as text. */
+static char *query(const char *sql)
+{
+	char path[PATH_MAX + 32];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	snprintf(path, sizeof path, "%s/var/test.db", home);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s",
+		     sqlite3_errmsg(db));
+	char *out = NULL;
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		out = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return out;
+}
+
+Test(store_sqlite, a_change_without_new_data_keeps_the_data)
+{
+	ds_store *s = open_store();
+	ds_arena *a = ds_arena_new(4096);
+	ds_err err = {0};
+	ds_case_row c = { .process = "job", .process_version = 1, .key = "JOB-1",
+			  .state = "open", .version = 1, .state_version = 1, .state_since = 10,
+			  .created_at = 10, .updated_at = 10, .data = "{\"job\":\"JOB-1\",\"n\":1}" };
+	cr_assert_eq(ds_store_begin(s, &err), 0);
+	int64_t before = ds_store_changes(s);
+	cr_assert_eq(ds_store_case_insert(s, &c, &err), 0, "%s", err.msg);
+	cr_expect_eq(ds_store_changes(s), before + 2, "the case and its data");
+
+	/* a move with no new data */
+	c.state = "started";
+	c.version = 2;
+	c.state_version = 2;
+	c.data = NULL;
+	cr_assert_eq(ds_store_case_update(s, &c, 1, &err), 0, "%s", err.msg);
+	ds_case_row r = get(s, a, "JOB-1");
+	cr_expect_str_eq(r.state, "started");
+	cr_expect_eq(r.version, 2);
+	cr_expect_str_eq(r.data, "{\"job\":\"JOB-1\",\"n\":1}");
+
+	/* new data */
+	c.version = 3;
+	c.data = "{\"job\":\"JOB-1\",\"n\":2}";
+	cr_assert_eq(ds_store_case_update(s, &c, 2, &err), 0, "%s", err.msg);
+	r = get(s, a, "JOB-1");
+	cr_expect_str_eq(r.data, "{\"job\":\"JOB-1\",\"n\":2}");
+	cr_expect_eq(r.process_version, 1);
+
+	/* another process version (a migration) */
+	c.version = 4;
+	c.process_version = 2;
+	c.data = NULL;
+	cr_assert_eq(ds_store_case_update(s, &c, 3, &err), 0, "%s", err.msg);
+	r = get(s, a, "JOB-1");
+	cr_expect_eq(r.process_version, 2);
+	cr_expect_eq(r.version, 4);
+	cr_expect_str_eq(r.data, "{\"job\":\"JOB-1\",\"n\":2}");
+
+	/* a stale version is refused, whatever the process version */
+	c.version = 5;
+	cr_expect_eq(ds_store_case_update(s, &c, 3, &err), DS_EBUSY);
+	c.process_version = 1;
+	cr_expect_eq(ds_store_case_update(s, &c, 3, &err), DS_EBUSY);
+	before = ds_store_changes(s);
+	cr_expect_eq(ds_store_case_get(s, r.id, a, &r, &err), 0);
+	cr_expect_eq(ds_store_changes(s), before, "reading writes nothing");
+	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
+	ds_store_close(s);
+	ds_arena_free(a);
+
+	char *n = query("SELECT count(*) FROM case_data");
+	cr_expect_str_eq(n, "1");
+	free(n);
+}
+
+/* A store as schema version 4 left it: the cases table with each case's
+ * data in its row, and its indexes. */
+static void old_store(void)
+{
+	char dir[PATH_MAX + 8], path[PATH_MAX + 32];
+	snprintf(dir, sizeof dir, "%s/var", home);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof path, "%s/test.db", dir);
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	const char *sql =
+		"PRAGMA journal_mode = WAL;"
+		"CREATE TABLE cases("
+		" id INTEGER PRIMARY KEY,"
+		" process TEXT NOT NULL, process_version INTEGER NOT NULL,"
+		" key TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,"
+		" state_version INTEGER NOT NULL, state_since INTEGER NOT NULL,"
+		" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+		" profile_id INTEGER, data TEXT NOT NULL,"
+		" UNIQUE(process, key));"
+		"CREATE INDEX cases_state ON cases(process, state);"
+		"CREATE INDEX cases_version ON cases(process, process_version, state);"
+		"INSERT INTO cases VALUES(1, 'job', 1, 'JOB-1', 'open', 1, 1, 10, 10, 10, NULL,"
+		" '{\"job\":\"JOB-1\"}');"
+		"INSERT INTO cases VALUES(2, 'job', 1, 'JOB-2', 'done', 3, 3, 20, 10, 20, 7,"
+		" '{\"job\":\"JOB-2\",\"by\":\"Zoë\"}');"
+		"PRAGMA user_version = 4;";
+	char *msg = NULL;
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg);
+	sqlite3_close(db);
+}
+
+Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
+{
+	old_store();
+	ds_store *s = open_store();
+	ds_arena *a = ds_arena_new(4096);
+	ds_case_row r = get(s, a, "JOB-2");
+	cr_expect_eq(r.id, 2);
+	cr_expect_str_eq(r.state, "done");
+	cr_expect_eq(r.version, 3);
+	cr_expect_eq(r.profile_id, 7);
+	cr_expect_str_eq(r.data, "{\"job\":\"JOB-2\",\"by\":\"Zoë\"}");
+	r = get(s, a, "JOB-1");
+	cr_expect_str_eq(r.data, "{\"job\":\"JOB-1\"}");
+	ds_store_close(s);
+	ds_arena_free(a);
+
+	/* the data left the cases' rows; the cases of a version are found by
+	 * version alone */
+	char *cols = query("SELECT group_concat(name) FROM pragma_table_info('cases')");
+	cr_expect_null(strstr(cols, "data"), "%s", cols);
+	free(cols);
+	char *idx = query("SELECT group_concat(name) FROM pragma_index_info('cases_version')");
+	cr_expect_str_eq(idx, "process,process_version");
+	free(idx);
+}
