@@ -3,8 +3,9 @@
  * benchmark (bench/transitions/schemas/: source carrier-feed, process
  * parcel).
  *
- *   gen_parcels N SEED created    N parcels, status "created", in order
- *   gen_parcels N SEED updates    3N statuses of those parcels
+ *   gen_parcels N SEED created            N parcels, status "created", in order
+ *   gen_parcels N SEED updates            3N statuses of those parcels
+ *   gen_parcels N SEED updates-shuffled   the same, in no order
  *
  * Writes one compact JSON object per line to stdout. The output depends
  * only on N, SEED and the kind (own PRNG, no rand(), no clock), so a run
@@ -15,11 +16,15 @@
  * - "created" lines carry the whole parcel (depot, weight, recipient with a
  *   real postcode and city), about 190 bytes each.
  * - "updates" come in three rounds, "picked", then "shipped", then
- *   "delivered", each over every parcel in the order of a keyed
- *   permutation of its own: consecutive lines name unrelated parcels, so
- *   the store finds each case by its key with no help from locality. Each
- *   update carries the parcel, its status, when and where (about 100
- *   bytes), and moves its case one state on: 3N transitions.
+ *   "delivered", each over every parcel in the order a carrier reports
+ *   them: the order the parcels were created in, shuffled within windows
+ *   of WINDOW parcels (a keyed permutation of each window, its own for
+ *   each round), as a depot handles what came in the same hour together.
+ *   With "updates-shuffled", each round is one keyed permutation of all
+ *   the parcels instead: consecutive lines name unrelated parcels, the
+ *   worst order for the store. Each update carries the parcel, its status,
+ *   when and where (about 100 bytes), and moves its case one state on: 3N
+ *   transitions.
  *
  * Lines are built in a bounded buffer and written through a 1 MiB stdio
  * buffer. Exit codes: 0 done, 1 write error, 2 usage.
@@ -32,6 +37,7 @@
 #include <string.h>
 
 #define MAX_PARCELS 10000000ULL
+#define WINDOW 1000
 #define LINE_MAX_BYTES 1024
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -206,27 +212,43 @@ static int created(uint64_t n, uint64_t seed)
 	return 0;
 }
 
-static int updates(uint64_t n, uint64_t seed)
+/* The three rounds of statuses, each in windows of `window` parcels (n:
+ * one window, all the parcels) shuffled by a keyed permutation. */
+static int rounds(uint64_t n, uint64_t seed, uint64_t window)
 {
 	struct line l;
 	for (unsigned round = 0; round < COUNT(statuses); round++) {
-		struct perm perm;
-		perm_init(&perm, n, mix64(seed + round + 1));
-		for (uint64_t i = 0; i < n; i++) {
-			uint64_t p = perm_apply(&perm, i);
-			uint64_t h = mix64(seed ^ (p * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)(round + 1) << 60));
-			put_head(&l, p, statuses[round], round + 1, h);
-			put(&l, "}");
-			if (emit(&l))
-				return 1;
+		for (uint64_t w = 0; w < n; w += window) {
+			struct perm perm;
+			perm_init(&perm, n - w < window ? n - w : window,
+				  mix64(seed + round + 1) ^ w);
+			for (uint64_t i = 0; i < perm.n; i++) {
+				uint64_t p = w + perm_apply(&perm, i);
+				uint64_t h = mix64(seed ^ (p * 0x9e3779b97f4a7c15ULL) ^
+						   ((uint64_t)(round + 1) << 60));
+				put_head(&l, p, statuses[round], round + 1, h);
+				put(&l, "}");
+				if (emit(&l))
+					return 1;
+			}
 		}
 	}
 	return 0;
 }
 
+static int updates(uint64_t n, uint64_t seed)
+{
+	return rounds(n, seed, WINDOW);
+}
+
+static int shuffled(uint64_t n, uint64_t seed)
+{
+	return rounds(n, seed, n);
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: gen_parcels N SEED created|updates   (1 <= N <= %llu)\n",
+	fprintf(stderr, "usage: gen_parcels N SEED created|updates|updates-shuffled   (1 <= N <= %llu)\n",
 		(unsigned long long)MAX_PARCELS);
 	return 2;
 }
@@ -253,7 +275,8 @@ int main(int argc, char **argv)
 	    parse_u64(argv[2], UINT64_MAX, &seed))
 		return usage();
 	int (*kind)(uint64_t, uint64_t) = !strcmp(argv[3], "created") ? created
-					  : !strcmp(argv[3], "updates") ? updates : NULL;
+					  : !strcmp(argv[3], "updates") ? updates
+					  : !strcmp(argv[3], "updates-shuffled") ? shuffled : NULL;
 	if (!kind)
 		return usage();
 	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
