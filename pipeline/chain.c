@@ -4,7 +4,11 @@
  * Each input after store_raw runs inside a savepoint: if a later stage
  * rejects it, everything it wrote except the raw interaction is undone
  * before the quarantine entry is written, so nothing is half-applied and
- * nothing is lost.
+ * nothing is lost. A savepoint copies every page the input changes the
+ * first time it changes it, which is much of what a short input costs; so
+ * a driver that can run a batch's inputs again may run them without
+ * (ds_chain_unsaved), and undo the batch and run them again, each with
+ * its savepoint, in the rare case of an input refused after it wrote.
  */
 #include "chain.h"
 
@@ -36,6 +40,8 @@ struct ds_chain {
 	void *ctx[NSTAGES];
 	bool inited[NSTAGES];
 	bool in_batch;
+	bool unsaved;            /* inputs run without a savepoint each */
+	ds_stats batch_stats;    /* the counters when the batch began */
 };
 
 void ds_chain_free(ds_chain *c)
@@ -94,6 +100,7 @@ int ds_chain_batch_begin(ds_chain *c, ds_err *err)
 	if (rc)
 		return rc;
 	c->in_batch = true;
+	c->batch_stats = c->rt->stats;
 	if ((rc = control(c, DS_CTL_BATCH_BEGIN, err))) {
 		ds_chain_batch_abort(c);
 		return rc;
@@ -112,6 +119,7 @@ int ds_chain_batch_end(ds_chain *c, ds_err *err)
 	}
 	ds_runtime_committed(c->rt);
 	c->in_batch = false;
+	c->unsaved = false;
 	return DS_OK;
 }
 
@@ -121,6 +129,20 @@ void ds_chain_batch_abort(ds_chain *c)
 		ds_store_rollback(c->rt->store);
 	ds_runtime_discard(c->rt, 0);
 	c->in_batch = false;
+	c->unsaved = false;
+}
+
+void ds_chain_unsaved(ds_chain *c, bool on)
+{
+	c->unsaved = on && c->in_batch;
+}
+
+void ds_chain_batch_undo(ds_chain *c)
+{
+	bool was = c->in_batch;
+	ds_chain_batch_abort(c);
+	if (was)
+		c->rt->stats = c->batch_stats;
 }
 
 static int quarantine(ds_chain *c, ds_env *env, const char *stage, const char *reason,
@@ -155,7 +177,8 @@ static int quarantine(ds_chain *c, ds_env *env, const char *stage, const char *r
 
 ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 {
-	bool saved = false;
+	bool saved = false, marked = false;
+	int64_t changes = 0;
 	ds_outcome o = DS_STAGE_CONTINUE;
 	size_t mark = ds_runtime_mark(c->rt);
 	c->rt->stats.read++;
@@ -165,8 +188,12 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 		const ds_stage_type *t = registry[i];
 		o = t->process(c->ctx[i], c->rt, env, err);
 		if (o == DS_STAGE_CONTINUE) {
-			/* From here on, an input's writes can be undone alone. */
-			if (env->interaction_id && !saved && !env->done) {
+			/* From here on, an input's writes can be undone alone;
+			 * unsaved, with the batch, so they are counted. */
+			if (env->interaction_id && !saved && !marked && !env->done && c->unsaved) {
+				changes = ds_store_changes(c->rt->store);
+				marked = true;
+			} else if (env->interaction_id && !saved && !marked && !env->done) {
 				if (ds_store_savepoint(c->rt->store, err))
 					return DS_STAGE_FAIL;
 				saved = true;
@@ -176,10 +203,19 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err)
 		if (saved)
 			ds_store_rollback_to(c->rt->store);
 		saved = false;
+		bool wrote = marked && (ds_store_changes(c->rt->store) != changes ||
+					ds_runtime_mark(c->rt) != mark);
 		ds_runtime_discard(c->rt, mark);
 		c->rt->stats.records = before.records;
 		c->rt->stats.transitions = before.transitions;
 		c->rt->stats.documents = before.documents;
+		if (o == DS_STAGE_REJECT && wrote) {
+			/* Refused after it wrote, unsaved: the driver undoes the
+			 * batch and runs its inputs again, each saved. */
+			env->stage = t->name;
+			env->rerun = true;
+			return o;
+		}
 		if (o == DS_STAGE_REJECT) {
 			char reason[sizeof err->msg];
 			snprintf(reason, sizeof reason, "%s", err->msg);

@@ -104,6 +104,9 @@ typedef struct ds_env {
 	const char *stage;           /* the stage that rejected */
 	int64_t quarantine_id;
 	bool quarantine_dup;         /* the entry already existed */
+	bool rerun;                  /* unsaved, refused after it wrote: not
+	                                undone, not quarantined (see
+	                                ds_chain_unsaved) */
 	/* map, validate, advance, profile; last, as ds_env_init leaves the
 	 * records beyond nrecords as they are */
 	size_t nrecords;
@@ -162,6 +165,18 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err);
 int ds_chain_batch_begin(ds_chain *c, ds_err *err);
 int ds_chain_batch_end(ds_chain *c, ds_err *err);
 void ds_chain_batch_abort(ds_chain *c);
+
+/* Unsaved inputs: with on, the inputs that follow in the open batch run
+ * without a savepoint each, which spares a short input much of its cost;
+ * off, they have one again (the batch's end turns it off). An unsaved
+ * input refused after it wrote something cannot be undone alone:
+ * ds_chain_run then neither undoes nor quarantines it, sets env->rerun
+ * and returns DS_STAGE_REJECT; the driver then calls ds_chain_batch_undo
+ * (the store, the documents written and the counters back to where the
+ * batch began) and runs the batch's inputs again, saved. An unsaved input
+ * refused before it wrote anything is quarantined as always. */
+void ds_chain_unsaved(ds_chain *c, bool on);
+void ds_chain_batch_undo(ds_chain *c);
 
 /* The registered stage types, in order. */
 size_t ds_stage_count(void);

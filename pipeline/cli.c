@@ -328,15 +328,31 @@ done:
 
 typedef struct ahead ahead;
 
+/* An input run unsaved in the open batch, kept to run it again. */
+typedef struct logged {
+	size_t origin;           /* offset of its origin in ingest.logbuf */
+	size_t bytes, len;       /* its bytes there */
+	const char *channel;     /* static */
+	bool too_large;
+	size_t size;
+	char sha256[65];         /* as given to the chain, or "" */
+} logged;
+
 typedef struct ingest {
 	ctx *c;
 	ds_runtime rt;
 	ds_chain *chain;
 	ds_arena *arena;
 	const ds_source *forced;
-	size_t in_batch;
+	size_t in_batch;         /* inputs run in the open batch */
+	bool batch;              /* a batch is open */
 	bool progress;
 	ahead *ahead;            /* files read ahead by other threads, or NULL */
+	/* inputs of the batch run without a savepoint each (see run_one) */
+	bool unsaved;
+	logged *log;             /* they, ds_malloc'd */
+	size_t nlog, caplog;
+	ds_buf logbuf;           /* their origins and bytes, at most LOG_BYTES */
 } ingest;
 
 /* One input for the chain, as the driver read it. */
@@ -411,16 +427,38 @@ static void show_progress(ingest *g, bool final)
 		final ? "\n" : "");
 }
 
-/* Runs one input through the chain inside the current batch, and resets
- * its arena. */
-static int run_one(ingest *g, const input *in)
+/* run_chain's answer for an input refused after it wrote, unsaved: the
+ * batch is to be undone and run again (not an exit code). */
+#define RUN_AGAIN (-1)
+
+/* The bytes of the unsaved inputs of a batch and their origins at most:
+ * the inputs that do not fit run saved. */
+#define LOG_BYTES (16u << 20)
+
+/* Begins a batch unless one is open; unsaved: its inputs run unsaved
+ * while they can be kept. */
+static int batch_open(ingest *g, bool unsaved)
 {
 	ds_err err = {0};
-	if (!g->in_batch && ds_chain_batch_begin(g->chain, &err)) {
-		cJSON_Delete(in->doc);
-		ds_arena_reset(in->arena);
+	if (g->batch)
+		return EX_OK;
+	if (ds_chain_batch_begin(g->chain, &err))
 		return fail(&err);
+	g->batch = true;
+	g->unsaved = unsaved;
+	ds_chain_unsaved(g->chain, unsaved);
+	if (unsaved) {
+		g->nlog = 0;
+		ds_buf_reset(&g->logbuf);
 	}
+	return EX_OK;
+}
+
+/* Runs one input through the chain inside the open batch, and resets its
+ * arena. silent: the input runs again, and was reported the first time. */
+static int run_chain(ingest *g, const input *in, bool silent)
+{
+	ds_err err = {0};
 	ds_env env;
 	ds_env_init(&env);
 	env.arena = in->arena;
@@ -439,24 +477,109 @@ static int run_one(ingest *g, const input *in)
 	 * would have found it. */
 	env.source = in->premap ? in->premap->source : source_for(g, in->channel);
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
+	if (env.rerun) {
+		ds_arena_reset(in->arena);
+		return RUN_AGAIN;
+	}
 	if (o == DS_STAGE_REJECT && !env.quarantine_dup && !g->c->o.quiet && !g->c->o.json &&
-	    !g->progress)
+	    !g->progress && !silent)
 		fprintf(stderr, "quarantined %s (%s): %s\n", in->origin, env.stage, err.msg);
 	ds_arena_reset(in->arena);
 	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
 		ds_chain_batch_abort(g->chain);
 		g->in_batch = 0;
+		g->batch = false;
 		errorf("%s: %s%s", in->origin, err.msg,
 		       o == DS_STAGE_RETRY ? " (the store is busy; run ingest again)" : "");
 		return ds_err_exit_code(err.code) ? ds_err_exit_code(err.code) : EX_INTERNAL;
 	}
-	show_progress(g, false);
+	if (!silent)
+		show_progress(g, false);
 	if (++g->in_batch >= g->c->cfg->batch_size) {
 		g->in_batch = 0;
+		g->batch = false;
 		if (ds_chain_batch_end(g->chain, &err))
 			return fail(&err);
 	}
 	return EX_OK;
+}
+
+/* Keeps in for running it again; false when it does not fit. */
+static bool keep(ingest *g, const input *in)
+{
+	size_t olen = strlen(in->origin) + 1, len = in->too_large ? 0 : in->len;
+	if (g->logbuf.len + olen + len > LOG_BYTES)
+		return false;
+	if (g->nlog == g->caplog) {
+		size_t cap = g->caplog ? g->caplog * 2 : 256;
+		logged *n = ds_realloc(g->log, cap * sizeof *n);
+		if (!n)
+			return false;
+		g->log = n;
+		g->caplog = cap;
+	}
+	logged *l = &g->log[g->nlog];
+	*l = (logged){ .origin = g->logbuf.len, .bytes = g->logbuf.len + olen, .len = len,
+		       .channel = in->channel, .too_large = in->too_large, .size = in->size };
+	if (in->sha256)
+		snprintf(l->sha256, sizeof l->sha256, "%s", in->sha256);
+	if (ds_buf_append(&g->logbuf, in->origin, olen) ||
+	    (len && ds_buf_append(&g->logbuf, in->bytes, len))) {
+		g->logbuf.len = l->origin;
+		return false;
+	}
+	g->nlog++;
+	return true;
+}
+
+/* An unsaved input was refused after it wrote: the batch is undone, and
+ * its inputs run again, each saved, those before that one silently (they
+ * were reported); so does the rest of the batch. */
+static int run_again(ingest *g)
+{
+	ds_chain_batch_undo(g->chain);
+	g->batch = false;
+	g->in_batch = 0;
+	int rc = batch_open(g, false);
+	for (size_t k = 0; k < g->nlog && !rc; k++) {
+		const logged *l = &g->log[k];
+		input in = { .origin = g->logbuf.data + l->origin, .channel = l->channel,
+			     .too_large = l->too_large, .size = l->size,
+			     .sha256 = l->sha256[0] ? l->sha256 : NULL, .arena = g->arena };
+		if (!l->too_large) {
+			in.bytes = (const unsigned char *)g->logbuf.data + l->bytes;
+			in.len = l->len;
+		}
+		rc = run_chain(g, &in, k + 1 < g->nlog);
+	}
+	g->nlog = 0;
+	return rc == RUN_AGAIN ? EX_INTERNAL : rc;
+}
+
+/* Runs one input through the chain inside the current batch, and resets
+ * its arena. The inputs of a batch run without a savepoint each (unsaved,
+ * see chain.h) while they can be kept (origin and bytes, LOG_BYTES in
+ * all): a savepoint copies each page the input changes the first time it
+ * does, which costs a short input more than the rest of its writes. When
+ * one is refused after it wrote, which its savepoint would have undone,
+ * the batch is undone and its inputs run again, saved, and so does the
+ * rest of the batch. */
+static int run_one(ingest *g, const input *in)
+{
+	int rc = batch_open(g, true);
+	if (rc) {
+		cJSON_Delete(in->doc);
+		ds_arena_reset(in->arena);
+		return rc;
+	}
+	if (g->unsaved && !keep(g, in)) {
+		g->unsaved = false;
+		ds_chain_unsaved(g->chain, false);
+	}
+	rc = run_chain(g, in, false);
+	if (rc == RUN_AGAIN)
+		rc = run_again(g);
+	return rc;
 }
 
 /* One input being read: its bytes up to the limit, and beyond the limit
@@ -1420,6 +1543,7 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	}
 	g.arena = ds_arena_new(64 * 1024);
 	g.progress = !c->o.quiet && !c->o.json && isatty(STDERR_FILENO);
+	ds_buf_init(&g.logbuf, LOG_BYTES);
 	g.ahead = ahead_new(&g);
 	rc = g.arena ? EX_OK : EX_INTERNAL;
 	for (int i = first; i < argc && !rc; i++)
@@ -1428,7 +1552,7 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 		rc = ahead_drain(&g);
 	ahead_free(g.ahead);
 	g.ahead = NULL;
-	if (!rc && g.in_batch && ds_chain_batch_end(g.chain, &err))
+	if (!rc && g.batch && ds_chain_batch_end(g.chain, &err))
 		rc = fail(&err);
 	if (rc)
 		ds_chain_batch_abort(g.chain);
@@ -1441,6 +1565,8 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	}
 	ds_chain_free(g.chain);
 	ds_arena_free(g.arena);
+	ds_free(g.log);
+	ds_buf_free(&g.logbuf);
 	ds_runtime_fini(&g.rt);
 	/* 3 when this run put inputs in quarantine (a re-run that only meets
 	 * them again as duplicates succeeds); else 2 when some paths given
