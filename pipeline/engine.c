@@ -795,10 +795,26 @@ static int collect_due(void *ud, const ds_timer_row *t)
 	return 0;
 }
 
-/* Fires one due timer in the open transaction. */
+/* Whether writing w's changes may fail on its data once it has begun:
+ * only printing a document or starting a case can. */
+static bool may_refuse(const ds_case_work *w)
+{
+	for (size_t i = 0; i < w->nchanges; i++) {
+		const ds_change *c = &w->changes[i];
+		const ds_state_def *st = &w->p->states[c->to];
+		if ((c->from != c->to || c->from < 0) && (st->output || st->nstarts))
+			return true;
+	}
+	return false;
+}
+
+/* Fires one due timer in the open transaction. *saved: a savepoint was
+ * opened for it, before its first write, because it may fail after that
+ * (may_refuse); the other failures come before anything is written, or
+ * stop the run. */
 static int fire(ds_runtime *rt, ds_arena *a, const ds_timer_row *t,
 		void (*report)(void *, const ds_case_work *, const ds_timer_row *, int64_t),
-		void *ud, ds_err *err)
+		void *ud, bool *saved, ds_err *err)
 {
 	ds_case_row row;
 	ds_case_work w;
@@ -811,8 +827,14 @@ static int fire(ds_runtime *rt, ds_arena *a, const ds_timer_row *t,
 	bool valid = !strcmp(row.state, t->state) && row.state_version == t->state_version;
 	if (valid && ((rc = ds_engine_load(&w, a, rt->cfg, &row, err)) ||
 		      (rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
-		      (rc = ds_engine_settle(&w, rt->now, err)) ||
-		      (rc = ds_engine_commit(rt, &w, err)) ||
+		      (rc = ds_engine_settle(&w, rt->now, err))))
+		return rc;
+	if (valid && may_refuse(&w)) {
+		if ((rc = ds_store_savepoint(rt->store, err)))
+			return rc;
+		*saved = true;
+	}
+	if (valid && ((rc = ds_engine_commit(rt, &w, err)) ||
 		      (rc = ds_engine_produce(rt, &w, err))))
 		return rc;
 	if ((rc = ds_store_timer_done(rt->store, t->id, rt->now, valid, &pending, err)))
@@ -867,17 +889,17 @@ int ds_engine_tick(ds_runtime *rt,
 			after_due = t->due;
 			after_id = t->id;
 			ds_arena_reset(a);
-			if ((rc = ds_store_savepoint(rt->store, err)))
-				goto fail;
 			size_t mark = ds_runtime_mark(rt);
 			ds_stats before = rt->stats;
-			rc = fire(rt, a, t, report, ud, &terr);
+			bool saved = false;
+			rc = fire(rt, a, t, report, ud, &saved, &terr);
 			if (rc == DS_EINVAL || rc == DS_ECONFIG || rc == DS_ELIMIT ||
 			    rc == DS_EREFUSED || rc == DS_ENOTFOUND) {
 				/* This timer's case cannot move (a template or a guard
 				 * fails on its data): it stays pending for a later tick,
 				 * and the others go on. */
-				ds_store_rollback_to(rt->store);
+				if (saved)
+					ds_store_rollback_to(rt->store);
 				ds_runtime_discard(rt, mark);
 				rt->stats = before;
 				rt->stats.failed++;
@@ -889,7 +911,7 @@ int ds_engine_tick(ds_runtime *rt,
 				*err = terr;
 				goto fail;
 			}
-			if ((rc = ds_store_release(rt->store, err)))
+			if (saved && (rc = ds_store_release(rt->store, err)))
 				goto fail;
 		}
 		if ((rc = ds_runtime_sync(rt, err)) || (rc = ds_store_commit(rt->store, err)))
