@@ -105,8 +105,27 @@ static void member(ds_buf *b, const char *name, const char *value)
 {
 	if (!value)
 		return;
-	ds_buf_printf(b, ",\"%s\":", name);
+	ds_buf_puts(b, ",\"");
+	ds_buf_puts(b, name);
+	ds_buf_puts(b, "\":");
 	ds_buf_json_string(b, value);
+}
+
+/* ,"name":n */
+static void member_num(ds_buf *b, const char *name, int64_t n)
+{
+	char digits[24];
+	size_t i = sizeof digits;
+	uint64_t v = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+	do
+		digits[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	if (n < 0)
+		digits[--i] = '-';
+	ds_buf_puts(b, ",\"");
+	ds_buf_puts(b, name);
+	ds_buf_puts(b, "\":");
+	ds_buf_append(b, digits + i, sizeof digits - i);
 }
 
 /* Written by hand rather than through cJSON: it runs for every change. */
@@ -117,11 +136,12 @@ char *ds_cause_json(ds_arena *a, const ds_cause *c)
 	ds_buf_init(&b, 4096);
 	switch (c->kind) {
 	case DS_CAUSE_RECORD:
-		ds_buf_printf(&b, "{\"type\":\"record\",\"record\":%" PRId64, c->record_id);
+		ds_buf_puts(&b, "{\"type\":\"record\"");
+		member_num(&b, "record", c->record_id);
 		member(&b, "record_type", c->record_type);
 		member(&b, "source", c->source);
 		if (c->interaction_id)
-			ds_buf_printf(&b, ",\"interaction\":%" PRId64, c->interaction_id);
+			member_num(&b, "interaction", c->interaction_id);
 		member(&b, "thread", c->thread);
 		break;
 	case DS_CAUSE_EVENT:
@@ -146,7 +166,7 @@ char *ds_cause_json(ds_arena *a, const ds_cause *c)
 		member(&b, "process", c->by_process);
 		member(&b, "case", c->by_key);
 		member(&b, "state", c->by_state);
-		ds_buf_printf(&b, ",\"case_id\":%" PRId64, c->by_case);
+		member_num(&b, "case_id", c->by_case);
 		break;
 	case DS_CAUSE_MIGRATION:
 		ds_buf_printf(&b, "{\"type\":\"migration\",\"from_version\":%d,\"to_version\":%d",

@@ -581,7 +581,7 @@ static int lite_open(const char *target, const char *home, ds_store **out, ds_er
 	sqlite3_extended_result_codes(l->db, 0);
 	if ((rc = exec_sql(l, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = FULL;"
-			   "PRAGMA cache_size = -16384;"
+			   "PRAGMA cache_size = -32768;"
 
 			   "PRAGMA temp_store = MEMORY;"
 			   "PRAGMA foreign_keys = OFF;", err)))
