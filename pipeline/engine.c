@@ -257,6 +257,11 @@ int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, const ds_
 
 int ds_engine_data(ds_case_work *w, cJSON **out, ds_err *err)
 {
+	if (!w->data && !w->data_json && w->store) {
+		int rc = ds_store_case_data(w->store, w->row.id, w->a, &w->data_json, err);
+		if (rc)
+			return rc;
+	}
 	if (!w->data) {
 		const char *txt = w->data_json ? w->data_json : "{}";
 		cJSON *data = NULL;
@@ -524,11 +529,13 @@ static int start_cases(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err);
 static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 {
 	ds_store *s = rt->store;
-	char *data = w->data_json ? NULL : cJSON_PrintUnformatted(w->data);
+	/* The data is written when it is new or changed; a stored case whose
+	 * data was not edited, or not even read, is written without it. */
+	bool changed = !w->data_json && w->data;
+	char *data = changed ? cJSON_PrintUnformatted(w->data) : NULL;
 	int rc;
-	if (!data && !w->data_json)
+	if (changed && !data)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	/* A stored case whose data did not change is written without it. */
 	w->row.data = data ? data : w->is_new ? w->data_json : NULL;
 	if (w->is_new) {
 		rc = ds_store_case_insert(s, &w->row, err);
@@ -839,16 +846,21 @@ static int fire(ds_runtime *rt, ds_arena *a, const ds_timer_row *t,
 	ds_case_row row;
 	ds_case_work w;
 	bool pending = false;
-	int rc = ds_store_case_get(rt->store, t->case_id, a, &row, err);
+	/* Most timers move a case without reading its data. */
+	int rc = ds_store_case_row(rt->store, t->case_id, a, &row, err);
 	if (rc)
 		return rc;
 	/* A timer belongs to one entry into its state: if the case has left
 	 * it since, the timer no longer applies. */
 	bool valid = !strcmp(row.state, t->state) && row.state_version == t->state_version;
-	if (valid && ((rc = ds_engine_load(&w, a, rt->cfg, &row, err)) ||
-		      (rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
-		      (rc = ds_engine_settle(&w, rt->now, err))))
-		return rc;
+	if (valid) {
+		if ((rc = ds_engine_load(&w, a, rt->cfg, &row, err)))
+			return rc;
+		w.store = rt->store; /* its data, when something reads it */
+		if ((rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
+		    (rc = ds_engine_settle(&w, rt->now, err)))
+			return rc;
+	}
 	if (valid && may_refuse(&w)) {
 		if ((rc = ds_store_savepoint(rt->store, err)))
 			return rc;

@@ -125,6 +125,12 @@ int ds_store_case_find(ds_store *s, const char *process, const char *key,
 		       ds_arena *a, ds_case_row *out, ds_err *err);
 int ds_store_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
 		      ds_err *err);
+/* The same without the data (out->data NULL), for what may not need it
+ * (a timer); ds_store_case_data reads it then. */
+int ds_store_case_row(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
+		      ds_err *err);
+int ds_store_case_data(ds_store *s, int64_t id, ds_arena *a, const char **out,
+		       ds_err *err);
 /* The case of process that a message belongs to: the latest case of that
  * process given a record by a stored interaction whose identity (an
  * email's Message-ID) is id. DS_ENOTFOUND when none. */

@@ -128,7 +128,8 @@ enum stmt {
 	S_INTERACTION_ADD, S_INTERACTION_FIND, S_INTERACTION_GET,
 	S_RECORD_ADD,
 	S_ATT_ADD, S_ATT_LIST, S_ATT_GET, S_CASE_THREAD,
-	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE, S_CASE_UPDATE_PV,
+	S_CASE_FIND, S_CASE_GET, S_CASE_ROW, S_CASE_DATA, S_CASE_INSERT, S_CASE_UPDATE,
+	S_CASE_UPDATE_PV,
 	S_CASE_DATA_ADD, S_CASE_DATA_SET, S_CASE_SET_PROFILE,
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
 	S_CASE_LIST_V, S_CASE_STATES, S_PDEF_ADD, S_PDEF_LIST,
@@ -172,6 +173,10 @@ static const char *const sql[S_COUNT_] = {
 		" WHERE i.identity = ?1) ORDER BY c.id DESC LIMIT 1",
 	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ? AND c.key = ?",
 	[S_CASE_GET] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.id = ?",
+	[S_CASE_ROW] = "SELECT c.id, c.process, c.process_version, c.key, c.state, c.version,"
+		" c.state_version, c.state_since, c.created_at, c.updated_at,"
+		" coalesce(c.profile_id, 0), NULL FROM cases c WHERE c.id = ?",
+	[S_CASE_DATA] = "SELECT data FROM case_data WHERE case_id = ?",
 	[S_CASE_INSERT] = "INSERT INTO cases(process, process_version, key, state,"
 		" version, state_version, state_since, created_at, updated_at,"
 		" profile_id) VALUES(?,?,?,?,?,?,?,?,?,?)"
@@ -889,9 +894,10 @@ static int one_case(lite *l, sqlite3_stmt *q, ds_arena *a, ds_case_row *out, ds_
 {
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
+		bool data = sqlite3_column_type(q, 11) != SQLITE_NULL;
 		read_case(a, q, out);
 		sqlite3_reset(q);
-		if (!out->data || !out->key)
+		if ((data && !out->data) || !out->key)
 			return ds_err_set(err, DS_ENOMEM, "out of memory");
 		return DS_OK;
 	}
@@ -935,6 +941,35 @@ static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
 	char what[32];
 	snprintf(what, sizeof what, "#%lld", (long long)id);
 	return one_case(l, q, a, out, err, what);
+}
+
+static int lite_case_row(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_ROW, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	char what[32];
+	snprintf(what, sizeof what, "#%lld", (long long)id);
+	return one_case(l, q, a, out, err, what);
+}
+
+static int lite_case_data(ds_store *s, int64_t id, ds_arena *a, const char **out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_DATA, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? col_text(a, q, 0) : NULL;
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "no data for case #%lld", (long long)id);
+	if (rc != SQLITE_ROW)
+		return db_error(l, err, "read case data");
+	return *out ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
 }
 
 static int lite_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
@@ -1515,6 +1550,8 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.case_by_thread = lite_case_by_thread,
 	.case_find = lite_case_find,
 	.case_get = lite_case_get,
+	.case_row = lite_case_row,
+	.case_data = lite_case_data,
 	.case_insert = lite_case_insert,
 	.case_update = lite_case_update,
 	.case_set_profile = lite_case_set_profile,
