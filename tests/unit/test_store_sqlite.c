@@ -1,8 +1,9 @@
 /*
- * test_store_sqlite.c - the SQLite store's cases: their data kept apart
- * and written only when it changes, the process version written only
- * when it changes, the optimistic lock, the count of rows written, and a
- * store of an earlier schema migrated with its cases' data.
+ * test_store_sqlite.c - the SQLite store's cases: their data kept apart,
+ * written only when it changes and read only when asked, the process
+ * version written only when it changes, the optimistic lock, the count of
+ * rows written, and a store of an earlier schema migrated with its cases'
+ * data.
  */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -109,6 +110,18 @@ Test(store_sqlite, a_change_without_new_data_keeps_the_data)
 	cr_expect_eq(r.process_version, 2);
 	cr_expect_eq(r.version, 4);
 	cr_expect_str_eq(r.data, "{\"job\":\"JOB-1\",\"n\":2}");
+
+	/* the row alone, and the data when asked */
+	ds_case_row row;
+	const char *data = NULL;
+	cr_assert_eq(ds_store_case_row(s, r.id, a, &row, &err), 0, "%s", err.msg);
+	cr_expect_null(row.data);
+	cr_expect_str_eq(row.key, "JOB-1");
+	cr_expect_eq(row.version, 4);
+	cr_assert_eq(ds_store_case_data(s, r.id, a, &data, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(data, "{\"job\":\"JOB-1\",\"n\":2}");
+	cr_expect_eq(ds_store_case_row(s, 999, a, &row, &err), DS_ENOTFOUND);
+	cr_expect_eq(ds_store_case_data(s, 999, a, &data, &err), DS_ENOTFOUND);
 
 	/* a stale version is refused, whatever the process version */
 	c.version = 5;
