@@ -257,7 +257,7 @@ static int emit(void *ud, const char *type, cJSON *record)
 	}
 	if (ds_arena_defer(m->arena, free_json, record))
 		return DS_ENOMEM;
-	m->recs[m->n++] = (ds_mapped){ type, record };
+	m->recs[m->n++] = (ds_mapped){ type, record, NULL };
 	return DS_OK;
 }
 
@@ -312,6 +312,11 @@ void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON
 	p->valid = p->map == DS_STAGE_CONTINUE
 			   ? ds_validate_mapped(cfg, p->records, p->nrecords, &p->valid_err)
 			   : p->map;
+	for (size_t i = 0; p->valid == DS_STAGE_CONTINUE && i < p->nrecords; i++) {
+		char *text = cJSON_PrintUnformatted(p->records[i].data);
+		p->records[i].text = text ? ds_arena_strdup(arena, text) : NULL;
+		cJSON_free(text);
+	}
 }
 
 /* ---- reasons ---- */

@@ -46,6 +46,7 @@ typedef enum {
 typedef struct ds_mapped {
 	const char *type;
 	cJSON *data;                 /* freed with the input's arena */
+	const char *text;            /* data as JSON text, printed ahead, or NULL */
 } ds_mapped;
 
 /* Map and validate run ahead of the chain, by a thread that reads inputs
@@ -65,6 +66,7 @@ typedef struct ds_premap {
 typedef struct ds_env_record {
 	const char *type;
 	cJSON *data;                 /* owned through env->arena */
+	const char *text;            /* data as JSON text while unchanged, or NULL */
 	const ds_process *process;   /* set by advance */
 	ds_case_work work;           /* the case it moved */
 	bool has_work;
@@ -129,7 +131,8 @@ ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, const 
 ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_t nrecs,
 			      ds_err *err);
 
-/* Maps and validates ahead into p. A rule that copies the input may make
+/* Maps and validates ahead into p, and prints the valid records as JSON
+ * text for the store (in arena). A rule that copies the input may make
  * *doc its record (then *doc is set to NULL, and the record frees it):
  * only where no later stage reads the document (ds_source_keeps_input, or
  * the JSON channel). */

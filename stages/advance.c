@@ -25,9 +25,12 @@ static ds_outcome fail_or_reject(int rc)
 	}
 }
 
-/* The record's JSON text, in the arena. */
+/* The record's JSON text, in the arena (printed ahead when it was
+ * mapped ahead, unless changed since). */
 static const char *record_text(ds_env *env, const ds_env_record *r, ds_err *err)
 {
+	if (r->text)
+		return r->text;
 	char *json = cJSON_PrintUnformatted(r->data);
 	char *text = json ? ds_arena_strdup(env->arena, json) : NULL;
 	cJSON_free(json);
@@ -89,6 +92,8 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 			   p->key);
 		return rc == DS_ENOMEM ? DS_STAGE_FAIL : DS_STAGE_REJECT;
 	}
+	if (cause.thread)
+		r->text = NULL; /* the key changed */
 	const char *rec_json = record_text(env, r, err);
 	if (!rec_json)
 		return DS_STAGE_FAIL;

@@ -18,7 +18,7 @@ static ds_outcome validate_process(void *ctx, ds_runtime *rt, ds_env *env, ds_er
 	}
 	ds_mapped recs[DS_ENV_MAX_RECORDS];
 	for (size_t i = 0; i < env->nrecords; i++)
-		recs[i] = (ds_mapped){ env->records[i].type, env->records[i].data };
+		recs[i] = (ds_mapped){ env->records[i].type, env->records[i].data, NULL };
 	return ds_validate_mapped(rt->cfg, recs, env->nrecords, err);
 }
 
