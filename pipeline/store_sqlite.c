@@ -111,15 +111,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX cases_version ON cases(process, process_version, state);",
 	/* 5: a case's data in a table of its own, written only when the data
 	 * changes: a transition or a timer rewrites the case's short row, not
-	 * its data (kilobytes for an offer or a complaint). The cases of a
-	 * version are found by version alone (only an earlier version's are
-	 * counted by state, and they are few), so that a change of state
-	 * updates one index, not two. */
+	 * its data (kilobytes for an offer or a complaint). No index on the
+	 * state, which every transition would rewrite: the cases of a process
+	 * are found by process and version (only an earlier version's are
+	 * counted by state, and they are few), and those in a state by
+	 * reading the short rows of their process. */
 	"CREATE TABLE case_data("
 	" case_id INTEGER PRIMARY KEY REFERENCES cases(id),"
 	" data TEXT NOT NULL);"
 	"INSERT INTO case_data(case_id, data) SELECT id, data FROM cases;"
 	"DROP INDEX cases_version;"
+	"DROP INDEX cases_state;"
 	"ALTER TABLE cases DROP COLUMN data;"
 	"CREATE INDEX cases_version ON cases(process, process_version);",
 };

@@ -189,11 +189,16 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	ds_arena_free(a);
 
 	/* the data left the cases' rows; the cases of a version are found by
-	 * version alone */
+	 * process and version */
 	char *cols = query("SELECT group_concat(name) FROM pragma_table_info('cases')");
 	cr_expect_null(strstr(cols, "data"), "%s", cols);
 	free(cols);
 	char *idx = query("SELECT group_concat(name) FROM pragma_index_info('cases_version')");
 	cr_expect_str_eq(idx, "process,process_version");
 	free(idx);
+	/* and nothing indexes the state, which every transition changes */
+	char *on_state = query("SELECT count(*) FROM pragma_index_list('cases') l"
+			       " JOIN pragma_index_info(l.name) i WHERE i.name = 'state'");
+	cr_expect_str_eq(on_state, "0");
+	free(on_state);
 }
