@@ -476,7 +476,11 @@ static int run_chain(ingest *g, const input *in, bool silent)
 	/* Mapped ahead: by the source it was routed to, as the route stage
 	 * would have found it. */
 	env.source = in->premap ? in->premap->source : source_for(g, in->channel);
+	/* What cJSON makes for the input (its case's data, edits, documents'
+	 * variables) dies with its arena: taken from it, and freed at once. */
+	ds_json_zone(in->arena);
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
+	ds_json_zone(NULL);
 	if (env.rerun) {
 		ds_arena_reset(in->arena);
 		return RUN_AGAIN;
