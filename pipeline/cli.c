@@ -514,14 +514,10 @@ static bool keep(ingest *g, const input *in)
 	size_t olen = strlen(in->origin) + 1, len = in->too_large ? 0 : in->len;
 	if (g->logbuf.len + olen + len > LOG_BYTES)
 		return false;
-	if (g->nlog == g->caplog) {
-		size_t cap = g->caplog ? g->caplog * 2 : 256;
-		logged *n = ds_realloc(g->log, cap * sizeof *n);
-		if (!n)
-			return false;
-		g->log = n;
-		g->caplog = cap;
-	}
+	logged *v = ds_room(g->log, g->nlog, &g->caplog, sizeof *v);
+	if (!v)
+		return false;
+	g->log = v;
 	logged *l = &g->log[g->nlog];
 	*l = (logged){ .origin = g->logbuf.len, .bytes = g->logbuf.len + olen, .len = len,
 		       .channel = in->channel, .too_large = in->too_large, .size = in->size };
@@ -1197,10 +1193,10 @@ static int ahead_run_head(ingest *g)
 	return rc;
 }
 
-/* The tail slot, for something of size bytes, once free: first runs the
- * oldest slots through the chain while every slot is taken or the bytes
- * queued are too many. */
-static int ahead_slot(ingest *g, size_t size, slot **out)
+/* The tail slot, for path and something of size bytes, once free: first
+ * runs the oldest slots through the chain while every slot is taken or the
+ * bytes queued are too many. */
+static int ahead_slot(ingest *g, const char *path, size_t size, slot **out)
 {
 	ahead *a = g->ahead;
 	int rc;
@@ -1210,6 +1206,10 @@ static int ahead_slot(ingest *g, size_t size, slot **out)
 		if ((rc = ahead_run_head(g)))
 			return rc;
 	*out = &a->slots[a->tail % a->nslots];
+	if (!((*out)->path = ds_strdup(path))) {
+		errorf("out of memory");
+		return EX_INTERNAL;
+	}
 	return EX_OK;
 }
 
@@ -1233,13 +1233,9 @@ static void ahead_queue(ingest *g, slot *s, size_t size)
 static int ahead_submit(ingest *g, const char *path, size_t size, const char *note)
 {
 	slot *s;
-	int rc = ahead_slot(g, size, &s);
+	int rc = ahead_slot(g, path, size, &s);
 	if (rc)
 		return rc;
-	if (!(s->path = ds_strdup(path))) {
-		errorf("out of memory");
-		return EX_INTERNAL;
-	}
 	if (note) {
 		s->note = true;
 		snprintf(s->why, sizeof s->why, "%s", note);
@@ -1270,26 +1266,18 @@ static int queue_line(ingest *g, const char *path, size_t lineno, reading *r)
 			ahead_flush_lines(g);
 	}
 	if (!a->filling) {
-		int rc = ahead_slot(g, LINE_BATCH_BYTES, &s);
+		int rc = ahead_slot(g, path, LINE_BATCH_BYTES, &s);
 		if (rc)
 			return rc;
-		if (!(s->path = ds_strdup(path))) {
-			errorf("out of memory");
-			return EX_INTERNAL;
-		}
 		s->lines = true;
 		a->filling = s;
 	}
-	if (s->nitems == s->capitems) {
-		size_t cap = s->capitems * 4 > LINES_PER_SLOT ? LINES_PER_SLOT : s->capitems * 4;
-		ahead_item *n = ds_realloc(s->items, cap * sizeof *n);
-		if (!n) {
-			errorf("out of memory reading %s", path);
-			return EX_INTERNAL;
-		}
-		s->items = n;
-		s->capitems = cap;
+	ahead_item *items = ds_room(s->items, s->nitems, &s->capitems, sizeof *items);
+	if (!items) {
+		errorf("out of memory reading %s", path);
+		return EX_INTERNAL;
 	}
+	s->items = items;
 	ahead_item *it = &s->items[s->nitems];
 	*it = (ahead_item){ .off = s->r.buf.len, .len = len, .size = r->size, .lineno = lineno,
 		      .channel = "json" };

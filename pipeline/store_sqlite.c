@@ -933,10 +933,12 @@ static int lite_case_by_thread(ds_store *s, const char *process, const char *id,
 	return one_case(l, q, a, out, err, id);
 }
 
-static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+/* The case id by statement k: S_CASE_GET, or S_CASE_ROW without its data. */
+static int case_by_id(ds_store *s, enum stmt k, int64_t id, ds_arena *a, ds_case_row *out,
+		      ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_CASE_GET, err);
+	sqlite3_stmt *q = st(l, k, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, id);
@@ -945,16 +947,14 @@ static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
 	return one_case(l, q, a, out, err, what);
 }
 
+static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+{
+	return case_by_id(s, S_CASE_GET, id, a, out, err);
+}
+
 static int lite_case_row(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
 {
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_CASE_ROW, err);
-	if (!q)
-		return err->code;
-	sqlite3_bind_int64(q, 1, id);
-	char what[32];
-	snprintf(what, sizeof what, "#%lld", (long long)id);
-	return one_case(l, q, a, out, err, what);
+	return case_by_id(s, S_CASE_ROW, id, a, out, err);
 }
 
 static int lite_case_data(ds_store *s, int64_t id, ds_arena *a, const char **out, ds_err *err)

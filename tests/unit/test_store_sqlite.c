@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "mem.h"
 #include "store.h"
 
@@ -140,36 +141,23 @@ Test(store_sqlite, a_change_without_new_data_keeps_the_data)
 	free(n);
 }
 
-/* A store as schema version 4 left it: the cases table with each case's
- * data in its row, and its indexes. */
+/* A store as schema version 4 left it (tests/unit/store/v4-cases.sql: the
+ * cases table with each case's data in its row, its indexes, two cases). */
 static void old_store(void)
 {
 	char dir[PATH_MAX + 8], path[PATH_MAX + 32];
 	snprintf(dir, sizeof dir, "%s/var", home);
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(path, sizeof path, "%s/test.db", dir);
+	char *sql = NULL;
+	size_t len = 0;
+	cr_assert_eq(ds_read_file("tests/unit/store/v4-cases.sql", 1 << 20, &sql, &len, NULL), 0);
 	sqlite3 *db = NULL;
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-	const char *sql =
-		"PRAGMA journal_mode = WAL;"
-		"CREATE TABLE cases("
-		" id INTEGER PRIMARY KEY,"
-		" process TEXT NOT NULL, process_version INTEGER NOT NULL,"
-		" key TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,"
-		" state_version INTEGER NOT NULL, state_since INTEGER NOT NULL,"
-		" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
-		" profile_id INTEGER, data TEXT NOT NULL,"
-		" UNIQUE(process, key));"
-		"CREATE INDEX cases_state ON cases(process, state);"
-		"CREATE INDEX cases_version ON cases(process, process_version, state);"
-		"INSERT INTO cases VALUES(1, 'job', 1, 'JOB-1', 'open', 1, 1, 10, 10, 10, NULL,"
-		" '{\"job\":\"JOB-1\"}');"
-		"INSERT INTO cases VALUES(2, 'job', 1, 'JOB-2', 'done', 3, 3, 20, 10, 20, 7,"
-		" '{\"job\":\"JOB-2\",\"by\":\"Zoë\"}');"
-		"PRAGMA user_version = 4;";
 	char *msg = NULL;
 	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg);
 	sqlite3_close(db);
+	ds_free(sql);
 }
 
 Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
