@@ -339,6 +339,15 @@ int ds_engine_attach(ds_case_work *w, const ds_cause *cause, ds_time now, ds_err
 	return change_state(w, w->state, cause, NULL, now, err);
 }
 
+/* The list of changed fields could not grow: rc, DS_ENOMEM or DS_ELIMIT. */
+static int changed_overflow(const ds_case_work *w, int rc, ds_err *err)
+{
+	if (rc == DS_ENOMEM)
+		return ds_err_set(err, rc, "out of memory");
+	return ds_err_set(err, rc, "case %s: the names of the fields changed at once exceed 1 MiB",
+			  w->row.key);
+}
+
 int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 		   const ds_cause *cause, ds_time now, ds_err *err)
 {
@@ -350,11 +359,13 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 	int drc = ds_engine_data(w, NULL, err);
 	if (drc)
 		return drc;
-	cJSON *changed = cJSON_CreateArray();
-	if (!changed)
-		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	/* The names of the fields that change, as a JSON array. */
+	ds_buf changed;
+	ds_buf_init(&changed, 1u << 20);
 	const cJSON *f;
-	int rc = DS_OK;
+	int rc = ds_buf_putc(&changed, '[');
+	if (rc)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	/* Check every field before touching anything: all or nothing. */
 	cJSON_ArrayForEach(f, fields) {
 		const cJSON *old = cJSON_GetObjectItemCaseSensitive(w->data, f->string);
@@ -371,9 +382,13 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 					w->row.state, w->p->name, w->row.key, role, f->string);
 			goto done;
 		}
-		cJSON_AddItemToArray(changed, cJSON_CreateString(f->string));
+		if ((rc = changed.len > 1 ? ds_buf_putc(&changed, ',') : DS_OK) ||
+		    (rc = ds_buf_json_string(&changed, f->string))) {
+			rc = changed_overflow(w, rc, err);
+			goto done;
+		}
 	}
-	if (!cJSON_GetArraySize(changed))
+	if (rc || changed.len == 1)
 		goto done;
 	w->data_json = NULL;
 	cJSON_ArrayForEach(f, fields) {
@@ -387,15 +402,13 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 		else
 			cJSON_AddItemToObject(w->data, f->string, copy);
 	}
-	char *txt = cJSON_PrintUnformatted(changed);
-	if (!txt) {
-		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+	if ((rc = ds_buf_putc(&changed, ']'))) {
+		rc = changed_overflow(w, rc, err);
 		goto done;
 	}
-	rc = change_state(w, w->state, cause, txt, now, err);
-	cJSON_free(txt);
+	rc = change_state(w, w->state, cause, changed.data, now, err);
 done:
-	cJSON_Delete(changed);
+	ds_buf_free(&changed);
 	return rc;
 }
 

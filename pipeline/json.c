@@ -586,6 +586,8 @@ int ds_buf_json_string(ds_buf *b, const char *s)
 			case '\n': rc = ds_buf_puts(b, "\\n"); break;
 			case '\r': rc = ds_buf_puts(b, "\\r"); break;
 			case '\t': rc = ds_buf_puts(b, "\\t"); break;
+			case '\b': rc = ds_buf_puts(b, "\\b"); break;
+			case '\f': rc = ds_buf_puts(b, "\\f"); break;
 			default: rc = ds_buf_printf(b, "\\u%04x", c); break;
 			}
 		}

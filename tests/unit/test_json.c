@@ -207,3 +207,19 @@ Test(json, zoned_blocks)
 	ds_zone_free(h);
 	ds_arena_free(zone);
 }
+
+/* Strings are escaped as cJSON prints them, so that text written by hand
+ * (audit causes, the fields an edit changed) reads as cJSON's would. */
+Test(json, strings_are_escaped_as_cjson_prints_them)
+{
+	const char *s = "quote \" back \\ nl \n cr \r tab \t bs \b ff \f one \x01 us \x1f é €";
+	ds_buf b;
+	ds_buf_init(&b, 1024);
+	cr_assert_eq(ds_buf_json_string(&b, s), 0);
+	cJSON *v = cJSON_CreateString(s);
+	char *want = cJSON_PrintUnformatted(v);
+	cr_expect_str_eq(b.data, want);
+	cJSON_free(want);
+	cJSON_Delete(v);
+	ds_buf_free(&b);
+}
