@@ -265,7 +265,7 @@ int ds_engine_data(ds_case_work *w, cJSON **out, ds_err *err)
 	if (!w->data) {
 		const char *txt = w->data_json ? w->data_json : "{}";
 		cJSON *data = NULL;
-		int rc = ds_json_parse(txt, strlen(txt), 512, &data, err);
+		int rc = ds_json_parse_own(txt, strlen(txt), &data, err);
 		if (rc)
 			return ds_err_prefix(err, "case %s data", w->row.key);
 		if (ds_arena_defer(w->a, free_json, data))

@@ -278,6 +278,14 @@ int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err 
 	return DS_OK;
 }
 
+int ds_json_parse_own(const char *s, size_t len, cJSON **out, ds_err *err)
+{
+	if (memmem(s, len, "\\u0000", 6))
+		return ds_json_parse(s, len, 512, out, err);
+	*out = cJSON_ParseWithLengthOpts(s, len, NULL, false);
+	return *out ? DS_OK : ds_err_set(err, DS_EINVAL, "invalid JSON");
+}
+
 int ds_read_file(const char *path, size_t max, char **out, size_t *len, ds_err *err)
 {
 	*out = NULL;

@@ -223,3 +223,30 @@ Test(json, strings_are_escaped_as_cjson_prints_them)
 	cJSON_Delete(v);
 	ds_buf_free(&b);
 }
+
+/* What dossier wrote itself reads back as ds_json_parse reads it: with
+ * an escaped NUL marked, and text that is not JSON refused. */
+Test(json, own_text_reads_back_the_same)
+{
+	const char *texts[] = {
+		"{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null,\"d\":true},\"e\":\"é\\n\\\"\"}",
+		"{\"nul\":\"a\\u0000b\",\"ok\":\"c\"}",
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		cJSON *own = NULL, *strict = NULL;
+		ds_err err = {0};
+		cr_assert_eq(ds_json_parse_own(texts[i], strlen(texts[i]), &own, &err), 0, "%s",
+			     err.msg);
+		cr_assert_eq(ds_json_parse(texts[i], strlen(texts[i]), 64, &strict, &err), 0);
+		cr_expect(cJSON_Compare(own, strict, true), "%s", texts[i]);
+		const cJSON *nul = cJSON_GetObjectItem(own, "nul");
+		if (nul)
+			cr_expect(nul->type & DS_JSON_STRING_NUL, "the NUL is marked");
+		cJSON_Delete(own);
+		cJSON_Delete(strict);
+	}
+	cJSON *bad = NULL;
+	ds_err err = {0};
+	cr_expect_eq(ds_json_parse_own("{\"a\":", 5, &bad, &err), DS_EINVAL);
+	cr_expect_null(bad);
+}
