@@ -1058,6 +1058,13 @@ static int effects_done(fx_apply *x, ds_time at)
 	return rc;
 }
 
+bool ds_profile_case_reads_data(const ds_case_work *w)
+{
+	const ds_profile_block *b = w->p->profile;
+	return b && w->row.profile_id && w->nchanges && (b->ntraits || w->counted_known) &&
+	       needs_data(w->p);
+}
+
 int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 {
 	const ds_profile_block *b = w->p->profile;
@@ -1083,6 +1090,10 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		memset(&old, 0, sizeof old);
 	} else {
 		cJSON *data = NULL;
+		/* A case loaded without its data (a timer's) reads it now: it
+		 * is still as stored, or was read before it changed. */
+		if (needs_data(w->p) && !w->old_data && (rc = ds_engine_data(w, NULL, err)))
+			return rc;
 		if (needs_data(w->p) && (rc = parse_data(w->old_data, &data, err)))
 			return rc;
 		ds_profile_case_traits(w->p, w->old_state, data, &old);
