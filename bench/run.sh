@@ -28,8 +28,9 @@
 # the 5-day approval timers are due and every offer is validated and
 # printed. Each command runs under BUILD_DIR/bench/measure; the table gives
 # offers ingested per second (new / wall), documents printed per second at
-# tick (documents / wall), the peak RSS of both, and the size of the store
-# and of the documents. Running two sizes shows whether memory grows with N.
+# tick (documents / wall), the CPU time (user + sys, all threads) and peak
+# RSS of both, and the size of the store and of the documents. Running two
+# sizes shows whether memory grows with N.
 # Disk: about 0.65 KB of NDJSON per offer plus the store and one PDF each
 # (a few KB); each home is removed as soon as its row is measured.
 #
@@ -44,7 +45,8 @@
 # cache holds them; that warm read is timed too ("cat s"), to show how
 # little of the ingest time is reading files. The table gives inputs and
 # records per second (records: what the source made; emails that are not
-# complaints are quarantined as unmapped, as gen_inputs expects), peak RSS
+# complaints are quarantined as unmapped, as gen_inputs expects), the CPU
+# time (user + sys, all threads), peak RSS
 # and the store's size, and each channel's target in inputs per second
 # (ingest runs on one thread).
 # Disk: about 11 KB per email, 0.5 KB per form and 7 KB per order, twice
@@ -355,7 +357,7 @@ note: tick printed $docs documents for $n offers"
 
 	var_k=$(kib "$h/var")
 	docs_k=$(kib "$h/var/documents")
-	rows="$rows$n $new $(measured wall "$h/ingest.err") $(measured maxrss "$h/ingest.err") $docs $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err") ${var_k:-0} ${docs_k:-0}
+	rows="$rows$n $new $(measured wall "$h/ingest.err") $(measured maxrss "$h/ingest.err") $docs $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err") ${var_k:-0} ${docs_k:-0} $(measured cpu "$h/ingest.err") $(measured cpu "$h/tick.err")
 "
 	# The next size needs the disk more than this home does.
 	rm -rf "$h"
@@ -365,16 +367,17 @@ printf '%s' "$rows" | awk '
 function rate(count, wall) { return count / (wall > 0 ? wall : 0.001) }
 function mib(k) { return k / 1024 }
 BEGIN {
-	printf "%9s  %-33s  %-33s  %s\n", "", "------------- ingest -------------",
-		"-------------- tick --------------", "----- on disk -----"
-	printf "%9s  %8s %10s %13s  %8s %10s %13s  %9s %9s\n", "offers", "wall s", "offers/s",
-		"peak RSS MiB", "wall s", "PDFs/s", "peak RSS MiB", "store MiB", "PDFs MiB"
+	printf "%9s  %-42s  %-42s  %s\n", "", "----------------- ingest -----------------",
+		"------------------ tick ------------------", "----- on disk -----"
+	printf "%9s  %8s %8s %10s %13s  %8s %8s %10s %13s  %9s %9s\n", "offers", "wall s",
+		"cpu s", "offers/s", "peak RSS MiB", "wall s", "cpu s", "PDFs/s", "peak RSS MiB",
+		"store MiB", "PDFs MiB"
 }
 {
 	n[NR] = $1; in_rate[NR] = rate($2, $3); in_rss[NR] = mib($4)
 	tk_rate[NR] = rate($5, $6); tk_rss[NR] = mib($7)
-	printf "%9d  %8.3f %10.0f %13.1f  %8.3f %10.0f %13.1f  %9.1f %9.1f\n", $1, $3, in_rate[NR],
-		in_rss[NR], $6, tk_rate[NR], tk_rss[NR], mib($8 - $9), mib($9)
+	printf "%9d  %8.3f %8.3f %10.0f %13.1f  %8.3f %8.3f %10.0f %13.1f  %9.1f %9.1f\n", $1, $3,
+		$10, in_rate[NR], in_rss[NR], $6, $11, tk_rate[NR], tk_rss[NR], mib($8 - $9), mib($9)
 }
 END {
 	big = NR; small = 1
@@ -434,7 +437,7 @@ for spec in email:complaints-inbox:5000 form:web-contact:20000 xml:erp-orders:10
 note: $channel: $read read, $new new, for $N_INPUTS files"
 	[ "$records" = "$want_records" ] && [ "$quarantined" = "$want_unmapped" ] || notes="$notes
 note: $channel: $records records and $quarantined quarantined, where gen_inputs expected $want_records and $want_unmapped"
-	rows="$rows$channel $source $N_INPUTS $(gen_num bytes "$h/gen.txt") $(measured wall "$h/ingest.err") $read $records $(measured maxrss "$h/ingest.err") $(kib "$h/var") $(measured wall "$h/cat.err") $target
+	rows="$rows$channel $source $N_INPUTS $(gen_num bytes "$h/gen.txt") $(measured wall "$h/ingest.err") $read $records $(measured maxrss "$h/ingest.err") $(kib "$h/var") $(measured wall "$h/cat.err") $target $(measured cpu "$h/ingest.err")
 "
 	if [ "$channel" = email ]; then
 		# 49 hours on, every complaint not acknowledged escalates: timers
@@ -451,14 +454,15 @@ printf '%s' "$rows" | awk -v n="$N_INPUTS" '
 function rate(count, wall) { return count / (wall > 0 ? wall : 0.001) }
 BEGIN {
 	printf "\nother channels, %d inputs each, one file per input, page cache warm:\n", n
-	printf "  %-7s %-17s %7s  %8s %9s %10s %13s %10s %7s  %s\n", "channel", "source", "avg KB",
-		"wall s", "inputs/s", "records/s", "peak RSS MiB", "store MiB", "cat s", "target (inputs/s)"
+	printf "  %-7s %-17s %7s  %8s %8s %9s %10s %13s %10s %7s  %s\n", "channel", "source",
+		"avg KB", "wall s", "cpu s", "inputs/s", "records/s", "peak RSS MiB", "store MiB",
+		"cat s", "target (inputs/s)"
 }
 {
 	r = rate($6, $5)
-	printf "  %-7s %-17s %7.1f  %8.3f %9.0f %10.0f %13.1f %10.1f %7.3f  >= %-6d %s\n", $1, $2,
-		$4 / ($3 > 0 ? $3 : 1) / 1024, $5, r, rate($7, $5), $8 / 1024, $9 / 1024, $10, $11,
-		(r >= $11 ? "ok" : "BELOW")
+	printf "  %-7s %-17s %7.1f  %8.3f %8.3f %9.0f %10.0f %13.1f %10.1f %7.3f  >= %-6d %s\n", $1,
+		$2, $4 / ($3 > 0 ? $3 : 1) / 1024, $5, $12, r, rate($7, $5), $8 / 1024, $9 / 1024,
+		$10, $11, (r >= $11 ? "ok" : "BELOW")
 }'
 if [ -n "${timers:-}" ]; then
 	printf '%s\n' "$timers" | awk '{
