@@ -161,6 +161,16 @@ static void old_store(void)
 	ds_free(sql);
 }
 
+/* The case of key, with its data and when it was erased (0: never). */
+static ds_case_row expect_data(ds_store *s, ds_arena *a, const char *key, const char *data,
+			       int64_t erased_at)
+{
+	ds_case_row r = get(s, a, key);
+	cr_expect_str_eq(r.data, data, "%s", key);
+	cr_expect_eq(r.erased_at, erased_at, "%s", key);
+	return r;
+}
+
 Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 {
 	old_store();
@@ -173,12 +183,8 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	cr_expect_eq(r.version, 3);
 	cr_expect_eq(r.profile_id, 7);
 	cr_expect_str_eq(r.data, "{\"job\":\"JOB-2\",\"by\":\"Zoë\"}");
-	r = get(s, a, "JOB-3");
-	cr_expect_str_eq(r.data, "{\"job\":\"JOB-3\"}");
-	cr_expect_eq(r.erased_at, 30);
-	r = get(s, a, "JOB-1");
-	cr_expect_str_eq(r.data, "{\"job\":\"JOB-1\"}");
-	cr_expect_eq(r.erased_at, 0);
+	expect_data(s, a, "JOB-3", "{\"job\":\"JOB-3\"}", 30);
+	r = expect_data(s, a, "JOB-1", "{\"job\":\"JOB-1\"}", 0);
 
 	/* the migrated store moves and erases cases as a new one does */
 	r.state = "done";
@@ -191,12 +197,9 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	cr_assert_eq(ds_store_case_erase(s, 2, "{}", NULL, 40, true, &n, &err), 0, "%s",
 		     err.msg);
 	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
-	r = get(s, a, "JOB-1");
-	cr_expect_str_eq(r.data, "{\"job\":\"JOB-1\",\"n\":2}");
+	r = expect_data(s, a, "JOB-1", "{\"job\":\"JOB-1\",\"n\":2}", 0);
 	cr_expect_eq(r.version, 2);
-	r = get(s, a, "JOB-2");
-	cr_expect_str_eq(r.data, "{}");
-	cr_expect_eq(r.erased_at, 40);
+	expect_data(s, a, "JOB-2", "{}", 40);
 	ds_store_close(s);
 	ds_arena_free(a);
 
