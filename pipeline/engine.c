@@ -581,7 +581,7 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 		if (fx && (c->from != c->to || c->from < 0) &&
 		    c->cause.kind != DS_CAUSE_MIGRATION) {
 			bool oom = false;
-			if ((rc = ds_engine_data(w, NULL, err)))
+			if (ds_profile_effects_read_data(fx) && (rc = ds_engine_data(w, NULL, err)))
 				return rc;
 			c->effects = ds_profile_effects_resolve(w->a, fx, w->data, &oom);
 			if (oom)
@@ -874,7 +874,8 @@ static bool commit_reads_data(const ds_case_work *w)
 {
 	for (size_t i = 0; i < w->nchanges; i++) {
 		const ds_change *c = &w->changes[i];
-		if (w->p->states[c->to].effects && (c->from != c->to || c->from < 0) &&
+		const ds_profile_effects *fx = w->p->states[c->to].effects;
+		if (fx && ds_profile_effects_read_data(fx) && (c->from != c->to || c->from < 0) &&
 		    c->cause.kind != DS_CAUSE_MIGRATION)
 			return true;
 	}

@@ -896,6 +896,17 @@ static bool add_words(cJSON *o, const char *key, char *const *v, size_t n)
 	return arr != NULL;
 }
 
+bool ds_profile_effects_read_data(const ds_profile_effects *e)
+{
+	for (size_t i = 0; i < e->ninterests; i++)
+		if (e->interests[i].field)
+			return true;
+	for (size_t i = 0; i < e->nsets; i++)
+		if (e->sets[i].field)
+			return true;
+	return false;
+}
+
 char *ds_profile_effects_resolve(ds_arena *a, const ds_profile_effects *e, const cJSON *data,
 				 bool *oom)
 {

@@ -67,6 +67,9 @@ bool ds_profile_case_reads_data(const ds_case_work *w);
  * NULL when it does nothing on this data (or memory ran out: *oom). */
 char *ds_profile_effects_resolve(ds_arena *a, const ds_profile_effects *e,
 				 const cJSON *data, bool *oom);
+/* Whether resolving e reads the case's data (an interest or an attribute
+ * taken from a field); when not, ds_profile_effects_resolve takes NULL. */
+bool ds_profile_effects_read_data(const ds_profile_effects *e);
 
 /* What a case in state (an index of p's states) with data counts for the
  * traits p's profile block declares. */
