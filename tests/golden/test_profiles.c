@@ -443,9 +443,7 @@ Test(profiles, a_timer_counts_what_its_case_held)
 	cJSON *t = th_json(&h, 0, "--now 2027-01-04T09:00:00Z tick");
 	cr_expect_eq(th_num(t, "fired"), 1);
 	cJSON_Delete(t);
-	cJSON *c = th_json(&h, 0, "case show CMD-2026-0001");
-	cr_expect_str_eq(th_str(c, "state"), "closed");
-	cJSON_Delete(c);
+	cr_expect_str_eq(th_state(&h, "CMD-2026-0001"), "closed");
 	cJSON *p = th_json(&h, 0, "profile show francois.lefevre@example.fr");
 	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(p, "traits");
 	char *all = text(traits);
