@@ -59,6 +59,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "prng.h"
+
 #define MAX_INPUTS 10000000ULL
 #define BUF_MAX (256u * 1024u)
 /* Plain text of one email, under the complaint schema's 20,000 characters. */
@@ -68,26 +70,6 @@
 #define EMAIL_MAX_BYTES (30u * 1024u)
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- random numbers (as gen_offers.c) ---- */
-
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t next64(uint64_t *state)
-{
-	*state += 0x9e3779b97f4a7c15ULL;
-	return mix64(*state);
-}
-
-static uint64_t below(uint64_t *state, uint64_t n)
-{
-	return next64(state) % n;
-}
 
 #define PICK(rng, a) ((a)[below((rng), COUNT(a))])
 

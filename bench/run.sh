@@ -5,6 +5,7 @@
 #   sh bench/run.sh BUILD_DIR        (from the repository root, after
 #                                     `make all BUILD_DIR/bench/gen_offers
 #                                     BUILD_DIR/bench/gen_inputs
+#                                     BUILD_DIR/bench/gen_parcels
 #                                     BUILD_DIR/bench/measure
 #                                     BUILD_DIR/bench/bench_validate`)
 #   N=1000000 sh bench/run.sh build  (N defaults to 100000)
@@ -27,12 +28,13 @@
 # the 5-day approval timers are due and every offer is validated and
 # printed. Each command runs under BUILD_DIR/bench/measure; the table gives
 # offers ingested per second (new / wall), documents printed per second at
-# tick (documents / wall), the peak RSS of both, and the size of the store
-# and of the documents. Running two sizes shows whether memory grows with N.
+# tick (documents / wall), the CPU time (user + sys, all threads) and peak
+# RSS of both, and the size of the store and of the documents. Running two
+# sizes shows whether memory grows with N.
 # Disk: about 0.65 KB of NDJSON per offer plus the store and one PDF each
 # (a few KB); each home is removed as soon as its row is measured.
 #
-# Last, the other channels, end to end through the store: for each of
+# Then the other channels, end to end through the store: for each of
 # emails (source complaints-inbox), contact forms (web-contact) and UBL
 # orders (erp-orders), BUILD_DIR/bench/gen_inputs writes N_INPUTS files
 # (default 20000, seed 42; see gen_inputs.c for what they hold) into a
@@ -43,7 +45,8 @@
 # cache holds them; that warm read is timed too ("cat s"), to show how
 # little of the ingest time is reading files. The table gives inputs and
 # records per second (records: what the source made; emails that are not
-# complaints are quarantined as unmapped, as gen_inputs expects), peak RSS
+# complaints are quarantined as unmapped, as gen_inputs expects), the CPU
+# time (user + sys, all threads), peak RSS
 # and the store's size, and each channel's target in inputs per second
 # (ingest runs on one thread).
 # Disk: about 11 KB per email, 0.5 KB per form and 7 KB per order, twice
@@ -52,6 +55,51 @@
 # Then, in the emails' home, `dossier tick` 49 hours later fires the
 # 48-hour escalation timer of every complaint not acknowledged: timers that
 # move their case and print nothing, reported as timers/s.
+#
+# Then transitions (PARTS=transitions): the process engine moving cases
+# that exist, with no document (a PDF costs far more than a transition).
+# The reference processes have few record-driven transitions that print
+# nothing, so this part runs a process of its own, bench/transitions/schemas/ (source
+# carrier-feed, process parcel: created -> picked -> shipped -> delivered
+# by `when` guards on the status a record brings, then archived by a
+# 14-day timer), linked into a fresh home. BUILD_DIR/bench/gen_parcels
+# (seed 42) writes N parcels and their 3N status updates as NDJSON, the
+# updates in three rounds (picked, shipped, delivered), each over every
+# parcel in the order a carrier reports them: the order the parcels were
+# created in, shuffled within windows of 1,000. Ingest creates the N cases
+# at 2026-11-23T18:00Z; ingest of the updates at 2026-11-26T18:00Z is (a):
+# each update is stored raw, mapped, validated, finds its case by key,
+# edits it (an audit entry), and its guard moves it on (a transition and
+# its audit entry), committed in batches; then tick at 2026-12-11T00:00Z
+# is (b): N archive timers due, each moving its case, nothing printed.
+# Then, in a second home, N parcels again and the same updates with each
+# round in one shuffled order of all the parcels: consecutive updates touch
+# unrelated cases, the worst order for the store's page cache (no target).
+# The table gives each step's count, wall time, CPU time (user + sys, all
+# threads), the CPU time of its busiest thread (measure reads it from /proc
+# while the step runs), count per second of wall and per second of that
+# thread, and peak RSS. The targets, 50,000 transitions/s for (a) and
+# 100,000 timers/s for (b) on 2 cores, are judged both ways. Other programs
+# sharing the cores stretch wall time, not CPU time: ingest runs the chain
+# (every store write) on one thread, and reading ahead and WAL checkpoints
+# on the other core, so the chain's thread time is what a step takes on two
+# cores of its own, but for the waits for the disk (a commit's fsync: about
+# 0.4 s of the 300,000 updates); tick runs on one thread.
+# Disk: about 0.5 KB of NDJSON per parcel and 3.5 KB of store, one home at
+# a time.
+#
+# Figures, November 2026, 2 cores shared with other work (load 3 to 4),
+# N=100000, the engine before the transitions work and after it, on the
+# same inputs, one after the other (wall s / CPU s of all threads / the
+# busiest thread's CPU s; the rate per second of wall):
+#   (a) 300,000 updates      16.29 / 11.46 / 10.70  18,400/s  ->  6.19 / 6.63 / 5.46  48,500/s
+#   (b) 100,000 timers        1.37 /  1.29 /  1.21  72,800/s  ->  0.61 / 0.57 / 0.52  164,000/s
+#   updates in no order      19.17 / 19.15 / 17.45  15,600/s  -> 11.32 / 11.65 / 10.20  26,500/s
+#   offers, ingest 100,000    4.94 /  4.85 /  4.56  20,300/s  ->  4.01 / 3.94 / 2.71  24,900/s
+#   complaints, tick 19,017   0.80 /  0.58 /  0.51  23,700/s  ->  0.15 / 0.10 / 0.09  130,000/s
+# so (b) holds by wall and by thread, and (a) by the chain's thread
+# (54,900/s), its wall being that thread's time, the commits' fsyncs
+# (about 0.4 s) and whatever the other work takes of the two cores.
 #
 # Then the profile store and its segments: BUILD_DIR/bench/gen_profiles
 # writes N_PROFILES customers (default 1000000, seed 42; see
@@ -86,8 +134,8 @@
 # Target: >= 20000 acks/s with p99 < 20 ms, client and server on 2 cores.
 #
 #
-# PARTS (default "validate engine channels profiles serve") runs only the
-# parts named, e.g. PARTS=serve SERVE_SECONDS=3 sh bench/run.sh build, or
+# PARTS (default "validate engine channels transitions profiles serve")
+# runs only the parts named, e.g. PARTS=serve SERVE_SECONDS=3 sh bench/run.sh build, or
 # PARTS=profiles N_PROFILES=100000 sh bench/run.sh build.
 #
 # Exit status: 0 when every command ran (missing a target is reported, not
@@ -118,7 +166,7 @@ case $N_INPUTS in
 esac
 [ "$N_INPUTS" -gt 0 ] || { echo "bench: N_INPUTS must be a positive integer: $N_INPUTS" >&2; exit 2; }
 
-PARTS=${PARTS:-validate engine channels profiles serve}
+PARTS=${PARTS:-validate engine channels transitions profiles serve}
 SERVE_SECONDS=${SERVE_SECONDS:-10}
 SERVE_CONNECTIONS=${SERVE_CONNECTIONS:-64}
 for v in "$SERVE_SECONDS" "$SERVE_CONNECTIONS"; do
@@ -132,8 +180,8 @@ want() {
 }
 for p in $PARTS; do
 	case $p in
-	validate | engine | channels | profiles | serve) ;;
-	*) echo "bench: unknown part in PARTS: $p (validate, engine, channels, profiles, serve)" >&2; exit 2 ;;
+	validate | engine | channels | transitions | profiles | serve) ;;
+	*) echo "bench: unknown part in PARTS: $p (validate, engine, channels, transitions, profiles, serve)" >&2; exit 2 ;;
 	esac
 done
 
@@ -141,13 +189,16 @@ root=$(pwd)
 dossier=$root/dossier
 gen=$build/bench/gen_offers
 gen_inputs=$build/bench/gen_inputs
+gen_parcels=$build/bench/gen_parcels
 measure=$build/bench/measure
 validate=$build/bench/bench_validate
 gen_profiles=$build/bench/gen_profiles
-for f in "$dossier" "$gen" "$gen_inputs" "$measure" "$validate" "$gen_profiles" "$build/bench/store_count"; do
-	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $gen_inputs $measure $validate $gen_profiles $build/bench/store_count)" >&2; exit 2; }
+for f in "$dossier" "$gen" "$gen_inputs" "$gen_parcels" "$measure" "$validate" "$gen_profiles" \
+	"$build/bench/store_count"; do
+	[ -x "$f" ] || { echo "bench: $f is missing; build it first (make all $gen $gen_inputs $gen_parcels $measure $validate $gen_profiles $build/bench/store_count)" >&2; exit 2; }
 done
 [ -d "$root/schemas" ] || { echo "bench: run from the repository root (no schemas/ here)" >&2; exit 2; }
+[ -d "$root/bench/transitions/schemas" ] || { echo "bench: bench/transitions/schemas/ is missing" >&2; exit 2; }
 
 homes=""
 cleanup() {
@@ -209,11 +260,15 @@ count() {
 	echo "$v"
 }
 
-# measured FIELD FILE: wall (seconds), cpu (seconds), maxrss (KiB) or
-# exit from the measure line in FILE.
+# measured FIELD FILE: wall, cpu (user + sys, seconds), thread (the
+# busiest thread's user + sys), maxrss (KiB) or exit from the measure line
+# in FILE.
 measured() {
-	sed -n "s/^.*: wall=\([0-9.]*\) s cpu=\([0-9.]*\) s maxrss=\([0-9]*\) KiB exit=\([0-9]*\)\$/\1 \2 \3 \4/p" "$2" |
-		tail -n 1 | awk -v f="$1" '{ if (f == "wall") print $1; else if (f == "cpu") print $2; else if (f == "maxrss") print $3; else print $4 }'
+	sed -n "s/^.*: wall=\([0-9.]*\) s cpu=\([0-9.]*\) s user=[0-9.]* s sys=[0-9.]* s thread=\([0-9.]*\) s maxrss=\([0-9]*\) KiB exit=\([0-9]*\)\$/\1 \2 \3 \4 \5/p" "$2" |
+		tail -n 1 | awk -v f="$1" '{
+			if (f == "wall") print $1; else if (f == "cpu") print $2
+			else if (f == "thread") print $3; else if (f == "maxrss") print $4
+			else print $5 }'
 }
 
 # step HOME NAME LABEL CMD...: runs CMD under measure, its JSON into
@@ -302,7 +357,7 @@ note: tick printed $docs documents for $n offers"
 
 	var_k=$(kib "$h/var")
 	docs_k=$(kib "$h/var/documents")
-	rows="$rows$n $new $(measured wall "$h/ingest.err") $(measured maxrss "$h/ingest.err") $docs $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err") ${var_k:-0} ${docs_k:-0}
+	rows="$rows$n $new $(measured wall "$h/ingest.err") $(measured maxrss "$h/ingest.err") $docs $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err") ${var_k:-0} ${docs_k:-0} $(measured cpu "$h/ingest.err") $(measured cpu "$h/tick.err")
 "
 	# The next size needs the disk more than this home does.
 	rm -rf "$h"
@@ -312,16 +367,17 @@ printf '%s' "$rows" | awk '
 function rate(count, wall) { return count / (wall > 0 ? wall : 0.001) }
 function mib(k) { return k / 1024 }
 BEGIN {
-	printf "%9s  %-33s  %-33s  %s\n", "", "------------- ingest -------------",
-		"-------------- tick --------------", "----- on disk -----"
-	printf "%9s  %8s %10s %13s  %8s %10s %13s  %9s %9s\n", "offers", "wall s", "offers/s",
-		"peak RSS MiB", "wall s", "PDFs/s", "peak RSS MiB", "store MiB", "PDFs MiB"
+	printf "%9s  %-42s  %-42s  %s\n", "", "----------------- ingest -----------------",
+		"------------------ tick ------------------", "----- on disk -----"
+	printf "%9s  %8s %8s %10s %13s  %8s %8s %10s %13s  %9s %9s\n", "offers", "wall s",
+		"cpu s", "offers/s", "peak RSS MiB", "wall s", "cpu s", "PDFs/s", "peak RSS MiB",
+		"store MiB", "PDFs MiB"
 }
 {
 	n[NR] = $1; in_rate[NR] = rate($2, $3); in_rss[NR] = mib($4)
 	tk_rate[NR] = rate($5, $6); tk_rss[NR] = mib($7)
-	printf "%9d  %8.3f %10.0f %13.1f  %8.3f %10.0f %13.1f  %9.1f %9.1f\n", $1, $3, in_rate[NR],
-		in_rss[NR], $6, tk_rate[NR], tk_rss[NR], mib($8 - $9), mib($9)
+	printf "%9d  %8.3f %8.3f %10.0f %13.1f  %8.3f %8.3f %10.0f %13.1f  %9.1f %9.1f\n", $1, $3,
+		$10, in_rate[NR], in_rss[NR], $6, $11, tk_rate[NR], tk_rss[NR], mib($8 - $9), mib($9)
 }
 END {
 	big = NR; small = 1
@@ -381,7 +437,7 @@ for spec in email:complaints-inbox:5000 form:web-contact:20000 xml:erp-orders:10
 note: $channel: $read read, $new new, for $N_INPUTS files"
 	[ "$records" = "$want_records" ] && [ "$quarantined" = "$want_unmapped" ] || notes="$notes
 note: $channel: $records records and $quarantined quarantined, where gen_inputs expected $want_records and $want_unmapped"
-	rows="$rows$channel $source $N_INPUTS $(gen_num bytes "$h/gen.txt") $(measured wall "$h/ingest.err") $read $records $(measured maxrss "$h/ingest.err") $(kib "$h/var") $(measured wall "$h/cat.err") $target
+	rows="$rows$channel $source $N_INPUTS $(gen_num bytes "$h/gen.txt") $(measured wall "$h/ingest.err") $read $records $(measured maxrss "$h/ingest.err") $(kib "$h/var") $(measured wall "$h/cat.err") $target $(measured cpu "$h/ingest.err")
 "
 	if [ "$channel" = email ]; then
 		# 49 hours on, every complaint not acknowledged escalates: timers
@@ -389,7 +445,7 @@ note: $channel: $records records and $quarantined quarantined, where gen_inputs 
 		step "$h" tick "tick-timers" "$dossier" --home "$h" --quiet --json \
 			--now 2026-11-26T10:00:00Z tick
 		fired=$(count fired "$h/tick.json")
-		timers="$fired $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err")"
+		timers="$fired $(measured wall "$h/tick.err") $(measured maxrss "$h/tick.err") $(measured cpu "$h/tick.err")"
 	fi
 	rm -rf "$h"
 done
@@ -398,22 +454,110 @@ printf '%s' "$rows" | awk -v n="$N_INPUTS" '
 function rate(count, wall) { return count / (wall > 0 ? wall : 0.001) }
 BEGIN {
 	printf "\nother channels, %d inputs each, one file per input, page cache warm:\n", n
-	printf "  %-7s %-17s %7s  %8s %9s %10s %13s %10s %7s  %s\n", "channel", "source", "avg KB",
-		"wall s", "inputs/s", "records/s", "peak RSS MiB", "store MiB", "cat s", "target (inputs/s)"
+	printf "  %-7s %-17s %7s  %8s %8s %9s %10s %13s %10s %7s  %s\n", "channel", "source",
+		"avg KB", "wall s", "cpu s", "inputs/s", "records/s", "peak RSS MiB", "store MiB",
+		"cat s", "target (inputs/s)"
 }
 {
 	r = rate($6, $5)
-	printf "  %-7s %-17s %7.1f  %8.3f %9.0f %10.0f %13.1f %10.1f %7.3f  >= %-6d %s\n", $1, $2,
-		$4 / ($3 > 0 ? $3 : 1) / 1024, $5, r, rate($7, $5), $8 / 1024, $9 / 1024, $10, $11,
-		(r >= $11 ? "ok" : "BELOW")
+	printf "  %-7s %-17s %7.1f  %8.3f %8.3f %9.0f %10.0f %13.1f %10.1f %7.3f  >= %-6d %s\n", $1,
+		$2, $4 / ($3 > 0 ? $3 : 1) / 1024, $5, $12, r, rate($7, $5), $8 / 1024, $9 / 1024,
+		$10, $11, (r >= $11 ? "ok" : "BELOW")
 }'
 if [ -n "${timers:-}" ]; then
 	printf '%s\n' "$timers" | awk '{
 		r = $1 / ($2 > 0 ? $2 : 0.001)
-		printf "\ntimers: tick 49 h after the emails: %d complaints escalated in %.3f s, %.0f timers/s (peak RSS %.1f MiB)  >= 100000 %s\n",
-			$1, $2, r, $3 / 1024, (r >= 100000 ? "ok" : "BELOW")
+		printf "\ntimers: tick 49 h after the emails: %d complaints escalated in %.3f s (cpu %.3f s), %.0f timers/s, %.0f per cpu s (peak RSS %.1f MiB)  >= 100000 %s\n",
+			$1, $2, $4, r, $1 / ($4 > 0 ? $4 : 0.001), $3 / 1024, (r >= 100000 ? "ok" : "BELOW")
 	}'
 fi
+if [ -n "$notes" ]; then
+	printf '%s\n' "$notes"
+fi
+fi
+
+# ---- transitions ----
+if want transitions; then
+# The parcels of bench/transitions/schemas/: N cases created, then 3N
+# status updates that each move one existing case one state on by a data
+# guard (edit, guard, transition, audit; no document), then the tick that
+# fires the archive timer of every delivered parcel. Then, in a second
+# home, the same updates in no order at all, for comparison.
+
+# parcels HOME KIND: creates the N parcels in HOME, then ingests the
+# updates gen_parcels writes for KIND (measured as HOME/created.* and
+# HOME/KIND.*).
+parcels() {
+	ln -s "$root/bench/transitions/schemas" "$1/schemas"
+	"$gen_parcels" "$N" 42 created >"$1/created.ndjson"
+	"$gen_parcels" "$N" 42 "$2" >"$1/$2.ndjson"
+	step "$1" created "parcels-created" "$dossier" --home "$1" --quiet --json \
+		--now 2026-11-23T18:00:00Z ingest "$1/created.ndjson"
+	step "$1" "$2" "parcels-$2" "$dossier" --home "$1" --quiet --json \
+		--now 2026-11-26T18:00:00Z ingest "$1/$2.ndjson"
+	c=$(count new "$1/created.json")
+	r=$(count records "$1/$2.json")
+	m=$(count transitions "$1/$2.json")
+	[ "$c" = "$N" ] || notes="$notes
+note: $c parcels created for $N"
+	[ "$r" = $((3 * N)) ] && [ "$m" = $((3 * N)) ] || notes="$notes
+note: $2: $r status updates made $m transitions, where $((3 * N)) of each were expected"
+	[ "$(count documents "$1/$2.json")" = 0 ] || notes="$notes
+note: $2: documents were printed, where the parcel process declares none"
+}
+
+# row NAME COUNT TARGET FILE: a line for the table below.
+row() {
+	echo "$1 $2 $3 $(measured wall "$4") $(measured cpu "$4") $(measured thread "$4") $(measured maxrss "$4")"
+}
+
+notes=""
+h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
+homes="$homes $h"
+parcels "$h" updates
+step "$h" archive "parcels-tick" "$dossier" --home "$h" --quiet --json \
+	--now 2026-12-11T00:00:00Z tick
+fired=$(count fired "$h/archive.json")
+[ "$fired" = "$N" ] || notes="$notes
+note: tick fired $fired archive timers for $N parcels"
+[ "$(count documents "$h/archive.json")" = 0 ] || notes="$notes
+note: tick printed documents, where the parcel process declares none"
+store_k=$(kib "$h/var")
+rows="$(row created "$(count new "$h/created.json")" 0 "$h/created.err")
+$(row updates "$(count transitions "$h/updates.json")" 50000 "$h/updates.err")
+$(row archive "$fired" 100000 "$h/archive.err")"
+rm -rf "$h"
+
+h=$(mktemp -d "${TMPDIR:-/tmp}/dossier-bench.XXXXXX")
+homes="$homes $h"
+parcels "$h" updates-shuffled
+rows="$rows
+$(row shuffled "$(count transitions "$h/updates-shuffled.json")" 0 "$h/updates-shuffled.err")"
+rm -rf "$h"
+
+printf '%s\n' "$rows" | awk -v n="$N" -v store="${store_k:-0}" '
+function rate(count, secs) { return count / (secs > 0 ? secs : 0.001) }
+BEGIN {
+	what["created"] = "ingest: new parcels (cases)"
+	what["updates"] = "ingest: status updates (a)"
+	what["archive"] = "tick: archive timers fired (b)"
+	what["shuffled"] = "ingest: the updates in no order"
+	printf "\ntransitions, %d parcels (bench/transitions/schemas/, no document):\n", n
+	printf "  %-33s %7s %7s %7s %8s %8s %9s %8s  %s\n", "step", "count", "wall s", "cpu s",
+		"thread s", "per s", "thread/s", "RSS MiB", "target (per s): wall, thread"
+}
+{
+	r = rate($2, $4); th = rate($2, $6)
+	t = $3 > 0 ? sprintf(">= %-6d %-5s %s", $3, (r >= $3 ? "ok" : "BELOW"),
+			     (th >= $3 ? "ok" : "BELOW")) : ""
+	printf "  %-33s %7d %7.3f %7.3f %8.3f %8.0f %9.0f %8.1f  %s\n", what[$1], $2, $4, $5, $6,
+		r, th, $7 / 1024, t
+}
+END {
+	printf "  store %.1f MiB after the tick; per s: count / wall; thread/s: count / the busiest\n",
+		store / 1024
+	printf "  thread'"'"'s CPU time (user + sys), what the step takes on two cores of its own\n"
+}'
 if [ -n "$notes" ]; then
 	printf '%s\n' "$notes"
 fi

@@ -4,7 +4,11 @@
  * Each input after store_raw runs inside a savepoint: if a later stage
  * rejects it, everything it wrote except the raw interaction is undone
  * before the quarantine entry is written, so nothing is half-applied and
- * nothing is lost.
+ * nothing is lost. A savepoint copies every page the input changes the
+ * first time it changes it, which is much of what a short input costs; so
+ * a driver that can run a batch's inputs again may run them without
+ * (ds_chain_savepoints), and undo the batch and run them again, each with
+ * its savepoint, in the rare case of an input refused after it wrote.
  */
 #include "chain.h"
 
@@ -37,6 +41,7 @@ struct ds_chain {
 	bool inited[NSTAGES];
 	bool in_batch;
 	bool unsaved;                /* no savepoint per input */
+	ds_stats batch_stats;        /* the counters when the batch began */
 };
 
 void ds_chain_savepoints(ds_chain *c, bool on)
@@ -100,6 +105,7 @@ int ds_chain_batch_begin(ds_chain *c, ds_err *err)
 	if (rc)
 		return rc;
 	c->in_batch = true;
+	c->batch_stats = c->rt->stats;
 	if ((rc = control(c, DS_CTL_BATCH_BEGIN, err))) {
 		ds_chain_batch_abort(c);
 		return rc;
@@ -123,8 +129,11 @@ int ds_chain_batch_end(ds_chain *c, ds_err *err)
 
 void ds_chain_batch_abort(ds_chain *c)
 {
-	if (c->in_batch)
+	if (c->in_batch) {
 		ds_store_rollback(c->rt->store);
+		/* Counters only count kept work. */
+		c->rt->stats = c->batch_stats;
+	}
 	ds_runtime_discard(c->rt, 0);
 	c->in_batch = false;
 }
@@ -282,13 +291,13 @@ ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_
 	return DS_STAGE_CONTINUE;
 }
 
-void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
+void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON **doc,
 		   ds_xml_doc *xml, const char *sha256, ds_time now, ds_arena *arena)
 {
 	p->source = s;
 	p->map_err = (ds_err){0};
 	p->valid_err = (ds_err){0};
-	p->map = ds_map_input(s, &doc, xml, sha256, now, arena, p->records, &p->nrecords,
+	p->map = ds_map_input(s, doc, xml, sha256, now, arena, p->records, &p->nrecords,
 			      &p->map_err);
 	ds_premap_check(p, cfg, arena);
 }

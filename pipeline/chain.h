@@ -98,7 +98,8 @@ typedef struct ds_env {
 	cJSON *doc;                  /* NULL once a record took it over */
 	ds_xml_doc *xml;             /* channel xml; owned through the arena */
 	const ds_premap *premap;     /* map and validate done ahead, or NULL;
-	                                then doc is the driver's to free */
+	                                then doc, NULL when a record took it
+	                                over, is the driver's to free */
 	char sha256[65];
 	/* An email's thread, newest first: its In-Reply-To, then its
 	 * References from the last; strings in the arena. */
@@ -138,9 +139,12 @@ ds_outcome ds_map_input(const ds_source *s, cJSON **doc, ds_xml_doc *xml, const 
 ds_outcome ds_validate_mapped(const ds_config *cfg, const ds_mapped *recs, size_t nrecs,
 			      ds_err *err);
 
-/* Maps and validates ahead into p, for a source whose rules leave the
- * input as it is (ds_source_keeps_input). */
-void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON *doc,
+/* Maps and validates ahead into p, and prints the valid records as JSON
+ * text for the store (in arena). A rule that copies the input may make
+ * *doc its record (then *doc is set to NULL, and the record frees it):
+ * only where no later stage reads the document (ds_source_keeps_input, or
+ * the JSON channel). */
+void ds_premap_run(ds_premap *p, const ds_config *cfg, const ds_source *s, cJSON **doc,
 		   ds_xml_doc *xml, const char *sha256, ds_time now, ds_arena *arena);
 /* What ds_premap_run does once p's records are mapped: validates them
  * and, when they are valid, prints the JSON text each will be stored as
@@ -181,7 +185,8 @@ ds_outcome ds_chain_run(ds_chain *c, ds_env *env, ds_err *err);
 void ds_chain_savepoints(ds_chain *c, bool on);
 
 /* Batch edges: begin opens a transaction; end flushes documents and
- * commits it. */
+ * commits it; abort rolls it back, removes the documents it wrote and
+ * sets the runtime's counters back to where it began. */
 int ds_chain_batch_begin(ds_chain *c, ds_err *err);
 int ds_chain_batch_end(ds_chain *c, ds_err *err);
 void ds_chain_batch_abort(ds_chain *c);

@@ -350,15 +350,31 @@ done:
 
 typedef struct ahead ahead;
 
+/* An input run unsaved in the open batch, kept to run it again. */
+typedef struct logged {
+	size_t origin;           /* offset of its origin in ingest.logbuf */
+	size_t bytes, len;       /* its bytes there */
+	const char *channel;     /* static */
+	bool too_large;
+	size_t size;
+	char sha256[65];         /* as given to the chain, or "" */
+} logged;
+
 typedef struct ingest {
 	ctx *c;
 	ds_runtime rt;
 	ds_chain *chain;
 	ds_arena *arena;
 	const ds_source *forced;
-	size_t in_batch;
+	size_t in_batch;         /* inputs run in the open batch */
+	bool batch;              /* a batch is open */
 	bool progress;
 	ahead *ahead;            /* files read ahead by other threads, or NULL */
+	/* inputs of the batch run without a savepoint each (see run_one) */
+	bool unsaved;
+	logged *log;             /* they, ds_malloc'd */
+	size_t nlog, caplog;
+	ds_buf logbuf;           /* their origins and bytes, at most LOG_BYTES */
 } ingest;
 
 /* One input for the chain, as the driver read it. */
@@ -433,16 +449,38 @@ static void show_progress(ingest *g, bool final)
 		final ? "\n" : "");
 }
 
-/* Runs one input through the chain inside the current batch, and resets
- * its arena. */
-static int run_one(ingest *g, const input *in)
+/* run_chain's answer for an input refused after it wrote, unsaved: the
+ * batch is to be undone and run again (not an exit code). */
+#define RUN_AGAIN (-1)
+
+/* The bytes of the unsaved inputs of a batch and their origins at most:
+ * the inputs that do not fit run saved. */
+#define LOG_BYTES (16u << 20)
+
+/* Begins a batch unless one is open; unsaved: its inputs run unsaved
+ * while they can be kept. */
+static int batch_open(ingest *g, bool unsaved)
 {
 	ds_err err = {0};
-	if (!g->in_batch && ds_chain_batch_begin(g->chain, &err)) {
-		cJSON_Delete(in->doc);
-		ds_arena_reset(in->arena);
+	if (g->batch)
+		return EX_OK;
+	if (ds_chain_batch_begin(g->chain, &err))
 		return fail(&err);
+	g->batch = true;
+	g->unsaved = unsaved;
+	ds_chain_savepoints(g->chain, !unsaved);
+	if (unsaved) {
+		g->nlog = 0;
+		ds_buf_reset(&g->logbuf);
 	}
+	return EX_OK;
+}
+
+/* Runs one input through the chain inside the open batch, and resets its
+ * arena. silent: the input runs again, and was reported the first time. */
+static int run_chain(ingest *g, const input *in, bool silent)
+{
+	ds_err err = {0};
 	ds_env env;
 	ds_env_init(&env);
 	env.arena = in->arena;
@@ -457,26 +495,113 @@ static int run_one(ingest *g, const input *in)
 	env.doc = in->doc;
 	env.xml = in->xml;
 	env.premap = in->premap;
-	env.source = source_for(g, in->channel);
+	/* Mapped ahead: by the source it was routed to, as the route stage
+	 * would have found it. */
+	env.source = in->premap ? in->premap->source : source_for(g, in->channel);
+	/* What cJSON makes for the input (its case's data, edits, documents'
+	 * variables) dies with its arena: taken from it, and freed at once. */
+	ds_json_zone(in->arena);
 	ds_outcome o = ds_chain_run(g->chain, &env, &err);
+	ds_json_zone(NULL);
+	if (env.redo) {
+		ds_arena_reset(in->arena);
+		return RUN_AGAIN;
+	}
 	if (o == DS_STAGE_REJECT && !env.quarantine_dup && !g->c->o.quiet && !g->c->o.json &&
-	    !g->progress)
+	    !g->progress && !silent)
 		fprintf(stderr, "quarantined %s (%s): %s\n", in->origin, env.stage, err.msg);
 	ds_arena_reset(in->arena);
 	if (o == DS_STAGE_FAIL || o == DS_STAGE_RETRY) {
 		ds_chain_batch_abort(g->chain);
 		g->in_batch = 0;
+		g->batch = false;
 		errorf("%s: %s%s", in->origin, err.msg,
 		       o == DS_STAGE_RETRY ? " (the store is busy; run ingest again)" : "");
 		return ds_err_exit_code(err.code) ? ds_err_exit_code(err.code) : EX_INTERNAL;
 	}
-	show_progress(g, false);
+	if (!silent)
+		show_progress(g, false);
 	if (++g->in_batch >= g->c->cfg->batch_size) {
 		g->in_batch = 0;
+		g->batch = false;
 		if (ds_chain_batch_end(g->chain, &err))
 			return fail(&err);
 	}
 	return EX_OK;
+}
+
+/* Keeps in for running it again; false when it does not fit. */
+static bool keep(ingest *g, const input *in)
+{
+	size_t olen = strlen(in->origin) + 1, len = in->too_large ? 0 : in->len;
+	if (g->logbuf.len + olen + len > LOG_BYTES)
+		return false;
+	logged *v = ds_room(g->log, g->nlog, &g->caplog, sizeof *v);
+	if (!v)
+		return false;
+	g->log = v;
+	logged *l = &g->log[g->nlog];
+	*l = (logged){ .origin = g->logbuf.len, .bytes = g->logbuf.len + olen, .len = len,
+		       .channel = in->channel, .too_large = in->too_large, .size = in->size };
+	if (in->sha256)
+		snprintf(l->sha256, sizeof l->sha256, "%s", in->sha256);
+	if (ds_buf_append(&g->logbuf, in->origin, olen) ||
+	    (len && ds_buf_append(&g->logbuf, in->bytes, len))) {
+		g->logbuf.len = l->origin;
+		return false;
+	}
+	g->nlog++;
+	return true;
+}
+
+/* An unsaved input was refused after it wrote: the batch is undone, and
+ * its inputs run again, each saved, those before that one silently (they
+ * were reported); so does the rest of the batch. */
+static int run_again(ingest *g)
+{
+	ds_chain_batch_abort(g->chain);
+	g->batch = false;
+	g->in_batch = 0;
+	int rc = batch_open(g, false);
+	for (size_t k = 0; k < g->nlog && !rc; k++) {
+		const logged *l = &g->log[k];
+		input in = { .origin = g->logbuf.data + l->origin, .channel = l->channel,
+			     .too_large = l->too_large, .size = l->size,
+			     .sha256 = l->sha256[0] ? l->sha256 : NULL, .arena = g->arena };
+		if (!l->too_large) {
+			in.bytes = (const unsigned char *)g->logbuf.data + l->bytes;
+			in.len = l->len;
+		}
+		rc = run_chain(g, &in, k + 1 < g->nlog);
+	}
+	g->nlog = 0;
+	return rc == RUN_AGAIN ? EX_INTERNAL : rc;
+}
+
+/* Runs one input through the chain inside the current batch, and resets
+ * its arena. The inputs of a batch run without a savepoint each (unsaved,
+ * see chain.h) while they can be kept (origin and bytes, LOG_BYTES in
+ * all): a savepoint copies each page the input changes the first time it
+ * does, which costs a short input more than the rest of its writes. When
+ * one is refused after it wrote, which its savepoint would have undone,
+ * the batch is undone and its inputs run again, saved, and so does the
+ * rest of the batch. */
+static int run_one(ingest *g, const input *in)
+{
+	int rc = batch_open(g, true);
+	if (rc) {
+		cJSON_Delete(in->doc);
+		ds_arena_reset(in->arena);
+		return rc;
+	}
+	if (g->unsaved && !keep(g, in)) {
+		g->unsaved = false;
+		ds_chain_savepoints(g->chain, true);
+	}
+	rc = run_chain(g, in, false);
+	if (rc == RUN_AGAIN)
+		rc = run_again(g);
+	return rc;
 }
 
 /* One input being read: its bytes up to the limit, and beyond the limit
@@ -542,60 +667,6 @@ static void reading_free(reading *r)
 	ds_buf_free(&r->buf);
 }
 
-/* NDJSON: one input per line, split on '\n' by length (a NUL byte inside
- * a line stays in it, for the read stage to refuse). Blank lines are
- * skipped; a '\r' before the '\n' is dropped. */
-static int ingest_ndjson(ingest *g, const char *path, int fd)
-{
-	reading r;
-	reading_init(&r, g->c->cfg->limits.max_input_bytes);
-	char chunk[65536], origin[PATH_MAX + 32];
-	size_t lineno = 0;
-	int rc = EX_OK;
-	bool eof = false;
-	while (!rc && !eof) {
-		ssize_t n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			errorf("cannot read %s: %s", path, strerror(errno));
-			rc = EX_INTERNAL;
-			break;
-		}
-		eof = n == 0;
-		const char *p = chunk, *end = chunk + n;
-		while (!rc && (p < end || (eof && r.size))) {
-			const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
-			size_t take = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			if (take && reading_add(&r, p, take) == DS_ENOMEM) {
-				errorf("out of memory reading %s", path);
-				rc = EX_INTERNAL;
-				break;
-			}
-			p += take;
-			if (!nl && !eof)
-				break;
-			if (nl)
-				p++;
-			lineno++;
-			if (!r.over && r.buf.len && r.buf.data[r.buf.len - 1] == '\r')
-				r.buf.data[--r.buf.len] = '\0';
-			bool blank = !r.over;
-			for (size_t i = 0; blank && i < r.buf.len; i++)
-				blank = r.buf.data[i] == ' ' || r.buf.data[i] == '\t';
-			if (blank) {
-				ds_buf_reset(&r.buf);
-				r.size = 0;
-				continue;
-			}
-			snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
-			rc = reading_flush(g, &r, origin, "json");
-		}
-	}
-	reading_free(&r);
-	return rc;
-}
-
 /* strerror(e), safe in any thread. */
 static const char *errtext(int e, char *buf, size_t cap)
 {
@@ -648,6 +719,83 @@ static int read_whole(int fd, const char *origin, reading *r, char *why, size_t 
 	}
 }
 
+/* NDJSON: one input per line, split on '\n' by length (a NUL byte inside
+ * a line stays in it, for the read stage to refuse). Blank lines are
+ * skipped; a '\r' before the '\n' is dropped. Each line, in r, goes to
+ * line(), which runs it through the chain here or queues it for the
+ * readers, and empties r. Returns line()'s error, or EX_INTERNAL with why
+ * saying what stopped the reading (not yet reported). */
+typedef int (*line_fn)(ingest *g, const char *path, size_t lineno, reading *r);
+
+static int ndjson_lines(ingest *g, const char *path, int fd, line_fn line, char *why,
+			size_t cap)
+{
+	reading r;
+	reading_init(&r, g->c->cfg->limits.max_input_bytes);
+	char chunk[65536];
+	size_t lineno = 0;
+	int rc = EX_OK;
+	bool eof = false;
+	why[0] = '\0';
+	while (!rc && !eof) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(why, cap, "cannot read %s: %s", path, strerror(errno));
+			rc = EX_INTERNAL;
+			break;
+		}
+		eof = n == 0;
+		const char *p = chunk, *end = chunk + n;
+		while (!rc && (p < end || (eof && r.size))) {
+			const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+			size_t take = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			if (take && reading_add(&r, p, take) == DS_ENOMEM) {
+				snprintf(why, cap, "out of memory reading %s", path);
+				rc = EX_INTERNAL;
+				break;
+			}
+			p += take;
+			if (!nl && !eof)
+				break;
+			if (nl)
+				p++;
+			lineno++;
+			if (!r.over && r.buf.len && r.buf.data[r.buf.len - 1] == '\r')
+				r.buf.data[--r.buf.len] = '\0';
+			bool blank = !r.over;
+			for (size_t i = 0; blank && i < r.buf.len; i++)
+				blank = r.buf.data[i] == ' ' || r.buf.data[i] == '\t';
+			if (blank) {
+				ds_buf_reset(&r.buf);
+				r.size = 0;
+				continue;
+			}
+			rc = line(g, path, lineno, &r);
+		}
+	}
+	reading_free(&r);
+	return rc;
+}
+
+static int run_line(ingest *g, const char *path, size_t lineno, reading *r)
+{
+	char origin[PATH_MAX + 32];
+	snprintf(origin, sizeof origin, "%s:%zu", path, lineno);
+	return reading_flush(g, r, origin, "json");
+}
+
+/* An NDJSON file read and run line by line on this thread. */
+static int ingest_ndjson(ingest *g, const char *path, int fd)
+{
+	char why[PATH_MAX + 160];
+	int rc = ndjson_lines(g, path, fd, run_line, why, sizeof why);
+	if (why[0])
+		errorf("%s", why);
+	return rc;
+}
+
 static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
 {
 	size_t pl = strlen(path);
@@ -670,22 +818,27 @@ static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
 /* ---- reading ahead ----
  *
  * Reading an input (the file, its SHA-256, its parse) is most of what an
- * email or an XML document costs, and none of it touches the store. So
- * when the machine has more than one CPU, ingest hands the files it meets
- * to reader threads (one per CPU but one, at most MAX_READERS) and runs the
- * chain on this thread over what they read, in the order the files were
- * met: the store, the messages and the exit code are those of reading the
- * files one after the other. When the oldest input is not read yet, this
- * thread reads the next queued one itself rather than wait, so that every
- * CPU stays busy whichever side is ahead. Each input has a slot, with its
- * own arenas and XML parser, handed between the threads under the mutex
- * (one thread at a time); the number of slots and AHEAD_BYTES bound the
- * memory read ahead. What libxml2 allocates while a slot is read comes
- * from the slot's parsed arena (ds_xml_zone), and an XML document is
- * freed with the slot's next input. An input a reader could not parse reaches the read stage without a
- * document and is parsed again there, so its quarantine reason is the
- * same. Standard input and NDJSON files are read on this thread, once the
- * files met before them are through the chain.
+ * email or an XML document costs, and none of it touches the store; nor do
+ * routing, mapping and validation. So when the machine has more than one
+ * CPU, ingest hands the inputs it meets to reader threads (one per CPU but
+ * one, at most MAX_READERS) and runs the chain on this thread over what
+ * they read, in the order the inputs were met: the store, the messages and
+ * the exit code are those of reading the inputs one after the other. A
+ * slot carries one file, which its reader opens and reads, or a run of
+ * lines of an NDJSON file, which this thread reads and splits (at most
+ * LINES_PER_SLOT lines, LINE_BATCH_BYTES bytes, or one line larger than
+ * that) so that a line costs the readers no handing over of its own. When
+ * the oldest slot is not read yet, this thread reads the next queued one
+ * itself rather than wait, so that every CPU stays busy whichever side is
+ * ahead. Each slot has its own arenas and XML parser, and is handed
+ * between the threads under the mutex (one thread at a time); the number
+ * of slots and AHEAD_BYTES bound the memory read ahead. What libxml2 and
+ * cJSON allocate while a slot is read comes from the slot's parsed arena
+ * (zones: see mem.h), and is freed with the slot's next use. An input a
+ * reader could not parse reaches the read stage without a document and is
+ * parsed again there, so its quarantine reason is the same. Standard input
+ * is read on this thread, once the inputs met before it are through the
+ * chain.
  */
 
 #define MAX_READERS 8
@@ -694,33 +847,48 @@ static int ingest_fd(ingest *g, const char *path, const char *origin, int fd)
  * largest buffer a slot keeps for its next file. */
 #define AHEAD_BYTES (64u << 20)
 #define SLOT_KEEP (1u << 20)
+/* NDJSON lines per slot at most, and their bytes. */
+#define LINES_PER_SLOT 64
+#define LINE_BATCH_BYTES (256u << 10)
 
 enum { SLOT_FREE, SLOT_QUEUED, SLOT_TAKEN, SLOT_READY };
+
+/* One input of a slot: its file, or one of its lines. */
+typedef struct ahead_item {
+	size_t off, len;         /* its bytes in the slot's buffer */
+	size_t size;             /* as read; over the limit when too_large */
+	size_t lineno;           /* an NDJSON line's number, from 1 */
+	bool too_large;          /* no bytes: size and sha256 say what it was */
+	const char *channel;
+	char sha256[65];
+	cJSON *doc;              /* in parsed; handed to the chain unless premapped */
+	ds_xml_doc *xdoc;        /* in parsed */
+	ds_premap *premap;       /* in parsed: its records, mapped and validated */
+} ahead_item;
 
 typedef struct slot {
 	int state;               /* under ahead.mu */
 	char *path;              /* ds_malloc'd */
 	bool note;               /* nothing to read: a path to report as skipped */
+	bool lines;              /* lines of the NDJSON file path, read by this
+	                            thread; else the file path, for the reader */
 	/* what the reader found */
 	int result;              /* 0; -1: skip the path; EX_INTERNAL: stop the run */
 	char why[PATH_MAX + 160];
-	size_t size;             /* the file's size when queued */
-	reading r;
-	const char *channel;
-	bool too_large;
-	char sha256[65];
-	cJSON *doc;              /* until handed to the chain */
-	ds_xml_doc *xdoc;        /* in parsed */
-	bool premapped;          /* premap holds the input's records */
-	ds_premap premap;
+	size_t size;             /* the bytes queued: the file's size, or the lines' */
+	reading r;               /* the file, or the lines one after the other */
+	ahead_item *items;       /* ds_malloc'd: one for a file, or the lines */
+	size_t nitems, capitems;
 	ds_arena *arena;         /* the input's, for the chain; reset by this thread */
-	ds_arena *parsed;        /* the XML document: a reader frees it before the
-	                            slot's next input, so this thread does not */
+	ds_arena *parsed;        /* documents and records: a reader frees them
+	                            before the slot's next use, so this thread
+	                            does not */
 	ds_xml *xml;             /* made on first use */
 } slot;
 
 struct ahead {
-	pthread_mutex_t mu;      /* guards what follows but slots, nslots, wake */
+	pthread_mutex_t mu;      /* guards what follows but slots, nslots, wake,
+	                            bytes and filling */
 	pthread_cond_t queued;   /* slots to read, or stop */
 	pthread_cond_t ready;    /* the head slot was read */
 	slot *slots;
@@ -729,7 +897,8 @@ struct ahead {
 	size_t head;             /* next slot for the chain */
 	size_t next;             /* next slot for a reader */
 	size_t tail;             /* next slot to fill */
-	size_t bytes;            /* sizes of the files queued (this thread only) */
+	size_t bytes;            /* sizes of the slots queued (this thread only) */
+	slot *filling;           /* NDJSON lines not queued yet, in the tail slot */
 	size_t idle;             /* readers waiting for slots */
 	bool waiting;            /* the chain waits for the head slot */
 	bool stop;
@@ -740,38 +909,46 @@ struct ahead {
 
 static void free_json(void *p) { cJSON_Delete(p); }
 
-/* What one reader does for one slot: no store, no output, no stats. */
-static void read_slot(ingest *g, slot *s)
+/* The one source of the channel whose rules accept the parsed input, as
+ * the route stage would find it; NULL when none or several do, or a
+ * condition fails: the route stage then says why. */
+static const ds_source *route_ahead(ingest *g, const char *channel, const cJSON *doc,
+				    ds_xml_doc *xdoc, ds_arena *a)
 {
 	const ds_config *cfg = g->c->cfg;
-	int fd = -1;
-	ds_arena_reset(s->parsed);
-	s->result = 0;
-	s->channel = "unknown";
-	if (s->note)
-		return;
-	if ((s->result = open_input(s->path, &fd, s->why, sizeof s->why)))
-		return;
-	s->result = read_whole(fd, s->path, &s->r, s->why, sizeof s->why);
-	close(fd);
-	if (s->result)
-		return;
-	const unsigned char *b = (const unsigned char *)(s->r.buf.data ? s->r.buf.data : "");
-	size_t n = s->r.buf.len;
-	s->channel = channel_of(s->path, b, n);
-	if (s->r.over) {
-		ds_sha256_end(s->r.over, s->sha256);
-		s->r.over = NULL;
-		s->too_large = true;
-		return;
+	const ds_source *found = NULL;
+	for (size_t i = 0; i < cfg->nsources; i++) {
+		const ds_source *s = cfg->sources[i];
+		if (strcmp(s->channel, channel))
+			continue;
+		bool yes = false;
+		ds_err err = {0};
+		if (xdoc ? ds_source_accepts_xml(s, xdoc, a, &yes, &err)
+			 : ds_source_accepts(s, doc, g->rt.now, &yes, &err))
+			return NULL;
+		if (yes && found)
+			return NULL;
+		if (yes)
+			found = s;
 	}
-	ds_sha256_hex(b, n, s->sha256);
+	return found;
+}
+
+/* What one reader does for one input: fingerprint, parse, route, map and
+ * validate; no store, no output, no stats. */
+static void read_item(ingest *g, slot *s, ahead_item *it)
+{
+	const ds_config *cfg = g->c->cfg;
+	if (it->too_large)
+		return;
+	const char *b = (s->r.buf.data ? s->r.buf.data : "") + it->off;
+	ds_sha256_hex(b, it->len, it->sha256);
 	/* What the read stage would refuse before parsing, it refuses. */
-	const ds_source *src = source_for(g, s->channel);
-	if (src && strcmp(src->channel, s->channel))
+	const ds_source *src = source_for(g, it->channel);
+	if (src && strcmp(src->channel, it->channel))
 		return;
 	ds_err err = {0};
-	bool xml = !strcmp(s->channel, "xml");
+	bool xml = !strcmp(it->channel, "xml");
 	if (xml && !s->xml) {
 		ds_xml_opts o = { .max_size = cfg->limits.max_input_bytes,
 				  .max_depth = (unsigned)cfg->limits.xml_max_depth };
@@ -781,32 +958,71 @@ static void read_slot(ingest *g, slot *s)
 	cJSON *doc = NULL;
 	ds_xml_doc *xdoc = NULL;
 	/* Mapping and validation need neither the store nor the order of
-	 * inputs: done here, they leave the chain's thread less to do. What
-	 * they make, and the document, stay the slot's, and are freed with
-	 * its next input. So libxml2's allocations, and then cJSON's, come
-	 * from the parsed arena (zones: see mem.h), and freeing them one by
-	 * one costs nothing. A document that is not mapped here is the
-	 * chain's: cJSON's heap makes it. */
-	bool premap = src && ds_source_keeps_input(src);
+	 * inputs: done here, they leave the chain's thread less to do. The
+	 * document and what they make stay the slot's, and are freed with its
+	 * next use: so libxml2's allocations, and cJSON's, come from the
+	 * parsed arena, and freeing them one by one, on either thread, costs
+	 * nothing. */
 	ds_xml_zone(s->parsed);
-	if (premap)
-		ds_json_zone(s->parsed);
-	if (ds_input_parse(s->channel, (const char *)b, n, &cfg->limits, s->xml, s->parsed, &doc,
-			   &xdoc, &err) == DS_OK) {
-		s->doc = doc;
-		s->xdoc = xdoc;
-		if (premap && !ds_arena_defer(s->parsed, free_json, doc)) {
-			ds_premap_run(&s->premap, cfg, src, doc, xdoc, s->sha256, g->rt.now,
-				      s->parsed);
-			s->premapped = true;
-		} else if (premap) {
-			s->doc = NULL; /* freed: the read stage parses it again */
-		}
-	} else {
+	ds_json_zone(s->parsed);
+	if (ds_input_parse(it->channel, b, it->len, &cfg->limits, s->xml, s->parsed, &doc, &xdoc,
+			   &err) != DS_OK) {
 		cJSON_Delete(doc);
+		goto done;
 	}
+	it->xdoc = xdoc;
+	if (!src)
+		src = route_ahead(g, it->channel, doc, xdoc, s->parsed);
+	/* A rule that copies the input may make it its record: on the JSON
+	 * channel nothing else reads the document, elsewhere store_raw does. */
+	ds_premap *pm = NULL;
+	if (src && (ds_source_keeps_input(src) || !strcmp(it->channel, "json")) &&
+	    (pm = ds_arena_alloc(s->parsed, sizeof *pm))) {
+		ds_premap_run(pm, cfg, src, &doc, xdoc, it->sha256, g->rt.now, s->parsed);
+		/* doc NULL: a record took it over, and is freed with it. On
+		 * failure the document is freed at once: the read stage parses
+		 * the input again. */
+		if (doc && ds_arena_defer(s->parsed, free_json, doc))
+			pm = NULL, doc = NULL;
+		it->premap = pm;
+	}
+	it->doc = doc;
+done:
 	ds_json_zone(NULL);
 	ds_xml_zone(NULL);
+}
+
+/* What one reader does for one slot. */
+static void read_slot(ingest *g, slot *s)
+{
+	int fd = -1;
+	ds_arena_reset(s->parsed);
+	s->result = 0;
+	if (s->note)
+		return;
+	if (s->lines) {
+		for (size_t i = 0; i < s->nitems; i++)
+			read_item(g, s, &s->items[i]);
+		return;
+	}
+	if ((s->result = open_input(s->path, &fd, s->why, sizeof s->why)))
+		return;
+	s->result = read_whole(fd, s->path, &s->r, s->why, sizeof s->why);
+	close(fd);
+	if (s->result)
+		return;
+	ahead_item *it = &s->items[0];
+	const unsigned char *b = (const unsigned char *)(s->r.buf.data ? s->r.buf.data : "");
+	*it = (ahead_item){ .len = s->r.buf.len, .size = s->r.size,
+		      .channel = channel_of(s->path, b, s->r.buf.len) };
+	s->nitems = 1;
+	if (s->r.over) {
+		ds_sha256_end(s->r.over, it->sha256);
+		s->r.over = NULL;
+		it->too_large = true;
+		return;
+	}
+	read_item(g, s, it);
 }
 
 static void *reader(void *p)
@@ -835,14 +1051,14 @@ static void *reader(void *p)
 	return NULL;
 }
 
-/* Empties a slot for its next input; its buffer and parser stay. */
+/* Empties a slot for its next use; its buffers and parser stay. */
 static void slot_clear(slot *s)
 {
-	if (!s->premapped)
-		cJSON_Delete(s->doc); /* else the parsed arena's */
-	s->doc = NULL;
-	s->xdoc = NULL;
-	s->premapped = false;
+	for (size_t i = 0; i < s->nitems; i++)
+		if (!s->items[i].premap)
+			cJSON_Delete(s->items[i].doc); /* else the parsed arena's */
+	s->nitems = 0;
+	s->lines = false;
 	ds_arena_reset(s->arena);
 	if (s->r.over) {
 		char sha[65];
@@ -856,8 +1072,6 @@ static void slot_clear(slot *s)
 	ds_free(s->path);
 	s->path = NULL;
 	s->note = false;
-	s->too_large = false;
-	s->sha256[0] = '\0';
 	s->why[0] = '\0';
 }
 
@@ -876,6 +1090,7 @@ static void ahead_free(ahead *a)
 		slot *s = &a->slots[i];
 		slot_clear(s);
 		reading_free(&s->r);
+		ds_free(s->items);
 		ds_arena_free(s->arena);
 		ds_arena_free(s->parsed);
 		ds_xml_free(s->xml);
@@ -910,12 +1125,15 @@ static ahead *ahead_new(ingest *g)
 		return NULL;
 	}
 	for (size_t i = 0; i < a->nslots; i++) {
-		reading_init(&a->slots[i].r, g->c->cfg->limits.max_input_bytes);
-		if (!(a->slots[i].arena = ds_arena_new(64 * 1024)) ||
-		    !(a->slots[i].parsed = ds_arena_new(64 * 1024))) {
+		slot *s = &a->slots[i];
+		reading_init(&s->r, g->c->cfg->limits.max_input_bytes);
+		if (!(s->items = ds_calloc(1, sizeof *s->items)) ||
+		    !(s->arena = ds_arena_new(64 * 1024)) ||
+		    !(s->parsed = ds_arena_new(64 * 1024))) {
 			ahead_free(a);
 			return NULL;
 		}
+		s->capitems = 1;
 	}
 	for (size_t i = 0; i < readers; i++) {
 		if (pthread_create(&a->threads[a->nthreads], NULL, reader, a))
@@ -935,6 +1153,24 @@ static void unreadable(ingest *g, const char *path, const char *why)
 	g->rt.stats.unreadable++;
 	if (!g->c->o.quiet)
 		errorf("skipped %s: %s", path, why);
+}
+
+/* Runs one input of slot s through the chain. */
+static int run_item(ingest *g, slot *s, ahead_item *it)
+{
+	char origin[PATH_MAX + 32];
+	if (s->lines)
+		snprintf(origin, sizeof origin, "%s:%zu", s->path, it->lineno);
+	input in = { .origin = s->lines ? origin : s->path, .channel = it->channel,
+		     .size = it->size, .too_large = it->too_large, .sha256 = it->sha256,
+		     .doc = it->doc, .xml = it->xdoc, .premap = it->premap, .arena = s->arena };
+	if (!it->too_large) {
+		in.bytes = (const unsigned char *)(s->r.buf.data ? s->r.buf.data : "") + it->off;
+		in.len = it->len;
+	}
+	if (!it->premap)
+		it->doc = NULL; /* the chain's now */
+	return run_one(g, &in);
 }
 
 /* Runs the oldest slot through the chain once its reader is done. */
@@ -967,19 +1203,9 @@ static int ahead_run_head(ingest *g)
 	} else if (s->result) {
 		errorf("%s", s->why);
 		rc = s->result;
-	} else {
-		input in = { .origin = s->path, .channel = s->channel, .size = s->r.size,
-			     .too_large = s->too_large, .sha256 = s->sha256, .doc = s->doc,
-			     .xml = s->xdoc, .premap = s->premapped ? &s->premap : NULL,
-			     .arena = s->arena };
-		if (!s->too_large) {
-			in.bytes = (const unsigned char *)(s->r.buf.data ? s->r.buf.data : "");
-			in.len = s->r.buf.len;
-		}
-		if (!s->premapped)
-			s->doc = NULL; /* the chain's now */
-		rc = run_one(g, &in);
 	}
+	for (size_t i = 0; i < s->nitems && !rc; i++)
+		rc = run_item(g, s, &s->items[i]);
 	a->bytes -= s->size;
 	slot_clear(s);
 	pthread_mutex_lock(&a->mu);
@@ -989,10 +1215,10 @@ static int ahead_run_head(ingest *g)
 	return rc;
 }
 
-/* Queues a file of size bytes for the readers (note: a path to report as
- * skipped, in its turn), first running the oldest ones through the chain
- * while every slot is taken or the files queued are too large. */
-static int ahead_submit(ingest *g, const char *path, size_t size, const char *note)
+/* The tail slot, for path and something of size bytes, once free: first
+ * runs the oldest slots through the chain while every slot is taken or the
+ * bytes queued are too many. */
+static int ahead_slot(ingest *g, const char *path, size_t size, slot **out)
 {
 	ahead *a = g->ahead;
 	int rc;
@@ -1001,17 +1227,20 @@ static int ahead_submit(ingest *g, const char *path, size_t size, const char *no
 										    : AHEAD_BYTES)))
 		if ((rc = ahead_run_head(g)))
 			return rc;
-	slot *s = &a->slots[a->tail % a->nslots];
-	if (!(s->path = ds_strdup(path))) {
+	*out = &a->slots[a->tail % a->nslots];
+	if (!((*out)->path = ds_strdup(path))) {
 		errorf("out of memory");
 		return EX_INTERNAL;
 	}
+	return EX_OK;
+}
+
+/* Hands the tail slot s, of size bytes, to the readers. */
+static void ahead_queue(ingest *g, slot *s, size_t size)
+{
+	ahead *a = g->ahead;
 	s->size = size;
 	a->bytes += size;
-	if (note) {
-		s->note = true;
-		snprintf(s->why, sizeof s->why, "%s", note);
-	}
 	pthread_mutex_lock(&a->mu);
 	s->state = SLOT_QUEUED;
 	a->tail++;
@@ -1019,15 +1248,100 @@ static int ahead_submit(ingest *g, const char *path, size_t size, const char *no
 	if (a->idle && a->tail - a->next >= a->wake)
 		pthread_cond_signal(&a->queued);
 	pthread_mutex_unlock(&a->mu);
+}
+
+/* Queues a file of size bytes for the readers (note: a path to report as
+ * skipped, in its turn). */
+static int ahead_submit(ingest *g, const char *path, size_t size, const char *note)
+{
+	slot *s;
+	int rc = ahead_slot(g, path, size, &s);
+	if (rc)
+		return rc;
+	if (note) {
+		s->note = true;
+		snprintf(s->why, sizeof s->why, "%s", note);
+	}
+	ahead_queue(g, s, size);
 	return EX_OK;
 }
 
-/* Runs every queued file through the chain. */
+/* Queues the NDJSON lines not queued yet. */
+static void ahead_flush_lines(ingest *g)
+{
+	ahead *a = g->ahead;
+	if (a->filling)
+		ahead_queue(g, a->filling, a->filling->r.buf.len);
+	a->filling = NULL;
+}
+
+/* line_fn of NDJSON read ahead: adds the line in r to the slot being
+ * filled, after queueing that slot when the line would not fit. */
+static int queue_line(ingest *g, const char *path, size_t lineno, reading *r)
+{
+	ahead *a = g->ahead;
+	slot *s = a->filling;
+	size_t len = r->over ? 0 : r->buf.len;
+	if (s) {
+		size_t cap = s->r.buf.max < LINE_BATCH_BYTES ? s->r.buf.max : LINE_BATCH_BYTES;
+		if (s->nitems == LINES_PER_SLOT || s->r.buf.len + len > cap)
+			ahead_flush_lines(g);
+	}
+	if (!a->filling) {
+		int rc = ahead_slot(g, path, LINE_BATCH_BYTES, &s);
+		if (rc)
+			return rc;
+		s->lines = true;
+		a->filling = s;
+	}
+	ahead_item *items = ds_room(s->items, s->nitems, &s->capitems, sizeof *items);
+	if (!items) {
+		errorf("out of memory reading %s", path);
+		return EX_INTERNAL;
+	}
+	s->items = items;
+	ahead_item *it = &s->items[s->nitems];
+	*it = (ahead_item){ .off = s->r.buf.len, .len = len, .size = r->size, .lineno = lineno,
+		      .channel = "json" };
+	if (r->over) {
+		ds_sha256_end(r->over, it->sha256);
+		r->over = NULL;
+		it->too_large = true;
+	} else if (ds_buf_append(&s->r.buf, r->buf.data, len)) {
+		errorf("out of memory reading %s", path);
+		return EX_INTERNAL;
+	}
+	s->nitems++;
+	ds_buf_reset(&r->buf);
+	r->size = 0;
+	return EX_OK;
+}
+
+/* Runs every queued input through the chain. */
 static int ahead_drain(ingest *g)
 {
 	int rc = EX_OK;
 	while (!rc && g->ahead && g->ahead->head != g->ahead->tail)
 		rc = ahead_run_head(g);
+	return rc;
+}
+
+/* An NDJSON file split here, its lines read by the readers. A reading
+ * error is reported once the lines before it are through the chain, as
+ * when the lines are run as they are read. */
+static int ingest_ndjson_ahead(ingest *g, const char *path, int fd)
+{
+	char why[PATH_MAX + 160];
+	int rc = ndjson_lines(g, path, fd, queue_line, why, sizeof why);
+	if (rc && !why[0])
+		return rc; /* reported; what is queued is dropped with the readers */
+	ahead_flush_lines(g);
+	if (why[0]) {
+		int drc = ahead_drain(g);
+		if (drc)
+			return drc;
+		errorf("%s", why);
+	}
 	return rc;
 }
 
@@ -1047,14 +1361,20 @@ static int ingest_file(ingest *g, const char *path, size_t size)
 	bool ndjson = pl > 7 && !strcmp(path + pl - 7, ".ndjson");
 	if (g->ahead && strcmp(path, "-") && !ndjson)
 		return ahead_submit(g, path, size, NULL);
+	char why[PATH_MAX + 160];
+	int fd = -1, rc;
+	if (g->ahead && ndjson) {
+		if (open_input(path, &fd, why, sizeof why))
+			return skip_path(g, path, why);
+		rc = ingest_ndjson_ahead(g, path, fd);
+		close(fd);
+		return rc;
+	}
 	/* Read here, after what was met before. */
-	int rc = ahead_drain(g);
-	if (rc)
+	if ((rc = ahead_drain(g)))
 		return rc;
 	if (!strcmp(path, "-"))
 		return ingest_fd(g, "-", "stdin", STDIN_FILENO);
-	char why[PATH_MAX + 160];
-	int fd = -1;
 	if (open_input(path, &fd, why, sizeof why)) {
 		unreadable(g, path, why);
 		return EX_OK;
@@ -1251,6 +1571,7 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	}
 	g.arena = ds_arena_new(64 * 1024);
 	g.progress = !c->o.quiet && !c->o.json && isatty(STDERR_FILENO);
+	ds_buf_init(&g.logbuf, LOG_BYTES);
 	g.ahead = ahead_new(&g);
 	rc = g.arena ? EX_OK : EX_INTERNAL;
 	for (int i = first; i < argc && !rc; i++)
@@ -1259,7 +1580,7 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 		rc = ahead_drain(&g);
 	ahead_free(g.ahead);
 	g.ahead = NULL;
-	if (!rc && g.in_batch && ds_chain_batch_end(g.chain, &err))
+	if (!rc && g.batch && ds_chain_batch_end(g.chain, &err))
 		rc = fail(&err);
 	if (rc)
 		ds_chain_batch_abort(g.chain);
@@ -1272,6 +1593,8 @@ static int cmd_ingest(ctx *c, int argc, char **argv)
 	}
 	ds_chain_free(g.chain);
 	ds_arena_free(g.arena);
+	ds_free(g.log);
+	ds_buf_free(&g.logbuf);
 	ds_runtime_fini(&g.rt);
 	/* 3 when this run put inputs in quarantine (a re-run that only meets
 	 * them again as duplicates succeeds); else 2 when some paths given

@@ -681,7 +681,7 @@ static void load_settings(ds_config *c, ds_diag *diag)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/dossier.json", c->home);
-	c->batch_size = 10000;
+	c->batch_size = 25000;
 	c->limits.max_input_bytes = 25u << 20;  /* an email with its attachments */
 	c->limits.max_depth = DS_JSON_MAX_DEPTH;
 	c->serve.max_header_bytes = 16384;

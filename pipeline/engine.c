@@ -254,10 +254,17 @@ int ds_engine_load(ds_case_work *w, ds_arena *a, const ds_config *cfg, const ds_
 
 int ds_engine_data(ds_case_work *w, cJSON **out, ds_err *err)
 {
+	if (!w->data && !w->data_json && w->store) {
+		int rc = ds_store_case_data(w->store, w->row.id, w->a, &w->data_json, err);
+		if (rc)
+			return rc;
+		/* Read before anything changed it: the data as stored. */
+		w->old_data = w->data_json;
+	}
 	if (!w->data) {
 		const char *txt = w->data_json ? w->data_json : "{}";
 		cJSON *data = NULL;
-		int rc = ds_json_parse(txt, strlen(txt), 512, &data, err);
+		int rc = ds_json_parse_own(txt, strlen(txt), &data, err);
 		if (rc)
 			return ds_err_prefix(err, "case %s data", w->row.key);
 		if (ds_arena_defer(w->a, free_json, data))
@@ -331,6 +338,15 @@ int ds_engine_attach(ds_case_work *w, const ds_cause *cause, ds_time now, ds_err
 	return change_state(w, w->state, cause, NULL, now, err);
 }
 
+/* The list of changed fields could not grow: rc, DS_ENOMEM or DS_ELIMIT. */
+static int changed_overflow(const ds_case_work *w, int rc, ds_err *err)
+{
+	if (rc == DS_ENOMEM)
+		return ds_err_set(err, rc, "out of memory");
+	return ds_err_set(err, rc, "case %s: the names of the fields changed at once exceed 1 MiB",
+			  w->row.key);
+}
+
 int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 		   const ds_cause *cause, ds_time now, ds_err *err)
 {
@@ -342,11 +358,13 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 	int drc = ds_engine_data(w, NULL, err);
 	if (drc)
 		return drc;
-	cJSON *changed = cJSON_CreateArray();
-	if (!changed)
-		return ds_err_set(err, DS_ENOMEM, "out of memory");
+	/* The names of the fields that change, as a JSON array. */
+	ds_buf changed;
+	ds_buf_init(&changed, 1u << 20);
 	const cJSON *f;
-	int rc = DS_OK;
+	int rc = ds_buf_putc(&changed, '[');
+	if (rc)
+		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	/* Check every field before touching anything: all or nothing. */
 	cJSON_ArrayForEach(f, fields) {
 		const cJSON *old = cJSON_GetObjectItemCaseSensitive(w->data, f->string);
@@ -363,9 +381,13 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 					w->row.state, w->p->name, w->row.key, role, f->string);
 			goto done;
 		}
-		cJSON_AddItemToArray(changed, cJSON_CreateString(f->string));
+		if ((rc = changed.len > 1 ? ds_buf_putc(&changed, ',') : DS_OK) ||
+		    (rc = ds_buf_json_string(&changed, f->string))) {
+			rc = changed_overflow(w, rc, err);
+			goto done;
+		}
 	}
-	if (!cJSON_GetArraySize(changed))
+	if (rc || changed.len == 1)
 		goto done;
 	w->data_json = NULL;
 	cJSON_ArrayForEach(f, fields) {
@@ -379,15 +401,13 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 		else
 			cJSON_AddItemToObject(w->data, f->string, copy);
 	}
-	char *txt = cJSON_PrintUnformatted(changed);
-	if (!txt) {
-		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+	if ((rc = ds_buf_putc(&changed, ']'))) {
+		rc = changed_overflow(w, rc, err);
 		goto done;
 	}
-	rc = change_state(w, w->state, cause, txt, now, err);
-	cJSON_free(txt);
+	rc = change_state(w, w->state, cause, changed.data, now, err);
 done:
-	cJSON_Delete(changed);
+	ds_buf_free(&changed);
 	return rc;
 }
 
@@ -521,11 +541,14 @@ static int start_cases(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err);
 static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 {
 	ds_store *s = rt->store;
-	char *data = w->data_json ? NULL : ds_json_print_arena(w->a, w->data);
+	/* The data is written when it is new or changed; a stored case whose
+	 * data was not edited, or not even read, is written without it. */
+	bool changed = !w->data_json && w->data;
+	char *data = changed ? ds_json_print_arena(w->a, w->data) : NULL;
 	int rc;
-	if (!data && !w->data_json)
+	if (changed && !data)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
-	w->row.data = data ? data : w->data_json;
+	w->row.data = data ? data : w->is_new ? w->data_json : NULL;
 	if (w->is_new) {
 		rc = ds_store_case_insert(s, &w->row, err);
 	} else if (w->nchanges) {
@@ -558,7 +581,7 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 		if (fx && (c->from != c->to || c->from < 0) &&
 		    c->cause.kind != DS_CAUSE_MIGRATION) {
 			bool oom = false;
-			if ((rc = ds_engine_data(w, NULL, err)))
+			if (ds_profile_effects_read_data(fx) && (rc = ds_engine_data(w, NULL, err)))
 				return rc;
 			c->effects = ds_profile_effects_resolve(w->a, fx, w->data, &oom);
 			if (oom)
@@ -832,24 +855,69 @@ static int collect_due(void *ud, const ds_timer_row *t)
 	return 0;
 }
 
-/* Fires one due timer in the open transaction. */
+/* Whether writing w's changes may fail on its data once it has begun:
+ * only printing a document or starting a case can. */
+static bool may_refuse(const ds_case_work *w)
+{
+	for (size_t i = 0; i < w->nchanges; i++) {
+		const ds_change *c = &w->changes[i];
+		const ds_state_def *st = &w->p->states[c->to];
+		if ((c->from != c->to || c->from < 0) && (st->output || st->nstarts))
+			return true;
+	}
+	return false;
+}
+
+/* Whether writing w's changes reads its data: the profile effects of a
+ * state entered, or what its customer's traits count. */
+static bool commit_reads_data(const ds_case_work *w)
+{
+	for (size_t i = 0; i < w->nchanges; i++) {
+		const ds_change *c = &w->changes[i];
+		const ds_profile_effects *fx = w->p->states[c->to].effects;
+		if (fx && ds_profile_effects_read_data(fx) && (c->from != c->to || c->from < 0) &&
+		    c->cause.kind != DS_CAUSE_MIGRATION)
+			return true;
+	}
+	return ds_profile_case_reads_data(w);
+}
+
+/* Fires one due timer in the open transaction. *saved: a savepoint was
+ * opened for it, before its first write, because it may fail after that
+ * (may_refuse); the other failures come before anything is written, or
+ * stop the run. */
 static int fire(ds_runtime *rt, ds_arena *a, const ds_timer_row *t,
 		void (*report)(void *, const ds_case_work *, const ds_timer_row *, int64_t),
-		void *ud, ds_err *err)
+		void *ud, bool *saved, ds_err *err)
 {
 	ds_case_row row;
 	ds_case_work w;
 	bool pending = false;
-	int rc = ds_store_case_get(rt->store, t->case_id, a, &row, err);
+	/* Most timers move a case without reading its data. */
+	int rc = ds_store_case_row(rt->store, t->case_id, a, &row, err);
 	if (rc)
 		return rc;
 	/* A timer belongs to one entry into its state: if the case has left
 	 * it since, the timer no longer applies. */
 	bool valid = !strcmp(row.state, t->state) && row.state_version == t->state_version;
-	if (valid && ((rc = ds_engine_load(&w, a, rt->cfg, &row, err)) ||
-		      (rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
-		      (rc = ds_engine_settle(&w, rt->now, err)) ||
-		      (rc = ds_engine_commit(rt, &w, err)) ||
+	if (valid) {
+		if ((rc = ds_engine_load(&w, a, rt->cfg, &row, err)))
+			return rc;
+		w.store = rt->store; /* its data, when something reads it */
+		if ((rc = ds_engine_timer(&w, t->transition, t->due, rt->now, err)) ||
+		    (rc = ds_engine_settle(&w, rt->now, err)))
+			return rc;
+		/* Read before the first write if writing needs it, so that a
+		 * failure to read it comes before anything is written. */
+		if (commit_reads_data(&w) && (rc = ds_engine_data(&w, NULL, err)))
+			return rc;
+	}
+	if (valid && may_refuse(&w)) {
+		if ((rc = ds_store_savepoint(rt->store, err)))
+			return rc;
+		*saved = true;
+	}
+	if (valid && ((rc = ds_engine_commit(rt, &w, err)) ||
 		      (rc = ds_engine_produce(rt, &w, err))))
 		return rc;
 	if ((rc = ds_store_timer_done(rt->store, t->id, rt->now, valid, &pending, err)))
@@ -904,17 +972,17 @@ int ds_engine_tick(ds_runtime *rt,
 			after_due = t->due;
 			after_id = t->id;
 			ds_arena_reset(a);
-			if ((rc = ds_store_savepoint(rt->store, err)))
-				goto fail;
 			size_t mark = ds_runtime_mark(rt);
 			ds_stats before = rt->stats;
-			rc = fire(rt, a, t, report, ud, &terr);
+			bool saved = false;
+			rc = fire(rt, a, t, report, ud, &saved, &terr);
 			if (rc == DS_EINVAL || rc == DS_ECONFIG || rc == DS_ELIMIT ||
 			    rc == DS_EREFUSED || rc == DS_ENOTFOUND) {
 				/* This timer's case cannot move (a template or a guard
 				 * fails on its data): it stays pending for a later tick,
 				 * and the others go on. */
-				ds_store_rollback_to(rt->store);
+				if (saved)
+					ds_store_rollback_to(rt->store);
 				ds_runtime_discard(rt, mark);
 				rt->stats = before;
 				rt->stats.failed++;
@@ -926,7 +994,7 @@ int ds_engine_tick(ds_runtime *rt,
 				*err = terr;
 				goto fail;
 			}
-			if ((rc = ds_store_release(rt->store, err)))
+			if (saved && (rc = ds_store_release(rt->store, err)))
 				goto fail;
 		}
 		if ((rc = ds_runtime_sync(rt, err)) || (rc = ds_store_commit(rt->store, err)))

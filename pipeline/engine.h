@@ -122,6 +122,8 @@ typedef struct ds_case_work {
 	cJSON *data;                 /* owned through the arena; NULL until
 	                                ds_engine_data reads data_json */
 	const char *data_json;       /* data as JSON text while unchanged, or NULL */
+	ds_store *store;             /* where ds_engine_data reads the data of
+	                                a case loaded without it, or NULL */
 	bool is_new;
 	int64_t base_version;        /* the stored version; 0 when new */
 	int state;

@@ -282,6 +282,14 @@ int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out, ds_err 
 	return DS_OK;
 }
 
+int ds_json_parse_own(const char *s, size_t len, cJSON **out, ds_err *err)
+{
+	if (memmem(s, len, "\\u0000", 6))
+		return ds_json_parse(s, len, 512, out, err);
+	*out = cJSON_ParseWithLengthOpts(s, len, NULL, false);
+	return *out ? DS_OK : ds_err_set(err, DS_EINVAL, "invalid JSON");
+}
+
 int ds_read_file(const char *path, size_t max, char **out, size_t *len, ds_err *err)
 {
 	*out = NULL;
@@ -590,6 +598,8 @@ int ds_buf_json_string(ds_buf *b, const char *s)
 			case '\n': rc = ds_buf_puts(b, "\\n"); break;
 			case '\r': rc = ds_buf_puts(b, "\\r"); break;
 			case '\t': rc = ds_buf_puts(b, "\\t"); break;
+			case '\b': rc = ds_buf_puts(b, "\\b"); break;
+			case '\f': rc = ds_buf_puts(b, "\\f"); break;
 			default: rc = ds_buf_printf(b, "\\u%04x", c); break;
 			}
 		}

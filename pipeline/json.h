@@ -44,6 +44,11 @@ size_t ds_utf8_bad_at(const char *s, size_t len);
  * byte 7", "nesting deeper than 64") otherwise. */
 int ds_json_parse(const char *s, size_t len, int max_depth, cJSON **out,
 		  ds_err *err);
+/* The same for text dossier wrote itself from a tree ds_json_parse made
+ * (a case's data, read back from the store): valid by construction, so
+ * cJSON alone reads it, unless it holds an escaped NUL, which only
+ * ds_json_parse marks (then it does). DS_EINVAL when it is not JSON. */
+int ds_json_parse_own(const char *s, size_t len, cJSON **out, ds_err *err);
 
 /* Reads and parses a configuration file (at most DS_CONFIG_MAX_BYTES);
  * problems are reported to diag against the file. NULL on failure. */

@@ -310,6 +310,17 @@ int ds_arena_defer(ds_arena *a, void (*fn)(void *), void *p)
 
 size_t ds_arena_size(const ds_arena *a) { return a ? a->total : 0; }
 
+void *ds_room(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *nv = ds_realloc(v, c * size);
+	if (nv)
+		*cap = c;
+	return nv;
+}
+
 int ds_grow(char **buf, size_t *cap, size_t need)
 {
 	if (need <= *cap)

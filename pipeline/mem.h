@@ -86,6 +86,11 @@ void ds_json_zone(ds_arena *a);
  * unchanged). */
 int ds_grow(char **buf, size_t *cap, size_t need);
 
+/* The heap array v of n items of `size` bytes, with room for one more
+ * (capacity *cap, doubled from 16 when full); NULL when memory runs out
+ * (v is then unchanged). */
+void *ds_room(void *v, size_t n, size_t *cap, size_t size);
+
 typedef struct ds_buf {
 	char *data;   /* NUL-terminated when len > 0 or after any append */
 	size_t len;

@@ -25,24 +25,10 @@ typedef struct stored {
 	size_t n, cap;
 } stored;
 
-/* The array v of n items of `size` bytes, with room for one more
- * (capacity *cap, doubled when full); NULL when memory runs out (v is
- * then unchanged). */
-static void *room(void *v, size_t n, size_t *cap, size_t size)
-{
-	if (n < *cap)
-		return v;
-	size_t c = *cap ? *cap * 2 : 16;
-	void *nv = ds_realloc(v, c * size);
-	if (nv)
-		*cap = c;
-	return nv;
-}
-
 static int collect_def(void *ud, const ds_process_def_row *d)
 {
 	stored *s = ud;
-	ds_process_def_row *v = room(s->v, s->n, &s->cap, sizeof *v);
+	ds_process_def_row *v = ds_room(s->v, s->n, &s->cap, sizeof *v);
 	if (!v)
 		return DS_ENOMEM;
 	s->v = v;
@@ -261,7 +247,7 @@ struct ids {
 static int collect_id(void *ud, const ds_case_row *c)
 {
 	struct ids *l = ud;
-	int64_t *v = room(l->v, l->n, &l->cap, sizeof *v);
+	int64_t *v = ds_room(l->v, l->n, &l->cap, sizeof *v);
 	if (!v)
 		return DS_ENOMEM;
 	l->v = v;

@@ -890,6 +890,17 @@ static bool add_words(cJSON *o, const char *key, char *const *v, size_t n)
 	return arr != NULL;
 }
 
+bool ds_profile_effects_read_data(const ds_profile_effects *e)
+{
+	for (size_t i = 0; i < e->ninterests; i++)
+		if (e->interests[i].field)
+			return true;
+	for (size_t i = 0; i < e->nsets; i++)
+		if (e->sets[i].field)
+			return true;
+	return false;
+}
+
 char *ds_profile_effects_resolve(ds_arena *a, const ds_profile_effects *e, const cJSON *data,
 				 bool *oom)
 {
@@ -1052,6 +1063,13 @@ static int effects_done(fx_apply *x, ds_time at)
 	return rc;
 }
 
+bool ds_profile_case_reads_data(const ds_case_work *w)
+{
+	const ds_profile_block *b = w->p->profile;
+	return b && w->row.profile_id && w->nchanges && (b->ntraits || w->counted_known) &&
+	       needs_data(w->p);
+}
+
 int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 {
 	const ds_profile_block *b = w->p->profile;
@@ -1077,6 +1095,10 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		memset(&old, 0, sizeof old);
 	} else {
 		cJSON *data = NULL;
+		/* A case loaded without its data (a timer's) reads it now: it
+		 * is still as stored, or was read before it changed. */
+		if (needs_data(w->p) && !w->old_data && (rc = ds_engine_data(w, NULL, err)))
+			return rc;
 		if (needs_data(w->p) && (rc = parse_data(w->old_data, &data, err)))
 			return rc;
 		ds_profile_case_traits(w->p, w->old_state, data, &old);

@@ -57,6 +57,9 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in,
  * do to the profile (tags, interests, attributes: ds_change's effects);
  * nothing when it is linked to none. */
 int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err);
+/* Whether ds_profile_case_changed reads w's data: what its linked
+ * profile's traits count depends on it. */
+bool ds_profile_case_reads_data(const ds_case_work *w);
 
 /* What entering a state with effects e does, resolved against the case's
  * data: {"tag": [...], "untag": [...], "interest": [...], "set": {...}}
@@ -64,6 +67,9 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err);
  * NULL when it does nothing on this data (or memory ran out: *oom). */
 char *ds_profile_effects_resolve(ds_arena *a, const ds_profile_effects *e,
 				 const cJSON *data, bool *oom);
+/* Whether resolving e reads the case's data (an interest or an attribute
+ * taken from a field); when not, ds_profile_effects_resolve takes NULL. */
+bool ds_profile_effects_read_data(const ds_profile_effects *e);
 
 /* What a case in state (an index of p's states) with data counts for the
  * traits p's profile block declares. */

@@ -92,6 +92,10 @@ int ds_store_case_find(ds_store *s, const char *process, const char *key, ds_are
 { return s->ops->case_find(s, process, key, a, out, err); }
 int ds_store_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
 { return s->ops->case_get(s, id, a, out, err); }
+int ds_store_case_row(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+{ return s->ops->case_row(s, id, a, out, err); }
+int ds_store_case_data(ds_store *s, int64_t id, ds_arena *a, const char **out, ds_err *err)
+{ return s->ops->case_data(s, id, a, out, err); }
 int ds_store_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
 { return s->ops->case_insert(s, c, err); }
 int ds_store_case_update(ds_store *s, const ds_case_row *c, int64_t expected, ds_err *err)

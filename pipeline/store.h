@@ -138,6 +138,12 @@ int ds_store_case_find(ds_store *s, const char *process, const char *key,
 		       ds_arena *a, ds_case_row *out, ds_err *err);
 int ds_store_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
 		      ds_err *err);
+/* The same without the data (out->data NULL), for what may not need it
+ * (a timer); ds_store_case_data reads it then. */
+int ds_store_case_row(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out,
+		      ds_err *err);
+int ds_store_case_data(ds_store *s, int64_t id, ds_arena *a, const char **out,
+		       ds_err *err);
 /* The case of process that a message belongs to: the latest case of that
  * process given a record by a stored interaction whose identity (an
  * email's Message-ID) is id. DS_ENOTFOUND when none. */
@@ -154,9 +160,9 @@ int ds_store_case_states(ds_store *s, const char *process, int version,
 			 void *ud, ds_err *err);
 /* Inserts c (c->id is set). DS_EBUSY if (process, key) already exists. */
 int ds_store_case_insert(ds_store *s, ds_case_row *c, ds_err *err);
-/* Writes c (its process version too) if the stored version is still
- * expected_version, else DS_EBUSY:
- * the optimistic lock that serialises changes to one case. */
+/* Writes c (its process version too, and its data unless c->data is
+ * NULL: unchanged) if the stored version is still expected_version, else
+ * DS_EBUSY: the optimistic lock that serialises changes to one case. */
 int ds_store_case_update(ds_store *s, const ds_case_row *c,
 			 int64_t expected_version, ds_err *err);
 int ds_store_case_set_profile(ds_store *s, int64_t case_id,

@@ -36,6 +36,8 @@ struct ds_store_ops {
 			  int64_t, ds_time, int64_t *, ds_err *);
 	int (*case_find)(ds_store *, const char *, const char *, ds_arena *,
 			 ds_case_row *, ds_err *);
+	int (*case_row)(ds_store *, int64_t, ds_arena *, ds_case_row *, ds_err *);
+	int (*case_data)(ds_store *, int64_t, ds_arena *, const char **, ds_err *);
 	int (*case_get)(ds_store *, int64_t, ds_arena *, ds_case_row *,
 			ds_err *);
 	int (*case_insert)(ds_store *, ds_case_row *, ds_err *);

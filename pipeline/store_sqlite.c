@@ -223,6 +223,21 @@ static const char *const migrations[] = {
 	 * holders) rather than by the primary key, whose entries of a tag are
 	 * spread over the whole table */
 	"CREATE INDEX tags_profile ON tags(tag, present, profile_id);",
+	/* 9: a case's data in a table of its own, written only when the data
+	 * changes: a transition or a timer rewrites the case's short row, not
+	 * its data (kilobytes for an offer or a complaint). No index on the
+	 * state, which every transition would rewrite: the cases of a process
+	 * are found by process and version (only an earlier version's are
+	 * counted by state, and they are few), and those in a state by
+	 * reading the short rows of their process. */
+	"CREATE TABLE case_data("
+	" case_id INTEGER PRIMARY KEY REFERENCES cases(id),"
+	" data TEXT NOT NULL);"
+	"INSERT INTO case_data(case_id, data) SELECT id, data FROM cases;"
+	"DROP INDEX cases_version;"
+	"DROP INDEX cases_state;"
+	"ALTER TABLE cases DROP COLUMN data;"
+	"CREATE INDEX cases_version ON cases(process, process_version);",
 };
 
 /* What retention is due to erase, found without reading again what it
@@ -242,8 +257,9 @@ enum stmt {
 	S_INTERACTION_ADD, S_INTERACTION_FIND, S_INTERACTION_GET,
 	S_RECORD_ADD,
 	S_ATT_ADD, S_ATT_LIST, S_ATT_GET, S_CASE_THREAD,
-	S_CASE_FIND, S_CASE_GET, S_CASE_INSERT, S_CASE_UPDATE,
-	S_CASE_SET_PROFILE,
+	S_CASE_FIND, S_CASE_GET, S_CASE_ROW, S_CASE_DATA, S_CASE_INSERT, S_CASE_UPDATE,
+	S_CASE_UPDATE_PV,
+	S_CASE_DATA_ADD, S_CASE_DATA_SET, S_CASE_SET_PROFILE,
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
 	S_CASE_LIST_V, S_CASE_STATES, S_PDEF_ADD, S_PDEF_LIST,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -267,7 +283,7 @@ enum stmt {
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
 	S_PERSON_RECORDS, S_PERSON_IX, S_PERSON_ATT, S_Q_SCAN, S_RECORD_LIST_CASE,
-	S_RECORD_SET, S_E_CASE, S_E_AUDIT, S_E_STARTED, S_E_DOCS, S_E_TIMERS,
+	S_RECORD_SET, S_E_CASE, S_E_CASE_DATA, S_E_AUDIT, S_E_STARTED, S_E_DOCS, S_E_TIMERS,
 	S_E_MARK_CASE, S_E_PERSON_RECORDS, S_E_MARK_PERSON, S_E_IDS, S_E_CONSENT,
 	S_E_HISTORY, S_E_INTERESTS, S_E_TAGS, S_E_MERGES, S_E_TIMELINE, S_E_TIMELINE_LEFT,
 	S_E_CASES, S_E_PROFILES, S_E_FORGOTTEN, S_E_MARK_Q, S_E_Q,
@@ -278,9 +294,11 @@ enum stmt {
 	S_COUNT_
 };
 
-#define CASE_COLS "id, process, process_version, key, state, version," \
-	" state_version, state_since, created_at, updated_at," \
-	" coalesce(profile_id, 0), data, coalesce(erased_at, 0)"
+/* A case is its row and its data: "FROM " CASES. */
+#define CASE_COLS "c.id, c.process, c.process_version, c.key, c.state, c.version," \
+	" c.state_version, c.state_since, c.created_at, c.updated_at," \
+	" coalesce(c.profile_id, 0), d.data, coalesce(c.erased_at, 0)"
+#define CASES "cases c JOIN case_data d ON d.case_id = c.id"
 #define ATT_COLS "id, interaction_id, seq, part, filename, content_type, size, sha256"
 #define PROFILE_COLS "id, created_at, updated_at, coalesce(merged_into, 0)," \
 	" orders_count, total_spent, last_order_at, offers_sent, offers_accepted," \
@@ -309,28 +327,39 @@ static const char *const sql[S_COUNT_] = {
 		" (SELECT interaction_id FROM records WHERE case_id = ?) ORDER BY id",
 	[S_ATT_GET] = "SELECT " ATT_COLS " FROM attachments WHERE id = ?",
 	/* "+process": look the few cases up by id, never scan a process's */
-	[S_CASE_THREAD] = "SELECT " CASE_COLS " FROM cases WHERE +process = ?2 AND id IN"
+	[S_CASE_THREAD] = "SELECT " CASE_COLS " FROM " CASES " WHERE +c.process = ?2 AND c.id IN"
 		" (SELECT r.case_id FROM interactions i JOIN records r ON r.interaction_id = i.id"
-		" WHERE i.identity = ?1) ORDER BY id DESC LIMIT 1",
-	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM cases WHERE process = ? AND key = ?",
-	[S_CASE_GET] = "SELECT " CASE_COLS " FROM cases WHERE id = ?",
+		" WHERE i.identity = ?1) ORDER BY c.id DESC LIMIT 1",
+	[S_CASE_FIND] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ? AND c.key = ?",
+	[S_CASE_GET] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.id = ?",
+	[S_CASE_ROW] = "SELECT c.id, c.process, c.process_version, c.key, c.state, c.version,"
+		" c.state_version, c.state_since, c.created_at, c.updated_at,"
+		" coalesce(c.profile_id, 0), NULL, coalesce(c.erased_at, 0) FROM cases c WHERE c.id = ?",
+	[S_CASE_DATA] = "SELECT data FROM case_data WHERE case_id = ?",
 	[S_CASE_INSERT] = "INSERT INTO cases(process, process_version, key, state,"
 		" version, state_version, state_since, created_at, updated_at,"
-		" profile_id, data) VALUES(?,?,?,?,?,?,?,?,?,?,?)"
+		" profile_id) VALUES(?,?,?,?,?,?,?,?,?,?)"
 		" ON CONFLICT(process, key) DO NOTHING",
-	/* A case that changes after an erasure may hold personal data again:
-	 * retention looks at it again. */
-	[S_CASE_UPDATE] = "UPDATE cases SET state = ?, version = ?,"
-		" state_version = ?, state_since = ?, updated_at = ?, data = ?,"
-		" process_version = ?, erased_at = NULL WHERE id = ? AND version = ?",
+	/* The process version is set only when it changes (a migration), so
+	 * that its index is left alone otherwise. A case that changes after
+	 * an erasure may hold personal data again: retention looks at it
+	 * again. */
+	[S_CASE_UPDATE] = "UPDATE cases SET state = ?1, version = ?2,"
+		" state_version = ?3, state_since = ?4, updated_at = ?5, erased_at = NULL"
+		" WHERE id = ?6 AND version = ?7 AND process_version = ?8",
+	[S_CASE_UPDATE_PV] = "UPDATE cases SET state = ?1, version = ?2,"
+		" state_version = ?3, state_since = ?4, updated_at = ?5, erased_at = NULL,"
+		" process_version = ?8 WHERE id = ?6 AND version = ?7",
+	[S_CASE_DATA_ADD] = "INSERT INTO case_data(case_id, data) VALUES(?, ?)",
+	[S_CASE_DATA_SET] = "UPDATE case_data SET data = ? WHERE case_id = ?",
 	[S_CASE_SET_PROFILE] = "UPDATE cases SET profile_id = ? WHERE id = ?",
-	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY id",
-	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM cases WHERE process = ? ORDER BY id",
-	[S_CASE_LIST_S] = "SELECT " CASE_COLS " FROM cases WHERE state = ? ORDER BY id",
-	[S_CASE_LIST_PS] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
-		" AND state = ? ORDER BY id",
-	[S_CASE_LIST_V] = "SELECT " CASE_COLS " FROM cases WHERE process = ?"
-		" AND process_version = ? ORDER BY id",
+	[S_CASE_LIST] = "SELECT " CASE_COLS " FROM " CASES " ORDER BY c.id",
+	[S_CASE_LIST_P] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ? ORDER BY c.id",
+	[S_CASE_LIST_S] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.state = ? ORDER BY c.id",
+	[S_CASE_LIST_PS] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ?"
+		" AND c.state = ? ORDER BY c.id",
+	[S_CASE_LIST_V] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = ?"
+		" AND c.process_version = ? ORDER BY c.id",
 	[S_CASE_STATES] = "SELECT state, count(*) FROM cases WHERE process = ?"
 		" AND process_version = ? GROUP BY state ORDER BY state",
 	[S_PDEF_ADD] = "INSERT INTO process_defs(process, version, sha256, definition,"
@@ -480,7 +509,8 @@ static const char *const sql[S_COUNT_] = {
 		" SELECT 1 FROM merges u WHERE u.undone_at IS NOT NULL AND"
 		" ((u.survivor IN ga AND u.merged IN gb) OR (u.survivor IN gb AND u.merged IN ga))"
 		" LIMIT 1",
-	[S_CASE_LIST_PROFILE] = "SELECT " CASE_COLS " FROM cases WHERE profile_id = ? ORDER BY id",
+	[S_CASE_LIST_PROFILE] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.profile_id = ?"
+		" ORDER BY c.id",
 	[S_P_RECORDS] = "SELECT r.id, r.type, r.data, coalesce(r.case_id, 0), r.interaction_id,"
 		" i.source, i.received_at FROM timeline t JOIN records r ON r.id = t.ref"
 		" JOIN interactions i ON i.id = r.interaction_id"
@@ -569,8 +599,8 @@ static const char *const sql[S_COUNT_] = {
 		" ON i.id = q.interaction_id ORDER BY q.id",
 	[S_RECORD_LIST_CASE] = "SELECT " RECORD_COLS " WHERE r.case_id = :id ORDER BY r.id",
 	[S_RECORD_SET] = "UPDATE records SET data = :data WHERE id = :id",
-	[S_E_CASE] = "UPDATE cases SET data = :data, key = coalesce(:key, key), erased_at = :at"
-		" WHERE id = :id",
+	[S_E_CASE] = "UPDATE cases SET key = coalesce(:key, key), erased_at = :at WHERE id = :id",
+	[S_E_CASE_DATA] = "UPDATE case_data SET data = :data WHERE case_id = :id",
 	/* What a transition did to the profile goes with the person (forget),
 	 * and stays for the profile when retention erases a closed case. */
 	[S_E_AUDIT] = "UPDATE audit SET cause = json_remove(cause, '$.thread'), changed = NULL,"
@@ -631,9 +661,9 @@ static const char *const sql[S_COUNT_] = {
 		" AND i.received_at < :cutoff AND NOT " NOT_PROOF,
 	[S_X_Q] = "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine"
 		" WHERE at < :cutoff ORDER BY id LIMIT :limit)",
-	[S_CASE_SINCE] = "SELECT " CASE_COLS " FROM cases WHERE process = :process"
-		" AND process_version = :version AND state = :state AND state_since < :cutoff"
-		" AND erased_at IS NULL ORDER BY state_since LIMIT :limit",
+	[S_CASE_SINCE] = "SELECT " CASE_COLS " FROM " CASES " WHERE c.process = :process"
+		" AND c.process_version = :version AND c.state = :state AND c.state_since < :cutoff"
+		" AND c.erased_at IS NULL ORDER BY c.state_since LIMIT :limit",
 	[S_DOC_PENDING] = "SELECT id, path FROM documents WHERE erased_at IS NOT NULL"
 		" AND path != ''",
 	[S_DOC_CLEARED] = "UPDATE documents SET path = '', sha256 = '' WHERE id = :id",
@@ -1017,11 +1047,11 @@ static void lite_close(ds_store *s)
 	ds_free(l);
 }
 
-#define CACHE_MIB_DEFAULT 16
+#define CACHE_MIB_DEFAULT 32
 #define CACHE_MIB_MAX 16384
 
 /* The database file of target: relative to home unless absolute; and the
- * page cache asked for, "PATH?cache_mib=N" (MiB per connection, 16 by
+ * page cache asked for, "PATH?cache_mib=N" (MiB per connection, 32 by
  * default: a bigger store is worked faster with more). */
 static int db_path(const char *target, const char *home, char path[PATH_MAX], long *cache_mib,
 		   ds_err *err)
@@ -1440,9 +1470,10 @@ static int one_case(lite *l, sqlite3_stmt *q, ds_arena *a, ds_case_row *out, ds_
 {
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
+		bool data = sqlite3_column_type(q, 11) != SQLITE_NULL;
 		read_case(a, q, out);
 		sqlite3_reset(q);
-		if (!out->data || !out->key)
+		if ((data && !out->data) || !out->key)
 			return ds_err_set(err, DS_ENOMEM, "out of memory");
 		return DS_OK;
 	}
@@ -1476,16 +1507,45 @@ static int lite_case_by_thread(ds_store *s, const char *process, const char *id,
 	return one_case(l, q, a, out, err, id);
 }
 
-static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+/* The case id by statement k: S_CASE_GET, or S_CASE_ROW without its data. */
+static int case_by_id(ds_store *s, enum stmt k, int64_t id, ds_arena *a, ds_case_row *out,
+		      ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_CASE_GET, err);
+	sqlite3_stmt *q = st(l, k, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, id);
 	char what[32];
 	snprintf(what, sizeof what, "#%lld", (long long)id);
 	return one_case(l, q, a, out, err, what);
+}
+
+static int lite_case_get(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+{
+	return case_by_id(s, S_CASE_GET, id, a, out, err);
+}
+
+static int lite_case_row(ds_store *s, int64_t id, ds_arena *a, ds_case_row *out, ds_err *err)
+{
+	return case_by_id(s, S_CASE_ROW, id, a, out, err);
+}
+
+static int lite_case_data(ds_store *s, int64_t id, ds_arena *a, const char **out, ds_err *err)
+{
+	lite *l = L(s);
+	sqlite3_stmt *q = st(l, S_CASE_DATA, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? col_text(a, q, 0) : NULL;
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return ds_err_set(err, DS_ENOTFOUND, "no data for case #%lld", (long long)id);
+	if (rc != SQLITE_ROW)
+		return db_error(l, err, "read case data");
+	return *out ? DS_OK : ds_err_set(err, DS_ENOMEM, "out of memory");
 }
 
 static int lite_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
@@ -1504,20 +1564,24 @@ static int lite_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
 	sqlite3_bind_int64(q, 8, c->created_at);
 	sqlite3_bind_int64(q, 9, c->updated_at);
 	bind_id(q, 10, c->profile_id);
-	bind_text(q, 11, c->data);
 	int rc = run(l, q, err, "create case");
 	if (rc)
 		return rc;
 	if (sqlite3_changes(l->db) != 1)
 		return ds_err_set(err, DS_EBUSY, "case %s/%s already exists", c->process, c->key);
 	c->id = sqlite3_last_insert_rowid(l->db);
-	return DS_OK;
+	if (!(q = st(l, S_CASE_DATA_ADD, err)))
+		return err->code;
+	sqlite3_bind_int64(q, 1, c->id);
+	bind_text(q, 2, c->data ? c->data : "{}");
+	return run(l, q, err, "store case data");
 }
 
-static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected, ds_err *err)
+/* The case's row; k: S_CASE_UPDATE, or S_CASE_UPDATE_PV to set its
+ * process version too. Whether a row changed is in sqlite3_changes(). */
+static int update_row(lite *l, enum stmt k, const ds_case_row *c, int64_t expected, ds_err *err)
 {
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_CASE_UPDATE, err);
+	sqlite3_stmt *q = st(l, k, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, c->state);
@@ -1525,16 +1589,36 @@ static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected,
 	sqlite3_bind_int64(q, 3, c->state_version);
 	sqlite3_bind_int64(q, 4, c->state_since);
 	sqlite3_bind_int64(q, 5, c->updated_at);
-	bind_text(q, 6, c->data);
-	sqlite3_bind_int(q, 7, c->process_version);
-	sqlite3_bind_int64(q, 8, c->id);
-	sqlite3_bind_int64(q, 9, expected);
-	int rc = run(l, q, err, "update case");
+	sqlite3_bind_int64(q, 6, c->id);
+	sqlite3_bind_int64(q, 7, expected);
+	sqlite3_bind_int(q, 8, c->process_version);
+	return run(l, q, err, "update case");
+}
+
+static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected, ds_err *err)
+{
+	lite *l = L(s);
+	int rc = update_row(l, S_CASE_UPDATE, c, expected, err);
+	/* No row: the case changed meanwhile, or it moves to another process
+	 * version. */
+	if (!rc && sqlite3_changes(l->db) != 1)
+		rc = update_row(l, S_CASE_UPDATE_PV, c, expected, err);
 	if (rc)
 		return rc;
 	if (sqlite3_changes(l->db) != 1)
 		return ds_err_set(err, DS_EBUSY, "case %s changed meanwhile (version %lld expected)",
 				  c->key, (long long)expected);
+	if (!c->data)
+		return DS_OK;
+	sqlite3_stmt *q = st(l, S_CASE_DATA_SET, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, c->data);
+	sqlite3_bind_int64(q, 2, c->id);
+	if ((rc = run(l, q, err, "update case data")))
+		return rc;
+	if (sqlite3_changes(l->db) != 1)
+		return ds_err_set(err, DS_EIO, "store: case %s has no data row", c->key);
 	return DS_OK;
 }
 
@@ -3469,9 +3553,10 @@ static int lite_case_erase(ds_store *s, int64_t id, const char *data, const char
 	if (rc)
 		return rc;
 	pargs a = { .id = id, .data = data, .key = key, .at = at, .keep = retention };
-	step k[8 + NSWEEP];
+	step k[9 + NSWEEP];
 	size_t m = 0;
 	k[m++] = (step){ S_E_CASE, COUNTER(cases) };
+	k[m++] = (step){ S_E_CASE_DATA, NO_COUNT };
 	k[m++] = (step){ S_E_AUDIT, NO_COUNT };
 	if (key)
 		k[m++] = (step){ S_E_STARTED, NO_COUNT };
@@ -3689,6 +3774,8 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.case_by_thread = lite_case_by_thread,
 	.case_find = lite_case_find,
 	.case_get = lite_case_get,
+	.case_row = lite_case_row,
+	.case_data = lite_case_data,
 	.case_insert = lite_case_insert,
 	.case_update = lite_case_update,
 	.case_set_profile = lite_case_set_profile,

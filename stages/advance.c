@@ -13,6 +13,8 @@
 #include "chain.h"
 #include "json.h"
 
+static void free_json(void *p) { cJSON_Delete(p); }
+
 static ds_outcome fail_or_reject(int rc)
 {
 	switch (rc) {
@@ -86,13 +88,22 @@ static ds_outcome one(ds_runtime *rt, ds_env *env, ds_env_record *r, ds_err *err
 			   .source = env->source->name, .interaction_id = env->interaction_id };
 	ds_case_row row;
 	rc = correlate(rt, env, p, key, &row, &cause.thread, err);
-	/* A reply found through its thread takes its case's key. */
-	if (rc == DS_OK && cause.thread)
+	if (rc == DS_OK && cause.thread) {
+		/* The record takes its case's key. It may be the reading
+		 * thread's (mapped ahead), which this one does not change: a
+		 * copy does. */
+		cJSON *copy = cJSON_Duplicate(r->data, true);
+		if (!copy || ds_arena_defer(env->arena, free_json, copy)) {
+			ds_err_set(err, DS_ENOMEM, "out of memory");
+			return DS_STAGE_FAIL;
+		}
+		r->data = copy;
 		r->text = NULL;
-	if (rc == DS_OK && cause.thread && (rc = ds_json_set_dotted(r->data, p->key, cJSON_CreateString(row.key)))) {
-		ds_err_set(err, rc, "%s record: cannot set its key \"%s\" to its case's", r->type,
-			   p->key);
-		return rc == DS_ENOMEM ? DS_STAGE_FAIL : DS_STAGE_REJECT;
+		if ((rc = ds_json_set_dotted(r->data, p->key, cJSON_CreateString(row.key)))) {
+			ds_err_set(err, rc, "%s record: cannot set its key \"%s\" to its case's",
+				   r->type, p->key);
+			return rc == DS_ENOMEM ? DS_STAGE_FAIL : DS_STAGE_REJECT;
+		}
 	}
 	const char *rec_json = record_text(env, r, err);
 	if (!rec_json)

@@ -31,9 +31,16 @@ static ds_outcome map_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *er
 		o = ds_map_input(env->source, &env->doc, env->xml, env->sha256[0] ? env->sha256 : NULL,
 				 rt->now, env->arena, recs, &n, err);
 	}
-	for (size_t i = 0; i < n; i++)
-		env->records[i] = (ds_env_record){ .type = from[i].type, .data = from[i].data,
-						   .text = from[i].text };
+	/* Field by field: a record's work (kilobytes) is set when it is used. */
+	for (size_t i = 0; i < n; i++) {
+		ds_env_record *r = &env->records[i];
+		r->type = from[i].type;
+		r->data = from[i].data;
+		r->text = from[i].text;
+		r->process = NULL;
+		r->record_id = 0;
+		r->has_work = false;
+	}
 	env->nrecords = n;
 	return o;
 }

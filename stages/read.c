@@ -9,10 +9,11 @@
  * A driver may have read the input ahead, on another thread (ingest does):
  * it then gives its SHA-256 in env->sha256 and, when the parse succeeded,
  * the result in env->doc (handed over: this stage frees it like its own)
- * or env->xml (the driver's, alive until the chain is done with the input);
- * the checks here still apply. An input the
- * driver could not parse comes without either and is parsed here, so its
- * rejection reads the same.
+ * or env->xml (the driver's, alive until the chain is done with the input),
+ * or the records mapped from it (env->premap; the document, unless a
+ * record took it over, stays the driver's); the checks here still apply.
+ * An input the driver could not parse comes without either and is parsed
+ * here, so its rejection reads the same.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -86,7 +87,8 @@ static ds_outcome read_process(void *ctx, ds_runtime *rt, ds_env *env, ds_err *e
 		ds_err_set(err, DS_ENOMEM, "out of memory");
 		return DS_STAGE_FAIL;
 	}
-	bool ahead = env->doc || env->xml;
+	/* Mapped ahead, the input may have become its record: no document. */
+	bool ahead = env->doc || env->xml || env->premap;
 	/* The driver hashed an oversized input while skipping it, and an
 	 * input it read ahead. */
 	if (!env->too_large && !env->sha256[0])

@@ -146,6 +146,17 @@ static inline const char *th_str(const cJSON *o, const char *key)
 	return v->valuestring;
 }
 
+/* The state of the case ref (an id or a key) names, as `case show` gives
+ * it; in a static buffer, until the next call. */
+static inline const char *th_state(th_home *h, const char *ref)
+{
+	static char st[64];
+	cJSON *c = th_json(h, 0, "case show %s", ref);
+	snprintf(st, sizeof st, "%s", th_str(c, "state"));
+	cJSON_Delete(c);
+	return st;
+}
+
 /* Reads a whole file into a malloc'd NUL-terminated buffer. */
 static inline char *th_slurp(const char *path, size_t *len)
 {

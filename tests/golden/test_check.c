@@ -147,6 +147,24 @@ Test(check, the_reference_business_has_no_problem)
 	th_home_fini(&h);
 }
 
+/* The benchmark's parcels, a business of their own, load as cleanly. */
+Test(check, the_benchmarks_parcels_have_no_problem)
+{
+	th_home h;
+	th_home_init(&h);
+	char cmd[PATH_MAX * 3];
+	snprintf(cmd, sizeof cmd, "rm '%s/schemas' && ln -s '%s/bench/transitions/schemas' '%s/schemas'",
+		 h.dir, h.repo, h.dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	cJSON *r = th_json(&h, 0, "check");
+	char *all = cJSON_PrintUnformatted(r);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "errors")), 0, "%s", all);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r, "warnings")), 0, "%s", all);
+	cJSON_free(all);
+	cJSON_Delete(r);
+	th_home_fini(&h);
+}
+
 /* Without schemas/roles.json the roles are SPEC's, and a role beyond them
  * is only a warning: the business has not said which roles it has. */
 Test(check, roles_beyond_specs_are_warnings_until_declared)

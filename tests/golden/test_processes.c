@@ -7,15 +7,6 @@
  */
 #include "helpers.h"
 
-static const char *state_of(th_home *h, const char *ref)
-{
-	static char st[64];
-	cJSON *c = th_json(h, 0, "case show %s", ref);
-	snprintf(st, sizeof st, "%s", th_str(c, "state"));
-	cJSON_Delete(c);
-	return st;
-}
-
 static int ndocs(th_home *h, const char *ref)
 {
 	cJSON *l = th_json(h, 0, "document list --case %s", ref);
@@ -29,7 +20,7 @@ Test(processes, accepted_offer_starts_its_order)
 	th_home h;
 	th_home_init(&h);
 	cJSON_Delete(th_json(&h, 0, "--now 2026-11-24T09:00:00Z ingest fixtures/offers/DEV-2026-0001.json"));
-	cr_assert_str_eq(state_of(&h, "DEV-2026-0001"), "validated");
+	cr_assert_str_eq(th_state(&h, "DEV-2026-0001"), "validated");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-24T10:00:00Z case event offer:DEV-2026-0001 send --role sales"), 0);
 	cr_expect_eq(th_run(&h, NULL, NULL, "case show order:DEV-2026-0001"), 5, "no order before acceptance");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-26T15:00:00Z case event offer:DEV-2026-0001 accept --role sales"), 0);
@@ -52,7 +43,7 @@ Test(processes, accepted_offer_starts_its_order)
 	cr_expect_eq(ndocs(&h, "order:DEV-2026-0001"), 0);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T09:00:00Z case event order:DEV-2026-0001 confirm --role technical"), 4);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T09:00:00Z case event order:DEV-2026-0001 confirm --role sales"), 0);
-	cr_expect_str_eq(state_of(&h, "order:DEV-2026-0001"), "confirmed");
+	cr_expect_str_eq(th_state(&h, "order:DEV-2026-0001"), "confirmed");
 	cr_expect_eq(ndocs(&h, "order:DEV-2026-0001"), 1, "the confirmation is printed");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-02T09:00:00Z case event order:DEV-2026-0001 ship --role technical"), 0);
 	char *err = NULL;
@@ -62,7 +53,7 @@ Test(processes, accepted_offer_starts_its_order)
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-03T09:00:00Z case event order:DEV-2026-0001 invoice --role accounting"), 0);
 	cr_expect_eq(ndocs(&h, "order:DEV-2026-0001"), 2, "the invoice is printed");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-31T09:00:00Z case event order:DEV-2026-0001 close --role accounting"), 0);
-	cr_expect_str_eq(state_of(&h, "order:DEV-2026-0001"), "closed");
+	cr_expect_str_eq(th_state(&h, "order:DEV-2026-0001"), "closed");
 	cJSON *l = th_json(&h, 0, "document list --case order:DEV-2026-0001");
 	cr_expect_str_eq(th_str(cJSON_GetArrayItem(l, 0), "template"), "order_confirmation");
 	cr_expect_str_eq(th_str(cJSON_GetArrayItem(l, 1), "template"), "invoice");
@@ -80,7 +71,7 @@ Test(processes, complaint_by_email)
 	const char *key = "complaint:c4f1e2d3a5b64c7d8e9f0a1b2c3d4e5f@EX-SRV01.morel-conseil.example.fr";
 	cJSON_Delete(th_json(&h, 0, "--now 2026-11-02T10:00:00Z ingest "
 			     "fixtures/email/2026-11-02-outlook-pac-bruyante.eml"));
-	cr_assert_str_eq(state_of(&h, key), "received");
+	cr_assert_str_eq(th_state(&h, key), "received");
 	/* the customer's reminder answers the first message */
 	cJSON_Delete(th_json(&h, 0, "--now 2026-11-03T08:00:00Z ingest "
 			     "fixtures/email/2026-11-18-outlook-re-relance-pac.eml"));
@@ -96,17 +87,17 @@ Test(processes, complaint_by_email)
 	cJSON *t = th_json(&h, 0, "--now 2026-11-04T10:00:00Z tick");
 	cr_expect_eq(th_num(t, "fired"), 1);
 	cJSON_Delete(t);
-	cr_expect_str_eq(state_of(&h, key), "escalated");
+	cr_expect_str_eq(th_state(&h, key), "escalated");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-04T11:00:00Z case event '%s' acknowledge --role sales", key), 4);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-04T11:00:00Z case event '%s' acknowledge --role manager", key), 0);
-	cr_expect_str_eq(state_of(&h, key), "acknowledged");
+	cr_expect_str_eq(th_state(&h, key), "acknowledged");
 	l = th_json(&h, 0, "document list --case '%s'", key);
 	cr_assert_eq(cJSON_GetArraySize(l), 1);
 	cr_expect_str_eq(th_str(cJSON_GetArrayItem(l, 0), "template"), "complaint_acknowledgement");
 	cJSON_Delete(l);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-10T09:00:00Z case event '%s' resolve --role technical", key), 0);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-12T09:00:00Z case event '%s' close --role after-sales", key), 0);
-	cr_expect_str_eq(state_of(&h, key), "closed");
+	cr_expect_str_eq(th_state(&h, key), "closed");
 	th_home_fini(&h);
 }
 
@@ -118,19 +109,19 @@ Test(processes, intervention_report_gives_opportunity_and_complaint)
 	th_home_init(&h);
 	cJSON_Delete(th_json(&h, 0, "--now 2026-11-24T09:00:00Z ingest "
 			     "fixtures/forms/intervention-0101-need-and-problem.form"));
-	cr_expect_str_eq(state_of(&h, "intervention_report:INT-2026-0101"), "received");
-	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "open");
-	cr_expect_str_eq(state_of(&h, "complaint:INT-2026-0101"), "received");
+	cr_expect_str_eq(th_state(&h, "intervention_report:INT-2026-0101"), "received");
+	cr_expect_str_eq(th_state(&h, "opportunity:INT-2026-0101"), "open");
+	cr_expect_str_eq(th_state(&h, "complaint:INT-2026-0101"), "received");
 	/* Tuesday 24 November + 5 business days = Tuesday 1 December */
 	cJSON *t = th_json(&h, 0, "--now 2026-11-30T23:00:00Z tick");
 	cJSON_Delete(t);
-	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "open");
+	cr_expect_str_eq(th_state(&h, "opportunity:INT-2026-0101"), "open");
 	t = th_json(&h, 0, "--now 2026-12-01T10:00:00Z tick");
 	cJSON_Delete(t);
-	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "overdue");
+	cr_expect_str_eq(th_state(&h, "opportunity:INT-2026-0101"), "overdue");
 	cr_expect_eq(th_run(&h, NULL, NULL, "case event opportunity:INT-2026-0101 contact --role manager"), 0);
 	cr_expect_eq(th_run(&h, NULL, NULL, "case event opportunity:INT-2026-0101 win --role sales"), 0);
-	cr_expect_str_eq(state_of(&h, "opportunity:INT-2026-0101"), "won");
+	cr_expect_str_eq(th_state(&h, "opportunity:INT-2026-0101"), "won");
 	cr_expect_eq(th_run(&h, NULL, NULL, "case event intervention_report:INT-2026-0101 review --role technical"), 4);
 	cr_expect_eq(th_run(&h, NULL, NULL, "case event intervention_report:INT-2026-0101 review --role manager"), 0);
 	th_home_fini(&h);
@@ -172,27 +163,27 @@ Test(processes, leads_from_contact_forms)
 	 * the manager */
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T17:00:00Z case event " LEAD_LEGOFF " lose --role technical"), 4);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T17:00:00Z case event " LEAD_LEGOFF " lose --role sales"), 0);
-	cr_expect_str_eq(state_of(&h, LEAD_LEGOFF), "lost");
+	cr_expect_str_eq(th_state(&h, LEAD_LEGOFF), "lost");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T17:00:00Z case event " LEAD_MENARD " qualify --role marketing"), 4);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T17:00:00Z case event " LEAD_MENARD " qualify --role sales"), 0);
-	cr_expect_str_eq(state_of(&h, LEAD_MENARD), "qualified");
+	cr_expect_str_eq(th_state(&h, LEAD_MENARD), "qualified");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-11-27T17:30:00Z case event " LEAD_MENARD " lose --role manager"), 0);
-	cr_expect_str_eq(state_of(&h, LEAD_MENARD), "lost");
+	cr_expect_str_eq(th_state(&h, LEAD_MENARD), "lost");
 
 	/* the weekend does not count: due Tuesday 1 December at 16:00 */
 	cJSON *t = th_json(&h, 0, "--now 2026-11-30T23:00:00Z tick");
 	cr_expect_eq(th_num(t, "fired"), 0);
 	cJSON_Delete(t);
-	cr_expect_str_eq(state_of(&h, LEAD_DUPRE), "new");
+	cr_expect_str_eq(th_state(&h, LEAD_DUPRE), "new");
 	t = th_json(&h, 0, "--now 2026-12-01T17:00:00Z tick");
 	cr_expect_eq(th_num(t, "fired"), 2, "the timers of the leads already lost do not fire");
 	cr_expect_eq(th_num(t, "transitions"), 2);
 	cJSON_Delete(t);
-	cr_expect_str_eq(state_of(&h, LEAD_DUPRE), "overdue");
-	cr_expect_str_eq(state_of(&h, LEAD_SANTONI), "overdue");
-	cr_expect_str_eq(state_of(&h, LEAD_LEGOFF), "lost");
+	cr_expect_str_eq(th_state(&h, LEAD_DUPRE), "overdue");
+	cr_expect_str_eq(th_state(&h, LEAD_SANTONI), "overdue");
+	cr_expect_str_eq(th_state(&h, LEAD_LEGOFF), "lost");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-01T18:00:00Z case event " LEAD_SANTONI " lose --role manager"), 0);
-	cr_expect_str_eq(state_of(&h, LEAD_SANTONI), "lost");
+	cr_expect_str_eq(th_state(&h, LEAD_SANTONI), "lost");
 
 	/* overdue: the manager qualifies it; sales note what they learned,
 	 * but neither changes the visitor's message or consent */
@@ -201,7 +192,7 @@ Test(processes, leads_from_contact_forms)
 	cr_expect(strstr(err, "technical") && strstr(err, "overdue"), "%s", err);
 	free(err);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-01T18:00:00Z case event " LEAD_DUPRE " qualify --role manager --actor 'Claire Martin'"), 0);
-	cr_expect_str_eq(state_of(&h, LEAD_DUPRE), "qualified");
+	cr_expect_str_eq(th_state(&h, LEAD_DUPRE), "qualified");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-02T09:00:00Z case set " LEAD_DUPRE " 'notes=Chaudière fioul 25 kW, budget 8 000 €' --role sales"), 0);
 	cr_expect_eq(th_run(&h, NULL, &err, "--now 2026-12-02T09:00:00Z case set " LEAD_DUPRE " message=Autre --role sales"), 4);
 	cr_expect(strstr(err, "message") && strstr(err, "qualified"), "%s", err);
@@ -209,7 +200,7 @@ Test(processes, leads_from_contact_forms)
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-02T09:00:00Z case set " LEAD_DUPRE " consent_marketing=false --role manager"), 4);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-03T10:00:00Z case event " LEAD_DUPRE " convert --role marketing"), 4);
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-03T10:00:00Z case event " LEAD_DUPRE " convert --role sales"), 0);
-	cr_expect_str_eq(state_of(&h, LEAD_DUPRE), "converted");
+	cr_expect_str_eq(th_state(&h, LEAD_DUPRE), "converted");
 	cr_expect_eq(th_run(&h, NULL, NULL, "--now 2026-12-04T10:00:00Z case event " LEAD_DUPRE " lose --role sales"), 4,
 		     "a converted lead stays converted");
 

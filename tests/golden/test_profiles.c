@@ -570,3 +570,33 @@ Test(profiles, a_person_is_named_by_id_email_phone_or_identity)
 	expect_refused(&h, 5, "name one by its id", "profile forget 0478556677 --yes");
 	th_home_fini(&h);
 }
+
+/* A timer moves a case whose traits count its data (an order's money and
+ * date; tests/golden/timers/): they count what the case held, neither
+ * twice nor not at all. */
+Test(profiles, a_timer_counts_what_its_case_held)
+{
+	th_home h;
+	th_home_init(&h);
+	th_home_overlay(&h, "tests/golden/timers");
+	cJSON_Delete(th_json(&h, 0, "--now 2026-11-24T09:00:00Z ingest fixtures/orders/CMD-2026-0001.json"));
+	cr_assert_eq(th_run(&h, NULL, NULL, "--now 2026-11-25T09:00:00Z case event CMD-2026-0001 confirm --role sales"), 0);
+	cr_assert_eq(th_run(&h, NULL, NULL, "--now 2026-11-26T09:00:00Z case event CMD-2026-0001 ship --role technical"), 0);
+	cJSON *t = th_json(&h, 0, "--now 2027-01-04T09:00:00Z tick");
+	cr_expect_eq(th_num(t, "fired"), 1);
+	cJSON_Delete(t);
+	cr_expect_str_eq(th_state(&h, "CMD-2026-0001"), "closed");
+	cJSON *p = th_json(&h, 0, "profile show francois.lefevre@example.fr");
+	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(p, "traits");
+	char *all = text(traits);
+	cr_expect_eq(th_num(traits, "orders_count"), 1, "%s", all);
+	cr_expect_str_eq(th_str(traits, "total_spent"), "8140.00", "%s", all);
+	free(all);
+	cJSON_Delete(p);
+	cJSON *rb = th_json(&h, 0, "profile rebuild --check");
+	char *diffs = text(cJSON_GetObjectItemCaseSensitive(rb, "differences"));
+	cr_expect_eq(th_num(rb, "changed"), 0, "rebuilt traits differ: %s", diffs);
+	free(diffs);
+	cJSON_Delete(rb);
+	th_home_fini(&h);
+}

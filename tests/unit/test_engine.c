@@ -262,3 +262,28 @@ Test(engine, a_timer_that_cannot_fire_stays_due_and_the_rest_go_on)
 	cr_expect_str_eq(state_of("DEV-2026-0110"), "validated");
 	cr_expect_eq(ds_store_timer_pending_count(store), 0);
 }
+
+Test(engine, a_timer_that_fails_before_it_writes_leaves_its_case_as_it_was)
+{
+	ds_case_work w;
+	ds_err err = {0};
+	create(&w, "DEV-2026-0112", "25");
+	reload(&w, "DEV-2026-0112");
+	/* a timer of the state the case is in, for a transition the state
+	 * does not have: it fails before anything is written */
+	ds_timer_row t = { .case_id = w.row.id, .state = "pending_approval",
+			   .state_version = w.row.state_version, .transition = 99, .due = T0 };
+	cr_assert_eq(ds_store_begin(store, &err), 0);
+	cr_assert_eq(ds_store_timer_add(store, &t, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_commit(store, &err), 0);
+	int64_t changes = ds_store_changes(store);
+	eng.rt.now = T0 + 86400;
+	cr_assert_eq(ds_engine_tick(&eng.rt, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(eng.rt.stats.failed, 1);
+	cr_expect_eq(eng.rt.stats.fired, 0);
+	cr_expect_eq(ds_store_changes(store), changes, "nothing written");
+	reload(&w, "DEV-2026-0112");
+	cr_expect_str_eq(w.row.state, "pending_approval");
+	cr_expect_eq(w.row.version, 2);
+	cr_expect_eq(ds_store_timer_pending_count(store), 2, "it stays due, beside the 5-day one");
+}

@@ -207,3 +207,46 @@ Test(json, zoned_blocks)
 	ds_zone_free(h);
 	ds_arena_free(zone);
 }
+
+/* Strings are escaped as cJSON prints them, so that text written by hand
+ * (audit causes, the fields an edit changed) reads as cJSON's would. */
+Test(json, strings_are_escaped_as_cjson_prints_them)
+{
+	const char *s = "quote \" back \\ nl \n cr \r tab \t bs \b ff \f one \x01 us \x1f é €";
+	ds_buf b;
+	ds_buf_init(&b, 1024);
+	cr_assert_eq(ds_buf_json_string(&b, s), 0);
+	cJSON *v = cJSON_CreateString(s);
+	char *want = cJSON_PrintUnformatted(v);
+	cr_expect_str_eq(b.data, want);
+	cJSON_free(want);
+	cJSON_Delete(v);
+	ds_buf_free(&b);
+}
+
+/* What dossier wrote itself reads back as ds_json_parse reads it: with
+ * an escaped NUL marked, and text that is not JSON refused. */
+Test(json, own_text_reads_back_the_same)
+{
+	const char *texts[] = {
+		"{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null,\"d\":true},\"e\":\"é\\n\\\"\"}",
+		"{\"nul\":\"a\\u0000b\",\"ok\":\"c\"}",
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		cJSON *own = NULL, *strict = NULL;
+		ds_err err = {0};
+		cr_assert_eq(ds_json_parse_own(texts[i], strlen(texts[i]), &own, &err), 0, "%s",
+			     err.msg);
+		cr_assert_eq(ds_json_parse(texts[i], strlen(texts[i]), 64, &strict, &err), 0);
+		cr_expect(cJSON_Compare(own, strict, true), "%s", texts[i]);
+		const cJSON *nul = cJSON_GetObjectItem(own, "nul");
+		if (nul)
+			cr_expect(nul->type & DS_JSON_STRING_NUL, "the NUL is marked");
+		cJSON_Delete(own);
+		cJSON_Delete(strict);
+	}
+	cJSON *bad = NULL;
+	ds_err err = {0};
+	cr_expect_eq(ds_json_parse_own("{\"a\":", 5, &bad, &err), DS_EINVAL);
+	cr_expect_null(bad);
+}

@@ -1,0 +1,233 @@
+/*
+ * test_lines.c - an NDJSON file, read by the reading threads in runs of
+ * lines, gives the store that the same inputs give one file each, read
+ * one after the other: the same cases in the same states with the same
+ * histories, the same duplicates found, the same quarantine entries in the
+ * same order, each reported once. Among the lines, one is refused after it
+ * wrote (a job's status, then a note for a job that does not exist): the
+ * batch it is in is undone and run again, and it alone is quarantined,
+ * whatever the batch size. The jobs of tests/golden/lines/.
+ */
+#include <sys/stat.h>
+
+#include "helpers.h"
+
+#define NOW "--now 2026-11-24T09:00:00Z"
+#define JOBS 150
+#define DONE 50
+
+/* The lines, in order; NULL entries are blank lines. */
+static char *lines[2 * JOBS + DONE + 16];
+static size_t nlines;
+
+/* Adds a line (NULL: a blank one). */
+static void add(const char *text)
+{
+	lines[nlines++] = text ? strdup(text) : NULL;
+}
+
+static void make_lines(void)
+{
+	char buf[256];
+	nlines = 0;
+	for (int i = 1; i <= JOBS; i++) {
+		snprintf(buf, sizeof buf, "{\"job\":\"JOB-%04d\",\"status\":\"open\",\"by\":\"Zoë %d\"}",
+			 i, i);
+		add(buf);
+	}
+	add(NULL);
+	add(lines[2]);                        /* a duplicate */
+	add("{\"job\": \"JOB-0001\",");        /* not JSON */
+	for (int i = 1; i <= JOBS; i++) {
+		snprintf(buf, sizeof buf, "{\"job\":\"JOB-%04d\",\"status\":\"started\"}", i);
+		add(buf);
+	}
+	/* done, then a note for a job that does not exist: refused after the
+	 * status was written */
+	add("{\"job\":\"JOB-0007\",\"status\":\"done\",\"note\":\"livré\",\"note_for\":\"JOB-9999\"}");
+	/* done, and a note for another job */
+	add("{\"job\":\"JOB-0008\",\"status\":\"done\",\"note\":\"livré\",\"note_for\":\"JOB-0009\"}");
+	add("{\"job\":\"JOB-0010\",\"status\":\"closed\"}"); /* invalid */
+	for (int i = 11; i < 11 + DONE; i++) {
+		snprintf(buf, sizeof buf, "{\"job\":\"JOB-%04d\",\"status\":\"done\"}", i);
+		add(buf);
+	}
+}
+
+static void free_lines(void)
+{
+	for (size_t i = 0; i < nlines; i++)
+		free(lines[i]);
+}
+
+static void home(th_home *h, int batch_size)
+{
+	th_home_init(h);
+	th_home_overlay(h, "tests/golden/lines");
+	if (batch_size) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof path, "%s/dossier.json", h->dir);
+		FILE *f = fopen(path, "w");
+		cr_assert(f);
+		fprintf(f, "{\"batch_size\": %d}\n", batch_size);
+		fclose(f);
+	}
+}
+
+static void write_ndjson(th_home *h)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/jobs.ndjson", h->dir);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	for (size_t i = 0; i < nlines; i++)
+		fprintf(f, "%s\n", lines[i] ? lines[i] : "  ");
+	fclose(f);
+}
+
+/* The same lines as one file each, named by line number (blank lines
+ * left out: an empty file is an input, a blank line is not). */
+static void write_files(th_home *h)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/jobs", h->dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	for (size_t i = 0; i < nlines; i++) {
+		if (!lines[i])
+			continue;
+		snprintf(path, sizeof path, "%s/jobs/%04zu.json", h->dir, i + 1);
+		FILE *f = fopen(path, "w");
+		cr_assert(f);
+		fputs(lines[i], f);
+		fclose(f);
+	}
+}
+
+/* The line number an origin names: "...jobs.ndjson:N" or ".../jobs/N.json". */
+static long line_of(const char *origin)
+{
+	const char *colon = strrchr(origin, ':');
+	const char *slash = strrchr(origin, '/');
+	return atol(colon ? colon + 1 : slash + 1);
+}
+
+/* What the store holds, in a form two homes can compare: the cases with
+ * their states and versions, the data and history of one in ten and of
+ * those the special lines touch, and the quarantine. */
+static char *store_text(th_home *h)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	cJSON *list = th_json(h, 0, "case list --process job");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, list) {
+		fprintf(m, "%s %s v%.0f\n", th_str(c, "key"), th_str(c, "state"),
+			th_num(c, "version"));
+		int n = atoi(th_str(c, "key") + 4);
+		if (n % 10 != 3 && (n < 7 || n > 10))
+			continue;
+		cJSON *show = th_json(h, 0, "case show %s", th_str(c, "key"));
+		char *data = cJSON_PrintUnformatted(cJSON_GetObjectItem(show, "data"));
+		fprintf(m, "  data %s\n", data);
+		free(data);
+		const cJSON *e;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(show, "history")) {
+			const cJSON *from = cJSON_GetObjectItem(e, "from");
+			const cJSON *cause = cJSON_GetObjectItem(e, "cause");
+			fprintf(m, "  %s -> %s (%s)\n", cJSON_IsString(from) ? from->valuestring : "-",
+				th_str(e, "to"), th_str(cause, "type"));
+		}
+		cJSON_Delete(show);
+	}
+	cJSON_Delete(list);
+	cJSON *q = th_json(h, 0, "quarantine list");
+	cJSON_ArrayForEach(c, q)
+		fprintf(m, "quarantine line %ld %s: %s\n", line_of(th_str(c, "origin")),
+			th_str(c, "stage"), th_str(c, "reason"));
+	cJSON_Delete(q);
+	fclose(m);
+	return buf;
+}
+
+/* Ingests what; checks the counts every way of reading gives, and that
+ * each quarantined input was reported once, in order. */
+static void ingest(th_home *h, const char *what)
+{
+	char *out = NULL, *err = NULL;
+	int rc = th_run(h, &out, &err, NOW " ingest '%s/%s'", h->dir, what);
+	cr_expect_eq(rc, 3, "exit %d: %s", rc, err);
+	cr_expect(strstr(out, "read 355, new 353, duplicates 1, quarantined 3, records 352,"
+			      " transitions 201,"), "%s", out);
+	const char *p = err;
+	long last = 0;
+	int reported = 0;
+	while ((p = strstr(p, "quarantined "))) {
+		if (p == err || p[-1] == '\n') {
+			const char *origin = p + strlen("quarantined ");
+			const char *end = strstr(origin, " (");
+			cr_assert(end);
+			char o[PATH_MAX + 32];
+			snprintf(o, sizeof o, "%.*s", (int)(end - origin), origin);
+			long line = line_of(o);
+			cr_expect_gt(line, last, "reported in order, once: %s", err);
+			last = line;
+			reported++;
+		}
+		p++;
+	}
+	cr_expect_eq(reported, 3, "%s", err);
+	free(out);
+	free(err);
+}
+
+Test(lines, ndjson_read_ahead_gives_the_store_files_give)
+{
+	th_home a, b, c;
+	make_lines();
+	home(&a, 0);
+	write_ndjson(&a);
+	ingest(&a, "jobs.ndjson");
+	char *sa = store_text(&a);
+	/* the note for a job that does not exist undid its whole line */
+	cr_expect(strstr(sa, "JOB-0007 started v3\n"), "%s", sa);
+	cr_expect(strstr(sa, "JOB-0008 done v5\n"), "%s", sa);
+	cr_expect(strstr(sa, "\"note\":\"livré\""), "%s", sa);
+	cr_expect(strstr(sa, "quarantine line 153 read: "), "%s", sa);
+	cr_expect(strstr(sa, "quarantine line 304 advance: uncorrelated: no job case JOB-9999"),
+		  "%s", sa);
+	cr_expect(strstr(sa, "quarantine line 306 validate: "), "%s", sa);
+
+	home(&b, 0);
+	write_files(&b);
+	ingest(&b, "jobs");
+	char *sb = store_text(&b);
+	cr_expect_str_eq(sa, sb);
+
+	/* batches ending inside the runs of lines, and the batch undone
+	 * and run again small */
+	home(&c, 7);
+	write_ndjson(&c);
+	ingest(&c, "jobs.ndjson");
+	char *sc = store_text(&c);
+	cr_expect_str_eq(sa, sc);
+
+	/* again: everything a duplicate, nothing new */
+	cJSON *sum = th_json(&a, 0, NOW " ingest '%s/jobs.ndjson'", a.dir);
+	cr_expect_eq(th_num(sum, "read"), 355);
+	cr_expect_eq(th_num(sum, "duplicates"), 355);
+	cr_expect_eq(th_num(sum, "new"), 0);
+	cr_expect_eq(th_num(sum, "records"), 0);
+	cJSON_Delete(sum);
+	char *again = store_text(&a);
+	cr_expect_str_eq(sa, again);
+
+	free(again);
+	free(sa);
+	free(sb);
+	free(sc);
+	th_home_fini(&a);
+	th_home_fini(&b);
+	th_home_fini(&c);
+	free_lines();
+}
