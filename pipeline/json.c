@@ -694,6 +694,20 @@ static int print_value(ds_buf *b, const cJSON *v)
 	}
 }
 
+int ds_buf_json(ds_buf *b, const cJSON *v)
+{
+	return print_value(b, v);
+}
+
+int ds_buf_json_number(ds_buf *b, double d)
+{
+	cJSON n;
+	memset(&n, 0, sizeof n);
+	n.type = cJSON_Number;
+	cJSON_SetNumberHelper(&n, d); /* valueint as cJSON_CreateNumber sets it */
+	return print_number(b, &n);
+}
+
 char *ds_json_print_arena(ds_arena *a, const cJSON *v)
 {
 	ds_buf b;

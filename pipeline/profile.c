@@ -481,6 +481,8 @@ typedef struct lookup {
 	const char *attrs;           /* attributes, NULL: not known */
 	int64_t digest;              /* their digest, 0: not known */
 	bool created;                /* with the record's attributes and time */
+	bool counted;                /* created with what the record's case counts */
+	ds_traits born;              /* ... which is this */
 } lookup;
 
 /* The consent a record grants, as the bits of a new profile's mask: a
@@ -506,25 +508,69 @@ static int granted_mask(ds_store *s, const ds_profile_block *b, const cJSON *rec
 	return DS_OK;
 }
 
-/* A new profile with what the record says of its attributes and the
- * consent it grants (its statements are recorded after). */
+/* The attributes of a new profile, as text in a: what attrs_apply makes
+ * of f on an empty object, printed, byte for byte (one value per name,
+ * the names of f distinct), without the tree. NULL when out of memory. */
+static const char *new_attrs_text(ds_arena *a, const facts *f, const ds_profile_input *in,
+				  int trust)
+{
+	ds_buf b;
+	ds_buf_init(&b, DS_JSON_PRINT_MAX);
+	int rc = ds_buf_putc(&b, '{');
+	for (size_t i = 0; !rc && i < f->nattrs; i++) {
+		if ((i && (rc = ds_buf_putc(&b, ','))) ||
+		    (rc = ds_buf_json_string(&b, f->attrs[i].name)) ||
+		    (rc = ds_buf_puts(&b, ":[{\"value\":")) ||
+		    (rc = ds_buf_json(&b, f->attrs[i].value)))
+			break;
+		if (in->record_id && ((rc = ds_buf_puts(&b, ",\"record\":")) ||
+				      (rc = ds_buf_json_number(&b, (double)in->record_id))))
+			break;
+		if (in->source && ((rc = ds_buf_puts(&b, ",\"source\":")) ||
+				   (rc = ds_buf_json_string(&b, in->source))))
+			break;
+		if ((rc = ds_buf_puts(&b, ",\"trust\":")) ||
+		    (rc = ds_buf_json_number(&b, trust)) ||
+		    (rc = ds_buf_puts(&b, ",\"at\":")) ||
+		    (rc = ds_buf_json_number(&b, (double)in->at)))
+			break;
+		rc = ds_buf_puts(&b, "}]");
+	}
+	const char *text = rc || ds_buf_putc(&b, '}') ? NULL : ds_arena_strndup(a, b.data, b.len);
+	ds_buf_free(&b);
+	return text;
+}
+
+static int work_traits(ds_case_work *w, ds_traits *out, ds_err *err);
+
+/* A new profile with what the record says of its attributes, the consent
+ * it grants (its statements are recorded after), its time as the last
+ * interaction and what the record's case counts (the case is linked to it
+ * after, out->born), in one row. */
 static int create(ds_runtime *rt, ds_arena *a, const facts *f, const ds_profile_input *in,
-		  int64_t *pid, ds_err *err)
+		  lookup *out, ds_err *err)
 {
 	const ds_profile_rules *rules = rt->cfg->profiles;
-	cJSON *attrs = cJSON_CreateObject();
-	bool changed = false;
+	const ds_case_work *w = in->work;
 	int64_t mask;
-	int rc = attrs ? attrs_apply(attrs, f, in, ds_profile_trust(rules, in->source), &changed)
-		       : DS_ENOMEM;
-	const char *text = rc ? NULL : attrs_text(a, attrs);
-	cJSON_Delete(attrs);
+	int rc;
+	const char *text = new_attrs_text(a, f, in, ds_profile_trust(rules, in->source));
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	if ((rc = granted_mask(rt->store, ds_profile_record_block(rules, in->record_type),
 			       in->record, &mask, err)))
 		return rc;
-	return ds_store_profile_create(rt->store, in->at, text, f->digest, in->at, mask, pid, err);
+	memset(&out->born, 0, sizeof out->born);
+	out->counted = w && w->p->profile && w->p->profile->ntraits;
+	if (out->counted && (rc = work_traits(in->work, &out->born, err)))
+		return rc;
+	ds_traits t = out->born;
+	t.v[DS_TRAIT_LAST_INTERACTION_AT] = in->at;
+	if ((rc = ds_store_profile_create(rt->store, in->at, text, f->digest, &t, mask, &out->pid,
+					  err)))
+		return rc;
+	out->created = true;
+	return DS_OK;
 }
 
 /* Sets *pid to 0 when it is the pseudonym of a forgotten person. */
@@ -592,10 +638,10 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 			pid = weak.v[0];
 		else if (!f->nids)
 			return DS_OK;
-		else if ((rc = create(rt, a, f, in, &pid, err)))
+		else if ((rc = create(rt, a, f, in, out, err)))
 			return rc;
 		else
-			out->created = true;
+			pid = out->pid;
 		hit_add(&group, pid, 0, NULL, 0);
 		if (weak.n && pid == weak.v[0]) {
 			out->last = weak.last[0];
@@ -1556,9 +1602,10 @@ static int apply_interests(ds_runtime *rt, ds_arena *a, const ds_profile_block *
 }
 
 /* Links the case of w to pid: what it counts moves from the profile it
- * had (computed again) to pid (added to *now). The record's timeline entry
- * names the case. */
-static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, ds_traits *now, ds_err *err)
+ * had (computed again) to pid (added to *now, unless pid was created
+ * counting it: fd). The record's timeline entry names the case. */
+static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, const lookup *fd,
+		     ds_traits *now, ds_err *err)
 {
 	int64_t old = w->row.profile_id;
 	int rc = ds_store_case_set_profile(rt->store, w->row.id, pid, err);
@@ -1567,6 +1614,11 @@ static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, ds_traits *no
 		rc = ds_profile_rebuild(rt->store, rt->cfg, old, rt->now, true, NULL, err);
 	if (rc || !w->p->profile || !w->p->profile->ntraits)
 		return rc;
+	if (fd->counted) {
+		w->counted = fd->born;
+		w->counted_known = true;
+		return DS_OK;
+	}
 	if ((rc = work_traits(w, &w->counted, err)))
 		return rc;
 	w->counted_known = true;
@@ -1637,7 +1689,7 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 			return ds_err_set(err, rc, "out of memory");
 		}
 	}
-	if ((link && (rc = link_case(rt, w, pid, &now, err))) ||
+	if ((link && (rc = link_case(rt, w, pid, &fd, &now, err))) ||
 	    (fresh && (rc = effects_of_work(&x, w)))) {
 		cJSON_Delete(x.attrs);
 		return rc;

@@ -153,8 +153,8 @@ int ds_trait_index(const char *name)
 }
 
 int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			    ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
-{ return s->ops->profile_create(s, at, attributes, digest, last, consent_mask, id, err); }
+			    const ds_traits *t, int64_t consent_mask, int64_t *id, ds_err *err)
+{ return s->ops->profile_create(s, at, attributes, digest, t, consent_mask, id, err); }
 int ds_store_consent_bit(ds_store *s, const char *purpose, const char *channel, int *bit,
 			 ds_err *err)
 { return s->ops->consent_bit(s, purpose, channel, bit, err); }

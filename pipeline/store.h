@@ -273,11 +273,12 @@ typedef struct ds_profile_row {
 } ds_profile_row;
 
 /* A new profile created at, with its attributes (JSON text) and their
- * digest, its last interaction (0: none) and the consent its first record
- * grants (bits of ds_store_consent_bit; the statements themselves are
- * still recorded by ds_store_consent_add). */
+ * digest, its traits (NULL: none; a 0 date or time: none), the last
+ * interaction among them, and the consent its first record grants (bits
+ * of ds_store_consent_bit; the statements themselves are still recorded
+ * by ds_store_consent_add): one row written once. */
 int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes,
-			    int64_t digest, ds_time last_interaction,
+			    int64_t digest, const ds_traits *traits,
 			    int64_t consent_mask, int64_t *id, ds_err *err);
 /* The bit of a purpose and channel in a profile's consent mask (the
  * current consent granted), numbered the first time it is asked for; -1

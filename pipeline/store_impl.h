@@ -66,7 +66,7 @@ struct ds_store_ops {
 	int (*timer_done)(ds_store *, int64_t, ds_time, bool, bool *,
 			  ds_err *);
 	int64_t (*timer_pending_count)(ds_store *);
-	int (*profile_create)(ds_store *, ds_time, const char *, int64_t, ds_time, int64_t,
+	int (*profile_create)(ds_store *, ds_time, const char *, int64_t, const ds_traits *, int64_t,
 			      int64_t *, ds_err *);
 	int (*consent_bit)(ds_store *, const char *, const char *, int *, ds_err *);
 	int (*profile_get)(ds_store *, int64_t, ds_arena *, ds_profile_row *, ds_err *);

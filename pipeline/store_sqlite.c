@@ -343,9 +343,12 @@ static const char *const sql[S_COUNT_] = {
 	[S_TIMER_DONE] = "UPDATE timers SET done_at = ?, fired = ?"
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
+	/* ?5.. the traits, in ds_traits' order */
 	[S_P_CREATE] = "INSERT INTO profiles(created_at, updated_at, attributes,"
-		" last_interaction_at, attrs_digest, consent_mask)"
-		" VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4, ?5)",
+		" attrs_digest, consent_mask, orders_count, total_spent, last_order_at,"
+		" offers_sent, offers_accepted, offers_rejected, open_complaints,"
+		" last_interaction_at)"
+		" VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[S_P_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
 	[S_P_LIST] = "SELECT " PROFILE_COLS " FROM profiles WHERE merged_into IS NULL ORDER BY id",
 	/* max(a, b) is NULL when either is: coalesce keeps the other. */
@@ -1800,17 +1803,20 @@ static int row_profile(const struct walk_ctx *w, sqlite3_stmt *q)
 }
 
 static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			       ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
+			       const ds_traits *traits, int64_t consent_mask, int64_t *id,
+			       ds_err *err)
 {
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_P_CREATE, err);
 	if (!q)
 		return err->code;
+	ds_traits none;
+	memset(&none, 0, sizeof none);
 	sqlite3_bind_int64(q, 1, at);
 	bind_text(q, 2, attributes);
-	bind_id(q, 3, last);
-	sqlite3_bind_int64(q, 4, digest);
-	sqlite3_bind_int64(q, 5, consent_mask);
+	sqlite3_bind_int64(q, 3, digest);
+	sqlite3_bind_int64(q, 4, consent_mask);
+	bind_traits(q, 5, traits ? traits : &none);
 	int rc = run(l, q, err, "create profile");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(l->db);

@@ -28,6 +28,8 @@
  */
 #include "helpers.h"
 
+#include <sqlite3.h>
+
 #define CASES "fixtures/profiles"
 #define EXPECTED "fixtures/expected/profiles"
 
@@ -272,6 +274,36 @@ Test(profiles, fixture_cases)
 	free(names);
 }
 
+/* Every profile's attributes in the store are the text cJSON prints of
+ * them, byte for byte, however they were written (a new profile's are
+ * written without a tree, a known one's printed from one). */
+static void expect_canonical_attributes(th_home *h)
+{
+	char db[PATH_MAX + 32];
+	snprintf(db, sizeof db, "%s/var/dossier.db", h->dir);
+	sqlite3 *c = NULL;
+	sqlite3_stmt *q = NULL;
+	cr_assert_eq(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(c, "SELECT id, attributes FROM profiles", -1, &q, NULL),
+		     SQLITE_OK, "%s", sqlite3_errmsg(c));
+	int rows = 0, with_values = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *stored = (const char *)sqlite3_column_text(q, 1);
+		cJSON *parsed = cJSON_Parse(stored);
+		char *printed = parsed ? cJSON_PrintUnformatted(parsed) : NULL;
+		cr_expect(printed && !strcmp(printed, stored),
+			  "profile %lld: attributes %s, printed %s", sqlite3_column_int64(q, 0),
+			  stored, printed ? printed : "(not JSON)");
+		rows++;
+		with_values += cJSON_GetArraySize(parsed) > 0;
+		cJSON_free(printed);
+		cJSON_Delete(parsed);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(c);
+	cr_expect_gt(with_values, 10, "%d profiles, %d with attributes", rows, with_values);
+}
+
 /* Every fixture of every channel, offers moved on by events and timers:
  * the traits kept as things happen are those computed again from the
  * cases and records. */
@@ -322,6 +354,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 	free(diffs);
 	cJSON_Delete(rb);
 	cJSON_Delete(list);
+	expect_canonical_attributes(&h);
 	th_home_fini(&h);
 }
 

@@ -86,7 +86,7 @@ static void make_profile(fixture *f, size_t i)
 	char *text = cJSON_PrintUnformatted(attrs);
 	cJSON_Delete(attrs);
 	int64_t id;
-	cr_assert_eq(ds_store_profile_create(f->store, NOW - 400 * DAY, text, 0, 0, 0, &id, &err), 0,
+	cr_assert_eq(ds_store_profile_create(f->store, NOW - 400 * DAY, text, 0, NULL, 0, &id, &err), 0,
 		     "%s", err.msg);
 	cJSON_free(text);
 	f->ids[i] = id;
