@@ -38,6 +38,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,9 @@ struct ds_xml {
  * few xmlNs serve every element, and their URIs are long and alike, so a
  * plain path compares pointers once a namespace has matched. */
 #define NS_SEEN 8
+/* Names of steps already looked up in the document's dictionary: see
+ * own_name (which takes the top 7 bits of a hash). */
+#define NAMES_SEEN 128
 
 struct ds_xml_doc {
 	xmlDoc *doc;
@@ -76,12 +80,17 @@ struct ds_xml_doc {
 		const xmlChar *uri;   /* a set's string */
 	} seen[NS_SEEN];
 	size_t nseen;
+	struct {
+		const char *step;     /* a step's name (the set's string), NULL: free */
+		const xmlChar *own;   /* the document's copy, NULL: no node has it */
+	} names[NAMES_SEEN];
 };
 
-/* One step of a plain path: a child element, or (last) an attribute. */
+/* One step of a plain path: a child element, or (last) an attribute;
+ * a relative path may begin with parent steps ("../"), counted by up. */
 struct xp_step {
 	const xmlChar *uri;   /* the element's namespace (the set's string); NULL: none */
-	char *name;           /* local name */
+	const char *name;     /* local name (the set's string, one per name) */
 	bool attr;            /* an attribute without a namespace */
 };
 
@@ -93,6 +102,7 @@ struct xp_expr {
 	struct xp_step *steps;
 	size_t nsteps;
 	bool absolute;
+	unsigned up;          /* parent steps before the first child step */
 	/* A split path: steps are its plain beginning, rest the remainder
 	 * from "self::node()". */
 	xmlXPathCompExpr *rest;
@@ -112,6 +122,8 @@ struct ds_xpath_set {
 	size_t nns;
 	struct xp_expr *e;
 	size_t n, cap;
+	char **names;         /* the steps' names, each once: steps point here */
+	size_t nnames, names_cap;
 };
 
 static _Thread_local ds_xml *current;
@@ -404,6 +416,7 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 	d->xp = NULL;
 	d->a = a;
 	d->nseen = 0;
+	memset(d->names, 0, sizeof d->names);
 	*out = d;
 	return DS_OK;
 }
@@ -505,11 +518,10 @@ static const char *undeclared_prefix(const ds_xpath_set *s, const char *e, size_
 /* The steps and split of e, not its text and compiled whole. */
 static void steps_free(struct xp_expr *e)
 {
-	for (size_t k = 0; k < e->nsteps; k++)
-		ds_free(e->steps[k].name);
 	ds_free(e->steps);
 	e->steps = NULL;
 	e->nsteps = 0;
+	e->up = 0;
 	xmlXPathFreeCompExpr(e->rest);
 	e->rest = NULL;
 }
@@ -540,7 +552,30 @@ void ds_xpath_set_free(ds_xpath_set *s)
 	}
 	ds_free(s->ns);
 	ds_free(s->nsp);
+	ds_strv_free(s->names, s->nnames);
 	ds_free(s);
+}
+
+/* The set's copy of the name of n bytes at p, made on first use; NULL
+ * when out of memory. One copy per name, so that a document keeps what
+ * it knows of a name by its pointer (own_name). */
+static const char *set_name(ds_xpath_set *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < s->nnames; i++)
+		if (!strncmp(s->names[i], p, n) && !s->names[i][n])
+			return s->names[i];
+	if (s->nnames == s->names_cap) {
+		size_t cap = s->names_cap ? s->names_cap * 2 : 32;
+		char **v = ds_realloc(s->names, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		s->names = v;
+		s->names_cap = cap;
+	}
+	char *c = ds_strndup(p, n);
+	if (c)
+		s->names[s->nnames++] = c;
+	return c;
 }
 
 int ds_xpath_set_new(ds_xpath_set **out, const ds_xml_ns *ns, size_t nns, ds_err *err)
@@ -624,15 +659,22 @@ static const xmlChar *prefix_uri(const ds_xpath_set *s, const char *p, size_t n)
  * and returns where they end: at the end of expr for a plain path, at
  * expr with no step (or on allocation failure, when libxml2 evaluates
  * it all). */
-static const char *plain_steps(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+static const char *plain_steps(ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
 	struct xp_step st[32];
 	size_t n = 0;
+	unsigned up = 0;
 	const char *p = expr;
 	const char *end = expr;
 	bool absolute = *p == '/';
 	if (absolute)
 		p++;
+	/* From one node its parent is one node: what follows stays in
+	 * document order. */
+	while (!absolute && up < 8 && p[0] == '.' && p[1] == '.' && p[2] == '/' && p[3] != '/') {
+		up++;
+		p += 3;
+	}
 	for (;;) {
 		if (n == sizeof st / sizeof *st)
 			break;
@@ -665,8 +707,8 @@ static const char *plain_steps(const ds_xpath_set *s, const char *expr, struct x
 			break;
 		st[n].uri = uri;
 		st[n].attr = attr;
-		if (!(st[n].name = ds_strndup(local, len)))
-			goto no;
+		if (!(st[n].name = set_name(s, local, len)))
+			return expr;
 		n++;
 		end = p;
 		/* An attribute is the last step; "//" is not a child step. */
@@ -678,15 +720,12 @@ static const char *plain_steps(const ds_xpath_set *s, const char *expr, struct x
 		return expr;
 	e->steps = ds_malloc(n * sizeof *e->steps);
 	if (!e->steps)
-		goto no;
+		return expr;
 	memcpy(e->steps, st, n * sizeof *st);
 	e->nsteps = n;
 	e->absolute = absolute;
+	e->up = up;
 	return end;
-no:
-	for (size_t k = 0; k < n; k++)
-		ds_free(st[k].name);
-	return expr;
 }
 
 /* Where the bracket, parenthesis or quote at p closes, or NULL. */
@@ -817,7 +856,7 @@ static xmlXPathCompExpr *compile(const char *expr, xmlError *error)
 
 /* Reads expr (len bytes) as a plain or split path into e; false when it is
  * neither (e then has no steps). */
-static bool fast_path(const ds_xpath_set *s, const char *expr, size_t len, struct xp_expr *e)
+static bool fast_path(ds_xpath_set *s, const char *expr, size_t len, struct xp_expr *e)
 {
 	char *text = ds_strndup(expr, len);
 	if (!text)
@@ -848,7 +887,7 @@ static bool fast_path(const ds_xpath_set *s, const char *expr, size_t len, struc
 
 /* Reads expr as a union of plain or split paths into e->alts; false when
  * it is not one. */
-static bool fast_union(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+static bool fast_union(ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
 	const char *cut[16];
 	size_t n = 0;
@@ -888,7 +927,7 @@ static bool fast_union(const ds_xpath_set *s, const char *expr, struct xp_expr *
  * libxml2 then evaluates the functions only, not the steps down from the
  * root. An expression that is in parentheses as a whole, or uses
  * variables, is left as it is. False when e is not bound (unchanged). */
-static bool bind_paths(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+static bool bind_paths(ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
 	const char *p = expr;
 	while (xml_space(*p))
@@ -1095,11 +1134,28 @@ typedef struct walk {
 	bool nomem;
 } walk;
 
-static bool step_matches(const struct xp_step *st, const xmlChar *name, const xmlNs *ns,
-			 ds_xml_doc *d)
+/* The document's copy of name when it has a dictionary, NULL when no
+ * node of the document is named so. libxml2 interns every element name
+ * its parser makes in the document's dictionary (doc->dict is set only
+ * then), so an element is named name exactly when its name is that copy:
+ * one pointer compared instead of the strings, and a step that names
+ * nothing of the document ends the walk at once. */
+static const xmlChar *own_name(ds_xml_doc *d, const char *name)
 {
-	if (strcmp((const char *)name, st->name))
-		return false;
+	size_t h = (size_t)(((uint64_t)(uintptr_t)name * 0x9e3779b97f4a7c15u) >> 57);
+	for (size_t k = 0; k < NAMES_SEEN; k++, h = (h + 1) & (NAMES_SEEN - 1)) {
+		if (d->names[h].step == name)
+			return d->names[h].own;
+		if (!d->names[h].step) {
+			d->names[h].step = name;
+			return d->names[h].own = xmlDictExists(d->doc->dict, (const xmlChar *)name, -1);
+		}
+	}
+	return xmlDictExists(d->doc->dict, (const xmlChar *)name, -1);
+}
+
+static bool ns_matches(const struct xp_step *st, const xmlNs *ns, ds_xml_doc *d)
+{
 	if (!st->uri)
 		return !ns;
 	if (!ns || !ns->href)
@@ -1146,14 +1202,19 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 		if (cur->type != XML_ELEMENT_NODE)
 			return true;
 		for (xmlAttr *at = cur->properties; at; at = at->next)
-			if (step_matches(st, at->name, at->ns, w->d))
+			if (!strcmp((const char *)at->name, st->name) && ns_matches(st, at->ns, w->d))
 				return walk_add(w, (xmlNode *)at);
 		return true;
 	}
 	if (cur->type != XML_ELEMENT_NODE && cur->type != XML_DOCUMENT_NODE)
 		return true;
+	const xmlChar *own = w->d->doc->dict ? own_name(w->d, st->name) : NULL;
+	if (w->d->doc->dict && !own)
+		return true;
 	for (xmlNode *c = cur->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE || !step_matches(st, c->name, c->ns, w->d))
+		if (c->type != XML_ELEMENT_NODE ||
+		    (own ? c->name != own : strcmp((const char *)c->name, st->name)) ||
+		    !ns_matches(st, c->ns, w->d))
 			continue;
 		if (!(k + 1 == e->nsteps ? walk_add(w, c) : walk_steps(e, k + 1, c, w)))
 			return false;
@@ -1167,7 +1228,10 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 {
 	*w = (walk){ .d = d, .all = all };
 	xmlNode *start = e->absolute || !node ? (xmlNode *)d->doc : (xmlNode *)node;
-	walk_steps(e, 0, start, w);
+	for (unsigned k = 0; start && k < e->up; k++)
+		start = start->type == XML_DOCUMENT_NODE ? NULL : start->parent;
+	if (start)
+		walk_steps(e, 0, start, w);
 	if (w->nomem) {
 		ds_free(w->nodes);
 		w->nodes = NULL;

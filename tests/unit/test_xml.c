@@ -350,7 +350,7 @@ static size_t compare_as_libxml2(const char *const *paths, size_t npaths, bool n
 		snprintf(wrapped, sizeof wrapped, "(%s)", paths[k]);
 		lib[k] = add(s, wrapped);
 	}
-	size_t every = add(s, "//*");
+	size_t every = add(s, "//* | //@*");
 	ds_arena *a = ds_arena_new(4096);
 	ds_xml_doc *d = NULL;
 	cr_assert_eq(ds_xml_parse(x, mixed_doc, sizeof mixed_doc - 1, a, &d, &err), 0, "%s",
@@ -405,6 +405,10 @@ Test(xml, plain_paths_as_libxml2)
 		"/ord:Order/plain", "/ord:Order/cbc:Note/cbc:ID", "cbc:ID", "cac:LineItem",
 		"cac:LineItem/cbc:ID", "cac:LineItem/cbc:ID/@unit", "cbc:ID/@unit", "@unit",
 		"ID", "plain/ID", "ord:Order/cbc:ID",
+		/* parent steps first: from one node, one node */
+		"../cbc:ID", "../cbc:Note", "../ID", "../../cac:LineItem/cbc:ID",
+		"../../plain/ID", "../cbc:ID/@unit", "../@unit", "../../../ord:Order/cbc:ID",
+		"../../../../ord:Order",
 	};
 	fprintf(stderr, "xml: plain paths: %zu evaluations as libxml2's\n",
 		compare_as_libxml2(paths, N(paths), true));
@@ -444,6 +448,8 @@ Test(xml, split_paths_and_unions_as_libxml2)
 		"cbc:ID | cac:LineItem/cbc:ID",
 		"/ord:Order/cbc:ID | /ord:Order/cbc:ID",
 		"/ord:Order/cbc:ID/@x | /ord:Order/cac:OrderLine/cac:LineItem/cbc:ID/@unit",
+		"../cbc:ID[. = '1b']", "../../cac:LineItem[cbc:ID = '3']/cbc:ID",
+		"../cbc:Note | ../cbc:ID",
 	};
 	fprintf(stderr, "xml: split paths and unions: %zu evaluations as libxml2's\n",
 		compare_as_libxml2(paths, N(paths), true));
@@ -470,6 +476,11 @@ Test(xml, split_paths_and_unions_as_libxml2)
 		{ "name(/ord:Order/*)", "libxml2" },
 		{ "concat('/ord:Order/cbc:ID', cbc:ID)", "libxml2" },
 		{ "/ord:Order/cbc:ID/@unit[. = 'x']", "libxml2" },
+		{ "../cbc:Note", "plain" },
+		{ "../../cac:LineItem[cbc:ID = '3']/cbc:ID", "split" },
+		{ "/../cbc:Note", "libxml2" },
+		{ "cbc:ID/../cbc:Note", "libxml2" },
+		{ "..//cbc:Note", "libxml2" },
 	};
 	ds_err err = { 0 };
 	ds_xpath_set *s = NULL;
