@@ -1571,8 +1571,10 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 
 /* ---- one record ---- */
 
+/* The record's consent statements; created: pid was made with the mask
+ * they leave (granted_mask). */
 static int apply_consent(ds_runtime *rt, const ds_profile_block *b, int64_t pid,
-			 const ds_profile_input *in, ds_err *err)
+			 const ds_profile_input *in, bool created, ds_err *err)
 {
 	for (size_t i = 0; b && i < b->nconsent; i++) {
 		const cJSON *v = ds_json_dotted(in->record, b->consent[i].path);
@@ -1581,7 +1583,8 @@ static int apply_consent(ds_runtime *rt, const ds_profile_block *b, int64_t pid,
 		ds_consent_row r = { .profile_id = pid, .purpose = b->consent[i].purpose,
 				     .channel = b->consent[i].channel, .granted = cJSON_IsTrue(v),
 				     .at = in->at, .interaction_id = in->interaction_id,
-				     .record_id = in->record_id, .source = in->source };
+				     .record_id = in->record_id, .source = in->source,
+				     .in_mask = created };
 		int rc = ds_store_consent_add(rt->store, &r, err);
 		if (rc)
 			return rc;
@@ -1703,7 +1706,7 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	cJSON_Delete(x.attrs);
 	if (rc ||
-	    (rc = apply_consent(rt, rb, pid, in, err)) ||
+	    (rc = apply_consent(rt, rb, pid, in, fd.created, err)) ||
 	    (rc = apply_interests(rt, a, rb, pid, in, err)) ||
 	    (in->record_id &&
 	     (rc = ds_store_timeline_add(rt->store, pid, "record", in->record_id, in->at, err))) ||

@@ -364,6 +364,10 @@ typedef struct ds_consent_row {
 	int64_t interaction_id;
 	int64_t record_id;
 	const char *source;
+	/* The profile's consent mask holds the statement already (a profile
+	 * created with the consent its first record grants): the mask is
+	 * left as it is. */
+	bool in_mask;
 } ds_consent_row;
 
 /* Keeps the statement in the consent history; it becomes the current

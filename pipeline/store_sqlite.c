@@ -243,7 +243,7 @@ enum stmt {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
-	S_ID_FIND, S_ID_HELD, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
+	S_ID_FIND, S_ID_HELD, S_ID_ADD, S_ID_ADD2, S_ID_ADD3, S_ID_ADD4, S_ID_LIST,
 	S_CONSENT_HIST, S_CONSENT_SET, S_CONSENT_LIST, S_CONSENT_HISTORY,
 	S_INTEREST_ADD, S_INTEREST_LIST, S_INTEREST_CLEAR,
 	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
@@ -393,9 +393,15 @@ static const char *const sql[S_COUNT_] = {
 		" WHERE kind = ? AND value = ? AND scope = ? AND profile_id = ?",
 	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?)",
-	/* A new profile's email and phone in one statement. */
+	/* A new profile's identities (an email and a phone, a customer's
+	 * email, phone, SIRET and ERP id) in one statement. */
 	[S_ID_ADD2] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?)",
+	[S_ID_ADD3] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
+		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?), (?,?,?,?,?,?)",
+	[S_ID_ADD4] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
+		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?), (?,?,?,?,?,?),"
+		" (?,?,?,?,?,?)",
 	[S_ID_LIST] = "SELECT id, profile_id, kind, scope, value, coalesce(record_id, 0), at"
 		" FROM identities WHERE profile_id = ? ORDER BY kind, id",
 	[S_CONSENT_HIST] = "INSERT INTO consent_history(profile_id, purpose, channel, granted,"
@@ -1926,9 +1932,10 @@ static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n
 static int lite_identity_add(ds_store *s, const ds_identity_row *r, size_t n, ds_err *err)
 {
 	lite *l = L(s);
+	static const enum stmt by_rows[] = { S_ID_ADD, S_ID_ADD2, S_ID_ADD3, S_ID_ADD4 };
 	for (size_t i = 0; i < n;) {
-		size_t m = n - i >= 2 ? 2 : 1;
-		sqlite3_stmt *q = st(l, m == 2 ? S_ID_ADD2 : S_ID_ADD, err);
+		size_t m = n - i >= 4 ? 4 : n - i;
+		sqlite3_stmt *q = st(l, by_rows[m - 1], err);
 		if (!q)
 			return err->code;
 		for (size_t k = 0; k < m; k++, i++) {
@@ -2047,7 +2054,7 @@ static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 			return rc;
 	}
 	/* The current statement changed: its bit of the mask follows. */
-	if (!sqlite3_changes(l->db))
+	if (r->in_mask || !sqlite3_changes(l->db))
 		return DS_OK;
 	int bit = -1;
 	int rc = consent_bit(l, r->purpose, r->channel, &bit, err);
