@@ -543,6 +543,43 @@ static const char *new_attrs_text(ds_arena *a, const facts *f, const ds_profile_
 
 static int work_traits(ds_case_work *w, ds_traits *out, ds_err *err);
 
+/* What the store needs to know of an attribute's current value v. */
+static ds_attr_value attr_current(const char *name, const cJSON *v)
+{
+	if (!v)
+		return (ds_attr_value){ .name = name };
+	bool text = cJSON_IsString(v);
+	return (ds_attr_value){ .name = name, .text = text ? v->valuestring : NULL,
+				.other = !text && !cJSON_IsNull(v) };
+}
+
+/* The current values of attributes (a tree of attrs_apply's form), in a,
+ * texts copied (the tree may go first); NULL when out of memory (the store
+ * then reads the document). */
+static const ds_attr_values *attrs_current(ds_arena *a, const cJSON *attrs)
+{
+	size_t n = (size_t)cJSON_GetArraySize(attrs);
+	ds_attr_values *cur = ds_arena_alloc(a, sizeof *cur);
+	ds_attr_value *v = ds_arena_alloc(a, (n ? n : 1) * sizeof *v);
+	if (!cur || !v)
+		return NULL;
+	size_t i = 0;
+	const cJSON *name;
+	cJSON_ArrayForEach(name, attrs) {
+		const cJSON *first = cJSON_IsArray(name) ? name->child : NULL;
+		if (i == n)
+			break;
+		v[i] = attr_current(name->string, cJSON_IsObject(first)
+			? cJSON_GetObjectItemCaseSensitive(first, "value") : NULL);
+		if ((v[i].name && !(v[i].name = ds_arena_strdup(a, v[i].name))) ||
+		    (v[i].text && !(v[i].text = ds_arena_strdup(a, v[i].text))))
+			return NULL;
+		i++;
+	}
+	*cur = (ds_attr_values){ .v = v, .n = i };
+	return cur;
+}
+
 /* A new profile with what the record says of its attributes, the consent
  * it grants (its statements are recorded after), its time as the last
  * interaction and what the record's case counts (the case is linked to it
@@ -566,8 +603,12 @@ static int create(ds_runtime *rt, ds_arena *a, const facts *f, const ds_profile_
 		return rc;
 	ds_traits t = out->born;
 	t.v[DS_TRAIT_LAST_INTERACTION_AT] = in->at;
-	if ((rc = ds_store_profile_create(rt->store, in->at, text, f->digest, &t, mask, &out->pid,
-					  err)))
+	ds_attr_value v[MAX_ATTRS];
+	for (size_t i = 0; i < f->nattrs; i++)
+		v[i] = attr_current(f->attrs[i].name, f->attrs[i].value);
+	ds_attr_values cur = { .v = v, .n = f->nattrs };
+	if ((rc = ds_store_profile_create(rt->store, in->at, text, &cur, f->digest, &t, mask,
+					  &out->pid, err)))
 		return rc;
 	out->created = true;
 	return DS_OK;
@@ -851,8 +892,8 @@ static bool needs_data(const ds_process *p)
  * attrs is not NULL, in one statement; a date or time that went back makes
  * the profile's traits computed again. */
 static int update_profile(ds_store *s, const ds_config *cfg, int64_t pid, const char *attrs,
-			  const int64_t *digest, const ds_traits *old, const ds_traits *now,
-			  ds_time at, ds_err *err)
+			  const ds_attr_values *cur, const int64_t *digest, const ds_traits *old,
+			  const ds_traits *now, ds_time at, ds_err *err)
 {
 	ds_traits d;
 	bool any = false, back = false;
@@ -867,7 +908,7 @@ static int update_profile(ds_store *s, const ds_config *cfg, int64_t pid, const 
 		any = any || d.v[k];
 	}
 	int rc = any || attrs || digest
-		 ? ds_store_profile_update(s, pid, attrs, digest, any ? &d : NULL, true, at, err)
+		 ? ds_store_profile_update(s, pid, attrs, cur, digest, any ? &d : NULL, true, at, err)
 		 : DS_OK;
 	if (!rc && back)
 		rc = ds_profile_rebuild(s, cfg, pid, at, true, NULL, err);
@@ -1094,7 +1135,7 @@ static int effects_done(fx_apply *x, ds_time at)
 	if (x->own && x->changed) {
 		const int64_t zero = 0;
 		const char *text = attrs_text(x->a, x->attrs);
-		rc = text ? ds_store_profile_update(x->s, x->pid, text, &zero, NULL, true, at, x->err)
+		rc = text ? ds_store_profile_update(x->s, x->pid, text, NULL, &zero, NULL, true, at, x->err)
 			  : ds_err_set(x->err, DS_ENOMEM, "out of memory");
 	}
 	if (x->own)
@@ -1140,7 +1181,7 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		return rc;
 	w->counted = now;
 	w->counted_known = true;
-	return update_profile(rt->store, rt->cfg, pid, NULL, NULL, &old, &now, rt->now, err);
+	return update_profile(rt->store, rt->cfg, pid, NULL, NULL, NULL, &old, &now, rt->now, err);
 }
 
 /* ---- rebuilding ---- */
@@ -1430,7 +1471,7 @@ int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 		*diff = d;
 	if (!write)
 		goto done;
-	if ((rc = ds_store_profile_update(s, pid, NULL, NULL, &r.t, false, at, err)) ||
+	if ((rc = ds_store_profile_update(s, pid, NULL, NULL, NULL, &r.t, false, at, err)) ||
 	    (rc = ds_store_interest_clear(s, pid, err)) || (rc = ds_store_tag_clear(s, pid, err)))
 		goto done;
 	for (size_t i = 0; i < r.ninterests && !rc; i++)
@@ -1448,7 +1489,7 @@ int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 	attrs_union(stored, x->attrs);
 	const char *text = attrs_text(r.a, stored);
 	const int64_t zero = 0;
-	rc = text ? ds_store_profile_update(s, pid, text, &zero, NULL, true, at, err)
+	rc = text ? ds_store_profile_update(s, pid, text, NULL, &zero, NULL, true, at, err)
 		  : ds_err_set(err, DS_ENOMEM, "out of memory");
 done:
 	cJSON_Delete(x->attrs);
@@ -1501,7 +1542,7 @@ int ds_profile_merge(ds_store *s, const ds_config *cfg, int64_t survivor, int64_
 		goto done;
 	}
 	if ((rc = ds_store_profile_merge(s, &m, err)) ||
-	    (rc = ds_store_profile_update(s, survivor, text, &zero, NULL, true, at, err)) ||
+	    (rc = ds_store_profile_update(s, survivor, text, NULL, &zero, NULL, true, at, err)) ||
 	    (rc = ds_store_profile_settle(s, survivor, err)) ||
 	    (rc = ds_profile_rebuild(s, cfg, survivor, at, true, NULL, err)))
 		goto done;
@@ -1558,9 +1599,9 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	const int64_t zero = 0;
-	if ((rc = ds_store_profile_update(s, out->survivor, text, &zero, NULL, true, at, err)) ||
-	    (rc = ds_store_profile_update(s, out->merged, out->attributes, &zero, NULL, true, at,
-					  err)) ||
+	if ((rc = ds_store_profile_update(s, out->survivor, text, NULL, &zero, NULL, true, at, err)) ||
+	    (rc = ds_store_profile_update(s, out->merged, out->attributes, NULL, &zero, NULL, true,
+					  at, err)) ||
 	    (rc = ds_store_profile_settle(s, out->survivor, err)) ||
 	    (rc = ds_store_profile_settle(s, out->merged, err)) ||
 	    (rc = ds_profile_rebuild(s, cfg, out->survivor, at, true, NULL, err)) ||
@@ -1702,16 +1743,19 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 		digest = 0;
 		new_digest = fd.digest != 0;
 	}
+	const ds_attr_values *cur = NULL;
 	if (x.changed && x.attrs && !(attrs_out = attrs_text(a, x.attrs)))
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+	else if (attrs_out)
+		cur = attrs_current(a, x.attrs);
 	cJSON_Delete(x.attrs);
 	if (rc ||
 	    (rc = apply_consent(rt, rb, pid, in, fd.created, err)) ||
 	    (rc = apply_interests(rt, a, rb, pid, in, err)) ||
 	    (in->record_id &&
 	     (rc = ds_store_timeline_add(rt->store, pid, "record", in->record_id, in->at, err))) ||
-	    (rc = update_profile(rt->store, rt->cfg, pid, attrs_out, new_digest ? &digest : NULL,
-				 &zero, &now, in->at, err)) ||
+	    (rc = update_profile(rt->store, rt->cfg, pid, attrs_out, cur,
+				 new_digest ? &digest : NULL, &zero, &now, in->at, err)) ||
 	    (link && !fresh && (rc = ds_profile_rebuild(rt->store, rt->cfg, pid, in->at, true, NULL,
 							err))))
 		return rc;
