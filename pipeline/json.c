@@ -408,7 +408,11 @@ const cJSON *ds_json_dotted(const cJSON *root, const char *path)
 			long idx = strtol(seg, &e, 10);
 			cur = (*e || idx < 0) ? NULL : cJSON_GetArrayItem(cur, (int)idx);
 		} else if (cJSON_IsObject(cur)) {
-			cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
+			/* the first member so named, as cJSON_GetObjectItemCaseSensitive */
+			const cJSON *c = cur->child;
+			while (c && !(c->string && c->string[0] == seg[0] && !strcmp(c->string, seg)))
+				c = c->next;
+			cur = c;
 		} else {
 			return NULL;
 		}
