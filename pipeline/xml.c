@@ -14,22 +14,29 @@
  * context is replaced once the dictionary grows past DICT_MAX names.
  *
  * Most picks are plain location paths: child steps by (prefixed) name,
- * perhaps an attribute last, nothing else. Those are also kept as their
- * steps and evaluated by walking the tree (depth first, children in order,
- * so in document order), which gives what libxml2's evaluator gives at a
- * fraction of its cost. A location path that begins plain and goes on
- * with boolean predicates and child steps ("/a:B/c:C[x = 'y']/d:D") is
- * split: its plain beginning is walked, and libxml2 evaluates the rest
- * ("self::node()[x = 'y']/d:D") from each node found, which skips the
- * costly part of its evaluation, the steps down from the root; since the
- * rest only goes down, the results stay in document order. A union of such
- * paths ("/a:B/c:C | /a:B/d:D") gives its first node as the earliest of
- * each part's first. An expression of functions over absolute plain paths
- * ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))") is bound: each such
- * path given as an argument becomes a variable whose nodes xml.c walks
- * when libxml2 asks for them, so libxml2 evaluates the functions only.
- * Anything else (axes, "//", positions...) goes to libxml2 whole, as does
- * an expression in parentheses as a whole.
+ * perhaps parent steps first ("../c:C") or an attribute last, nothing
+ * else. Those are also kept as their steps and evaluated by walking the
+ * tree (depth first, children in order, so in document order), which
+ * gives what libxml2's evaluator gives at a fraction of its cost; names
+ * are compared by the document's own copy of them (its dictionary). A
+ * location path that begins plain and goes on with boolean predicates and
+ * child steps ("/a:B/c:C[x = 'y']/d:D") is split: its plain beginning is
+ * walked, and the rest ("self::node()[x = 'y']/d:D") is evaluated from
+ * each node found, which skips the costly part of the evaluation, the
+ * steps down from the root; since the rest only goes down, the results
+ * stay in document order. When the rest is one predicate and plain child
+ * steps, and the predicate keeps to comparisons, arithmetic and the string
+ * functions, xml.c evaluates it itself (see "predicates and functions
+ * evaluated here"), else libxml2 does. A union of such paths ("/a:B/c:C |
+ * /a:B/d:D") gives its first node as the earliest of each part's first.
+ * An expression of functions that xml.c knows is evaluated by it whole
+ * ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))"); one of other
+ * functions over absolute plain paths is bound: each such path given as an
+ * argument becomes a variable whose nodes xml.c walks when libxml2 asks
+ * for them, so libxml2 evaluates the functions only. Anything else (axes,
+ * "//", positions...) goes to libxml2 whole, as does an expression in
+ * parentheses as a whole (which the tests use to compare each way with
+ * libxml2's own).
  */
 #include "xml.h"
 
