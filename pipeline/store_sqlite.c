@@ -313,6 +313,15 @@ enum stmt {
 	" ELSE json_extract(?11, '$.company[0].value') END,"
 static const char *const indexed_attrs[] = { "postcode", "company" };
 
+/* Traits added to a profile (?3.. in ds_traits' order, ?1 the profile). */
+#define ADD_COUNTS " orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
+#define ADD_LAST_ORDER " last_order_at = coalesce(max(last_order_at, ?5), last_order_at, ?5),"
+#define ADD_OTHERS \
+	" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7," \
+	" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9," \
+	" last_interaction_at = coalesce(max(last_interaction_at, ?10)," \
+	" last_interaction_at, ?10) WHERE id = ?1"
+
 static const char *const sql[S_COUNT_] = {
 	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
 		" received_at, sha256, size, bytes, identity) VALUES(?,?,?,?,?,?,?,?)"
@@ -385,29 +394,14 @@ static const char *const sql[S_COUNT_] = {
 	/* max(a, b) is NULL when either is: coalesce keeps the other. */
 	[S_P_UPDATE_ADD] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
 		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
-		INDEXED_SET
-		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
-		" last_order_at = coalesce(max(last_order_at, ?5), last_order_at, ?5),"
-		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
-		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
-		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
-		" last_interaction_at, ?10) WHERE id = ?1",
+		INDEXED_SET ADD_COUNTS ADD_LAST_ORDER ADD_OTHERS,
 	/* The same for a new last order, the attributes left as they are. */
 	[S_P_UPDATE_ORDER] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
-		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
-		" last_order_at = coalesce(max(last_order_at, ?5), last_order_at, ?5),"
-		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
-		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
-		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
-		" last_interaction_at, ?10) WHERE id = ?1",
+		ADD_COUNTS ADD_LAST_ORDER ADD_OTHERS,
 	/* The same without the columns it would not change (attributes, the
 	 * last order): the indexes on them are left alone. */
 	[S_P_UPDATE_LIGHT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
-		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
-		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
-		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
-		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
-		" last_interaction_at, ?10) WHERE id = ?1",
+		ADD_COUNTS ADD_OTHERS,
 	[S_P_UPDATE_PUT_TRAITS] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
 		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"

@@ -910,17 +910,21 @@ static void native_split(ds_xpath_set *s, const char *rest, struct xp_expr *e)
 	e->after = after;
 }
 
-/* Makes e an expression xml.c evaluates itself when expr keeps to the part
- * of XPath it knows; one in parentheses as a whole, or with variables, is
- * left to libxml2. */
-static bool native_whole(ds_xpath_set *s, const char *expr, struct xp_expr *e)
+/* Whether expr may be taken apart as a whole: not in parentheses as a
+ * whole (which leaves it to libxml2), nor with variables. */
+static bool whole_open(const char *expr)
 {
 	const char *p = expr;
 	while (xml_space(*p))
 		p++;
-	if (*p == '(' || strchr(expr, '$'))
-		return false;
-	return (e->whole = px_compile(s, expr, strlen(expr))) != NULL;
+	return *p != '(' && !strchr(expr, '$');
+}
+
+/* Makes e an expression xml.c evaluates itself when expr keeps to the part
+ * of XPath it knows. */
+static bool native_whole(ds_xpath_set *s, const char *expr, struct xp_expr *e)
+{
+	return whole_open(expr) && (e->whole = px_compile(s, expr, strlen(expr))) != NULL;
 }
 
 /* Reads expr (len bytes) as a plain or split path into e; false when it is
@@ -1000,11 +1004,9 @@ static bool fast_union(ds_xpath_set *s, const char *expr, struct xp_expr *e)
  * variables, is left as it is. False when e is not bound (unchanged). */
 static bool bind_paths(ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
-	const char *p = expr;
-	while (xml_space(*p))
-		p++;
-	if (*p == '(' || strchr(expr, '$'))
+	if (!whole_open(expr))
 		return false;
+	const char *p;
 	size_t len = strlen(expr);
 	char *text = ds_malloc(len + MAX_BOUND * sizeof "$ds_p15" + 1);
 	struct xp_expr vars[MAX_BOUND];
@@ -1515,85 +1517,59 @@ static struct px *px_binary(enum px_kind k, struct px *l, struct px *r)
 	return x;
 }
 
-/* "*" and "div" after an operand multiply and divide. */
-static struct px *px_mul(px_parse *q)
+/* The binary operators by precedence, the loosest first; each level's
+ * operands are of the next one, the last level's primaries. */
+static const struct px_op {
+	const char *text;
+	bool word;             /* "or", "and", "div": not part of a name */
+	enum px_kind kind;
+} px_ops[][2] = {
+	{ { "or", true, PX_OR } },
+	{ { "and", true, PX_AND } },
+	{ { "!=", false, PX_NE }, { "=", false, PX_EQ } },
+	{ { "+", false, PX_ADD }, { "-", false, PX_SUB } },
+	{ { "*", false, PX_MUL }, { "div", true, PX_DIV } },
+};
+#define PX_LEVELS (sizeof px_ops / sizeof *px_ops)
+
+/* The operator of level next in q (taken), or NULL. */
+static const struct px_op *px_op_at(px_parse *q, size_t level)
 {
-	struct px *x = px_primary(q);
-	for (;;) {
-		px_blank(q);
-		if (!x)
-			return NULL;
-		if (q->p[0] == '*') {
-			q->p++;
-			x = px_binary(PX_MUL, x, px_primary(q));
-		} else if (px_word(q, "div")) {
-			x = px_binary(PX_DIV, x, px_primary(q));
-		} else {
-			return x;
+	for (size_t i = 0; i < 2 && px_ops[level][i].text; i++) {
+		const struct px_op *op = &px_ops[level][i];
+		size_t n = strlen(op->text);
+		if (op->word ? px_word(q, op->text) : !strncmp(q->p, op->text, n)) {
+			if (!op->word)
+				q->p += n;
+			return op;
 		}
 	}
+	return NULL;
 }
 
-static struct px *px_add(px_parse *q)
+/* Operands of level joined, left to right, by its operators. */
+static struct px *px_level(px_parse *q, size_t level)
 {
-	struct px *x = px_mul(q);
+	if (level == PX_LEVELS)
+		return px_primary(q);
+	if (!level && ++q->depth > 32)
+		return NULL;
+	struct px *x = px_level(q, level + 1);
+	const struct px_op *op;
 	for (;;) {
 		px_blank(q);
-		if (!x)
-			return NULL;
-		if (q->p[0] == '+' || q->p[0] == '-') {
-			enum px_kind k = q->p[0] == '+' ? PX_ADD : PX_SUB;
-			q->p++;
-			x = px_binary(k, x, px_mul(q));
-		} else {
-			return x;
-		}
+		if (!x || !(op = px_op_at(q, level)))
+			break;
+		x = px_binary(op->kind, x, px_level(q, level + 1));
 	}
-}
-
-static struct px *px_eq(px_parse *q)
-{
-	struct px *x = px_add(q);
-	for (;;) {
-		px_blank(q);
-		if (!x)
-			return NULL;
-		if (q->p[0] == '=') {
-			q->p++;
-			x = px_binary(PX_EQ, x, px_add(q));
-		} else if (q->p[0] == '!' && q->p[1] == '=') {
-			q->p += 2;
-			x = px_binary(PX_NE, x, px_add(q));
-		} else {
-			return x;
-		}
-	}
-}
-
-static struct px *px_and(px_parse *q)
-{
-	struct px *x = px_eq(q);
-	for (;;) {
-		px_blank(q);
-		if (!x || !px_word(q, "and"))
-			return x;
-		x = px_binary(PX_AND, x, px_eq(q));
-	}
+	if (!level)
+		q->depth--;
+	return x;
 }
 
 static struct px *px_or(px_parse *q)
 {
-	if (++q->depth > 32)
-		return NULL;
-	struct px *x = px_and(q);
-	for (;;) {
-		px_blank(q);
-		if (!x || !px_word(q, "or"))
-			break;
-		x = px_binary(PX_OR, x, px_and(q));
-	}
-	q->depth--;
-	return x;
+	return px_level(q, 0);
 }
 
 /* expr (n bytes) as a tree xml.c evaluates, or NULL when it asks more than
@@ -1655,6 +1631,17 @@ static bool px_spend(px_run *r, unsigned long n)
 	return true;
 }
 
+/* A string libxml2 made (v, freed here), copied into the document's
+ * arena; "" with r->rc set when out of memory. */
+static const char *px_keep(px_run *r, xmlChar *v)
+{
+	char *s = v ? ds_arena_strdup(r->d->a, (const char *)v) : NULL;
+	xmlFree(v);
+	if (!s)
+		r->rc = DS_ENOMEM;
+	return s ? s : "";
+}
+
 /* The string-value of a node (XPath 5), as libxml2 gives it. */
 static const char *px_node_string(px_run *r, xmlNode *n)
 {
@@ -1664,22 +1651,12 @@ static const char *px_node_string(px_run *r, xmlNode *n)
 	if ((n->type == XML_ELEMENT_NODE || n->type == XML_ATTRIBUTE_NODE) && !c->next &&
 	    (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE))
 		return c->content ? (const char *)c->content : "";
-	xmlChar *v = xmlXPathCastNodeToString(n);
-	char *s = v ? ds_arena_strdup(r->d->a, (const char *)v) : NULL;
-	xmlFree(v);
-	if (!s)
-		r->rc = DS_ENOMEM;
-	return s ? s : "";
+	return px_keep(r, xmlXPathCastNodeToString(n));
 }
 
 static const char *px_number_string(px_run *r, double num)
 {
-	xmlChar *v = xmlXPathCastNumberToString(num);
-	char *s = v ? ds_arena_strdup(r->d->a, (const char *)v) : NULL;
-	xmlFree(v);
-	if (!s)
-		r->rc = DS_ENOMEM;
-	return s ? s : "";
+	return px_keep(r, xmlXPathCastNumberToString(num));
 }
 
 static const char *pv_string(px_run *r, const pv *v)

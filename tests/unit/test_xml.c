@@ -394,6 +394,15 @@ static size_t compare_as_libxml2(const char *const *paths, size_t npaths, bool n
 	return compared;
 }
 
+/* A set with the UBL namespaces, for checking how expressions are taken. */
+static ds_xpath_set *ubl_set(void)
+{
+	ds_err err = { 0 };
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	return s;
+}
+
 /* Plain paths are walked by xml.c itself. */
 Test(xml, plain_paths_as_libxml2)
 {
@@ -546,9 +555,7 @@ Test(xml, predicates_and_functions_as_libxml2)
 	};
 	fprintf(stderr, "xml: native predicates: %zu evaluations as libxml2's\n",
 		compare_as_libxml2(preds, N(preds), true));
-	ds_err err = { 0 };
-	ds_xpath_set *s = NULL;
-	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	ds_xpath_set *s = ubl_set();
 	for (size_t k = 0; k < N(preds); k++)
 		cr_expect_str_eq(ds_xpath_set_how(s, add(s, preds[k])),
 				 k + 3 < N(preds) ? "split-native" : "split", "%s", preds[k]);
@@ -619,9 +626,7 @@ Test(xml, bound_paths_as_libxml2)
 	};
 	fprintf(stderr, "xml: bound paths: %zu evaluations as libxml2's\n",
 		compare_as_libxml2(exprs, N(exprs), false));
-	ds_err err = { 0 };
-	ds_xpath_set *s = NULL;
-	cr_assert_eq(ds_xpath_set_new(&s, ubl_ns, N(ubl_ns), &err), 0, "%s", err.msg);
+	ds_xpath_set *s = ubl_set();
 	/* Those of functions xml.c knows are evaluated by it whole. */
 	static const char *const hows[] = {
 		"native", "native", "native", "native", "native", "bound", "bound", "native", "native",
