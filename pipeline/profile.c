@@ -514,29 +514,37 @@ static int granted_mask(ds_store *s, const ds_profile_block *b, const cJSON *rec
 static const char *new_attrs_text(ds_arena *a, const facts *f, const ds_profile_input *in,
 				  int trust)
 {
-	ds_buf b;
+	/* What follows each value is the same for all: written once. */
+	ds_buf tail, b;
+	ds_buf_init(&tail, 1024);
 	ds_buf_init(&b, DS_JSON_PRINT_MAX);
-	int rc = ds_buf_putc(&b, '{');
+	int rc = DS_OK;
+	if (in->record_id && ((rc = ds_buf_puts(&tail, ",\"record\":")) ||
+			      (rc = ds_buf_json_number(&tail, (double)in->record_id))))
+		goto done;
+	if (in->source && ((rc = ds_buf_puts(&tail, ",\"source\":")) ||
+			   (rc = ds_buf_json_string(&tail, in->source))))
+		goto done;
+	if ((rc = ds_buf_puts(&tail, ",\"trust\":")) ||
+	    (rc = ds_buf_json_number(&tail, trust)) ||
+	    (rc = ds_buf_puts(&tail, ",\"at\":")) ||
+	    (rc = ds_buf_json_number(&tail, (double)in->at)) ||
+	    (rc = ds_buf_puts(&tail, "}]")) ||
+	    (rc = ds_buf_putc(&b, '{')))
+		goto done;
 	for (size_t i = 0; !rc && i < f->nattrs; i++) {
 		if ((i && (rc = ds_buf_putc(&b, ','))) ||
 		    (rc = ds_buf_json_string(&b, f->attrs[i].name)) ||
 		    (rc = ds_buf_puts(&b, ":[{\"value\":")) ||
 		    (rc = ds_buf_json(&b, f->attrs[i].value)))
 			break;
-		if (in->record_id && ((rc = ds_buf_puts(&b, ",\"record\":")) ||
-				      (rc = ds_buf_json_number(&b, (double)in->record_id))))
-			break;
-		if (in->source && ((rc = ds_buf_puts(&b, ",\"source\":")) ||
-				   (rc = ds_buf_json_string(&b, in->source))))
-			break;
-		if ((rc = ds_buf_puts(&b, ",\"trust\":")) ||
-		    (rc = ds_buf_json_number(&b, trust)) ||
-		    (rc = ds_buf_puts(&b, ",\"at\":")) ||
-		    (rc = ds_buf_json_number(&b, (double)in->at)))
-			break;
-		rc = ds_buf_puts(&b, "}]");
+		rc = ds_buf_append(&b, tail.data, tail.len);
 	}
-	const char *text = rc || ds_buf_putc(&b, '}') ? NULL : ds_arena_strndup(a, b.data, b.len);
+	if (!rc)
+		rc = ds_buf_putc(&b, '}');
+done:;
+	const char *text = rc ? NULL : ds_arena_strndup(a, b.data, b.len);
+	ds_buf_free(&tail);
 	ds_buf_free(&b);
 	return text;
 }
