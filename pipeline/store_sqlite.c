@@ -221,7 +221,10 @@ static const char *const migrations[] = {
 	 * writing the attributes keep (INDEXED_SET), from the values the
 	 * writer gives or else from the document: as generated columns, every
 	 * write of a profile parsed its whole attributes document, and a
-	 * change parsed it twice */
+	 * change parsed it twice; and the index of the current consent by
+	 * purpose and channel goes, which nothing reads since the profile row
+	 * keeps that consent as a mask (7), and every statement wrote */
+	"DROP INDEX consent_granted;"
 	"DROP INDEX profiles_postcode;"
 	"ALTER TABLE profiles DROP COLUMN attr_company;"
 	"ALTER TABLE profiles DROP COLUMN attr_postcode;"
