@@ -1143,7 +1143,8 @@ static int effects_done(fx_apply *x, ds_time at)
 	if (x->own && x->changed) {
 		const int64_t zero = 0;
 		const char *text = attrs_text(x->a, x->attrs);
-		rc = text ? ds_store_profile_update(x->s, x->pid, text, NULL, &zero, NULL, true, at, x->err)
+		rc = text ? ds_store_profile_update(x->s, x->pid, text, NULL, &zero, NULL, true, at,
+						    x->err)
 			  : ds_err_set(x->err, DS_ENOMEM, "out of memory");
 	}
 	if (x->own)
@@ -1607,7 +1608,8 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	const int64_t zero = 0;
-	if ((rc = ds_store_profile_update(s, out->survivor, text, NULL, &zero, NULL, true, at, err)) ||
+	if ((rc = ds_store_profile_update(s, out->survivor, text, NULL, &zero, NULL, true, at,
+					  err)) ||
 	    (rc = ds_store_profile_update(s, out->merged, out->attributes, NULL, &zero, NULL, true,
 					  at, err)) ||
 	    (rc = ds_store_profile_settle(s, out->survivor, err)) ||

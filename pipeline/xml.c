@@ -1223,7 +1223,8 @@ static const xmlChar *own_name(ds_xml_doc *d, const char *name)
 			return d->names[h].own;
 		if (!d->names[h].step) {
 			d->names[h].step = name;
-			return d->names[h].own = xmlDictExists(d->doc->dict, (const xmlChar *)name, -1);
+			d->names[h].own = xmlDictExists(d->doc->dict, (const xmlChar *)name, -1);
+			return d->names[h].own;
 		}
 	}
 	return xmlDictExists(d->doc->dict, (const xmlChar *)name, -1);
@@ -1459,7 +1460,8 @@ static struct px *px_primary(px_parse *q)
 		after++;
 	if (n > p && *after == '(') {
 		for (size_t i = 0; i < sizeof px_fns / sizeof *px_fns; i++) {
-			if (strlen(px_fns[i].name) != (size_t)(n - p) || strncmp(px_fns[i].name, p, (size_t)(n - p)))
+			size_t len = (size_t)(n - p);
+			if (strlen(px_fns[i].name) != len || strncmp(px_fns[i].name, p, len))
 				continue;
 			struct px *x = px_new(PX_FN);
 			if (!x)
@@ -1957,7 +1959,8 @@ static void px_fn(px_run *r, const struct px *x, pv *out)
 	case F_STARTS:
 	case F_CONTAINS: {
 		const char *s = px_arg_string(r, x, 0), *t = px_arg_string(r, x, 1);
-		pv_set_bool(out, x->fn == F_STARTS ? !strncmp(s, t, strlen(t)) : strstr(s, t) != NULL);
+		bool b = x->fn == F_STARTS ? !strncmp(s, t, strlen(t)) : strstr(s, t) != NULL;
+		pv_set_bool(out, b);
 		return;
 	}
 	}
@@ -2132,7 +2135,8 @@ static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const cha
 			rc = px_error(&r, text, err);
 			continue;
 		}
-		if (!(e->after ? walk_steps(e->after, 0, heads.nodes[k], w) : walk_add(w, heads.nodes[k])))
+		xmlNode *head = heads.nodes[k];
+		if (!(e->after ? walk_steps(e->after, 0, head, w) : walk_add(w, head)))
 			break;
 	}
 	if (!rc && e->pred && w->nomem)

@@ -198,12 +198,11 @@ static int expect_stored_attributes(th_home *h, const char *name)
 	sqlite3 *c = NULL;
 	sqlite3_stmt *q = NULL;
 	cr_assert_eq(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(c, "SELECT id, attributes,"
-					" attr_postcode IS json_extract(attributes, '$.postcode[0].value'),"
-					" attr_company IS json_extract(attributes, '$.company[0].value'),"
-					" quote(attr_postcode), quote(attr_company) FROM profiles",
-					-1, &q, NULL),
-		     SQLITE_OK, "%s", sqlite3_errmsg(c));
+	static const char sql[] = "SELECT id, attributes,"
+		" attr_postcode IS json_extract(attributes, '$.postcode[0].value'),"
+		" attr_company IS json_extract(attributes, '$.company[0].value'),"
+		" quote(attr_postcode), quote(attr_company) FROM profiles";
+	cr_assert_eq(sqlite3_prepare_v2(c, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(c));
 	int with_values = 0;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		long long id = sqlite3_column_int64(q, 0);
