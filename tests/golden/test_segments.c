@@ -210,12 +210,9 @@ Test(segments, a_store_of_version_7_is_brought_up_to_date)
 {
 	th_home h;
 	th_home_init(&h);
-	char *out = NULL, *err = NULL;
-	int rc = th_run(&h, &out, &err, "--quiet --now 2026-11-24T09:00:00Z ingest fixtures/forms "
-			"fixtures/xml fixtures/orders");
-	cr_assert_eq(rc, 3, "ingest: exit %d: %s", rc, err);
-	free(out);
-	free(err);
+	/* some of the fixtures are refused (exit 3): the others make profiles */
+	cJSON_Delete(th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest fixtures/forms fixtures/xml"
+			     " fixtures/orders"));
 	cJSON *before = th_json(&h, 0, "--now 2026-11-24T09:00:00Z segment count b2b-ile-de-france");
 	cr_assert_gt(th_num(before, "matched"), 0);
 	char db[PATH_MAX + 32];
