@@ -185,7 +185,7 @@ static int history(ds_store *s, int64_t pid, ds_err *err)
 	bool rejected = rnd(100) < 8;
 	t.v[DS_TRAIT_OFFERS_SENT] = rnd(3) + rejected;
 	t.v[DS_TRAIT_OFFERS_REJECTED] = rejected;
-	int rc = ds_store_profile_update(s, pid, NULL, NULL, &t, false, NOW, err);
+	int rc = ds_store_profile_update(s, pid, NULL, NULL, NULL, &t, false, NOW, err);
 	/* Needs stay open a few weeks (sales win or lose them): a few of the
 	 * customers serviced, fewer of the others. */
 	bool serviced = rnd(100) < 10;

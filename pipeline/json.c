@@ -416,7 +416,11 @@ const cJSON *ds_json_dotted(const cJSON *root, const char *path)
 			long idx = strtol(seg, &e, 10);
 			cur = (*e || idx < 0) ? NULL : cJSON_GetArrayItem(cur, (int)idx);
 		} else if (cJSON_IsObject(cur)) {
-			cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
+			/* the first member so named, as cJSON_GetObjectItemCaseSensitive */
+			const cJSON *c = cur->child;
+			while (c && !(c->string && c->string[0] == seg[0] && !strcmp(c->string, seg)))
+				c = c->next;
+			cur = c;
 		} else {
 			return NULL;
 		}
@@ -613,20 +617,36 @@ int ds_buf_json_string(ds_buf *b, const char *s)
 /* ---- printing ---- */
 
 /* The text cJSON_PrintUnformatted gives, byte for byte, at a fraction of
- * its cost: integers are written without printf, and the buffer grows by
- * doubling rather than by cJSON's copies. */
+ * its cost: integers are written without printf, the buffer grows by
+ * doubling rather than by cJSON's copies, and a byte goes straight into
+ * the room there is. */
+
+/* One byte, as ds_buf_putc appends it. */
+static inline int put1(ds_buf *b, char c)
+{
+	if (b->len + 1 < b->cap && b->len < b->max) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return DS_OK;
+	}
+	return ds_buf_putc(b, c);
+}
 
 static int print_text(ds_buf *b, const char *s)
 {
-	int rc = ds_buf_putc(b, '"');
-	const char *run = s ? s : "";
-	for (const char *p = run; !rc && *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		rc = ds_buf_append(b, run, (size_t)(p - run));
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	int rc = put1(b, '"');
+	while (!rc) {
+		/* the run of bytes written as they are (NUL ends it too) */
+		const unsigned char *run = p;
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run && (rc = ds_buf_append(b, run, (size_t)(p - run))))
+			break;
+		if (!*p)
+			break;
 		char esc[7] = { '\\', 0 };
-		switch (c) {
+		switch (*p) {
 		case '"': esc[1] = '"'; break;
 		case '\\': esc[1] = '\\'; break;
 		case '\b': esc[1] = 'b'; break;
@@ -634,15 +654,12 @@ static int print_text(ds_buf *b, const char *s)
 		case '\n': esc[1] = 'n'; break;
 		case '\r': esc[1] = 'r'; break;
 		case '\t': esc[1] = 't'; break;
-		default: snprintf(esc + 1, sizeof esc - 1, "u%04x", c); break;
+		default: snprintf(esc + 1, sizeof esc - 1, "u%04x", *p); break;
 		}
-		if (!rc)
-			rc = ds_buf_puts(b, esc);
-		run = p + 1;
+		rc = ds_buf_puts(b, esc);
+		p++;
 	}
-	if (!rc)
-		rc = ds_buf_puts(b, run);
-	return rc ? rc : ds_buf_putc(b, '"');
+	return rc ? rc : put1(b, '"');
 }
 
 static int print_number(ds_buf *b, const cJSON *v)
@@ -689,19 +706,33 @@ static int print_value(ds_buf *b, const cJSON *v)
 	case cJSON_Array:
 	case cJSON_Object: {
 		bool obj = (v->type & 0xff) == cJSON_Object;
-		int rc = ds_buf_putc(b, obj ? '{' : '[');
+		int rc = put1(b, obj ? '{' : '[');
 		for (const cJSON *c = v->child; !rc && c; c = c->next) {
 			if (obj && !(rc = print_text(b, c->string)))
-				rc = ds_buf_putc(b, ':');
+				rc = put1(b, ':');
 			if (!rc)
 				rc = print_value(b, c);
 			if (!rc && c->next)
-				rc = ds_buf_putc(b, ',');
+				rc = put1(b, ',');
 		}
-		return rc ? rc : ds_buf_putc(b, obj ? '}' : ']');
+		return rc ? rc : put1(b, obj ? '}' : ']');
 	}
 	default: return DS_EINVAL;
 	}
+}
+
+int ds_buf_json(ds_buf *b, const cJSON *v)
+{
+	return print_value(b, v);
+}
+
+int ds_buf_json_number(ds_buf *b, double d)
+{
+	cJSON n;
+	memset(&n, 0, sizeof n);
+	n.type = cJSON_Number;
+	cJSON_SetNumberHelper(&n, d); /* valueint as cJSON_CreateNumber sets it */
+	return print_number(b, &n);
 }
 
 char *ds_json_print_arena(ds_arena *a, const cJSON *v)
@@ -709,6 +740,9 @@ char *ds_json_print_arena(ds_arena *a, const cJSON *v)
 	ds_buf b;
 	ds_buf_init(&b, DS_JSON_PRINT_MAX);
 	char *s = NULL;
+	/* Most records and profiles print in a few KB: grown once or twice. */
+	if (ds_buf_reserve(&b, 2048))
+		return NULL;
 	if (v && !print_value(&b, v))
 		s = ds_arena_strndup(a, b.data ? b.data : "", b.len);
 	ds_buf_free(&b);

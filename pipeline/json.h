@@ -90,6 +90,13 @@ size_t ds_json_member_names(const cJSON *obj, char *buf, size_t n);
 /* Appends s as a JSON string literal (quotes and escapes included). */
 int ds_buf_json_string(ds_buf *b, const char *s);
 
+/* Appends v as ds_json_print_arena prints it. 0, DS_ENOMEM, DS_ELIMIT
+ * (past b's maximum), DS_EINVAL (a raw item without text). */
+int ds_buf_json(ds_buf *b, const cJSON *v);
+/* Appends the number d as ds_json_print_arena prints a number cJSON made
+ * of d (cJSON_CreateNumber). */
+int ds_buf_json_number(ds_buf *b, double d);
+
 /* Serialises compactly into a string owned by the caller (ds_free). */
 char *ds_json_print(const cJSON *v);
 /* Serialises compactly into memory of the arena a, as cJSON_PrintUnformatted

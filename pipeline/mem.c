@@ -389,6 +389,8 @@ int ds_buf_append(ds_buf *b, const void *p, size_t n)
 	return DS_OK;
 }
 
+int ds_buf_reserve(ds_buf *b, size_t n) { return grow(b, n); }
+
 int ds_buf_puts(ds_buf *b, const char *s) { return ds_buf_append(b, s, strlen(s)); }
 
 int ds_buf_putc(ds_buf *b, char c) { return ds_buf_append(b, &c, 1); }

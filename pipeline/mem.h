@@ -102,6 +102,9 @@ void ds_buf_init(ds_buf *b, size_t max);
 void ds_buf_free(ds_buf *b);
 void ds_buf_reset(ds_buf *b);  /* len = 0, keeps the allocation */
 int ds_buf_append(ds_buf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) without growing again: 0,
+ * DS_ELIMIT (past the maximum), DS_ENOMEM. */
+int ds_buf_reserve(ds_buf *b, size_t n);
 int ds_buf_puts(ds_buf *b, const char *s);
 int ds_buf_putc(ds_buf *b, char c);
 /* v in decimal, without printf. */

@@ -522,11 +522,7 @@ static int forget_in_tx(ds_store *s, const ds_config *cfg, const ds_person *p, d
 		rc = ds_store_quarantine_erase(s, q.v[i], now, &out->n, err);
 	/* The pseudonym: the counts, nothing else. */
 	if (!rc && !(rc = ds_store_profile_get(s, p->root, NULL, &root, err)))
-		rc = ds_store_profile_create(s, now, "{}", 0,
-					     root.traits.v[DS_TRAIT_LAST_INTERACTION_AT], 0,
-					     &out->pseudonym, err);
-	if (!rc)
-		rc = ds_store_profile_update(s, out->pseudonym, NULL, NULL, &root.traits, false, now,
+		rc = ds_store_profile_create(s, now, "{}", NULL, 0, &root.traits, 0, &out->pseudonym,
 					     err);
 	if (!rc)
 		rc = ds_store_person_erase(s, p->ids_json, out->pseudonym, now, &out->n, err);

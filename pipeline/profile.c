@@ -475,6 +475,8 @@ typedef struct lookup {
 	const char *attrs;           /* attributes, NULL: not known */
 	int64_t digest;              /* their digest, 0: not known */
 	bool created;                /* with the record's attributes and time */
+	bool counted;                /* created with what the record's case counts */
+	ds_traits born;              /* ... which is this */
 } lookup;
 
 /* The consent a record grants, as the bits of a new profile's mask: a
@@ -500,25 +502,118 @@ static int granted_mask(ds_store *s, const ds_profile_block *b, const cJSON *rec
 	return DS_OK;
 }
 
-/* A new profile with what the record says of its attributes and the
- * consent it grants (its statements are recorded after). */
+/* The attributes of a new profile, as text in a: what attrs_apply makes
+ * of f on an empty object, printed, byte for byte (one value per name,
+ * the names of f distinct), without the tree. NULL when out of memory. */
+static const char *new_attrs_text(ds_arena *a, const facts *f, const ds_profile_input *in,
+				  int trust)
+{
+	/* What follows each value is the same for all: written once. */
+	ds_buf tail, b;
+	ds_buf_init(&tail, 1024);
+	ds_buf_init(&b, DS_JSON_PRINT_MAX);
+	int rc = DS_OK;
+	if (in->record_id && ((rc = ds_buf_puts(&tail, ",\"record\":")) ||
+			      (rc = ds_buf_json_number(&tail, (double)in->record_id))))
+		goto done;
+	if (in->source && ((rc = ds_buf_puts(&tail, ",\"source\":")) ||
+			   (rc = ds_buf_json_string(&tail, in->source))))
+		goto done;
+	if ((rc = ds_buf_puts(&tail, ",\"trust\":")) ||
+	    (rc = ds_buf_json_number(&tail, trust)) ||
+	    (rc = ds_buf_puts(&tail, ",\"at\":")) ||
+	    (rc = ds_buf_json_number(&tail, (double)in->at)) ||
+	    (rc = ds_buf_puts(&tail, "}]")) ||
+	    (rc = ds_buf_putc(&b, '{')))
+		goto done;
+	for (size_t i = 0; !rc && i < f->nattrs; i++) {
+		if ((i && (rc = ds_buf_putc(&b, ','))) ||
+		    (rc = ds_buf_json_string(&b, f->attrs[i].name)) ||
+		    (rc = ds_buf_puts(&b, ":[{\"value\":")) ||
+		    (rc = ds_buf_json(&b, f->attrs[i].value)))
+			break;
+		rc = ds_buf_append(&b, tail.data, tail.len);
+	}
+	if (!rc)
+		rc = ds_buf_putc(&b, '}');
+done:;
+	const char *text = rc ? NULL : ds_arena_strndup(a, b.data, b.len);
+	ds_buf_free(&tail);
+	ds_buf_free(&b);
+	return text;
+}
+
+static int work_traits(ds_case_work *w, ds_traits *out, ds_err *err);
+
+/* What the store needs to know of an attribute's current value v. */
+static ds_attr_value attr_current(const char *name, const cJSON *v)
+{
+	if (!v)
+		return (ds_attr_value){ .name = name };
+	bool text = cJSON_IsString(v);
+	return (ds_attr_value){ .name = name, .text = text ? v->valuestring : NULL,
+				.other = !text && !cJSON_IsNull(v) };
+}
+
+/* The current values of attributes (a tree of attrs_apply's form), in a,
+ * texts copied (the tree may go first); NULL when out of memory (the store
+ * then reads the document). */
+static const ds_attr_values *attrs_current(ds_arena *a, const cJSON *attrs)
+{
+	size_t n = (size_t)cJSON_GetArraySize(attrs);
+	ds_attr_values *cur = ds_arena_alloc(a, sizeof *cur);
+	ds_attr_value *v = ds_arena_alloc(a, (n ? n : 1) * sizeof *v);
+	if (!cur || !v)
+		return NULL;
+	size_t i = 0;
+	const cJSON *name;
+	cJSON_ArrayForEach(name, attrs) {
+		const cJSON *first = cJSON_IsArray(name) ? name->child : NULL;
+		if (i == n)
+			break;
+		v[i] = attr_current(name->string, cJSON_IsObject(first)
+			? cJSON_GetObjectItemCaseSensitive(first, "value") : NULL);
+		if ((v[i].name && !(v[i].name = ds_arena_strdup(a, v[i].name))) ||
+		    (v[i].text && !(v[i].text = ds_arena_strdup(a, v[i].text))))
+			return NULL;
+		i++;
+	}
+	*cur = (ds_attr_values){ .v = v, .n = i };
+	return cur;
+}
+
+/* A new profile with what the record says of its attributes, the consent
+ * it grants (its statements are recorded after), its time as the last
+ * interaction and what the record's case counts (the case is linked to it
+ * after, out->born), in one row. */
 static int create(ds_runtime *rt, ds_arena *a, const facts *f, const ds_profile_input *in,
-		  int64_t *pid, ds_err *err)
+		  lookup *out, ds_err *err)
 {
 	const ds_profile_rules *rules = rt->cfg->profiles;
-	cJSON *attrs = cJSON_CreateObject();
-	bool changed = false;
+	const ds_case_work *w = in->work;
 	int64_t mask;
-	int rc = attrs ? attrs_apply(attrs, f, in, ds_profile_trust(rules, in->source), &changed)
-		       : DS_ENOMEM;
-	const char *text = rc ? NULL : attrs_text(a, attrs);
-	cJSON_Delete(attrs);
+	int rc;
+	const char *text = new_attrs_text(a, f, in, ds_profile_trust(rules, in->source));
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	if ((rc = granted_mask(rt->store, ds_profile_record_block(rules, in->record_type),
 			       in->record, &mask, err)))
 		return rc;
-	return ds_store_profile_create(rt->store, in->at, text, f->digest, in->at, mask, pid, err);
+	memset(&out->born, 0, sizeof out->born);
+	out->counted = w && w->p->profile && w->p->profile->ntraits;
+	if (out->counted && (rc = work_traits(in->work, &out->born, err)))
+		return rc;
+	ds_traits t = out->born;
+	t.v[DS_TRAIT_LAST_INTERACTION_AT] = in->at;
+	ds_attr_value v[MAX_ATTRS];
+	for (size_t i = 0; i < f->nattrs; i++)
+		v[i] = attr_current(f->attrs[i].name, f->attrs[i].value);
+	ds_attr_values cur = { .v = v, .n = f->nattrs };
+	if ((rc = ds_store_profile_create(rt->store, in->at, text, &cur, f->digest, &t, mask,
+					  &out->pid, err)))
+		return rc;
+	out->created = true;
+	return DS_OK;
 }
 
 /* Sets *pid to 0 when it is the pseudonym of a forgotten person. */
@@ -586,10 +681,10 @@ static int resolve(ds_runtime *rt, ds_arena *a, facts *f, int64_t prefer,
 			pid = weak.v[0];
 		else if (!f->nids)
 			return DS_OK;
-		else if ((rc = create(rt, a, f, in, &pid, err)))
+		else if ((rc = create(rt, a, f, in, out, err)))
 			return rc;
 		else
-			out->created = true;
+			pid = out->pid;
 		hit_add(&group, pid, 0, NULL, 0);
 		if (weak.n && pid == weak.v[0]) {
 			out->last = weak.last[0];
@@ -799,8 +894,8 @@ static bool needs_data(const ds_process *p)
  * attrs is not NULL, in one statement; a date or time that went back makes
  * the profile's traits computed again. */
 static int update_profile(ds_store *s, const ds_config *cfg, int64_t pid, const char *attrs,
-			  const int64_t *digest, const ds_traits *old, const ds_traits *now,
-			  ds_time at, ds_err *err)
+			  const ds_attr_values *cur, const int64_t *digest, const ds_traits *old,
+			  const ds_traits *now, ds_time at, ds_err *err)
 {
 	ds_traits d;
 	bool any = false, back = false;
@@ -815,7 +910,7 @@ static int update_profile(ds_store *s, const ds_config *cfg, int64_t pid, const 
 		any = any || d.v[k];
 	}
 	int rc = any || attrs || digest
-		 ? ds_store_profile_update(s, pid, attrs, digest, any ? &d : NULL, true, at, err)
+		 ? ds_store_profile_update(s, pid, attrs, cur, digest, any ? &d : NULL, true, at, err)
 		 : DS_OK;
 	if (!rc && back)
 		rc = ds_profile_rebuild(s, cfg, pid, at, true, NULL, err);
@@ -1053,7 +1148,8 @@ static int effects_done(fx_apply *x, ds_time at)
 	if (x->own && x->changed) {
 		const int64_t zero = 0;
 		const char *text = attrs_text(x->a, x->attrs);
-		rc = text ? ds_store_profile_update(x->s, x->pid, text, &zero, NULL, true, at, x->err)
+		rc = text ? ds_store_profile_update(x->s, x->pid, text, NULL, &zero, NULL, true, at,
+						    x->err)
 			  : ds_err_set(x->err, DS_ENOMEM, "out of memory");
 	}
 	if (x->own)
@@ -1110,7 +1206,7 @@ int ds_profile_case_changed(ds_runtime *rt, ds_case_work *w, ds_err *err)
 		return rc;
 	w->counted = now;
 	w->counted_known = true;
-	return update_profile(rt->store, rt->cfg, pid, NULL, NULL, &old, &now, rt->now, err);
+	return update_profile(rt->store, rt->cfg, pid, NULL, NULL, NULL, &old, &now, rt->now, err);
 }
 
 /* ---- rebuilding ---- */
@@ -1400,7 +1496,7 @@ int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 		*diff = d;
 	if (!write)
 		goto done;
-	if ((rc = ds_store_profile_update(s, pid, NULL, NULL, &r.t, false, at, err)) ||
+	if ((rc = ds_store_profile_update(s, pid, NULL, NULL, NULL, &r.t, false, at, err)) ||
 	    (rc = ds_store_interest_clear(s, pid, err)) || (rc = ds_store_tag_clear(s, pid, err)))
 		goto done;
 	for (size_t i = 0; i < r.ninterests && !rc; i++)
@@ -1418,7 +1514,7 @@ int ds_profile_rebuild(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 	attrs_union(stored, x->attrs);
 	const char *text = attrs_text(r.a, stored);
 	const int64_t zero = 0;
-	rc = text ? ds_store_profile_update(s, pid, text, &zero, NULL, true, at, err)
+	rc = text ? ds_store_profile_update(s, pid, text, NULL, &zero, NULL, true, at, err)
 		  : ds_err_set(err, DS_ENOMEM, "out of memory");
 done:
 	cJSON_Delete(x->attrs);
@@ -1471,7 +1567,7 @@ int ds_profile_merge(ds_store *s, const ds_config *cfg, int64_t survivor, int64_
 		goto done;
 	}
 	if ((rc = ds_store_profile_merge(s, &m, err)) ||
-	    (rc = ds_store_profile_update(s, survivor, text, &zero, NULL, true, at, err)) ||
+	    (rc = ds_store_profile_update(s, survivor, text, NULL, &zero, NULL, true, at, err)) ||
 	    (rc = ds_store_profile_settle(s, survivor, err)) ||
 	    (rc = ds_profile_rebuild(s, cfg, survivor, at, true, NULL, err)))
 		goto done;
@@ -1528,9 +1624,10 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 	if (!text)
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	const int64_t zero = 0;
-	if ((rc = ds_store_profile_update(s, out->survivor, text, &zero, NULL, true, at, err)) ||
-	    (rc = ds_store_profile_update(s, out->merged, out->attributes, &zero, NULL, true, at,
+	if ((rc = ds_store_profile_update(s, out->survivor, text, NULL, &zero, NULL, true, at,
 					  err)) ||
+	    (rc = ds_store_profile_update(s, out->merged, out->attributes, NULL, &zero, NULL, true,
+					  at, err)) ||
 	    (rc = ds_store_profile_settle(s, out->survivor, err)) ||
 	    (rc = ds_store_profile_settle(s, out->merged, err)) ||
 	    (rc = ds_profile_rebuild(s, cfg, out->survivor, at, true, NULL, err)) ||
@@ -1541,8 +1638,10 @@ int ds_profile_unmerge(ds_store *s, const ds_config *cfg, int64_t pid, ds_time a
 
 /* ---- one record ---- */
 
+/* The record's consent statements; created: pid was made with the mask
+ * they leave (granted_mask). */
 static int apply_consent(ds_runtime *rt, const ds_profile_block *b, int64_t pid,
-			 const ds_profile_input *in, ds_err *err)
+			 const ds_profile_input *in, bool created, ds_err *err)
 {
 	for (size_t i = 0; b && i < b->nconsent; i++) {
 		const cJSON *v = ds_json_dotted(in->record, b->consent[i].path);
@@ -1551,7 +1650,8 @@ static int apply_consent(ds_runtime *rt, const ds_profile_block *b, int64_t pid,
 		ds_consent_row r = { .profile_id = pid, .purpose = b->consent[i].purpose,
 				     .channel = b->consent[i].channel, .granted = cJSON_IsTrue(v),
 				     .at = in->at, .interaction_id = in->interaction_id,
-				     .record_id = in->record_id, .source = in->source };
+				     .record_id = in->record_id, .source = in->source,
+				     .in_mask = created };
 		int rc = ds_store_consent_add(rt->store, &r, err);
 		if (rc)
 			return rc;
@@ -1572,9 +1672,10 @@ static int apply_interests(ds_runtime *rt, ds_arena *a, const ds_profile_block *
 }
 
 /* Links the case of w to pid: what it counts moves from the profile it
- * had (computed again) to pid (added to *now). The record's timeline entry
- * names the case. */
-static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, ds_traits *now, ds_err *err)
+ * had (computed again) to pid (added to *now, unless pid was created
+ * counting it: fd). The record's timeline entry names the case. */
+static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, const lookup *fd,
+		     ds_traits *now, ds_err *err)
 {
 	int64_t old = w->row.profile_id;
 	int rc = ds_store_case_set_profile(rt->store, w->row.id, pid, err);
@@ -1583,6 +1684,11 @@ static int link_case(ds_runtime *rt, ds_case_work *w, int64_t pid, ds_traits *no
 		rc = ds_profile_rebuild(rt->store, rt->cfg, old, rt->now, true, NULL, err);
 	if (rc || !w->p->profile || !w->p->profile->ntraits)
 		return rc;
+	if (fd->counted) {
+		w->counted = fd->born;
+		w->counted_known = true;
+		return DS_OK;
+	}
 	if ((rc = work_traits(w, &w->counted, err)))
 		return rc;
 	w->counted_known = true;
@@ -1653,7 +1759,7 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 			return ds_err_set(err, rc, "out of memory");
 		}
 	}
-	if ((link && (rc = link_case(rt, w, pid, &now, err))) ||
+	if ((link && (rc = link_case(rt, w, pid, &fd, &now, err))) ||
 	    (fresh && (rc = effects_of_work(&x, w)))) {
 		cJSON_Delete(x.attrs);
 		return rc;
@@ -1663,16 +1769,19 @@ int ds_profile_record(ds_runtime *rt, ds_arena *a, const ds_profile_input *in, i
 		digest = 0;
 		new_digest = fd.digest != 0;
 	}
+	const ds_attr_values *cur = NULL;
 	if (x.changed && x.attrs && !(attrs_out = attrs_text(a, x.attrs)))
 		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+	else if (attrs_out)
+		cur = attrs_current(a, x.attrs);
 	cJSON_Delete(x.attrs);
 	if (rc ||
-	    (rc = apply_consent(rt, rb, pid, in, err)) ||
+	    (rc = apply_consent(rt, rb, pid, in, fd.created, err)) ||
 	    (rc = apply_interests(rt, a, rb, pid, in, err)) ||
 	    (in->record_id &&
 	     (rc = ds_store_timeline_add(rt->store, pid, "record", in->record_id, in->at, err))) ||
-	    (rc = update_profile(rt->store, rt->cfg, pid, attrs_out, new_digest ? &digest : NULL,
-				 &zero, &now, in->at, err)) ||
+	    (rc = update_profile(rt->store, rt->cfg, pid, attrs_out, cur,
+				 new_digest ? &digest : NULL, &zero, &now, in->at, err)) ||
 	    (link && !fresh && (rc = ds_profile_rebuild(rt->store, rt->cfg, pid, in->at, true, NULL,
 							err))))
 		return rc;

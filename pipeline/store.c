@@ -156,9 +156,10 @@ int ds_trait_index(const char *name)
 	return -1;
 }
 
-int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			    ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
-{ return s->ops->profile_create(s, at, attributes, digest, last, consent_mask, id, err); }
+int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes,
+			    const ds_attr_values *cur, int64_t digest, const ds_traits *t,
+			    int64_t consent_mask, int64_t *id, ds_err *err)
+{ return s->ops->profile_create(s, at, attributes, cur, digest, t, consent_mask, id, err); }
 int ds_store_consent_bit(ds_store *s, const char *purpose, const char *channel, int *bit,
 			 ds_err *err)
 { return s->ops->consent_bit(s, purpose, channel, bit, err); }
@@ -167,9 +168,10 @@ int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a, ds_profile_row *o
 int ds_store_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row *), void *ud,
 			  ds_err *err)
 { return s->ops->profile_list(s, fn, ud, err); }
-int ds_store_profile_update(ds_store *s, int64_t id, const char *attributes, const int64_t *digest,
-			    const ds_traits *t, bool add, ds_time at, ds_err *err)
-{ return s->ops->profile_update(s, id, attributes, digest, t, add, at, err); }
+int ds_store_profile_update(ds_store *s, int64_t id, const char *attributes,
+			    const ds_attr_values *cur, const int64_t *digest, const ds_traits *t,
+			    bool add, ds_time at, ds_err *err)
+{ return s->ops->profile_update(s, id, attributes, cur, digest, t, add, at, err); }
 int ds_store_identity_find(ds_store *s, const ds_identity_key *keys, size_t n,
 			   int (*fn)(void *, size_t, const ds_identity_hit *), void *ud, ds_err *err)
 { return s->ops->identity_find(s, keys, n, fn, ud, err); }

@@ -278,13 +278,32 @@ typedef struct ds_profile_row {
 	ds_time forgotten_at;
 } ds_profile_row;
 
-/* A new profile created at, with its attributes (JSON text) and their
- * digest, its last interaction (0: none) and the consent its first record
- * grants (bits of ds_store_consent_bit; the statements themselves are
- * still recorded by ds_store_consent_add). */
+/* The current (first) value of each attribute of a profile's attributes
+ * as the writer of the document knows it: its text when it is a JSON
+ * string, NULL when it is null or missing, other when it is anything
+ * else. The store keeps the attributes it indexes (docs/segments.md) from
+ * these, and reads the document itself only for a name it is not told
+ * or whose value is other. */
+typedef struct ds_attr_value {
+	const char *name;
+	const char *text;
+	bool other;
+} ds_attr_value;
+typedef struct ds_attr_values {
+	const ds_attr_value *v;      /* every name the document has */
+	size_t n;
+} ds_attr_values;
+
+/* A new profile created at, with its attributes (JSON text; cur, their
+ * current values, or NULL) and their digest, its traits (NULL: none; a 0
+ * date or time: none), the last interaction among them, and the consent
+ * its first record grants (bits of ds_store_consent_bit; the statements
+ * themselves are still recorded by ds_store_consent_add): one row
+ * written once. */
 int ds_store_profile_create(ds_store *s, ds_time at, const char *attributes,
-			    int64_t digest, ds_time last_interaction,
-			    int64_t consent_mask, int64_t *id, ds_err *err);
+			    const ds_attr_values *cur, int64_t digest,
+			    const ds_traits *traits, int64_t consent_mask,
+			    int64_t *id, ds_err *err);
 /* The bit of a purpose and channel in a profile's consent mask (the
  * current consent granted), numbered the first time it is asked for; -1
  * once 63 are numbered (the mask then leaves that one out). */
@@ -299,13 +318,14 @@ int ds_store_profile_get(ds_store *s, int64_t id, ds_arena *a,
 int ds_store_profile_list(ds_store *s,
 			  int (*fn)(void *ud, const ds_profile_row *p),
 			  void *ud, ds_err *err);
-/* Writes attributes (NULL: unchanged), their digest (NULL: unchanged) and
- * traits (NULL: unchanged): with add, counts and cents are added, dates
- * and times kept at the latest (a 0 leaves them); else every trait is set
- * to t. updated_at becomes at unless it is later already. */
+/* Writes attributes (NULL: unchanged; cur: their current values, or
+ * NULL), their digest (NULL: unchanged) and traits (NULL: unchanged): with
+ * add, counts and cents are added, dates and times kept at the latest (a
+ * 0 leaves them); else every trait is set to t. updated_at becomes at
+ * unless it is later already. */
 int ds_store_profile_update(ds_store *s, int64_t id, const char *attributes,
-			    const int64_t *digest, const ds_traits *t, bool add,
-			    ds_time at, ds_err *err);
+			    const ds_attr_values *cur, const int64_t *digest,
+			    const ds_traits *t, bool add, ds_time at, ds_err *err);
 
 /* An identity: a normalised email, an E.164 phone, an external id. scope
  * is "" or, for an id that means something only within its source, the
@@ -368,6 +388,10 @@ typedef struct ds_consent_row {
 	int64_t interaction_id;
 	int64_t record_id;
 	const char *source;
+	/* The profile's consent mask holds the statement already (a profile
+	 * created with the consent its first record grants): the mask is
+	 * left as it is. */
+	bool in_mask;
 } ds_consent_row;
 
 /* Keeps the statement in the consent history; it becomes the current

@@ -68,14 +68,14 @@ struct ds_store_ops {
 	int (*timer_done)(ds_store *, int64_t, ds_time, bool, bool *,
 			  ds_err *);
 	int64_t (*timer_pending_count)(ds_store *);
-	int (*profile_create)(ds_store *, ds_time, const char *, int64_t, ds_time, int64_t,
-			      int64_t *, ds_err *);
+	int (*profile_create)(ds_store *, ds_time, const char *, const ds_attr_values *, int64_t,
+			      const ds_traits *, int64_t, int64_t *, ds_err *);
 	int (*consent_bit)(ds_store *, const char *, const char *, int *, ds_err *);
 	int (*profile_get)(ds_store *, int64_t, ds_arena *, ds_profile_row *, ds_err *);
 	int (*profile_list)(ds_store *, int (*)(void *, const ds_profile_row *),
 			    void *, ds_err *);
-	int (*profile_update)(ds_store *, int64_t, const char *, const int64_t *,
-			      const ds_traits *, bool, ds_time, ds_err *);
+	int (*profile_update)(ds_store *, int64_t, const char *, const ds_attr_values *,
+			      const int64_t *, const ds_traits *, bool, ds_time, ds_err *);
 	int (*identity_find)(ds_store *, const ds_identity_key *, size_t,
 			     int (*)(void *, size_t, const ds_identity_hit *), void *,
 			     ds_err *);

@@ -238,6 +238,23 @@ static const char *const migrations[] = {
 	"DROP INDEX cases_state;"
 	"ALTER TABLE cases DROP COLUMN data;"
 	"CREATE INDEX cases_version ON cases(process, process_version);",
+	/* 10: the indexed attributes become columns that the statements
+	 * writing the attributes keep (INDEXED_SET), from the values the
+	 * writer gives or else from the document: as generated columns, every
+	 * write of a profile parsed its whole attributes document, and a
+	 * change parsed it twice; and the index of the current consent by
+	 * purpose and channel goes, which nothing reads since the profile row
+	 * keeps that consent as a mask (7), and every statement wrote */
+	"DROP INDEX consent_granted;"
+	"DROP INDEX profiles_postcode;"
+	"ALTER TABLE profiles DROP COLUMN attr_company;"
+	"ALTER TABLE profiles DROP COLUMN attr_postcode;"
+	"ALTER TABLE profiles ADD COLUMN attr_postcode TEXT;"
+	"ALTER TABLE profiles ADD COLUMN attr_company TEXT;"
+	"UPDATE profiles SET attr_postcode = json_extract(attributes, '$.postcode[0].value'),"
+	" attr_company = json_extract(attributes, '$.company[0].value');"
+	"CREATE INDEX profiles_postcode ON profiles(attr_postcode, attr_company, consent_mask,"
+	" merged_into);",
 };
 
 /* What retention is due to erase, found without reading again what it
@@ -265,7 +282,7 @@ enum stmt {
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
-	S_ID_FIND, S_ID_HELD, S_ID_ADD, S_ID_ADD2, S_ID_LIST,
+	S_ID_FIND, S_ID_HELD, S_ID_ADD, S_ID_ADD2, S_ID_ADD3, S_ID_ADD4, S_ID_LIST,
 	S_CONSENT_HIST, S_CONSENT_SET, S_CONSENT_LIST, S_CONSENT_HISTORY,
 	S_INTEREST_ADD, S_INTEREST_LIST, S_INTEREST_CLEAR,
 	S_SETTLE_CONSENT_DEL, S_SETTLE_CONSENT,
@@ -278,7 +295,7 @@ enum stmt {
 	S_CASE_LIST_PROFILE, S_P_RECORDS,
 	S_TAG_PUT, S_TAG_LIST, S_TAG_LIST_ALL, S_TAG_CLEAR, S_P_EFFECTS,
 	S_CONSENT_KIND, S_CONSENT_MASK, S_CONSENT_BIT, S_CONSENT_KIND_GET, S_P_UPDATE_LIGHT,
-	S_P_UPDATE_PUT_TRAITS,
+	S_P_UPDATE_PUT_TRAITS, S_P_UPDATE_ORDER,
 	S_TIMELINE_ADD, S_TIMELINE_LIST,
 	S_DOC_ADD, S_DOC_EXISTS, S_DOC_LIST, S_DOC_LIST_CASE, S_DOC_GET,
 	S_Q_ADD, S_Q_FIND, S_Q_LIST, S_Q_GET, S_Q_REPLAYED, S_Q_COUNT,
@@ -310,6 +327,27 @@ enum stmt {
 	" coalesce(undone_at, 0), json_extract(moved, '$.attributes')"
 #define DOC_COLS "d.id, d.case_id, d.audit_id, c.key, d.template, d.path," \
 	" d.sha256, d.size, d.created_at"
+
+/* The attributes the segments' indexes read (docs/segments.md), as
+ * columns of profiles that every statement writing the attributes keeps:
+ * from the current value the writer binds (?13 and ?14, ?15 and ?16:
+ * bind_indexed) when it knows it, else from the document (?11 in an
+ * update). */
+#define INDEXED_SET \
+	" attr_postcode = CASE WHEN ?11 IS NULL THEN attr_postcode WHEN ?13 THEN ?14" \
+	" ELSE json_extract(?11, '$.postcode[0].value') END," \
+	" attr_company = CASE WHEN ?11 IS NULL THEN attr_company WHEN ?15 THEN ?16" \
+	" ELSE json_extract(?11, '$.company[0].value') END,"
+static const char *const indexed_attrs[] = { "postcode", "company" };
+
+/* Traits added to a profile (?3.. in ds_traits' order, ?1 the profile). */
+#define ADD_COUNTS " orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
+#define ADD_LAST_ORDER " last_order_at = coalesce(max(last_order_at, ?5), last_order_at, ?5),"
+#define ADD_OTHERS \
+	" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7," \
+	" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9," \
+	" last_interaction_at = coalesce(max(last_interaction_at, ?10)," \
+	" last_interaction_at, ?10) WHERE id = ?1"
 
 static const char *const sql[S_COUNT_] = {
 	[S_INTERACTION_ADD] = "INSERT INTO interactions(source, channel, origin,"
@@ -378,34 +416,37 @@ static const char *const sql[S_COUNT_] = {
 	[S_TIMER_DONE] = "UPDATE timers SET done_at = ?, fired = ?"
 		" WHERE id = ? AND done_at IS NULL",
 	[S_TIMER_COUNT] = "SELECT count(*) FROM timers WHERE done_at IS NULL",
+	/* ?5.. the traits, in ds_traits' order; ?13.. the indexed attributes
+	 * (bind_indexed) */
 	[S_P_CREATE] = "INSERT INTO profiles(created_at, updated_at, attributes,"
-		" last_interaction_at, attrs_digest, consent_mask)"
-		" VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4, ?5)",
+		" attrs_digest, consent_mask, orders_count, total_spent, last_order_at,"
+		" offers_sent, offers_accepted, offers_rejected, open_complaints,"
+		" last_interaction_at, attr_postcode, attr_company)"
+		" VALUES(?1, ?1, coalesce(?2, '{}'), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" CASE WHEN ?13 THEN ?14"
+		" ELSE json_extract(coalesce(?2, '{}'), '$.postcode[0].value') END,"
+		" CASE WHEN ?15 THEN ?16"
+		" ELSE json_extract(coalesce(?2, '{}'), '$.company[0].value') END)",
 	[S_P_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?",
 	[S_P_LIST] = "SELECT " PROFILE_COLS " FROM profiles WHERE merged_into IS NULL ORDER BY id",
 	/* max(a, b) is NULL when either is: coalesce keeps the other. */
 	[S_P_UPDATE_ADD] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
 		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
-		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
-		" last_order_at = coalesce(max(last_order_at, ?5), last_order_at, ?5),"
-		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
-		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
-		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
-		" last_interaction_at, ?10) WHERE id = ?1",
+		INDEXED_SET ADD_COUNTS ADD_LAST_ORDER ADD_OTHERS,
+	/* The same for a new last order, the attributes left as they are. */
+	[S_P_UPDATE_ORDER] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
+		ADD_COUNTS ADD_LAST_ORDER ADD_OTHERS,
 	/* The same without the columns it would not change (attributes, the
 	 * last order): the indexes on them are left alone. */
 	[S_P_UPDATE_LIGHT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
-		" orders_count = orders_count + ?3, total_spent = total_spent + ?4,"
-		" offers_sent = offers_sent + ?6, offers_accepted = offers_accepted + ?7,"
-		" offers_rejected = offers_rejected + ?8, open_complaints = open_complaints + ?9,"
-		" last_interaction_at = coalesce(max(last_interaction_at, ?10),"
-		" last_interaction_at, ?10) WHERE id = ?1",
+		ADD_COUNTS ADD_OTHERS,
 	[S_P_UPDATE_PUT_TRAITS] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
 		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
 		" last_interaction_at = ?10 WHERE id = ?1",
 	[S_P_UPDATE_PUT] = "UPDATE profiles SET updated_at = max(updated_at, ?2),"
 		" attributes = coalesce(?11, attributes), attrs_digest = coalesce(?12, attrs_digest),"
+		INDEXED_SET
 		" orders_count = ?3, total_spent = ?4, last_order_at = ?5, offers_sent = ?6,"
 		" offers_accepted = ?7, offers_rejected = ?8, open_complaints = ?9,"
 		" last_interaction_at = ?10 WHERE id = ?1",
@@ -425,9 +466,15 @@ static const char *const sql[S_COUNT_] = {
 		" WHERE kind = ? AND value = ? AND scope = ? AND profile_id = ?",
 	[S_ID_ADD] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?)",
-	/* A new profile's email and phone in one statement. */
+	/* A new profile's identities (an email and a phone, a customer's
+	 * email, phone, SIRET and ERP id) in one statement. */
 	[S_ID_ADD2] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
 		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?)",
+	[S_ID_ADD3] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
+		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?), (?,?,?,?,?,?)",
+	[S_ID_ADD4] = "INSERT OR IGNORE INTO identities(profile_id, kind, scope, value,"
+		" record_id, at) VALUES(?,?,?,?,?,?), (?,?,?,?,?,?), (?,?,?,?,?,?),"
+		" (?,?,?,?,?,?)",
 	[S_ID_LIST] = "SELECT id, profile_id, kind, scope, value, coalesce(record_id, 0), at"
 		" FROM identities WHERE profile_id = ? ORDER BY kind, id",
 	[S_CONSENT_HIST] = "INSERT INTO consent_history(profile_id, purpose, channel, granted,"
@@ -476,7 +523,8 @@ static const char *const sql[S_COUNT_] = {
 	[S_MERGE_CLEAR_INTERESTS] = "DELETE FROM interests WHERE profile_id = ?2",
 	[S_MERGE_CLEAR_TAGS] = "DELETE FROM tags WHERE profile_id = ?2",
 	[S_MERGE_MARK] = "UPDATE profiles SET merged_into = ?1, updated_at = max(updated_at, ?3),"
-		" attributes = '{}', attrs_digest = 0, consent_mask = 0,"
+		" attributes = '{}', attr_postcode = NULL, attr_company = NULL, attrs_digest = 0,"
+		" consent_mask = 0,"
 		" orders_count = 0, total_spent = 0, last_order_at = NULL, offers_sent = 0,"
 		" offers_accepted = 0, offers_rejected = 0, open_complaints = 0,"
 		" last_interaction_at = NULL WHERE id = ?2",
@@ -1889,18 +1937,39 @@ static int row_profile(const struct walk_ctx *w, sqlite3_stmt *q)
 	return ((int (*)(void *, const ds_profile_row *))w->fn)(w->ud, &p);
 }
 
-static int lite_profile_create(ds_store *s, ds_time at, const char *attributes, int64_t digest,
-			       ds_time last, int64_t consent_mask, int64_t *id, ds_err *err)
+/* Binds the indexed attributes from cur from ?first on: for each, 1 and
+ * its text (NULL: none) when cur tells it, else 0 (the statement reads it
+ * in the document). */
+static void bind_indexed(sqlite3_stmt *q, int first, const ds_attr_values *cur)
+{
+	for (size_t k = 0; k < sizeof indexed_attrs / sizeof *indexed_attrs; k++) {
+		const ds_attr_value *v = NULL;
+		for (size_t i = 0; cur && !v && i < cur->n; i++)
+			if (cur->v[i].name && !strcmp(cur->v[i].name, indexed_attrs[k]))
+				v = &cur->v[i];
+		bool known = cur && !(v && v->other);
+		int i = first + 2 * (int)k;
+		sqlite3_bind_int(q, i, known);
+		bind_text(q, i + 1, known && v ? v->text : NULL);
+	}
+}
+
+static int lite_profile_create(ds_store *s, ds_time at, const char *attributes,
+			       const ds_attr_values *cur, int64_t digest, const ds_traits *traits,
+			       int64_t consent_mask, int64_t *id, ds_err *err)
 {
 	lite *l = L(s);
 	sqlite3_stmt *q = st(l, S_P_CREATE, err);
 	if (!q)
 		return err->code;
+	ds_traits none;
+	memset(&none, 0, sizeof none);
 	sqlite3_bind_int64(q, 1, at);
 	bind_text(q, 2, attributes);
-	bind_id(q, 3, last);
-	sqlite3_bind_int64(q, 4, digest);
-	sqlite3_bind_int64(q, 5, consent_mask);
+	sqlite3_bind_int64(q, 3, digest);
+	sqlite3_bind_int64(q, 4, consent_mask);
+	bind_traits(q, 5, traits ? traits : &none);
+	bind_indexed(q, 13, cur);
 	int rc = run(l, q, err, "create profile");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(l->db);
@@ -1941,8 +2010,8 @@ static int lite_profile_list(ds_store *s, int (*fn)(void *, const ds_profile_row
 }
 
 static int lite_profile_update(ds_store *s, int64_t id, const char *attributes,
-			       const int64_t *digest, const ds_traits *t, bool add, ds_time at,
-			       ds_err *err)
+			       const ds_attr_values *cur, const int64_t *digest, const ds_traits *t,
+			       bool add, ds_time at, ds_err *err)
 {
 	lite *l = L(s);
 	if (!t && !add)
@@ -1951,8 +2020,9 @@ static int lite_profile_update(ds_store *s, int64_t id, const char *attributes,
 	memset(&none, 0, sizeof none);
 	/* Columns left out of the SET list leave their indexes alone. */
 	bool same_attrs = !attributes && !digest;
-	enum stmt k = add ? (same_attrs && (!t || !t->v[DS_TRAIT_LAST_ORDER_AT]) ? S_P_UPDATE_LIGHT
-								       : S_P_UPDATE_ADD)
+	bool order = t && t->v[DS_TRAIT_LAST_ORDER_AT];
+	enum stmt k = add ? (!same_attrs ? S_P_UPDATE_ADD : order ? S_P_UPDATE_ORDER
+								 : S_P_UPDATE_LIGHT)
 			  : same_attrs ? S_P_UPDATE_PUT_TRAITS : S_P_UPDATE_PUT;
 	sqlite3_stmt *q = st(l, k, err);
 	if (!q)
@@ -1964,6 +2034,7 @@ static int lite_profile_update(ds_store *s, int64_t id, const char *attributes,
 		bind_text(q, 11, attributes);
 		if (digest)
 			sqlite3_bind_int64(q, 12, *digest);
+		bind_indexed(q, 13, cur);
 	}
 	return run(l, q, err, "update profile");
 }
@@ -2010,9 +2081,10 @@ static int lite_identity_find(ds_store *s, const ds_identity_key *keys, size_t n
 static int lite_identity_add(ds_store *s, const ds_identity_row *r, size_t n, ds_err *err)
 {
 	lite *l = L(s);
+	static const enum stmt by_rows[] = { S_ID_ADD, S_ID_ADD2, S_ID_ADD3, S_ID_ADD4 };
 	for (size_t i = 0; i < n;) {
-		size_t m = n - i >= 2 ? 2 : 1;
-		sqlite3_stmt *q = st(l, m == 2 ? S_ID_ADD2 : S_ID_ADD, err);
+		size_t m = n - i >= 4 ? 4 : n - i;
+		sqlite3_stmt *q = st(l, by_rows[m - 1], err);
 		if (!q)
 			return err->code;
 		for (size_t k = 0; k < m; k++, i++) {
@@ -2131,7 +2203,7 @@ static int lite_consent_add(ds_store *s, const ds_consent_row *r, ds_err *err)
 			return rc;
 	}
 	/* The current statement changed: its bit of the mask follows. */
-	if (!sqlite3_changes(l->db))
+	if (r->in_mask || !sqlite3_changes(l->db))
 		return DS_OK;
 	int bit = -1;
 	int rc = consent_bit(l, r->purpose, r->channel, &bit, err);
@@ -2460,8 +2532,8 @@ static int lite_timeline_list(ds_store *s, int64_t pid,
 /*
  * A segment's tree becomes one statement over profiles p. Every value is
  * a parameter (?N, numbered as they appear); the text holds only this
- * file's own words: column names, the two attributes indexed as generated
- * columns, and constants. The tree's leaves map to indexed shapes:
+ * file's own words: column names, the two attributes indexed as columns
+ * of their own, and constants. The tree's leaves map to indexed shapes:
  * traits and indexed attributes are columns of the partial indexes on
  * profiles not merged; a tag or an interest is "p.id IN (SELECT ...)" over
  * the tag (or value) index, from which SQLite can start, and EXISTS for
@@ -2516,15 +2588,15 @@ static void seg_int(segsql *q, int64_t i)
 	seg_param(q, (ds_seg_value){ .type = DS_SEGV_INT, .i = i });
 }
 
-/* The attributes kept as generated columns, indexed (migration 6). */
+/* The attributes kept as columns, indexed (INDEXED_SET, migration 8). */
 static const char *indexed_attr(const ds_seg_field *f)
 {
-	static const struct { const char *name, *column; } cols[] = {
-		{ "postcode", "p.attr_postcode" }, { "company", "p.attr_company" },
-	};
+	static const char *const cols[] = { "p.attr_postcode", "p.attr_company" };
+	_Static_assert(sizeof cols / sizeof *cols == sizeof indexed_attrs / sizeof *indexed_attrs,
+		       "a column per indexed attribute");
 	for (size_t i = 0; f->kind == DS_SEGF_ATTR && f->whole && i < 2; i++)
-		if (!strcmp(f->attr, cols[i].name))
-			return cols[i].column;
+		if (!strcmp(f->attr, indexed_attrs[i]))
+			return cols[i];
 	return NULL;
 }
 

@@ -14,22 +14,29 @@
  * context is replaced once the dictionary grows past DICT_MAX names.
  *
  * Most picks are plain location paths: child steps by (prefixed) name,
- * perhaps an attribute last, nothing else. Those are also kept as their
- * steps and evaluated by walking the tree (depth first, children in order,
- * so in document order), which gives what libxml2's evaluator gives at a
- * fraction of its cost. A location path that begins plain and goes on
- * with boolean predicates and child steps ("/a:B/c:C[x = 'y']/d:D") is
- * split: its plain beginning is walked, and libxml2 evaluates the rest
- * ("self::node()[x = 'y']/d:D") from each node found, which skips the
- * costly part of its evaluation, the steps down from the root; since the
- * rest only goes down, the results stay in document order. A union of such
- * paths ("/a:B/c:C | /a:B/d:D") gives its first node as the earliest of
- * each part's first. An expression of functions over absolute plain paths
- * ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))") is bound: each such
- * path given as an argument becomes a variable whose nodes xml.c walks
- * when libxml2 asks for them, so libxml2 evaluates the functions only.
- * Anything else (axes, "//", positions...) goes to libxml2 whole, as does
- * an expression in parentheses as a whole.
+ * perhaps parent steps first ("../c:C") or an attribute last, nothing
+ * else. Those are also kept as their steps and evaluated by walking the
+ * tree (depth first, children in order, so in document order), which
+ * gives what libxml2's evaluator gives at a fraction of its cost; names
+ * are compared by the document's own copy of them (its dictionary). A
+ * location path that begins plain and goes on with boolean predicates and
+ * child steps ("/a:B/c:C[x = 'y']/d:D") is split: its plain beginning is
+ * walked, and the rest ("self::node()[x = 'y']/d:D") is evaluated from
+ * each node found, which skips the costly part of the evaluation, the
+ * steps down from the root; since the rest only goes down, the results
+ * stay in document order. When the rest is one predicate and plain child
+ * steps, and the predicate keeps to comparisons, arithmetic and the string
+ * functions, xml.c evaluates it itself (see "predicates and functions
+ * evaluated here"), else libxml2 does. A union of such paths ("/a:B/c:C |
+ * /a:B/d:D") gives its first node as the earliest of each part's first.
+ * An expression of functions that xml.c knows is evaluated by it whole
+ * ("normalize-space(concat(/a:B/c:C, ' ', /a:B/c:D))"); one of other
+ * functions over absolute plain paths is bound: each such path given as an
+ * argument becomes a variable whose nodes xml.c walks when libxml2 asks
+ * for them, so libxml2 evaluates the functions only. Anything else (axes,
+ * "//", positions...) goes to libxml2 whole, as does an expression in
+ * parentheses as a whole (which the tests use to compare each way with
+ * libxml2's own).
  */
 #include "xml.h"
 
@@ -38,6 +45,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +74,9 @@ struct ds_xml {
  * few xmlNs serve every element, and their URIs are long and alike, so a
  * plain path compares pointers once a namespace has matched. */
 #define NS_SEEN 8
+/* Names of steps already looked up in the document's dictionary: see
+ * own_name (which takes the top 7 bits of a hash). */
+#define NAMES_SEEN 128
 
 struct ds_xml_doc {
 	xmlDoc *doc;
@@ -76,23 +87,37 @@ struct ds_xml_doc {
 		const xmlChar *uri;   /* a set's string */
 	} seen[NS_SEEN];
 	size_t nseen;
+	struct {
+		const char *step;     /* a step's name (the set's string), NULL: free */
+		const xmlChar *own;   /* the document's copy, NULL: no node has it */
+	} names[NAMES_SEEN];
 };
 
-/* One step of a plain path: a child element, or (last) an attribute. */
+/* One step of a plain path: a child element, or (last) an attribute;
+ * a relative path may begin with parent steps ("../"), counted by up. */
 struct xp_step {
 	const xmlChar *uri;   /* the element's namespace (the set's string); NULL: none */
-	char *name;           /* local name */
+	const char *name;     /* local name (the set's string, one per name) */
 	bool attr;            /* an attribute without a namespace */
 };
+
+struct px;
 
 struct xp_expr {
 	char *text;
 	xmlXPathCompExpr *comp;
+	/* Evaluated by xml.c (see "predicates and functions evaluated here"):
+	 * the whole expression, or the one predicate of a split path, then
+	 * the plain child steps after it (NULL: none). */
+	struct px *whole;
+	struct px *pred;
+	struct xp_expr *after;
 	/* A plain path ("/ord:Order/cbc:ID", "cac:Price/cbc:PriceAmount/@currencyID")
 	 * is also kept as its steps, walked without the XPath machinery. */
 	struct xp_step *steps;
 	size_t nsteps;
 	bool absolute;
+	unsigned up;          /* parent steps before the first child step */
 	/* A split path: steps are its plain beginning, rest the remainder
 	 * from "self::node()". */
 	xmlXPathCompExpr *rest;
@@ -112,6 +137,8 @@ struct ds_xpath_set {
 	size_t nns;
 	struct xp_expr *e;
 	size_t n, cap;
+	char **names;         /* the steps' names, each once: steps point here */
+	size_t nnames, names_cap;
 };
 
 static _Thread_local ds_xml *current;
@@ -404,6 +431,7 @@ int ds_xml_parse(ds_xml *x, const char *buf, size_t len, ds_arena *a, ds_xml_doc
 	d->xp = NULL;
 	d->a = a;
 	d->nseen = 0;
+	memset(d->names, 0, sizeof d->names);
 	*out = d;
 	return DS_OK;
 }
@@ -502,20 +530,28 @@ static const char *undeclared_prefix(const ds_xpath_set *s, const char *e, size_
 	return NULL;
 }
 
+static void px_free(struct px *x);
+
 /* The steps and split of e, not its text and compiled whole. */
 static void steps_free(struct xp_expr *e)
 {
-	for (size_t k = 0; k < e->nsteps; k++)
-		ds_free(e->steps[k].name);
+	px_free(e->pred);
+	e->pred = NULL;
+	if (e->after)
+		steps_free(e->after);
+	ds_free(e->after);
+	e->after = NULL;
 	ds_free(e->steps);
 	e->steps = NULL;
 	e->nsteps = 0;
+	e->up = 0;
 	xmlXPathFreeCompExpr(e->rest);
 	e->rest = NULL;
 }
 
 static void expr_free(struct xp_expr *e)
 {
+	px_free(e->whole);
 	ds_free(e->text);
 	xmlXPathFreeCompExpr(e->comp);
 	steps_free(e);
@@ -540,7 +576,30 @@ void ds_xpath_set_free(ds_xpath_set *s)
 	}
 	ds_free(s->ns);
 	ds_free(s->nsp);
+	ds_strv_free(s->names, s->nnames);
 	ds_free(s);
+}
+
+/* The set's copy of the name of n bytes at p, made on first use; NULL
+ * when out of memory. One copy per name, so that a document keeps what
+ * it knows of a name by its pointer (own_name). */
+static const char *set_name(ds_xpath_set *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < s->nnames; i++)
+		if (!strncmp(s->names[i], p, n) && !s->names[i][n])
+			return s->names[i];
+	if (s->nnames == s->names_cap) {
+		size_t cap = s->names_cap ? s->names_cap * 2 : 32;
+		char **v = ds_realloc(s->names, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		s->names = v;
+		s->names_cap = cap;
+	}
+	char *c = ds_strndup(p, n);
+	if (c)
+		s->names[s->nnames++] = c;
+	return c;
 }
 
 int ds_xpath_set_new(ds_xpath_set **out, const ds_xml_ns *ns, size_t nns, ds_err *err)
@@ -624,15 +683,22 @@ static const xmlChar *prefix_uri(const ds_xpath_set *s, const char *p, size_t n)
  * and returns where they end: at the end of expr for a plain path, at
  * expr with no step (or on allocation failure, when libxml2 evaluates
  * it all). */
-static const char *plain_steps(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+static const char *plain_steps(ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
 	struct xp_step st[32];
 	size_t n = 0;
+	unsigned up = 0;
 	const char *p = expr;
 	const char *end = expr;
 	bool absolute = *p == '/';
 	if (absolute)
 		p++;
+	/* From one node its parent is one node: what follows stays in
+	 * document order. */
+	while (!absolute && up < 8 && p[0] == '.' && p[1] == '.' && p[2] == '/' && p[3] != '/') {
+		up++;
+		p += 3;
+	}
 	for (;;) {
 		if (n == sizeof st / sizeof *st)
 			break;
@@ -665,8 +731,8 @@ static const char *plain_steps(const ds_xpath_set *s, const char *expr, struct x
 			break;
 		st[n].uri = uri;
 		st[n].attr = attr;
-		if (!(st[n].name = ds_strndup(local, len)))
-			goto no;
+		if (!(st[n].name = set_name(s, local, len)))
+			return expr;
 		n++;
 		end = p;
 		/* An attribute is the last step; "//" is not a child step. */
@@ -678,15 +744,12 @@ static const char *plain_steps(const ds_xpath_set *s, const char *expr, struct x
 		return expr;
 	e->steps = ds_malloc(n * sizeof *e->steps);
 	if (!e->steps)
-		goto no;
+		return expr;
 	memcpy(e->steps, st, n * sizeof *st);
 	e->nsteps = n;
 	e->absolute = absolute;
+	e->up = up;
 	return end;
-no:
-	for (size_t k = 0; k < n; k++)
-		ds_free(st[k].name);
-	return expr;
 }
 
 /* Where the bracket, parenthesis or quote at p closes, or NULL. */
@@ -815,9 +878,58 @@ static xmlXPathCompExpr *compile(const char *expr, xmlError *error)
 	return comp;
 }
 
+static struct px *px_compile(ds_xpath_set *s, const char *expr, size_t n);
+
+/* The rest of a split path, "[P]" and perhaps plain child steps, made
+ * e->pred and e->after when xml.c evaluates P itself; else libxml2 does
+ * (e->rest). */
+static void native_split(ds_xpath_set *s, const char *rest, struct xp_expr *e)
+{
+	const char *c = closing(rest);
+	struct xp_expr *after = NULL;
+	if (!c)
+		return;
+	if (c[1] == '/') {
+		if (!(after = ds_calloc(1, sizeof *after)))
+			return;
+		const char *end = plain_steps(s, c + 2, after);
+		if (!after->nsteps || *end || after->up || after->absolute) {
+			steps_free(after);
+			ds_free(after);
+			return;
+		}
+	} else if (c[1]) {
+		return;
+	}
+	if (!(e->pred = px_compile(s, rest + 1, (size_t)(c - rest - 1)))) {
+		if (after)
+			steps_free(after);
+		ds_free(after);
+		return;
+	}
+	e->after = after;
+}
+
+/* Whether expr may be taken apart as a whole: not in parentheses as a
+ * whole (which leaves it to libxml2), nor with variables. */
+static bool whole_open(const char *expr)
+{
+	const char *p = expr;
+	while (xml_space(*p))
+		p++;
+	return *p != '(' && !strchr(expr, '$');
+}
+
+/* Makes e an expression xml.c evaluates itself when expr keeps to the part
+ * of XPath it knows. */
+static bool native_whole(ds_xpath_set *s, const char *expr, struct xp_expr *e)
+{
+	return whole_open(expr) && (e->whole = px_compile(s, expr, strlen(expr))) != NULL;
+}
+
 /* Reads expr (len bytes) as a plain or split path into e; false when it is
  * neither (e then has no steps). */
-static bool fast_path(const ds_xpath_set *s, const char *expr, size_t len, struct xp_expr *e)
+static bool fast_path(ds_xpath_set *s, const char *expr, size_t len, struct xp_expr *e)
 {
 	char *text = ds_strndup(expr, len);
 	if (!text)
@@ -839,6 +951,8 @@ static bool fast_path(const ds_xpath_set *s, const char *expr, size_t len, struc
 			ok = (e->rest = compile(r, NULL)) != NULL;
 			ds_free(r);
 		}
+		if (ok)
+			native_split(s, rest, e);
 	}
 	if (!ok)
 		steps_free(e);
@@ -848,7 +962,7 @@ static bool fast_path(const ds_xpath_set *s, const char *expr, size_t len, struc
 
 /* Reads expr as a union of plain or split paths into e->alts; false when
  * it is not one. */
-static bool fast_union(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+static bool fast_union(ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
 	const char *cut[16];
 	size_t n = 0;
@@ -888,13 +1002,11 @@ static bool fast_union(const ds_xpath_set *s, const char *expr, struct xp_expr *
  * libxml2 then evaluates the functions only, not the steps down from the
  * root. An expression that is in parentheses as a whole, or uses
  * variables, is left as it is. False when e is not bound (unchanged). */
-static bool bind_paths(const ds_xpath_set *s, const char *expr, struct xp_expr *e)
+static bool bind_paths(ds_xpath_set *s, const char *expr, struct xp_expr *e)
 {
-	const char *p = expr;
-	while (xml_space(*p))
-		p++;
-	if (*p == '(' || strchr(expr, '$'))
+	if (!whole_open(expr))
 		return false;
+	const char *p;
 	size_t len = strlen(expr);
 	char *text = ds_malloc(len + MAX_BOUND * sizeof "$ds_p15" + 1);
 	struct xp_expr vars[MAX_BOUND];
@@ -979,7 +1091,8 @@ int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *e
 	xmlResetError(&error);
 	struct xp_expr *e = &s->e[s->n];
 	*e = (struct xp_expr){ .text = text, .comp = comp };
-	if (!fast_path(s, expr, strlen(expr), e) && !fast_union(s, expr, e))
+	if (!fast_path(s, expr, strlen(expr), e) && !fast_union(s, expr, e) &&
+	    !native_whole(s, expr, e))
 		bind_paths(s, expr, e);
 	if (index)
 		*index = s->n;
@@ -997,7 +1110,8 @@ const char *ds_xpath_set_how(const ds_xpath_set *s, size_t i)
 	if (i >= s->n)
 		return NULL;
 	const struct xp_expr *e = &s->e[i];
-	return e->nalts ? "union" : e->rest ? "split" : e->steps ? "plain" : e->nvars ? "bound" : "libxml2";
+	return e->nalts ? "union" : e->pred ? "split-native" : e->rest ? "split" : e->steps ? "plain"
+	       : e->whole ? "native" : e->nvars ? "bound" : "libxml2";
 }
 
 const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i)
@@ -1095,11 +1209,29 @@ typedef struct walk {
 	bool nomem;
 } walk;
 
-static bool step_matches(const struct xp_step *st, const xmlChar *name, const xmlNs *ns,
-			 ds_xml_doc *d)
+/* The document's copy of name when it has a dictionary, NULL when no
+ * node of the document is named so. libxml2 interns every element name
+ * its parser makes in the document's dictionary (doc->dict is set only
+ * then), so an element is named name exactly when its name is that copy:
+ * one pointer compared instead of the strings, and a step that names
+ * nothing of the document ends the walk at once. */
+static const xmlChar *own_name(ds_xml_doc *d, const char *name)
 {
-	if (strcmp((const char *)name, st->name))
-		return false;
+	size_t h = (size_t)(((uint64_t)(uintptr_t)name * 0x9e3779b97f4a7c15u) >> 57);
+	for (size_t k = 0; k < NAMES_SEEN; k++, h = (h + 1) & (NAMES_SEEN - 1)) {
+		if (d->names[h].step == name)
+			return d->names[h].own;
+		if (!d->names[h].step) {
+			d->names[h].step = name;
+			d->names[h].own = xmlDictExists(d->doc->dict, (const xmlChar *)name, -1);
+			return d->names[h].own;
+		}
+	}
+	return xmlDictExists(d->doc->dict, (const xmlChar *)name, -1);
+}
+
+static bool ns_matches(const struct xp_step *st, const xmlNs *ns, ds_xml_doc *d)
+{
 	if (!st->uri)
 		return !ns;
 	if (!ns || !ns->href)
@@ -1146,14 +1278,19 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 		if (cur->type != XML_ELEMENT_NODE)
 			return true;
 		for (xmlAttr *at = cur->properties; at; at = at->next)
-			if (step_matches(st, at->name, at->ns, w->d))
+			if (!strcmp((const char *)at->name, st->name) && ns_matches(st, at->ns, w->d))
 				return walk_add(w, (xmlNode *)at);
 		return true;
 	}
 	if (cur->type != XML_ELEMENT_NODE && cur->type != XML_DOCUMENT_NODE)
 		return true;
+	const xmlChar *own = w->d->doc->dict ? own_name(w->d, st->name) : NULL;
+	if (w->d->doc->dict && !own)
+		return true;
 	for (xmlNode *c = cur->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE || !step_matches(st, c->name, c->ns, w->d))
+		if (c->type != XML_ELEMENT_NODE ||
+		    (own ? c->name != own : strcmp((const char *)c->name, st->name)) ||
+		    !ns_matches(st, c->ns, w->d))
 			continue;
 		if (!(k + 1 == e->nsteps ? walk_add(w, c) : walk_steps(e, k + 1, c, w)))
 			return false;
@@ -1167,13 +1304,786 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 {
 	*w = (walk){ .d = d, .all = all };
 	xmlNode *start = e->absolute || !node ? (xmlNode *)d->doc : (xmlNode *)node;
-	walk_steps(e, 0, start, w);
+	for (unsigned k = 0; start && k < e->up; k++)
+		start = start->type == XML_DOCUMENT_NODE ? NULL : start->parent;
+	if (start)
+		walk_steps(e, 0, start, w);
 	if (w->nomem) {
 		ds_free(w->nodes);
 		w->nodes = NULL;
 		return ds_err_set(err, DS_ENOMEM, "out of memory");
 	}
 	return DS_OK;
+}
+
+/* ---- predicates and functions evaluated here ----
+ *
+ * The predicate of a split path ("[@schemeID = '0009' or not(@x)]") and
+ * an expression of functions ("translate(/a:B/c:C, ' .', '')") are, when
+ * they keep to a small part of XPath 1.0, compiled into a tree that xml.c
+ * evaluates itself, as libxml2 would, without libxml2's evaluator and its
+ * allocations: string and integer literals; plain paths (relative, with
+ * parent steps first, or absolute; "." the context node); "or", "and",
+ * "=" and "!="; not, boolean, true, false, string, number, concat,
+ * normalize-space, translate, string-length, starts-with and contains.
+ * Conversions follow XPath 1.0 (3.4 and 4), with libxml2's own functions
+ * for numbers (xmlXPathCastStringToNumber, xmlXPathCastNumberToString).
+ * Anything else ("<", "mod", unary minus, positions, axes, "//") is left
+ * to libxml2. The work is bounded as libxml2's is: every node a path
+ * visits and every pair compared counts against the pick's budget. */
+
+enum px_kind {
+	PX_STR, PX_NUM, PX_PATH, PX_SELF, PX_OR, PX_AND, PX_EQ, PX_NE, PX_ADD, PX_SUB, PX_MUL,
+	PX_DIV, PX_FN
+};
+enum px_fn {
+	F_NOT, F_BOOLEAN, F_TRUE, F_FALSE, F_STRING, F_NUMBER, F_CONCAT, F_NORMALIZE,
+	F_TRANSLATE, F_STRLEN, F_STARTS, F_CONTAINS, F_SUBSTRING
+};
+
+static const struct {
+	const char *name;
+	enum px_fn fn;
+	unsigned min, max;    /* arguments */
+} px_fns[] = {
+	{ "not", F_NOT, 1, 1 }, { "boolean", F_BOOLEAN, 1, 1 }, { "true", F_TRUE, 0, 0 },
+	{ "false", F_FALSE, 0, 0 }, { "string", F_STRING, 0, 1 }, { "number", F_NUMBER, 0, 1 },
+	{ "concat", F_CONCAT, 2, 16 }, { "normalize-space", F_NORMALIZE, 0, 1 },
+	{ "translate", F_TRANSLATE, 3, 3 }, { "string-length", F_STRLEN, 0, 1 },
+	{ "starts-with", F_STARTS, 2, 2 }, { "contains", F_CONTAINS, 2, 2 },
+	{ "substring", F_SUBSTRING, 2, 3 },
+};
+
+struct px {
+	enum px_kind kind;
+	enum px_fn fn;
+	char *str;             /* PX_STR */
+	double num;            /* PX_NUM */
+	struct xp_expr path;   /* PX_PATH: its steps */
+	struct px *arg[16];    /* operands, arguments */
+	size_t narg;
+};
+
+static void px_free(struct px *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->narg; i++)
+		px_free(x->arg[i]);
+	ds_free(x->str);
+	steps_free(&x->path);
+	ds_free(x);
+}
+
+typedef struct px_parse {
+	ds_xpath_set *s;
+	const char *p;
+	unsigned depth;
+} px_parse;
+
+static void px_blank(px_parse *q)
+{
+	while (xml_space(*q->p))
+		q->p++;
+}
+
+/* Whether the operator word w (and, or) is next. */
+static bool px_word(px_parse *q, const char *w)
+{
+	size_t n = strlen(w);
+	if (strncmp(q->p, w, n) || ncname_char((unsigned char)q->p[n]) || q->p[n] == ':')
+		return false;
+	q->p += n;
+	return true;
+}
+
+static struct px *px_new(enum px_kind k)
+{
+	struct px *x = ds_calloc(1, sizeof *x);
+	if (x)
+		x->kind = k;
+	return x;
+}
+
+static struct px *px_or(px_parse *q);
+
+static struct px *px_primary(px_parse *q)
+{
+	px_blank(q);
+	const char *p = q->p;
+	if (*p == '\'' || *p == '"') {
+		const char *e = strchr(p + 1, *p);
+		struct px *x = e ? px_new(PX_STR) : NULL;
+		if (x && !(x->str = ds_strndup(p + 1, (size_t)(e - p - 1)))) {
+			ds_free(x);
+			return NULL;
+		}
+		if (x)
+			q->p = e + 1;
+		return x;
+	}
+	if (*p >= '0' && *p <= '9') {
+		/* integers only: read the same by any parser */
+		double v = 0;
+		while (*p >= '0' && *p <= '9' && v < 1e15)
+			v = v * 10 + (*p++ - '0');
+		if (*p == '.' || (*p >= '0' && *p <= '9') || ncname_char((unsigned char)*p))
+			return NULL;
+		struct px *x = px_new(PX_NUM);
+		if (x) {
+			x->num = v;
+			q->p = p;
+		}
+		return x;
+	}
+	if (*p == '(') {
+		q->p++;
+		struct px *x = px_or(q);
+		px_blank(q);
+		if (x && *q->p == ')') {
+			q->p++;
+			return x;
+		}
+		px_free(x);
+		return NULL;
+	}
+	if (*p == '.' && p[1] != '.' && p[1] != '/' && !(p[1] >= '0' && p[1] <= '9')) {
+		q->p++;
+		return px_new(PX_SELF);
+	}
+	/* a function: a name without a prefix, then "(" */
+	const char *n = p;
+	while (ncname_char((unsigned char)*n))
+		n++;
+	const char *after = n;
+	while (xml_space(*after))
+		after++;
+	if (n > p && *after == '(') {
+		for (size_t i = 0; i < sizeof px_fns / sizeof *px_fns; i++) {
+			size_t len = (size_t)(n - p);
+			if (strlen(px_fns[i].name) != len || strncmp(px_fns[i].name, p, len))
+				continue;
+			struct px *x = px_new(PX_FN);
+			if (!x)
+				return NULL;
+			x->fn = px_fns[i].fn;
+			q->p = after + 1;
+			px_blank(q);
+			if (*q->p != ')') {
+				for (;;) {
+					struct px *a = x->narg < px_fns[i].max ? px_or(q) : NULL;
+					if (!a) {
+						px_free(x);
+						return NULL;
+					}
+					x->arg[x->narg++] = a;
+					px_blank(q);
+					if (*q->p != ',')
+						break;
+					q->p++;
+				}
+			}
+			if (*q->p != ')' || x->narg < px_fns[i].min) {
+				px_free(x);
+				return NULL;
+			}
+			q->p++;
+			return x;
+		}
+		return NULL;
+	}
+	/* a plain path, which nothing may follow but an operator */
+	struct px *x = px_new(PX_PATH);
+	if (!x)
+		return NULL;
+	const char *end = plain_steps(q->s, p, &x->path);
+	if (!x->path.nsteps || *end == '[' || *end == '/' || *end == '(' || *end == ':') {
+		px_free(x);
+		return NULL;
+	}
+	q->p = end;
+	return x;
+}
+
+static struct px *px_binary(enum px_kind k, struct px *l, struct px *r)
+{
+	struct px *x = l && r ? px_new(k) : NULL;
+	if (!x) {
+		px_free(l);
+		px_free(r);
+		return NULL;
+	}
+	x->arg[0] = l;
+	x->arg[1] = r;
+	x->narg = 2;
+	return x;
+}
+
+/* The binary operators by precedence, the loosest first; each level's
+ * operands are of the next one, the last level's primaries. */
+static const struct px_op {
+	const char *text;
+	bool word;             /* "or", "and", "div": not part of a name */
+	enum px_kind kind;
+} px_ops[][2] = {
+	{ { "or", true, PX_OR } },
+	{ { "and", true, PX_AND } },
+	{ { "!=", false, PX_NE }, { "=", false, PX_EQ } },
+	{ { "+", false, PX_ADD }, { "-", false, PX_SUB } },
+	{ { "*", false, PX_MUL }, { "div", true, PX_DIV } },
+};
+#define PX_LEVELS (sizeof px_ops / sizeof *px_ops)
+
+/* The operator of level next in q (taken), or NULL. */
+static const struct px_op *px_op_at(px_parse *q, size_t level)
+{
+	for (size_t i = 0; i < 2 && px_ops[level][i].text; i++) {
+		const struct px_op *op = &px_ops[level][i];
+		size_t n = strlen(op->text);
+		if (op->word ? px_word(q, op->text) : !strncmp(q->p, op->text, n)) {
+			if (!op->word)
+				q->p += n;
+			return op;
+		}
+	}
+	return NULL;
+}
+
+/* Operands of level joined, left to right, by its operators. */
+static struct px *px_level(px_parse *q, size_t level)
+{
+	if (level == PX_LEVELS)
+		return px_primary(q);
+	if (!level && ++q->depth > 32)
+		return NULL;
+	struct px *x = px_level(q, level + 1);
+	const struct px_op *op;
+	for (;;) {
+		px_blank(q);
+		if (!x || !(op = px_op_at(q, level)))
+			break;
+		x = px_binary(op->kind, x, px_level(q, level + 1));
+	}
+	if (!level)
+		q->depth--;
+	return x;
+}
+
+static struct px *px_or(px_parse *q)
+{
+	return px_level(q, 0);
+}
+
+/* expr (n bytes) as a tree xml.c evaluates, or NULL when it asks more than
+ * the part of XPath above (or on allocation failure). */
+static struct px *px_compile(ds_xpath_set *s, const char *expr, size_t n)
+{
+	char *text = ds_strndup(expr, n);
+	if (!text)
+		return NULL;
+	px_parse q = { .s = s, .p = text };
+	struct px *x = px_or(&q);
+	px_blank(&q);
+	if (x && *q.p) {
+		px_free(x);
+		x = NULL;
+	}
+	ds_free(text);
+	return x;
+}
+
+/* A value: nodes in document order (heap, freed by pv_done), a string (in
+ * the document's arena or the tree), a number or a boolean. */
+enum pv_type { PV_NODES, PV_STR, PV_NUM, PV_BOOL };
+typedef struct pv {
+	enum pv_type t;
+	xmlNode **nodes;
+	size_t n;
+	bool own;              /* nodes is ds_malloc'd */
+	const char *s;
+	double num;
+	bool b;
+} pv;
+
+typedef struct px_run {
+	ds_xml_doc *d;
+	xmlNode *ctx;          /* the context node */
+	unsigned long *budget;
+	int rc;                /* DS_ELIMIT, DS_ENOMEM: stop */
+} px_run;
+
+static void pv_done(pv *v)
+{
+	if (v->t == PV_NODES && v->own)
+		ds_free(v->nodes);
+	v->nodes = NULL;
+	v->own = false;
+}
+
+static bool px_spend(px_run *r, unsigned long n)
+{
+	if (r->rc)
+		return false;
+	if (*r->budget < n) {
+		*r->budget = 0;
+		r->rc = DS_ELIMIT;
+		return false;
+	}
+	*r->budget -= n;
+	return true;
+}
+
+/* A string libxml2 made (v, freed here), copied into the document's
+ * arena; "" with r->rc set when out of memory. */
+static const char *px_keep(px_run *r, xmlChar *v)
+{
+	char *s = v ? ds_arena_strdup(r->d->a, (const char *)v) : NULL;
+	xmlFree(v);
+	if (!s)
+		r->rc = DS_ENOMEM;
+	return s ? s : "";
+}
+
+/* The string-value of a node (XPath 5), as libxml2 gives it. */
+static const char *px_node_string(px_run *r, xmlNode *n)
+{
+	xmlNode *c = n->children;
+	if ((n->type == XML_ELEMENT_NODE || n->type == XML_ATTRIBUTE_NODE) && !c)
+		return "";
+	if ((n->type == XML_ELEMENT_NODE || n->type == XML_ATTRIBUTE_NODE) && !c->next &&
+	    (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE))
+		return c->content ? (const char *)c->content : "";
+	return px_keep(r, xmlXPathCastNodeToString(n));
+}
+
+static const char *px_number_string(px_run *r, double num)
+{
+	return px_keep(r, xmlXPathCastNumberToString(num));
+}
+
+static const char *pv_string(px_run *r, const pv *v)
+{
+	switch (v->t) {
+	case PV_NODES: return v->n ? px_node_string(r, v->nodes[0]) : "";
+	case PV_STR: return v->s;
+	case PV_NUM: return px_number_string(r, v->num);
+	default: return v->b ? "true" : "false";
+	}
+}
+
+static double pv_number(px_run *r, const pv *v)
+{
+	switch (v->t) {
+	case PV_NUM: return v->num;
+	case PV_BOOL: return v->b ? 1 : 0;
+	default: return xmlXPathCastStringToNumber((const xmlChar *)pv_string(r, v));
+	}
+}
+
+static bool pv_bool(const pv *v)
+{
+	switch (v->t) {
+	case PV_NODES: return v->n > 0;
+	case PV_STR: return *v->s;
+	case PV_NUM: return !isnan(v->num) && v->num != 0;
+	default: return v->b;
+	}
+}
+
+static void px_eval(px_run *r, const struct px *x, pv *out);
+
+static void pv_set_str(pv *out, const char *s)
+{
+	*out = (pv){ .t = PV_STR, .s = s };
+}
+
+static void pv_set_bool(pv *out, bool b)
+{
+	*out = (pv){ .t = PV_BOOL, .b = b };
+}
+
+/* XPath 3.4: = and != (neq) of a and b, as libxml2 compares them. */
+static bool pv_equal(px_run *r, const pv *a, const pv *b, bool neq)
+{
+	if (a->t != PV_NODES && b->t == PV_NODES)
+		return pv_equal(r, b, a, neq);
+	if (a->t == PV_NODES) {
+		switch (b->t) {
+		case PV_NODES:
+			for (size_t i = 0; i < a->n; i++) {
+				if (!px_spend(r, 1 + b->n))
+					return false;
+				const char *sa = px_node_string(r, a->nodes[i]);
+				for (size_t j = 0; j < b->n; j++)
+					if ((strcmp(sa, px_node_string(r, b->nodes[j])) != 0) == neq)
+						return true;
+			}
+			return false;
+		case PV_BOOL:
+			return (a->n > 0) == b->b ? !neq : neq;
+		case PV_NUM:
+			for (size_t i = 0; i < a->n; i++) {
+				if (!px_spend(r, 1))
+					return false;
+				double v = xmlXPathCastStringToNumber(
+					(const xmlChar *)px_node_string(r, a->nodes[i]));
+				if (neq ? v != b->num : v == b->num)
+					return true;
+			}
+			return false;
+		default:
+			for (size_t i = 0; i < a->n; i++) {
+				if (!px_spend(r, 1))
+					return false;
+				if ((strcmp(px_node_string(r, a->nodes[i]), b->s) != 0) == neq)
+					return true;
+			}
+			return false;
+		}
+	}
+	bool eq;
+	if (a->t == PV_BOOL || b->t == PV_BOOL)
+		eq = pv_bool(a) == pv_bool(b);
+	else if (a->t == PV_NUM || b->t == PV_NUM)
+		eq = pv_number(r, a) == pv_number(r, b);
+	else
+		eq = !strcmp(a->s, b->s);
+	return eq != neq;
+}
+
+/* The length in bytes of the UTF-8 character at s (1 for a stray byte). */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = *s < 0x80 ? 1 : *s >= 0xf0 ? 4 : *s >= 0xe0 ? 3 : *s >= 0xc0 ? 2 : 1;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return i;
+	return n;
+}
+
+/* translate(s, from, to) of XPath 4.2, character by character. */
+static const char *px_translate(px_run *r, const char *s, const char *from, const char *to)
+{
+	size_t len = strlen(s);
+	char *o = ds_arena_alloc(r->d->a, len * 4 + 1), *w = o;
+	if (!o) {
+		r->rc = DS_ENOMEM;
+		return "";
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t cl = utf8_len(p);
+		/* where the character is first in from, by characters */
+		size_t pos = 0;
+		const unsigned char *f = (const unsigned char *)from;
+		bool found = false;
+		while (*f) {
+			size_t fl = utf8_len(f);
+			if (fl == cl && !memcmp(f, p, cl)) {
+				found = true;
+				break;
+			}
+			f += fl;
+			pos++;
+		}
+		if (!found) {
+			memcpy(w, p, cl);
+			w += cl;
+		} else {
+			const unsigned char *t = (const unsigned char *)to;
+			while (*t && pos--)
+				t += utf8_len(t);
+			if (*t) {
+				size_t tl = utf8_len(t);
+				memcpy(w, t, tl);
+				w += tl;
+			}
+		}
+		p += cl;
+	}
+	*w = '\0';
+	return o;
+}
+
+static const char *px_normalize(px_run *r, const char *s)
+{
+	char *o = ds_arena_alloc(r->d->a, strlen(s) + 1), *w = o;
+	if (!o) {
+		r->rc = DS_ENOMEM;
+		return "";
+	}
+	bool gap = false;
+	for (const char *p = s; *p; p++) {
+		if (xml_space(*p)) {
+			gap = w != o;
+			continue;
+		}
+		if (gap)
+			*w++ = ' ';
+		gap = false;
+		*w++ = *p;
+	}
+	*w = '\0';
+	return o;
+}
+
+/* The argument i of a function, or the context node when there is none. */
+static void px_arg(px_run *r, const struct px *x, size_t i, pv *out)
+{
+	if (i < x->narg) {
+		px_eval(r, x->arg[i], out);
+	} else {
+		*out = (pv){ .t = PV_NODES, .nodes = &r->ctx, .n = 1 };
+	}
+}
+
+static const char *px_arg_string(px_run *r, const struct px *x, size_t i)
+{
+	pv v;
+	px_arg(r, x, i, &v);
+	const char *s = pv_string(r, &v);
+	pv_done(&v);
+	return s;
+}
+
+static double px_arg_number(px_run *r, const struct px *x, size_t i)
+{
+	pv v;
+	px_arg(r, x, i, &v);
+	double num = pv_number(r, &v);
+	pv_done(&v);
+	return num;
+}
+
+/* substring(s, start, length?) of XPath 4.2: the characters from the
+ * rounded start on, as many as the rounded length, as libxml2 rounds and
+ * bounds them. */
+static const char *px_substring(px_run *r, const struct px *x)
+{
+	const char *str = px_arg_string(r, x, 0);
+	double in = px_arg_number(r, x, 1), le = x->narg > 2 ? px_arg_number(r, x, 2) : 0;
+	int i = 1, j = INT_MAX;
+	if (!(in < INT_MAX)) {
+		i = INT_MAX;
+	} else if (in >= 1.0) {
+		i = (int)in;
+		if (in - floor(in) >= 0.5)
+			i += 1;
+	}
+	if (x->narg > 2) {
+		double rin = floor(in), rle = floor(le);
+		if (in - rin >= 0.5)
+			rin += 1.0;
+		if (le - rle >= 0.5)
+			rle += 1.0;
+		double end = rin + rle;
+		if (!(end >= 1.0))
+			j = 1;
+		else if (end < INT_MAX)
+			j = (int)end;
+	}
+	const unsigned char *p = (const unsigned char *)str;
+	for (int k = 1; *p && k < i; k++)
+		p += utf8_len(p);
+	const unsigned char *e = p;
+	for (long k = i; *e && k < j; k++)
+		e += utf8_len(e);
+	if (i >= j || p == e)
+		return "";
+	char *o = ds_arena_strndup(r->d->a, (const char *)p, (size_t)(e - p));
+	if (!o)
+		r->rc = DS_ENOMEM;
+	return o ? o : "";
+}
+
+static void px_fn(px_run *r, const struct px *x, pv *out)
+{
+	pv v;
+	switch (x->fn) {
+	case F_NOT:
+	case F_BOOLEAN:
+		px_arg(r, x, 0, &v);
+		pv_set_bool(out, pv_bool(&v) != (x->fn == F_NOT));
+		pv_done(&v);
+		return;
+	case F_TRUE:
+	case F_FALSE:
+		pv_set_bool(out, x->fn == F_TRUE);
+		return;
+	case F_STRING:
+		pv_set_str(out, px_arg_string(r, x, 0));
+		return;
+	case F_NUMBER:
+		px_arg(r, x, 0, &v);
+		*out = (pv){ .t = PV_NUM, .num = pv_number(r, &v) };
+		pv_done(&v);
+		return;
+	case F_CONCAT: {
+		const char *part[16];
+		size_t len = 0;
+		for (size_t i = 0; i < x->narg; i++)
+			len += strlen(part[i] = px_arg_string(r, x, i));
+		char *o = ds_arena_alloc(r->d->a, len + 1);
+		if (!o) {
+			r->rc = DS_ENOMEM;
+			pv_set_str(out, "");
+			return;
+		}
+		o[0] = '\0';
+		for (size_t i = 0, at = 0; i < x->narg; i++) {
+			size_t n = strlen(part[i]);
+			memcpy(o + at, part[i], n + 1);
+			at += n;
+		}
+		pv_set_str(out, o);
+		return;
+	}
+	case F_NORMALIZE:
+		pv_set_str(out, px_normalize(r, px_arg_string(r, x, 0)));
+		return;
+	case F_TRANSLATE: {
+		const char *s = px_arg_string(r, x, 0), *from = px_arg_string(r, x, 1);
+		pv_set_str(out, px_translate(r, s, from, px_arg_string(r, x, 2)));
+		return;
+	}
+	case F_STRLEN: {
+		size_t n = 0;
+		for (const unsigned char *p = (const unsigned char *)px_arg_string(r, x, 0); *p;
+		     p += utf8_len(p))
+			n++;
+		*out = (pv){ .t = PV_NUM, .num = (double)n };
+		return;
+	}
+	case F_SUBSTRING:
+		pv_set_str(out, px_substring(r, x));
+		return;
+	case F_STARTS:
+	case F_CONTAINS: {
+		const char *s = px_arg_string(r, x, 0), *t = px_arg_string(r, x, 1);
+		bool b = x->fn == F_STARTS ? !strncmp(s, t, strlen(t)) : strstr(s, t) != NULL;
+		pv_set_bool(out, b);
+		return;
+	}
+	}
+	pv_set_bool(out, false);
+}
+
+static void px_eval(px_run *r, const struct px *x, pv *out)
+{
+	pv a, b;
+	if (r->rc) {
+		pv_set_bool(out, false);
+		return;
+	}
+	switch (x->kind) {
+	case PX_STR:
+		pv_set_str(out, x->str);
+		return;
+	case PX_NUM:
+		*out = (pv){ .t = PV_NUM, .num = x->num };
+		return;
+	case PX_SELF:
+		*out = (pv){ .t = PV_NODES, .nodes = &r->ctx, .n = 1 };
+		return;
+	case PX_PATH: {
+		walk w;
+		ds_err err = { 0 };
+		*out = (pv){ .t = PV_NODES };
+		if (walk_path(&x->path, r->d, r->ctx, true, &w, &err)) {
+			r->rc = DS_ENOMEM;
+			return;
+		}
+		out->nodes = w.nodes;
+		out->n = w.n;
+		out->own = true;
+		px_spend(r, 1 + w.n);
+		return;
+	}
+	case PX_OR:
+	case PX_AND:
+		px_eval(r, x->arg[0], &a);
+		bool first = pv_bool(&a);
+		pv_done(&a);
+		if (first == (x->kind == PX_OR)) {
+			pv_set_bool(out, first);
+			return;
+		}
+		px_eval(r, x->arg[1], &b);
+		pv_set_bool(out, pv_bool(&b));
+		pv_done(&b);
+		return;
+	case PX_EQ:
+	case PX_NE:
+		px_eval(r, x->arg[0], &a);
+		px_eval(r, x->arg[1], &b);
+		pv_set_bool(out, pv_equal(r, &a, &b, x->kind == PX_NE));
+		pv_done(&a);
+		pv_done(&b);
+		return;
+	case PX_ADD:
+	case PX_SUB:
+	case PX_MUL:
+	case PX_DIV: {
+		px_eval(r, x->arg[0], &a);
+		double l = pv_number(r, &a);
+		pv_done(&a);
+		px_eval(r, x->arg[1], &b);
+		double n = pv_number(r, &b);
+		pv_done(&b);
+		double v = x->kind == PX_ADD ? l + n : x->kind == PX_SUB ? l - n
+			   : x->kind == PX_MUL ? l * n : l / n;
+		*out = (pv){ .t = PV_NUM, .num = v };
+		return;
+	}
+	case PX_FN:
+		px_fn(r, x, out);
+		return;
+	}
+	pv_set_bool(out, false);
+}
+
+/* Whether predicate x holds at r's context node; false with r->rc set
+ * when the work bound or memory ran out. */
+static bool px_holds(px_run *r, const struct px *x)
+{
+	pv v;
+	px_eval(r, x, &v);
+	bool b = pv_bool(&v);
+	pv_done(&v);
+	return b && !r->rc;
+}
+
+/* The error of a stopped evaluation of expression text; 0 when none. */
+static int px_error(const px_run *r, const char *text, ds_err *err)
+{
+	char q[72];
+	if (r->rc == DS_ELIMIT)
+		return ds_err_set(err, DS_ELIMIT, "XPath \"%s\": more than %lu operations "
+				  "(DS_XPATH_OP_LIMIT)", ds_quote(text, q), DS_XPATH_OP_LIMIT);
+	if (r->rc)
+		return ds_err_set(err, r->rc, "out of memory");
+	return DS_OK;
+}
+
+static int trimmed(ds_arena *a, const xmlChar *s, const char **out, ds_err *err);
+
+/* ds_xpath_eval_string of an expression xml.c evaluates: its string, as
+ * trimmed as libxml2's result would be; NULL when empty or missing. */
+static int px_string(const struct px *x, const char *text, ds_xml_doc *d, const ds_xml_node *node,
+		     ds_arena *a, const char **out, ds_err *err)
+{
+	unsigned long budget = DS_XPATH_OP_LIMIT;
+	px_run r = { .d = d, .ctx = node ? (xmlNode *)node : (xmlNode *)d->doc, .budget = &budget };
+	pv v;
+	px_eval(&r, x, &v);
+	const char *str = NULL;
+	if (!r.rc && !(v.t == PV_NODES && !v.n) && !(v.t == PV_NUM && isnan(v.num)))
+		str = pv_string(&r, &v);
+	pv_done(&v);
+	int rc = px_error(&r, text, err);
+	const char *t = NULL;
+	if (!rc && str && !(rc = trimmed(a, (const xmlChar *)str, &t, err)) && t && *t)
+		*out = t;
+	return rc;
 }
 
 /* libxml2's value of variable $ds_pK of a bound expression: the nodes of
@@ -1219,7 +2129,19 @@ static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const cha
 		return walk_path(e, d, node, w->all, w, err);
 	walk heads;
 	int rc = walk_path(e, d, node, true, &heads, err);
-	for (size_t k = 0; !rc && k < heads.n; k++) {
+	for (size_t k = 0; !rc && e->pred && k < heads.n; k++) {
+		px_run r = { .d = d, .ctx = heads.nodes[k], .budget = budget };
+		if (!px_holds(&r, e->pred)) {
+			rc = px_error(&r, text, err);
+			continue;
+		}
+		xmlNode *head = heads.nodes[k];
+		if (!(e->after ? walk_steps(e->after, 0, head, w) : walk_add(w, head)))
+			break;
+	}
+	if (!rc && e->pred && w->nomem)
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
+	for (size_t k = 0; !rc && !e->pred && k < heads.n; k++) {
 		xmlXPathObject *r = NULL;
 		if ((rc = eval_comp(s, e->rest, text, NULL, d, heads.nodes[k], budget, &r, err)))
 			break;
@@ -1341,6 +2263,8 @@ int ds_xpath_eval_string(const ds_xpath_set *s, size_t i, ds_xml_doc *d,
 {
 	xmlXPathObject *r = NULL;
 	*out = NULL;
+	if (i < s->n && s->e[i].whole)
+		return px_string(s->e[i].whole, s->e[i].text, d, node, a, out, err);
 	if (i < s->n) {
 		bool fast;
 		xmlNode *first;

@@ -138,9 +138,12 @@ int ds_xpath_set_add(ds_xpath_set *s, const char *expr, size_t *index, ds_err *e
 size_t ds_xpath_set_count(const ds_xpath_set *s);
 /* The source text of expression i (owned by the set). */
 /* How expression i is evaluated: "plain" (walked), "split" (a plain
- * beginning walked, the rest by libxml2), "union" (of plain or split
- * parts), "bound" (functions by libxml2 over absolute plain paths walked),
- * "libxml2" (whole); NULL when there is no expression i. */
+ * beginning walked, the rest by libxml2), "split-native" (a plain
+ * beginning walked, its predicate evaluated by xml.c, then plain steps
+ * walked), "union" (of plain or split parts), "native" (functions and
+ * comparisons evaluated by xml.c), "bound" (functions by libxml2 over
+ * absolute plain paths walked), "libxml2" (whole); NULL when there is no
+ * expression i. */
 const char *ds_xpath_set_how(const ds_xpath_set *s, size_t i);
 const char *ds_xpath_set_expr(const ds_xpath_set *s, size_t i);
 /* Frees the set; accepts NULL. */

@@ -186,6 +186,44 @@ static void expect_profile(const char *name, const cJSON *got, const cJSON *want
 	free(all);
 }
 
+/* Every profile's attributes in the store are the text cJSON prints of
+ * them, byte for byte, however they were written (a new profile's are
+ * written without a tree, a known one's printed from one), and its
+ * indexed attributes (the columns the segments read) are the current
+ * values in them. Returns the number of profiles with attributes. */
+static int expect_stored_attributes(th_home *h, const char *name)
+{
+	char db[PATH_MAX + 32];
+	snprintf(db, sizeof db, "%s/var/dossier.db", h->dir);
+	sqlite3 *c = NULL;
+	sqlite3_stmt *q = NULL;
+	cr_assert_eq(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	static const char sql[] = "SELECT id, attributes,"
+		" attr_postcode IS json_extract(attributes, '$.postcode[0].value'),"
+		" attr_company IS json_extract(attributes, '$.company[0].value'),"
+		" quote(attr_postcode), quote(attr_company) FROM profiles";
+	cr_assert_eq(sqlite3_prepare_v2(c, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(c));
+	int with_values = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(q, 0);
+		const char *stored = (const char *)sqlite3_column_text(q, 1);
+		cJSON *parsed = cJSON_Parse(stored);
+		char *printed = parsed ? cJSON_PrintUnformatted(parsed) : NULL;
+		cr_expect(printed && !strcmp(printed, stored),
+			  "%s: profile %lld: attributes %s, printed %s", name, id, stored,
+			  printed ? printed : "(not JSON)");
+		cr_expect(sqlite3_column_int(q, 2) && sqlite3_column_int(q, 3),
+			  "%s: profile %lld: indexed postcode %s and company %s, attributes %s", name,
+			  id, sqlite3_column_text(q, 4), sqlite3_column_text(q, 5), stored);
+		with_values += cJSON_GetArraySize(parsed) > 0;
+		cJSON_free(printed);
+		cJSON_Delete(parsed);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(c);
+	return with_values;
+}
+
 static void run_case(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
@@ -243,6 +281,7 @@ static void run_case(const char *dir, const char *name)
 		cr_expect_eq(undone, wu, "%s: %d undone merges, expected %g", name, undone, wu);
 		cJSON_Delete(seen);
 	}
+	expect_stored_attributes(&h, name);
 	cJSON *rb = th_json(&h, 0, "profile rebuild --check");
 	char *diffs = text(cJSON_GetObjectItemCaseSensitive(rb, "differences"));
 	cr_expect_eq(th_num(rb, "changed"), 0, "%s: rebuilt traits differ: %s", name, diffs);
@@ -324,6 +363,7 @@ Test(profiles, rebuild_agrees_on_every_fixture)
 	free(diffs);
 	cJSON_Delete(rb);
 	cJSON_Delete(list);
+	cr_expect_gt(expect_stored_attributes(&h, "every fixture"), 10);
 	th_home_fini(&h);
 }
 

@@ -20,6 +20,8 @@
  */
 #include "helpers.h"
 
+#include <sqlite3.h>
+
 #define CASES "fixtures/segments"
 #define EXPECTED "fixtures/expected/segments"
 
@@ -197,5 +199,66 @@ Test(segments, commands_answer_as_the_specification_says)
 			    "/nonexistent/dir/x.csv"), 1);
 	cr_expect(strstr(err, "cannot write"), "%s", err);
 	free(err);
+	th_home_fini(&h);
+}
+
+static int64_t sql_int(sqlite3 *db, const char *q)
+{
+	sqlite3_stmt *st = NULL;
+	cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK, "%s: %s", q,
+		     sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", q);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A store made before the indexed attributes were columns of their own
+ * (version 9: generated columns, and an index of the current consent by
+ * purpose and channel) is brought up to date when opened: the columns
+ * hold the attributes' current values, the segments count as before. */
+Test(segments, a_store_of_version_9_is_brought_up_to_date)
+{
+	th_home h;
+	th_home_init(&h);
+	/* some of the fixtures are refused (exit 3): the others make profiles */
+	cJSON_Delete(th_json(&h, 3, "--now 2026-11-24T09:00:00Z ingest fixtures/forms fixtures/xml"
+			     " fixtures/orders"));
+	cJSON *before = th_json(&h, 0, "--now 2026-11-24T09:00:00Z segment count b2b-ile-de-france");
+	cr_assert_gt(th_num(before, "matched"), 0);
+	char db[PATH_MAX + 32];
+	snprintf(db, sizeof db, "%s/var/dossier.db", h.dir);
+	sqlite3 *c = NULL;
+	cr_assert_eq(sqlite3_open(db, &c), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(c, "DROP INDEX profiles_postcode;"
+		     "ALTER TABLE profiles DROP COLUMN attr_company;"
+		     "ALTER TABLE profiles DROP COLUMN attr_postcode;"
+		     "ALTER TABLE profiles ADD COLUMN attr_postcode TEXT GENERATED ALWAYS AS"
+		     " (json_extract(attributes, '$.postcode[0].value')) VIRTUAL;"
+		     "ALTER TABLE profiles ADD COLUMN attr_company TEXT GENERATED ALWAYS AS"
+		     " (json_extract(attributes, '$.company[0].value')) VIRTUAL;"
+		     "CREATE INDEX profiles_postcode ON profiles(attr_postcode, attr_company,"
+		     " consent_mask, merged_into);"
+		     "CREATE INDEX consent_granted ON consent(purpose, channel, granted);"
+		     "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK, "%s",
+		     sqlite3_errmsg(c));
+	sqlite3_close(c);
+	cJSON *after = th_json(&h, 0, "--now 2026-11-24T09:00:00Z segment count b2b-ile-de-france");
+	cr_expect_eq(th_num(after, "matched"), th_num(before, "matched"));
+	cr_expect_eq(th_num(after, "exported"), th_num(before, "exported"));
+	cr_assert_eq(sqlite3_open(db, &c), SQLITE_OK);
+	cr_expect_eq(sql_int(c, "PRAGMA user_version"), 10);
+	cr_expect_eq(sql_int(c, "SELECT count(*) FROM pragma_table_xinfo('profiles')"
+			     " WHERE name IN ('attr_postcode', 'attr_company') AND hidden = 0"), 2,
+		     "the indexed attributes are plain columns");
+	cr_expect_eq(sql_int(c, "SELECT count(*) FROM sqlite_schema"
+			     " WHERE name = 'consent_granted'"), 0);
+	cr_expect_gt(sql_int(c, "SELECT count(*) FROM profiles WHERE attr_postcode IS NOT NULL"), 10);
+	cr_expect_eq(sql_int(c, "SELECT count(*) FROM profiles WHERE"
+			     " attr_postcode IS NOT json_extract(attributes, '$.postcode[0].value')"
+			     " OR attr_company IS NOT json_extract(attributes, '$.company[0].value')"), 0);
+	sqlite3_close(c);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
 	th_home_fini(&h);
 }

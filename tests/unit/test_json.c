@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -249,4 +250,45 @@ Test(json, own_text_reads_back_the_same)
 	ds_err err = {0};
 	cr_expect_eq(ds_json_parse_own("{\"a\":", 5, &bad, &err), DS_EINVAL);
 	cr_expect_null(bad);
+}
+
+/* Numbers appended alone print as cJSON prints the number it makes of
+ * them, past the range of an int too. */
+Test(json, a_number_appended_prints_as_cjson_prints_it)
+{
+	static const double nums[] = { 0, 1, -1, 3, 1795510800, 2147483647, 2147483648.0,
+				       4102444800.0, -2147483649.0, 0.1, 12.5, 1e21, -0.0 };
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+		ds_buf b;
+		ds_buf_init(&b, 64);
+		cr_assert_eq(ds_buf_json_number(&b, nums[i]), 0);
+		cJSON *n = cJSON_CreateNumber(nums[i]);
+		char *want = cJSON_PrintUnformatted(n);
+		cr_expect_str_eq(b.data, want, "%.17g", nums[i]);
+		cJSON_free(want);
+		cJSON_Delete(n);
+		ds_buf_free(&b);
+	}
+}
+
+Test(json, a_value_appended_is_the_value_printed)
+{
+	const char *text = "{\"a\":[1,2.5,\"x\\n\\u0001é\"],\"b\":{\"c\":null,\"d\":true}}";
+	cJSON *v = cJSON_Parse(text);
+	cr_assert(v);
+	ds_buf b;
+	ds_buf_init(&b, 1024);
+	cr_assert_eq(ds_buf_puts(&b, "["), 0);
+	cr_assert_eq(ds_buf_json(&b, v), 0);
+	cr_assert_eq(ds_buf_puts(&b, "]"), 0);
+	char *want = cJSON_PrintUnformatted(v);
+	char expect[256];
+	snprintf(expect, sizeof expect, "[%s]", want);
+	cr_expect_str_eq(b.data, expect);
+	cJSON_free(want);
+	ds_buf_free(&b);
+	ds_buf_init(&b, 8);
+	cr_expect_eq(ds_buf_json(&b, v), DS_ELIMIT, "past the buffer's maximum");
+	ds_buf_free(&b);
+	cJSON_Delete(v);
 }

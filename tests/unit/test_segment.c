@@ -86,7 +86,8 @@ static void make_profile(fixture *f, size_t i)
 	char *text = cJSON_PrintUnformatted(attrs);
 	cJSON_Delete(attrs);
 	int64_t id;
-	cr_assert_eq(ds_store_profile_create(f->store, NOW - 400 * DAY, text, 0, 0, 0, &id, &err), 0,
+	cr_assert_eq(ds_store_profile_create(f->store, NOW - 400 * DAY, text, NULL, 0, NULL, 0, &id,
+					     &err), 0,
 		     "%s", err.msg);
 	cJSON_free(text);
 	f->ids[i] = id;
@@ -102,7 +103,7 @@ static void make_profile(fixture *f, size_t i)
 	}
 	t.v[DS_TRAIT_OFFERS_REJECTED] = rnd(3);
 	t.v[DS_TRAIT_LAST_INTERACTION_AT] = rnd(6) ? near_day(4) : 0;
-	cr_assert_eq(ds_store_profile_update(f->store, id, NULL, NULL, &t, false, NOW, &err), 0,
+	cr_assert_eq(ds_store_profile_update(f->store, id, NULL, NULL, NULL, &t, false, NOW, &err), 0,
 		     "%s", err.msg);
 
 	static const char *const tags[] = { "offer_rejected", "need_spotted", "equipment_serviced",

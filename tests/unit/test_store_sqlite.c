@@ -220,6 +220,6 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	cr_expect_str_eq(on_state, "cases_unerased");
 	free(on_state);
 	char *version = query("PRAGMA user_version");
-	cr_expect_str_eq(version, "9");
+	cr_expect_str_eq(version, "10");
 	free(version);
 }
