@@ -476,6 +476,17 @@ static int batch_open(ingest *g, bool unsaved)
 	return EX_OK;
 }
 
+/* Commits the open batch. */
+static int batch_close(ingest *g)
+{
+	ds_err err = {0};
+	g->in_batch = 0;
+	g->batch = false;
+	if (ds_chain_batch_end(g->chain, &err))
+		return fail(&err);
+	return EX_OK;
+}
+
 /* Runs one input through the chain inside the open batch, and resets its
  * arena. silent: the input runs again, and was reported the first time. */
 static int run_chain(ingest *g, const input *in, bool silent)
@@ -521,12 +532,8 @@ static int run_chain(ingest *g, const input *in, bool silent)
 	}
 	if (!silent)
 		show_progress(g, false);
-	if (++g->in_batch >= g->c->cfg->batch_size) {
-		g->in_batch = 0;
-		g->batch = false;
-		if (ds_chain_batch_end(g->chain, &err))
-			return fail(&err);
-	}
+	if (++g->in_batch >= g->c->cfg->batch_size)
+		return batch_close(g);
 	return EX_OK;
 }
 
@@ -594,9 +601,23 @@ static int run_one(ingest *g, const input *in)
 		ds_arena_reset(in->arena);
 		return rc;
 	}
+	/* When the kept inputs fill the log, the batch is committed and the
+	 * input opens the next one: a savepoint per input costs more than a
+	 * commit shared by a log's worth of inputs. An input that does not
+	 * fit an empty log runs with its savepoint. */
 	if (g->unsaved && !keep(g, in)) {
-		g->unsaved = false;
-		ds_chain_savepoints(g->chain, true);
+		bool kept = false;
+		if (g->nlog && !(rc = batch_close(g)) && !(rc = batch_open(g, true)))
+			kept = keep(g, in);
+		if (rc) {
+			cJSON_Delete(in->doc);
+			ds_arena_reset(in->arena);
+			return rc;
+		}
+		if (!kept) {
+			g->unsaved = false;
+			ds_chain_savepoints(g->chain, true);
+		}
 	}
 	rc = run_chain(g, in, false);
 	if (rc == RUN_AGAIN)
