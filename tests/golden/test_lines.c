@@ -26,7 +26,9 @@ static void add(const char *text)
 	lines[nlines++] = text ? strdup(text) : NULL;
 }
 
-static void make_lines(void)
+/* pad: spaces inside each "started" line, so that the lines before the
+ * one refused after it wrote can fill the bytes ingest keeps of a batch. */
+static void make_lines(size_t pad)
 {
 	char buf[256];
 	nlines = 0;
@@ -39,8 +41,13 @@ static void make_lines(void)
 	add(lines[2]);                        /* a duplicate */
 	add("{\"job\": \"JOB-0001\",");        /* not JSON */
 	for (int i = 1; i <= JOBS; i++) {
-		snprintf(buf, sizeof buf, "{\"job\":\"JOB-%04d\",\"status\":\"started\"}", i);
-		add(buf);
+		char *line = malloc(pad + 64);
+		cr_assert(line);
+		int n = snprintf(line, 64, "{\"job\":\"JOB-%04d\",", i);
+		memset(line + n, ' ', pad);
+		snprintf(line + n + pad, 64, "\"status\":\"started\"}");
+		add(line);
+		free(line);
 	}
 	/* done, then a note for a job that does not exist: refused after the
 	 * status was written */
@@ -184,7 +191,7 @@ static void ingest(th_home *h, const char *what)
 Test(lines, ndjson_read_ahead_gives_the_store_files_give)
 {
 	th_home a, b, c;
-	make_lines();
+	make_lines(0);
 	home(&a, 0);
 	write_ndjson(&a);
 	ingest(&a, "jobs.ndjson");
@@ -229,5 +236,36 @@ Test(lines, ndjson_read_ahead_gives_the_store_files_give)
 	th_home_fini(&a);
 	th_home_fini(&b);
 	th_home_fini(&c);
+	free_lines();
+}
+
+/* Lines of 128 KiB: ingest keeps 16 MiB of a batch's inputs to run them
+ * again, so the batch is committed well before the line refused after it
+ * wrote, and the next one, undone and run again, holds that line. The
+ * store is the one the short lines give. */
+Test(lines, a_batch_that_fills_what_ingest_keeps_is_committed_and_the_next_run_again)
+{
+	th_home a, b;
+	make_lines(0);
+	home(&a, 0);
+	write_ndjson(&a);
+	ingest(&a, "jobs.ndjson");
+	char *sa = store_text(&a);
+	free_lines();
+
+	make_lines(128u << 10);
+	home(&b, 0);
+	write_ndjson(&b);
+	ingest(&b, "jobs.ndjson");
+	char *sb = store_text(&b);
+	cr_expect_str_eq(sa, sb);
+	cr_expect(strstr(sb, "JOB-0007 started v3\n"), "%s", sb);
+	cr_expect(strstr(sb, "quarantine line 304 advance: uncorrelated: no job case JOB-9999"),
+		  "%s", sb);
+
+	free(sa);
+	free(sb);
+	th_home_fini(&a);
+	th_home_fini(&b);
 	free_lines();
 }
