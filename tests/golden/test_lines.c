@@ -241,8 +241,9 @@ Test(lines, ndjson_read_ahead_gives_the_store_files_give)
 
 /* Lines of 128 KiB: ingest keeps 16 MiB of a batch's inputs to run them
  * again, so the batch is committed well before the line refused after it
- * wrote, and the next one, undone and run again, holds that line. The
- * store is the one the short lines give. */
+ * wrote, and the next one, undone and run again, holds that line; so it is
+ * with batches cut short by a small page cache. The store is the one the
+ * short lines give. */
 Test(lines, a_batch_that_fills_what_ingest_keeps_is_committed_and_the_next_run_again)
 {
 	th_home a, b;
@@ -263,9 +264,26 @@ Test(lines, a_batch_that_fills_what_ingest_keeps_is_committed_and_the_next_run_a
 	cr_expect(strstr(sb, "quarantine line 304 advance: uncorrelated: no job case JOB-9999"),
 		  "%s", sb);
 
+	/* a page cache of 1 MiB: a batch is committed each time its changed
+	 * pages outgrow it, a few lines each */
+	th_home c;
+	home(&c, 0);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/dossier.json", c.dir);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fputs("{\"store\": \"sqlite:var/dossier.db?cache_mib=1\"}\n", f);
+	fclose(f);
+	write_ndjson(&c);
+	ingest(&c, "jobs.ndjson");
+	char *sc = store_text(&c);
+	cr_expect_str_eq(sa, sc);
+
 	free(sa);
 	free(sb);
+	free(sc);
 	th_home_fini(&a);
 	th_home_fini(&b);
+	th_home_fini(&c);
 	free_lines();
 }
