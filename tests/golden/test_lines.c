@@ -67,16 +67,17 @@ static void free_lines(void)
 		free(lines[i]);
 }
 
-static void home(th_home *h, int batch_size)
+/* config: the home's dossier.json, or NULL for none. */
+static void home(th_home *h, const char *config)
 {
 	th_home_init(h);
 	th_home_overlay(h, "tests/golden/lines");
-	if (batch_size) {
+	if (config) {
 		char path[PATH_MAX + 32];
 		snprintf(path, sizeof path, "%s/dossier.json", h->dir);
 		FILE *f = fopen(path, "w");
 		cr_assert(f);
-		fprintf(f, "{\"batch_size\": %d}\n", batch_size);
+		fprintf(f, "%s\n", config);
 		fclose(f);
 	}
 }
@@ -192,7 +193,7 @@ Test(lines, ndjson_read_ahead_gives_the_store_files_give)
 {
 	th_home a, b, c;
 	make_lines(0);
-	home(&a, 0);
+	home(&a, NULL);
 	write_ndjson(&a);
 	ingest(&a, "jobs.ndjson");
 	char *sa = store_text(&a);
@@ -205,7 +206,7 @@ Test(lines, ndjson_read_ahead_gives_the_store_files_give)
 		  "%s", sa);
 	cr_expect(strstr(sa, "quarantine line 306 validate: "), "%s", sa);
 
-	home(&b, 0);
+	home(&b, NULL);
 	write_files(&b);
 	ingest(&b, "jobs");
 	char *sb = store_text(&b);
@@ -213,7 +214,7 @@ Test(lines, ndjson_read_ahead_gives_the_store_files_give)
 
 	/* batches ending inside the runs of lines, and the batch undone
 	 * and run again small */
-	home(&c, 7);
+	home(&c, "{\"batch_size\": 7}");
 	write_ndjson(&c);
 	ingest(&c, "jobs.ndjson");
 	char *sc = store_text(&c);
@@ -244,46 +245,38 @@ Test(lines, ndjson_read_ahead_gives_the_store_files_give)
  * wrote, and the next one, undone and run again, holds that line; so it is
  * with batches cut short by a small page cache. The store is the one the
  * short lines give. */
+/* What the store holds once the lines are ingested as one NDJSON file in
+ * a fresh home (config: its dossier.json, or NULL). */
+static char *store_of(const char *config)
+{
+	th_home h;
+	home(&h, config);
+	write_ndjson(&h);
+	ingest(&h, "jobs.ndjson");
+	char *text = store_text(&h);
+	th_home_fini(&h);
+	return text;
+}
+
 Test(lines, a_batch_that_fills_what_ingest_keeps_is_committed_and_the_next_run_again)
 {
-	th_home a, b;
 	make_lines(0);
-	home(&a, 0);
-	write_ndjson(&a);
-	ingest(&a, "jobs.ndjson");
-	char *sa = store_text(&a);
+	char *sa = store_of(NULL);
 	free_lines();
 
 	make_lines(128u << 10);
-	home(&b, 0);
-	write_ndjson(&b);
-	ingest(&b, "jobs.ndjson");
-	char *sb = store_text(&b);
+	char *sb = store_of(NULL);
 	cr_expect_str_eq(sa, sb);
 	cr_expect(strstr(sb, "JOB-0007 started v3\n"), "%s", sb);
 	cr_expect(strstr(sb, "quarantine line 304 advance: uncorrelated: no job case JOB-9999"),
 		  "%s", sb);
-
 	/* a page cache of 1 MiB: a batch is committed each time its changed
 	 * pages outgrow it, a few lines each */
-	th_home c;
-	home(&c, 0);
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/dossier.json", c.dir);
-	FILE *f = fopen(path, "w");
-	cr_assert(f);
-	fputs("{\"store\": \"sqlite:var/dossier.db?cache_mib=1\"}\n", f);
-	fclose(f);
-	write_ndjson(&c);
-	ingest(&c, "jobs.ndjson");
-	char *sc = store_text(&c);
+	char *sc = store_of("{\"store\": \"sqlite:var/dossier.db?cache_mib=1\"}");
 	cr_expect_str_eq(sa, sc);
 
 	free(sa);
 	free(sb);
 	free(sc);
-	th_home_fini(&a);
-	th_home_fini(&b);
-	th_home_fini(&c);
 	free_lines();
 }
