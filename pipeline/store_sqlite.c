@@ -795,7 +795,8 @@ static int db_error(lite *l, ds_err *err, const char *what)
 }
 
 /* The cached statement, reset and with its bindings cleared. */
-static sqlite3_stmt *st(lite *l, enum stmt k, ds_err *err)
+/* Statement k, prepared once, reset; clear: its parameters unbound. */
+static sqlite3_stmt *prepared(lite *l, enum stmt k, bool clear, ds_err *err)
 {
 	sqlite3_stmt *s = l->stmt[k];
 	if (!s) {
@@ -807,9 +808,20 @@ static sqlite3_stmt *st(lite *l, enum stmt k, ds_err *err)
 		l->stmt[k] = s;
 	} else {
 		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
+		if (clear)
+			sqlite3_clear_bindings(s);
 	}
 	return s;
+}
+
+static sqlite3_stmt *st(lite *l, enum stmt k, ds_err *err) { return prepared(l, k, true, err); }
+
+/* For the statements of every input and every change, whose callers bind
+ * each parameter: what the last run bound is overwritten rather than
+ * cleared first. */
+static sqlite3_stmt *st_bound(lite *l, enum stmt k, ds_err *err)
+{
+	return prepared(l, k, false, err);
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -1328,7 +1340,7 @@ static int row_quarantine(const struct walk_ctx *w, sqlite3_stmt *q)
 static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_INTERACTION_ADD, err);
+	sqlite3_stmt *q = st_bound(l, S_INTERACTION_ADD, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, in->source);
@@ -1406,7 +1418,7 @@ static int lite_record_add(ds_store *s, int64_t iid, const char *type, const cha
 			   int64_t case_id, ds_time at, int64_t *id, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_RECORD_ADD, err);
+	sqlite3_stmt *q = st_bound(l, S_RECORD_ADD, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, iid);
@@ -1535,7 +1547,7 @@ static int lite_case_find(ds_store *s, const char *process, const char *key, ds_
 			  ds_case_row *out, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_CASE_FIND, err);
+	sqlite3_stmt *q = st_bound(l, S_CASE_FIND, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, process);
@@ -1629,7 +1641,7 @@ static int lite_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
  * process version too. Whether a row changed is in sqlite3_changes(). */
 static int update_row(lite *l, enum stmt k, const ds_case_row *c, int64_t expected, ds_err *err)
 {
-	sqlite3_stmt *q = st(l, k, err);
+	sqlite3_stmt *q = st_bound(l, k, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, c->state);
@@ -1658,7 +1670,7 @@ static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected,
 				  c->key, (long long)expected);
 	if (!c->data)
 		return DS_OK;
-	sqlite3_stmt *q = st(l, S_CASE_DATA_SET, err);
+	sqlite3_stmt *q = st_bound(l, S_CASE_DATA_SET, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, c->data);
@@ -1779,7 +1791,7 @@ static int lite_process_def_list(ds_store *s, int (*fn)(void *, const ds_process
 static int lite_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_AUDIT_ADD, err);
+	sqlite3_stmt *q = st_bound(l, S_AUDIT_ADD, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, r->case_id);
@@ -1813,7 +1825,7 @@ static int lite_audit_list(ds_store *s, int64_t case_id,
 static int lite_timer_add(ds_store *s, ds_timer_row *t, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_TIMER_ADD, err);
+	sqlite3_stmt *q = st_bound(l, S_TIMER_ADD, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, t->case_id);
