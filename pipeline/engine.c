@@ -573,6 +573,8 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 			return rc;
 		rt->stats.records++;
 	}
+	/* The audit entries, written together once all are resolved. */
+	ds_audit_row rows[DS_MAX_CHANGES];
 	for (size_t i = 0; i < w->nchanges; i++) {
 		ds_change *c = &w->changes[i];
 		if (c->cause.kind == DS_CAUSE_RECORD)
@@ -594,7 +596,7 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 			if (oom)
 				return ds_err_set(err, DS_ENOMEM, "out of memory");
 		}
-		ds_audit_row r = {
+		rows[i] = (ds_audit_row){
 			.case_id = w->row.id,
 			.version = c->version,
 			.from_state = c->from_state,
@@ -604,9 +606,12 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 			.changed = c->changed,
 			.effects = c->effects,
 		};
-		if ((rc = ds_store_audit_add(s, &r, err)))
-			return rc;
-		c->audit_id = r.id;
+	}
+	if (w->nchanges && (rc = ds_store_audit_add_n(s, rows, w->nchanges, err)))
+		return rc;
+	for (size_t i = 0; i < w->nchanges; i++) {
+		ds_change *c = &w->changes[i];
+		c->audit_id = rows[i].id;
 		/* A transition moves a case between two states; its creation
 		 * and its data edits are audit entries, not transitions. */
 		if (c->from >= 0 && c->from != c->to)

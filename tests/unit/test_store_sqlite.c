@@ -2,8 +2,8 @@
  * test_store_sqlite.c - the SQLite store's cases: their data kept apart,
  * written only when it changes and read only when asked, the process
  * version written only when it changes, the optimistic lock, the count of
- * rows written, and a store of an earlier schema migrated with its cases'
- * data (tests/unit/store/v7-store.sql).
+ * rows written, audit entries written two to a statement, and a store of an
+ * earlier schema migrated with its cases' data (tests/unit/store/v7-store.sql).
  */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -222,4 +222,50 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	char *version = query("PRAGMA user_version");
 	cr_expect_str_eq(version, "10");
 	free(version);
+}
+
+static int audit_row(void *ud, const ds_audit_row *r)
+{
+	int64_t *ids = ud;
+	ids[r->version] = r->id;
+	return 0;
+}
+
+/* Entries written together (two per statement, and the one left over)
+ * each get the id the store lists them under, in order. */
+Test(store_sqlite, audit_entries_written_together_know_their_ids)
+{
+	ds_store *s = open_store();
+	ds_err err = {0};
+	ds_case_row c = { .process = "job", .process_version = 1, .key = "JOB-1",
+			  .state = "open", .version = 1, .state_version = 1, .state_since = 10,
+			  .created_at = 10, .updated_at = 10, .data = "{}" };
+	cr_assert_eq(ds_store_begin(s, &err), 0);
+	cr_assert_eq(ds_store_case_insert(s, &c, &err), 0, "%s", err.msg);
+	ds_audit_row one = { .case_id = c.id, .version = 1, .to_state = "open", .at = 10,
+			     .cause = "{\"type\":\"record\"}" };
+	cr_assert_eq(ds_store_audit_add(s, &one, &err), 0, "%s", err.msg);
+	ds_audit_row rows[3];
+	for (int i = 0; i < 3; i++)
+		rows[i] = (ds_audit_row){ .case_id = c.id, .version = 2 + i, .from_state = "open",
+					  .to_state = i == 2 ? "done" : "open", .at = 20 + i,
+					  .cause = "{\"type\":\"guard\"}",
+					  .changed = i == 0 ? "[\"n\"]" : NULL };
+	cr_assert_eq(ds_store_audit_add_n(s, rows, 3, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
+
+	int64_t ids[5] = {0};
+	cr_assert_eq(ds_store_audit_list(s, c.id, audit_row, ids, &err), 0, "%s", err.msg);
+	cr_expect_eq(ids[1], one.id);
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(ids[2 + i], rows[i].id, "version %d", 2 + i);
+	cr_expect_eq(rows[0].id, one.id + 1);
+	cr_expect_eq(rows[2].id, one.id + 3);
+	char *changed = query("SELECT changed FROM audit WHERE version = 2");
+	cr_expect_str_eq(changed, "[\"n\"]");
+	free(changed);
+	char *to = query("SELECT group_concat(to_state) FROM audit ORDER BY id");
+	cr_expect_str_eq(to, "open,open,open,done");
+	free(to);
+	ds_store_close(s);
 }
