@@ -70,6 +70,14 @@ static char *query(const char *sql)
 	return out;
 }
 
+/* Expects the text answer of one query on the store's file. */
+static void expect_query(const char *sql, const char *want)
+{
+	char *got = query(sql);
+	cr_expect_str_eq(got ? got : "(null)", want, "%s", sql);
+	free(got);
+}
+
 Test(store_sqlite, a_change_without_new_data_keeps_the_data)
 {
 	ds_store *s = open_store();
@@ -208,12 +216,9 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	char *cols = query("SELECT group_concat(name) FROM pragma_table_info('cases')");
 	cr_expect_null(strstr(cols, "data"), "%s", cols);
 	free(cols);
-	char *moved = query("SELECT count(*) FROM case_data");
-	cr_expect_str_eq(moved, "3");
-	free(moved);
-	char *idx = query("SELECT group_concat(name) FROM pragma_index_info('cases_version')");
-	cr_expect_str_eq(idx, "process,process_version");
-	free(idx);
+	expect_query("SELECT count(*) FROM case_data", "3");
+	expect_query("SELECT group_concat(name) FROM pragma_index_info('cases_version')",
+		     "process,process_version");
 	/* and nothing indexes the state but what retention made for itself */
 	char *on_state = query("SELECT group_concat(l.name) FROM pragma_index_list('cases') l"
 			       " JOIN pragma_index_info(l.name) i WHERE i.name = 'state'");
@@ -261,11 +266,7 @@ Test(store_sqlite, audit_entries_written_together_know_their_ids)
 		cr_expect_eq(ids[2 + i], rows[i].id, "version %d", 2 + i);
 	cr_expect_eq(rows[0].id, one.id + 1);
 	cr_expect_eq(rows[2].id, one.id + 3);
-	char *changed = query("SELECT changed FROM audit WHERE version = 2");
-	cr_expect_str_eq(changed, "[\"n\"]");
-	free(changed);
-	char *to = query("SELECT group_concat(to_state) FROM audit ORDER BY id");
-	cr_expect_str_eq(to, "open,open,open,done");
-	free(to);
+	expect_query("SELECT changed FROM audit WHERE version = 2", "[\"n\"]");
+	expect_query("SELECT group_concat(to_state) FROM audit ORDER BY id", "open,open,open,done");
 	ds_store_close(s);
 }
