@@ -551,7 +551,7 @@ static bool keep(ingest *g, const input *in)
 	*l = (logged){ .origin = g->logbuf.len, .bytes = g->logbuf.len + olen, .len = len,
 		       .channel = in->channel, .too_large = in->too_large, .size = in->size };
 	if (in->sha256)
-		snprintf(l->sha256, sizeof l->sha256, "%s", in->sha256);
+		memcpy(l->sha256, in->sha256, sizeof l->sha256);
 	if (ds_buf_append(&g->logbuf, in->origin, olen) ||
 	    (len && ds_buf_append(&g->logbuf, in->bytes, len))) {
 		g->logbuf.len = l->origin;

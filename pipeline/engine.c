@@ -103,22 +103,22 @@ int ds_runtime_sync(ds_runtime *rt, ds_err *err)
 
 /* ---- causes ---- */
 
-/* ,"name":value with name a plain key; nothing when value is NULL. */
-static void member(ds_buf *b, const char *name, const char *value)
+/* ,"name":value: prefix is the member's text up to its value, `,"name":`;
+ * nothing when value is NULL. */
+#define MEMBER(b, name, value) member(b, ",\"" name "\":", sizeof ",\"" name "\":" - 1, value)
+#define MEMBER_ID(b, name, id) member_id(b, ",\"" name "\":", sizeof ",\"" name "\":" - 1, id)
+
+static void member(ds_buf *b, const char *prefix, size_t n, const char *value)
 {
 	if (!value)
 		return;
-	ds_buf_puts(b, ",\"");
-	ds_buf_puts(b, name);
-	ds_buf_puts(b, "\":");
+	ds_buf_append(b, prefix, n);
 	ds_buf_json_string(b, value);
 }
 
-static void member_id(ds_buf *b, const char *name, int64_t id)
+static void member_id(ds_buf *b, const char *prefix, size_t n, int64_t id)
 {
-	ds_buf_puts(b, ",\"");
-	ds_buf_puts(b, name);
-	ds_buf_puts(b, "\":");
+	ds_buf_append(b, prefix, n);
 	ds_buf_put_i64(b, id);
 }
 
@@ -128,39 +128,42 @@ char *ds_cause_json(ds_arena *a, const ds_cause *c)
 	ds_buf b;
 	char when[24];
 	ds_buf_init(&b, 4096);
+	/* One allocation: a cause is a few hundred bytes but for long names. */
+	if (ds_buf_reserve(&b, 256))
+		return NULL;
 	switch (c->kind) {
 	case DS_CAUSE_RECORD:
 		ds_buf_puts(&b, "{\"type\":\"record\"");
-		member_id(&b, "record", c->record_id);
-		member(&b, "record_type", c->record_type);
-		member(&b, "source", c->source);
+		MEMBER_ID(&b, "record", c->record_id);
+		MEMBER(&b, "record_type", c->record_type);
+		MEMBER(&b, "source", c->source);
 		if (c->interaction_id)
-			member_id(&b, "interaction", c->interaction_id);
-		member(&b, "thread", c->thread);
+			MEMBER_ID(&b, "interaction", c->interaction_id);
+		MEMBER(&b, "thread", c->thread);
 		break;
 	case DS_CAUSE_EVENT:
 	case DS_CAUSE_EDIT:
 		ds_buf_printf(&b, "{\"type\":\"%s\"", c->kind == DS_CAUSE_EVENT ? "event" : "edit");
-		member(&b, "event", c->event);
-		member(&b, "role", c->role);
-		member(&b, "actor", c->actor);
+		MEMBER(&b, "event", c->event);
+		MEMBER(&b, "role", c->role);
+		MEMBER(&b, "actor", c->actor);
 		break;
 	case DS_CAUSE_TIMER:
 		ds_time_format(c->due, when);
 		ds_buf_puts(&b, "{\"type\":\"timer\"");
-		member(&b, "after", c->after ? c->after : "");
-		member(&b, "due", when);
+		MEMBER(&b, "after", c->after ? c->after : "");
+		MEMBER(&b, "due", when);
 		break;
 	case DS_CAUSE_GUARD:
 		ds_buf_puts(&b, "{\"type\":\"guard\"");
-		member(&b, "when", c->guard ? c->guard : "");
+		MEMBER(&b, "when", c->guard ? c->guard : "");
 		break;
 	case DS_CAUSE_START:
 		ds_buf_puts(&b, "{\"type\":\"start\"");
-		member(&b, "process", c->by_process);
-		member(&b, "case", c->by_key);
-		member(&b, "state", c->by_state);
-		member_id(&b, "case_id", c->by_case);
+		MEMBER(&b, "process", c->by_process);
+		MEMBER(&b, "case", c->by_key);
+		MEMBER(&b, "state", c->by_state);
+		MEMBER_ID(&b, "case_id", c->by_case);
 		break;
 	case DS_CAUSE_MIGRATION:
 		ds_buf_printf(&b, "{\"type\":\"migration\",\"from_version\":%d,\"to_version\":%d",
@@ -390,14 +393,18 @@ int ds_engine_edit(ds_case_work *w, const cJSON *fields, const char *role,
 	if (rc || changed.len == 1)
 		goto done;
 	w->data_json = NULL;
+	/* Only the fields that change are copied: the others are equal. */
 	cJSON_ArrayForEach(f, fields) {
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(w->data, f->string);
+		if (old && cJSON_Compare(old, f, true))
+			continue;
 		cJSON *copy = cJSON_Duplicate(f, true);
 		if (!copy) {
 			rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 			goto done;
 		}
-		if (cJSON_GetObjectItemCaseSensitive(w->data, f->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(w->data, f->string, copy);
+		if (old)
+			cJSON_ReplaceItemViaPointer(w->data, old, copy);
 		else
 			cJSON_AddItemToObject(w->data, f->string, copy);
 	}
@@ -566,6 +573,8 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 			return rc;
 		rt->stats.records++;
 	}
+	/* The audit entries, written together once all are resolved. */
+	ds_audit_row rows[DS_MAX_CHANGES];
 	for (size_t i = 0; i < w->nchanges; i++) {
 		ds_change *c = &w->changes[i];
 		if (c->cause.kind == DS_CAUSE_RECORD)
@@ -587,7 +596,7 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 			if (oom)
 				return ds_err_set(err, DS_ENOMEM, "out of memory");
 		}
-		ds_audit_row r = {
+		rows[i] = (ds_audit_row){
 			.case_id = w->row.id,
 			.version = c->version,
 			.from_state = c->from_state,
@@ -597,9 +606,12 @@ static int commit_at(ds_runtime *rt, ds_case_work *w, int depth, ds_err *err)
 			.changed = c->changed,
 			.effects = c->effects,
 		};
-		if ((rc = ds_store_audit_add(s, &r, err)))
-			return rc;
-		c->audit_id = r.id;
+	}
+	if (w->nchanges && (rc = ds_store_audit_add_n(s, rows, w->nchanges, err)))
+		return rc;
+	for (size_t i = 0; i < w->nchanges; i++) {
+		ds_change *c = &w->changes[i];
+		c->audit_id = rows[i].id;
 		/* A transition moves a case between two states; its creation
 		 * and its data edits are audit entries, not transitions. */
 		if (c->from >= 0 && c->from != c->to)

@@ -214,6 +214,9 @@ typedef struct ds_audit_row {
 } ds_audit_row;
 
 int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err);
+/* The n entries rows, in order (each row's id set): fewer statements than
+ * one each. */
+int ds_store_audit_add_n(ds_store *s, ds_audit_row *rows, size_t n, ds_err *err);
 int ds_store_audit_list(ds_store *s, int64_t case_id,
 			int (*fn)(void *ud, const ds_audit_row *r), void *ud,
 			ds_err *err);

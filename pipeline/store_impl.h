@@ -58,7 +58,7 @@ struct ds_store_ops {
 	int (*process_def_list)(ds_store *,
 				int (*)(void *, const ds_process_def_row *),
 				void *, ds_err *);
-	int (*audit_add)(ds_store *, ds_audit_row *, ds_err *);
+	int (*audit_add)(ds_store *, ds_audit_row *, size_t, ds_err *);
 	int (*audit_list)(ds_store *, int64_t,
 			  int (*)(void *, const ds_audit_row *), void *,
 			  ds_err *);

@@ -279,7 +279,7 @@ enum stmt {
 	S_CASE_DATA_ADD, S_CASE_DATA_SET, S_CASE_SET_PROFILE,
 	S_CASE_LIST, S_CASE_LIST_P, S_CASE_LIST_S, S_CASE_LIST_PS,
 	S_CASE_LIST_V, S_CASE_STATES, S_PDEF_ADD, S_PDEF_LIST,
-	S_AUDIT_ADD, S_AUDIT_LIST,
+	S_AUDIT_ADD, S_AUDIT_ADD2, S_AUDIT_LIST,
 	S_TIMER_ADD, S_TIMER_DUE, S_TIMER_DONE, S_TIMER_COUNT,
 	S_P_CREATE, S_P_GET, S_P_LIST, S_P_UPDATE_ADD, S_P_UPDATE_PUT,
 	S_ID_FIND, S_ID_HELD, S_ID_ADD, S_ID_ADD2, S_ID_ADD3, S_ID_ADD4, S_ID_LIST,
@@ -406,6 +406,15 @@ static const char *const sql[S_COUNT_] = {
 		" FROM process_defs ORDER BY process, version",
 	[S_AUDIT_ADD] = "INSERT INTO audit(case_id, version, from_state, to_state,"
 		" at, cause, changed, effects) VALUES(?,?,?,?,?,?,?,?)",
+	/* Two entries at once (an edit and the transition its guard made):
+	 * one statement rather than two. OR FAIL: a statement that writes
+	 * two rows and may abort keeps a statement journal of the pages it
+	 * changes, which costs more than the statement saved; a failure fails
+	 * the input, whose writes its batch or savepoint undoes. The rows
+	 * get ids in order, each one above the largest (no id is set by hand,
+	 * so none reaches the largest integer, where SQLite picks at random). */
+	[S_AUDIT_ADD2] = "INSERT OR FAIL INTO audit(case_id, version, from_state, to_state,"
+		" at, cause, changed, effects) VALUES(?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?)",
 	[S_AUDIT_LIST] = "SELECT id, case_id, version, from_state, to_state, at,"
 		" cause, changed, effects FROM audit WHERE case_id = ? ORDER BY version",
 	[S_TIMER_ADD] = "INSERT INTO timers(case_id, state, state_version,"
@@ -795,7 +804,8 @@ static int db_error(lite *l, ds_err *err, const char *what)
 }
 
 /* The cached statement, reset and with its bindings cleared. */
-static sqlite3_stmt *st(lite *l, enum stmt k, ds_err *err)
+/* Statement k, prepared once, reset; clear: its parameters unbound. */
+static sqlite3_stmt *prepared(lite *l, enum stmt k, bool clear, ds_err *err)
 {
 	sqlite3_stmt *s = l->stmt[k];
 	if (!s) {
@@ -807,9 +817,20 @@ static sqlite3_stmt *st(lite *l, enum stmt k, ds_err *err)
 		l->stmt[k] = s;
 	} else {
 		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
+		if (clear)
+			sqlite3_clear_bindings(s);
 	}
 	return s;
+}
+
+static sqlite3_stmt *st(lite *l, enum stmt k, ds_err *err) { return prepared(l, k, true, err); }
+
+/* For the statements of every input and every change, whose callers bind
+ * each parameter: what the last run bound is overwritten rather than
+ * cleared first. */
+static sqlite3_stmt *st_bound(lite *l, enum stmt k, ds_err *err)
+{
+	return prepared(l, k, false, err);
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -1337,7 +1358,7 @@ static int row_quarantine(const struct walk_ctx *w, sqlite3_stmt *q)
 static int lite_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_INTERACTION_ADD, err);
+	sqlite3_stmt *q = st_bound(l, S_INTERACTION_ADD, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, in->source);
@@ -1415,7 +1436,7 @@ static int lite_record_add(ds_store *s, int64_t iid, const char *type, const cha
 			   int64_t case_id, ds_time at, int64_t *id, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_RECORD_ADD, err);
+	sqlite3_stmt *q = st_bound(l, S_RECORD_ADD, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, iid);
@@ -1544,7 +1565,7 @@ static int lite_case_find(ds_store *s, const char *process, const char *key, ds_
 			  ds_case_row *out, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_CASE_FIND, err);
+	sqlite3_stmt *q = st_bound(l, S_CASE_FIND, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, process);
@@ -1638,7 +1659,7 @@ static int lite_case_insert(ds_store *s, ds_case_row *c, ds_err *err)
  * process version too. Whether a row changed is in sqlite3_changes(). */
 static int update_row(lite *l, enum stmt k, const ds_case_row *c, int64_t expected, ds_err *err)
 {
-	sqlite3_stmt *q = st(l, k, err);
+	sqlite3_stmt *q = st_bound(l, k, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, c->state);
@@ -1667,7 +1688,7 @@ static int lite_case_update(ds_store *s, const ds_case_row *c, int64_t expected,
 				  c->key, (long long)expected);
 	if (!c->data)
 		return DS_OK;
-	sqlite3_stmt *q = st(l, S_CASE_DATA_SET, err);
+	sqlite3_stmt *q = st_bound(l, S_CASE_DATA_SET, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, c->data);
@@ -1785,23 +1806,53 @@ static int lite_process_def_list(ds_store *s, int (*fn)(void *, const ds_process
 
 /* ---- audit ---- */
 
-static int lite_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
+/* Binds r as the entry from parameter i on. */
+static void bind_audit(sqlite3_stmt *q, int i, const ds_audit_row *r)
 {
-	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_AUDIT_ADD, err);
+	sqlite3_bind_int64(q, i, r->case_id);
+	sqlite3_bind_int64(q, i + 1, r->version);
+	bind_text(q, i + 2, r->from_state);
+	bind_text(q, i + 3, r->to_state);
+	sqlite3_bind_int64(q, i + 4, r->at);
+	bind_text(q, i + 5, r->cause);
+	bind_text(q, i + 6, r->changed);
+	bind_text(q, i + 7, r->effects);
+}
+
+/* Two entries in one statement, given consecutive ids. */
+static int audit_add_two(lite *l, ds_audit_row *r, ds_err *err)
+{
+	sqlite3_stmt *q = st_bound(l, S_AUDIT_ADD2, err);
 	if (!q)
 		return err->code;
-	sqlite3_bind_int64(q, 1, r->case_id);
-	sqlite3_bind_int64(q, 2, r->version);
-	bind_text(q, 3, r->from_state);
-	bind_text(q, 4, r->to_state);
-	sqlite3_bind_int64(q, 5, r->at);
-	bind_text(q, 6, r->cause);
-	bind_text(q, 7, r->changed);
-	bind_text(q, 8, r->effects);
+	bind_audit(q, 1, &r[0]);
+	bind_audit(q, 9, &r[1]);
+	int rc = run(l, q, err, "write audit");
+	if (rc)
+		return rc;
+	r[1].id = sqlite3_last_insert_rowid(l->db);
+	r[0].id = r[1].id - 1;
+	return DS_OK;
+}
+
+static int lite_audit_add(ds_store *s, ds_audit_row *rows, size_t n, ds_err *err)
+{
+	lite *l = L(s);
+	size_t i = 0;
+	for (; i + 1 < n; i += 2) {
+		int rc = audit_add_two(l, &rows[i], err);
+		if (rc)
+			return rc;
+	}
+	if (i == n)
+		return DS_OK;
+	sqlite3_stmt *q = st_bound(l, S_AUDIT_ADD, err);
+	if (!q)
+		return err->code;
+	bind_audit(q, 1, &rows[i]);
 	int rc = run(l, q, err, "write audit");
 	if (!rc)
-		r->id = sqlite3_last_insert_rowid(l->db);
+		rows[i].id = sqlite3_last_insert_rowid(l->db);
 	return rc;
 }
 
@@ -1822,7 +1873,7 @@ static int lite_audit_list(ds_store *s, int64_t case_id,
 static int lite_timer_add(ds_store *s, ds_timer_row *t, ds_err *err)
 {
 	lite *l = L(s);
-	sqlite3_stmt *q = st(l, S_TIMER_ADD, err);
+	sqlite3_stmt *q = st_bound(l, S_TIMER_ADD, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, t->case_id);

@@ -2,9 +2,9 @@
  * test_store_sqlite.c - the SQLite store's cases: their data kept apart,
  * written only when it changes and read only when asked, the process
  * version written only when it changes, the optimistic lock, the count of
- * rows written, a transaction that outgrows the page cache told apart, and
- * a store of an earlier schema migrated with its cases' data
- * (tests/unit/store/v7-store.sql).
+ * rows written, a transaction that outgrows the page cache told apart,
+ * audit entries written two to a statement, and a store of an earlier
+ * schema migrated with its cases' data (tests/unit/store/v7-store.sql).
  */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -69,6 +69,14 @@ static char *query(const char *sql)
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	return out;
+}
+
+/* Expects the text answer of one query on the store's file. */
+static void expect_query(const char *sql, const char *want)
+{
+	char *got = query(sql);
+	cr_expect_str_eq(got ? got : "(null)", want, "%s", sql);
+	free(got);
 }
 
 Test(store_sqlite, a_change_without_new_data_keeps_the_data)
@@ -209,12 +217,9 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	char *cols = query("SELECT group_concat(name) FROM pragma_table_info('cases')");
 	cr_expect_null(strstr(cols, "data"), "%s", cols);
 	free(cols);
-	char *moved = query("SELECT count(*) FROM case_data");
-	cr_expect_str_eq(moved, "3");
-	free(moved);
-	char *idx = query("SELECT group_concat(name) FROM pragma_index_info('cases_version')");
-	cr_expect_str_eq(idx, "process,process_version");
-	free(idx);
+	expect_query("SELECT count(*) FROM case_data", "3");
+	expect_query("SELECT group_concat(name) FROM pragma_index_info('cases_version')",
+		     "process,process_version");
 	/* and nothing indexes the state but what retention made for itself */
 	char *on_state = query("SELECT group_concat(l.name) FROM pragma_index_list('cases') l"
 			       " JOIN pragma_index_info(l.name) i WHERE i.name = 'state'");
@@ -263,5 +268,47 @@ Test(store_sqlite, a_transaction_larger_than_the_page_cache_is_told_apart)
 	add_interactions(s, 1040, 16);
 	cr_expect(!ds_store_spilled(s));
 	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
+	ds_store_close(s);
+}
+
+static int audit_row(void *ud, const ds_audit_row *r)
+{
+	int64_t *ids = ud;
+	ids[r->version] = r->id;
+	return 0;
+}
+
+/* Entries written together (two per statement, and the one left over)
+ * each get the id the store lists them under, in order. */
+Test(store_sqlite, audit_entries_written_together_know_their_ids)
+{
+	ds_store *s = open_store();
+	ds_err err = {0};
+	ds_case_row c = { .process = "job", .process_version = 1, .key = "JOB-1",
+			  .state = "open", .version = 1, .state_version = 1, .state_since = 10,
+			  .created_at = 10, .updated_at = 10, .data = "{}" };
+	cr_assert_eq(ds_store_begin(s, &err), 0);
+	cr_assert_eq(ds_store_case_insert(s, &c, &err), 0, "%s", err.msg);
+	ds_audit_row one = { .case_id = c.id, .version = 1, .to_state = "open", .at = 10,
+			     .cause = "{\"type\":\"record\"}" };
+	cr_assert_eq(ds_store_audit_add(s, &one, &err), 0, "%s", err.msg);
+	ds_audit_row rows[3];
+	for (int i = 0; i < 3; i++)
+		rows[i] = (ds_audit_row){ .case_id = c.id, .version = 2 + i, .from_state = "open",
+					  .to_state = i == 2 ? "done" : "open", .at = 20 + i,
+					  .cause = "{\"type\":\"guard\"}",
+					  .changed = i == 0 ? "[\"n\"]" : NULL };
+	cr_assert_eq(ds_store_audit_add_n(s, rows, 3, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
+
+	int64_t ids[5] = {0};
+	cr_assert_eq(ds_store_audit_list(s, c.id, audit_row, ids, &err), 0, "%s", err.msg);
+	cr_expect_eq(ids[1], one.id);
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(ids[2 + i], rows[i].id, "version %d", 2 + i);
+	cr_expect_eq(rows[0].id, one.id + 1);
+	cr_expect_eq(rows[2].id, one.id + 3);
+	expect_query("SELECT changed FROM audit WHERE version = 2", "[\"n\"]");
+	expect_query("SELECT group_concat(to_state) FROM audit ORDER BY id", "open,open,open,done");
 	ds_store_close(s);
 }
