@@ -4,6 +4,7 @@
 #include "hash.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
 void ds_hex(const unsigned char *d, size_t n, char *out)
 {
@@ -15,10 +16,28 @@ void ds_hex(const unsigned char *d, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* SHA-256 fetched from OpenSSL's default provider once: EVP_sha256()
+ * is fetched again on every digest (a lookup under a lock), which costs
+ * about as much as hashing a small input. NULL when it cannot be fetched
+ * (EVP_sha256() is used then). */
+static EVP_MD *sha256_md;
+
+static void fetch_sha256(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, fetch_sha256);
+	return sha256_md ? sha256_md : EVP_sha256();
+}
+
 void ds_sha256_hex(const void *p, size_t n, char out[static 65])
 {
 	unsigned char d[32];
-	EVP_Digest(p ? p : "", n, d, NULL, EVP_sha256(), NULL);
+	EVP_Digest(p ? p : "", n, d, NULL, sha256(), NULL);
 	ds_hex(d, 32, out);
 }
 
@@ -31,7 +50,7 @@ ds_sha256 *ds_sha256_begin(void)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return NULL;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+	if (EVP_DigestInit_ex(ctx, sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
 		return NULL;
 	}
