@@ -622,10 +622,6 @@ static int run_one(ingest *g, const input *in)
 	rc = run_chain(g, in, false);
 	if (rc == RUN_AGAIN)
 		rc = run_again(g);
-	/* A batch that has outgrown the page cache is committed: going on,
-	 * each page it changes again would be read back from the WAL. */
-	if (!rc && g->batch && ds_store_spilled(g->rt.store))
-		rc = batch_close(g);
 	return rc;
 }
 

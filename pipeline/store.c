@@ -68,7 +68,6 @@ int ds_store_savepoint(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_SA
 int ds_store_release(ds_store *s, ds_err *err) { return s->ops->tx(s, DS_TX_RELEASE, err); }
 void ds_store_rollback_to(ds_store *s) { s->ops->tx(s, DS_TX_ROLLBACK_TO, NULL); }
 int64_t ds_store_changes(ds_store *s) { return s->ops->changes(s); }
-bool ds_store_spilled(ds_store *s) { return s->ops->spilled && s->ops->spilled(s); }
 
 int ds_store_interaction_add(ds_store *s, ds_interaction *in, bool *dup, ds_err *err)
 { return s->ops->interaction_add(s, in, dup, err); }

@@ -50,10 +50,6 @@ void ds_store_rollback_to(ds_store *s);
 /* Rows this connection has inserted, updated or deleted since it opened:
  * two readings that agree mean nothing was written between them. */
 int64_t ds_store_changes(ds_store *s);
-/* Whether the open transaction has outgrown the page cache since the last
- * call: changed pages were written out before the commit, to be read back
- * when touched again, so committing now costs less than going on. */
-bool ds_store_spilled(ds_store *s);
 
 /* ---- interactions: raw inputs, verbatim ---- */
 

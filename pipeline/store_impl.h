@@ -20,7 +20,6 @@ struct ds_store_ops {
 	/* Transaction control: one of DS_TX_*; a rollback reports no error. */
 	int (*tx)(ds_store *s, int op, ds_err *err);
 	int64_t (*changes)(ds_store *s);
-	bool (*spilled)(ds_store *s);        /* NULL: never */
 
 	int (*interaction_add)(ds_store *, ds_interaction *, bool *, ds_err *);
 	int (*interaction_get)(ds_store *, int64_t, ds_arena *,

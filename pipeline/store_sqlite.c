@@ -940,15 +940,6 @@ static int64_t lite_changes(ds_store *s)
 	return sqlite3_total_changes64(L(s)->db);
 }
 
-/* SQLite counts the dirty pages it spills mid-transaction when the cache
- * is full; the count is read and reset. */
-static bool lite_spilled(ds_store *s)
-{
-	int cur = 0, hi = 0;
-	sqlite3_db_status(L(s)->db, SQLITE_DBSTATUS_CACHE_SPILL, &cur, &hi, 1);
-	return cur > 0;
-}
-
 static int migrate(lite *l, ds_err *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -3897,7 +3888,6 @@ const struct ds_store_ops ds_store_sqlite_ops = {
 	.close = lite_close,
 	.tx = lite_tx,
 	.changes = lite_changes,
-	.spilled = lite_spilled,
 	.interaction_add = lite_interaction_add,
 	.interaction_get = lite_interaction_get,
 	.record_add = lite_record_add,

@@ -242,9 +242,9 @@ Test(lines, ndjson_read_ahead_gives_the_store_files_give)
 
 /* Lines of 128 KiB: ingest keeps 16 MiB of a batch's inputs to run them
  * again, so the batch is committed well before the line refused after it
- * wrote, and the next one, undone and run again, holds that line; so it is
- * with batches cut short by a small page cache. The store is the one the
- * short lines give. */
+ * wrote, and the next one, undone and run again, holds that line. The
+ * store is the one the short lines give, and so it is with a page cache
+ * of 1 MiB, which the batches' changed pages outgrow. */
 /* What the store holds once the lines are ingested as one NDJSON file in
  * a fresh home (config: its dossier.json, or NULL). */
 static char *store_of(const char *config)
@@ -270,8 +270,7 @@ Test(lines, a_batch_that_fills_what_ingest_keeps_is_committed_and_the_next_run_a
 	cr_expect(strstr(sb, "JOB-0007 started v3\n"), "%s", sb);
 	cr_expect(strstr(sb, "quarantine line 304 advance: uncorrelated: no job case JOB-9999"),
 		  "%s", sb);
-	/* a page cache of 1 MiB: a batch is committed each time its changed
-	 * pages outgrow it, a few lines each */
+	/* a page cache of 1 MiB, which SQLite spills to the WAL mid-batch */
 	char *sc = store_of("{\"store\": \"sqlite:var/dossier.db?cache_mib=1\"}");
 	cr_expect_str_eq(sa, sc);
 

@@ -2,9 +2,8 @@
  * test_store_sqlite.c - the SQLite store's cases: their data kept apart,
  * written only when it changes and read only when asked, the process
  * version written only when it changes, the optimistic lock, the count of
- * rows written, a transaction that outgrows the page cache told apart,
- * audit entries written two to a statement, and a store of an earlier
- * schema migrated with its cases' data (tests/unit/store/v7-store.sql).
+ * rows written, audit entries written two to a statement, and a store of an
+ * earlier schema migrated with its cases' data (tests/unit/store/v7-store.sql).
  */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -228,47 +227,6 @@ Test(store_sqlite, an_earlier_store_keeps_its_cases_data)
 	char *version = query("PRAGMA user_version");
 	cr_expect_str_eq(version, "10");
 	free(version);
-}
-
-/* Interactions of 4 KiB, each its own SHA-256, added in the open
- * transaction. */
-static void add_interactions(ds_store *s, int from, int n)
-{
-	static unsigned char bytes[4096];
-	for (int i = from; i < from + n; i++) {
-		memset(bytes, 'a' + i % 26, sizeof bytes);
-		ds_interaction in = { .channel = "json", .source = "test", .origin = "test",
-				      .received_at = 10, .bytes = bytes, .len = sizeof bytes };
-		snprintf(in.sha256, sizeof in.sha256, "%064d", i);
-		bool dup = true;
-		ds_err err = {0};
-		cr_assert_eq(ds_store_interaction_add(s, &in, &dup, &err), 0, "%s", err.msg);
-		cr_assert(!dup);
-	}
-}
-
-Test(store_sqlite, a_transaction_larger_than_the_page_cache_is_told_apart)
-{
-	ds_store *s = NULL;
-	ds_err err = {0};
-	cr_assert_eq(ds_store_open("sqlite:var/test.db?cache_mib=1", home, &s, &err), 0, "%s",
-		     err.msg);
-	/* a few pages: the cache holds them */
-	cr_assert_eq(ds_store_begin(s, &err), 0, "%s", err.msg);
-	add_interactions(s, 0, 16);
-	cr_expect(!ds_store_spilled(s));
-	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
-	/* 4 MiB of changed pages do not fit 1 MiB of cache */
-	cr_assert_eq(ds_store_begin(s, &err), 0, "%s", err.msg);
-	add_interactions(s, 16, 1024);
-	cr_expect(ds_store_spilled(s));
-	cr_expect(!ds_store_spilled(s), "told once");
-	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
-	cr_assert_eq(ds_store_begin(s, &err), 0, "%s", err.msg);
-	add_interactions(s, 1040, 16);
-	cr_expect(!ds_store_spilled(s));
-	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
-	ds_store_close(s);
 }
 
 static int audit_row(void *ud, const ds_audit_row *r)
