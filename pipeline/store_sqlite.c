@@ -926,6 +926,11 @@ static int lite_tx(ds_store *s, int op, ds_err *err)
 	if (!q)
 		return err ? err->code : DS_EIO;
 	int rc = run(l, q, err, sql[stmts[op]]);
+	/* The consent kinds numbered in what was undone are gone from the
+	 * store: forget the bits remembered, or the next kind would be given
+	 * a bit already in use. */
+	if (op == DS_TX_ROLLBACK || op == DS_TX_ROLLBACK_TO)
+		l->nkinds = 0;
 	/* Undoing a savepoint leaves it open; close it so the next input
 	 * starts afresh. */
 	if (op == DS_TX_ROLLBACK_TO && (q = st(l, S_RELEASE, NULL)))
@@ -2190,7 +2195,7 @@ static int lite_identity_list(ds_store *s, int64_t pid, int (*fn)(void *, const 
 
 /* The bit of a purpose and channel in consent_mask, given its number the
  * first time it is stated (-1 past the 63 a mask holds); remembered, as a
- * bit never changes. */
+ * committed bit never changes (a rollback forgets them all, lite_tx). */
 static int consent_bit(lite *l, const char *purpose, const char *channel, int *bit,
 		       ds_err *err)
 {

@@ -270,3 +270,25 @@ Test(store_sqlite, audit_entries_written_together_know_their_ids)
 	expect_query("SELECT group_concat(to_state) FROM audit ORDER BY id", "open,open,open,done");
 	ds_store_close(s);
 }
+
+/* A consent kind numbered in a transaction that is undone is numbered
+ * again: two kinds never share a bit, and each bit is the one the store
+ * names. */
+Test(store_sqlite, a_consent_bit_undone_is_not_reused)
+{
+	ds_store *s = open_store();
+	ds_err err = {0};
+	int email = -1, sms = -1, again = -1;
+	cr_assert_eq(ds_store_begin(s, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_consent_bit(s, "marketing", "email", &email, &err), 0, "%s", err.msg);
+	cr_expect_eq(email, 0);
+	ds_store_rollback(s);
+	cr_assert_eq(ds_store_begin(s, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_consent_bit(s, "marketing", "sms", &sms, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_consent_bit(s, "marketing", "email", &again, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_commit(s, &err), 0, "%s", err.msg);
+	cr_expect_neq(sms, again, "two kinds share bit %d", sms);
+	ds_store_close(s);
+	expect_query("SELECT group_concat(channel || '=' || bit) FROM"
+		     " (SELECT channel, bit FROM consent_kinds ORDER BY bit)", "sms=0,email=1");
+}
