@@ -131,8 +131,11 @@ void ds_chain_batch_abort(ds_chain *c)
 {
 	if (c->in_batch) {
 		ds_store_rollback(c->rt->store);
-		/* Counters only count kept work. */
+		/* Counters only count kept work; paths that could not be read
+		 * are not run again, so their count stays. */
+		int64_t unreadable = c->rt->stats.unreadable;
 		c->rt->stats = c->batch_stats;
+		c->rt->stats.unreadable = unreadable;
 	}
 	ds_runtime_discard(c->rt, 0);
 	c->in_batch = false;

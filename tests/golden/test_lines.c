@@ -279,3 +279,28 @@ Test(lines, a_batch_that_fills_what_ingest_keeps_is_committed_and_the_next_run_a
 	free(sc);
 	free_lines();
 }
+
+/* A path that cannot be read, met in a batch that is then undone and run
+ * again (line 304 is refused after it wrote), is still counted: paths are
+ * not run again, so their count is not undone with the batch. */
+Test(lines, a_batch_run_again_keeps_the_count_of_paths_not_read)
+{
+	th_home h;
+	make_lines(0);
+	home(&h, NULL);
+	write_files(&h);
+	char cmd[PATH_MAX + 64];
+	snprintf(cmd, sizeof cmd, "ln -s nowhere '%s/jobs/0200-dangling'", h.dir);
+	cr_assert_eq(system(cmd), 0);
+	char *out = NULL;
+	int rc = th_run(&h, &out, NULL, "--json " NOW " ingest '%s/jobs'", h.dir);
+	cJSON *sum = cJSON_Parse(out);
+	cr_assert(sum, "%s", out);
+	cr_expect_eq(th_num(sum, "unreadable"), 1, "%s", out);
+	cr_expect_eq(th_num(sum, "quarantined"), 3, "%s", out);
+	cr_expect_neq(rc, 0);
+	cJSON_Delete(sum);
+	free(out);
+	free_lines();
+	th_home_fini(&h);
+}
