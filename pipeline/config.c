@@ -632,6 +632,7 @@ static const struct serve_key {
 	{ "queue_max", offsetof(ds_serve_settings, queue_max), 1, 1000000 },
 	{ "threads", offsetof(ds_serve_settings, threads), 1, 64 },
 	{ "tick_seconds", offsetof(ds_serve_settings, tick_seconds), 1, 86400 },
+	{ "max_export_seconds", offsetof(ds_serve_settings, max_export_seconds), 1, 86400 },
 };
 
 static void load_serve(ds_config *c, const cJSON *obj, const char *path, ds_diag *diag)
@@ -690,6 +691,7 @@ static void load_settings(ds_config *c, ds_diag *diag)
 	c->serve.queue_max = 20000;
 	c->serve.threads = 2;
 	c->serve.tick_seconds = 60;
+	c->serve.max_export_seconds = 600;
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return;

@@ -78,6 +78,7 @@ typedef struct ds_serve_settings {
 	size_t queue_max;        /* requests waiting for their commit; more: 503 */
 	size_t threads;          /* threads answering requests */
 	size_t tick_seconds;     /* how often due timers are fired */
+	size_t max_export_seconds; /* a segment export running longer is cut */
 } ds_serve_settings;
 
 typedef struct ds_config {

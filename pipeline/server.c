@@ -668,6 +668,14 @@ static enum MHD_Result read_route(ds_server *srv, req *r, struct MHD_Connection 
 
 /* ---- segments ---- */
 
+/* Whether CLOCK_MONOTONIC has passed t. */
+static bool past(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec > t->tv_nsec);
+}
+
 /*
  * GET /v1/segments/{name} streams the export of `dossier segment export`:
  * the same reader (segment.h) pulled by libmicrohttpd as the client takes
@@ -675,7 +683,11 @@ static enum MHD_Result read_route(ds_server *srv, req *r, struct MHD_Connection 
  * many rows there are. Each export reads on a store connection of its own
  * (one of STREAMS_MAX, opened once and kept), in one snapshot from the
  * first row to the last; the connection is given back as soon as the last
- * row is read. The number of rows comes after them, as the trailer
+ * row is read, or once the export has run max_export_seconds: a client
+ * reading slowly enough would otherwise hold its snapshot (and keep the
+ * WAL from starting over) and its connection for as long as it likes, as
+ * libmicrohttpd's timeout restarts on every send. The number of rows comes
+ * after them, as the trailer
  * Dossier-Exported; the counts (matched, exported, left out for consent)
  * come with HEAD, which runs only the segment's count.
  */
@@ -691,6 +703,7 @@ typedef struct seg_stream {
 	_Atomic int64_t rows;
 	atomic_bool failed;
 	char error[200];             /* why it failed, for the log */
+	struct timespec deadline;    /* CLOCK_MONOTONIC: the export is cut after it */
 } seg_stream;
 
 /* Takes a free stream connection, opened on first use: its slot, or a
@@ -749,6 +762,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 	(void)pos;
 	seg_stream *t = cls;
 	size_t n = 0;
+	if (t->rd && past(&t->deadline)) {
+		snprintf(t->error, sizeof t->error, "export deadline: over max_export_seconds (%zu)",
+			 t->srv->cfg->serve.max_export_seconds);
+		atomic_store(&t->failed, true);
+		stream_end(t);
+	}
 	while (n < max && !atomic_load(&t->failed)) {
 		if (t->off == t->buf.len) {
 			if (!t->rd)
@@ -933,6 +952,8 @@ static enum MHD_Result segment_route(ds_server *srv, req *r, struct MHD_Connecti
 			stream_give_back(srv, (size_t)slot);
 			return send_error(r, c, 503, "busy", "out of memory", "1");
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t->deadline);
+		t->deadline.tv_sec += (time_t)srv->cfg->serve.max_export_seconds;
 		t->srv = srv;
 		t->slot = (size_t)slot;
 		atomic_init(&t->refs, 1);

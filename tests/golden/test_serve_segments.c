@@ -9,6 +9,7 @@
  * the server's memory stays where it was.
  */
 #include <sys/stat.h>
+#include <time.h>
 
 #include "serve.h"
 
@@ -208,12 +209,28 @@ static long read_sampling(int fd, pid_t pid, long base, size_t *total)
 }
 
 /* A home of MANY customers (tests/golden/serve-segments adds the segment
- * "everyone"), a small page cache per store connection, and its server. */
-static void large_home(th_home *h, ts_server *s)
+ * "everyone"), a small page cache per store connection, and its server;
+ * serve: more members of dossier.json's "serve", each followed by a
+ * comma, or "". */
+static void large_home(th_home *h, ts_server *s, const char *serve)
 {
 	th_home_init(h);
 	th_home_overlay(h, "tests/golden/serve-segments");
 	ts_tokens(h, "\"store\": \"sqlite:var/dossier.db?cache_mib=1\", ");
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/dossier.json", h->dir);
+	char json[4096], spliced[4096];
+	FILE *f = fopen(path, "r");
+	cr_assert(f);
+	size_t n = fread(json, 1, sizeof json - 1, f);
+	fclose(f);
+	json[n] = '\0';
+	const char *key = strstr(json, "\"serve\": {");
+	cr_assert(key);
+	int cut = (int)(key - json) + (int)strlen("\"serve\": {");
+	cr_assert_lt(snprintf(spliced, sizeof spliced, "%.*s%s%s", cut, json, serve, json + cut),
+		     (int)sizeof spliced);
+	ts_write(h, "dossier.json", spliced);
 	many_customers(h);
 	/* A server built with AddressSanitizer (make asan) would keep what it
 	 * frees in quarantine, which is not the memory measured here. */
@@ -248,7 +265,7 @@ Test(serve_segments, a_large_segment_streams_in_constant_memory, .timeout = 300)
 {
 	th_home h;
 	ts_server s;
-	large_home(&h, &s);
+	large_home(&h, &s, "");
 	/* The export's connection is opened, and the server's threads have
 	 * run, before the memory is measured. */
 	ts_resp r;
@@ -293,7 +310,7 @@ Test(serve_segments, exports_at_once_are_bounded_and_a_client_that_leaves_frees_
 {
 	th_home h;
 	ts_server s;
-	large_home(&h, &s);
+	large_home(&h, &s, "");
 	/* Clients that read the status line and then nothing: each export
 	 * waits for its client, holding its store connection. The export is
 	 * larger than what the kernel buffers between them. */
@@ -333,4 +350,109 @@ Test(serve_segments, exports_at_once_are_bounded_and_a_client_that_leaves_frees_
 	cr_expect(strstr(log, "\"error\":\"the client left before the end\""), "%s", log);
 	free(log);
 	th_home_fini(&h);
+}
+
+/* Reads what is left of a response on fd up to the end of the connection:
+ * the status, and whether the chunked body ended with its last chunk. */
+static void read_rest(int fd, ts_resp *r)
+{
+	char *buf = NULL, chunk[16384];
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+	ssize_t k;
+	while ((k = recv(fd, chunk, sizeof chunk, 0)) > 0)
+		fwrite(chunk, 1, (size_t)k, m);
+	fclose(m);
+	memset(r, 0, sizeof *r);
+	char *end = strstr(buf, "\r\n\r\n");
+	cr_assert(end, "no head: %.200s", buf);
+	*end = '\0';
+	r->head = strdup(buf);
+	r->len = n - (size_t)(end + 4 - buf);
+	r->body = malloc(r->len + 1);
+	memcpy(r->body, end + 4, r->len);
+	r->body[r->len] = '\0';
+	free(buf);
+	r->complete = ts_dechunk(r) == 0;
+}
+
+Test(serve_segments, an_export_past_max_export_seconds_is_cut_and_frees_its_place,
+     .timeout = 300)
+{
+	th_home h;
+	ts_server s;
+	large_home(&h, &s, "\"max_export_seconds\": 1, ");
+	long buffered = send_buffer_max();
+	if (buffered < 0 || buffered + (1l << 20) > (long)MANY * 2000)
+		cr_skip_test("the kernel buffers up to %ld bytes per socket: an export of %d rows "
+			     "does not wait for its client", buffered, MANY);
+	/* Every export's place taken by a client that reads its status line
+	 * and then nothing. Each deadline is set before its status line is
+	 * sent: one second after the last status line, every one has passed
+	 * on the monotonic clock the server shares with this process. */
+	int stalled[4];
+	struct timespec passed;
+	for (int i = 0; i < 4; i++) {
+		stalled[i] = slow_client(s.port);
+		char head[16];
+		cr_assert_eq(recv(stalled[i], head, 12, MSG_WAITALL), 12);
+		cr_assert(!memcmp(head, "HTTP/1.1 200", 12));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &passed);
+	ts_resp r;
+	cr_assert_eq(get_segment(s.port, "GET", "everyone", "marketing", NULL, &r), 503, "%s", r.body);
+	ts_resp_free(&r);
+	passed.tv_sec += 1;
+	passed.tv_nsec += 1000000;
+	if (passed.tv_nsec >= 1000000000) {
+		passed.tv_sec++;
+		passed.tv_nsec -= 1000000000;
+	}
+	/* Not reading until the server's clock is past the deadlines. */
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &passed, NULL))
+		;
+	/* Reading again: each export is cut at its next block, the
+	 * connection closed without the last chunk. */
+	for (int i = 0; i < 4; i++) {
+		read_rest(stalled[i], &r);
+		close(stalled[i]);
+		cr_expect_not(r.complete, "an export past its deadline ended as a whole one");
+		cr_expect_lt(r.len, (size_t)MANY * 2000, "%zu bytes: the whole export", r.len);
+		char v[64];
+		cr_expect_null(ts_header(&r, "Dossier-Exported", v, sizeof v), "a trailer: %s", v);
+		ts_resp_free(&r);
+	}
+	/* Their connections went back before theirs were closed. */
+	cr_assert_eq(get_segment(s.port, "GET", "b2b-ile-de-france", "marketing", NULL, &r), 200,
+		     "%s", r.body);
+	cr_expect(r.complete);
+	ts_resp_free(&r);
+	cr_assert_eq(ts_stop(&s, SIGTERM), 0);
+	char *log = th_slurp(s.err, NULL), *at = log;
+	int cut = 0;
+	while ((at = strstr(at, "\"error\":\"export deadline: over max_export_seconds (1)\"")))
+		cut++, at++;
+	cr_expect_eq(cut, 4, "%s", log);
+	free(log);
+	th_home_fini(&h);
+}
+
+Test(serve_segments, max_export_seconds_is_a_whole_number_of_seconds_from_one)
+{
+	const char *bad[] = { "0", "-1", "0.5", "\"600\"" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		th_home h;
+		th_home_init(&h);
+		char json[128];
+		snprintf(json, sizeof json, "{\"serve\": {\"max_export_seconds\": %s}}\n", bad[i]);
+		ts_write(&h, "dossier.json", json);
+		char *out = NULL, *err = NULL;
+		int rc = th_run(&h, &out, &err, "check");
+		cr_expect_eq(rc, 2, "%s: exit %d: %s", bad[i], rc, err);
+		cr_expect(strstr(err, "/serve/max_export_seconds") &&
+			  strstr(err, "must be a whole number from 1 to 86400"), "%s: %s", bad[i], err);
+		free(out);
+		free(err);
+		th_home_fini(&h);
+	}
 }
