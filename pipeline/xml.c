@@ -1206,6 +1206,7 @@ typedef struct walk {
 	xmlNode *first;
 	xmlNode **nodes;      /* all: ds_malloc'd */
 	size_t n, cap;
+	size_t visited;       /* nodes looked at: the walk's work */
 	bool nomem;
 } walk;
 
@@ -1277,7 +1278,7 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 	if (st->attr) {
 		if (cur->type != XML_ELEMENT_NODE)
 			return true;
-		for (xmlAttr *at = cur->properties; at; at = at->next)
+		for (xmlAttr *at = cur->properties; at; at = at->next, w->visited++)
 			if (!strcmp((const char *)at->name, st->name) && ns_matches(st, at->ns, w->d))
 				return walk_add(w, (xmlNode *)at);
 		return true;
@@ -1288,6 +1289,7 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 	if (w->d->doc->dict && !own)
 		return true;
 	for (xmlNode *c = cur->children; c; c = c->next) {
+		w->visited++;
 		if (c->type != XML_ELEMENT_NODE ||
 		    (own ? c->name != own : strcmp((const char *)c->name, st->name)) ||
 		    !ns_matches(st, c->ns, w->d))
@@ -1304,7 +1306,7 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 {
 	*w = (walk){ .d = d, .all = all };
 	xmlNode *start = e->absolute || !node ? (xmlNode *)d->doc : (xmlNode *)node;
-	for (unsigned k = 0; start && k < e->up; k++)
+	for (unsigned k = 0; start && k < e->up; k++, w->visited++)
 		start = start->type == XML_DOCUMENT_NODE ? NULL : start->parent;
 	if (start)
 		walk_steps(e, 0, start, w);
@@ -1995,7 +1997,9 @@ static void px_eval(px_run *r, const struct px *x, pv *out)
 		out->nodes = w.nodes;
 		out->n = w.n;
 		out->own = true;
-		px_spend(r, 1 + w.n);
+		/* the nodes visited, not only those found: a parent step or an
+		 * absolute path walks its siblings again from every head */
+		px_spend(r, 1 + w.visited + w.n);
 		return;
 	}
 	case PX_OR:
