@@ -1206,6 +1206,7 @@ typedef struct walk {
 	xmlNode *first;
 	xmlNode **nodes;      /* all: ds_malloc'd */
 	size_t n, cap;
+	size_t visited;       /* nodes looked at: the walk's work */
 	bool nomem;
 } walk;
 
@@ -1277,7 +1278,7 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 	if (st->attr) {
 		if (cur->type != XML_ELEMENT_NODE)
 			return true;
-		for (xmlAttr *at = cur->properties; at; at = at->next)
+		for (xmlAttr *at = cur->properties; at; at = at->next, w->visited++)
 			if (!strcmp((const char *)at->name, st->name) && ns_matches(st, at->ns, w->d))
 				return walk_add(w, (xmlNode *)at);
 		return true;
@@ -1288,6 +1289,7 @@ static bool walk_steps(const struct xp_expr *e, size_t k, xmlNode *cur, walk *w)
 	if (w->d->doc->dict && !own)
 		return true;
 	for (xmlNode *c = cur->children; c; c = c->next) {
+		w->visited++;
 		if (c->type != XML_ELEMENT_NODE ||
 		    (own ? c->name != own : strcmp((const char *)c->name, st->name)) ||
 		    !ns_matches(st, c->ns, w->d))
@@ -1304,7 +1306,7 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
 {
 	*w = (walk){ .d = d, .all = all };
 	xmlNode *start = e->absolute || !node ? (xmlNode *)d->doc : (xmlNode *)node;
-	for (unsigned k = 0; start && k < e->up; k++)
+	for (unsigned k = 0; start && k < e->up; k++, w->visited++)
 		start = start->type == XML_DOCUMENT_NODE ? NULL : start->parent;
 	if (start)
 		walk_steps(e, 0, start, w);
@@ -1330,7 +1332,10 @@ static int walk_path(const struct xp_expr *e, ds_xml_doc *d, const ds_xml_node *
  * for numbers (xmlXPathCastStringToNumber, xmlXPathCastNumberToString).
  * Anything else ("<", "mod", unary minus, positions, axes, "//") is left
  * to libxml2. The work is bounded as libxml2's is: every node a path
- * visits and every pair compared counts against the pick's budget. */
+ * visits and every pair compared counts against the pick's budget, and so
+ * do the bytes of every string made (PX_BYTES_PER_OP). The strings made
+ * for the predicate of one head are in a scratch arena reset before the
+ * next head. */
 
 enum px_kind {
 	PX_STR, PX_NUM, PX_PATH, PX_SELF, PX_OR, PX_AND, PX_EQ, PX_NE, PX_ADD, PX_SUB, PX_MUL,
@@ -1593,7 +1598,7 @@ static struct px *px_compile(ds_xpath_set *s, const char *expr, size_t n)
 }
 
 /* A value: nodes in document order (heap, freed by pv_done), a string (in
- * the document's arena or the tree), a number or a boolean. */
+ * the run's arena or the tree), a number or a boolean. */
 enum pv_type { PV_NODES, PV_STR, PV_NUM, PV_BOOL };
 typedef struct pv {
 	enum pv_type t;
@@ -1607,6 +1612,7 @@ typedef struct pv {
 
 typedef struct px_run {
 	ds_xml_doc *d;
+	ds_arena *a;           /* the strings made: the document's, or scratch */
 	xmlNode *ctx;          /* the context node */
 	unsigned long *budget;
 	int rc;                /* DS_ELIMIT, DS_ENOMEM: stop */
@@ -1633,27 +1639,88 @@ static bool px_spend(px_run *r, unsigned long n)
 	return true;
 }
 
-/* A string libxml2 made (v, freed here), copied into the document's
- * arena; "" with r->rc set when out of memory. */
+/* The bytes of strings made (or compared) that count as one operation:
+ * the memory and the copying strings take count against the same budget
+ * as the nodes, so a hostile document cannot make one evaluation take
+ * more than about DS_XPATH_OP_LIMIT * PX_BYTES_PER_OP bytes. */
+#define PX_BYTES_PER_OP 16
+
+/* Charges a string of len bytes made; false when over the budget. */
+static bool px_made(px_run *r, size_t len)
+{
+	return px_spend(r, 1 + len / PX_BYTES_PER_OP);
+}
+
+/* A string libxml2 made (v, freed here), copied into the run's arena;
+ * "" with r->rc set when out of memory or over the budget. */
 static const char *px_keep(px_run *r, xmlChar *v)
 {
-	char *s = v ? ds_arena_strdup(r->d->a, (const char *)v) : NULL;
+	char *s = v && px_made(r, strlen((const char *)v)) ? ds_arena_strdup(r->a, (const char *)v)
+							     : NULL;
 	xmlFree(v);
-	if (!s)
+	if (!s && !r->rc)
 		r->rc = DS_ENOMEM;
 	return s ? s : "";
 }
 
-/* The string-value of a node (XPath 5), as libxml2 gives it. */
-static const char *px_node_string(px_run *r, xmlNode *n)
+/* The nodes below n that its string-value is made of. */
+static size_t px_below(xmlNode *n)
 {
+	size_t k = 0;
+	xmlNode *c = n->children;
+	while (c) {
+		k++;
+		if (c->type == XML_ELEMENT_NODE && c->children) {
+			c = c->children;
+			continue;
+		}
+		while (c && c != n && !c->next)
+			c = c->parent;
+		c = c && c != n ? c->next : NULL;
+	}
+	return k;
+}
+
+/* The string-value of a node (XPath 5), as libxml2 gives it: the text of
+ * its one text node, or a string libxml2 makes, left in *made for the
+ * caller to free with xmlFree and charged for the nodes below n and its
+ * bytes; "" with r->rc set when out of memory or over the budget. */
+static const char *px_value(px_run *r, xmlNode *n, xmlChar **made)
+{
+	*made = NULL;
 	xmlNode *c = n->children;
 	if ((n->type == XML_ELEMENT_NODE || n->type == XML_ATTRIBUTE_NODE) && !c)
 		return "";
 	if ((n->type == XML_ELEMENT_NODE || n->type == XML_ATTRIBUTE_NODE) && !c->next &&
 	    (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE))
 		return c->content ? (const char *)c->content : "";
-	return px_keep(r, xmlXPathCastNodeToString(n));
+	if (!px_spend(r, px_below(n)))
+		return "";
+	xmlChar *v = xmlXPathCastNodeToString(n);
+	if (!v) {
+		r->rc = DS_ENOMEM;
+		return "";
+	}
+	if (!px_made(r, strlen((const char *)v))) {
+		xmlFree(v);
+		return "";
+	}
+	*made = v;
+	return (const char *)v;
+}
+
+/* px_value kept in the run's arena. */
+static const char *px_node_string(px_run *r, xmlNode *n)
+{
+	xmlChar *made;
+	const char *v = px_value(r, n, &made);
+	if (!made)
+		return v;
+	char *s = ds_arena_strdup(r->a, v);
+	xmlFree(made);
+	if (!s)
+		r->rc = DS_ENOMEM;
+	return s ? s : "";
 }
 
 static const char *px_number_string(px_run *r, double num)
@@ -1702,6 +1769,43 @@ static void pv_set_bool(pv *out, bool b)
 	*out = (pv){ .t = PV_BOOL, .b = b };
 }
 
+/* = and != (neq) of two node-sets: whether some pair of their nodes has
+ * equal (different) string-values. The string-values of b are made once,
+ * not once for each node of a, and freed at the end; each pair is
+ * charged, with the bytes strcmp may read. */
+static bool pv_equal_nodes(px_run *r, const pv *a, const pv *b, bool neq)
+{
+	if (!a->n || !b->n)
+		return false;
+	struct bstr {
+		const char *s;
+		xmlChar *made;
+	} *bs = ds_calloc(b->n, sizeof *bs);
+	if (!bs) {
+		r->rc = DS_ENOMEM;
+		return false;
+	}
+	size_t sum = 0;
+	for (size_t j = 0; j < b->n && !r->rc; j++)
+		sum += strlen(bs[j].s = px_value(r, b->nodes[j], &bs[j].made));
+	bool found = false;
+	for (size_t i = 0; i < a->n && !r->rc && !found; i++) {
+		xmlChar *made;
+		const char *sa = px_value(r, a->nodes[i], &made);
+		size_t la = strlen(sa);
+		/* strcmp reads at most the shorter string of each pair */
+		size_t bytes = la > sum / b->n ? sum : la * b->n;
+		if (px_spend(r, 1 + b->n + bytes / PX_BYTES_PER_OP))
+			for (size_t j = 0; j < b->n && !found; j++)
+				found = (strcmp(sa, bs[j].s) != 0) == neq;
+		xmlFree(made);
+	}
+	for (size_t j = 0; j < b->n; j++)
+		xmlFree(bs[j].made);
+	ds_free(bs);
+	return found && !r->rc;
+}
+
 /* XPath 3.4: = and != (neq) of a and b, as libxml2 compares them. */
 static bool pv_equal(px_run *r, const pv *a, const pv *b, bool neq)
 {
@@ -1710,32 +1814,33 @@ static bool pv_equal(px_run *r, const pv *a, const pv *b, bool neq)
 	if (a->t == PV_NODES) {
 		switch (b->t) {
 		case PV_NODES:
-			for (size_t i = 0; i < a->n; i++) {
-				if (!px_spend(r, 1 + b->n))
-					return false;
-				const char *sa = px_node_string(r, a->nodes[i]);
-				for (size_t j = 0; j < b->n; j++)
-					if ((strcmp(sa, px_node_string(r, b->nodes[j])) != 0) == neq)
-						return true;
-			}
-			return false;
+			return pv_equal_nodes(r, a, b, neq);
 		case PV_BOOL:
 			return (a->n > 0) == b->b ? !neq : neq;
 		case PV_NUM:
 			for (size_t i = 0; i < a->n; i++) {
+				xmlChar *made;
 				if (!px_spend(r, 1))
 					return false;
 				double v = xmlXPathCastStringToNumber(
-					(const xmlChar *)px_node_string(r, a->nodes[i]));
+					(const xmlChar *)px_value(r, a->nodes[i], &made));
+				xmlFree(made);
+				if (r->rc)
+					return false;
 				if (neq ? v != b->num : v == b->num)
 					return true;
 			}
 			return false;
 		default:
 			for (size_t i = 0; i < a->n; i++) {
+				xmlChar *made;
 				if (!px_spend(r, 1))
 					return false;
-				if ((strcmp(px_node_string(r, a->nodes[i]), b->s) != 0) == neq)
+				bool hit = (strcmp(px_value(r, a->nodes[i], &made), b->s) != 0) == neq;
+				xmlFree(made);
+				if (r->rc)
+					return false;
+				if (hit)
 					return true;
 			}
 			return false;
@@ -1765,7 +1870,9 @@ static size_t utf8_len(const unsigned char *s)
 static const char *px_translate(px_run *r, const char *s, const char *from, const char *to)
 {
 	size_t len = strlen(s);
-	char *o = ds_arena_alloc(r->d->a, len * 4 + 1), *w = o;
+	if (!px_made(r, len * 4))
+		return "";
+	char *o = ds_arena_alloc(r->a, len * 4 + 1), *w = o;
 	if (!o) {
 		r->rc = DS_ENOMEM;
 		return "";
@@ -1806,7 +1913,9 @@ static const char *px_translate(px_run *r, const char *s, const char *from, cons
 
 static const char *px_normalize(px_run *r, const char *s)
 {
-	char *o = ds_arena_alloc(r->d->a, strlen(s) + 1), *w = o;
+	if (!px_made(r, strlen(s)))
+		return "";
+	char *o = ds_arena_alloc(r->a, strlen(s) + 1), *w = o;
 	if (!o) {
 		r->rc = DS_ENOMEM;
 		return "";
@@ -1889,7 +1998,9 @@ static const char *px_substring(px_run *r, const struct px *x)
 		e += utf8_len(e);
 	if (i >= j || p == e)
 		return "";
-	char *o = ds_arena_strndup(r->d->a, (const char *)p, (size_t)(e - p));
+	if (!px_made(r, (size_t)(e - p)))
+		return "";
+	char *o = ds_arena_strndup(r->a, (const char *)p, (size_t)(e - p));
 	if (!o)
 		r->rc = DS_ENOMEM;
 	return o ? o : "";
@@ -1922,9 +2033,10 @@ static void px_fn(px_run *r, const struct px *x, pv *out)
 		size_t len = 0;
 		for (size_t i = 0; i < x->narg; i++)
 			len += strlen(part[i] = px_arg_string(r, x, i));
-		char *o = ds_arena_alloc(r->d->a, len + 1);
+		char *o = px_made(r, len) ? ds_arena_alloc(r->a, len + 1) : NULL;
 		if (!o) {
-			r->rc = DS_ENOMEM;
+			if (!r->rc)
+				r->rc = DS_ENOMEM;
 			pv_set_str(out, "");
 			return;
 		}
@@ -1995,7 +2107,9 @@ static void px_eval(px_run *r, const struct px *x, pv *out)
 		out->nodes = w.nodes;
 		out->n = w.n;
 		out->own = true;
-		px_spend(r, 1 + w.n);
+		/* the nodes visited, not only those found: a parent step or an
+		 * absolute path walks its siblings again from every head */
+		px_spend(r, 1 + w.visited + w.n);
 		return;
 	}
 	case PX_OR:
@@ -2072,7 +2186,8 @@ static int px_string(const struct px *x, const char *text, ds_xml_doc *d, const 
 		     ds_arena *a, const char **out, ds_err *err)
 {
 	unsigned long budget = DS_XPATH_OP_LIMIT;
-	px_run r = { .d = d, .ctx = node ? (xmlNode *)node : (xmlNode *)d->doc, .budget = &budget };
+	px_run r = { .d = d, .a = d->a, .ctx = node ? (xmlNode *)node : (xmlNode *)d->doc,
+		     .budget = &budget };
 	pv v;
 	px_eval(&r, x, &v);
 	const char *str = NULL;
@@ -2128,10 +2243,15 @@ static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const cha
 	if (!e->rest)
 		return walk_path(e, d, node, w->all, w, err);
 	walk heads;
+	ds_arena *scratch = NULL;  /* the strings of one head's predicate */
 	int rc = walk_path(e, d, node, true, &heads, err);
+	if (!rc && e->pred && heads.n && !(scratch = ds_arena_new(4096)))
+		rc = ds_err_set(err, DS_ENOMEM, "out of memory");
 	for (size_t k = 0; !rc && e->pred && k < heads.n; k++) {
-		px_run r = { .d = d, .ctx = heads.nodes[k], .budget = budget };
-		if (!px_holds(&r, e->pred)) {
+		px_run r = { .d = d, .a = scratch, .ctx = heads.nodes[k], .budget = budget };
+		bool holds = px_holds(&r, e->pred);
+		ds_arena_reset(scratch);
+		if (!holds) {
 			rc = px_error(&r, text, err);
 			continue;
 		}
@@ -2154,6 +2274,7 @@ static int select_path(const ds_xpath_set *s, const struct xp_expr *e, const cha
 		if (!more)
 			break;
 	}
+	ds_arena_free(scratch);
 	ds_free(heads.nodes);
 	return rc;
 }

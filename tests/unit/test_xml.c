@@ -717,6 +717,96 @@ Test(xml, xpath_work_bound)
 	ds_xml_free(x);
 }
 
+/* A path in a predicate xml.c evaluates is charged for the nodes it
+ * visits: "../x" looks at all 4,001 children of r again from each of the
+ * 4,000 heads, 16 million nodes, though it finds one node each time
+ * (and no head is picked, so every head is tried). */
+Test(xml, xpath_work_bound_visits)
+{
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(&s, NULL, 0, &err), 0);
+	ds_buf b;
+	ds_buf_init(&b, 1 << 20);
+	ds_buf_puts(&b, "<r>");
+	for (int k = 0; k < 4000; k++)
+		ds_buf_puts(&b, "<e/>");
+	ds_buf_puts(&b, "<x>1</x></r>");
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *d = NULL;
+	cr_assert_eq(ds_xml_parse(x, b.data, b.len, a, &d, &err), 0, "%s", err.msg);
+	const char *exprs[] = { "/r/e[not(../x)]", "/r/e[/r/x = 2]" };
+	for (size_t n = 0; n < sizeof exprs / sizeof *exprs; n++) {
+		size_t i = add(s, exprs[n]);
+		cr_assert_str_eq(ds_xpath_set_how(s, i), "split-native", "%s", exprs[n]);
+		const char *v = NULL;
+		int rc = ds_xpath_eval_string(s, i, d, NULL, a, &v, &err);
+		cr_assert_eq(rc, DS_ELIMIT, "%s: %d %s", exprs[n], rc, v ? v : "");
+		cr_assert_not_null(strstr(err.msg, "operations (DS_XPATH_OP_LIMIT)"), "%s", err.msg);
+	}
+	/* Over fewer heads the same predicate stays under the bound. */
+	size_t i = add(s, "/r/x[boolean(../e)]");
+	const char *v = NULL;
+	cr_assert_eq(ds_xpath_eval_string(s, i, d, NULL, a, &v, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(v, "1");
+	ds_arena_free(a);
+	ds_buf_free(&b);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+}
+
+/* Comparing two node-sets xml.c evaluates makes the string-values of the
+ * second once, not once for each node of the first, and charges their
+ * bytes: 2,000 x 2,000 elements of 2 KB of mixed content (a comment splits
+ * the text, so no string-value is one text node) would otherwise copy
+ * 8 GB for one comparison under the bound. */
+Test(xml, xpath_work_bound_strings)
+{
+	ds_err err = { 0 };
+	ds_xml *x = NULL;
+	ds_xpath_set *s = NULL;
+	cr_assert_eq(ds_xml_new(&x, NULL, &err), 0);
+	cr_assert_eq(ds_xpath_set_new(&s, NULL, 0, &err), 0);
+	char half[1001];
+	ds_buf b;
+	ds_buf_init(&b, 16 << 20);
+	ds_buf_puts(&b, "<r>");
+	for (int k = 0; k < 4000; k++) {
+		memset(half, k < 2000 ? 'a' : 'b', 1000);
+		half[1000] = '\0';
+		ds_buf_puts(&b, k < 2000 ? "<e>" : "<f>");
+		ds_buf_puts(&b, half);
+		ds_buf_puts(&b, "<!---->");
+		ds_buf_puts(&b, half);
+		ds_buf_puts(&b, k < 2000 ? "</e>" : "</f>");
+	}
+	ds_buf_puts(&b, "</r>");
+	ds_arena *a = ds_arena_new(4096);
+	ds_xml_doc *d = NULL;
+	cr_assert_eq(ds_xml_parse(x, b.data, b.len, a, &d, &err), 0, "%s", err.msg);
+	static const struct {
+		const char *expr, *how;
+	} picks[] = {
+		{ "boolean(/r/e = /r/f)", "native" },
+		{ "/r/e[../e = ../f]", "split-native" },
+		{ "/r/e[../f = ../e]", "split-native" },
+	};
+	for (size_t n = 0; n < sizeof picks / sizeof *picks; n++) {
+		size_t i = add(s, picks[n].expr);
+		cr_assert_str_eq(ds_xpath_set_how(s, i), picks[n].how, "%s", picks[n].expr);
+		const char *v = NULL;
+		int rc = ds_xpath_eval_string(s, i, d, NULL, a, &v, &err);
+		cr_assert_eq(rc, DS_ELIMIT, "%s: %d %s", picks[n].expr, rc, v ? v : "");
+		cr_assert_not_null(strstr(err.msg, "operations (DS_XPATH_OP_LIMIT)"), "%s", err.msg);
+	}
+	ds_arena_free(a);
+	ds_buf_free(&b);
+	ds_xpath_set_free(s);
+	ds_xml_free(x);
+}
+
 /* ---- the corpus ---- */
 
 static struct {
