@@ -586,34 +586,6 @@ const char *ds_json_duplicate_member(const cJSON *v, bool *oom)
 	return dup_member(v, 0, oom);
 }
 
-int ds_buf_json_string(ds_buf *b, const char *s)
-{
-	int rc = ds_buf_putc(b, '"');
-	const char *run = s;
-	for (const char *p = s; !rc && *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		rc = ds_buf_append(b, run, (size_t)(p - run));
-		if (!rc) {
-			switch (c) {
-			case '"': rc = ds_buf_puts(b, "\\\""); break;
-			case '\\': rc = ds_buf_puts(b, "\\\\"); break;
-			case '\n': rc = ds_buf_puts(b, "\\n"); break;
-			case '\r': rc = ds_buf_puts(b, "\\r"); break;
-			case '\t': rc = ds_buf_puts(b, "\\t"); break;
-			case '\b': rc = ds_buf_puts(b, "\\b"); break;
-			case '\f': rc = ds_buf_puts(b, "\\f"); break;
-			default: rc = ds_buf_printf(b, "\\u%04x", c); break;
-			}
-		}
-		run = p + 1;
-	}
-	if (!rc)
-		rc = ds_buf_puts(b, run);
-	return rc ? rc : ds_buf_putc(b, '"');
-}
-
 /* ---- printing ---- */
 
 /* The text cJSON_PrintUnformatted gives, byte for byte, at a fraction of
@@ -660,6 +632,11 @@ static int print_text(ds_buf *b, const char *s)
 		p++;
 	}
 	return rc ? rc : put1(b, '"');
+}
+
+int ds_buf_json_string(ds_buf *b, const char *s)
+{
+	return print_text(b, s);
 }
 
 static int print_number(ds_buf *b, const cJSON *v)
