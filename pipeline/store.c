@@ -116,8 +116,6 @@ int ds_store_process_def_add(ds_store *s, const ds_process_def_row *d, bool *add
 int ds_store_process_def_list(ds_store *s, int (*fn)(void *, const ds_process_def_row *),
 			      void *ud, ds_err *err)
 { return s->ops->process_def_list(s, fn, ud, err); }
-int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err)
-{ return s->ops->audit_add(s, r, 1, err); }
 int ds_store_audit_add_n(ds_store *s, ds_audit_row *rows, size_t n, ds_err *err)
 { return s->ops->audit_add(s, rows, n, err); }
 int ds_store_audit_list(ds_store *s, int64_t case_id,

@@ -209,7 +209,6 @@ typedef struct ds_audit_row {
 	const char *effects;
 } ds_audit_row;
 
-int ds_store_audit_add(ds_store *s, ds_audit_row *r, ds_err *err);
 /* The n entries rows, in order (each row's id set): fewer statements than
  * one each. */
 int ds_store_audit_add_n(ds_store *s, ds_audit_row *rows, size_t n, ds_err *err);

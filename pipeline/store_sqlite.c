@@ -803,7 +803,6 @@ static int db_error(lite *l, ds_err *err, const char *what)
 	return ds_err_set(err, ds, "store: %s: %s", what, sqlite3_errmsg(l->db));
 }
 
-/* The cached statement, reset and with its bindings cleared. */
 /* Statement k, prepared once, reset; clear: its parameters unbound. */
 static sqlite3_stmt *prepared(lite *l, enum stmt k, bool clear, ds_err *err)
 {
@@ -2644,7 +2643,7 @@ static void seg_int(segsql *q, int64_t i)
 	seg_param(q, (ds_seg_value){ .type = DS_SEGV_INT, .i = i });
 }
 
-/* The attributes kept as columns, indexed (INDEXED_SET, migration 8). */
+/* The attributes kept as columns, indexed (INDEXED_SET, migration 10). */
 static const char *indexed_attr(const ds_seg_field *f)
 {
 	static const char *const cols[] = { "p.attr_postcode", "p.attr_company" };

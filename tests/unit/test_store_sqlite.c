@@ -249,7 +249,7 @@ Test(store_sqlite, audit_entries_written_together_know_their_ids)
 	cr_assert_eq(ds_store_case_insert(s, &c, &err), 0, "%s", err.msg);
 	ds_audit_row one = { .case_id = c.id, .version = 1, .to_state = "open", .at = 10,
 			     .cause = "{\"type\":\"record\"}" };
-	cr_assert_eq(ds_store_audit_add(s, &one, &err), 0, "%s", err.msg);
+	cr_assert_eq(ds_store_audit_add_n(s, &one, 1, &err), 0, "%s", err.msg);
 	ds_audit_row rows[3];
 	for (int i = 0; i < 3; i++)
 		rows[i] = (ds_audit_row){ .case_id = c.id, .version = 2 + i, .from_state = "open",
