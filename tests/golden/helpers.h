@@ -279,4 +279,20 @@ static inline void th_story_step(th_home *h, const char *dir, const char *name,
 	free(err);
 }
 
+/* Plays the story expected/NAME.json in home h: each of its "steps"
+ * (th_story_step) with the inputs of dir. Returns the story's document;
+ * the caller deletes it. */
+static inline cJSON *th_story_play(th_home *h, const char *expected, const char *dir,
+				   const char *name)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.json", expected, name);
+	cr_assert(access(path, R_OK) == 0, "%s: no case %s", name, path);
+	cJSON *c = th_read_json(path);
+	const cJSON *step;
+	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(c, "steps"))
+		th_story_step(h, dir, name, step);
+	return c;
+}
+
 #endif

@@ -296,12 +296,7 @@ static inline void ts_tokens(th_home *h, const char *more)
  * interventions and events, each at its own time; its "now" goes to now. */
 static inline void ts_story(th_home *h, const char *name, char *now, size_t cap)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "fixtures/expected/segments/%s.json", name);
-	cJSON *story = th_read_json(path);
-	const cJSON *step;
-	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(story, "steps"))
-		th_story_step(h, "fixtures/segments", name, step);
+	cJSON *story = th_story_play(h, "fixtures/expected/segments", "fixtures/segments", name);
 	snprintf(now, cap, "%s", th_str(story, "now"));
 	cJSON_Delete(story);
 }

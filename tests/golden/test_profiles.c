@@ -226,17 +226,9 @@ static int expect_stored_attributes(th_home *h, const char *name)
 
 static void run_case(const char *dir, const char *name)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s.json", EXPECTED, name);
-	cr_assert(access(path, R_OK) == 0, "%s: no case %s", name, path);
-	char *raw = th_slurp(path, NULL);
-	cJSON *c = cJSON_Parse(raw);
-	cr_assert(c, "%s: %s is not JSON", name, path);
 	th_home h;
 	th_home_init(&h);
-	const cJSON *step;
-	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(c, "steps"))
-		th_story_step(&h, dir, name, step);
+	cJSON *c = th_story_play(&h, EXPECTED, dir, name);
 
 	cJSON *list = th_json(&h, 0, "profile list");
 	cJSON *got = cJSON_CreateArray();
@@ -292,7 +284,6 @@ static void run_case(const char *dir, const char *name)
 	cJSON_Delete(got);
 	cJSON_Delete(list);
 	cJSON_Delete(c);
-	free(raw);
 	th_home_fini(&h);
 }
 

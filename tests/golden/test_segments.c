@@ -83,16 +83,9 @@ static void expect_segment(th_home *h, const char *story, const char *now, const
 
 static void run_story(const char *dir, const char *name)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s.json", EXPECTED, name);
-	char *raw = th_slurp(path, NULL);
-	cJSON *c = cJSON_Parse(raw);
-	cr_assert(c, "%s: %s is not JSON", name, path);
 	th_home h;
 	th_home_init(&h);
-	const cJSON *step;
-	cJSON_ArrayForEach(step, cJSON_GetObjectItemCaseSensitive(c, "steps"))
-		th_story_step(&h, dir, name, step);
+	cJSON *c = th_story_play(&h, EXPECTED, dir, name);
 	const cJSON *seg;
 	size_t n = 0;
 	cJSON_ArrayForEach(seg, cJSON_GetObjectItemCaseSensitive(c, "segments")) {
@@ -106,7 +99,6 @@ static void run_story(const char *dir, const char *name)
 	cJSON_Delete(rb);
 	th_home_fini(&h);
 	cJSON_Delete(c);
-	free(raw);
 }
 
 Test(segments, reference_segments_on_the_stories)
